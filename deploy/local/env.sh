@@ -1,0 +1,160 @@
+# shellcheck shell=bash
+# Shared settings and helpers for the deploy/local scripts. Source it, do not run it.
+#
+# Everything a local Kafka or ClickHouse writes lives under STATE_DIR (outside the repo, so
+# that a `git clean` or a fresh clone never loses or ships server data); downloaded jars live
+# under CACHE_DIR so that a second start needs no network.
+#
+# Environment (all optional):
+#   RIVERWATCH_STATE_DIR   data, logs, pid files   (default ~/.cache/riverwatch/state)
+#   RIVERWATCH_CACHE_DIR   downloaded Kafka jars   (default ~/.cache/riverwatch)
+#   KAFKA_VERSION          Kafka release fetched from Maven Central (default 4.1.1)
+#   KAFKA_HOME             use this Kafka installation's bin/ scripts instead of Maven jars
+#   KAFKA_PORT             broker listener     (default 9092)
+#   KAFKA_CONTROLLER_PORT  KRaft controller    (default 9093)
+#   KAFKA_PARTITIONS       partitions per contract topic (default 6)
+#   CLICKHOUSE_TCP_PORT    native protocol     (default 9000)
+#   CLICKHOUSE_HTTP_PORT   HTTP interface      (default 8123)
+
+RW_LOCAL_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+RW_REPO_ROOT="$(cd "$RW_LOCAL_DIR/../.." && pwd)"
+
+STATE_DIR="${RIVERWATCH_STATE_DIR:-$HOME/.cache/riverwatch/state}"
+CACHE_DIR="${RIVERWATCH_CACHE_DIR:-$HOME/.cache/riverwatch}"
+PID_DIR="$STATE_DIR/pids"
+LOG_DIR="$STATE_DIR/logs"
+
+# Loopback only: these are development servers with no authentication.
+RW_HOST=127.0.0.1
+
+KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_PARTITIONS="${KAFKA_PARTITIONS:-6}"
+CLICKHOUSE_TCP_PORT="${CLICKHOUSE_TCP_PORT:-9000}"
+CLICKHOUSE_HTTP_PORT="${CLICKHOUSE_HTTP_PORT:-8123}"
+
+# The contract topics (shared/DESIGN.md, "The contract").
+RW_TOPICS=(riverwatch.readings riverwatch.rejected riverwatch.events riverwatch.incidents riverwatch.commands)
+
+export RIVERWATCH_STATE_DIR="$STATE_DIR" RIVERWATCH_CACHE_DIR="$CACHE_DIR"
+export KAFKA_VERSION KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_PARTITIONS
+export CLICKHOUSE_TCP_PORT CLICKHOUSE_HTTP_PORT
+
+rw_log() { printf '%s: %s\n' "${RW_NAME:-local}" "$*" >&2; }
+rw_die() { rw_log "error: $*"; exit 1; }
+
+rw_check_port_var() {
+  local name=$1 value=$2
+  [[ $value =~ ^[0-9]+$ ]] && ((value > 0 && value < 65536)) || rw_die "$name=$value is not a port number"
+}
+rw_check_port_var KAFKA_PORT "$KAFKA_PORT"
+rw_check_port_var KAFKA_CONTROLLER_PORT "$KAFKA_CONTROLLER_PORT"
+rw_check_port_var CLICKHOUSE_TCP_PORT "$CLICKHOUSE_TCP_PORT"
+rw_check_port_var CLICKHOUSE_HTTP_PORT "$CLICKHOUSE_HTTP_PORT"
+
+rw_mkdirs() { mkdir -p "$STATE_DIR" "$PID_DIR" "$LOG_DIR" "$@"; }
+
+# rw_port_open PORT: true when something accepts TCP connections on RW_HOST:PORT.
+# Uses bash's /dev/tcp so that no nc/curl is needed on a fresh CI machine.
+rw_port_open() {
+  timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$RW_HOST" "$1" 2>/dev/null
+}
+
+# rw_pid_of PIDFILE PATTERN: print the pid recorded in PIDFILE if that process is alive and
+# its command line contains PATTERN (so a recycled pid is never mistaken for our server).
+rw_pid_of() {
+  local pidfile=$1 pattern=$2 pid
+  [[ -s $pidfile ]] || return 1
+  pid=$(<"$pidfile")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  rw_alive "$pid" || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$pattern" || return 1
+  printf '%s\n' "$pid"
+}
+
+# rw_spawn PIDFILE OUTFILE CMD...: run CMD detached (own session, no terminal, nohup) with
+# stdout/stderr appended to OUTFILE, and record its pid. The pid is written by the child
+# itself before exec, so it is the server's own pid whatever setsid does about forking.
+# Inherited descriptors above 2 (our lock fd) are closed so the server does not hold the lock.
+rw_spawn() {
+  local pidfile=$1 outfile=$2 i
+  shift 2
+  rm -f "$pidfile"
+  # shellcheck disable=SC2016 # $0/$@ belong to the inner shell
+  setsid -f bash -c 'echo $$ >"$0"; exec nohup "$@"' "$pidfile" "$@" \
+    </dev/null >>"$outfile" 2>&1 9>&-
+  for ((i = 0; i < 50; i++)); do
+    [[ -s $pidfile ]] && return 0
+    sleep 0.1
+  done
+  rw_die "could not start $1 (no pid file); see $outfile"
+}
+
+# rw_alive PID: the process exists and is not a zombie (a zombie still answers kill -0; it
+# lingers when whoever inherited our detached server has not reaped it yet).
+rw_alive() {
+  local state
+  kill -0 "$1" 2>/dev/null || return 1
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ $state != Z ]]
+}
+
+# rw_stop NAME PIDFILE PATTERN [GRACE_SECONDS]: TERM, wait, then KILL the process group.
+# Idempotent: a missing or dead process is success.
+rw_stop() {
+  local name=$1 pidfile=$2 pattern=$3 grace=${4:-30} pid i
+  if ! pid=$(rw_pid_of "$pidfile" "$pattern"); then
+    rm -f "$pidfile"
+    rw_log "$name is not running"
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < grace * 10; i++)); do
+    rw_alive "$pid" || break
+    sleep 0.1
+  done
+  if rw_alive "$pid"; then
+    rw_log "$name (pid $pid) ignored TERM for ${grace}s; killing it"
+    # The server leads its own process group (rw_spawn uses setsid): kill the group.
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+      rw_alive "$pid" || break
+      sleep 0.1
+    done
+  fi
+  rw_alive "$pid" && rw_die "$name (pid $pid) is still alive"
+  rm -f "$pidfile"
+  rw_log "$name stopped (pid $pid)"
+}
+
+# rw_lock NAME: serialise start/stop of one server across concurrent callers (fd 9).
+rw_lock() {
+  exec 9>"$PID_DIR/$1.lock"
+  flock -w 300 9 || rw_die "timed out waiting for lock $PID_DIR/$1.lock"
+}
+
+# rw_tail FILE...: the last lines of each log, for error messages.
+rw_tail() {
+  local f
+  for f in "$@"; do
+    [[ -s $f ]] || continue
+    printf -- '----- last lines of %s -----\n' "$f" >&2
+    tail -n 40 "$f" >&2
+  done
+}
+
+# rw_write_if_changed FILE: replace FILE with stdin only when the content differs, atomically.
+rw_write_if_changed() {
+  local file=$1 tmp
+  tmp=$(mktemp "$file.XXXXXX")
+  cat >"$tmp"
+  if [[ -f $file ]] && cmp -s "$tmp" "$file"; then
+    rm -f "$tmp"
+  else
+    mv -f "$tmp" "$file"
+  fi
+}
+
+# rw_now_ms: milliseconds since the epoch, for start timings.
+rw_now_ms() { date +%s%3N; }

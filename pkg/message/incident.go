@@ -1,0 +1,120 @@
+package message
+
+import "time"
+
+// Incident states, in lifecycle order.
+const (
+	IncidentOpen         = "open"
+	IncidentAcknowledged = "acknowledged"
+	IncidentResolved     = "resolved"
+	IncidentClosed       = "closed"
+)
+
+// Incident is the responder's view of one pollution incident (or drill): the playbook it
+// follows, who must act and by when. Version grows with every change, so the latest snapshot
+// wins in storage.
+type Incident struct {
+	ID            string     `json:"id"`
+	Version       uint64     `json:"version"`
+	Title         string     `json:"title"`
+	Status        string     `json:"status"`
+	Level         string     `json:"level"`  // emergency level IV, III, II, I
+	Colour        string     `json:"colour"` // warning colour: blue, yellow, orange, red
+	Playbook      string     `json:"playbook"`
+	River         string     `json:"river"`
+	Site          string     `json:"site"` // the site where it started
+	Sites         []string   `json:"sites"`
+	Parameters    []string   `json:"parameters"`
+	Jurisdictions []string   `json:"jurisdictions"` // every jurisdiction concerned, up- and downstream
+	Drill         bool       `json:"drill"`
+	EventIDs      []string   `json:"event_ids"`
+	Steps         []Step     `json:"steps"`
+	OpenedAt      time.Time  `json:"opened_at"`
+	AckedAt       *time.Time `json:"acked_at,omitempty"`
+	ResolvedAt    *time.Time `json:"resolved_at,omitempty"`
+	ClosedAt      *time.Time `json:"closed_at,omitempty"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+}
+
+// Step is one action a playbook assigns to a role in a jurisdiction.
+type Step struct {
+	ID             string     `json:"id"`
+	Relation       string     `json:"relation"` // self, upstream, downstream, downstream_to_intake
+	Jurisdiction   string     `json:"jurisdiction"`
+	Role           string     `json:"role"`
+	Action         string     `json:"action"`
+	Deadline       time.Time  `json:"deadline"`
+	ConfirmReceipt bool       `json:"confirm_receipt"`
+	ReceiptAt      *time.Time `json:"receipt_at,omitempty"`
+	DoneAt         *time.Time `json:"done_at,omitempty"`
+	Note           string     `json:"note,omitempty"`
+	EscalatedAt    *time.Time `json:"escalated_at,omitempty"`
+	EscalatedTo    string     `json:"escalated_to,omitempty"`
+}
+
+// LogEntry is one line of an incident's audit trail.
+type LogEntry struct {
+	ID         string    `json:"id"`
+	IncidentID string    `json:"incident_id"`
+	Version    uint64    `json:"version"`
+	At         time.Time `json:"at"`
+	Actor      string    `json:"actor"`  // "responder", or the name of the token that acted
+	Action     string    `json:"action"` // opened, event_added, level_changed, notified, acknowledged, ...
+	Detail     string    `json:"detail"`
+}
+
+// Notification is one delivery attempt of one message to one recipient.
+type Notification struct {
+	ID         string    `json:"id"`  // per attempt
+	Key        string    `json:"key"` // idempotency key: the same message to the same recipient
+	IncidentID string    `json:"incident_id"`
+	StepID     string    `json:"step_id,omitempty"`
+	Kind       string    `json:"kind"`    // assign, warning, escalation, end_of_alert, ...
+	Channel    string    `json:"channel"` // webhook, wecom, dingtalk, smtp
+	Recipient  string    `json:"recipient"`
+	Subject    string    `json:"subject"`
+	Body       string    `json:"body"`
+	Attempt    int       `json:"attempt"`
+	Status     string    `json:"status"` // sent, failed
+	Error      string    `json:"error,omitempty"`
+	Drill      bool      `json:"drill"`
+	At         time.Time `json:"at"`
+}
+
+// Kinds of IncidentUpdate.
+const (
+	UpdateIncident     = "incident"
+	UpdateLog          = "log"
+	UpdateNotification = "notification"
+)
+
+// IncidentUpdate is the envelope on riverwatch.incidents: exactly one of its pointers is set,
+// named by Kind. Keyed by incident id, so one incident's history is in order.
+type IncidentUpdate struct {
+	Kind         string        `json:"kind"`
+	Incident     *Incident     `json:"incident,omitempty"`
+	Log          *LogEntry     `json:"log,omitempty"`
+	Notification *Notification `json:"notification,omitempty"`
+}
+
+// Command types sent by the api to the responder.
+const (
+	CommandAcknowledge    = "acknowledge"
+	CommandConfirmReceipt = "confirm_receipt"
+	CommandStepDone       = "step_done"
+	CommandResolve        = "resolve"
+	CommandDrill          = "drill"
+)
+
+// Command is an operator's instruction to the responder.
+type Command struct {
+	ID         string    `json:"id"` // chosen by the api; the responder applies each id once
+	Type       string    `json:"type"`
+	IncidentID string    `json:"incident_id,omitempty"`
+	StepID     string    `json:"step_id,omitempty"`
+	Actor      string    `json:"actor"` // token name
+	Note       string    `json:"note,omitempty"`
+	Site       string    `json:"site,omitempty"`      // drills: where the synthetic incident starts
+	Parameter  string    `json:"parameter,omitempty"` // drills
+	At         time.Time `json:"at"`
+}

@@ -1,0 +1,152 @@
+package message
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"time"
+)
+
+// Topic names of the contract (DESIGN.md).
+const (
+	TopicReadings  = "riverwatch.readings"
+	TopicRejected  = "riverwatch.rejected"
+	TopicEvents    = "riverwatch.events"
+	TopicIncidents = "riverwatch.incidents"
+	TopicCommands  = "riverwatch.commands"
+)
+
+// Topics lists every topic of the contract, in pipeline order.
+var Topics = []string{TopicReadings, TopicRejected, TopicEvents, TopicIncidents, TopicCommands}
+
+// Source says how a reading reached riverwatch.
+const (
+	SourceHJ212 = "hj212"
+	SourceHTTP  = "http"
+	SourceCSV   = "csv"
+)
+
+// Interval kinds of a reading: which HJ 212 data type it came from.
+const (
+	IntervalRealtime = "rtd"  // CN 2011
+	IntervalMinute   = "min"  // CN 2051
+	IntervalHour     = "hour" // CN 2061
+	IntervalDay      = "day"  // CN 2031
+	IntervalSample   = "lab"  // a laboratory or manual sample
+)
+
+// FlagNormal is the HJ 212 data flag of a reading from an instrument working normally.
+// Only readings with this flag are judged as water quality (facts.md §3.7).
+const FlagNormal = "N"
+
+// Reading is one value of one parameter at one site at one time, already converted to the
+// parameter's canonical unit.
+type Reading struct {
+	ID         string    `json:"id"`
+	Site       string    `json:"site"`
+	Station    string    `json:"station,omitempty"` // HJ 212 MN, or the name of the HTTP token
+	Parameter  string    `json:"parameter"`
+	Value      float64   `json:"value"`
+	Unit       string    `json:"unit"`
+	Min        *float64  `json:"min,omitempty"` // period minimum (minute, hour, day data)
+	Max        *float64  `json:"max,omitempty"` // period maximum
+	Interval   string    `json:"interval"`
+	Flag       string    `json:"flag"`
+	ObservedAt time.Time `json:"observed_at"`
+	ReceivedAt time.Time `json:"received_at"`
+	Source     string    `json:"source"`
+}
+
+// ReadingID is the deterministic id of a reading: a station that resends a frame, or a lab
+// that uploads the same CSV twice, produces the same id.
+func ReadingID(site, parameter, interval string, observedAt time.Time) string {
+	return hashID(site, parameter, interval, strconv.FormatInt(observedAt.UnixMilli(), 10))
+}
+
+// Rejection records input that riverwatch refused, with the reason, so nothing is dropped
+// silently.
+type Rejection struct {
+	ID         string    `json:"id"`
+	Reason     string    `json:"reason"` // a stable code such as "crc", "auth", "range"
+	Detail     string    `json:"detail"` // what exactly was wrong, for a person
+	Station    string    `json:"station,omitempty"`
+	Site       string    `json:"site,omitempty"`
+	Parameter  string    `json:"parameter,omitempty"`
+	Source     string    `json:"source"`
+	Remote     string    `json:"remote,omitempty"`
+	Raw        string    `json:"raw"` // the refused input, bounded by MaxRawBytes
+	ReceivedAt time.Time `json:"received_at"`
+}
+
+// MaxRawBytes bounds the raw input kept in a Rejection.
+const MaxRawBytes = 2048
+
+// TruncateRaw bounds raw input for a Rejection.
+func TruncateRaw(raw string) string {
+	if len(raw) <= MaxRawBytes {
+		return raw
+	}
+	return raw[:MaxRawBytes]
+}
+
+// RejectionID is the deterministic id of a rejection.
+func RejectionID(source, reason string, receivedAt time.Time, raw string) string {
+	return hashID(source, reason, strconv.FormatInt(receivedAt.UnixNano(), 10), raw)
+}
+
+// Event types of the contract.
+const (
+	EventExceedanceOpened  = "exceedance.opened"
+	EventExceedanceUpdated = "exceedance.updated"
+	EventExceedanceCleared = "exceedance.cleared"
+	EventPredictionIssued  = "prediction.issued"
+	EventPredictionCleared = "prediction.cleared"
+	EventQualitySuspect    = "quality.suspect"
+	EventStationOffline    = "station.offline"
+	EventStationOnline     = "station.online"
+)
+
+// Event is a judgement the assessor made about a site.
+type Event struct {
+	ID          string    `json:"id"`
+	Type        string    `json:"type"`
+	Site        string    `json:"site"`
+	River       string    `json:"river,omitempty"`
+	Parameter   string    `json:"parameter,omitempty"`
+	Value       float64   `json:"value"`
+	Limit       float64   `json:"limit"`
+	TargetClass string    `json:"target_class,omitempty"`
+	Class       string    `json:"class,omitempty"`    // class of the reading, "劣V" included
+	Multiple    float64   `json:"multiple"`           // over-standard multiple, 0 when not applicable
+	Severity    string    `json:"severity,omitempty"` // "warning" or "severe"
+	Reason      string    `json:"reason,omitempty"`   // why: quality rule, confirmation rule
+	ObservedAt  time.Time `json:"observed_at"`
+	EmittedAt   time.Time `json:"emitted_at"`
+	ReadingID   string    `json:"reading_id,omitempty"`
+	// ReadingReceivedAt is when the gateway accepted the reading that caused the event; it
+	// lets benchmarks measure reading → event latency.
+	ReadingReceivedAt time.Time `json:"reading_received_at,omitempty"`
+
+	// Prediction fields (prediction.issued / prediction.cleared).
+	OriginSite     string    `json:"origin_site,omitempty"` // the upstream site that exceeded
+	OriginEventID  string    `json:"origin_event_id,omitempty"`
+	ArrivalAt      time.Time `json:"arrival_at,omitempty"`
+	PredictedValue float64   `json:"predicted_value,omitempty"`
+	DistanceKm     float64   `json:"distance_km,omitempty"`
+}
+
+// EventID is the deterministic id of an event: the same transition of the same series at the
+// same observed time always has the same id.
+func EventID(eventType, site, parameter string, observedAt time.Time, extra string) string {
+	return hashID(eventType, site, parameter, strconv.FormatInt(observedAt.UnixMilli(), 10), extra)
+}
+
+func hashID(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	var sum [32]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+}

@@ -1,0 +1,475 @@
+package network
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Site kinds.
+const (
+	KindSection        = "section"
+	KindDrinkingSource = "drinking_source"
+	KindOutfall        = "outfall"
+)
+
+// Jurisdiction is an administrative area that owns sites and acts in incidents.
+type Jurisdiction struct {
+	ID   string `yaml:"id" json:"id"`
+	Name string `yaml:"name" json:"name"`
+}
+
+// Join says where a tributary meets its main river.
+type Join struct {
+	River string  `yaml:"river" json:"river"`
+	AtKm  float64 `yaml:"at_km" json:"at_km"`
+}
+
+// River is one river of the network.
+type River struct {
+	ID          string  `yaml:"id" json:"id"`
+	Name        string  `yaml:"name" json:"name"`
+	VelocityMPS float64 `yaml:"velocity_mps" json:"velocity_mps"`
+	FlowM3S     float64 `yaml:"flow_m3s" json:"flow_m3s"`
+	LengthKm    float64 `yaml:"length_km" json:"length_km,omitempty"` // optional
+	Joins       *Join   `yaml:"joins" json:"joins,omitempty"`
+}
+
+// Station is the data logger that reports for a site over HJ 212.
+type Station struct {
+	MN       string `yaml:"mn" json:"mn"`
+	Password string `yaml:"password" json:"-"`
+	// IntervalS is how often the station is expected to report, in seconds (default 3600,
+	// hourly data as automatic water stations send it).
+	IntervalS int `yaml:"interval_s" json:"interval_s,omitempty"`
+}
+
+// Limits names the discharge limits of an outfall: a named standard (GB18918-1A, ...) or a
+// custom set of parameter → limit in mg/L.
+type Limits struct {
+	Name   string             `json:"name,omitempty"`
+	Custom map[string]float64 `json:"custom,omitempty"`
+}
+
+// UnmarshalYAML accepts either a string (a standard's name) or a mapping.
+func (l *Limits) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		l.Name = n.Value
+		return nil
+	case yaml.MappingNode:
+		return n.Decode(&l.Custom)
+	default:
+		return fmt.Errorf("line %d: limits must be a standard's name or a mapping of parameter: limit", n.Line)
+	}
+}
+
+// Site is a monitored place: a river section, a drinking-water source or an outfall.
+type Site struct {
+	ID           string   `yaml:"id" json:"id"`
+	Name         string   `yaml:"name" json:"name"`
+	Kind         string   `yaml:"kind" json:"kind"`
+	River        string   `yaml:"river" json:"river"`
+	Km           float64  `yaml:"km" json:"km"`
+	Jurisdiction string   `yaml:"jurisdiction" json:"jurisdiction"`
+	TargetClass  string   `yaml:"target_class" json:"target_class,omitempty"`
+	Body         string   `yaml:"body" json:"body,omitempty"` // river (default) or lake: reservoirs use the lake TP limits
+	Limits       *Limits  `yaml:"limits" json:"limits,omitempty"`
+	FlowM3S      float64  `yaml:"flow_m3s" json:"flow_m3s,omitempty"`
+	Lat          float64  `yaml:"lat" json:"lat,omitempty"`
+	Lon          float64  `yaml:"lon" json:"lon,omitempty"`
+	Station      *Station `yaml:"station" json:"station,omitempty"`
+	line         int
+}
+
+// IsLake reports whether the site is judged as a lake or reservoir.
+func (s *Site) IsLake() bool { return s.Body == "lake" }
+
+// File is the schema of sites.yaml.
+type File struct {
+	Timezone      string         `yaml:"timezone"`
+	Jurisdictions []Jurisdiction `yaml:"jurisdictions"`
+	Rivers        []River        `yaml:"rivers"`
+	Sites         []Site         `yaml:"sites"`
+}
+
+// Reach is a site downstream (or upstream) of another, with the distance and travel time
+// along the flow between them.
+type Reach struct {
+	Site       *Site
+	DistanceKm float64
+	Travel     time.Duration
+	// DilutionFlowM3S is the river flow at the reached site: the main river's flow once a
+	// tributary has joined it, used for mass-balance mixing.
+	DilutionFlowM3S float64
+}
+
+// Network is the validated river network. It is immutable after Load and safe for
+// concurrent use.
+type Network struct {
+	Location      *time.Location
+	jurisdictions []Jurisdiction
+	rivers        []River
+	sites         []*Site
+	byID          map[string]*Site
+	byMN          map[string]*Site
+	riverByID     map[string]*River
+	jurByID       map[string]*Jurisdiction
+	downstream    map[string][]Reach
+	upstream      map[string][]Reach
+}
+
+// Load reads and validates a sites.yaml file.
+func Load(path string) (*Network, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("sites file: %w", err)
+	}
+	n, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("sites file %s: %w", path, err)
+	}
+	return n, nil
+}
+
+// Parse validates a sites.yaml document. Every problem found is reported, each naming the
+// site and the line.
+func Parse(data []byte) (*Network, error) {
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	var f File
+	if err := root.Decode(&f); err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	recordSiteLines(&root, f.Sites)
+	return build(f)
+}
+
+// recordSiteLines remembers where each site starts so validation errors can name the line.
+func recordSiteLines(root *yaml.Node, sites []Site) {
+	if len(root.Content) == 0 {
+		return
+	}
+	doc := root.Content[0]
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if doc.Content[i].Value != "sites" {
+			continue
+		}
+		for j, item := range doc.Content[i+1].Content {
+			if j < len(sites) {
+				sites[j].line = item.Line
+			}
+		}
+	}
+}
+
+func build(f File) (*Network, error) {
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	tz := f.Timezone
+	if tz == "" {
+		tz = "Asia/Shanghai"
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		fail("timezone %q: %w", tz, err)
+		loc = time.UTC
+	}
+	n := &Network{
+		Location:      loc,
+		jurisdictions: f.Jurisdictions,
+		rivers:        f.Rivers,
+		byID:          map[string]*Site{},
+		byMN:          map[string]*Site{},
+		riverByID:     map[string]*River{},
+		jurByID:       map[string]*Jurisdiction{},
+	}
+	for i := range n.jurisdictions {
+		j := &n.jurisdictions[i]
+		if j.ID == "" {
+			fail("jurisdiction %d: id is empty", i+1)
+			continue
+		}
+		if _, dup := n.jurByID[j.ID]; dup {
+			fail("jurisdiction %q: duplicate id", j.ID)
+		}
+		n.jurByID[j.ID] = j
+	}
+	for i := range n.rivers {
+		r := &n.rivers[i]
+		switch {
+		case r.ID == "":
+			fail("river %d: id is empty", i+1)
+			continue
+		case r.VelocityMPS <= 0:
+			fail("river %q: velocity_mps must be > 0", r.ID)
+		case r.FlowM3S < 0:
+			fail("river %q: flow_m3s must be ≥ 0", r.ID)
+		}
+		if _, dup := n.riverByID[r.ID]; dup {
+			fail("river %q: duplicate id", r.ID)
+		}
+		n.riverByID[r.ID] = r
+	}
+	for _, r := range n.rivers {
+		if r.Joins == nil {
+			continue
+		}
+		main, ok := n.riverByID[r.Joins.River]
+		if !ok {
+			fail("river %q: joins unknown river %q", r.ID, r.Joins.River)
+			continue
+		}
+		if main.LengthKm > 0 && (r.Joins.AtKm < 0 || r.Joins.AtKm > main.LengthKm) {
+			fail("river %q: joins %q at km %g, off that river (0–%g km)", r.ID, main.ID, r.Joins.AtKm, main.LengthKm)
+		}
+	}
+	if cyc := n.joinCycle(); cyc != "" {
+		fail("rivers: tributaries join in a cycle through %q", cyc)
+	}
+
+	for i := range f.Sites {
+		s := &f.Sites[i]
+		where := fmt.Sprintf("site %q (line %d)", s.ID, s.line)
+		if s.ID == "" {
+			fail("site at line %d: id is empty", s.line)
+			continue
+		}
+		if _, dup := n.byID[s.ID]; dup {
+			fail("%s: duplicate site id", where)
+		}
+		river, ok := n.riverByID[s.River]
+		if !ok {
+			fail("%s: unknown river %q", where, s.River)
+		} else if s.Km < 0 || (river.LengthKm > 0 && s.Km > river.LengthKm) {
+			fail("%s: km %g is off river %q (0–%g km)", where, s.Km, river.ID, river.LengthKm)
+		}
+		if _, ok := n.jurByID[s.Jurisdiction]; !ok {
+			fail("%s: unknown jurisdiction %q", where, s.Jurisdiction)
+		}
+		switch s.Kind {
+		case KindSection, KindDrinkingSource:
+			if s.TargetClass == "" {
+				fail("%s: a %s needs target_class", where, s.Kind)
+			} else if !validClass(s.TargetClass) {
+				fail("%s: target_class %q is not one of I, II, III, IV, V", where, s.TargetClass)
+			}
+		case KindOutfall:
+			if s.Limits == nil || (s.Limits.Name == "" && len(s.Limits.Custom) == 0) {
+				fail("%s: an outfall needs limits (a standard's name or parameter: limit)", where)
+			}
+			if s.FlowM3S < 0 {
+				fail("%s: flow_m3s must be ≥ 0", where)
+			}
+		default:
+			fail("%s: kind %q is not section, drinking_source or outfall", where, s.Kind)
+		}
+		switch s.Body {
+		case "":
+			s.Body = "river"
+		case "river", "lake":
+		default:
+			fail("%s: body %q is not river or lake", where, s.Body)
+		}
+		if st := s.Station; st != nil {
+			switch {
+			case st.MN == "":
+				fail("%s: station mn is empty", where)
+			case n.byMN[st.MN] != nil:
+				fail("%s: duplicate station mn %q (also site %q)", where, st.MN, n.byMN[st.MN].ID)
+			default:
+				n.byMN[st.MN] = s
+			}
+			if st.IntervalS == 0 {
+				st.IntervalS = 3600
+			}
+		}
+		n.byID[s.ID] = s
+		n.sites = append(n.sites, s)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	n.computeReaches()
+	return n, nil
+}
+
+func validClass(c string) bool {
+	switch strings.ToUpper(c) {
+	case "I", "II", "III", "IV", "V":
+		return true
+	}
+	return false
+}
+
+// joinCycle returns a river on a cycle of joins, or "".
+func (n *Network) joinCycle() string {
+	for _, r := range n.rivers {
+		seen := map[string]bool{}
+		for cur := &r; cur != nil && cur.Joins != nil; {
+			if seen[cur.ID] {
+				return cur.ID
+			}
+			seen[cur.ID] = true
+			cur = n.riverByID[cur.Joins.River]
+		}
+	}
+	return ""
+}
+
+// mouthKm is where a river ends: its length, or its furthest site when no length is given.
+func (n *Network) mouthKm(riverID string) float64 {
+	r := n.riverByID[riverID]
+	if r.LengthKm > 0 {
+		return r.LengthKm
+	}
+	var max float64
+	for _, s := range n.sites {
+		if s.River == riverID && s.Km > max {
+			max = s.Km
+		}
+	}
+	return max
+}
+
+func (n *Network) computeReaches() {
+	n.downstream = map[string][]Reach{}
+	n.upstream = map[string][]Reach{}
+	for _, from := range n.sites {
+		var reaches []Reach
+		riverID, km := from.River, from.Km
+		var dist float64
+		var travel time.Duration
+		strict := true // on the site's own river only sites strictly below it
+		for riverID != "" {
+			r := n.riverByID[riverID]
+			for _, to := range n.sites {
+				if to == from || to.River != riverID || to.Km < km || (strict && to.Km == km) {
+					continue
+				}
+				d := to.Km - km
+				reaches = append(reaches, Reach{
+					Site:            to,
+					DistanceKm:      dist + d,
+					Travel:          travel + seconds(d*1000/r.VelocityMPS),
+					DilutionFlowM3S: r.FlowM3S,
+				})
+			}
+			if r.Joins == nil {
+				break
+			}
+			d := n.mouthKm(riverID) - km
+			if d < 0 {
+				d = 0
+			}
+			dist += d
+			travel += seconds(d * 1000 / r.VelocityMPS)
+			riverID, km, strict = r.Joins.River, r.Joins.AtKm, false
+		}
+		sort.SliceStable(reaches, func(i, j int) bool { return reaches[i].DistanceKm < reaches[j].DistanceKm })
+		n.downstream[from.ID] = reaches
+		for _, rc := range reaches {
+			n.upstream[rc.Site.ID] = append(n.upstream[rc.Site.ID], Reach{
+				Site: from, DistanceKm: rc.DistanceKm, Travel: rc.Travel, DilutionFlowM3S: rc.DilutionFlowM3S,
+			})
+		}
+	}
+	for id := range n.upstream {
+		up := n.upstream[id]
+		sort.SliceStable(up, func(i, j int) bool { return up[i].DistanceKm < up[j].DistanceKm })
+	}
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// Sites returns every site, in file order.
+func (n *Network) Sites() []*Site { return n.sites }
+
+// Site returns the site with the given id.
+func (n *Network) Site(id string) (*Site, bool) {
+	s, ok := n.byID[id]
+	return s, ok
+}
+
+// SiteByMN returns the site whose station has the given HJ 212 MN.
+func (n *Network) SiteByMN(mn string) (*Site, bool) {
+	s, ok := n.byMN[mn]
+	return s, ok
+}
+
+// River returns the river with the given id.
+func (n *Network) River(id string) (*River, bool) {
+	r, ok := n.riverByID[id]
+	return r, ok
+}
+
+// Rivers returns every river, in file order.
+func (n *Network) Rivers() []River { return n.rivers }
+
+// Jurisdiction returns the jurisdiction with the given id.
+func (n *Network) Jurisdiction(id string) (*Jurisdiction, bool) {
+	j, ok := n.jurByID[id]
+	return j, ok
+}
+
+// Jurisdictions returns every jurisdiction, in file order.
+func (n *Network) Jurisdictions() []Jurisdiction { return n.jurisdictions }
+
+// Downstream returns the sites downstream of a site, nearest first, following tributaries
+// into their main rivers.
+func (n *Network) Downstream(siteID string) []Reach { return n.downstream[siteID] }
+
+// Upstream returns the sites upstream of a site, nearest first.
+func (n *Network) Upstream(siteID string) []Reach { return n.upstream[siteID] }
+
+// UpstreamJurisdictions returns the jurisdictions of sites upstream of a site, nearest
+// first, without the site's own jurisdiction.
+func (n *Network) UpstreamJurisdictions(siteID string) []string {
+	return n.jurisdictionsOf(siteID, n.upstream[siteID], false)
+}
+
+// DownstreamJurisdictions returns the jurisdictions of sites downstream of a site, nearest
+// first, without the site's own jurisdiction. With toIntake, it stops at the first
+// drinking-water source downstream (that source's jurisdiction included).
+func (n *Network) DownstreamJurisdictions(siteID string, toIntake bool) []string {
+	return n.jurisdictionsOf(siteID, n.downstream[siteID], toIntake)
+}
+
+func (n *Network) jurisdictionsOf(siteID string, reaches []Reach, toIntake bool) []string {
+	self := ""
+	if s, ok := n.byID[siteID]; ok {
+		self = s.Jurisdiction
+	}
+	seen := map[string]bool{self: true}
+	var out []string
+	for _, rc := range reaches {
+		if !seen[rc.Site.Jurisdiction] {
+			seen[rc.Site.Jurisdiction] = true
+			out = append(out, rc.Site.Jurisdiction)
+		}
+		if toIntake && rc.Site.Kind == KindDrinkingSource {
+			break
+		}
+	}
+	return out
+}
+
+// NextIntake returns the first drinking-water source downstream of a site.
+func (n *Network) NextIntake(siteID string) (Reach, bool) {
+	for _, rc := range n.downstream[siteID] {
+		if rc.Site.Kind == KindDrinkingSource {
+			return rc, true
+		}
+	}
+	return Reach{}, false
+}
