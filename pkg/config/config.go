@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-viper/mapstructure/v2"
+	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/spf13/viper"
 )
 
@@ -50,6 +51,21 @@ type Kafka struct {
 	// GroupPrefix prefixes every consumer group, so that tests can run isolated pipelines on
 	// one broker.
 	GroupPrefix string `mapstructure:"group_prefix"`
+	Topics      Topics `mapstructure:"topics"`
+}
+
+// Topics names the topics of the contract; tests point a pipeline at topics of its own.
+type Topics struct {
+	Readings  string `mapstructure:"readings"`
+	Rejected  string `mapstructure:"rejected"`
+	Events    string `mapstructure:"events"`
+	Incidents string `mapstructure:"incidents"`
+	Commands  string `mapstructure:"commands"`
+}
+
+// All returns every topic name.
+func (t Topics) All() []string {
+	return []string{t.Readings, t.Rejected, t.Events, t.Incidents, t.Commands}
 }
 
 // ClickHouse configures the native-protocol connection.
@@ -86,6 +102,10 @@ func Default() Config {
 			MaxWait:      100 * time.Millisecond,
 			Partitions:   6,
 			GroupPrefix:  "riverwatch",
+			Topics: Topics{
+				Readings: message.TopicReadings, Rejected: message.TopicRejected, Events: message.TopicEvents,
+				Incidents: message.TopicIncidents, Commands: message.TopicCommands,
+			},
 		},
 		ClickHouse: ClickHouse{
 			Addr:        "127.0.0.1:9000",

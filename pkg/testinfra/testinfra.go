@@ -1,0 +1,210 @@
+// Package testinfra gives integration tests the real Kafka broker and ClickHouse server
+// that `make test` starts (deploy/local/infra.sh), each test isolated on topics and a
+// database of its own, and builds service binaries for tests that kill them.
+//
+// Integration tests run when RIVERWATCH_INTEGRATION=1 (make test sets it after starting the
+// servers); otherwise they are skipped with that reason. When it is set, a server that does
+// not answer fails the test: make test never passes by skipping.
+package testinfra
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/riverwatch/riverwatch/pkg/chstore"
+	"github.com/riverwatch/riverwatch/pkg/config"
+	"github.com/riverwatch/riverwatch/pkg/stream"
+)
+
+// Require skips the test unless integration tests are enabled.
+func Require(t testing.TB) {
+	t.Helper()
+	if os.Getenv("RIVERWATCH_INTEGRATION") != "1" {
+		t.Skip("integration test: needs real Kafka and ClickHouse; run `make test`, which starts them and sets RIVERWATCH_INTEGRATION=1")
+	}
+}
+
+// KafkaBrokers returns the broker list, failing the test if Kafka does not answer.
+func KafkaBrokers(t testing.TB) []string {
+	t.Helper()
+	Require(t)
+	brokers := strings.Split(envOr("RIVERWATCH_KAFKA_BROKERS", "127.0.0.1:9092"), ",")
+	mustDial(t, "kafka", brokers[0])
+	return brokers
+}
+
+// ClickHouseAddr returns the native address, failing the test if ClickHouse does not answer.
+func ClickHouseAddr(t testing.TB) string {
+	t.Helper()
+	Require(t)
+	addr := envOr("RIVERWATCH_CLICKHOUSE_ADDR", "127.0.0.1:9000")
+	mustDial(t, "clickhouse", addr)
+	return addr
+}
+
+var seq atomic.Int64
+
+// Name returns a name unique to this test run, safe for topics and databases.
+func Name(t testing.TB) string {
+	base := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		if r >= 'A' && r <= 'Z' {
+			return r + 32
+		}
+		return '_'
+	}, t.Name())
+	if len(base) > 40 {
+		base = base[:40]
+	}
+	return fmt.Sprintf("t_%s_%d_%d", base, time.Now().UnixNano()%1e9, seq.Add(1))
+}
+
+// Config returns a configuration pointing at the real servers, with topics, consumer
+// groups and a ClickHouse database unique to the test, the topics created. Repository
+// files (sites, playbooks, tokens) are resolved from the module root.
+func Config(t testing.TB) *config.Config {
+	t.Helper()
+	brokers := KafkaBrokers(t)
+	addr := ClickHouseAddr(t)
+	name := Name(t)
+	c := config.Default()
+	c.Kafka.Brokers = brokers
+	c.Kafka.GroupPrefix = name
+	c.Kafka.Topics = config.Topics{
+		Readings: name + ".readings", Rejected: name + ".rejected", Events: name + ".events",
+		Incidents: name + ".incidents", Commands: name + ".commands",
+	}
+	c.Assessor.StateTopic = name + ".assessor-state"
+	c.Responder.StateTopic = name + ".responder-state"
+	c.ClickHouse.Addr = addr
+	c.ClickHouse.Database = name
+	root := ModuleRoot(t)
+	c.SitesFile = filepath.Join(root, c.SitesFile)
+	c.PlaybooksFile = filepath.Join(root, c.PlaybooksFile)
+	c.ContactsFile = filepath.Join(root, c.ContactsFile)
+	c.Auth.TokensFile = filepath.Join(root, c.Auth.TokensFile)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var specs []stream.TopicSpec
+	for _, tp := range c.Kafka.Topics.All() {
+		specs = append(specs, stream.TopicSpec{Name: tp, Partitions: 3})
+	}
+	specs = append(specs,
+		stream.TopicSpec{Name: c.Assessor.StateTopic, Partitions: 3, Compacted: true},
+		stream.TopicSpec{Name: c.Responder.StateTopic, Partitions: 3, Compacted: true})
+	if err := stream.EnsureTopics(ctx, brokers, specs...); err != nil {
+		t.Fatalf("create topics: %v", err)
+	}
+	return &c
+}
+
+// ClickHouse opens a connection to the test's database server (database "default"), and
+// drops the test's database when the test ends.
+func ClickHouse(t testing.TB, c *config.Config) driver.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := chstore.Open(ctx, chstore.Config{Addr: c.ClickHouse.Addr, Database: "default", Username: c.ClickHouse.Username})
+	if err != nil {
+		t.Fatalf("clickhouse: %v", err)
+	}
+	t.Cleanup(func() {
+		if os.Getenv("RIVERWATCH_KEEP_TEST_DATA") == "" {
+			_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+c.ClickHouse.Database)
+		}
+		conn.Close()
+	})
+	return conn
+}
+
+// Env returns RIVERWATCH_* environment overrides that point a service binary at c.
+func Env(c *config.Config) []string {
+	return append(os.Environ(),
+		"RIVERWATCH_KAFKA_BROKERS="+strings.Join(c.Kafka.Brokers, ","),
+		"RIVERWATCH_KAFKA_GROUP_PREFIX="+c.Kafka.GroupPrefix,
+		"RIVERWATCH_KAFKA_TOPICS_READINGS="+c.Kafka.Topics.Readings,
+		"RIVERWATCH_KAFKA_TOPICS_REJECTED="+c.Kafka.Topics.Rejected,
+		"RIVERWATCH_KAFKA_TOPICS_EVENTS="+c.Kafka.Topics.Events,
+		"RIVERWATCH_KAFKA_TOPICS_INCIDENTS="+c.Kafka.Topics.Incidents,
+		"RIVERWATCH_KAFKA_TOPICS_COMMANDS="+c.Kafka.Topics.Commands,
+		"RIVERWATCH_ASSESSOR_STATE_TOPIC="+c.Assessor.StateTopic,
+		"RIVERWATCH_RESPONDER_STATE_TOPIC="+c.Responder.StateTopic,
+		"RIVERWATCH_CLICKHOUSE_ADDR="+c.ClickHouse.Addr,
+		"RIVERWATCH_CLICKHOUSE_DATABASE="+c.ClickHouse.Database,
+		"RIVERWATCH_SITES_FILE="+c.SitesFile,
+		"RIVERWATCH_PLAYBOOKS_FILE="+c.PlaybooksFile,
+		"RIVERWATCH_CONTACTS_FILE="+c.ContactsFile,
+		"RIVERWATCH_AUTH_TOKENS_FILE="+c.Auth.TokensFile,
+	)
+}
+
+// FreeAddr returns a free 127.0.0.1 TCP address.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// BuildService compiles services/<name> into a temporary directory and returns the path.
+func BuildService(t testing.TB, name string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command("go", "build", "-o", out, "./services/"+name)
+	cmd.Dir = ModuleRoot(t)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", name, err, b)
+	}
+	return out
+}
+
+// ModuleRoot returns the repository root (where go.mod is).
+func ModuleRoot(t testing.TB) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// Eventually polls cond every 100 ms until it returns true or timeout passes.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %v waiting for %s", timeout, what)
+}
+
+func mustDial(t testing.TB, what, addr string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 3*time.Second)
+	if err != nil {
+		t.Fatalf("%s at %s does not answer (make test starts it with deploy/local/infra.sh): %v", what, addr, err)
+	}
+	c.Close()
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
