@@ -16,8 +16,8 @@
 #   CLICKHOUSE_TCP_PORT    native protocol     (default 9000)
 #   CLICKHOUSE_HTTP_PORT   HTTP interface      (default 8123)
 
+# shellcheck disable=SC2034 # used by infra.sh to find its siblings
 RW_LOCAL_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-RW_REPO_ROOT="$(cd "$RW_LOCAL_DIR/../.." && pwd)"
 
 STATE_DIR="${RIVERWATCH_STATE_DIR:-$HOME/.cache/riverwatch/state}"
 CACHE_DIR="${RIVERWATCH_CACHE_DIR:-$HOME/.cache/riverwatch}"
@@ -35,6 +35,7 @@ CLICKHOUSE_TCP_PORT="${CLICKHOUSE_TCP_PORT:-9000}"
 CLICKHOUSE_HTTP_PORT="${CLICKHOUSE_HTTP_PORT:-8123}"
 
 # The contract topics (shared/DESIGN.md, "The contract").
+# shellcheck disable=SC2034 # used by kafka.sh
 RW_TOPICS=(riverwatch.readings riverwatch.rejected riverwatch.events riverwatch.incidents riverwatch.commands)
 
 export RIVERWATCH_STATE_DIR="$STATE_DIR" RIVERWATCH_CACHE_DIR="$CACHE_DIR"
@@ -46,7 +47,9 @@ rw_die() { rw_log "error: $*"; exit 1; }
 
 rw_check_port_var() {
   local name=$1 value=$2
-  [[ $value =~ ^[0-9]+$ ]] && ((value > 0 && value < 65536)) || rw_die "$name=$value is not a port number"
+  if ! [[ $value =~ ^[0-9]+$ ]] || ((value < 1 || value > 65535)); then
+    rw_die "$name=$value is not a port number"
+  fi
 }
 rw_check_port_var KAFKA_PORT "$KAFKA_PORT"
 rw_check_port_var KAFKA_CONTROLLER_PORT "$KAFKA_CONTROLLER_PORT"
@@ -58,6 +61,7 @@ rw_mkdirs() { mkdir -p "$STATE_DIR" "$PID_DIR" "$LOG_DIR" "$@"; }
 # rw_port_open PORT: true when something accepts TCP connections on RW_HOST:PORT.
 # Uses bash's /dev/tcp so that no nc/curl is needed on a fresh CI machine.
 rw_port_open() {
+  # shellcheck disable=SC2016 # $0/$1 belong to the inner shell
   timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$RW_HOST" "$1" 2>/dev/null
 }
 
@@ -149,6 +153,7 @@ rw_write_if_changed() {
   local file=$1 tmp
   tmp=$(mktemp "$file.XXXXXX")
   cat >"$tmp"
+  chmod 644 "$tmp" # mktemp makes 0600; let other users read configs
   if [[ -f $file ]] && cmp -s "$tmp" "$file"; then
     rm -f "$tmp"
   else

@@ -48,12 +48,12 @@ const (
 
 // Flags of a parameter.
 const (
-	flagEvaluated = 1 << iota // one of the 21 items of 环办〔2011〕22号
-	flagToxic                 // toxic: fast-tracked, priority main pollutant
-	flagHeavyMetal            // heavy metal (重金属)
-	flagLakeOnly              // Table 1 limits apply to lakes and reservoirs only (TN)
-	flagLakeLimits            // separate lake/reservoir limits in lake (TP)
-	flagNoMultiple            // no over-standard multiple (temp, pH, DO; facts §2.4)
+	flagEvaluated  = 1 << iota // one of the 21 items of 环办〔2011〕22号
+	flagToxic                  // toxic: fast-tracked, priority main pollutant
+	flagHeavyMetal             // heavy metal (重金属)
+	flagLakeOnly               // Table 1 limits apply to lakes and reservoirs only (TN)
+	flagLakeLimits             // separate lake/reservoir limits in lake (TP)
+	flagNoMultiple             // no over-standard multiple (temp, pH, DO; facts §2.4)
 )
 
 // paramDef is one row of the parameter table. Limits are in the canonical

@@ -1,0 +1,148 @@
+package network
+
+import (
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+const tributaryNet = `
+timezone: Asia/Shanghai
+jurisdictions:
+  - {id: a, name: A}
+  - {id: b, name: B}
+  - {id: c, name: C}
+rivers:
+  - {id: main, name: Main, velocity_mps: 1.0, flow_m3s: 10, length_km: 100}
+  - {id: trib, name: Trib, velocity_mps: 0.5, flow_m3s: 2, length_km: 20, joins: {river: main, at_km: 40}}
+sites:
+  - {id: M1, kind: section, river: main, km: 10, jurisdiction: a, target_class: III}
+  - {id: T1, kind: section, river: trib, km: 11, jurisdiction: b, target_class: III}
+  - {id: O1, kind: outfall, river: trib, km: 15, jurisdiction: b, limits: GB18918-1A, flow_m3s: 0.5}
+  - {id: M2, kind: drinking_source, river: main, km: 50, jurisdiction: c, target_class: II}
+  - {id: M3, kind: section, river: main, km: 70, jurisdiction: a, target_class: III}
+`
+
+func TestDownstreamFollowsTributaryIntoMainRiver(t *testing.T) {
+	n, err := Parse([]byte(tributaryNet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		from   string
+		want   []string
+		distKm []float64
+		travel []time.Duration
+	}{
+		// T1 at km 11 of a 20 km tributary: 9 km to the mouth at 0.5 m/s (18000 s), then
+		// main river from km 40 at 1 m/s.
+		{from: "T1", want: []string{"O1", "M2", "M3"}, distKm: []float64{4, 19, 39},
+			travel: []time.Duration{8000 * time.Second, 28000 * time.Second, 48000 * time.Second}},
+		{from: "M1", want: []string{"M2", "M3"}, distKm: []float64{40, 60},
+			travel: []time.Duration{40000 * time.Second, 60000 * time.Second}},
+		{from: "M3", want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.from, func(t *testing.T) {
+			got := n.Downstream(tt.from)
+			if len(got) != len(tt.want) {
+				t.Fatalf("downstream of %s: got %d sites, want %v", tt.from, len(got), tt.want)
+			}
+			for i, r := range got {
+				if r.Site.ID != tt.want[i] || r.DistanceKm != tt.distKm[i] || r.Travel != tt.travel[i] {
+					t.Errorf("reach %d: got %s %.1f km %v, want %s %.1f km %v", i, r.Site.ID, r.DistanceKm, r.Travel, tt.want[i], tt.distKm[i], tt.travel[i])
+				}
+			}
+		})
+	}
+	if r := n.Downstream("O1")[0]; r.Site.ID != "M2" || r.DilutionFlowM3S != 10 {
+		t.Errorf("outfall on tributary: first reach %s flow %g, want M2 on the main river's 10 m³/s", r.Site.ID, r.DilutionFlowM3S)
+	}
+}
+
+func TestJurisdictionsUpAndDownstream(t *testing.T) {
+	n, err := Parse([]byte(tributaryNet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(n.DownstreamJurisdictions("T1", false), ","); got != "c,a" {
+		t.Errorf("downstream of T1 = %q, want c,a", got)
+	}
+	if got := strings.Join(n.DownstreamJurisdictions("T1", true), ","); got != "c" {
+		t.Errorf("downstream of T1 to the intake = %q, want c", got)
+	}
+	if got := strings.Join(n.UpstreamJurisdictions("M3"), ","); got != "c,b" {
+		t.Errorf("upstream of M3 = %q, want c,b (nearest first, own jurisdiction a left out)", got)
+	}
+	if in, ok := n.NextIntake("O1"); !ok || in.Site.ID != "M2" {
+		t.Errorf("next intake below O1 = %v, want M2", in.Site)
+	}
+}
+
+func TestParseRefusesBrokenNetworks(t *testing.T) {
+	base := `
+jurisdictions: [{id: a, name: A}]
+rivers: [{id: r, name: R, velocity_mps: 1, flow_m3s: 1, length_km: 50}]
+sites:
+`
+	tests := []struct {
+		name, sites, want string
+	}{
+		{"unknown river", `  - {id: S, kind: section, river: x, km: 1, jurisdiction: a, target_class: III}`, `unknown river "x"`},
+		{"site off its river", `  - {id: S, kind: section, river: r, km: 60, jurisdiction: a, target_class: III}`, "off river"},
+		{"missing target class", `  - {id: S, kind: section, river: r, km: 1, jurisdiction: a}`, "needs target_class"},
+		{"bad target class", `  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: VII}`, "not one of"},
+		{"outfall without limits", `  - {id: S, kind: outfall, river: r, km: 1, jurisdiction: a}`, "needs limits"},
+		{"unknown jurisdiction", `  - {id: S, kind: section, river: r, km: 1, jurisdiction: z, target_class: III}`, `unknown jurisdiction "z"`},
+		{"duplicate MN", "  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: \"1\"}}\n  - {id: T, kind: section, river: r, km: 2, jurisdiction: a, target_class: III, station: {mn: \"1\"}}", `duplicate station mn "1"`},
+		{"duplicate id", "  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III}\n  - {id: S, kind: section, river: r, km: 2, jurisdiction: a, target_class: III}", "duplicate site id"},
+		{"unknown kind", `  - {id: S, kind: lake, river: r, km: 1, jurisdiction: a}`, `kind "lake"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(base + tt.sites + "\n"))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want it to contain %q", err, tt.want)
+			}
+			if !strings.Contains(err.Error(), "line ") {
+				t.Errorf("error %q does not name the line", err)
+			}
+		})
+	}
+}
+
+func TestParseRefusesJoinCycle(t *testing.T) {
+	doc := `
+jurisdictions: [{id: a, name: A}]
+rivers:
+  - {id: r, velocity_mps: 1, joins: {river: s, at_km: 1}}
+  - {id: s, velocity_mps: 1, joins: {river: r, at_km: 1}}
+`
+	if _, err := Parse([]byte(doc)); err == nil || !strings.Contains(err.Error(), "cycle") {
+		t.Fatalf("error = %v, want a join cycle", err)
+	}
+}
+
+func TestRepositorySitesFileIsValid(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	n, err := Load(filepath.Join(filepath.Dir(file), "..", "..", "configs", "sites.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, s := range n.Sites() {
+		count[s.Kind]++
+	}
+	// The plan: 6 sections on the two rivers, 2 urban drinking-water sources, 2 outfalls.
+	if count[KindSection] != 6 || count[KindDrinkingSource] != 2 || count[KindOutfall] != 2 {
+		t.Errorf("sites by kind = %v, want 6 sections, 2 drinking sources, 2 outfalls", count)
+	}
+	if s, ok := n.SiteByMN("65230100000002"); !ok || s.Name != "头屯河八钢断面" {
+		t.Errorf("MN 65230100000002 → %v, want 头屯河八钢断面", s)
+	}
+	if in, ok := n.NextIntake("STH-O1"); !ok || in.Site.ID != "STH-D2" {
+		t.Errorf("intake below the Santun outfall = %v, want STH-D2", in.Site)
+	}
+}
