@@ -1,0 +1,40 @@
+# riverwatch — see README.md. Everything here works on a fresh machine: the scripts in
+# deploy/local install what is missing.
+GO      ?= go
+BIN     := bin
+STATE   := $(or $(RIVERWATCH_STATE_DIR),$(HOME)/.cache/riverwatch/state)
+
+.PHONY: all build test lint up down status demo bench clean
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./services/...
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
+
+test:
+	deploy/local/test.sh
+
+up: build
+	deploy/local/install.sh
+	deploy/local/stack.sh up
+
+down:
+	deploy/local/stack.sh down
+
+status:
+	deploy/local/stack.sh status
+
+demo: up
+	deploy/local/demo.sh
+
+bench: build
+	deploy/local/install.sh
+	deploy/local/bench.sh
+
+clean:
+	rm -rf $(BIN) artifacts

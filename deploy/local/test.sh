@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# make test: everything, on real Kafka and ClickHouse.
+#
+# Installs what is missing (ClickHouse and Chromium from Debian, Kafka jars from Maven
+# Central), starts Kafka and ClickHouse unless they already run, runs vet, the gofmt check,
+# every Go test with RIVERWATCH_INTEGRATION=1 (so integration tests run, never skip), short
+# bounded fuzz runs of the HJ 212 parsers, and stops only the servers it started.
+set -euo pipefail
+
+RW_NAME=test
+# shellcheck source-path=SCRIPTDIR source=env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+ROOT="$(cd "$RW_LOCAL_DIR/../.." && pwd)"
+cd "$ROOT"
+
+"$RW_LOCAL_DIR/install.sh"
+
+"$RW_LOCAL_DIR/infra.sh" up
+trap '"$RW_LOCAL_DIR/infra.sh" down --started-only' EXIT
+
+rw_log "go vet"
+go vet ./...
+rw_log "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+[[ -z $unformatted ]] || rw_die "gofmt would change: $unformatted"
+
+export RIVERWATCH_INTEGRATION=1
+export RIVERWATCH_KAFKA_BROKERS="$RW_HOST:$KAFKA_PORT"
+export RIVERWATCH_CLICKHOUSE_ADDR="$RW_HOST:$CLICKHOUSE_TCP_PORT"
+rw_log "go test (unit + integration)"
+go test -count=1 -timeout 40m ./...
+
+# Short, bounded fuzzing in CI; the long runs are in the issue notes.
+for target in $(go test -list 'Fuzz.*' ./pkg/hj212/ 2>/dev/null | grep '^Fuzz' || true); do
+  rw_log "fuzz $target (15s)"
+  go test -run '^$' -fuzz "^$target\$" -fuzztime 15s ./pkg/hj212/
+done
+rw_log "all tests passed"
