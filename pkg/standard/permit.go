@@ -26,7 +26,8 @@ type Permit struct {
 
 // Range is a two-sided limit, inclusive at both ends.
 type Range struct {
-	Min, Max float64
+	Min float64 // lower end, inclusive
+	Max float64 // upper end, inclusive
 }
 
 // PermitOptions selects the variant of a named standard.

@@ -271,9 +271,13 @@ func Plausible(param string, value float64) error {
 	}
 	lo, hi := d.plausibleRange()
 	if value < lo || value > hi {
-		return fmt.Errorf("%w: %s = %s %s is outside [%s, %s]", ErrImplausible, param,
-			strconv.FormatFloat(value, 'g', -1, 64), canonicalUnit(d.unit),
-			strconv.FormatFloat(lo, 'g', -1, 64), strconv.FormatFloat(hi, 'g', -1, 64))
+		unit := " " + canonicalUnit(d.unit)
+		if d.unit == unitPH {
+			unit = ""
+		}
+		return fmt.Errorf("%w: %s = %s is outside [%s, %s]%s", ErrImplausible, param,
+			strconv.FormatFloat(value, 'g', -1, 64),
+			strconv.FormatFloat(lo, 'g', -1, 64), strconv.FormatFloat(hi, 'g', -1, 64), unit)
 	}
 	return nil
 }
