@@ -56,7 +56,12 @@ rw_check_port_var KAFKA_CONTROLLER_PORT "$KAFKA_CONTROLLER_PORT"
 rw_check_port_var CLICKHOUSE_TCP_PORT "$CLICKHOUSE_TCP_PORT"
 rw_check_port_var CLICKHOUSE_HTTP_PORT "$CLICKHOUSE_HTTP_PORT"
 
-rw_mkdirs() { mkdir -p "$STATE_DIR" "$PID_DIR" "$LOG_DIR" "$@"; }
+# rw_mkdirs [DIR...]: the state, pid and log dirs, plus any given.
+rw_mkdirs() {
+  local d
+  mkdir -p "$STATE_DIR" "$PID_DIR" "$LOG_DIR"
+  for d; do mkdir -p "$d"; done
+}
 
 # rw_port_open PORT: true when something accepts TCP connections on RW_HOST:PORT.
 # Uses bash's /dev/tcp so that no nc/curl is needed on a fresh CI machine.
@@ -80,14 +85,14 @@ rw_pid_of() {
 # rw_spawn PIDFILE OUTFILE CMD...: run CMD detached (own session, no terminal, nohup) with
 # stdout/stderr appended to OUTFILE, and record its pid. The pid is written by the child
 # itself before exec, so it is the server's own pid whatever setsid does about forking.
-# Inherited descriptors above 2 (our lock fd) are closed so the server does not hold the lock.
+# Inherited lock descriptors (8, 9) are closed so the server does not hold the lock.
 rw_spawn() {
   local pidfile=$1 outfile=$2 i
   shift 2
   rm -f "$pidfile"
   # shellcheck disable=SC2016 # $0/$@ belong to the inner shell
   setsid -f bash -c 'echo $$ >"$0"; exec nohup "$@"' "$pidfile" "$@" \
-    </dev/null >>"$outfile" 2>&1 9>&-
+    </dev/null >>"$outfile" 2>&1 8>&- 9>&-
   for ((i = 0; i < 50; i++)); do
     [[ -s $pidfile ]] && return 0
     sleep 0.1
@@ -159,6 +164,12 @@ rw_write_if_changed() {
   else
     mv -f "$tmp" "$file"
   fi
+}
+
+# rw_start_result WORD: tell infra.sh what `start` did (started | running | external), through
+# the file it names in RW_START_RESULT, so that it decides under the start lock, not before.
+rw_start_result() {
+  if [[ -n ${RW_START_RESULT:-} ]]; then printf '%s\n' "$1" >"$RW_START_RESULT"; fi
 }
 
 # rw_now_ms: milliseconds since the epoch, for start timings.

@@ -18,6 +18,7 @@
 #   KAFKA_HEAP_OPTS       broker heap (default -Xmx1G -Xms256m)
 #   KAFKA_TOOL_HEAP_OPTS  heap of `tool` JVMs (default -Xmx512m)
 #   KAFKA_START_TIMEOUT   seconds to wait for the broker (default 120)
+#   KAFKA_OPTS            extra JVM options for the broker and tools (as Kafka's own scripts)
 set -euo pipefail
 
 RW_NAME=kafka
@@ -72,6 +73,7 @@ fetch() {
     return 0
   fi
   command -v mvn >/dev/null || rw_die "mvn not found: install Maven (apt-get install maven) or set KAFKA_HOME"
+  rm -rf "$CACHE_DIR/.kafka-$KAFKA_VERSION".* # leftovers of an interrupted or failed download
   rw_log "fetching Kafka $KAFKA_VERSION jars from Maven Central into $KAFKA_DIST (once)"
   local work
   work=$(mktemp -d "$CACHE_DIR/.kafka-$KAFKA_VERSION.XXXXXX")
@@ -106,23 +108,27 @@ EOF
     rw_tail "$work/mvn.log"
     rw_die "mvn could not fetch Kafka $KAFKA_VERSION (is that version on Maven Central?); log: $work/mvn.log"
   fi
-  # Kafka logs through SLF4J, and its poms bring log4j-core but no SLF4J binding (the release
-  # tarball ships one): without it every broker log line is silently dropped. Pick the
-  # binding that matches the SLF4J API (1.x or 2.x) and the log4j version Kafka resolved.
-  local core slf4j log4j_version binding
-  core=$(cd "$work/libs" && compgen -G 'log4j-core-*.jar' | head -n 1) || true
-  slf4j=$(cd "$work/libs" && compgen -G 'slf4j-api-*.jar' | head -n 1) || true
-  [[ -n $core && -n $slf4j ]] || rw_die "unexpected Kafka $KAFKA_VERSION dependencies: no log4j-core or slf4j-api in $work/libs"
-  log4j_version=${core#log4j-core-}
-  log4j_version=${log4j_version%.jar}
-  binding="log4j-slf4j-impl"
-  [[ $slf4j == slf4j-api-1.* ]] || binding="log4j-slf4j2-impl"
-  if ! mvn -B -q -f "$work/pom.xml" dependency:copy \
-    -Dartifact="org.apache.logging.log4j:$binding:$log4j_version" \
-    -DoutputDirectory="$work/libs" >>"$work/mvn.log" 2>&1; then
-    rw_tail "$work/mvn.log"
-    rw_die "mvn could not fetch org.apache.logging.log4j:$binding:$log4j_version"
+  # Kafka logs through SLF4J, and its poms bring no SLF4J binding (the release tarball ships
+  # one; 4.0's poms do not even bring log4j-core): without it every broker log line is
+  # silently dropped. Add log4j-core/api if missing, at the version Kafka resolved (else the
+  # one Kafka 4.0/4.1 ship), and the binding that matches the SLF4J API (1.x or 2.x).
+  local jar log4j_version=2.24.3 binding="log4j-slf4j-impl" artifact
+  jar=$(cd "$work/libs" && compgen -G 'log4j-core-*.jar' || compgen -G 'log4j-api-*.jar' || true)
+  jar=${jar%%$'\n'*}
+  if [[ -n $jar ]]; then
+    log4j_version=${jar#log4j-*-}
+    log4j_version=${log4j_version%.jar}
   fi
+  compgen -G "$work/libs/slf4j-api-1.*.jar" >/dev/null || binding="log4j-slf4j2-impl"
+  for artifact in log4j-api log4j-core "$binding"; do
+    compgen -G "$work/libs/$artifact-*.jar" >/dev/null && continue
+    if ! mvn -B -q -f "$work/pom.xml" dependency:copy \
+      -Dartifact="org.apache.logging.log4j:$artifact:$log4j_version" \
+      -DoutputDirectory="$work/libs" >>"$work/mvn.log" 2>&1; then
+      rw_tail "$work/mvn.log"
+      rw_die "mvn could not fetch org.apache.logging.log4j:$artifact:$log4j_version"
+    fi
+  done
   rm -rf "$KAFKA_DIST"
   mkdir -p "$KAFKA_DIST"
   mv "$work/libs" "$KAFKA_LIBS"
@@ -161,11 +167,13 @@ kafka_cmd() {
       "KAFKA_JVM_PERFORMANCE_OPTS=-server $perf -Djava.awt.headless=true"
       "LOG_DIR=$LOG_DIR" "$KAFKA_HOME/bin/kafka-run-class.sh")
   else
-    local -a heap_args perf_args
+    local -a heap_args perf_args extra_args
     read -r -a heap_args <<<"$heap"
     read -r -a perf_args <<<"$perf"
+    read -r -a extra_args <<<"${KAFKA_OPTS:-}" # as kafka-run-class.sh: e.g. a JMX or profiler agent
     KCMD=("$JAVA" "${heap_args[@]}" -server "${perf_args[@]}" -Djava.awt.headless=true
-      "-Dkafka.logs.dir=$LOG_DIR" "-Dlog4j2.configurationFile=$log4j" -cp "$KAFKA_LIBS/*")
+      "-Dkafka.logs.dir=$LOG_DIR" "-Dlog4j2.configurationFile=$log4j" -cp "$KAFKA_LIBS/*"
+      "${extra_args[@]}")
   fi
 }
 
@@ -314,16 +322,19 @@ cmd_start() {
   rw_lock kafka
   if pid=$(running_pid); then
     if rw_port_open "$KAFKA_PORT"; then
+      rw_start_result running
       rw_log "already running (pid $pid, $KAFKA_BOOTSTRAP): nothing to do"
       return 0
     fi
     wait_ready "$pid" "$t0" # started by someone else whose wait was interrupted
+    rw_start_result running
     return 0
   fi
   if rw_port_open "$KAFKA_PORT"; then
     write_tool_configs
     fetch
     broker_answers || rw_die "port $KAFKA_PORT is taken by something that is not a Kafka broker; set KAFKA_PORT"
+    rw_start_result external
     rw_log "a broker not started by this script already answers on $KAFKA_BOOTSTRAP: using it"
     return 0
   fi
@@ -338,6 +349,7 @@ cmd_start() {
   printf '\n=== %s starting %s\n' "$(date -Is)" "$(describe_runtime)" >>"$KAFKA_OUT"
   rw_spawn "$KAFKA_PIDFILE" "$KAFKA_OUT" "${KCMD[@]}" kafka.Kafka "$KAFKA_PROPS"
   pid=$(<"$KAFKA_PIDFILE")
+  rw_start_result started # before the wait: a failed or interrupted wait still counts
   rw_log "started pid $pid ($(describe_runtime)); waiting for $KAFKA_BOOTSTRAP"
   wait_ready "$pid" "$t0"
 }
