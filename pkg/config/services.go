@@ -2,30 +2,64 @@ package config
 
 import "time"
 
-// Gateway configures ingestion.
+// Gateway configures ingestion (pkg/hj212, pkg/ingest, services/gateway).
 type Gateway struct {
 	Listen      string `mapstructure:"listen"`       // HTTP: API, /metrics, /healthz
 	HJ212Listen string `mapstructure:"hj212_listen"` // HJ 212 TCP
 	// MaxBodyBytes bounds an HTTP upload (413 beyond it).
 	MaxBodyBytes int64 `mapstructure:"max_body_bytes"`
-	// MaxFrameBytes bounds an HJ 212 frame's data segment.
-	MaxFrameBytes int           `mapstructure:"max_frame_bytes"`
-	IdleTimeout   time.Duration `mapstructure:"idle_timeout"`
+	// MaxFrameBytes bounds an HJ 212 frame's data segment (the 4-digit length allows 9999).
+	MaxFrameBytes int `mapstructure:"max_frame_bytes"`
+	// IdleTimeout closes a station connection silent this long. Default 65 min, so that a
+	// station that sends only hourly data keeps its connection between reports.
+	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
+	// FrameTimeout bounds how long the rest of a frame may take once its first bytes came.
+	FrameTimeout time.Duration `mapstructure:"frame_timeout"`
+	// WriteTimeout bounds writing an answer to a station.
+	WriteTimeout time.Duration `mapstructure:"write_timeout"`
+	// PublishTimeout bounds waiting for Kafka's acknowledgement of one batch of frames (or
+	// one HTTP upload); past it the station gets no answer and resends.
+	PublishTimeout time.Duration `mapstructure:"publish_timeout"`
+	// MaxConnections caps concurrent station connections; more are refused.
+	MaxConnections int `mapstructure:"max_connections"`
+	// MaxFrameErrors consecutive refused frames (junk, CRC, authentication) close the
+	// connection.
+	MaxFrameErrors int `mapstructure:"max_frame_errors"`
+	// BatchFrames: frames that arrived together on one connection are published together,
+	// up to this many.
+	BatchFrames int `mapstructure:"batch_frames"`
+	// SplitTimeout drops a split message (PNUM/PNO) whose packets did not all arrive in it;
+	// MaxSplitBytes bounds the CP of one split message, MaxSplitSets the split messages in
+	// progress on one connection.
+	SplitTimeout  time.Duration `mapstructure:"split_timeout"`
+	MaxSplitBytes int           `mapstructure:"max_split_bytes"`
+	MaxSplitSets  int           `mapstructure:"max_split_sets"`
+	// DedupWindow and DedupEntries bound the memory of frames already stored (MN + QN): a
+	// repeat within them is not published again.
+	DedupWindow  time.Duration `mapstructure:"dedup_window"`
+	DedupEntries int           `mapstructure:"dedup_entries"`
 	// ClockSkew is how far in the future a reading's time may be.
 	ClockSkew time.Duration `mapstructure:"clock_skew"`
 	// MaxAge is how old a reading may be (backfills older than this are refused).
 	MaxAge time.Duration `mapstructure:"max_age"`
+	// TimeSync answers a station's time-calibration request (CN 1013) by setting its clock
+	// (CN 1012).
+	TimeSync bool `mapstructure:"time_sync"`
 }
 
 func defaultGateway() Gateway {
 	return Gateway{
 		Listen: ":8081", HJ212Listen: ":9212",
 		MaxBodyBytes: 8 << 20, MaxFrameBytes: 9999,
-		IdleTimeout: 15 * time.Minute, ClockSkew: 10 * time.Minute, MaxAge: 400 * 24 * time.Hour,
+		IdleTimeout: 65 * time.Minute, FrameTimeout: 30 * time.Second, WriteTimeout: 10 * time.Second,
+		PublishTimeout: 30 * time.Second, MaxConnections: 10000, MaxFrameErrors: 16, BatchFrames: 64,
+		SplitTimeout: 2 * time.Minute, MaxSplitBytes: 1 << 20, MaxSplitSets: 16,
+		DedupWindow: 24 * time.Hour, DedupEntries: 200000,
+		ClockSkew: 10 * time.Minute, MaxAge: 400 * 24 * time.Hour, TimeSync: true,
 	}
 }
 
-// Assessor configures detection.
+// Assessor configures detection (pkg/detect, pkg/assessor, services/assessor).
 type Assessor struct {
 	Listen string `mapstructure:"listen"`
 	// ConfirmReadings is how many consecutive readings over the target confirm an
@@ -36,12 +70,34 @@ type Assessor struct {
 	SevereMultiple float64 `mapstructure:"severe_multiple"`
 	// ClearReadings consecutive compliant readings clear an exceedance (hysteresis).
 	ClearReadings int `mapstructure:"clear_readings"`
+	// ClearRatio is the hysteresis band: a reading counts towards clearing only when it is
+	// within ClearRatio × the limit (upper limits; lower limits: the limit ÷ ClearRatio).
+	// Default 0.9.
+	ClearRatio float64 `mapstructure:"clear_ratio"`
+	// UpdateRatio: an open exceedance is updated when it gets this many times worse than
+	// last reported (relative to the limit), besides every change of class. Default 1.5.
+	UpdateRatio float64 `mapstructure:"update_ratio"`
 	// Grace is how late a reading may arrive and still change what is open.
 	Grace time.Duration `mapstructure:"grace"`
 	// OfflineFactor: a station silent for interval × factor is offline.
 	OfflineFactor float64 `mapstructure:"offline_factor"`
 	// FlatLineReadings identical consecutive values mark a stuck sensor.
 	FlatLineReadings int `mapstructure:"flat_line_readings"`
+	// JumpFactor: a value further than JumpFactor × max(recent median, Class III limit)
+	// from the recent median is an implausible jump (flagged, still judged). Default 20.
+	JumpFactor float64 `mapstructure:"jump_factor"`
+	// PredictionWindow: after a predicted arrival, downstream readings have this long to
+	// show the plume before a compliant reading refutes the prediction. Default 2 h.
+	PredictionWindow time.Duration `mapstructure:"prediction_window"`
+	// DecayPerHour is an optional first-order decay rate k (1/h) per parameter, applied
+	// along the travel time of a prediction: C·e^(−k·t). Default: none.
+	DecayPerHour map[string]float64 `mapstructure:"decay_per_hour"`
+	// TickInterval is how often silent stations and prediction windows are checked.
+	TickInterval time.Duration `mapstructure:"tick_interval"`
+	// MaxDelay cuts a batch of readings this long after its first message: it bounds the
+	// latency that batching adds. MaxRows cuts it at this many readings.
+	MaxDelay time.Duration `mapstructure:"max_delay"`
+	MaxRows  int           `mapstructure:"max_rows"`
 	// StateTopic holds the compacted per-series state used to recover after a crash.
 	StateTopic string `mapstructure:"state_topic"`
 }
@@ -49,7 +105,10 @@ type Assessor struct {
 func defaultAssessor() Assessor {
 	return Assessor{
 		Listen: ":8082", ConfirmReadings: 3, ConfirmDuration: 30 * time.Minute, SevereMultiple: 1.0,
-		ClearReadings: 3, Grace: 2 * time.Hour, OfflineFactor: 3, FlatLineReadings: 12,
+		ClearReadings: 3, ClearRatio: 0.9, UpdateRatio: 1.5, Grace: 2 * time.Hour, OfflineFactor: 3,
+		FlatLineReadings: 12, JumpFactor: 20, PredictionWindow: 2 * time.Hour,
+		DecayPerHour: map[string]float64{}, TickInterval: 5 * time.Second,
+		MaxDelay: 5 * time.Millisecond, MaxRows: 5000,
 		StateTopic: "riverwatch.assessor-state",
 	}
 }
@@ -57,63 +116,145 @@ func defaultAssessor() Assessor {
 // Responder configures incidents and notifications.
 type Responder struct {
 	Listen string `mapstructure:"listen"`
-	// GroupWindow: related events within this window join one incident.
+	// GroupWindow: related events within this window (event time) join one incident.
 	GroupWindow time.Duration `mapstructure:"group_window"`
-	// TimeScale divides playbook deadlines and escalation delays (1 in production; the
-	// demo and tests run faster).
-	TimeScale  float64 `mapstructure:"time_scale"`
-	WebhookURL string  `mapstructure:"webhook_url"`
-	WebhookKey string  `mapstructure:"webhook_secret"`
-	SMTPAddr   string  `mapstructure:"smtp_addr"`
-	SMTPFrom   string  `mapstructure:"smtp_from"`
-	StateTopic string  `mapstructure:"state_topic"`
+	// TimeScale divides playbook deadlines, escalation delays and resolve/close holds (1 in
+	// production; the demo and tests run faster: 60 makes an hour last a minute).
+	TimeScale float64 `mapstructure:"time_scale"`
+	// WebhookURL is where contacts with an empty target are sent (the local sink in
+	// development).
+	WebhookURL string `mapstructure:"webhook_url"`
+	// WebhookKey is the HMAC-SHA256 key of generic webhooks whose contact has no secret.
+	WebhookKey   string `mapstructure:"webhook_secret"`
+	SMTPAddr     string `mapstructure:"smtp_addr"`
+	SMTPFrom     string `mapstructure:"smtp_from"`
+	SMTPUsername string `mapstructure:"smtp_username"`
+	SMTPPassword string `mapstructure:"smtp_password"`
+	// StateTopic is the compacted topic of incident states (keyed by incident id) from
+	// which a restarted responder recovers.
+	StateTopic string `mapstructure:"state_topic"`
+	// TickInterval is how often escalations, resolutions and due notifications are checked.
+	TickInterval time.Duration `mapstructure:"tick_interval"`
+	// MaxEventAge: older events do not open incidents and older commands are not applied
+	// (a consumer group replaying an old topic must not page anyone).
+	MaxEventAge time.Duration `mapstructure:"max_event_age"`
+	// Retain keeps closed incidents (and their event ids, for deduplication) this long.
+	Retain time.Duration `mapstructure:"retain"`
+	// DeliveryTimeout bounds one delivery attempt; Workers deliver in parallel.
+	DeliveryTimeout time.Duration `mapstructure:"delivery_timeout"`
+	Workers         int           `mapstructure:"workers"`
+	// MaxAttempts, RetryBase and RetryMax shape the retries of a failed delivery.
+	MaxAttempts int           `mapstructure:"max_attempts"`
+	RetryBase   time.Duration `mapstructure:"retry_base"`
+	RetryMax    time.Duration `mapstructure:"retry_max"`
 }
 
 func defaultResponder() Responder {
 	return Responder{
 		Listen: ":8083", GroupWindow: 6 * time.Hour, TimeScale: 1,
+		WebhookURL: "http://127.0.0.1:8085/hook", WebhookKey: "riverwatch-development-secret",
 		SMTPFrom: "riverwatch@localhost", StateTopic: "riverwatch.responder-state",
+		TickInterval: time.Second, MaxEventAge: 24 * time.Hour, Retain: 7 * 24 * time.Hour,
+		DeliveryTimeout: 10 * time.Second, Workers: 4,
+		MaxAttempts: 8, RetryBase: 2 * time.Second, RetryMax: 5 * time.Minute,
 	}
 }
 
-// Archiver configures the Kafka → ClickHouse writer.
+// Archiver configures the Kafka → ClickHouse writer (pkg/archive, services/archiver).
 type Archiver struct {
-	Listen        string        `mapstructure:"listen"`
+	Listen string `mapstructure:"listen"`
+	// A batch is cut at BatchRows messages, BatchBytes bytes of message values, or
+	// BatchInterval after its first message, whichever comes first; it becomes one INSERT
+	// per table. Memory is bounded by about two batches per topic (the one being written and
+	// the reader's queue), also while ClickHouse is down.
 	BatchRows     int           `mapstructure:"batch_rows"`
 	BatchBytes    int           `mapstructure:"batch_bytes"`
 	BatchInterval time.Duration `mapstructure:"batch_interval"`
-	// RetryMax caps the backoff between failed inserts.
+	// RetryMax caps the backoff between failed inserts (ClickHouse down: nothing is
+	// committed, consumption pauses and resumes at most RetryMax after it is back).
 	RetryMax time.Duration `mapstructure:"retry_max"`
-	// RetentionDays of raw readings on servers that support TTL (0 keeps them forever).
+	// RetentionDays of raw readings on servers that support TTL (ClickHouse ≥ 19.6; 0 keeps
+	// them forever). Rollups are kept forever. Applied at start with ALTER … MODIFY TTL when
+	// it differs from the table's.
 	RetentionDays int `mapstructure:"retention_days"`
+	// RollupTimezone is the time zone of the daily rollup's calendar day (compliance reports
+	// use local days).
+	RollupTimezone string `mapstructure:"rollup_timezone"`
+	// ConnectTimeout bounds how long the archiver waits for ClickHouse at start before it
+	// gives up (0: wait until stopped).
+	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
 }
 
 func defaultArchiver() Archiver {
 	return Archiver{
 		Listen: ":8084", BatchRows: 50000, BatchBytes: 16 << 20, BatchInterval: time.Second,
-		RetryMax: 10 * time.Second,
+		RetryMax: 10 * time.Second, RollupTimezone: "Asia/Shanghai", ConnectTimeout: 2 * time.Minute,
 	}
 }
 
-// API configures the REST API and dashboard.
+// API configures the REST API and dashboard (pkg/api, pkg/dashboard, services/api).
 type API struct {
 	Listen string `mapstructure:"listen"`
 	// CommandTimeout is how long the API waits for the responder to apply a command
-	// before answering that it is pending.
+	// before answering that it is pending (202). Default 5 s.
 	CommandTimeout time.Duration `mapstructure:"command_timeout"`
+	// CommandPoll is how often, while waiting, the API looks in incident_log for the
+	// responder's entry of the command. Default 100 ms.
+	CommandPoll time.Duration `mapstructure:"command_poll"`
+	// RefreshInterval is how often the API polls ClickHouse for new events and incident
+	// changes to tell connected dashboards (Server-Sent Events) to refresh. Default 2 s.
+	RefreshInterval time.Duration `mapstructure:"refresh_interval"`
+	// LatestLookback bounds how far back a site's latest readings are looked for; a site
+	// without readings in it has no current class. Default 720 h (30 days).
+	LatestLookback time.Duration `mapstructure:"latest_lookback"`
+	// RawMaxSpan and HourMaxSpan pick a series' resolution when the caller does not: raw
+	// readings up to RawMaxSpan (default 48 h), the hourly rollup up to HourMaxSpan
+	// (default 2208 h, 92 days), the daily rollup beyond.
+	RawMaxSpan  time.Duration `mapstructure:"raw_max_span"`
+	HourMaxSpan time.Duration `mapstructure:"hour_max_span"`
+	// QueryTimeout bounds each read request's ClickHouse queries. Default 30 s.
+	QueryTimeout time.Duration `mapstructure:"query_timeout"`
 }
 
 func defaultAPI() API {
-	return API{Listen: ":8080", CommandTimeout: 5 * time.Second}
+	return API{
+		Listen: ":8080", CommandTimeout: 5 * time.Second, CommandPoll: 100 * time.Millisecond,
+		RefreshInterval: 2 * time.Second, LatestLookback: 30 * 24 * time.Hour,
+		RawMaxSpan: 48 * time.Hour, HourMaxSpan: 92 * 24 * time.Hour, QueryTimeout: 30 * time.Second,
+	}
 }
 
-// Simulator configures the station fleet.
+// Simulator configures the simulated station fleet, the webhook sink, the narrator and the
+// load generator (pkg/simulate, services/simulator).
 type Simulator struct {
-	Gateway      string  `mapstructure:"gateway"` // HJ 212 address of the gateway
+	// Gateway is the HJ 212 address of the gateway the data loggers connect to.
+	Gateway string `mapstructure:"gateway"`
+	// Acceleration of simulated over wall-clock time; 0 takes the scenario's own.
 	Acceleration float64 `mapstructure:"acceleration"`
-	ScenarioFile string  `mapstructure:"scenario_file"`
+	// ScenarioFile is the scenario `simulator run` plays by default.
+	ScenarioFile string `mapstructure:"scenario_file"`
+	// Listen, when set, serves /metrics, /healthz and /readyz of `simulator run`.
+	Listen string `mapstructure:"listen"`
+	// SinkListen is where `simulator sink` receives notifications (responder.webhook_url
+	// points there in development).
+	SinkListen string `mapstructure:"sink_listen"`
+	// APIURL is the riverwatch API that `simulator run` starts drills through.
+	APIURL string `mapstructure:"api_url"`
+	// DrillToken is the admin token drills are started with (empty: the drill command is
+	// published straight to the commands topic).
+	DrillToken string `mapstructure:"drill_token"`
+	// AckTimeout is how long a data logger waits for a 9014 before resending (wall clock).
+	AckTimeout time.Duration `mapstructure:"ack_timeout"`
+	// MaxAttempts sends of one upload before a data logger gives it up as refused.
+	MaxAttempts int `mapstructure:"max_attempts"`
+	// SplitAt is the largest data segment of one packet; longer uploads are split.
+	SplitAt int `mapstructure:"split_at"`
 }
 
 func defaultSimulator() Simulator {
-	return Simulator{Gateway: "127.0.0.1:9212", Acceleration: 60, ScenarioFile: "configs/scenarios/spill.yaml"}
+	return Simulator{
+		Gateway: "127.0.0.1:9212", ScenarioFile: "configs/scenarios/spill.yaml",
+		SinkListen: "127.0.0.1:8085", APIURL: "http://127.0.0.1:8080",
+		AckTimeout: 5 * time.Second, MaxAttempts: 5, SplitAt: 1024,
+	}
 }

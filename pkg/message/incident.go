@@ -14,13 +14,17 @@ const (
 // follows, who must act and by when. Version grows with every change, so the latest snapshot
 // wins in storage.
 type Incident struct {
-	ID            string     `json:"id"`
-	Version       uint64     `json:"version"`
-	Title         string     `json:"title"`
-	Status        string     `json:"status"`
-	Level         string     `json:"level"`  // emergency level IV, III, II, I
-	Colour        string     `json:"colour"` // warning colour: blue, yellow, orange, red
-	Playbook      string     `json:"playbook"`
+	ID       string `json:"id"`
+	Version  uint64 `json:"version"`
+	Title    string `json:"title"`
+	Status   string `json:"status"`
+	Level    string `json:"level"`  // emergency level IV, III, II, I
+	Colour   string `json:"colour"` // warning colour: blue, yellow, orange, red
+	Playbook string `json:"playbook"`
+	// Playbooks lists every playbook whose steps the incident carries, the first being
+	// Playbook: an incident that grows (a section exceedance that then threatens an intake)
+	// gains the steps of the next playbook.
+	Playbooks     []string   `json:"playbooks,omitempty"`
 	River         string     `json:"river"`
 	Site          string     `json:"site"` // the site where it started
 	Sites         []string   `json:"sites"`
@@ -38,18 +42,21 @@ type Incident struct {
 
 // Step is one action a playbook assigns to a role in a jurisdiction.
 type Step struct {
-	ID             string     `json:"id"`
-	Relation       string     `json:"relation"` // self, upstream, downstream, downstream_to_intake
-	Jurisdiction   string     `json:"jurisdiction"`
-	Role           string     `json:"role"`
-	Action         string     `json:"action"`
-	Deadline       time.Time  `json:"deadline"`
-	ConfirmReceipt bool       `json:"confirm_receipt"`
-	ReceiptAt      *time.Time `json:"receipt_at,omitempty"`
-	DoneAt         *time.Time `json:"done_at,omitempty"`
-	Note           string     `json:"note,omitempty"`
-	EscalatedAt    *time.Time `json:"escalated_at,omitempty"`
-	EscalatedTo    string     `json:"escalated_to,omitempty"`
+	ID             string    `json:"id"`
+	Relation       string    `json:"relation"` // self, upstream, downstream, downstream_to_intake
+	Jurisdiction   string    `json:"jurisdiction"`
+	Role           string    `json:"role"`
+	Action         string    `json:"action"`
+	Deadline       time.Time `json:"deadline"`
+	ConfirmReceipt bool      `json:"confirm_receipt"`
+	// NotifiedAt is when the step's first notification was delivered: receipt and done
+	// times minus it are the response times of a drill report.
+	NotifiedAt  *time.Time `json:"notified_at,omitempty"`
+	ReceiptAt   *time.Time `json:"receipt_at,omitempty"`
+	DoneAt      *time.Time `json:"done_at,omitempty"`
+	Note        string     `json:"note,omitempty"`
+	EscalatedAt *time.Time `json:"escalated_at,omitempty"`
+	EscalatedTo string     `json:"escalated_to,omitempty"`
 }
 
 // LogEntry is one line of an incident's audit trail.
@@ -61,6 +68,9 @@ type LogEntry struct {
 	Actor      string    `json:"actor"`  // "responder", or the name of the token that acted
 	Action     string    `json:"action"` // opened, event_added, level_changed, notified, acknowledged, ...
 	Detail     string    `json:"detail"`
+	// CommandID is the id of the operator command this entry applied (or refused), so the
+	// api can tell when its command took effect.
+	CommandID string `json:"command_id,omitempty"`
 }
 
 // Notification is one delivery attempt of one message to one recipient.

@@ -1,0 +1,35 @@
+// Package incident is the responder's incident state machine: pure logic over an injected
+// clock, no I/O. The responder feeds it events, operator commands and clock ticks, and gets
+// back Changes: updates to publish on riverwatch.incidents and the incidents whose state
+// must be written to the compacted state topic.
+//
+// Lifecycle:
+//
+//	open ──ack──► acknowledged ──recovered+hold / resolve──► resolved ──close_after──► closed
+//	  └───────────recovered+hold / resolve──────────────────┘   │
+//	                              a related event before close ◄┘ (reopened)
+//
+// Grouping (Alertmanager group_by): an opening event joins the incident of the event it
+// derives from (a prediction's origin), else an incident that is not closed, of the same
+// category (water quality or maintenance), parameter group and connected reach, whose latest
+// event is within the group window; otherwise it opens a new one. Event ids are remembered,
+// so a replayed event changes nothing. The incident grows: new sites, new playbooks (an
+// exceedance that then threatens an intake gains the intake's steps), a higher level (the
+// level never drops by itself), and a level change is sent to everyone notified so far.
+//
+// Escalation (Opsgenie if-not-acked / if-not-closed): each step rule fires once, after its
+// delay, if the step is still not acknowledged (no receipt, not done, and — for steps that
+// ask no receipt — the incident not acknowledged) or still not done.
+//
+// Notifications are queued in the incident's outbox with a deterministic idempotency key.
+// Delivery is write-ahead: StartDeliveries marks them sending (persist that), the caller
+// delivers, FinishDelivery records the outcome. Restore turns a "sending" left by a crash
+// into an "interrupted" attempt record and re-queues it under the same key.
+//
+// Resolution sends End of Alert to every recipient notified. Drills are incidents marked
+// Drill: every message starts with 【演练】, they never absorb real events, and their
+// response times are summarised in the audit trail (DrillReport).
+//
+// Playbook durations are divided by Config.TimeScale, so demos and tests can run a one-hour
+// deadline in a minute or a second.
+package incident

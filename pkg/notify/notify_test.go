@@ -1,0 +1,202 @@
+package notify
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+var msg = Message{
+	Key: "ntf-1", IncidentID: "inc-1", StepID: "s.verify.urumqi", Kind: "assign", Jurisdiction: "urumqi",
+	Role: "eeb", Recipient: "值班室", Subject: "【IV级·蓝色预警】八钢断面氨氮超标", Body: "请立即核实", Attempt: 1,
+}
+
+type captured struct {
+	header http.Header
+	body   []byte
+	query  string
+}
+
+func server(t *testing.T, status int, answer string) (*httptest.Server, chan captured) {
+	t.Helper()
+	got := make(chan captured, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- captured{r.Header.Clone(), b, r.URL.RawQuery}
+		w.WriteHeader(status)
+		io.WriteString(w, answer)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, got
+}
+
+func TestWebhookSignsJSONAndCarriesTheKey(t *testing.T) {
+	srv, got := server(t, http.StatusOK, "")
+	now := time.Unix(1_780_000_000, 0)
+	w := &Webhook{Client: srv.Client(), Now: func() time.Time { return now }}
+	if err := w.Send(context.Background(), Target{Channel: "webhook", Address: srv.URL, Secret: "s3cret"}, msg); err != nil {
+		t.Fatal(err)
+	}
+	c := <-got
+	if c.header.Get(HeaderIdempotencyKey) != "ntf-1" {
+		t.Errorf("Idempotency-Key = %q", c.header.Get(HeaderIdempotencyKey))
+	}
+	var body Message
+	if err := json.Unmarshal(c.body, &body); err != nil || body.Key != "ntf-1" || body.Body != "请立即核实" {
+		t.Errorf("body %s (%v)", c.body, err)
+	}
+	sig := c.header.Get(HeaderSignature)
+	if err := Verify("s3cret", sig, c.body, now, time.Minute); err != nil {
+		t.Errorf("signature %q does not verify: %v", sig, err)
+	}
+	for name, check := range map[string]error{
+		"wrong secret":   Verify("other", sig, c.body, now, time.Minute),
+		"tampered body":  Verify("s3cret", sig, append(c.body, ' '), now, time.Minute),
+		"replayed later": Verify("s3cret", sig, c.body, now.Add(time.Hour), time.Minute),
+	} {
+		if check == nil {
+			t.Errorf("%s: verified", name)
+		}
+	}
+}
+
+func TestHTTPStatusDecidesWhetherToRetry(t *testing.T) {
+	cases := []struct {
+		status    int
+		ok, perm  bool
+		channel   string
+		robotBody string
+	}{
+		{200, true, false, "webhook", ""},
+		{500, false, false, "webhook", ""},
+		{429, false, false, "webhook", ""},
+		{404, false, true, "webhook", ""},
+		{200, true, false, "wecom", `{"errcode":0,"errmsg":"ok"}`},
+		{200, false, true, "wecom", `{"errcode":93000,"errmsg":"invalid webhook url"}`},
+		{200, false, false, "wecom", `{"errcode":45009,"errmsg":"api freq out of limit"}`},
+		{200, false, true, "dingtalk", `{"errcode":310000,"errmsg":"sign not match"}`},
+	}
+	for _, tc := range cases {
+		srv, got := server(t, tc.status, tc.robotBody)
+		err := NewChannels(time.Second, nil).Send(context.Background(), Target{Channel: tc.channel, Address: srv.URL}, msg)
+		<-got
+		if (err == nil) != tc.ok || IsPermanent(err) != tc.perm {
+			t.Errorf("%s HTTP %d %s: err %v, permanent %v", tc.channel, tc.status, tc.robotBody, err, IsPermanent(err))
+		}
+	}
+}
+
+func TestRobotFormats(t *testing.T) {
+	t.Run("wecom markdown", func(t *testing.T) {
+		srv, got := server(t, 200, `{"errcode":0}`)
+		if err := (&WeCom{Client: srv.Client()}).Send(context.Background(), Target{Address: srv.URL}, msg); err != nil {
+			t.Fatal(err)
+		}
+		var m WeComMessage
+		c := <-got
+		if err := json.Unmarshal(c.body, &m); err != nil || m.MsgType != "markdown" || !strings.Contains(m.Markdown.Content, "请立即核实") {
+			t.Fatalf("%s", c.body)
+		}
+		if c.header.Get(HeaderIdempotencyKey) != "ntf-1" {
+			t.Error("no idempotency key")
+		}
+	})
+	t.Run("dingtalk markdown with 加签", func(t *testing.T) {
+		srv, got := server(t, 200, `{"errcode":0}`)
+		now := time.UnixMilli(1_780_000_000_123)
+		d := &DingTalk{Client: srv.Client(), Now: func() time.Time { return now }}
+		if err := d.Send(context.Background(), Target{Address: srv.URL + "/robot/send?access_token=abc", Secret: "SEC1"}, msg); err != nil {
+			t.Fatal(err)
+		}
+		c := <-got
+		var m DingTalkMessage
+		if err := json.Unmarshal(c.body, &m); err != nil || m.MsgType != "markdown" || m.Markdown.Title != msg.Subject {
+			t.Fatalf("%s", c.body)
+		}
+		want, _ := DingTalkSignURL(srv.URL+"/robot/send?access_token=abc", "SEC1", now)
+		if !strings.HasSuffix(want, "?"+c.query) || !strings.Contains(c.query, "timestamp=1780000000123") || !strings.Contains(c.query, "access_token=abc") {
+			t.Fatalf("query %q, want the signed URL %q", c.query, want)
+		}
+	})
+}
+
+// fakeSMTP accepts one message and returns its DATA.
+func fakeSMTP(t *testing.T) (string, chan string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	data := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		io.WriteString(c, "220 fake ESMTP\r\n")
+		var body strings.Builder
+		inData := false
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if inData {
+				if line == ".\r\n" {
+					inData = false
+					data <- body.String()
+					io.WriteString(c, "250 queued\r\n")
+					continue
+				}
+				body.WriteString(line)
+				continue
+			}
+			switch cmd := strings.ToUpper(strings.TrimSpace(line)); {
+			case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
+				io.WriteString(c, "250 fake\r\n")
+			case cmd == "DATA":
+				inData = true
+				io.WriteString(c, "354 go on\r\n")
+			case cmd == "QUIT":
+				io.WriteString(c, "221 bye\r\n")
+				return
+			default:
+				io.WriteString(c, "250 ok\r\n")
+			}
+		}
+	}()
+	return ln.Addr().String(), data
+}
+
+func TestSMTPMailUsesTheKeyAsMessageID(t *testing.T) {
+	addr, data := fakeSMTP(t)
+	s := &SMTP{Addr: addr, From: "riverwatch@localhost"}
+	if err := NewChannels(time.Second, s).Send(context.Background(), Target{Channel: "smtp", Address: "duty@example.org"}, msg); err != nil {
+		t.Fatal(err)
+	}
+	got := <-data
+	for _, want := range []string{"Message-ID: <ntf-1@riverwatch>", "To: duty@example.org", "Subject: =?UTF-8?b?", "charset=UTF-8"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("mail lacks %q:\n%s", want, got)
+		}
+	}
+	_, b64, _ := strings.Cut(got, "\r\n\r\n")
+	body, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(strings.TrimSpace(b64), "\r\n", ""))
+	if err != nil || !strings.Contains(string(body), "请立即核实") {
+		t.Errorf("body %q (%v)", body, err)
+	}
+	if err := NewChannels(time.Second, nil).Send(context.Background(), Target{Channel: "smtp", Address: "x@y"}, msg); !IsPermanent(err) {
+		t.Errorf("smtp without a server: %v, want a permanent error", err)
+	}
+}

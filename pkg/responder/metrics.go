@@ -1,0 +1,53 @@
+package responder
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	events        *prometheus.CounterVec
+	commands      *prometheus.CounterVec
+	notifications *prometheus.CounterVec
+	deliveryTime  *prometheus.HistogramVec
+	publish       *prometheus.HistogramVec
+	incidents     *prometheus.GaugeVec
+	queued        prometheus.Gauge
+	invalid       *prometheus.CounterVec
+	persistErrors prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riverwatch_responder_events_total", Help: "Events consumed, by outcome (opened, grouped, cleared, duplicate, unrelated, no_playbook, stale, invalid).",
+		}, []string{"outcome"}),
+		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riverwatch_responder_commands_total", Help: "Operator commands consumed, by type and outcome.",
+		}, []string{"type", "outcome"}),
+		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riverwatch_responder_notifications_total", Help: "Delivery attempts, by channel and status.",
+		}, []string{"channel", "status"}),
+		deliveryTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "riverwatch_responder_delivery_duration_seconds", Help: "Duration of one delivery attempt.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}, []string{"channel"}),
+		publish: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "riverwatch_responder_publish_duration_seconds", Help: "Duration of a synchronous Kafka write (incidents or state topic).",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 12),
+		}, []string{"topic"}),
+		incidents: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "riverwatch_responder_incidents", Help: "Incidents held, by status.",
+		}, []string{"status"}),
+		queued: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "riverwatch_responder_notifications_queued", Help: "Notifications queued or being delivered.",
+		}),
+		invalid: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riverwatch_responder_invalid_records_total", Help: "Records that could not be decoded, by source.",
+		}, []string{"source"}),
+		persistErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "riverwatch_responder_persist_errors_total", Help: "Failed writes to the incidents or state topic (retried).",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.events, m.commands, m.notifications, m.deliveryTime, m.publish, m.incidents, m.queued, m.invalid, m.persistErrors)
+	}
+	return m
+}

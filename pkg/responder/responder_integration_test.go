@@ -1,0 +1,456 @@
+package responder_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/config"
+	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/notify"
+	"github.com/riverwatch/riverwatch/pkg/stream"
+	"github.com/riverwatch/riverwatch/pkg/testinfra"
+	"github.com/segmentio/kafka-go"
+)
+
+const webhookSecret = "integration-secret"
+
+// received is one message as a jurisdiction's receiver processed it.
+type received struct {
+	Key, Jurisdiction, Role, Format, Text, Kind, StepID string
+}
+
+// receiver stands for every jurisdiction's endpoint (/<jurisdiction>/<role>/<format>). It
+// honours the idempotency key, as the package doc says an exactly-once receiver must: a key
+// it has processed is acknowledged again and dropped.
+type receiver struct {
+	t         *testing.T
+	mu        sync.Mutex
+	processed map[string]received
+	order     []string
+	raw       int
+	dropped   []string
+	blockAt   int           // the raw request number that hangs until release is closed
+	blocked   chan struct{} // closed when that request arrived (and was processed)
+	release   chan struct{}
+}
+
+func newReceiver(t *testing.T, blockAt int) *receiver {
+	return &receiver{t: t, processed: map[string]received{}, blockAt: blockAt, blocked: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) != 3 {
+		http.Error(w, "bad path", http.StatusNotFound)
+		return
+	}
+	key := r.Header.Get(notify.HeaderIdempotencyKey)
+	m := received{Key: key, Jurisdiction: parts[0], Role: parts[1], Format: parts[2]}
+	switch m.Format {
+	case "webhook":
+		if err := notify.Verify(webhookSecret, r.Header.Get(notify.HeaderSignature), body, time.Now(), 5*time.Minute); err != nil {
+			rc.t.Errorf("webhook signature: %v", err)
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		var nm notify.Message
+		if err := json.Unmarshal(body, &nm); err != nil || nm.Key != key {
+			rc.t.Errorf("webhook body %s: %v", body, err)
+		}
+		m.Text, m.Kind, m.StepID = nm.Subject+"\n"+nm.Body, nm.Kind, nm.StepID
+	case "wecom":
+		var wm notify.WeComMessage
+		_ = json.Unmarshal(body, &wm)
+		m.Text = wm.Markdown.Content
+	case "dingtalk":
+		var dm notify.DingTalkMessage
+		_ = json.Unmarshal(body, &dm)
+		m.Text = dm.Markdown.Text
+	}
+	rc.mu.Lock()
+	rc.raw++
+	n := rc.raw
+	if _, seen := rc.processed[key]; seen {
+		rc.dropped = append(rc.dropped, key)
+	} else {
+		rc.processed[key] = m
+		rc.order = append(rc.order, key)
+	}
+	rc.mu.Unlock()
+	if n == rc.blockAt {
+		close(rc.blocked)
+		<-rc.release // the responder is killed while it waits for this answer
+	}
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, `{"errcode":0,"errmsg":"ok"}`)
+}
+
+func (rc *receiver) find(pred func(received) bool) []received {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	var out []received
+	for _, k := range rc.order {
+		if pred(rc.processed[k]) {
+			out = append(out, rc.processed[k])
+		}
+	}
+	return out
+}
+
+// updates collects everything published on the incidents topic.
+type updates struct {
+	mu  sync.Mutex
+	all []message.IncidentUpdate
+}
+
+func (u *updates) run(ctx context.Context, cfg *config.Config, group string) {
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Incidents, GroupID: group, MaxWait: 100 * time.Millisecond, StartOffset: kafka.FirstOffset})
+	defer r.Close()
+	for {
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			return
+		}
+		var up message.IncidentUpdate
+		if json.Unmarshal(m.Value, &up) == nil {
+			u.mu.Lock()
+			u.all = append(u.all, up)
+			u.mu.Unlock()
+		}
+	}
+}
+
+func (u *updates) snapshot() []message.IncidentUpdate {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return slices.Clone(u.all)
+}
+
+func (u *updates) latest() *message.Incident {
+	var best *message.Incident
+	for _, up := range u.snapshot() {
+		if up.Incident != nil && (best == nil || up.Incident.Version > best.Version) {
+			best = up.Incident
+		}
+	}
+	return best
+}
+
+func (u *updates) logWith(commandID string) *message.LogEntry {
+	for _, up := range u.snapshot() {
+		if up.Log != nil && up.Log.CommandID == commandID {
+			return up.Log
+		}
+	}
+	return nil
+}
+
+// writeContacts gives every jurisdiction × role its own endpoint on the receiver, in the
+// three HTTP formats.
+func writeContacts(t *testing.T, base string) string {
+	t.Helper()
+	roles := []string{"river_chief_office", "eeb", "emergency", "water_plant", "source_monitor", "maintenance", "discharger_supervisor"}
+	var b strings.Builder
+	b.WriteString("roles:\n")
+	for _, r := range roles {
+		fmt.Fprintf(&b, "  %s: %s\n", r, r)
+	}
+	b.WriteString("contacts:\n")
+	for _, j := range []string{"urumqi", "changji", "xpcc12", "xpcc6"} {
+		for _, r := range roles {
+			format := "webhook"
+			switch {
+			case j == "changji" && r == "river_chief_office":
+				format = "wecom"
+			case j == "xpcc12" && r == "river_chief_office":
+				format = "dingtalk"
+			}
+			fmt.Fprintf(&b, "  - {jurisdiction: %s, role: %s, people: [{name: %s-%s, channel: %s, target: %q}]}\n", j, r, j, r, format, base+"/"+j+"/"+r+"/"+format)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "contacts.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+type proc struct {
+	cmd *exec.Cmd
+	log *os.File
+}
+
+func start(t *testing.T, bin string, env []string, listen, logPath string) *proc {
+	t.Helper()
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-config", filepath.Join(testinfra.ModuleRoot(t), "configs", "riverwatch.yaml"))
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, f, f
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, log: f}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); f.Close() })
+	testinfra.Eventually(t, 60*time.Second, "responder ready", func() bool {
+		resp, err := http.Get("http://" + listen + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return p
+}
+
+func publish(t *testing.T, w *stream.Writer, key string, v any) {
+	t.Helper()
+	b, _ := json.Marshal(v)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.Publish(ctx, kafka.Message{Key: []byte(key), Value: b}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestExceedanceNotifiesUpAndDownstreamAndSurvivesSIGKILL runs the responder binary on the
+// real broker: an exceedance at TTH-S2 (urumqi; xpcc12 upstream, changji downstream) opens
+// an incident, the responder is SIGKILLed in the middle of a delivery and restarted, then
+// receipts, an acknowledgement, an escalation and the recovery follow. No notification is
+// lost and the receivers process none twice.
+func TestExceedanceNotifiesUpAndDownstreamAndSurvivesSIGKILL(t *testing.T) {
+	cfg := testinfra.Config(t)
+	bin := testinfra.BuildService(t, "responder")
+	rcv := newReceiver(t, 3)
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	defer func() {
+		select {
+		case <-rcv.release:
+		default:
+			close(rcv.release)
+		}
+	}()
+	cfg.ContactsFile = writeContacts(t, srv.URL)
+	listen := testinfra.FreeAddr(t)
+	env := append(testinfra.Env(cfg),
+		"RIVERWATCH_RESPONDER_LISTEN="+listen,
+		"RIVERWATCH_RESPONDER_TIME_SCALE=600", // 30 min → 3 s, 1 h → 6 s
+		"RIVERWATCH_RESPONDER_TICK_INTERVAL=50ms",
+		"RIVERWATCH_RESPONDER_RETRY_BASE=200ms",
+		"RIVERWATCH_RESPONDER_WEBHOOK_SECRET="+webhookSecret,
+		"RIVERWATCH_RESPONDER_WORKERS=2",
+		"RIVERWATCH_LOG_LEVEL=debug",
+	)
+	logPath := filepath.Join(t.TempDir(), "responder.log")
+	defer func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("responder log:\n%s", b)
+		}
+	}()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ups := &updates{}
+	go ups.run(ctx, cfg, cfg.Kafka.GroupPrefix+".test-reader")
+	events := stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Events}, nil)
+	defer events.Close()
+	commands := stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Commands}, nil)
+	defer commands.Close()
+
+	a := start(t, bin, env, listen, logPath)
+	now := time.Now().UTC()
+	ev := message.Event{
+		ID: message.EventID(message.EventExceedanceOpened, "TTH-S2", "nh3n", now, ""), Type: message.EventExceedanceOpened,
+		Site: "TTH-S2", River: "toutun", Parameter: "nh3n", Value: 3.2, Limit: 1.0, TargetClass: "III", Class: "劣V",
+		Multiple: 2.2, Severity: "severe", ObservedAt: now, EmittedAt: now,
+	}
+	publish(t, events, ev.Site, ev)
+
+	select {
+	case <-rcv.blocked:
+	case <-time.After(60 * time.Second):
+		t.Fatal("no third delivery arrived")
+	}
+	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.cmd.Wait()
+	close(rcv.release)
+	t.Logf("SIGKILLed the responder with a delivery in flight (%d processed)", len(rcv.find(func(received) bool { return true })))
+
+	start(t, bin, env, listen, logPath)
+	assigned := func(jur, role, format string) []received {
+		return rcv.find(func(m received) bool {
+			return m.Jurisdiction == jur && m.Role == role && m.Format == format && !strings.Contains(m.Text, "【督办】") && !strings.Contains(m.Text, "【解除预警】")
+		})
+	}
+	testinfra.Eventually(t, 60*time.Second, "the four step notifications", func() bool {
+		return len(assigned("urumqi", "river_chief_office", "webhook")) == 1 && len(assigned("urumqi", "eeb", "webhook")) == 1 &&
+			len(assigned("xpcc12", "eeb", "webhook")) == 1 && len(assigned("changji", "river_chief_office", "wecom")) == 1
+	})
+	checks := []struct {
+		what   string
+		m      received
+		substr []string
+	}{
+		{"self verify", assigned("urumqi", "river_chief_office", "webhook")[0], []string{"【IV级·蓝色预警】头屯河八钢断面氨氮超标", "请立即组织现场核实", "3.2mg/L", "超标2.20倍"}},
+		{"upstream search report", assigned("xpcc12", "eeb", "webhook")[0], []string{"【溯源排查】下游头屯河八钢断面", "头屯河水库出口断面", "1小时内"}},
+		{"downstream warning", assigned("changji", "river_chief_office", "wecom")[0], []string{"【预警】上游头屯河八钢断面", "预计于", "约8.3小时后", "头屯河昌吉市出境断面", "相距30.0公里"}},
+	}
+	for _, c := range checks {
+		for _, s := range c.substr {
+			if !strings.Contains(c.m.Text, s) {
+				t.Errorf("%s lacks %q:\n%s", c.what, s, c.m.Text)
+			}
+		}
+	}
+	if m := assigned("urumqi", "river_chief_office", "webhook")[0]; m.StepID != "section_exceedance.verify.urumqi" || m.Kind != "assign" {
+		t.Errorf("verify message: step %q kind %q", m.StepID, m.Kind)
+	}
+
+	// Receipts and the acknowledgement come back through the api's topic.
+	var incID string
+	testinfra.Eventually(t, 30*time.Second, "incident on the incidents topic", func() bool {
+		if inc := ups.latest(); inc != nil {
+			incID = inc.ID
+		}
+		return incID != ""
+	})
+	for _, c := range []message.Command{
+		{ID: "cmd-receipt-changji", Type: message.CommandConfirmReceipt, IncidentID: incID, StepID: "section_exceedance.warn_downstream.changji", Actor: "changji-duty", At: time.Now().UTC()},
+		{ID: "cmd-ack", Type: message.CommandAcknowledge, IncidentID: incID, Actor: "urumqi-duty", Note: "已派员赴现场", At: time.Now().UTC()},
+		{ID: "cmd-done-verify", Type: message.CommandStepDone, IncidentID: incID, StepID: "section_exceedance.verify.urumqi", Actor: "urumqi-duty", Note: "现场核实：八钢断面上游排口有异常排水", At: time.Now().UTC()},
+	} {
+		publish(t, commands, incID, c)
+		testinfra.Eventually(t, 60*time.Second, "command "+c.ID+" applied", func() bool { return ups.logWith(c.ID) != nil })
+		if l := ups.logWith(c.ID); l.Action == "command_rejected" {
+			t.Errorf("command %s rejected: %s", c.ID, l.Detail)
+		}
+	}
+	// xpcc12 never confirms its search report: after 30 min (3 s) its river-chief office is told.
+	testinfra.Eventually(t, 30*time.Second, "escalation to xpcc12's river-chief office", func() bool {
+		return len(rcv.find(func(m received) bool {
+			return m.Jurisdiction == "xpcc12" && m.Role == "river_chief_office" && m.Format == "dingtalk" && strings.Contains(m.Text, "【督办】")
+		})) == 1
+	})
+
+	cleared := time.Now().UTC()
+	publish(t, events, "TTH-S2", message.Event{
+		ID: message.EventID(message.EventExceedanceCleared, "TTH-S2", "nh3n", cleared, ""), Type: message.EventExceedanceCleared,
+		Site: "TTH-S2", River: "toutun", Parameter: "nh3n", Value: 0.6, Limit: 1.0, ObservedAt: cleared, EmittedAt: cleared,
+	})
+	testinfra.Eventually(t, 60*time.Second, "resolution", func() bool {
+		inc := ups.latest()
+		return inc != nil && inc.Status == message.IncidentResolved
+	})
+	// End of Alert: exactly once to everyone notified.
+	recipients := map[string]bool{}
+	for _, m := range rcv.find(func(m received) bool { return !strings.Contains(m.Text, "【解除预警】") }) {
+		recipients[m.Jurisdiction+"/"+m.Role] = true
+	}
+	testinfra.Eventually(t, 30*time.Second, "End of Alert to everyone notified", func() bool {
+		return len(rcv.find(func(m received) bool { return strings.Contains(m.Text, "【解除预警】") })) >= len(recipients)
+	})
+	time.Sleep(500 * time.Millisecond) // let any stray delivery show itself
+	eoa := map[string]int{}
+	for _, m := range rcv.find(func(m received) bool { return strings.Contains(m.Text, "【解除预警】") }) {
+		eoa[m.Jurisdiction+"/"+m.Role]++
+	}
+	for r := range recipients {
+		if eoa[r] != 1 {
+			t.Errorf("%s received %d End of Alert messages, want 1", r, eoa[r])
+		}
+	}
+
+	// Nothing lost, nothing processed twice: the keys the responder recorded as sent are
+	// exactly the keys the receivers processed, and each logical message has one key.
+	testinfra.Eventually(t, 30*time.Second, "sent records for every processed key", func() bool {
+		sent := map[string]bool{}
+		for _, up := range ups.snapshot() {
+			if n := up.Notification; n != nil && n.Status == "sent" {
+				sent[n.Key] = true
+			}
+		}
+		rcv.mu.Lock()
+		defer rcv.mu.Unlock()
+		if len(sent) != len(rcv.processed) {
+			return false
+		}
+		for k := range rcv.processed {
+			if !sent[k] {
+				return false
+			}
+		}
+		return true
+	})
+	interrupted := 0
+	for _, up := range ups.snapshot() {
+		if n := up.Notification; n != nil && n.Status == "interrupted" {
+			interrupted++
+		}
+	}
+	rcv.mu.Lock()
+	logical := map[string]int{}
+	for _, m := range rcv.processed {
+		logical[m.Jurisdiction+"|"+m.Role+"|"+m.Format+"|"+m.Text]++
+	}
+	t.Logf("receivers: %d requests, %d distinct keys processed, %d repeats dropped (%v); %d interrupted attempts recorded",
+		rcv.raw, len(rcv.processed), len(rcv.dropped), rcv.dropped, interrupted)
+	if len(rcv.dropped) == 0 || interrupted == 0 {
+		t.Errorf("the delivery in flight at the kill was not re-delivered with its key (dropped %d, interrupted %d)", len(rcv.dropped), interrupted)
+	}
+	if len(rcv.dropped) > 2 { // at most the deliveries in flight (workers = 2)
+		t.Errorf("%d repeats: more than were in flight", len(rcv.dropped))
+	}
+	rcv.mu.Unlock()
+	for k, n := range logical {
+		if n > 1 {
+			t.Errorf("one message processed %d times under different keys: %s", n, k)
+		}
+	}
+
+	if path := os.Getenv("RIVERWATCH_INCIDENT_RECORD"); path != "" {
+		dumpRecord(t, path, incID, ups.snapshot())
+	}
+}
+
+// dumpRecord writes one incident's full record — the latest snapshot, the audit trail and
+// every delivery attempt — as the api returns it.
+func dumpRecord(t *testing.T, path, id string, all []message.IncidentUpdate) {
+	var rec struct {
+		Incident      *message.Incident      `json:"incident"`
+		Log           []message.LogEntry     `json:"log"`
+		Notifications []message.Notification `json:"notifications"`
+	}
+	for _, up := range all {
+		switch {
+		case up.Incident != nil && up.Incident.ID == id && (rec.Incident == nil || up.Incident.Version > rec.Incident.Version):
+			rec.Incident = up.Incident
+		case up.Log != nil && up.Log.IncidentID == id:
+			rec.Log = append(rec.Log, *up.Log)
+		case up.Notification != nil && up.Notification.IncidentID == id:
+			rec.Notifications = append(rec.Notifications, *up.Notification)
+		}
+	}
+	b, _ := json.MarshalIndent(rec, "", "  ")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Error(err)
+	}
+}
