@@ -1,0 +1,152 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/auth"
+	"github.com/riverwatch/riverwatch/pkg/message"
+)
+
+var eventTypes = []string{
+	message.EventExceedanceOpened, message.EventExceedanceUpdated, message.EventExceedanceCleared,
+	message.EventPredictionIssued, message.EventPredictionCleared, message.EventQualitySuspect,
+	message.EventStationOffline, message.EventStationOnline,
+}
+
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	from, to, err := s.parseRange(r, 7*24*time.Hour)
+	if err != nil {
+		s.handleErr(w, r, "events", err)
+		return
+	}
+	limit, offset, err := parsePage(r, defaultLimit, maxLimit)
+	if err != nil {
+		s.handleErr(w, r, "events", err)
+		return
+	}
+	q := EventQuery{Types: listOf(r, "type"), From: from, To: to, Limit: limit + 1, Offset: offset}
+	for _, t := range q.Types {
+		if !slices.Contains(eventTypes, t) {
+			s.fail(w, r, http.StatusBadRequest, "bad_request", "type=%q: not an event type (%v)", t, eventTypes)
+			return
+		}
+	}
+	if ids := listOf(r, "site"); len(ids) > 0 {
+		for _, id := range ids {
+			site, ok := s.net.Site(id)
+			if !ok {
+				s.fail(w, r, http.StatusNotFound, "not_found", "site %q not found", id)
+				return
+			}
+			if !p.Sees(site.Jurisdiction) {
+				s.fail(w, r, http.StatusForbidden, "forbidden", "site %s belongs to jurisdiction %s, which this token does not see", id, site.Jurisdiction)
+				return
+			}
+		}
+		q.Sites = ids
+	} else if scope(p) != nil {
+		q.Sites = siteIDs(s.visibleSites(p))
+		if q.Sites == nil {
+			q.Sites = []string{}
+		}
+	}
+	events, err := s.store.Events(r.Context(), q)
+	if err != nil {
+		s.storeFail(w, r, "events", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page(events, limit, offset))
+}
+
+var incidentStatuses = []string{message.IncidentOpen, message.IncidentAcknowledged, message.IncidentResolved, message.IncidentClosed}
+
+func (s *Server) handleIncidents(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	limit, offset, err := parsePage(r, defaultLimit, maxLimit)
+	if err != nil {
+		s.handleErr(w, r, "incidents", err)
+		return
+	}
+	q := IncidentQuery{Statuses: listOf(r, "status"), Jurisdictions: scope(p), Limit: limit + 1, Offset: offset}
+	for i, st := range q.Statuses {
+		if st == "active" { // open or acknowledged: what a board shows
+			q.Statuses = append(slices.Delete(slices.Clone(q.Statuses), i, i+1), message.IncidentOpen, message.IncidentAcknowledged)
+			break
+		}
+	}
+	for _, st := range q.Statuses {
+		if !slices.Contains(incidentStatuses, st) {
+			s.fail(w, r, http.StatusBadRequest, "bad_request", "status=%q: want open, acknowledged, resolved, closed or active", st)
+			return
+		}
+	}
+	list, err := s.store.Incidents(r.Context(), q)
+	if err != nil {
+		s.storeFail(w, r, "incidents", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page(list, limit, offset))
+}
+
+// IncidentDetail is the body of GET /api/v1/incidents/{id}.
+type IncidentDetail struct {
+	Incident      message.Incident       `json:"incident"`
+	Log           []message.LogEntry     `json:"log"`
+	Notifications []message.Notification `json:"notifications"`
+}
+
+// incidentFor loads {id}: 404 when unknown, 403 when it concerns none of the caller's
+// jurisdictions.
+func (s *Server) incidentFor(w http.ResponseWriter, r *http.Request) (message.Incident, bool) {
+	id := r.PathValue("id")
+	inc, err := s.store.Incident(r.Context(), id)
+	if err != nil {
+		s.storeFail(w, r, "incident "+id, err)
+		return inc, false
+	}
+	if !seesIncident(principal(r), inc) {
+		s.fail(w, r, http.StatusForbidden, "forbidden", "incident %s concerns jurisdictions %v, none of which this token sees", id, inc.Jurisdictions)
+		return inc, false
+	}
+	return inc, true
+}
+
+// seesIncident: an incident is visible to a token that sees any jurisdiction concerned,
+// upstream and downstream included.
+func seesIncident(p *auth.Principal, inc message.Incident) bool {
+	return p.SeesAny(inc.Jurisdictions)
+}
+
+func (s *Server) handleIncident(w http.ResponseWriter, r *http.Request) {
+	inc, ok := s.incidentFor(w, r)
+	if !ok {
+		return
+	}
+	d, err := s.detail(r, inc)
+	if err != nil {
+		s.storeFail(w, r, "incident "+inc.ID, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) detail(r *http.Request, inc message.Incident) (IncidentDetail, error) {
+	d := IncidentDetail{Incident: inc}
+	var err error
+	if d.Log, err = s.store.IncidentLog(r.Context(), inc.ID); err != nil {
+		return d, err
+	}
+	if d.Notifications, err = s.store.Notifications(r.Context(), inc.ID); err != nil {
+		return d, err
+	}
+	if d.Log == nil {
+		d.Log = []message.LogEntry{}
+	}
+	if d.Notifications == nil {
+		d.Notifications = []message.Notification{}
+	}
+	return d, nil
+}

@@ -1,0 +1,355 @@
+package api
+
+import (
+	"encoding/csv"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/evaluate"
+	"github.com/riverwatch/riverwatch/pkg/network"
+	"github.com/riverwatch/riverwatch/pkg/standard"
+)
+
+// ComplianceReport is the body of GET /api/v1/reports/compliance: each calendar month of the
+// range and the whole range, assessed by the 2011 method against the sites' targets and
+// the plan's indicators (表2—1).
+type ComplianceReport struct {
+	From        time.Time      `json:"from"`
+	To          time.Time      `json:"to"`
+	GeneratedAt time.Time      `json:"generated_at"`
+	Months      []PeriodReport `json:"months"`
+	// Period is the whole range (the annual assessment when the range is a year): each item
+	// is the mean of all its readings in the range.
+	Period PeriodReport `json:"period"`
+}
+
+// PeriodReport is the assessment of one period.
+type PeriodReport struct {
+	Label      string           `json:"label"` // 2024-06, or 2024-01/2024-12 for the range
+	From       time.Time        `json:"from"`
+	To         time.Time        `json:"to"`
+	Sites      []SiteCompliance `json:"sites"`
+	Rivers     []RiverRating    `json:"rivers"`
+	Indicators []PlanIndicator  `json:"indicators"`
+}
+
+// SiteCompliance is one section's or drinking-water source's class over a period.
+type SiteCompliance struct {
+	Site        string `json:"site"`
+	Name        string `json:"name"`
+	Kind        string `json:"kind"`
+	River       string `json:"river"`
+	TargetClass string `json:"target_class"`
+	Class       string `json:"class"` // "" when no evaluated item was measured
+	ClassRoman  string `json:"class_roman"`
+	Color       string `json:"color"`
+	Descriptor  string `json:"descriptor"`
+	MeetsTarget *bool  `json:"meets_target"` // null when not rated
+	// MainPollutants as 22号 reports them: "高锰酸盐指数(1.2)、氨氮(0.5)".
+	MainPollutants string `json:"main_pollutants"`
+	Samples        uint64 `json:"samples"`
+}
+
+// RiverRating is a river rated from its sections (2011 method, facts §2.5).
+type RiverRating struct {
+	River            string  `json:"river"`
+	Name             string  `json:"name"`
+	Method           string  `json:"method"` // mean_concentration (< 5 sections) or class_share
+	Sections         int     `json:"sections"`
+	Rated            int     `json:"rated"`
+	Class            string  `json:"class"` // mean_concentration only
+	ClassRoman       string  `json:"class_roman"`
+	Descriptor       string  `json:"descriptor"`
+	Color            string  `json:"color"`
+	ShareIIIOrBetter float64 `json:"share_iii_or_better"`
+	ShareWorseV      float64 `json:"share_worse_v"`
+	MainPollutants   string  `json:"main_pollutants"`
+}
+
+// PlanIndicator is one water indicator of the plan's 表2—1 against its 2025 target.
+type PlanIndicator struct {
+	ID     string  `json:"id"`
+	Name   string  `json:"name"`
+	NameEn string  `json:"name_en"`
+	Count  int     `json:"count"` // sites counted in the numerator
+	Of     int     `json:"of"`    // sites rated
+	Value  float64 `json:"value"` // Count / Of
+	Target float64 `json:"target"`
+	// Direction: "min" (at least the target) or "max" (at most).
+	Direction string `json:"direction"`
+	// Meets is null when there was nothing to rate.
+	Meets *bool `json:"meets"`
+}
+
+func (s *Server) handleCompliance(w http.ResponseWriter, r *http.Request) {
+	if err := checkFormat(r); err != nil {
+		s.handleErr(w, r, "report", err)
+		return
+	}
+	loc := s.net.Location
+	now := s.now().In(loc)
+	yearStart := time.Date(now.Year(), 1, 1, 0, 0, 0, 0, loc)
+	to, err := s.parseTime(r, "to", now.UTC())
+	if err != nil {
+		s.handleErr(w, r, "report", err)
+		return
+	}
+	from, err := s.parseTime(r, "from", yearStart.UTC())
+	if err != nil {
+		s.handleErr(w, r, "report", err)
+		return
+	}
+	if !from.Before(to) {
+		s.fail(w, r, http.StatusBadRequest, "bad_request", "from must be before to")
+		return
+	}
+	if to.Sub(from) > 5*366*24*time.Hour {
+		s.fail(w, r, http.StatusBadRequest, "bad_request", "range longer than 5 years")
+		return
+	}
+	var sites []*network.Site
+	for _, site := range s.visibleSites(principal(r)) {
+		if site.Kind != network.KindOutfall {
+			sites = append(sites, site)
+		}
+	}
+	means, err := s.store.MonthlyMeans(r.Context(), MeansQuery{Sites: siteIDs(sites), From: from, To: to, Location: loc})
+	if err != nil {
+		s.storeFail(w, r, "report", err)
+		return
+	}
+	rep := s.compliance(sites, means, from, to)
+	if wantCSV(r) {
+		s.writeComplianceCSV(w, rep)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+// compliance builds the report from the monthly means.
+func (s *Server) compliance(sites []*network.Site, means []MonthlyMean, from, to time.Time) ComplianceReport {
+	loc := s.net.Location
+	rep := ComplianceReport{From: from, To: to, GeneratedAt: s.now().UTC(), Months: []PeriodReport{}}
+	byMonth := map[time.Time][]MonthlyMean{}
+	for _, m := range means {
+		k := m.Month.In(loc)
+		k = time.Date(k.Year(), k.Month(), 1, 0, 0, 0, 0, loc)
+		byMonth[k] = append(byMonth[k], m)
+	}
+	f := from.In(loc)
+	for m := time.Date(f.Year(), f.Month(), 1, 0, 0, 0, 0, loc); m.Before(to); m = m.AddDate(0, 1, 0) {
+		pf, pt := maxTime(m, from), minTime(m.AddDate(0, 1, 0), to)
+		rep.Months = append(rep.Months, s.period(m.Format("2006-01"), pf, pt, sites, byMonth[m]))
+	}
+	label := f.Format("2006-01") + "/" + to.Add(-time.Second).In(loc).Format("2006-01")
+	rep.Period = s.period(label, from, to, sites, means)
+	return rep
+}
+
+// period assesses one period from the monthly means it covers: each item's period mean
+// is the mean of its readings, so months weigh by their number of readings.
+func (s *Server) period(label string, from, to time.Time, sites []*network.Site, means []MonthlyMean) PeriodReport {
+	type acc struct {
+		sum float64
+		n   uint64
+	}
+	sums := map[string]map[string]*acc{}
+	for _, m := range means {
+		if m.Count == 0 {
+			continue
+		}
+		if sums[m.Site] == nil {
+			sums[m.Site] = map[string]*acc{}
+		}
+		a := sums[m.Site][m.Parameter]
+		if a == nil {
+			a = &acc{}
+			sums[m.Site][m.Parameter] = a
+		}
+		a.sum += m.Mean * float64(m.Count)
+		a.n += m.Count
+	}
+	samplesOf := func(site string) ([]evaluate.Sample, uint64) {
+		var out []evaluate.Sample
+		var n uint64
+		params := make([]string, 0, len(sums[site]))
+		for p := range sums[site] {
+			params = append(params, p)
+		}
+		sort.Strings(params)
+		for _, p := range params {
+			a := sums[site][p]
+			out = append(out, evaluate.Sample{Site: site, Param: p, Value: a.sum / float64(a.n), Time: from})
+			n += a.n
+		}
+		return out, n
+	}
+	pr := PeriodReport{Label: label, From: from, To: to, Sites: []SiteCompliance{}, Rivers: []RiverRating{}}
+	var sections []evaluate.SectionResult
+	var sources []evaluate.SourceResult
+	riverSamples := map[string]map[string][]evaluate.Sample{}
+	for _, site := range sites {
+		samples, n := samplesOf(site.ID)
+		body := standard.River
+		if site.IsLake() {
+			body = standard.Lake
+		}
+		tc, _ := standard.ParseClass(site.TargetClass)
+		var res evaluate.SectionResult
+		var meets *bool
+		if site.Kind == network.KindDrinkingSource {
+			src := evaluate.Source(samples, body, tc)
+			sources = append(sources, src)
+			res = src.SectionResult
+			if res.Class != 0 {
+				meets = &src.MeetsTarget
+			}
+		} else {
+			res = evaluate.Section(samples, body)
+			sections = append(sections, res)
+			if res.Class != 0 && tc != 0 {
+				ok := res.Class <= tc
+				meets = &ok
+			}
+			if body == standard.River {
+				if riverSamples[site.River] == nil {
+					riverSamples[site.River] = map[string][]evaluate.Sample{}
+				}
+				riverSamples[site.River][site.ID] = samples
+			}
+		}
+		sc := SiteCompliance{
+			Site: site.ID, Name: site.Name, Kind: site.Kind, River: site.River, TargetClass: site.TargetClass,
+			ClassRoman: res.Class.Roman(), Descriptor: res.Descriptor, Color: res.Color, MeetsTarget: meets,
+			MainPollutants: res.MainPollutantsText(), Samples: n,
+		}
+		if res.Class != 0 {
+			sc.Class = res.Class.String()
+		}
+		pr.Sites = append(pr.Sites, sc)
+	}
+	for _, rv := range s.net.Rivers() {
+		secs, ok := riverSamples[rv.ID]
+		if !ok {
+			continue
+		}
+		rr := evaluate.River(secs)
+		rating := RiverRating{
+			River: rv.ID, Name: rv.Name, Method: string(rr.Method), Sections: len(secs), Rated: rr.Rated,
+			ClassRoman: rr.Class.Roman(), Descriptor: rr.Descriptor, Color: rr.Color,
+			ShareIIIOrBetter: rr.ShareIIIOrBetter, ShareWorseV: rr.ShareWorseV,
+		}
+		if rr.Class != 0 {
+			rating.Class = rr.Class.String()
+		}
+		switch rr.Method {
+		case evaluate.MethodShare:
+			for i, p := range rr.RiverPollutants {
+				if i > 0 {
+					rating.MainPollutants += "、"
+				}
+				rating.MainPollutants += p.String()
+			}
+		default:
+			rating.MainPollutants = riverMeanPollutants(rr)
+		}
+		pr.Rivers = append(pr.Rivers, rating)
+	}
+	pr.Indicators = indicators(evaluate.Indicators(sections, sources))
+	return pr
+}
+
+// riverMeanPollutants names the items of a river rated by mean concentration that are worse
+// than Class Ⅲ, worst first (the section rule applied to the means).
+func riverMeanPollutants(rr evaluate.RiverResult) string {
+	items := append([]evaluate.ItemResult(nil), rr.Items...)
+	sort.SliceStable(items, func(i, j int) bool {
+		if items[i].Class != items[j].Class {
+			return items[i].Class > items[j].Class
+		}
+		return items[i].Multiple > items[j].Multiple
+	})
+	out := ""
+	n := 0
+	for _, it := range items {
+		if !it.Evaluated || it.Class <= standard.ClassIII || n == 3 {
+			continue
+		}
+		mp := evaluate.MainPollutant{Param: it.Param, Name: it.Name, Class: it.Class, Multiple: it.Multiple, HasMultiple: it.Multiple > 0}
+		if n > 0 {
+			out += "、"
+		}
+		out += mp.String()
+		n++
+	}
+	return out
+}
+
+func indicators(p evaluate.PlanIndicators) []PlanIndicator {
+	mk := func(id, zh, en string, count, of int, value, target float64, dir string, meets bool) PlanIndicator {
+		pi := PlanIndicator{ID: id, Name: zh, NameEn: en, Count: count, Of: of, Value: value, Target: target, Direction: dir}
+		if of > 0 {
+			pi.Meets = &meets
+		}
+		return pi
+	}
+	return []PlanIndicator{
+		mk("river_iii_or_better", "水质达到或好于Ⅲ类的河流断面比例", "river sections of Class Ⅲ or better",
+			p.RiverSectionsIIIOrBetter, p.RiverSections, p.ShareRiverIIIOrBetter, evaluate.TargetRiverSectionsIIIOrBetter, "min", p.MeetsRiverIIIOrBetter),
+		mk("river_worse_v", "水质为劣V类的河流断面比例", "river sections worse than Class Ⅴ",
+			p.RiverSectionsWorseV, p.RiverSections, p.ShareRiverWorseV, evaluate.TargetRiverSectionsWorseV, "max", p.MeetsRiverWorseV),
+		mk("lakes_iii_or_better", "水质达到或好于Ⅲ类的湖库比例", "lakes and reservoirs of Class Ⅲ or better",
+			p.LakesIIIOrBetter, p.Lakes, p.ShareLakesIIIOrBetter, evaluate.TargetLakesIIIOrBetter, "min", p.MeetsLakesIIIOrBetter),
+		mk("lakes_worse_v", "水质劣V类的湖库比例", "lakes and reservoirs worse than Class Ⅴ",
+			p.LakesWorseV, p.Lakes, p.ShareLakesWorseV, evaluate.TargetLakesWorseV, "max", p.MeetsLakesWorseV),
+		mk("sources_good", "饮用水源地水质优良比例", "drinking-water sources of good quality",
+			p.SourcesGood, p.Sources, p.ShareSourcesGood, evaluate.TargetSourcesGood, "min", p.MeetsSourcesGood),
+	}
+}
+
+func (s *Server) writeComplianceCSV(w http.ResponseWriter, rep ComplianceReport) {
+	loc := s.net.Location
+	name := "compliance_" + rep.From.In(loc).Format("20060102") + "-" + rep.To.In(loc).Format("20060102") + ".csv"
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(csvBOM))
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"period", "scope", "id", "name", "target", "class", "descriptor", "meets_target", "value", "detail"})
+	periods := append(append([]PeriodReport{}, rep.Months...), rep.Period)
+	for _, p := range periods {
+		for _, sc := range p.Sites {
+			_ = cw.Write([]string{p.Label, "site", sc.Site, sc.Name, sc.TargetClass, sc.ClassRoman, sc.Descriptor, boolText(sc.MeetsTarget), strconv.FormatUint(sc.Samples, 10), sc.MainPollutants})
+		}
+		for _, rv := range p.Rivers {
+			_ = cw.Write([]string{p.Label, "river", rv.River, rv.Name, "", rv.ClassRoman, rv.Descriptor, "", trimFloat(rv.ShareIIIOrBetter, 4), rv.Method + " " + rv.MainPollutants})
+		}
+		for _, in := range p.Indicators {
+			_ = cw.Write([]string{p.Label, "indicator", in.ID, in.Name, trimFloat(in.Target, 4), "", "", boolText(in.Meets), trimFloat(in.Value, 4), strconv.Itoa(in.Count) + "/" + strconv.Itoa(in.Of)})
+		}
+	}
+	cw.Flush()
+}
+
+func boolText(b *bool) string {
+	if b == nil {
+		return ""
+	}
+	return strconv.FormatBool(*b)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,523 @@
+// riverwatch dashboard: one document, hash routes, inline SVG. No dependencies.
+// Chinese first (the users are Chinese officials), English by a toggle.
+
+const TZ = 'Asia/Shanghai';
+const CLASS_COLOR = { I: '#5ab1ef', II: '#5ab1ef', III: '#42cc70', IV: '#e8dd3e', V: '#f5a524', '劣V': '#ed5466' };
+const NO_CLASS = '#c0c4cc';
+const ROMAN = { I: 'Ⅰ', II: 'Ⅱ', III: 'Ⅲ', IV: 'Ⅳ', V: 'Ⅴ', '劣V': '劣Ⅴ' };
+const CLASS_ORDER = ['I', 'II', 'III', 'IV', 'V', '劣V'];
+
+const I18N = {
+  zh: {
+    'app.title': '昌吉市河流水质预警', 'nav.overview': '总览', 'nav.incidents': '事件处置', 'nav.reports': '达标报告',
+    'token.title': '登录', 'token.help': '请输入访问令牌（由管理员在令牌文件中发放）。', 'token.save': '保存',
+    'token.bad': '令牌无效', 'who.none': '登录',
+    'c.sites': '监测点位', 'c.exceeding': '超标点位', 'c.offline': '离线点位', 'c.incidents': '未结事件',
+    'legend': '水质类别', 'legend.none': '无数据/不适用',
+    'overview.schematic': '河流示意图（南→北，按河道里程）', 'overview.sites': '点位水质',
+    'col.site': '点位', 'col.kind': '类型', 'col.river': '河流', 'col.class': '类别', 'col.target': '目标',
+    'col.status': '状态', 'col.pollutants': '主要污染指标', 'col.last': '最新数据', 'col.param': '指标',
+    'col.value': '数值', 'col.time': '时间', 'col.limit': '标准限值',
+    'kind.section': '断面', 'kind.drinking_source': '饮用水水源地', 'kind.outfall': '入河排污口',
+    'status.normal': '正常', 'status.exceeding': '超标', 'status.offline': '离线', 'status.no_data': '无数据',
+    'site.latest': '最新监测值', 'site.series': '时间序列', 'site.events': '事件', 'site.csv': '下载CSV',
+    'site.target': '目标类别', 'site.jurisdiction': '属地', 'site.km': '里程', 'site.nodata': '该时段无数据',
+    'range.24h': '24小时', 'range.7d': '7天', 'range.30d': '30天', 'range.1y': '1年',
+    'inc.active': '未结', 'inc.all': '全部', 'inc.none': '暂无事件', 'inc.opened': '发生', 'inc.level': '级别',
+    'inc.jur': '涉及属地', 'inc.site': '起始点位', 'inc.acked': '确认', 'inc.ack': '确认接警', 'inc.resolve': '解除事件',
+    'inc.receipt': '确认收到', 'inc.done': '完成', 'inc.log': '处置记录', 'inc.notifications': '通知记录',
+    'inc.drill': '发起演练', 'inc.drill.site': '演练点位', 'inc.drill.param': '指标', 'inc.drillTag': '演练',
+    'step.relation': '关系', 'step.jur': '属地', 'step.owner': '责任单位', 'step.action': '措施', 'step.deadline': '时限',
+    'step.receipt': '签收', 'step.done': '完成',
+    'rel.self': '本地', 'rel.upstream': '上游', 'rel.downstream': '下游', 'rel.downstream_to_intake': '下游取水口',
+    'ist.open': '未确认', 'ist.acknowledged': '已确认', 'ist.resolved': '已解除', 'ist.closed': '已关闭',
+    'cmd.applied': '已执行', 'cmd.pending': '已提交，等待处置服务执行', 'cmd.failed': '操作失败',
+    'rep.year': '年度', 'rep.indicators': '规划指标（表2—1）', 'rep.indicator': '指标', 'rep.value': '实际',
+    'rep.targetv': '2025年目标', 'rep.meets': '达标', 'rep.months': '逐月断面水质类别', 'rep.period': '时段',
+    'rep.rivers': '河流水质评价（2011年评价办法）', 'rep.method': '方法', 'rep.share3': 'Ⅰ～Ⅲ类比例',
+    'rep.csv': '下载CSV', 'rep.sections': '断面数', 'rep.yes': '达标', 'rep.no': '未达标', 'rep.na': '—',
+    'method.mean_concentration': '平均浓度法', 'method.class_share': '断面类别比例法',
+    'ev.exceedance.opened': '超标', 'ev.exceedance.updated': '超标更新', 'ev.exceedance.cleared': '超标解除',
+    'ev.prediction.issued': '污染预测', 'ev.prediction.cleared': '预测解除', 'ev.quality.suspect': '数据存疑',
+    'ev.station.offline': '站点离线', 'ev.station.online': '站点恢复',
+    'err.forbidden': '无权访问', 'err.load': '加载失败', 'back': '← 返回总览', 'none': '无',
+  },
+  en: {
+    'app.title': 'Changji river water-quality warning', 'nav.overview': 'Overview', 'nav.incidents': 'Incidents', 'nav.reports': 'Reports',
+    'token.title': 'Sign in', 'token.help': 'Enter your access token (issued by the administrator in the tokens file).', 'token.save': 'Save',
+    'token.bad': 'Invalid token', 'who.none': 'Sign in',
+    'c.sites': 'Sites', 'c.exceeding': 'Exceeding', 'c.offline': 'Offline', 'c.incidents': 'Open incidents',
+    'legend': 'Water class', 'legend.none': 'no data / n.a.',
+    'overview.schematic': 'River schematic (south → north, by river km)', 'overview.sites': 'Sites',
+    'col.site': 'Site', 'col.kind': 'Kind', 'col.river': 'River', 'col.class': 'Class', 'col.target': 'Target',
+    'col.status': 'Status', 'col.pollutants': 'Main pollutants', 'col.last': 'Latest data', 'col.param': 'Parameter',
+    'col.value': 'Value', 'col.time': 'Time', 'col.limit': 'Limit',
+    'kind.section': 'Section', 'kind.drinking_source': 'Drinking-water source', 'kind.outfall': 'Outfall',
+    'status.normal': 'normal', 'status.exceeding': 'exceeding', 'status.offline': 'offline', 'status.no_data': 'no data',
+    'site.latest': 'Latest values', 'site.series': 'Time series', 'site.events': 'Events', 'site.csv': 'Download CSV',
+    'site.target': 'Target class', 'site.jurisdiction': 'Jurisdiction', 'site.km': 'km', 'site.nodata': 'No data in this range',
+    'range.24h': '24 h', 'range.7d': '7 days', 'range.30d': '30 days', 'range.1y': '1 year',
+    'inc.active': 'Active', 'inc.all': 'All', 'inc.none': 'No incidents', 'inc.opened': 'Opened', 'inc.level': 'Level',
+    'inc.jur': 'Jurisdictions', 'inc.site': 'Origin', 'inc.acked': 'Acknowledged', 'inc.ack': 'Acknowledge', 'inc.resolve': 'Resolve',
+    'inc.receipt': 'Confirm receipt', 'inc.done': 'Done', 'inc.log': 'Audit trail', 'inc.notifications': 'Notifications',
+    'inc.drill': 'Start drill', 'inc.drill.site': 'Drill site', 'inc.drill.param': 'Parameter', 'inc.drillTag': 'drill',
+    'step.relation': 'Relation', 'step.jur': 'Jurisdiction', 'step.owner': 'Owner', 'step.action': 'Action', 'step.deadline': 'Deadline',
+    'step.receipt': 'Receipt', 'step.done': 'Done',
+    'rel.self': 'self', 'rel.upstream': 'upstream', 'rel.downstream': 'downstream', 'rel.downstream_to_intake': 'intake downstream',
+    'ist.open': 'open', 'ist.acknowledged': 'acknowledged', 'ist.resolved': 'resolved', 'ist.closed': 'closed',
+    'cmd.applied': 'Applied', 'cmd.pending': 'Sent; waiting for the responder to apply it', 'cmd.failed': 'Failed',
+    'rep.year': 'Year', 'rep.indicators': 'Plan indicators (table 2-1)', 'rep.indicator': 'Indicator', 'rep.value': 'Actual',
+    'rep.targetv': '2025 target', 'rep.meets': 'Met', 'rep.months': 'Monthly class of each site', 'rep.period': 'Period',
+    'rep.rivers': 'River ratings (2011 method)', 'rep.method': 'Method', 'rep.share3': 'Share Ⅰ–Ⅲ',
+    'rep.csv': 'Download CSV', 'rep.sections': 'Sections', 'rep.yes': 'met', 'rep.no': 'not met', 'rep.na': '—',
+    'method.mean_concentration': 'mean concentration', 'method.class_share': 'class share',
+    'ev.exceedance.opened': 'exceedance', 'ev.exceedance.updated': 'exceedance update', 'ev.exceedance.cleared': 'exceedance cleared',
+    'ev.prediction.issued': 'prediction', 'ev.prediction.cleared': 'prediction cleared', 'ev.quality.suspect': 'suspect data',
+    'ev.station.offline': 'station offline', 'ev.station.online': 'station online',
+    'err.forbidden': 'Not allowed', 'err.load': 'Failed to load', 'back': '← Overview', 'none': 'none',
+  },
+};
+const DESCRIPTOR_EN = { '优': 'excellent', '良好': 'good', '轻度污染': 'slightly polluted', '中度污染': 'moderately polluted', '重度污染': 'heavily polluted' };
+
+const state = {
+  lang: localStorage.getItem('rw.lang') || 'zh',
+  token: localStorage.getItem('rw.token') || '',
+  me: null,
+  range: '24h',
+  incFilter: 'active',
+  year: null,
+  source: null,
+};
+
+const t = (k) => (I18N[state.lang][k] ?? I18N.zh[k] ?? k);
+const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+const $ = (sel, root = document) => root.querySelector(sel);
+const view = () => $('#view');
+const classColor = (c) => CLASS_COLOR[c] || NO_CLASS;
+const roman = (c) => ROMAN[c] || '-';
+const descriptor = (d) => (state.lang === 'en' ? DESCRIPTOR_EN[d] || d : d);
+
+function fmtTime(iso, withDate = true) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  const opts = { timeZone: TZ, hour: '2-digit', minute: '2-digit', hour12: false };
+  if (withDate) Object.assign(opts, { year: 'numeric', month: '2-digit', day: '2-digit' });
+  return new Intl.DateTimeFormat(state.lang === 'en' ? 'en-GB' : 'zh-CN', opts).format(d);
+}
+function fmtNum(v) {
+  if (v === null || v === undefined || Number.isNaN(v)) return '';
+  const a = Math.abs(v);
+  return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : a >= 1 ? v.toFixed(2) : v.toPrecision(2);
+}
+function toast(msg) {
+  const el = $('#toast');
+  el.textContent = msg;
+  el.classList.add('show');
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => el.classList.remove('show'), 3500);
+}
+
+// ---- API ----------------------------------------------------------------------------------
+class HTTPError extends Error {
+  constructor(status, body) { super(body?.error || `HTTP ${status}`); this.status = status; this.body = body; }
+}
+async function api(path, { method = 'GET', body, raw = false } = {}) {
+  const headers = { Authorization: `Bearer ${state.token}` };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    headers['Idempotency-Key'] = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2);
+  }
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (res.status === 401) { askToken(t('token.bad')); throw new HTTPError(401, await res.json().catch(() => null)); }
+  if (raw) { if (!res.ok) throw new HTTPError(res.status, await res.json().catch(() => null)); return res; }
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw new HTTPError(res.status, data);
+  return { status: res.status, data };
+}
+async function download(path, fallbackName) {
+  const res = await api(path, { raw: true });
+  const blob = await res.blob();
+  const cd = res.headers.get('Content-Disposition') || '';
+  const name = (cd.match(/filename="([^"]+)"/) || [])[1] || fallbackName;
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+}
+
+// ---- token and identity -------------------------------------------------------------------
+function askToken(err = '') {
+  const dlg = $('#token-dialog');
+  $('#token-error').textContent = err;
+  $('#token-input').value = '';
+  if (!dlg.open) dlg.showModal();
+}
+$('#token-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  state.token = $('#token-input').value.trim();
+  localStorage.setItem('rw.token', state.token);
+  $('#token-dialog').close();
+  start();
+});
+$('#who').addEventListener('click', () => askToken());
+$('#lang').addEventListener('click', () => {
+  state.lang = state.lang === 'zh' ? 'en' : 'zh';
+  localStorage.setItem('rw.lang', state.lang);
+  applyStatic();
+  route();
+});
+function applyStatic() {
+  document.documentElement.lang = state.lang === 'zh' ? 'zh-CN' : 'en';
+  document.title = `riverwatch · ${t('app.title')}`;
+  document.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  $('#lang').textContent = state.lang === 'zh' ? 'EN' : '中文';
+  $('#who').textContent = state.me ? `${state.me.name} · ${state.me.role}` : t('who.none');
+}
+const can = (what) => !!state.me && state.me.can.includes(what);
+const sees = (j) => !!state.me && (state.me.jurisdictions.includes('*') || state.me.jurisdictions.includes(j));
+
+// ---- live refresh (Server-Sent Events) ----------------------------------------------------
+function connectStream() {
+  if (state.source) state.source.close();
+  const es = new EventSource(`/api/v1/stream?access_token=${encodeURIComponent(state.token)}`);
+  state.source = es;
+  const live = $('#live');
+  es.addEventListener('hello', () => { live.dataset.state = 'on'; });
+  es.addEventListener('change', () => { live.dataset.state = 'on'; scheduleRefresh(); });
+  es.onerror = () => { live.dataset.state = 'off'; };
+}
+let refreshTimer = null;
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => route(true), 400);
+}
+
+// ---- router -------------------------------------------------------------------------------
+const caches = { rivers: null };
+async function route(isRefresh = false) {
+  const hash = location.hash || '#/';
+  const [, page, arg] = hash.match(/^#\/([^/]*)\/?(.*)$/) || [];
+  document.querySelectorAll('nav a').forEach((a) => a.classList.toggle('active',
+    a.dataset.nav === (page === 'site' || !page ? 'overview' : page)));
+  try {
+    if (!state.token) { askToken(); return; }
+    switch (page) {
+      case 'site': await renderSite(decodeURIComponent(arg), isRefresh); break;
+      case 'incidents': await renderIncidents(isRefresh); break;
+      case 'reports': await renderReports(isRefresh); break;
+      default: await renderOverview(isRefresh);
+    }
+    document.body.dataset.ready = page || 'overview';
+  } catch (e) {
+    if (e.status === 401) return;
+    view().innerHTML = `<div class="card error">${esc(e.status === 403 ? t('err.forbidden') : t('err.load'))}: ${esc(e.message)}</div>`;
+  }
+}
+window.addEventListener('hashchange', () => route());
+
+// ---- overview -----------------------------------------------------------------------------
+function legend() {
+  const items = [['I', 'Ⅰ～Ⅱ', '#5ab1ef'], ['III', 'Ⅲ', '#42cc70'], ['IV', 'Ⅳ', '#e8dd3e'], ['V', 'Ⅴ', '#f5a524'], ['劣V', '劣Ⅴ', '#ed5466']];
+  return `<div class="legend">${esc(t('legend'))}: ${items.map(([, l, c]) => `<span><i style="background:${c}"></i>${l}</span>`).join('')}
+    <span><i style="background:${NO_CLASS}"></i>${esc(t('legend.none'))}</span></div>`;
+}
+function badge(cls) {
+  if (!cls) return '<span class="badge none">-</span>';
+  return `<span class="badge" style="background:${classColor(cls)}">${roman(cls)}</span>`;
+}
+async function renderOverview() {
+  const [sites, rivers] = await Promise.all([api('/api/v1/sites'), caches.rivers || api('/api/v1/rivers')]);
+  caches.rivers = rivers;
+  const s = sites.data.summary;
+  const items = sites.data.items;
+  view().innerHTML = `
+    <div class="counters">
+      <div class="counter"><div class="n" data-testid="count-sites">${s.sites}</div><div class="l">${esc(t('c.sites'))}</div></div>
+      <div class="counter ${s.exceeding ? 'alert' : ''}"><div class="n" data-testid="count-exceeding">${s.exceeding}</div><div class="l">${esc(t('c.exceeding'))}</div></div>
+      <div class="counter"><div class="n" data-testid="count-offline">${s.offline}</div><div class="l">${esc(t('c.offline'))}</div></div>
+      <div class="counter ${s.open_incidents ? 'alert' : ''}"><div class="n" data-testid="count-incidents"><a href="#/incidents">${s.open_incidents}</a></div><div class="l">${esc(t('c.incidents'))}</div></div>
+    </div>
+    <div class="overview">
+      <div class="card"><h2 style="margin-top:0">${esc(t('overview.schematic'))}</h2>${schematic(rivers.data, items)}${legend()}</div>
+      <div class="card"><h2 style="margin-top:0">${esc(t('overview.sites'))}</h2>
+        <table data-testid="site-table"><thead><tr><th>${esc(t('col.site'))}</th><th>${esc(t('col.class'))}</th><th>${esc(t('col.target'))}</th><th>${esc(t('col.status'))}</th><th>${esc(t('col.pollutants'))}</th></tr></thead>
+        <tbody>${items.map((v) => `<tr data-site-row="${esc(v.id)}">
+          <td><a href="#/site/${encodeURIComponent(v.id)}">${esc(v.name)}</a><div class="muted">${esc(v.id)} · ${esc(t('kind.' + v.kind))}</div></td>
+          <td>${badge(v.class)} <span class="muted">${esc(descriptor(v.descriptor))}</span></td>
+          <td>${v.target_class ? roman(v.target_class) : esc(v.limits || '')}</td>
+          <td><span class="tag ${esc(v.status)}">${esc(t('status.' + v.status))}</span></td>
+          <td>${esc(v.main_pollutants.join('、'))}${v.exceedances.map((e) => ` <span class="tag bad">${esc(e.parameter)} ${fmtNum(e.value)}</span>`).join('')}</td>
+        </tr>`).join('')}</tbody></table>
+      </div>
+    </div>`;
+  view().querySelectorAll('.schematic .site').forEach((g) => g.addEventListener('click', () => { location.hash = `#/site/${encodeURIComponent(g.dataset.site)}`; }));
+}
+
+// schematic draws each river as a vertical line, south (km 0) at the bottom and north at the
+// top, sites placed by km; sections and sources as circles coloured by class, outfalls as
+// squares beside the river.
+function schematic(rivers, sites) {
+  const W = 820, H = 560, top = 40, bottom = 60;
+  const list = rivers.items.filter((r) => r.sites.length > 0);
+  const byId = Object.fromEntries(sites.map((s) => [s.id, s]));
+  const colW = W / Math.max(list.length, 1);
+  let out = `<svg class="schematic" viewBox="0 0 ${W} ${H}" role="img" data-testid="schematic" xmlns="http://www.w3.org/2000/svg">
+    <defs><marker id="flow" viewBox="0 0 10 10" refX="5" refY="5" markerWidth="5" markerHeight="5" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#6aaee6"/></marker></defs>
+    <g transform="translate(24,34)"><path d="M0,-16 L7,4 L0,0 L-7,4 z" fill="#12355b"/><text x="12" y="0" font-size="12" fill="#12355b">${state.lang === 'zh' ? '北' : 'N'}</text></g>`;
+  list.forEach((r, i) => {
+    const x = colW * i + Math.min(210, colW * 0.5);
+    const kms = r.sites.map((id) => byId[id]?.km ?? 0);
+    const lo = Math.max(0, Math.min(...kms) - 15), hi = Math.max(...kms) + 15;
+    const y = (km) => top + (1 - (km - lo) / (hi - lo)) * (H - top - bottom);
+    out += `<line class="river" x1="${x}" y1="${y(lo)}" x2="${x}" y2="${y(hi) - 6}" marker-end="url(#flow)"/>
+      <text class="river-name" x="${x}" y="${H - 22}" text-anchor="middle">${esc(r.name)}</text>
+      <text x="${x}" y="${H - 6}" text-anchor="middle" font-size="11" fill="#6b7a8c">${esc(t('site.km'))} ${fmtNum(lo)}–${fmtNum(hi)}</text>`;
+    r.sites.forEach((id) => {
+      const s = byId[id];
+      if (!s) return;
+      const sy = y(s.km);
+      const fill = s.kind === 'outfall' ? (s.status === 'exceeding' ? '#ed5466' : '#8895a7') : classColor(s.class);
+      const label = `${esc(s.name)}`;
+      const cls = s.kind === 'outfall' ? '' : roman(s.class);
+      const tip = `${s.name} (${s.id}) ${s.class ? roman(s.class) + ' ' + descriptor(s.descriptor) : ''} ${t('status.' + s.status)}`;
+      if (s.kind === 'outfall') {
+        out += `<g class="site" data-site="${esc(s.id)}" data-kind="outfall" data-status="${esc(s.status)}" tabindex="0"><title>${esc(tip)}</title>
+          <line x1="${x - 34}" y1="${sy}" x2="${x - 6}" y2="${sy}" stroke="#8895a7" stroke-width="2" stroke-dasharray="3 2"/>
+          <rect class="dot" x="${x - 46}" y="${sy - 8}" width="16" height="16" fill="${fill}"/>
+          <text x="${x - 52}" y="${sy + 4}" text-anchor="end">${label}</text></g>`;
+        return;
+      }
+      out += `<g class="site" data-site="${esc(s.id)}" data-kind="${esc(s.kind)}" data-class="${esc(s.class)}" data-status="${esc(s.status)}" tabindex="0"><title>${esc(tip)}</title>
+        ${s.status === 'exceeding' ? `<circle class="ring" cx="${x}" cy="${sy}" r="17"/>` : ''}
+        ${s.kind === 'drinking_source' ? `<circle class="src" cx="${x}" cy="${sy}" r="14"/>` : ''}
+        <circle class="dot" cx="${x}" cy="${sy}" r="11" fill="${fill}" data-testid="site-dot"/>
+        <text x="${x + 22}" y="${sy - 2}">${label}</text>
+        <text class="cls" x="${x + 22}" y="${sy + 13}" fill="${s.class ? '#1f2d3d' : '#8895a7'}">${cls}${s.class ? ' ' + esc(descriptor(s.descriptor)) : ' ' + esc(t('status.' + s.status))}</text></g>`;
+    });
+  });
+  return out + '</svg>';
+}
+
+// ---- site page ----------------------------------------------------------------------------
+const RANGES = { '24h': 24 * 3600e3, '7d': 7 * 24 * 3600e3, '30d': 30 * 24 * 3600e3, '1y': 365 * 24 * 3600e3 };
+async function renderSite(id) {
+  const to = new Date(), from = new Date(to - RANGES[state.range]);
+  const q = `from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`;
+  const [site, readings, events] = await Promise.all([
+    api(`/api/v1/sites/${encodeURIComponent(id)}`),
+    api(`/api/v1/sites/${encodeURIComponent(id)}/readings?${q}`),
+    api(`/api/v1/events?site=${encodeURIComponent(id)}&${q}&limit=500`),
+  ]);
+  const s = site.data, rd = readings.data, evs = events.data.items;
+  view().innerHTML = `
+    <p><a href="#/">${esc(t('back'))}</a></p>
+    <h1 data-testid="site-title">${esc(s.name)} <span class="muted">${esc(s.id)}</span> ${badge(s.class)} <span class="tag ${esc(s.status)}">${esc(t('status.' + s.status))}</span></h1>
+    <div class="card"><div class="toolbar">
+      <span>${esc(t('kind.' + s.kind))} · ${esc(s.river_name)} ${esc(t('site.km'))} ${fmtNum(s.km)} · ${esc(t('site.jurisdiction'))}: ${esc(s.jurisdiction_name)}</span>
+      <span>${s.target_class ? `${esc(t('site.target'))}: ${roman(s.target_class)}` : esc(s.limits || '')}</span>
+      <span>${s.class ? `${esc(t('col.class'))}: ${roman(s.class)} ${esc(descriptor(s.descriptor))}` : ''}</span>
+      <span>${s.main_pollutants.length ? `${esc(t('col.pollutants'))}: ${esc(s.main_pollutants.join('、'))}` : ''}</span>
+    </div>
+    <h2>${esc(t('site.latest'))}</h2>
+    <table><thead><tr><th>${esc(t('col.param'))}</th><th class="num">${esc(t('col.value'))}</th><th>${esc(t('col.class'))}</th><th class="num">${esc(t('col.limit'))}</th><th>${esc(t('col.time'))}</th></tr></thead>
+    <tbody>${(s.latest || []).map((l) => `<tr><td>${esc(state.lang === 'en' ? l.name_en : l.name)} <span class="muted">${esc(l.parameter)}</span></td>
+      <td class="num ${l.meets === false ? 'overdue' : ''}">${fmtNum(l.value)} ${esc(l.unit)}</td><td>${l.class ? badge(l.class) : ''}</td>
+      <td class="num">${l.limit ? fmtNum(l.limit) : ''}</td><td>${esc(fmtTime(l.observed_at))}${l.flag !== 'N' ? ` <span class="tag warn">${esc(l.flag)}</span>` : ''}</td></tr>`).join('')}</tbody></table></div>
+    <div class="toolbar">
+      ${Object.keys(RANGES).map((r) => `<button type="button" class="seg ${r === state.range ? 'on' : ''}" data-range="${r}">${esc(t('range.' + r))}</button>`).join('')}
+      <span class="muted">${esc(rd.resolution)}</span><span class="grow"></span>
+      <button type="button" class="btn secondary" id="csv">${esc(t('site.csv'))}</button>
+    </div>
+    <div class="charts">${rd.series.length ? rd.series.map((sr) => chart(sr, evs, from, to)).join('') : `<p class="muted">${esc(t('site.nodata'))}</p>`}</div>
+    <h2>${esc(t('site.events'))}</h2>
+    <div class="card"><table><thead><tr><th>${esc(t('col.time'))}</th><th></th><th>${esc(t('col.param'))}</th><th class="num">${esc(t('col.value'))}</th><th class="num">${esc(t('col.limit'))}</th><th>${esc(t('col.class'))}</th></tr></thead>
+    <tbody>${evs.map((e) => `<tr><td>${esc(fmtTime(e.observed_at))}</td><td><span class="tag" style="color:${evColor(e.type)}">${esc(t('ev.' + e.type))}</span></td>
+      <td>${esc(e.parameter || '')}</td><td class="num">${fmtNum(e.value || e.predicted_value)}</td><td class="num">${e.limit ? fmtNum(e.limit) : ''}</td><td>${e.class ? badge(e.class) : ''}</td></tr>`).join('') || `<tr><td colspan="6" class="muted">${esc(t('none'))}</td></tr>`}</tbody></table></div>`;
+  view().querySelectorAll('[data-range]').forEach((b) => b.addEventListener('click', () => { state.range = b.dataset.range; route(); }));
+  $('#csv').addEventListener('click', () => download(`/api/v1/sites/${encodeURIComponent(id)}/readings?${q}&format=csv`, `${id}.csv`));
+}
+function evColor(type) {
+  if (type.startsWith('exceedance.cleared') || type === 'prediction.cleared' || type === 'station.online') return '#2e9d5b';
+  if (type.startsWith('exceedance')) return '#d64550';
+  if (type.startsWith('prediction')) return '#d98c00';
+  return '#6b7a8c';
+}
+
+// chart draws one parameter: class bands behind, the site's target dashed, min–max area for
+// rollups, the value line, and event markers.
+function chart(sr, events, from, to) {
+  const W = 640, H = 210, ml = 46, mr = 10, mt = 10, mb = 22;
+  const pts = sr.points;
+  const x = (ts) => ml + ((new Date(ts) - from) / (to - from)) * (W - ml - mr);
+  let lo = Math.min(...pts.map((p) => p.min)), hi = Math.max(...pts.map((p) => p.max));
+  const lim = sr.class_limits || [];
+  if (sr.target !== undefined) { hi = Math.max(hi, sr.target * 1.1); lo = Math.min(lo, sr.target * 0.9); }
+  if (sr.target_range) { lo = Math.min(lo, sr.target_range[0] - 0.5); hi = Math.max(hi, sr.target_range[1] + 0.5); }
+  if (sr.limit_kind === 'upper') lo = Math.min(lo, 0);
+  if (!(hi > lo)) { hi = lo + 1; }
+  const pad = (hi - lo) * 0.08; hi += pad; lo = sr.limit_kind === 'upper' ? Math.max(lo, 0) : lo - pad;
+  const y = (v) => mt + (1 - (v - lo) / (hi - lo)) * (H - mt - mb);
+  const clampY = (v) => Math.min(H - mb, Math.max(mt, y(v)));
+  let bands = '';
+  if (lim.length === 5 && sr.limit_kind === 'upper') {
+    const edges = [lo, ...lim, hi];
+    CLASS_ORDER.forEach((c, i) => {
+      const a = Math.max(edges[i], lo), b = Math.min(edges[i + 1], hi);
+      if (b > a) bands += `<rect x="${ml}" width="${W - ml - mr}" y="${clampY(b)}" height="${clampY(a) - clampY(b)}" fill="${classColor(c)}" opacity=".2"><title>${roman(c)}</title></rect>`;
+    });
+  } else if (lim.length === 5 && sr.limit_kind === 'lower') {
+    const edges = [hi, ...lim, lo];
+    CLASS_ORDER.forEach((c, i) => {
+      const a = Math.min(edges[i], hi), b = Math.max(edges[i + 1], lo);
+      if (a > b) bands += `<rect x="${ml}" width="${W - ml - mr}" y="${clampY(a)}" height="${clampY(b) - clampY(a)}" fill="${classColor(c)}" opacity=".2"><title>${roman(c)}</title></rect>`;
+    });
+  } else if (sr.target_range) {
+    const [a, b] = sr.target_range;
+    bands += `<rect x="${ml}" width="${W - ml - mr}" y="${clampY(b)}" height="${clampY(a) - clampY(b)}" fill="${CLASS_COLOR.I}" opacity=".2"/>`;
+  }
+  const ticks = [];
+  for (let i = 0; i <= 4; i++) ticks.push(lo + ((hi - lo) * i) / 4);
+  const xt = [];
+  for (let i = 0; i <= 5; i++) xt.push(new Date(from.getTime() + ((to - from) * i) / 5));
+  const long = to - from > 3 * 24 * 3600e3;
+  const axis = `<g class="axis">${ticks.map((v) => `<line x1="${ml}" x2="${W - mr}" y1="${y(v)}" y2="${y(v)}"/><text x="${ml - 4}" y="${y(v) + 3}" text-anchor="end">${fmtNum(v)}</text>`).join('')}
+    ${xt.map((d) => `<text x="${x(d)}" y="${H - 6}" text-anchor="middle">${esc(long ? fmtTime(d.toISOString()).slice(0, 10) : fmtTime(d.toISOString(), false))}</text>`).join('')}</g>`;
+  const path = pts.map((p, i) => `${i ? 'L' : 'M'}${x(p.t).toFixed(1)},${y(p.value).toFixed(1)}`).join('');
+  const area = pts.length && pts[0].count > 1
+    ? `<path class="range" d="${pts.map((p, i) => `${i ? 'L' : 'M'}${x(p.t).toFixed(1)},${y(p.max).toFixed(1)}`).join('')}${pts.slice().reverse().map((p) => `L${x(p.t).toFixed(1)},${y(p.min).toFixed(1)}`).join('')}Z"/>` : '';
+  let target = '';
+  if (sr.target !== undefined) target = `<line class="target" x1="${ml}" x2="${W - mr}" y1="${y(sr.target)}" y2="${y(sr.target)}"><title>${fmtNum(sr.target)}</title></line>`;
+  if (sr.target_range) target = sr.target_range.map((v) => `<line class="target" x1="${ml}" x2="${W - mr}" y1="${y(v)}" y2="${y(v)}"/>`).join('');
+  const marks = events.filter((e) => !e.parameter || e.parameter === sr.parameter).map((e) => {
+    const ex = x(e.observed_at);
+    if (ex < ml || ex > W - mr) return '';
+    return `<g data-event="${esc(e.type)}"><line class="ev" x1="${ex}" x2="${ex}" y1="${mt}" y2="${H - mb}" stroke="${evColor(e.type)}"/>
+      <path d="M${ex - 5},${mt} L${ex + 5},${mt} L${ex},${mt + 8} z" fill="${evColor(e.type)}"/><title>${esc(t('ev.' + e.type))} ${esc(fmtTime(e.observed_at))} ${fmtNum(e.value)}</title></g>`;
+  }).join('');
+  const name = state.lang === 'en' ? sr.name_en : sr.name;
+  return `<div class="card chart" data-param="${esc(sr.parameter)}"><h3><span>${esc(name)} <span class="muted">${esc(sr.parameter)} · ${esc(sr.unit)}</span></span>
+    <span class="muted">${sr.target !== undefined ? `${esc(t('col.target'))} ${fmtNum(sr.target)}` : ''}</span></h3>
+    <svg viewBox="0 0 ${W} ${H}" xmlns="http://www.w3.org/2000/svg">${bands}${axis}${area}${target}<path class="line" d="${path}"/>${marks}</svg></div>`;
+}
+
+// ---- incidents board ----------------------------------------------------------------------
+async function renderIncidents() {
+  const status = state.incFilter === 'active' ? '?status=active' : '';
+  if (!caches.rivers) caches.rivers = await api('/api/v1/rivers');
+  const [list, sites] = await Promise.all([api(`/api/v1/incidents${status}`), api('/api/v1/sites')]);
+  const details = await Promise.all(list.data.items.map((inc) => api(`/api/v1/incidents/${encodeURIComponent(inc.id)}`)));
+  const names = Object.fromEntries(sites.data.items.map((s) => [s.id, s.name]));
+  const juris = Object.fromEntries((caches.rivers?.data.jurisdictions || []).map((j) => [j.id, j.name]));
+  // A refresh keeps the audit trails that were open.
+  const opened = new Set([...document.querySelectorAll('article[data-incident] details[open]')].map((d) => d.closest('article').dataset.incident));
+  view().innerHTML = `
+    <div class="toolbar">
+      <button type="button" class="seg ${state.incFilter === 'active' ? 'on' : ''}" data-filter="active">${esc(t('inc.active'))}</button>
+      <button type="button" class="seg ${state.incFilter === 'all' ? 'on' : ''}" data-filter="all">${esc(t('inc.all'))}</button>
+      <span class="grow"></span>
+      ${can('drill') ? `<label>${esc(t('inc.drill.site'))} <select id="drill-site">${sites.data.items.map((s) => `<option value="${esc(s.id)}">${esc(s.name)}</option>`).join('')}</select></label>
+        <label>${esc(t('inc.drill.param'))} <select id="drill-param">${['codmn', 'nh3n', 'tp', 'cod', 'do'].map((p) => `<option>${p}</option>`).join('')}</select></label>
+        <button type="button" class="btn secondary" id="drill" data-testid="drill">${esc(t('inc.drill'))}</button>` : ''}
+    </div>
+    <div class="incidents" data-testid="incident-board">${details.map((d) => incidentCard(d.data, names, juris)).join('') || `<p class="muted">${esc(t('inc.none'))}</p>`}</div>`;
+  view().querySelectorAll('article[data-incident]').forEach((a) => { if (opened.has(a.dataset.incident)) a.querySelector('details').open = true; });
+  view().querySelectorAll('[data-filter]').forEach((b) => b.addEventListener('click', () => { state.incFilter = b.dataset.filter; route(); }));
+  view().querySelectorAll('[data-action]').forEach((b) => b.addEventListener('click', () => act(b)));
+  $('#drill')?.addEventListener('click', (e) => command(e.target, '/api/v1/drills', { site: $('#drill-site').value, parameter: $('#drill-param').value }));
+}
+function incidentCard(d, names, juris) {
+  const inc = d.incident;
+  const now = Date.now();
+  const active = inc.status === 'open' || inc.status === 'acknowledged';
+  const steps = (inc.steps || []).map((st) => {
+    const overdue = !st.done_at && new Date(st.deadline) < now && active;
+    const receipt = st.receipt_at ? `<span class="done">✓ ${esc(fmtTime(st.receipt_at))}</span>`
+      : st.confirm_receipt ? (active && can('confirm_receipt') && sees(st.jurisdiction)
+        ? `<button type="button" class="btn secondary" data-action="receipt" data-incident="${esc(inc.id)}" data-step="${esc(st.id)}">${esc(t('inc.receipt'))}</button>` : '<span class="muted">…</span>') : '';
+    const done = st.done_at ? `<span class="done">✓ ${esc(fmtTime(st.done_at))}</span>`
+      : active && can('step_done') && sees(st.jurisdiction)
+        ? `<button type="button" class="btn secondary" data-action="done" data-incident="${esc(inc.id)}" data-step="${esc(st.id)}">${esc(t('inc.done'))}</button>` : '<span class="muted">…</span>';
+    return `<tr data-step="${esc(st.id)}"><td>${esc(t('rel.' + st.relation))}</td><td>${esc(juris[st.jurisdiction] || st.jurisdiction)}</td><td>${esc(st.role)}</td>
+      <td>${esc(st.action)}${st.escalated_at ? ` <span class="tag bad">↑ ${esc(st.escalated_to || '')}</span>` : ''}</td>
+      <td class="${overdue ? 'overdue' : ''}">${esc(fmtTime(st.deadline))}</td><td>${receipt}</td><td>${done}</td></tr>`;
+  }).join('');
+  const buttons = [];
+  if (inc.status === 'open' && can('acknowledge')) buttons.push(`<button type="button" class="btn" data-action="ack" data-incident="${esc(inc.id)}" data-testid="ack">${esc(t('inc.ack'))}</button>`);
+  if (active && can('resolve')) buttons.push(`<button type="button" class="btn danger" data-action="resolve" data-incident="${esc(inc.id)}">${esc(t('inc.resolve'))}</button>`);
+  return `<article class="card incident ${esc(inc.status)}" data-incident="${esc(inc.id)}" data-status="${esc(inc.status)}">
+    <header><div><h3>${esc(inc.title)} ${inc.drill ? `<span class="tag warn">${esc(t('inc.drillTag'))}</span>` : ''}</h3>
+      <div class="meta"><span>${esc(t('inc.opened'))} ${esc(fmtTime(inc.opened_at))}</span><span>${esc(t('inc.level'))} ${esc(inc.level)}</span>
+      <span>${esc(t('inc.site'))} <a href="#/site/${encodeURIComponent(inc.site)}">${esc(names[inc.site] || inc.site)}</a></span>
+      <span>${esc(t('inc.jur'))}: ${esc((inc.jurisdictions || []).map((j) => juris[j] || j).join('、'))}</span>
+      ${inc.acked_at ? `<span>${esc(t('inc.acked'))} ${esc(fmtTime(inc.acked_at))}</span>` : ''}</div></div>
+      <span class="tag ${esc(inc.status)}" data-testid="incident-status">${esc(t('ist.' + inc.status))}</span></header>
+    ${steps ? `<table><thead><tr><th>${esc(t('step.relation'))}</th><th>${esc(t('step.jur'))}</th><th>${esc(t('step.owner'))}</th><th>${esc(t('step.action'))}</th><th>${esc(t('step.deadline'))}</th><th>${esc(t('step.receipt'))}</th><th>${esc(t('step.done'))}</th></tr></thead><tbody>${steps}</tbody></table>` : ''}
+    <div class="actions">${buttons.join('')}</div>
+    <details><summary>${esc(t('inc.log'))} (${d.log.length}) · ${esc(t('inc.notifications'))} (${d.notifications.length})</summary>
+      <table>${d.log.map((l) => `<tr><td>${esc(fmtTime(l.at))}</td><td>${esc(l.actor)}</td><td>${esc(l.action)}</td><td>${esc(l.detail)}</td></tr>`).join('')}</table>
+      <table>${d.notifications.map((n) => `<tr><td>${esc(fmtTime(n.at))}</td><td>${esc(n.channel)}</td><td>${esc(n.recipient)}</td><td>${esc(n.kind)}</td><td><span class="tag ${n.status === 'sent' ? 'good' : 'bad'}">${esc(n.status)}</span> ${esc(n.error || '')}</td></tr>`).join('')}</table>
+    </details></article>`;
+}
+function act(b) {
+  const id = encodeURIComponent(b.dataset.incident);
+  const paths = { ack: `/api/v1/incidents/${id}/ack`, resolve: `/api/v1/incidents/${id}/resolve`, receipt: `/api/v1/incidents/${id}/receipt`, done: `/api/v1/incidents/${id}/steps/${encodeURIComponent(b.dataset.step || '')}/done` };
+  command(b, paths[b.dataset.action], b.dataset.action === 'receipt' ? { step: b.dataset.step } : {});
+}
+async function command(button, path, body) {
+  button.disabled = true;
+  try {
+    const res = await api(path, { method: 'POST', body });
+    toast(res.status === 202 ? t('cmd.pending') : t('cmd.applied'));
+  } catch (e) {
+    if (e.status !== 401) toast(`${t('cmd.failed')}: ${e.message}`);
+  }
+  await route(true);
+}
+
+// ---- reports ------------------------------------------------------------------------------
+async function renderReports() {
+  const nowYear = Number(new Intl.DateTimeFormat('en', { timeZone: TZ, year: 'numeric' }).format(new Date()));
+  const year = state.year || nowYear;
+  const q = `from=${year}-01-01&to=${year + 1}-01-01`;
+  const rep = (await api(`/api/v1/reports/compliance?${q}`)).data;
+  const months = rep.months;
+  const sites = rep.period.sites;
+  const yn = (m) => (m === null || m === undefined ? `<span class="muted">${esc(t('rep.na'))}</span>`
+    : m ? `<span class="tag good">${esc(t('rep.yes'))}</span>` : `<span class="tag bad">${esc(t('rep.no'))}</span>`);
+  const pct = (v) => `${(v * 100).toFixed(1)}%`;
+  const cell = (sc) => (sc && sc.class ? `<td class="cell" style="background:${classColor(sc.class)}" title="${esc(sc.main_pollutants)}">${roman(sc.class)}</td>` : '<td class="cell muted">-</td>');
+  view().innerHTML = `
+    <div class="toolbar"><label>${esc(t('rep.year'))} <select id="year">${[0, 1, 2, 3, 4].map((i) => nowYear - i).map((y) => `<option ${y === year ? 'selected' : ''}>${y}</option>`).join('')}</select></label>
+      <span class="grow"></span><button type="button" class="btn secondary" id="rep-csv" data-testid="report-csv">${esc(t('rep.csv'))}</button></div>
+    <div class="card"><h2 style="margin-top:0">${esc(t('rep.indicators'))} · ${esc(rep.period.label)}</h2>
+      <table data-testid="indicators"><thead><tr><th>${esc(t('rep.indicator'))}</th><th class="num">${esc(t('rep.value'))}</th><th class="num">${esc(t('rep.targetv'))}</th><th>${esc(t('rep.meets'))}</th></tr></thead>
+      <tbody>${rep.period.indicators.map((i) => `<tr><td>${esc(state.lang === 'en' ? i.name_en : i.name)}</td><td class="num">${i.of ? `${pct(i.value)} <span class="muted">(${i.count}/${i.of})</span>` : '-'}</td>
+        <td class="num">${i.direction === 'min' ? '≥ ' : '≤ '}${pct(i.target)}</td><td>${yn(i.meets)}</td></tr>`).join('')}</tbody></table></div>
+    <div class="card"><h2 style="margin-top:0">${esc(t('rep.months'))}</h2>
+      <table class="grid"><thead><tr><th>${esc(t('col.site'))}</th><th>${esc(t('col.target'))}</th>${months.map((m) => `<th>${esc(m.label.slice(5))}</th>`).join('')}<th>${esc(t('rep.period'))}</th><th>${esc(t('rep.meets'))}</th><th>${esc(t('col.pollutants'))}</th></tr></thead>
+      <tbody>${sites.map((sc) => `<tr><td>${esc(sc.name)}</td><td>${roman(sc.target_class)}</td>${months.map((m) => cell(m.sites.find((x) => x.site === sc.site))).join('')}${cell(sc)}<td>${yn(sc.meets_target)}</td><td>${esc(sc.main_pollutants)}</td></tr>`).join('')}</tbody></table></div>
+    <div class="card"><h2 style="margin-top:0">${esc(t('rep.rivers'))}</h2>
+      <table data-testid="rivers"><thead><tr><th>${esc(t('col.river'))}</th><th>${esc(t('rep.method'))}</th><th class="num">${esc(t('rep.sections'))}</th><th>${esc(t('col.class'))}</th><th class="num">${esc(t('rep.share3'))}</th><th>${esc(t('col.pollutants'))}</th></tr></thead>
+      <tbody>${rep.period.rivers.map((r) => `<tr><td>${esc(r.name)}</td><td>${esc(t('method.' + r.method))}</td><td class="num">${r.rated}/${r.sections}</td>
+        <td>${r.class ? badge(r.class) : ''} <span style="color:${r.color || '#6b7a8c'};font-weight:700">${esc(descriptor(r.descriptor))}</span></td><td class="num">${r.rated ? pct(r.share_iii_or_better) : '-'}</td><td>${esc(r.main_pollutants)}</td></tr>`).join('')}</tbody></table></div>`;
+  $('#year').addEventListener('change', (e) => { state.year = Number(e.target.value); route(); });
+  $('#rep-csv').addEventListener('click', () => download(`/api/v1/reports/compliance?${q}&format=csv`, `compliance_${year}.csv`));
+}
+
+// ---- start --------------------------------------------------------------------------------
+async function start() {
+  applyStatic();
+  if (!state.token) { askToken(); return; }
+  try {
+    state.me = (await api('/api/v1/me')).data;
+  } catch (e) {
+    return;
+  }
+  applyStatic();
+  connectStream();
+  await route();
+}
+setInterval(() => { if (state.me && document.visibilityState === 'visible') route(true); }, 60000);
+start();

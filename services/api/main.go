@@ -1,0 +1,48 @@
+// Command api serves riverwatch's REST API (/api/v1, OpenAPI at /api/v1/openapi.json) and
+// the web dashboard (/), reading ClickHouse and sending operator commands to the responder
+// through riverwatch.commands.
+//
+//	api [-config FILE]
+//
+// The logic lives in pkg/api; the dashboard's files are embedded from pkg/dashboard.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	_ "time/tzdata" // the network's time zone must load on hosts without zoneinfo
+
+	"github.com/riverwatch/riverwatch/pkg/api"
+	"github.com/riverwatch/riverwatch/pkg/config"
+	"github.com/riverwatch/riverwatch/pkg/dashboard"
+	"github.com/riverwatch/riverwatch/pkg/ops"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+func run(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("api", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "configs/riverwatch.yaml", "configuration file")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "api:", err)
+		return 1
+	}
+	log := ops.NewLogger(cfg.Log.Level, cfg.Log.Format, "api")
+	ctx, stop := ops.SignalContext()
+	defer stop()
+	if err := api.Serve(ctx, cfg, dashboard.Assets(), ops.NewRegistry(), log); err != nil {
+		log.Error("api failed", "err", err)
+		return 1
+	}
+	log.Info("api stopped")
+	return 0
+}
