@@ -18,6 +18,10 @@ command -v curl >/dev/null || missing+=(curl)
 if ! command -v chromium >/dev/null && [[ ! -x /usr/bin/chromium ]]; then
   missing+=(chromium)
 fi
+# CJK fonts, so that dashboard screenshots from the browser tests show readable Chinese.
+if [[ ! -d /usr/share/fonts/opentype/noto ]]; then
+  missing+=(fonts-noto-cjk)
+fi
 if ((${#missing[@]} > 0)); then
   rw_log "installing ${missing[*]} with apt-get"
   sudo_if_needed apt-get update -qq
