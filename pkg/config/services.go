@@ -45,6 +45,9 @@ type Gateway struct {
 	// TimeSync answers a station's time-calibration request (CN 1013) by setting its clock
 	// (CN 1012).
 	TimeSync bool `mapstructure:"time_sync"`
+	// KafkaWriters is how many Kafka writers publish readings (a site always uses the same
+	// one): kafka-go keeps one produce request in flight per partition and writer.
+	KafkaWriters int `mapstructure:"kafka_writers"`
 }
 
 func defaultGateway() Gateway {
@@ -55,7 +58,7 @@ func defaultGateway() Gateway {
 		PublishTimeout: 30 * time.Second, MaxConnections: 10000, MaxFrameErrors: 16, BatchFrames: 64,
 		SplitTimeout: 2 * time.Minute, MaxSplitBytes: 1 << 20, MaxSplitSets: 16,
 		DedupWindow: 24 * time.Hour, DedupEntries: 200000,
-		ClockSkew: 10 * time.Minute, MaxAge: 400 * 24 * time.Hour, TimeSync: true,
+		ClockSkew: 10 * time.Minute, MaxAge: 400 * 24 * time.Hour, TimeSync: true, KafkaWriters: 4,
 	}
 }
 
@@ -94,10 +97,16 @@ type Assessor struct {
 	DecayPerHour map[string]float64 `mapstructure:"decay_per_hour"`
 	// TickInterval is how often silent stations and prediction windows are checked.
 	TickInterval time.Duration `mapstructure:"tick_interval"`
-	// MaxDelay cuts a batch of readings this long after its first message: it bounds the
-	// latency that batching adds. MaxRows cuts it at this many readings.
+	// MaxDelay: after taking what is already queued, a batch waits this long after its
+	// first reading for more (0: no wait); it bounds the latency that batching adds.
+	// MaxRows cuts a batch at this many readings. Defaults 1 ms and 5000.
 	MaxDelay time.Duration `mapstructure:"max_delay"`
 	MaxRows  int           `mapstructure:"max_rows"`
+	// PublishBatchTimeout is the producer's batch timeout for events and state. The
+	// assessor writes a whole batch per synchronous call, so waiting to fill a producer
+	// batch only adds latency; kafka.batch_timeout (2 ms) is for other writers. Default
+	// 200 µs.
+	PublishBatchTimeout time.Duration `mapstructure:"publish_batch_timeout"`
 	// StateTopic holds the compacted per-series state used to recover after a crash.
 	StateTopic string `mapstructure:"state_topic"`
 }
@@ -108,7 +117,7 @@ func defaultAssessor() Assessor {
 		ClearReadings: 3, ClearRatio: 0.9, UpdateRatio: 1.5, Grace: 2 * time.Hour, OfflineFactor: 3,
 		FlatLineReadings: 12, JumpFactor: 20, PredictionWindow: 2 * time.Hour,
 		DecayPerHour: map[string]float64{}, TickInterval: 5 * time.Second,
-		MaxDelay: 5 * time.Millisecond, MaxRows: 5000,
+		MaxDelay: time.Millisecond, MaxRows: 5000, PublishBatchTimeout: 200 * time.Microsecond,
 		StateTopic: "riverwatch.assessor-state",
 	}
 }
