@@ -327,10 +327,10 @@ func (r *incidentRows) block() block {
 }
 
 type logRows struct {
-	id, incidentID, actor, action, detail []string
-	version                               []uint64
-	at                                    []time.Time
-	atMs                                  []uint16
+	id, incidentID, actor, action, detail, commandID []string
+	version                                          []uint64
+	at                                               []time.Time
+	atMs                                             []uint16
 }
 
 func (r *logRows) add(x *message.LogEntry) {
@@ -343,12 +343,14 @@ func (r *logRows) add(x *message.LogEntry) {
 	r.actor = append(r.actor, x.Actor)
 	r.action = append(r.action, x.Action)
 	r.detail = append(r.detail, x.Detail)
+	r.commandID = append(r.commandID, x.CommandID)
 }
 
 func (r *logRows) block() block {
 	return block{table: TableIncidentLog, rows: len(r.id), cols: []blockCol{
 		{"id", r.id}, {"incident_id", r.incidentID}, {"version", r.version}, {"at", r.at},
 		{"at_ms", r.atMs}, {"actor", r.actor}, {"action", r.action}, {"detail", r.detail},
+		{"command_id", r.commandID},
 	}}
 }
 

@@ -287,6 +287,7 @@ var (
 			{"actor", typ(tString)},
 			{"action", lowCard},
 			{"detail", typ(tString)},
+			{"command_id", typ(tString)}, // the operator command this entry applied, for the api's round-trip
 		},
 		orderBy: "(incident_id, id)",
 		shardBy: "sipHash64(incident_id)",
