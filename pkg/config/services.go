@@ -46,7 +46,8 @@ type Gateway struct {
 	// (CN 1012).
 	TimeSync bool `mapstructure:"time_sync"`
 	// KafkaWriters is how many Kafka writers publish readings (a site always uses the same
-	// one): kafka-go keeps one produce request in flight per partition and writer.
+	// one): kafka-go keeps one produce request in flight per partition and writer. Raise it
+	// when batches reach kafka.batch_size and publish latency grows (ingest.Sharded).
 	KafkaWriters int `mapstructure:"kafka_writers"`
 }
 
@@ -58,7 +59,7 @@ func defaultGateway() Gateway {
 		PublishTimeout: 30 * time.Second, MaxConnections: 10000, MaxFrameErrors: 16, BatchFrames: 64,
 		SplitTimeout: 2 * time.Minute, MaxSplitBytes: 1 << 20, MaxSplitSets: 16,
 		DedupWindow: 24 * time.Hour, DedupEntries: 200000,
-		ClockSkew: 10 * time.Minute, MaxAge: 400 * 24 * time.Hour, TimeSync: true, KafkaWriters: 4,
+		ClockSkew: 10 * time.Minute, MaxAge: 400 * 24 * time.Hour, TimeSync: true, KafkaWriters: 1,
 	}
 }
 
