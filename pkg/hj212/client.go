@@ -1,0 +1,127 @@
+package hj212
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// ErrNoAck is returned by Client.Upload when the host did not answer in time: the station
+// must send the data again (the gateway answers only once the data is stored).
+var ErrNoAck = errors.New("hj212: no data response (9014) from the host")
+
+// Client is the station side of an HJ 212 connection (a data logger): it sends packets and
+// waits for the host's answers. The simulator and the gateway's tests use it. A Client is
+// not safe for concurrent use.
+type Client struct {
+	conn net.Conn
+	dec  *Decoder
+	wbuf []byte
+	// OnPacket, when set, receives the packets from the host that are not the answer Upload
+	// waits for (a time-setting command 1012, a stray response, …). It runs on the
+	// goroutine that called Upload.
+	OnPacket func(Packet)
+}
+
+// Dial connects to an HJ 212 host.
+func Dial(ctx context.Context, addr string) (*Client, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("hj212 dial %s: %w", addr, err)
+	}
+	return NewClient(conn), nil
+}
+
+// NewClient wraps an open connection.
+func NewClient(conn net.Conn) *Client {
+	return &Client{conn: conn, dec: NewDecoder(conn, MaxDataLen)}
+}
+
+// Conn returns the underlying connection.
+func (c *Client) Conn() net.Conn { return c.conn }
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Send encodes the packets and writes them in one write.
+func (c *Client) Send(ctx context.Context, pkts ...Packet) error {
+	c.wbuf = c.wbuf[:0]
+	for _, p := range pkts {
+		var err error
+		if c.wbuf, err = AppendEncode(c.wbuf, p); err != nil {
+			return fmt.Errorf("hj212 encode QN=%s CN=%s: %w", p.QN, p.CN, err)
+		}
+	}
+	return c.SendRaw(ctx, c.wbuf)
+}
+
+// SendRaw writes bytes as they are (tests use it for broken frames).
+func (c *Client) SendRaw(ctx context.Context, b []byte) error {
+	dl, _ := ctx.Deadline()
+	c.conn.SetWriteDeadline(dl)
+	defer context.AfterFunc(ctx, func() { c.conn.SetWriteDeadline(time.Unix(1, 0)) })()
+	if _, err := c.conn.Write(b); err != nil {
+		return fmt.Errorf("hj212 write: %w", err)
+	}
+	return nil
+}
+
+// Receive returns the next packet from the host. A frame the host sent broken comes back
+// as an error (a *FrameError or a parse *Error); the connection stays usable.
+func (c *Client) Receive(ctx context.Context) (Packet, error) {
+	dl, _ := ctx.Deadline()
+	c.conn.SetReadDeadline(dl)
+	stop := context.AfterFunc(ctx, func() { c.conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	f, err := c.dec.Next()
+	if err != nil {
+		if ctx.Err() != nil {
+			return Packet{}, ctx.Err()
+		}
+		return Packet{}, err
+	}
+	return ParsePacket(f.Data)
+}
+
+// Upload sends the packets of one message (one packet, or the packets Split made) and, when
+// any asks for an answer, waits until the host answers with a 9014 of the same QN or ctx
+// ends (ErrNoAck). Other packets from the host meanwhile go to OnPacket.
+func (c *Client) Upload(ctx context.Context, pkts ...Packet) error {
+	if len(pkts) == 0 {
+		return nil
+	}
+	if err := c.Send(ctx, pkts...); err != nil {
+		return err
+	}
+	ack := false
+	for _, p := range pkts {
+		ack = ack || p.WantsAck()
+	}
+	if !ack {
+		return nil
+	}
+	qn := pkts[0].QN
+	for {
+		p, err := c.Receive(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("%w (QN=%s): %w", ErrNoAck, qn, ctx.Err())
+			}
+			var fe *FrameError
+			var pe *Error
+			if errors.As(err, &fe) || errors.As(err, &pe) {
+				continue // a broken frame from the host is not our answer; keep waiting
+			}
+			return fmt.Errorf("%w (QN=%s): %w", ErrNoAck, qn, err)
+		}
+		if p.CN == CNDataResponse && p.QN == qn {
+			return nil
+		}
+		if c.OnPacket != nil {
+			c.OnPacket(p)
+		}
+	}
+}
