@@ -24,6 +24,7 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/chstore"
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/stream"
+	"github.com/segmentio/kafka-go"
 )
 
 // Require skips the test unless integration tests are enabled.
@@ -107,7 +108,31 @@ func Config(t testing.TB) *config.Config {
 	if err := stream.EnsureTopics(ctx, brokers, specs...); err != nil {
 		t.Fatalf("create topics: %v", err)
 	}
+	waitForTopics(t, ctx, brokers[0], specs)
 	return &c
+}
+
+// waitForTopics returns once the broker's metadata lists every topic with its partitions:
+// a topic is created asynchronously, and a writer that asks too early caches "unknown topic".
+func waitForTopics(t testing.TB, ctx context.Context, broker string, specs []stream.TopicSpec) {
+	t.Helper()
+	for _, s := range specs {
+		for {
+			conn, err := kafka.DialContext(ctx, "tcp", broker)
+			if err == nil {
+				parts, perr := conn.ReadPartitions(s.Name)
+				conn.Close()
+				if perr == nil && len(parts) == s.Partitions {
+					break
+				}
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("topic %s did not appear in the broker's metadata", s.Name)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
 }
 
 // ClickHouse opens a connection to the test's database server (database "default"), and
