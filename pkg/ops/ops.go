@@ -53,6 +53,8 @@ type Server struct {
 	log   *slog.Logger
 	ready atomic.Bool
 	srv   *http.Server
+	// onListen, when set (tests), is told the address actually bound.
+	onListen func(addr string)
 }
 
 // NewServer returns a Server listening on addr once Run is called.
@@ -83,6 +85,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.srv = &http.Server{Handler: s.Mux, ReadHeaderTimeout: 10 * time.Second}
 	s.log.Info("http listening", "addr", ln.Addr().String())
+	if s.onListen != nil {
+		s.onListen(ln.Addr().String())
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(ln) }()
 	select {
