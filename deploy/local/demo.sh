@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# make demo (after make up): a simulated ammonia spill, end to end, narrated as it happens.
+#
+#   1. checks the stack is up (make up started Kafka, ClickHouse and every service) and that
+#      the responder runs with a demo time scale (playbook deadlines and the resolve hold
+#      scaled down, so the story fits in minutes); restarts it with one if not;
+#   2. starts the notification sink (simulator sink: plays everyone the responder notifies)
+#      and the narrator (simulator narrate: follows the topics and prints one line per step);
+#   3. starts the station fleet (simulator run -live) playing configs/scenarios/spill.yaml:
+#      ten data loggers speaking HJ 212 to the gateway, simulated time 360× faster;
+#   4. acknowledges the incident through the API with curl when it opens, as a duty officer
+#      would, printing the command;
+#   5. waits for the story to end (End of Alert), prints the dashboard address and a token,
+#      and leaves everything running (the stations keep reporting live) until make down.
+#
+# Simulated time starts the scenario's span (20 h) in the past, because the gateway refuses
+# readings from the future. A second demo on the same stack within that span would replay
+# times the assessor has already seen; the simulator detects that and says how to start from
+# an empty stack instead of telling half a story.
+#
+# Environment (all optional):
+#   RIVERWATCH_DEMO_SCENARIO      scenario file      (default configs/scenarios/spill.yaml)
+#   RIVERWATCH_DEMO_ACCELERATION  simulated/wall     (default: the scenario's, 360 for the spill)
+#   RIVERWATCH_RESPONDER_TIME_SCALE  responder time scale for the demo (default 30: the 1 h
+#      resolve hold takes 2 wall minutes — longer than the quietest stretch of the plume's
+#      trip, from the intake's recovery to its arrival at STH-S3, ≈ 7 simulated hours or
+#      70 s at 360×; a shorter hold would send End of Alert while the plume is on its way,
+#      because the assessor withdraws a downstream prediction by the wall clock)
+#   RIVERWATCH_DEMO_TIMEOUT       give up after this many seconds (default 900)
+# Exit status: 0 when the whole story was told; otherwise the narrator names the missing step.
+set -euo pipefail
+
+RW_NAME=demo
+# shellcheck source-path=SCRIPTDIR source=env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+ROOT="$(cd "$RW_LOCAL_DIR/../.." && pwd)"
+BIN="${RIVERWATCH_BIN_DIR:-$ROOT/bin}"
+CONFIG="${RIVERWATCH_CONFIG:-$ROOT/configs/riverwatch.yaml}"
+SCENARIO="${RIVERWATCH_DEMO_SCENARIO:-$ROOT/configs/scenarios/spill.yaml}"
+TIME_SCALE="${RIVERWATCH_RESPONDER_TIME_SCALE:-30}"
+TIMEOUT="${RIVERWATCH_DEMO_TIMEOUT:-900}"
+ACK_TOKEN=dev-responder-changji
+VIEW_TOKEN=dev-admin-token
+cd "$ROOT"
+rw_mkdirs
+
+port_of() { # port_of SERVICE DEFAULT: the port of RIVERWATCH_<SERVICE>_LISTEN, else DEFAULT
+  local var listen
+  var="RIVERWATCH_$(tr '[:lower:]' '[:upper:]' <<<"$1")_LISTEN"
+  listen="${!var:-}"
+  echo "${listen:+${listen##*:}}${listen:-$2}"
+}
+API_PORT=$(port_of api 8080)
+API="http://$RW_HOST:$API_PORT"
+
+[[ -x $BIN/simulator ]] || rw_die "$BIN/simulator is missing: run make build (make demo does)"
+for s in gateway:8081 assessor:8082 responder:8083 archiver:8084 api:8080; do
+  name=${s%%:*}
+  port=$(port_of "$name" "${s##*:}")
+  curl -fsS "http://$RW_HOST:$port/readyz" >/dev/null 2>&1 || rw_die "$name is not ready on :$port: run make up first"
+done
+
+# The responder must run with the demo's time scale: restart it with one if it does not.
+pid=$(rw_pid_of "$PID_DIR/responder.pid" "$BIN/responder") || rw_die "responder is not running from $BIN: run make up"
+if ! tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "RIVERWATCH_RESPONDER_TIME_SCALE=$TIME_SCALE"; then
+  rw_log "restarting the responder with RIVERWATCH_RESPONDER_TIME_SCALE=$TIME_SCALE (playbook times ÷ $TIME_SCALE)"
+  rw_stop responder "$PID_DIR/responder.pid" "$BIN/responder" 20
+  RIVERWATCH_RESPONDER_TIME_SCALE=$TIME_SCALE "$RW_LOCAL_DIR/stack.sh" up >/dev/null
+fi
+
+# A previous demo's stations would muddle this one's story.
+rw_stop simulator "$PID_DIR/simulator.pid" "$BIN/simulator" 10 2>/dev/null
+# Simulated time starts in the past (the gateway refuses the future), so a second demo
+# within the scenario's span of the first would replay times the assessor has seen: the
+# simulator refuses that and says what to do.
+accel=()
+[[ -n ${RIVERWATCH_DEMO_ACCELERATION:-} ]] && accel=(-acceleration "$RIVERWATCH_DEMO_ACCELERATION")
+"$BIN/simulator" run -check -config "$CONFIG" -scenario "$SCENARIO" "${accel[@]}" >/dev/null || exit 1
+if ! rw_pid_of "$PID_DIR/sink.pid" "$BIN/simulator" >/dev/null; then
+  rw_spawn "$PID_DIR/sink.pid" "$LOG_DIR/sink.log" "$BIN/simulator" sink -config "$CONFIG"
+fi
+
+incident_file="$STATE_DIR/demo-incident"
+rm -f "$incident_file"
+since=$(date +%s)
+echo
+echo "═══ riverwatch demo: $(sed -n 's/^title_en: //p' "$SCENARIO") ═══"
+echo "    wall     │ simulated   │ step"
+"$BIN/simulator" narrate -config "$CONFIG" -scenario "$SCENARIO" -since "$since" \
+  -timeout "${TIMEOUT}s" -incident-file "$incident_file" &
+narrator=$!
+stop_jobs() {
+  kill "$narrator" 2>/dev/null || true
+  if [[ -n ${tailer:-} ]]; then kill "$tailer" 2>/dev/null || true; fi
+}
+trap stop_jobs EXIT
+
+: >"$LOG_DIR/simulator.log"
+rw_spawn "$PID_DIR/simulator.pid" "$LOG_DIR/simulator.log" "$BIN/simulator" run -config "$CONFIG" \
+  -scenario "$SCENARIO" -live "${accel[@]}"
+# The fleet announces what happens in the river (▶ lines); show them with the narration.
+tail -n +1 -F --pid="$narrator" "$LOG_DIR/simulator.log" 2>/dev/null | grep --line-buffered -E '▶|^simulator: [0-9]+ stations' &
+tailer=$!
+
+# A duty officer acknowledges the incident as soon as it opens.
+acked=
+deadline=$((SECONDS + TIMEOUT))
+while kill -0 "$narrator" 2>/dev/null; do
+  if [[ -z $acked && -s $incident_file ]]; then
+    id=$(tr -d '[:space:]' <"$incident_file")
+    cmd=(curl -sS -o "$STATE_DIR/demo-ack.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $ACK_TOKEN"
+      -H "Idempotency-Key: demo-ack-$id" "$API/api/v1/incidents/$id/ack")
+    echo "    ↳ the duty officer acknowledges: curl -X POST -H 'Authorization: Bearer $ACK_TOKEN' $API/api/v1/incidents/$id/ack"
+    answers=()
+    for ((i = 0; i < 60; i++)); do
+      code=$("${cmd[@]}" 2>/dev/null || true)
+      if ((${#answers[@]} == 0)) || [[ ${answers[-1]} != "$code" ]]; then answers+=("$code"); fi
+      case $code in
+      200 | 202 | 409) break ;; # applied, pending at the responder, or no longer open
+      *) sleep 1 ;;             # 404 until the archiver has stored the incident; retry errors
+      esac
+    done
+    case $code in
+    200) what="acknowledged" ;;
+    202) what="accepted; the responder applies it shortly" ;;
+    409) what="the incident is no longer open: acknowledged already" ;;
+    *) what="gave up; see $LOG_DIR/api.log" ;;
+    esac
+    printf -v joined '%s, then ' "${answers[@]}"
+    echo "    ↳ API answered HTTP ${joined%, then }: $what"
+    acked=1
+  fi
+  ((SECONDS < deadline + 30)) || break
+  sleep 0.5
+done
+status=0
+wait "$narrator" || status=$?
+trap - EXIT
+stop_jobs
+
+echo
+if ((status == 0)); then
+  echo "The story is complete. The stack keeps running, and the stations keep reporting live."
+else
+  echo "The story did not complete (see the narrator's last line). Logs: $LOG_DIR/"
+fi
+cat <<EOF
+
+  Dashboard   $API/
+  Token       $VIEW_TOKEN        (admin; $ACK_TOKEN can acknowledge and resolve Changji's incidents)
+  API         curl -H 'Authorization: Bearer $VIEW_TOKEN' $API/api/v1/incidents
+  Messages    $LOG_DIR/sink.log   (every notification the responder sent)
+  Stations    $LOG_DIR/simulator.log
+  Stop        make down
+EOF
+exit "$status"

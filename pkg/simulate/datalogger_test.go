@@ -1,0 +1,172 @@
+package simulate
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/riverwatch/riverwatch/pkg/hj212"
+)
+
+func testUpload(t testing.TB, i int) *Upload {
+	t.Helper()
+	at := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC).Add(time.Duration(i) * 5 * time.Minute)
+	cp, err := hj212.DataCP(at, time.UTC, hj212.V2017, []hj212.Item{hj212.Rtd("w21003", 0.25, hj212.DataFlagNormal)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Upload{Readings: 1, Packets: []hj212.Packet{{
+		QN: hj212.NewQN(at, time.UTC), ST: hj212.STSurfaceWater, CN: hj212.CNRealtime, PW: "123456",
+		MN: "65230100000005", Flag: hj212.NewFlag(hj212.V2017, true, false), CP: cp,
+	}}}
+}
+
+func runLogger(t *testing.T, d *DataLogger) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	return func() { cancel(); <-done }
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestDataLoggerForgetsAnUploadOnlyOnceAcknowledged(t *testing.T) {
+	host := newFakeHost(t)
+	u := testUpload(t, 0)
+	host.ignoreOnce[u.QN()] = true // the first answer is lost
+	reg := prometheus.NewRegistry()
+	d := &DataLogger{Addr: host.addr(), AckTimeout: 200 * time.Millisecond, Metrics: NewMetrics(reg), Log: quietLog()}
+	stop := runLogger(t, d)
+	defer stop()
+	d.Enqueue(u)
+	d.Enqueue(testUpload(t, 1))
+	waitFor(t, "both uploads acknowledged", func() bool { return d.Stats().Acked == 2 })
+	got := host.packets()
+	if len(got) != 3 || got[0].QN != u.QN() || got[1].QN != u.QN() {
+		t.Fatalf("host saw %d packets %v, want the first sent twice (same QN), then the second", len(got), qns(got))
+	}
+	if got[0].CP != got[1].CP {
+		t.Error("the resent upload carries other values")
+	}
+	s := d.Stats()
+	if s.Resent != 1 || s.Pending != 0 || s.GivenUp != 0 {
+		t.Errorf("stats = %+v", s)
+	}
+	if v := metricValue(d.Metrics.Frames.WithLabelValues("resent")); v != 1 {
+		t.Errorf("riverwatch_simulator_frames_total{outcome=resent} = %v", v)
+	}
+	if v := metricValue(d.Metrics.Backlog); v != 0 {
+		t.Errorf("backlog gauge = %v after everything was acknowledged", v)
+	}
+}
+
+func TestDataLoggerKeepsDataWhileTheGatewayIsDownAndSendsItInOrder(t *testing.T) {
+	// Reserve an address, then start the host on it only later.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	d := &DataLogger{Addr: addr, AckTimeout: 200 * time.Millisecond, Log: quietLog()}
+	stop := runLogger(t, d)
+	defer stop()
+	var want []string
+	for i := range 5 {
+		u := testUpload(t, i)
+		want = append(want, u.QN())
+		d.Enqueue(u)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if d.Pending() != 5 {
+		t.Fatalf("pending = %d while the gateway is down, want 5", d.Pending())
+	}
+	host := &fakeHost{t: t, ignoreOnce: map[string]bool{}}
+	host.ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("could not listen again on %s: %v", addr, err)
+	}
+	host.wg.Add(1)
+	go host.accept()
+	t.Cleanup(host.close)
+	waitFor(t, "the backlog delivered", func() bool { return d.Stats().Acked == 5 })
+	if got := qns(host.packets()); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("delivered %v, want in order %v", got, want)
+	}
+}
+
+func TestDataLoggerHoldsTheLinkDownWhileOffline(t *testing.T) {
+	host := newFakeHost(t)
+	var offline atomic.Bool
+	offline.Store(true)
+	d := &DataLogger{Addr: host.addr(), Offline: offline.Load}
+	stop := runLogger(t, d)
+	defer stop()
+	d.Enqueue(testUpload(t, 0))
+	time.Sleep(300 * time.Millisecond)
+	if n := len(host.packets()); n != 0 {
+		t.Fatalf("an offline station sent %d packets", n)
+	}
+	offline.Store(false)
+	waitFor(t, "the kept upload sent", func() bool { return d.Stats().Acked == 1 })
+}
+
+func TestDataLoggerGivesUpAnUploadTheGatewayNeverAcknowledges(t *testing.T) {
+	host := newFakeHost(t)
+	host.silent = true
+	d := &DataLogger{Addr: host.addr(), AckTimeout: 50 * time.Millisecond, MaxAttempts: 3, Log: quietLog()}
+	stop := runLogger(t, d)
+	defer stop()
+	d.Enqueue(testUpload(t, 0))
+	waitFor(t, "the upload given up", func() bool { return d.Stats().GivenUp == 1 })
+	if n := len(host.packets()); n != 3 {
+		t.Errorf("sent %d times, want MaxAttempts = 3", n)
+	}
+}
+
+func TestDataLoggerDropsTheOldestBeyondItsBacklog(t *testing.T) {
+	d := &DataLogger{Addr: "127.0.0.1:1", MaxBacklog: 2}
+	for i := range 3 {
+		d.Enqueue(testUpload(t, i))
+	}
+	s := d.Stats()
+	if s.Pending != 2 || s.Dropped != 1 || d.head().QN() != testUpload(t, 1).QN() {
+		t.Errorf("stats = %+v, head %s: want the oldest dropped", s, d.head().QN())
+	}
+}
+
+func qns(ps []hj212.Packet) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.QN
+	}
+	return out
+}
+
+// metricValue reads a counter or gauge.
+func metricValue(m prometheus.Metric) float64 {
+	var d dto.Metric
+	if err := m.Write(&d); err != nil {
+		return -1
+	}
+	if d.Counter != nil {
+		return d.Counter.GetValue()
+	}
+	return d.Gauge.GetValue()
+}

@@ -1,0 +1,126 @@
+package simulate
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/hj212"
+)
+
+// fakeHost is an in-memory stand-in for the gateway's HJ 212 side (unit tests only): it
+// decodes frames, checks their CRC through the decoder, records the packets and answers
+// 9014 — except to the first sends of the QNs it is told to ignore.
+type fakeHost struct {
+	t    testing.TB
+	ln   net.Listener
+	mu   sync.Mutex
+	pkts []hj212.Packet
+	bad  int // frames the decoder refused
+	// ignoreOnce lists QNs whose first send goes unanswered.
+	ignoreOnce map[string]bool
+	// silent: answer nothing at all.
+	silent bool
+	conns  int
+	wg     sync.WaitGroup
+}
+
+func newFakeHost(t testing.TB) *fakeHost {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &fakeHost{t: t, ln: ln, ignoreOnce: map[string]bool{}}
+	h.wg.Add(1)
+	go h.accept()
+	t.Cleanup(h.close)
+	return h
+}
+
+func (h *fakeHost) addr() string { return h.ln.Addr().String() }
+
+func (h *fakeHost) close() {
+	h.ln.Close()
+	h.wg.Wait()
+}
+
+func (h *fakeHost) accept() {
+	defer h.wg.Done()
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for {
+		c, err := h.ln.Accept()
+		if err != nil {
+			return
+		}
+		h.mu.Lock()
+		h.conns++
+		h.mu.Unlock()
+		conns = append(conns, c)
+		h.wg.Add(1)
+		go h.serve(c)
+	}
+}
+
+func (h *fakeHost) serve(c net.Conn) {
+	defer h.wg.Done()
+	defer c.Close()
+	dec := hj212.NewDecoder(c, hj212.MaxDataLen)
+	re := &hj212.Reassembler{}
+	for {
+		f, err := dec.Next()
+		if err != nil {
+			var fe *hj212.FrameError
+			if errors.As(err, &fe) {
+				h.mu.Lock()
+				h.bad++
+				h.mu.Unlock()
+				continue
+			}
+			return
+		}
+		p, err := hj212.ParsePacket(f.Data)
+		if err != nil {
+			h.mu.Lock()
+			h.bad++
+			h.mu.Unlock()
+			continue
+		}
+		if p.Flag.Split() {
+			whole, done, err := re.Add(p, time.Now())
+			if err != nil || !done {
+				continue
+			}
+			p = whole
+		}
+		h.mu.Lock()
+		h.pkts = append(h.pkts, p)
+		ignore := h.silent || h.ignoreOnce[p.QN]
+		delete(h.ignoreOnce, p.QN)
+		h.mu.Unlock()
+		if ignore || !p.WantsAck() {
+			continue
+		}
+		b, err := hj212.Encode(hj212.Response9014(p))
+		if err != nil {
+			h.t.Errorf("encode 9014: %v", err)
+			return
+		}
+		if _, err := c.Write(b); err != nil {
+			return
+		}
+	}
+}
+
+func (h *fakeHost) packets() []hj212.Packet {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]hj212.Packet(nil), h.pkts...)
+}

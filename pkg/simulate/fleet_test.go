@@ -1,0 +1,139 @@
+package simulate
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/hj212"
+	"github.com/riverwatch/riverwatch/pkg/network"
+)
+
+// The whole fleet plays the spill scenario, fast, against a stand-in gateway: every
+// station reports on its schedule with valid frames, and the outfall's monitor shows the
+// spill.
+func TestFleetPlaysTheSpillScenarioOverHJ212(t *testing.T) {
+	net := repoNetwork(t)
+	sc := repoScenario(t, net, "spill")
+	sc.Hourly, sc.MinuteInterval = true, 10*time.Minute // every kind of upload
+	host := newFakeHost(t)
+	start := time.Now()
+	clock := NewClock(start, sc.Span, 40000) // 19 simulated hours in under two seconds
+	var out bytes.Buffer
+	f := &Fleet{
+		World: NewWorld(net, NewModel(net, sc.Seed), sc, clock.SimStart), Clock: clock, Addr: host.addr(),
+		Out: &out, Log: quietLog(), Metrics: NewMetrics(nil),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := f.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.Stats(); s.Acked != f.Sent() || s.Pending != 0 || s.GivenUp != 0 {
+		t.Fatalf("sent %d, stats %+v: want every upload acknowledged", f.Sent(), s)
+	}
+	if host.bad != 0 {
+		t.Fatalf("the host refused %d frames", host.bad)
+	}
+	type key struct{ mn, cn string }
+	count := map[key]int{}
+	var spillSeen bool
+	for _, p := range host.packets() {
+		site, ok := net.SiteByMN(p.MN)
+		if !ok {
+			t.Fatalf("unknown MN %s", p.MN)
+		}
+		count[key{p.MN, p.CN}]++
+		wantST := hj212.STSurfaceWater
+		if site.Kind == network.KindOutfall {
+			wantST = hj212.STWaterPollution
+		}
+		if p.ST != wantST || p.PW != site.Station.Password || !p.WantsAck() || p.Version() != hj212.V2017 {
+			t.Fatalf("%s: ST %s PW %s Flag %d", site.ID, p.ST, p.PW, p.Flag)
+		}
+		d, err := hj212.ParseData(p.CP, p.Version(), net.Location)
+		if err != nil {
+			t.Fatalf("%s CN %s: %v", site.ID, p.CN, err)
+		}
+		if d.DataTime.After(clock.End()) || d.DataTime.After(start) {
+			t.Fatalf("%s sent DataTime %v, after the wall clock's start %v", site.ID, d.DataTime, start)
+		}
+		for _, it := range d.Items {
+			if it.Err != nil {
+				t.Fatalf("%s: item %s: %v", site.ID, it.Code, it.Err)
+			}
+			if site.ID == "STH-O1" && it.Code == "w21003" && p.CN == hj212.CNRealtime && it.Rtd.V > 0.9*sc.Timeline[0].Concentration {
+				spillSeen = true
+			}
+			if usual := site.FlowM3S * 1000; it.Code == "w00000" && p.CN == hj212.CNRealtime && (it.Rtd.V < 0.6*usual || it.Rtd.V > 1.4*usual) {
+				t.Errorf("%s flow %v L/s: want its %v L/s ± the daily swing", site.ID, it.Rtd.V, usual)
+			}
+		}
+		if p.CN == hj212.CNHour && (d.DataTime.Minute() != 0 || d.Items[0].Avg.Set == false) {
+			t.Errorf("%s hourly data at %v without an hour's mean", site.ID, d.DataTime)
+		}
+	}
+	if !spillSeen {
+		t.Errorf("the outfall's monitor never showed the spill (%v mg/L ammonia)", sc.Timeline[0].Concentration)
+	}
+	rtd := int(sc.Span / sc.RealtimeInterval)
+	for _, site := range net.Sites() {
+		mn := site.Station.MN
+		if n := count[key{mn, hj212.CNRealtime}]; n < rtd-1 || n > rtd+1 {
+			t.Errorf("%s sent %d real-time uploads, want about %d", site.ID, n, rtd)
+		}
+		if hours := int(sc.Span / time.Hour); count[key{mn, hj212.CNHour}] < hours-1 || count[key{mn, hj212.CNHour}] > hours {
+			t.Errorf("%s sent %d hourly uploads, want about %d over %v", site.ID, count[key{mn, hj212.CNHour}], hours, sc.Span)
+		}
+		wantMin := 0
+		if site.Kind == network.KindOutfall {
+			wantMin = int(sc.Span / sc.MinuteInterval)
+		}
+		if n := count[key{mn, hj212.CNMinute}]; n < wantMin-1 || n > wantMin+1 {
+			t.Errorf("%s sent %d minute uploads, want about %d", site.ID, n, wantMin)
+		}
+	}
+	if !strings.Contains(out.String(), "spill begins at STH-O1") {
+		t.Errorf("timeline output lacks the spill:\n%s", out.String())
+	}
+}
+
+func TestSilentStationBackfillsWhenItsLinkReturns(t *testing.T) {
+	net := repoNetwork(t)
+	sc := repoScenario(t, net, "station-silent")
+	sc.Sites = []string{"TTH-S2", "TTH-S3"}
+	host := newFakeHost(t)
+	clock := NewClock(time.Now(), sc.Span, 20000)
+	f := &Fleet{World: NewWorld(net, NewModel(net, sc.Seed), sc, clock.SimStart), Clock: clock, Addr: host.addr(), Log: quietLog()}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := f.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h := sc.Timeline[0]
+	outageStart, outageEnd := clock.SimStart.Add(h.At), clock.SimStart.Add(h.End())
+	var during, late int
+	for _, p := range host.packets() {
+		if p.MN != mustSite(t, net, "TTH-S2").Station.MN || p.CN != hj212.CNRealtime {
+			continue
+		}
+		d, err := hj212.ParseData(p.CP, p.Version(), net.Location)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !d.DataTime.Before(outageStart) && d.DataTime.Before(outageEnd) {
+			during++
+		}
+		if d.DataTime.After(outageEnd) {
+			late++
+		}
+	}
+	if want := int(h.Duration / sc.RealtimeInterval); during != want {
+		t.Errorf("backfilled %d real-time uploads of the outage, want %d", during, want)
+	}
+	if late == 0 {
+		t.Error("nothing sent after the outage")
+	}
+}
