@@ -171,7 +171,7 @@ func (r *Responder) Run(ctx context.Context, ready func(bool)) error {
 // recover reads the state topic and restores every incident it holds.
 func (r *Responder) recover(ctx context.Context) error {
 	start := time.Now()
-	vals, err := readCompacted(ctx, r.cfg.Kafka.Brokers, r.rc.StateTopic)
+	vals, err := readCompactedRetrying(ctx, r.cfg.Kafka.Brokers, r.rc.StateTopic, r.log)
 	if err != nil {
 		return fmt.Errorf("recover incident state: %w", err)
 	}

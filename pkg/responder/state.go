@@ -4,12 +4,37 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 )
+
+// stateReadPatience is how long start-up keeps retrying the state topic. A topic created a
+// moment ago (a fresh broker, the first make up) answers "Not Leader For Partition" until its
+// partitions have leaders; that is a wait, not a failure.
+const stateReadPatience = time.Minute
+
+// readCompactedRetrying is readCompacted, retried with backoff for stateReadPatience.
+func readCompactedRetrying(ctx context.Context, brokers []string, topic string, log *slog.Logger) (map[string][]byte, error) {
+	deadline := time.Now().Add(stateReadPatience)
+	backoff := 200 * time.Millisecond
+	for {
+		vals, err := readCompacted(ctx, brokers, topic)
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			return vals, err
+		}
+		log.Warn("state topic not readable yet, retrying", "topic", topic, "backoff", backoff, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
 
 // readCompacted reads a compacted topic from its first offset to the end it had when the
 // call began, and returns the latest value of each key (tombstones remove keys).
