@@ -15,8 +15,8 @@
 #
 # Simulated time starts the scenario's span (20 h) in the past, because the gateway refuses
 # readings from the future. A second demo on the same stack within that span would replay
-# times the assessor has already seen; the simulator detects that and says how to start from
-# an empty stack instead of telling half a story.
+# times the assessor has already seen; the simulator detects that, and the demo then resets
+# riverwatch's topics and database (stack.sh reset) to tell the story from an empty river.
 #
 # Environment (all optional):
 #   RIVERWATCH_DEMO_SCENARIO      scenario file      (default configs/scenarios/spill.yaml)
@@ -75,7 +75,13 @@ rw_stop simulator "$PID_DIR/simulator.pid" "$BIN/simulator" 10 2>/dev/null
 # simulator refuses that and says what to do.
 accel=()
 [[ -n ${RIVERWATCH_DEMO_ACCELERATION:-} ]] && accel=(-acceleration "$RIVERWATCH_DEMO_ACCELERATION")
-"$BIN/simulator" run -check -config "$CONFIG" -scenario "$SCENARIO" "${accel[@]}" >/dev/null || exit 1
+if ! "$BIN/simulator" run -check -config "$CONFIG" -scenario "$SCENARIO" "${accel[@]}" >/dev/null 2>&1; then
+  rw_log "this stack holds a previous demo's readings: make demo starts from an empty river, so"
+  rw_log "riverwatch's topics and database are reset (stack.sh reset) and the services restarted"
+  "$RW_LOCAL_DIR/stack.sh" reset
+  RIVERWATCH_RESPONDER_TIME_SCALE=$TIME_SCALE "$RW_LOCAL_DIR/stack.sh" up >/dev/null
+  "$BIN/simulator" run -check -config "$CONFIG" -scenario "$SCENARIO" "${accel[@]}" >/dev/null || exit 1
+fi
 if ! rw_pid_of "$PID_DIR/sink.pid" "$BIN/simulator" >/dev/null; then
   rw_spawn "$PID_DIR/sink.pid" "$LOG_DIR/sink.log" "$BIN/simulator" sink -config "$CONFIG"
 fi

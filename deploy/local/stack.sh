@@ -2,11 +2,14 @@
 # The whole riverwatch stack on this machine, without Docker: Kafka and ClickHouse
 # (infra.sh) plus every service binary from bin/, in the background with pid files.
 #
-# usage: deploy/local/stack.sh up|down|status
+# usage: deploy/local/stack.sh up|down|status|reset
 #   up      build nothing (make up builds first); start infra, then the services in
 #           pipeline order, each waited for on /readyz; RIVERWATCH_* variables are passed on
 #   down    stop the services, then Kafka and ClickHouse; leaves no process behind
 #   status  one line per component
+#   reset   stop the services and delete riverwatch's data: every riverwatch.* topic and the
+#           ClickHouse database; Kafka and ClickHouse keep running (make demo uses it to
+#           start a story from an empty river)
 #
 # Service logs: $STATE_DIR/logs/<service>.log; pid files: $STATE_DIR/pids/<service>.pid.
 set -euo pipefail
@@ -76,6 +79,33 @@ down)
     rw_stop "$extra" "$PID_DIR/$extra.pid" "$BIN/simulator" 10
   done
   "$RW_LOCAL_DIR/infra.sh" down
+  ;;
+reset)
+  rw_mkdirs
+  for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
+    name=${SERVICES[i]%%:*}
+    rw_stop "$name" "$PID_DIR/$name.pid" "$BIN/$name" 20
+  done
+  db="${RIVERWATCH_CLICKHOUSE_DATABASE:-riverwatch}"
+  rw_log "dropping ClickHouse database $db"
+  "$RW_LOCAL_DIR/clickhouse.sh" client -q "DROP DATABASE IF EXISTS \`$db\`"
+  topics=("${RW_TOPICS[@]}" riverwatch.assessor-state riverwatch.responder-state)
+  rw_log "deleting Kafka topics ${topics[*]}"
+  list() { "$RW_LOCAL_DIR/kafka.sh" tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$RW_HOST:$KAFKA_PORT" --list 2>/dev/null; }
+  for t in "${topics[@]}"; do
+    if list | grep -qx "$t"; then
+      "$RW_LOCAL_DIR/kafka.sh" tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$RW_HOST:$KAFKA_PORT" \
+        --delete --topic "$t" >/dev/null 2>&1 || rw_die "could not delete topic $t"
+    fi
+  done
+  # Deletion is asynchronous: recreate only once the broker has forgotten the topics.
+  for ((i = 0; i < 120; i++)); do
+    left=$(list | grep -cxF -f <(printf '%s\n' "${topics[@]}") || true)
+    ((left == 0)) && break
+    sleep 0.5
+  done
+  ((left == 0)) || rw_die "Kafka still lists $left riverwatch topics after 60 s"
+  "$RW_LOCAL_DIR/kafka.sh" topics
   ;;
 status)
   "$RW_LOCAL_DIR/infra.sh" status || true
