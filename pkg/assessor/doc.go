@@ -36,7 +36,13 @@
 //
 // Silent stations and predictions are checked every assessor.tick_interval, but only
 // once the assigned partitions have caught up with where they ended at the assignment:
-// after a restart, the backlog holds the readings that prove the stations alive.
+// after a restart, the backlog holds the readings that prove the stations alive. The
+// offline rule compares the wall clock with when each station was last heard (reception
+// time). Predictions are withdrawn in observed time, by the engine's stream time (the
+// newest observed time of the readings of the assigned partitions), which the station
+// records of the state topic carry across restarts and rebalances: a simulation or a
+// backfill, whose observed times lie behind the wall clock, keeps a prediction until its
+// own readings say the clean water has arrived.
 //
 // # Scaling
 //

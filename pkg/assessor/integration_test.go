@@ -36,6 +36,7 @@ type step struct {
 	value       float64
 	at          time.Duration // observed at base + at
 	flag        string
+	interval    string // message.Interval*; empty: hourly
 }
 
 // script is the sequence the integration tests publish, in this order. The comments
@@ -43,25 +44,39 @@ type step struct {
 var script = []step{
 	// Background: the outfall's mixing reads them. Sites are on different partitions,
 	// so these are published, and judged, before the rest (see publishScript).
-	{"STH-S1", "cod", 10, 0, ""},    // background above the outfall
-	{"STH-D2", "cod", 12, 0, ""},    // the intake's own level
-	{"STH-O1", "cod", 100, h, ""},   // 2 × the GB18918-1A limit of 50: severe, opens at once
-	{"TTH-S2", "nh3n", 1.2, h, ""},  // Class IV: pending
-	{"STH-S2", "ph", 9.9, h, "T"},   // above the instrument's range: quality.suspect
-	{"TTH-S3", "hg", 0.0005, h, ""}, // toxic: opens at once
-	{"TTH-S2", "nh3n", 1.3, 2 * h, ""},
-	{"STH-O1", "cod", 30, 2 * h, ""},
-	{"TTH-S3", "hg", 0.00002, 2 * h, ""},
-	{"TTH-S2", "nh3n", 1.4, 3 * h, ""},
-	{"STH-O1", "cod", 30, 3 * h, ""},
-	{"TTH-S3", "hg", 0.00002, 3 * h, ""},
-	{"STH-O1", "cod", 30, 4 * h, ""}, // third clean: cleared
-	{"TTH-S3", "hg", 0.00002, 4 * h, ""},
-	{"TTH-S2", "nh3n", 0.5, 4 * h, ""},
-	{"TTH-S3", "hg", 0.0005, 3*h + 30*time.Minute, ""}, // late, within grace, severe: reopens
-	{"TTH-S2", "nh3n", 0.5, 5 * h, ""},
-	{"TTH-S2", "nh3n", 0.6, 6 * h, ""}, // third clean: cleared
-	{"STH-S3", "cod", 12, 6 * h, ""},
+	{"STH-S1", "cod", 10, 0, "", ""},    // background above the outfall
+	{"STH-D2", "cod", 12, 0, "", ""},    // the intake's own level
+	{"STH-O1", "cod", 100, h, "", ""},   // 2 × the GB18918-1A limit of 50: severe, opens at once
+	{"TTH-S2", "nh3n", 1.2, h, "", ""},  // Class IV: pending
+	{"STH-S2", "ph", 9.9, h, "T", ""},   // above the instrument's range: quality.suspect
+	{"TTH-S3", "hg", 0.0005, h, "", ""}, // toxic: opens at once
+	{"TTH-S2", "nh3n", 1.3, 2 * h, "", ""},
+	{"STH-O1", "cod", 30, 2 * h, "", ""},
+	{"TTH-S3", "hg", 0.00002, 2 * h, "", ""},
+	{"TTH-S2", "nh3n", 1.4, 3 * h, "", ""},
+	{"STH-O1", "cod", 30, 3 * h, "", ""},
+	{"TTH-S3", "hg", 0.00002, 3 * h, "", ""},
+	{"STH-O1", "cod", 30, 4 * h, "", ""}, // third clean: cleared
+	{"TTH-S3", "hg", 0.00002, 4 * h, "", ""},
+	{"TTH-S2", "nh3n", 0.5, 4 * h, "", ""},
+	{"TTH-S3", "hg", 0.0005, 3*h + 30*time.Minute, "", ""}, // late, within grace, severe: reopens
+	{"TTH-S2", "nh3n", 0.5, 5 * h, "", ""},
+	{"TTH-S2", "nh3n", 0.6, 6 * h, "", ""}, // third clean: cleared
+	{"STH-S3", "cod", 12, 6 * h, "", ""},
+	// Real-time pH at STH-S3: 10.5 is a unit outside 6–9, severe, opens at 5 h 10 min; three
+	// readings inside the band clear it at 5 h 40 min. The 5:00–6:00 mean, 10.2 and severe,
+	// arrives when its hour ends, 40 minutes behind the real-time values: the real-time data
+	// covered that hour, so it is not judged and reopens nothing.
+	{"STH-S3", "ph", 7.5, 5 * h, "", message.IntervalRealtime},
+	{"STH-S3", "ph", 10.5, 5*h + 10*time.Minute, "", message.IntervalRealtime},
+	{"STH-S3", "ph", 7.5, 5*h + 20*time.Minute, "", message.IntervalRealtime},
+	{"STH-S3", "ph", 7.6, 5*h + 30*time.Minute, "", message.IntervalRealtime},
+	{"STH-S3", "ph", 7.5, 5*h + 40*time.Minute, "", message.IntervalRealtime},
+	{"STH-S3", "ph", 10.2, 5 * h, "", message.IntervalHour},
+	// Predictions are withdrawn in observed time: this reading moves the stream time past
+	// the clean water's arrival at STH-D2 (4 h + 20,000 s) and at TTH-S3 (6 h + 30,000 s).
+	// The wall clock, a year and more ahead, withdraws nothing.
+	{"STH-S1", "cod", 10, 15 * h, "", ""},
 }
 
 // want is one expected event.
@@ -87,7 +102,7 @@ func (w want) id() string {
 //   - STH-O1 (Santun, km 66, 0.6 m³/s) COD 100 mixes with the river (5 m³/s) carrying the
 //     10 of STH-S1: (100 × 0.6 + 10 × 5)/5.6 = 19.6. STH-S2 (Class III, 20) and STH-S3
 //     meet; the intake STH-D2 (Class II, 15) fails: predicted, 16 km at 0.8 m/s = 20,000 s.
-//     Cleared at 4 h; the clean water reaches STH-D2 20,000 s later.
+//     Cleared at 4 h; the clean water reaches STH-D2 20,000 s later, in observed time.
 //   - TTH-S2 NH3-N confirmed at 2 h (a run of 1 h ≥ confirm_duration 30 min), carried to
 //     TTH-S3 (30 km, 1 m/s: 30,000 s) at 1.3 > 1.0; cleared at 6 h.
 var expected = []want{
@@ -101,6 +116,8 @@ var expected = []want{
 	{typ: message.EventExceedanceCleared, site: "TTH-S3", param: "hg", at: 4 * h},
 	{typ: message.EventExceedanceOpened, site: "TTH-S3", param: "hg", at: 3*h + 30*time.Minute},
 	{typ: message.EventExceedanceCleared, site: "TTH-S2", param: "nh3n", at: 6 * h},
+	{typ: message.EventExceedanceOpened, site: "STH-S3", param: "ph", at: 5*h + 10*time.Minute},
+	{typ: message.EventExceedanceCleared, site: "STH-S3", param: "ph", at: 5*h + 40*time.Minute},
 	{typ: message.EventPredictionCleared, site: "STH-D2", param: "cod", at: 4*h + 20000*time.Second, origin: "STH-O1", idAt: h},
 	{typ: message.EventPredictionCleared, site: "TTH-S3", param: "nh3n", at: 6*h + 30000*time.Second, origin: "TTH-S2", idAt: 2 * h},
 }
@@ -400,9 +417,13 @@ func (r *run) publish(steps ...step) {
 		if flag == "" {
 			flag = message.FlagNormal
 		}
+		interval := s.interval
+		if interval == "" {
+			interval = message.IntervalHour
+		}
 		rd := message.Reading{
-			ID: message.ReadingID(s.site, s.param, message.IntervalHour, obs), Site: s.site, Parameter: s.param,
-			Value: s.value, Interval: message.IntervalHour, Flag: flag, ObservedAt: obs,
+			ID: message.ReadingID(s.site, s.param, interval, obs), Site: s.site, Parameter: s.param,
+			Value: s.value, Interval: interval, Flag: flag, ObservedAt: obs,
 			ReceivedAt: time.Now().UTC(), Source: message.SourceHJ212,
 		}
 		v, err := json.Marshal(rd)

@@ -30,9 +30,19 @@
 //     sections, mixed at confluences), prediction.issued where it fails that site's
 //     target.
 //
-// Late readings are judged by their observed time within Grace of the series' newest
-// reading, and only counted beyond it. Tick declares silent stations offline and clears
-// predictions (clean water arrived, or refuted by downstream readings).
+// A series judges one stream of time: real-time values when the station sends them, a
+// minute or hour average (timed at the start of its period) only for a stretch no finer
+// reading covered, so an average arriving at the end of its hour cannot reopen what the
+// real-time values cleared. Late readings are judged by their observed time within Grace
+// of the series' newest reading, and only counted beyond it.
+//
+// Tick declares silent stations offline by the wall clock, against the time each was last
+// heard (reception), and clears predictions in observed time: the clean water has arrived
+// when the engine's stream time (the newest observed time applied, capped at reception)
+// passes the upstream's clearing time + the travel time; a prediction is refuted by a
+// compliant downstream reading observed after arrival + PredictionWindow. A replay or a
+// backfill, whose observed times lie far behind the wall clock, therefore keeps its
+// predictions while its plumes are still travelling in its own time.
 //
 // The engine's state exports as Records (DrainState, ExportAll) and imports back
 // (Import), which is how pkg/assessor survives crashes and rebalances. README.md records

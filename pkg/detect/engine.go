@@ -31,6 +31,7 @@ const (
 	OutcomeLateJudged       = "late"              // out of order, within grace: judged by observed time
 	OutcomeLateBeyondGrace  = "late_beyond_grace" // older than grace: history only
 	OutcomeDailyAverage     = "daily_average"     // CN 2031 day data: left to period evaluation
+	OutcomePeriodSuperseded = "period_superseded" // minute or hour average of a stretch finer data covered
 	OutcomeUnknownSite      = "unknown_site"
 	OutcomeUnknownParameter = "unknown_parameter"
 )
@@ -65,10 +66,17 @@ type Engine struct {
 	dirty    []seriesKey
 	dirtySt  []uint16
 	nOpen    int // open exceedances, for the gauge
+
+	// streamTime is the engine's event time, Unix ms: the newest observed time of the
+	// readings it applied, each capped at its reception time (the newest of its stations'
+	// newest, see eventTime). Predictions are withdrawn by it, not by the wall clock: a
+	// replay or a backfill runs in the past, and its plumes travel in observed time.
+	streamTime int64
 }
 
 // New builds an engine for a network. clock gives the time for EmittedAt and for nothing
-// else: rules run on observed times, and Tick takes its own now. m may be nil.
+// else: rules run on observed times (and the engine's stream time), and Tick takes the
+// wall clock's now for the offline rule. m may be nil.
 func New(n *network.Network, opts Options, clock func() time.Time, m *Metrics) (*Engine, error) {
 	opts = opts.withDefaults()
 	if err := opts.Validate(); err != nil {
@@ -162,6 +170,12 @@ func (e *Engine) ApplyAt(r message.Reading, pos Position) []message.Event {
 		e.m.outcome(OutcomeDailyAverage)
 		return out
 	}
+	if s.superseded(r.Interval, obs) {
+		// An average over a stretch the station's finer data already covered: judging it
+		// too would judge the same water twice, an hour late (see series.superseded).
+		e.m.outcome(OutcomePeriodSuperseded)
+		return out
+	}
 	switch {
 	case s.newest != 0 && obs == s.newest:
 		e.m.outcome(OutcomeDuplicate)
@@ -171,6 +185,28 @@ func (e *Engine) ApplyAt(r message.Reading, pos Position) []message.Event {
 	}
 	s.newest = obs
 	return e.inOrder(out, s, r, obs)
+}
+
+// eventTime is the time a reading moves the stream time to (Kafka Streams' "stream time",
+// a watermark): its observed time, capped at its reception. A station whose clock runs
+// ahead must not carry every plume on with it (the gateway refuses times beyond its clock
+// skew, but readings can reach Kafka by other ways). The stream time only moves forward:
+// late readings leave it as it is.
+func eventTime(r message.Reading) int64 {
+	t := r.ObservedAt.UnixMilli()
+	if !r.ReceivedAt.IsZero() {
+		t = min(t, r.ReceivedAt.UnixMilli())
+	}
+	return t
+}
+
+// StreamTime returns the engine's stream time: the newest observed time of the readings
+// it applied (each capped at its reception time), the zero time before any.
+func (e *Engine) StreamTime() time.Time {
+	if e.streamTime == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(e.streamTime).UTC()
 }
 
 // inOrder runs the quality rules and then the state machine on a reading newer than every

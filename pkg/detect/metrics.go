@@ -30,7 +30,7 @@ type Metrics struct {
 var outcomes = []string{
 	OutcomeJudged, OutcomeNotApplicable, OutcomeFlag, OutcomeOverRange, OutcomeImplausible,
 	OutcomeFlatLine, OutcomeDuplicate, OutcomeReplayed, OutcomeLateJudged, OutcomeLateBeyondGrace,
-	OutcomeDailyAverage, OutcomeUnknownSite, OutcomeUnknownParameter,
+	OutcomeDailyAverage, OutcomePeriodSuperseded, OutcomeUnknownSite, OutcomeUnknownParameter,
 }
 
 // eventTypes lists every event type of the contract.
@@ -50,7 +50,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		readings: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "riverwatch_assessor_readings_total",
-			Help: "Readings seen by the assessor's engine, by outcome: judged, not_applicable, flag, over_range, implausible, flat_line, duplicate, replayed, late, late_beyond_grace, daily_average, unknown_site, unknown_parameter.",
+			Help: "Readings seen by the assessor's engine, by outcome: judged, not_applicable, flag, over_range, implausible, flat_line, duplicate, replayed, late, late_beyond_grace, daily_average, period_superseded, unknown_site, unknown_parameter.",
 		}, []string{"outcome"}),
 		events: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "riverwatch_assessor_events_total",

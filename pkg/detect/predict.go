@@ -204,12 +204,17 @@ func (e *Engine) supersede(out []message.Event, s *series, obs int64) []message.
 	return out
 }
 
-// tickPredictions clears predictions whose clean water has arrived (by the clock, or by a
-// downstream reading observed after it) and predictions the downstream readings refuted:
-// a valid, compliant reading observed after arrival + PredictionWindow while the
-// downstream site has no exceedance of its own open.
-func (e *Engine) tickPredictions(out []message.Event, now time.Time) []message.Event {
-	nowMs := now.UnixMilli()
+// tickPredictions clears predictions whose clean water has arrived and predictions the
+// downstream readings refuted (a valid, compliant reading observed after arrival +
+// PredictionWindow while the downstream site has no exceedance of its own open). Both
+// are judged in observed time, never by the wall clock: the clean water has arrived when
+// the engine's stream time (or a downstream reading, which may belong to another
+// instance's partition) reaches the upstream's clearing time + the travel time. In a
+// replay or a backfill, observed times lie far behind the wall clock, and the plume is
+// still on its way in the time the readings tell. The price: with no readings at all the
+// stream time stands still and a prediction stays until readings resume, the safe side
+// for an intake.
+func (e *Engine) tickPredictions(out []message.Event) []message.Event {
 	window := e.opts.PredictionWindow.Milliseconds()
 	for _, s := range e.series {
 		if len(s.preds) == 0 || s.foreign {
@@ -222,7 +227,7 @@ func (e *Engine) tickPredictions(out []message.Event, now time.Time) []message.E
 			var reason string
 			var at int64
 			switch {
-			case p.clearAt > 0 && nowMs >= p.clearAt:
+			case p.clearAt > 0 && e.streamTime >= p.clearAt:
 				reason, at = "upstream cleared; clean water arrived", p.clearAt
 			case p.clearAt > 0 && d != nil && d.lastGood >= p.clearAt:
 				reason, at = "upstream cleared; clean water arrived", p.clearAt

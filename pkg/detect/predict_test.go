@@ -115,27 +115,29 @@ func TestPredictionClearsWhenTheCleanWaterArrives(t *testing.T) {
 		t.Fatalf("events %v", types(evs))
 	}
 	clearedAt := t0.Add(4 * h)
-	// Clean water reaches T2 10,000 s after the clearing, D1 30,000 s after it.
-	clk.t = clearedAt.Add(10000*time.Second - time.Second)
+	// Clean water reaches T2 10,000 s after the clearing, D1 30,000 s after it, in
+	// observed time: readings anywhere move the stream time on (T1 is upstream of both).
+	clk.t = clearedAt.Add(100 * h) // the wall clock is no judge of it
+	applyAll(e, rd("T1", "cod", 10, 4*h+10000*time.Second-time.Second))
 	if evs := predTick(e, clk.t); len(evs) != 0 {
 		t.Fatalf("before the clean water: %v", types(evs))
 	}
-	clk.t = clearedAt.Add(10000 * time.Second)
+	applyAll(e, rd("T1", "cod", 10, 4*h+10000*time.Second))
 	evs = predTick(e, clk.t)
 	if len(evs) != 1 || evs[0].Type != message.EventPredictionCleared || evs[0].Site != "T2" ||
-		!evs[0].ObservedAt.Equal(clk.t) || evs[0].OriginSite != "TO" ||
+		!evs[0].ObservedAt.Equal(clearedAt.Add(10000*time.Second)) || evs[0].OriginSite != "TO" ||
 		evs[0].OriginEventID != message.EventID(message.EventExceedanceOpened, "TO", "cod", t0.Add(h), "") ||
 		evs[0].ID != message.EventID(message.EventPredictionCleared, "T2", "cod", t0.Add(h), "TO") {
 		t.Fatalf("at T2's arrival: %+v", evs)
 	}
-	// A downstream reading observed after the clean water's arrival clears too, even if
-	// the clock lags.
+	// A downstream reading observed after the clean water's arrival clears too.
 	evs = only(applyAll(e, rd("D1", "cod", 12, 4*h+30000*time.Second)), message.EventPredictionCleared)
 	if len(evs) != 0 {
 		t.Fatalf("reading %v", types(evs))
 	}
 	evs = predTick(e, clk.t)
-	if len(evs) != 1 || evs[0].Site != "D1" || evs[0].Type != message.EventPredictionCleared {
+	if len(evs) != 1 || evs[0].Site != "D1" || evs[0].Type != message.EventPredictionCleared ||
+		!evs[0].ObservedAt.Equal(clearedAt.Add(30000*time.Second)) {
 		t.Fatalf("D1: %+v", evs)
 	}
 	if st := e.Stats(); st.Predictions != 0 {

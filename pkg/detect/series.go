@@ -2,6 +2,8 @@ package detect
 
 import (
 	"sort"
+
+	"github.com/riverwatch/riverwatch/pkg/message"
 )
 
 // Phases of a series' exceedance state machine.
@@ -51,7 +53,9 @@ type series struct {
 	partition int32
 	offset    int64
 
-	newest    int64   // newest observed time seen, any flag: the series' stream time
+	newest    int64   // newest observed time judged or flagged: the series' own clock
+	lastRtd   int64   // newest observed time of a real-time (CN 2011) reading, any flag
+	lastMin   int64   // newest period start of a minute average (CN 2051), any flag
 	lastGood  int64   // observed time of the newest valid (flag N, plausible) reading
 	lastValue float64 // its value
 	lastMeets bool    // whether it met the target (true when not applicable)
@@ -100,6 +104,32 @@ func (s *series) median() float64 {
 		return vals[n/2]
 	}
 	return (vals[n/2-1] + vals[n/2]) / 2
+}
+
+// superseded records which data streams the series' station sends and reports whether a
+// period average covers a stretch of time that finer data has already covered. Stations
+// send real-time values (CN 2011, timed when sampled) and minute and hour averages (CN
+// 2051, 2061, timed at the START of their period, so an hour's average reaches the series
+// an hour after its first real-time values). One series judges one stream of time: a
+// period average is judged only when no finer reading was observed at or after its
+// period's start. The judged readings are then in observed-time order, and a late
+// average can neither reopen what the real-time values cleared nor open the same
+// pollution twice. A station that sends only hour data (or only minute and hour data) is
+// judged on it, and one whose real-time channel stops is judged on its averages from the
+// first period the real-time data no longer reach. Lab samples and readings without an
+// interval are point values and always judged; day averages never reach here.
+func (s *series) superseded(interval string, obs int64) bool {
+	switch interval {
+	case message.IntervalRealtime:
+		s.lastRtd = max(s.lastRtd, obs)
+	case message.IntervalMinute:
+		covered := s.lastRtd >= obs
+		s.lastMin = max(s.lastMin, obs)
+		return covered
+	case message.IntervalHour:
+		return s.lastRtd >= obs || s.lastMin >= obs
+	}
+	return false
 }
 
 // previous returns the most recent value in the ring.

@@ -23,6 +23,8 @@ type SeriesState struct {
 	Partition int32   `json:"p"` // Kafka partition of the series' readings (-1: not from Kafka)
 	Offset    int64   `json:"o"` // last offset applied on it
 	Newest    int64   `json:"newest,omitempty"`
+	LastRtd   int64   `json:"rtd,omitempty"` // newest real-time reading: averages it covers are not judged
+	LastMin   int64   `json:"min,omitempty"` // newest minute average: hour averages it covers are not judged
 	LastGood  int64   `json:"good,omitempty"`
 	LastValue float64 `json:"value,omitempty"`
 	LastMeets bool    `json:"meets,omitempty"`
@@ -62,6 +64,7 @@ type StationState struct {
 	Site      string `json:"site"`
 	LastSeen  int64  `json:"last_seen"`
 	LastObs   int64  `json:"last_obs"`
+	Newest    int64  `json:"newest,omitempty"` // newest observed time, capped at reception
 	Partition int32  `json:"p"`
 	Offset    int64  `json:"o"`
 	Offline   bool   `json:"offline,omitempty"`
@@ -125,7 +128,7 @@ func (e *Engine) DrainState() []Record {
 		st.dirty = false
 		site := e.sites[i].site.ID
 		out = append(out, Record{Key: stationRecordKey(site), Station: &StationState{
-			Site: site, LastSeen: st.lastSeen, LastObs: st.lastObs,
+			Site: site, LastSeen: st.lastSeen, LastObs: st.lastObs, Newest: st.newest,
 			Partition: st.partition, Offset: st.offset, Offline: st.offline,
 		}})
 	}
@@ -149,7 +152,7 @@ func (e *Engine) ExportAll() []Record {
 func (e *Engine) exportSeries(s *series) SeriesState {
 	st := SeriesState{
 		Site: e.sites[s.key.site()].site.ID, Parameter: e.params[s.key.param()],
-		Partition: s.partition, Offset: s.offset, Newest: s.newest, LastGood: s.lastGood,
+		Partition: s.partition, Offset: s.offset, Newest: s.newest, LastRtd: s.lastRtd, LastMin: s.lastMin, LastGood: s.lastGood,
 		LastValue: s.lastValue, LastMeets: s.lastMeets, Phase: s.phase, Severity: s.severity,
 		Quality: s.quality, RunN: s.runN, ClearN: s.clearN, FlatN: s.flatN, RunSince: s.runSince,
 		LastBad: s.lastBad, LastOK: s.lastOK, ClearFrom: s.clearFrom, OpenedAt: s.openedAt,
@@ -176,7 +179,7 @@ func (e *Engine) Reset() {
 	for i := range e.stations {
 		e.stations[i] = station{partition: -1, offset: -1}
 	}
-	e.dirty, e.dirtySt, e.nOpen = e.dirty[:0], e.dirtySt[:0], 0
+	e.dirty, e.dirtySt, e.nOpen, e.streamTime = e.dirty[:0], e.dirtySt[:0], 0, 0
 	e.m.series.Set(0)
 	e.m.stations.Set(0)
 	e.m.open.Set(0)
@@ -187,6 +190,11 @@ func (e *Engine) Reset() {
 // partition: a record it does not own is kept as context only (the latest values that
 // predictions mix with), and its station is not watched and its predictions not ticked.
 // Records of sites or parameters no longer known are skipped with an error.
+//
+// The stream time is restored from the stations it owns: the newest of their newest
+// observed times (capped at reception). A record written before stations kept it gives
+// the observed time of the station's last reading, which can be behind, never ahead: a
+// prediction is then withdrawn at the next reading rather than too early.
 func (e *Engine) Import(r Record, own bool) error {
 	switch {
 	case r.Series != nil:
@@ -204,9 +212,13 @@ func (e *Engine) Import(r Record, own bool) error {
 			e.m.stations.Inc()
 		}
 		*st = station{
-			lastSeen: r.Station.LastSeen, lastObs: r.Station.LastObs, partition: r.Station.Partition,
-			offset: r.Station.Offset, known: true, offline: r.Station.Offline,
+			lastSeen: r.Station.LastSeen, lastObs: r.Station.LastObs, newest: r.Station.Newest,
+			partition: r.Station.Partition, offset: r.Station.Offset, known: true, offline: r.Station.Offline,
 		}
+		if st.newest == 0 {
+			st.newest = min(st.lastObs, st.lastSeen)
+		}
+		e.streamTime = max(e.streamTime, st.newest)
 		return nil
 	}
 	return fmt.Errorf("restore %q: empty record", r.Key)
@@ -233,7 +245,7 @@ func (e *Engine) importSeries(st *SeriesState, own bool) error {
 		e.m.predictions.Sub(float64(len(old.preds)))
 	}
 	s := &series{
-		key: key, partition: st.Partition, offset: st.Offset, newest: st.Newest,
+		key: key, partition: st.Partition, offset: st.Offset, newest: st.Newest, lastRtd: st.LastRtd, lastMin: st.LastMin,
 		lastGood: st.LastGood, lastValue: st.LastValue, lastMeets: st.LastMeets, phase: st.Phase,
 		severity: st.Severity, quality: st.Quality, runN: st.RunN, clearN: st.ClearN, flatN: st.FlatN,
 		runSince: st.RunSince, lastBad: st.LastBad, lastOK: st.LastOK, clearFrom: st.ClearFrom,

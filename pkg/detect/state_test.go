@@ -21,6 +21,10 @@ func script() []message.Reading {
 	for i := 0; i < 13; i++ {
 		add(rd("M3", "nh3n", 0.7, time.Duration(i)*h))
 	}
+	// A real-time value, then the severe mean of an hour it covered: not judged, which a
+	// restore between the two must remember.
+	add(of(message.IntervalRealtime, "M3", "cod", 10, 13*h+10*time.Minute), of(message.IntervalHour, "M3", "cod", 45, 13*h))
+	add(rd("M3", "cod", 45, 14*h)) // hourly again, past the real-time data: judged, opens
 	return rs
 }
 

@@ -11,6 +11,7 @@ import (
 type station struct {
 	lastSeen  int64 // newest ReceivedAt (ObservedAt when the reading has none), Unix ms
 	lastObs   int64 // observed time of that reading
+	newest    int64 // newest eventTime of its readings: the engine's stream time is the max
 	partition int32 // Kafka partition of the site's readings, -1 unknown
 	offset    int64 // last Kafka offset applied, so a replayed reading is not news
 	known     bool  // heard from at least once (or restored)
@@ -38,6 +39,10 @@ func (e *Engine) seen(out []message.Event, si uint16, r message.Reading, pos Pos
 		e.m.stations.Inc()
 	}
 	st.foreign = false
+	// Kept per station so that the state topic carries the stream time exactly (see
+	// Import): it is the newest over the stations this engine owns.
+	st.newest = max(st.newest, eventTime(r))
+	e.streamTime = max(e.streamTime, st.newest)
 	if st.offline {
 		st.offline = false
 		info := &e.sites[si]
@@ -104,10 +109,12 @@ func (e *Engine) offline(out []message.Event, now time.Time) []message.Event {
 	return out
 }
 
-// Tick runs the time-driven rules at now: silent stations go offline, and predictions
-// whose upstream has cleared (once the clean water has travelled down) or that the
-// downstream readings refuted are cleared.
+// Tick runs the time-driven rules. now is the wall clock: silent stations go offline when
+// they have not been heard from (by reception time) for too long. Predictions whose
+// upstream has cleared (once the clean water has travelled down) or that the downstream
+// readings refuted are cleared by observed time, the engine's stream time, whatever now
+// says.
 func (e *Engine) Tick(now time.Time) []message.Event {
 	out := e.offline(nil, now)
-	return e.tickPredictions(out, now)
+	return e.tickPredictions(out)
 }
