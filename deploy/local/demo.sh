@@ -22,10 +22,7 @@
 #   RIVERWATCH_DEMO_SCENARIO      scenario file      (default configs/scenarios/spill.yaml)
 #   RIVERWATCH_DEMO_ACCELERATION  simulated/wall     (default: the scenario's, 360 for the spill)
 #   RIVERWATCH_RESPONDER_TIME_SCALE  responder time scale for the demo (default 30: the 1 h
-#      resolve hold takes 2 wall minutes — longer than the quietest stretch of the plume's
-#      trip, from the intake's recovery to its arrival at STH-S3, ≈ 7 simulated hours or
-#      70 s at 360×; a shorter hold would send End of Alert while the plume is on its way,
-#      because the assessor withdraws a downstream prediction by the wall clock)
+#      resolve hold and deadlines take 2 wall minutes, so escalations show within the story)
 #   RIVERWATCH_DEMO_TIMEOUT       give up after this many seconds (default 900)
 # Exit status: 0 when the whole story was told; otherwise the narrator names the missing step.
 set -euo pipefail

@@ -24,11 +24,11 @@
 // pace, a few minutes behind it.
 //
 // Everything the assessor judges by observed time (confirmation, travel times, predicted
-// arrivals) runs at the simulated pace. What runs on the wall clock does not: the
-// responder's deadlines, escalations and resolve hold (scaled by
-// RIVERWATCH_RESPONDER_TIME_SCALE), the assessor's offline rule and its withdrawal of a
-// downstream prediction once the upstream site has recovered. A demo must choose the
-// responder's time scale so that the resolve hold outlasts the plume's quietest stretch (see
+// arrivals, and the withdrawal of a downstream prediction once clean water has travelled
+// down, measured in stream time) runs at the simulated pace. What runs on the wall clock
+// does not: the responder's deadlines, escalations and resolve hold (scaled by
+// RIVERWATCH_RESPONDER_TIME_SCALE) and the assessor's offline rule. A demo chooses the
+// responder's time scale so that deadlines and the resolve hold fit in minutes (see
 // deploy/local/demo.sh).
 //
 // Starting in the past has a price: a second run on the same pipeline within a span of the
