@@ -98,7 +98,7 @@ func Default() Config {
 		Kafka: Kafka{
 			Brokers:      []string{"127.0.0.1:9092"},
 			BatchTimeout: 2 * time.Millisecond,
-			BatchSize:    5000,
+			BatchSize:    1000,
 			MaxWait:      100 * time.Millisecond,
 			Partitions:   6,
 			GroupPrefix:  "riverwatch",

@@ -13,6 +13,7 @@ func TestLoadAppliesEnvironmentOverridesToKeysTheFileDoesNotName(t *testing.T) {
 	if err := os.WriteFile(path, []byte("clickhouse:\n  addr: ch:9000\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	t.Setenv("RIVERWATCH_CLICKHOUSE_ADDR", "") // make test exports it; empty means unset to viper
 	t.Setenv("RIVERWATCH_KAFKA_BROKERS", "k1:9092,k2:9092")
 	t.Setenv("RIVERWATCH_ARCHIVER_BATCH_INTERVAL", "250ms")
 	t.Setenv("RIVERWATCH_KAFKA_TOPICS_READINGS", "test.readings")
