@@ -34,12 +34,15 @@
 //
 // A materialized view aggregates every inserted block, repeats included, so a replayed
 // batch would be counted twice in it even though readings deduplicates. Instead, after
-// each batch the archiver recomputes the touched (site, parameter, hour) rows of
-// readings_hourly from readings FINAL, then the touched local days of readings_daily from
-// readings_hourly FINAL, and inserts them with a newer version into ReplacingMergeTree
-// tables. Recomputing is idempotent: inserting the same batch twice leaves counts and
-// means unchanged (TestRollupsUnchangedByReplayedBatch). Daily rows use local calendar
-// days in archiver.rollup_timezone (Asia/Shanghai by default).
+// each batch the archiver recomputes the touched (site, parameter, five minutes) rows of
+// readings_5min from readings FINAL, then the touched hours of readings_hourly from
+// readings_5min FINAL, then the touched local days of readings_daily from readings_hourly
+// FINAL, and inserts them with a newer version into ReplacingMergeTree tables.
+// Recomputing is idempotent: inserting the same batch twice leaves counts and means
+// unchanged (TestRollupsUnchangedByReplayedBatch). Counts, sums, minima, maxima and the
+// last value compose exactly from level to level (the mean is value_sum / valid). Daily
+// rows use local calendar days in archiver.rollup_timezone (Asia/Shanghai by default).
+// Migration 4 added readings_5min and filled it from the readings stored before.
 //
 // # Reading the archive
 //
@@ -84,6 +87,9 @@
 //	notifications  ReplacingMergeTree ORDER BY (incident_id, key, attempt) — one row per attempt
 //	    id, key, incident_id, step_id, kind, channel, recipient, subject, body, attempt,
 //	    status, error, drill, at, at_ms
+//	readings_5min  ReplacingMergeTree(version) PARTITION BY toYYYYMM(bucket)
+//	               ORDER BY (site, parameter, bucket)
+//	    the columns of readings_hourly with bucket (UTC start of five minutes) for hour
 //	readings_hourly ReplacingMergeTree(version) PARTITION BY toYYYYMM(hour)
 //	               ORDER BY (site, parameter, hour)
 //	    site, parameter, hour (UTC hour start), unit, samples (all readings), valid (flag
@@ -125,7 +131,12 @@
 // the real server, taking turns with clickhouse-client inserting the same kind of rows as
 // TSV, and the whole per-batch path with the rollup rebuild; BenchmarkDecodeReadings the
 // CPU cost before the insert. Readings are decoded without reflection in the common case
-// (fastjson.go), which made decoding about four times faster than encoding/json.
+// (message.DecodeReadingInterned, formerly this package's fastjson.go), which made
+// decoding about four times faster than encoding/json. BenchmarkRollupFullHour measures
+// the rebuild of a batch landing in an hour that already holds 4 million readings,
+// against the pre-migration-4 rebuild of the whole hour from readings. On 18.16 the cost
+// of `readings FINAL` follows the granules (8192 rows) a range touches more than the rows
+// inside it, so a five-minute range costs not much less than an hour; see rollup.go.
 //
 // # Cluster mode
 //

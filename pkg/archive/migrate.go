@@ -44,7 +44,20 @@ func Migrations() []Migration {
 		{Version: 1, Name: "raw tables: readings, rejected, events", Up: create(readingsTable, rejectedTable, eventsTable)},
 		{Version: 2, Name: "incident tables: incidents, incident_log, notifications", Up: create(incidentsTable, incidentLogTable, notificationsTable)},
 		{Version: 3, Name: "rollups: readings_hourly, readings_daily", Up: create(hourlyTable, dailyTable)},
+		{Version: 4, Name: "rollups: readings_5min, filled from readings", Up: fiveMinUp},
 	}
+}
+
+// fiveMinUp creates readings_5min and fills it from the readings already stored, so that
+// hours rebuilt from it after the upgrade still count the readings archived before it.
+// The fill is a rebuild like any other (rollup.go): run again, it writes the same numbers
+// with a higher version. Its version is taken now, so a rebuild by an archiver already
+// running the new code (which read readings FINAL earlier) does not win over it.
+func fiveMinUp(s Schema) []string {
+	version := fmt.Sprintf("toUInt64(%d)", time.Now().UnixNano())
+	return append(s.createTable(fiveMinTable),
+		s.insertQuery(TableReadings5Min, fiveMinTable.columnNames())+"\n"+
+			bucketSelectSQL(s, nil, 0, 4294967295, version))
 }
 
 // Migrate creates the database and the migration record if needed, runs the migrations not

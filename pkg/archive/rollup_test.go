@@ -87,8 +87,14 @@ func TestSitesInQuotes(t *testing.T) {
 func TestRebuildSQLReadsDeduplicatedRows(t *testing.T) {
 	s := Schema{Database: "rw"}
 	p := rebuildPlan{span: span{3600, 7200}, sites: []string{"S1"}}
+	m := bucketRebuildSQL(s, p, 41)
+	for _, want := range []string{"INSERT INTO `rw`.`readings_5min` (", "FROM `rw`.`readings` FINAL", "toStartOfFiveMinute(observed_at)", "toDateTime(3600)", "site IN ('S1')", "toUInt64(41)"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("five-minute rebuild lacks %q:\n%s", want, m)
+		}
+	}
 	h := hourlyRebuildSQL(s, p, 42)
-	for _, want := range []string{"INSERT INTO `rw`.`readings_hourly` (", "FROM `rw`.`readings` FINAL", "toDateTime(3600)", "site IN ('S1')", "toUInt64(42)"} {
+	for _, want := range []string{"INSERT INTO `rw`.`readings_hourly` (", "FROM `rw`.`readings_5min` FINAL", "toDateTime(3600)", "site IN ('S1')", "toUInt64(42)"} {
 		if !strings.Contains(h, want) {
 			t.Errorf("hourly rebuild lacks %q:\n%s", want, h)
 		}
@@ -97,6 +103,34 @@ func TestRebuildSQLReadsDeduplicatedRows(t *testing.T) {
 	for _, want := range []string{"INSERT INTO `rw`.`readings_daily` (", "FROM `rw`.`readings_hourly` FINAL", "toDate(hour, 'Asia/Shanghai')"} {
 		if !strings.Contains(d, want) {
 			t.Errorf("daily rebuild lacks %q:\n%s", want, d)
+		}
+	}
+}
+
+func TestLiveBatchRebuildsOnlyItsFiveMinuteBuckets(t *testing.T) {
+	at := time.Date(2025, 6, 1, 10, 20, 0, 0, time.UTC)
+	b := at.Unix()
+	tests := []struct {
+		name  string
+		times []time.Time
+		want  []span
+	}{
+		{"one bucket", []time.Time{at, at.Add(4 * time.Minute)}, []span{{b, b + 300}}},
+		{"neighbouring buckets are one range", []time.Time{at, at.Add(7 * time.Minute)}, []span{{b, b + 600}}},
+		{"a straggler from an hour ago is its own range", []time.Time{at, at.Add(-time.Hour)}, []span{{b - 3600, b - 3300}, {b, b + 300}}},
+	}
+	for _, tt := range tests {
+		ts := touchedSet{}
+		for _, x := range tt.times {
+			ts.add("S1", x)
+		}
+		if got := ts.bucketSpans()["S1"]; !slices.Equal(got, tt.want) {
+			t.Errorf("%s: bucket spans %v, want %v", tt.name, got, tt.want)
+		}
+		// Hours and days still follow the hours the buckets lie in.
+		hours := ts.hourSpans()["S1"]
+		if len(hours) != 1 || hours[0].to-hours[0].from > 2*3600 {
+			t.Errorf("%s: hour spans %v", tt.name, hours)
 		}
 	}
 }

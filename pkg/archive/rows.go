@@ -407,7 +407,7 @@ type batchRows struct {
 	notifications notificationRows
 	touched       touchedSet
 	failures      []decodeFailure
-	intern        interner // the batch's distinct sites, units, flags …
+	intern        message.Interner // the batch's distinct sites, units, flags …
 }
 
 // blocks returns the non-empty blocks in a fixed order (readings first: the rollups that
@@ -427,7 +427,7 @@ func (b *batchRows) blocks() []block {
 // archive_decode. The rows depend only on the messages, so a replayed batch produces the
 // same rows (same ids, same versions).
 func decodeBatch(kind Kind, topic string, msgs []kafka.Message) *batchRows {
-	b := &batchRows{touched: touchedSet{}, intern: interner{}}
+	b := &batchRows{touched: touchedSet{}, intern: message.Interner{}}
 	if kind == KindReadings {
 		b.readings.reserve(len(msgs))
 	}
@@ -445,7 +445,7 @@ func (b *batchRows) add(kind Kind, m kafka.Message) error {
 	switch kind {
 	case KindReadings:
 		var r message.Reading
-		if err := decodeReading(m.Value, b.intern, &r); err != nil {
+		if err := message.DecodeReadingInterned(m.Value, b.intern, &r); err != nil {
 			return fmt.Errorf("reading: %w", err)
 		}
 		if err := checkReading(&r); err != nil {

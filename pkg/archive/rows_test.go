@@ -37,7 +37,7 @@ func sampleBatch(t *testing.T) *batchRows {
 		msgOf(t, message.IncidentUpdate{Kind: message.UpdateNotification, Notification: &message.Notification{ID: "n1", Key: "k1", IncidentID: "i1", Attempt: 1, At: t0}}, 0, 6),
 	}
 	kinds := []Kind{KindReadings, KindRejected, KindEvents, KindIncidents, KindIncidents, KindIncidents}
-	all := &batchRows{touched: touchedSet{}, intern: interner{}}
+	all := &batchRows{touched: touchedSet{}, intern: message.Interner{}}
 	for i, m := range msgs {
 		if err := all.add(kinds[i], m); err != nil {
 			t.Fatalf("message %d: %v", i, err)

@@ -16,6 +16,7 @@ const (
 	TableIncidents      = "incidents"
 	TableIncidentLog    = "incident_log"
 	TableNotifications  = "notifications"
+	TableReadings5Min   = "readings_5min"
 	TableReadingsHourly = "readings_hourly"
 	TableReadingsDaily  = "readings_daily"
 	TableMigrations     = "schema_migrations"
@@ -320,6 +321,29 @@ var (
 	// The rollups hold one row per series and hour (day), rebuilt by the archiver from
 	// `readings FINAL` after every insert that touches them; the highest version wins.
 	// Statistics are over valid readings (flag N); samples counts every reading.
+	// Since migration 4 the hours are summed from readings_5min, rebuilt from
+	// `readings FINAL` per touched five-minute bucket (see rollup.go).
+	fiveMinTable = tableSpec{
+		name: TableReadings5Min,
+		columns: []column{
+			{"site", lowCard},
+			{"parameter", lowCard},
+			{"bucket", typ(tTime)}, // UTC start of the five minutes
+			{"unit", lowCard},
+			{"samples", typ(tU64)},
+			{"valid", typ(tU64)},
+			{"value_sum", typ(tFloat)},
+			{"value_min", typ(tFloat)},
+			{"value_max", typ(tFloat)},
+			{"last_value", typ(tFloat)},
+			{"last_at", typ(tTime)},
+			{"version", typ(tU64)},
+		},
+		version:     "version",
+		partitionBy: "toYYYYMM(bucket)",
+		orderBy:     "(site, parameter, bucket)",
+		shardBy:     "sipHash64(site)",
+	}
 	hourlyTable = tableSpec{
 		name: TableReadingsHourly,
 		columns: []column{
@@ -377,7 +401,7 @@ var (
 )
 
 // tables lists every table the archive creates, in creation order.
-var tables = []tableSpec{readingsTable, rejectedTable, eventsTable, incidentsTable, incidentLogTable, notificationsTable, hourlyTable, dailyTable}
+var tables = []tableSpec{readingsTable, rejectedTable, eventsTable, incidentsTable, incidentLogTable, notificationsTable, hourlyTable, dailyTable, fiveMinTable}
 
 // createTable returns the DDL that creates t: one statement on a single server; in cluster
 // mode the replicated local table and the Distributed table over it.

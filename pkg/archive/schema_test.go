@@ -148,7 +148,10 @@ func TestMigrationsAreNumberedInOrder(t *testing.T) {
 			t.Errorf("migration %d has version %d", i, m.Version)
 		}
 		for _, q := range m.Up(s) {
-			if !strings.HasPrefix(q, "CREATE TABLE IF NOT EXISTS ") {
+			// A rollup fill (INSERT … SELECT … FINAL into a versioned rollup) rewrites the
+			// same rows with a newer version when run again, so it is idempotent too.
+			fill := strings.HasPrefix(q, "INSERT INTO "+s.Table(TableReadings5Min)+" (") && strings.Contains(q, " FINAL")
+			if !strings.HasPrefix(q, "CREATE TABLE IF NOT EXISTS ") && !fill {
 				t.Errorf("migration %d statement is not idempotent: %.60s", m.Version, q)
 			}
 			for _, tb := range tables {

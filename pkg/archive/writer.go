@@ -173,10 +173,18 @@ func (w *Writer) nextVersion() uint64 {
 	return v
 }
 
-// rebuildRollups recomputes the hours, then the days, that a batch touched.
+// rebuildRollups recomputes the five-minute buckets, then the hours, then the days, that a
+// batch touched; each level from the one below it (rollup.go).
 func (w *Writer) rebuildRollups(ctx context.Context, t touchedSet) error {
 	ctx = w.insertContext(ctx, "")
 	start := time.Now()
+	for _, p := range planRebuilds(t.bucketSpans(), maxSitesPerQuery) {
+		if err := w.conn.Exec(ctx, bucketRebuildSQL(w.schema, p, w.nextVersion())); err != nil {
+			return fmt.Errorf("rebuild %s for %d sites: %w", TableReadings5Min, len(p.sites), err)
+		}
+	}
+	w.m.RollupSeconds.WithLabelValues(TableReadings5Min).Observe(time.Since(start).Seconds())
+	start = time.Now()
 	for _, p := range planRebuilds(t.hourSpans(), maxSitesPerQuery) {
 		if err := w.conn.Exec(ctx, hourlyRebuildSQL(w.schema, p, w.nextVersion())); err != nil {
 			return fmt.Errorf("rebuild %s for %d sites: %w", TableReadingsHourly, len(p.sites), err)

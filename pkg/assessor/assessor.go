@@ -391,30 +391,88 @@ func (a *Assessor) fill(ctx context.Context, batch []kafka.Message, msgs <-chan 
 	return batch
 }
 
-// commitLoop publishes each batch's (or tick's) state, in order, then commits the batch's
-// offsets.
+// commitLoop publishes the state of the batches (and ticks) queued in after, then commits
+// their offsets. Under load one state publish and one commit per batch could not keep up
+// (23–45 batches/s at 10,000 readings/s, 12–25 ms per publish): after filled and judging
+// blocked. So it takes everything queued at once, publishes the latest state of each
+// series in one call (compaction keeps only the latest anyway), and commits the highest
+// offset per partition once. Every batch's events were published before it was queued,
+// so the order recovery needs still holds: events, then state, then commit.
 func (a *Assessor) commitLoop(ctx context.Context, gen *kafka.Generation, after <-chan pending, progress *catchUp) {
+	var queued []pending
 	for p := range after {
-		if err := a.publish(ctx, a.state, "state", p.state); err != nil {
+		queued = drainPending(append(queued[:0], p), after)
+		state, offsets, rows := mergePending(queued)
+		if err := a.publish(ctx, a.state, "state", state); err != nil {
 			// Stopping. Leave the rest uncommitted: it is replayed from older state,
 			// which gives the same event ids.
 			for range after {
 			}
 			return
 		}
-		if p.offsets == nil {
+		if len(offsets) == 0 {
 			continue
 		}
-		if err := gen.CommitOffsets(map[string]map[int]int64{a.cfg.ReadingsTopic: p.offsets}); err != nil {
-			// Not fatal: the batch's events and state are durable; whoever consumes next
-			// replays it and the engine recognises the offsets.
+		if err := gen.CommitOffsets(map[string]map[int]int64{a.cfg.ReadingsTopic: offsets}); err != nil {
+			// Not fatal: the batches' events and state are durable; whoever consumes
+			// next replays them and the engine recognises the offsets.
 			a.m.commitFailures.Inc()
-			a.log.Warn("commit failed", "topic", a.cfg.ReadingsTopic, "rows", p.rows, "err", err)
+			a.log.Warn("commit failed", "topic", a.cfg.ReadingsTopic, "rows", rows, "batches", len(queued), "err", err)
 		}
-		progress.done(p.offsets)
-		a.m.batchReadings.Observe(float64(p.rows))
-		a.m.batchDuration.Observe(time.Since(p.start).Seconds())
+		progress.done(offsets)
+		for _, q := range queued {
+			if q.offsets != nil {
+				a.m.batchReadings.Observe(float64(q.rows))
+				a.m.batchDuration.Observe(time.Since(q.start).Seconds())
+			}
+		}
 	}
+}
+
+// drainPending appends to queued whatever is waiting in after, without blocking.
+func drainPending(queued []pending, after <-chan pending) []pending {
+	for {
+		select {
+		case p, ok := <-after:
+			if !ok {
+				return queued
+			}
+			queued = append(queued, p)
+		default:
+			return queued
+		}
+	}
+}
+
+// mergePending combines queued batches, oldest first: the latest state message per key
+// (at the position of the key's first message, which is harmless: keys are distinct),
+// the highest next offset per partition (nil when only ticks were queued), and the
+// number of readings.
+func mergePending(queued []pending) (state []kafka.Message, offsets map[int]int64, rows int) {
+	if len(queued) == 1 {
+		return queued[0].state, queued[0].offsets, queued[0].rows
+	}
+	at := map[string]int{}
+	for _, q := range queued {
+		for _, m := range q.state {
+			if i, ok := at[string(m.Key)]; ok {
+				state[i] = m
+				continue
+			}
+			at[string(m.Key)] = len(state)
+			state = append(state, m)
+		}
+		for p, off := range q.offsets {
+			if offsets == nil {
+				offsets = map[int]int64{}
+			}
+			if off > offsets[p] {
+				offsets[p] = off
+			}
+		}
+		rows += q.rows
+	}
+	return state, offsets, rows
 }
 
 // process judges a batch and publishes its rejections and its events, then queues the
@@ -433,12 +491,13 @@ func (a *Assessor) process(ctx context.Context, batch []kafka.Message, start tim
 		rejections []kafka.Message
 	)
 	offsets := map[int]int64{}
+	in := message.Interner{} // a batch's readings share their sites, units, flags …
 	for _, m := range batch {
 		if m.Offset+1 > offsets[m.Partition] {
 			offsets[m.Partition] = m.Offset + 1 // the next offset to read
 		}
 		var r message.Reading
-		err := json.Unmarshal(m.Value, &r)
+		err := message.DecodeReadingInterned(m.Value, in, &r)
 		if err == nil {
 			err = validReading(r)
 		}

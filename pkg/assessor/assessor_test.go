@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"testing"
 	"time"
@@ -99,5 +100,77 @@ func TestCatchUpWaitsForTheHighWatermarkOfEveryPartition(t *testing.T) {
 	c.done(map[int]int64{0: 10})
 	if !c.caughtUp() {
 		t.Fatal("every partition is at its high watermark")
+	}
+}
+
+func TestMergePendingKeepsTheLatestStatePerKeyAndTheHighestOffsets(t *testing.T) {
+	msg := func(k, v string) kafka.Message { return kafka.Message{Key: []byte(k), Value: []byte(v)} }
+	start := time.Now()
+	tests := []struct {
+		name        string
+		queued      []pending
+		wantState   map[string]string
+		wantOffsets map[int]int64
+		wantRows    int
+	}{
+		{
+			name:        "one batch is passed through",
+			queued:      []pending{{state: []kafka.Message{msg("a", "1")}, offsets: map[int]int64{0: 5}, start: start, rows: 3}},
+			wantState:   map[string]string{"a": "1"},
+			wantOffsets: map[int]int64{0: 5},
+			wantRows:    3,
+		},
+		{
+			name: "later batches and ticks win per key, offsets take the maximum per partition",
+			queued: []pending{
+				{state: []kafka.Message{msg("a", "1"), msg("b", "1")}, offsets: map[int]int64{0: 5, 1: 9}, rows: 4},
+				{state: []kafka.Message{msg("a", "2"), msg("c", "1")}}, // a tick
+				{state: []kafka.Message{msg("b", "3")}, offsets: map[int]int64{0: 7, 2: 1}, rows: 2},
+			},
+			wantState:   map[string]string{"a": "2", "b": "3", "c": "1"},
+			wantOffsets: map[int]int64{0: 7, 1: 9, 2: 1},
+			wantRows:    6,
+		},
+		{
+			name:        "only ticks: nothing to commit",
+			queued:      []pending{{state: []kafka.Message{msg("a", "1")}}, {state: []kafka.Message{msg("a", "")}}},
+			wantState:   map[string]string{"a": ""},
+			wantOffsets: nil,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			state, offsets, rows := mergePending(tt.queued)
+			got := map[string]string{}
+			for _, m := range state {
+				if _, dup := got[string(m.Key)]; dup {
+					t.Errorf("key %q published twice", m.Key)
+				}
+				got[string(m.Key)] = string(m.Value)
+			}
+			if !maps.Equal(got, tt.wantState) {
+				t.Errorf("state %v, want %v", got, tt.wantState)
+			}
+			if !maps.Equal(offsets, tt.wantOffsets) || (offsets == nil) != (tt.wantOffsets == nil) {
+				t.Errorf("offsets %v, want %v", offsets, tt.wantOffsets)
+			}
+			if rows != tt.wantRows {
+				t.Errorf("rows %d, want %d", rows, tt.wantRows)
+			}
+		})
+	}
+}
+
+func TestDrainPendingTakesWhatIsQueuedWithoutBlocking(t *testing.T) {
+	after := make(chan pending, 4)
+	after <- pending{rows: 1}
+	after <- pending{rows: 2}
+	got := drainPending([]pending{{rows: 0}}, after)
+	if len(got) != 3 || got[2].rows != 2 {
+		t.Fatalf("drained %+v", got)
+	}
+	close(after)
+	if got := drainPending(nil, after); len(got) != 0 {
+		t.Fatalf("drained %+v from a closed, empty queue", got)
 	}
 }

@@ -13,7 +13,9 @@
 // Each state record (one per series or station) carries the Kafka partition and offset of
 // the last reading applied to it. Judging and publishing events is one pipeline stage;
 // publishing the state and committing is a second, so the next batch is judged while the
-// previous one's state is written. The order above holds for each batch.
+// previous one's state is written. The second stage takes every batch queued for it at
+// once: one publish of the latest state per series, then one commit of the highest offset
+// per partition. The order above holds for each batch.
 //
 // On every partition assignment (start, rebalance) the engine is rebuilt from the state
 // topic, read to its end, before any reading is consumed: the series and stations of the

@@ -155,7 +155,7 @@ func (o *outbox) addReading(r *message.Reading) {
 		o.arena = make([]byte, 0, min(max(4<<10, 2*cap(o.arena)), 64<<10))
 	}
 	start := len(o.arena)
-	o.arena = appendReading(o.arena, r)
+	o.arena = message.AppendReadingJSON(o.arena, r)
 	v := o.arena[start:len(o.arena):len(o.arena)]
 	o.readings = append(o.readings, kafka.Message{Key: []byte(r.Site), Value: v})
 	if o.readingsAccepted == nil {

@@ -2,7 +2,6 @@ package simulate
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -439,7 +438,7 @@ func loadKafka(ctx context.Context, cfg LoadConfig, p *pacer, lat *sampler, res 
 						if site.Station != nil {
 							r.Station = site.Station.MN
 						}
-						b, _ := json.Marshal(r)
+						b := message.AppendReadingJSON(nil, &r) // json.Marshal's document, 4× faster
 						msgs = append(msgs, kafka.Message{Key: []byte(site.ID), Value: b})
 					}
 				}

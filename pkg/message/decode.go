@@ -1,26 +1,27 @@
-package archive
+package message
 
 import (
 	"encoding/json"
 	"strconv"
 	"time"
 	"unicode/utf8"
-
-	"github.com/riverwatch/riverwatch/pkg/message"
 )
 
-// Readings are most of what the archiver decodes, and encoding/json spends about 1.6 KB of
-// garbage and most of the archiver's CPU per reading on them. decodeReading parses the
-// plain shape the gateway writes — an object of the known keys, strings without escapes,
-// numbers, null — without reflection, and interns the few distinct strings (sites, units,
-// flags) per batch. Anything else (escapes, unknown or differently cased keys, invalid
-// UTF-8, bad syntax) falls back to encoding/json, so the result is always exactly what
-// json.Unmarshal gives (FuzzDecodeReadingMatchesEncodingJSON checks it).
+// Readings are most of what the archiver and the assessor decode, and encoding/json spends
+// about 1.6 KB of garbage and 4 µs per reading on them (55–62% of the assessor's CPU).
+// DecodeReading parses the plain shape the gateway writes — an object of the known keys,
+// strings without escapes, numbers, null — without reflection, and can intern the few
+// distinct strings (sites, units, flags) of a batch. Anything else (escapes, unknown or
+// differently cased keys, invalid UTF-8, bad syntax) falls back to encoding/json, so the
+// result is always exactly what json.Unmarshal gives
+// (FuzzDecodeReadingMatchesEncodingJSON checks it).
 
-// interner returns one string per distinct byte sequence of a batch.
-type interner map[string]string
+// Interner returns one string per distinct byte sequence. Use one per batch: it keeps
+// every string it has seen.
+type Interner map[string]string
 
-func (in interner) get(b []byte) string {
+// Get returns the interned copy of b.
+func (in Interner) Get(b []byte) string {
 	if s, ok := in[string(b)]; ok { // no allocation for the lookup
 		return s
 	}
@@ -29,18 +30,27 @@ func (in interner) get(b []byte) string {
 	return s
 }
 
-// decodeReading decodes one reading like json.Unmarshal into a zero Reading.
-func decodeReading(data []byte, in interner, r *message.Reading) error {
+// DecodeReading decodes one reading exactly like json.Unmarshal into a zero Reading (r is
+// reset first), about four times faster.
+func DecodeReading(data []byte, r *Reading) error {
+	return DecodeReadingInterned(data, nil, r)
+}
+
+// DecodeReadingInterned is DecodeReading with the site, station, parameter, unit,
+// interval, flag and source strings taken from in (nil: not interned), so that a batch's
+// readings share them.
+func DecodeReadingInterned(data []byte, in Interner, r *Reading) error {
+	*r = Reading{}
 	if fastReading(data, in, r) {
 		return nil
 	}
-	*r = message.Reading{}
+	*r = Reading{}
 	return json.Unmarshal(data, r)
 }
 
 // fastReading parses data into r and reports whether it could; when it could not, r holds
 // garbage and the caller decodes again with encoding/json.
-func fastReading(data []byte, in interner, r *message.Reading) bool {
+func fastReading(data []byte, in Interner, r *Reading) bool {
 	p := jsonScanner{data: data}
 	if !p.consume('{') {
 		return false
@@ -162,7 +172,7 @@ func (p *jsonScanner) plainString() ([]byte, bool) {
 
 // stringField reads a string (interned when in is not nil) or null (which, as in
 // encoding/json, leaves the field as it is).
-func (p *jsonScanner) stringField(dst *string, in interner) bool {
+func (p *jsonScanner) stringField(dst *string, in Interner) bool {
 	if p.null() {
 		return true
 	}
@@ -171,7 +181,7 @@ func (p *jsonScanner) stringField(dst *string, in interner) bool {
 		return false
 	}
 	if in != nil {
-		*dst = in.get(s)
+		*dst = in.Get(s)
 	} else {
 		*dst = string(s)
 	}

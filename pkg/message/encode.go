@@ -1,19 +1,19 @@
-package ingest
+package message
 
 import (
 	"strconv"
 	"time"
 	"unicode/utf8"
-
-	"github.com/riverwatch/riverwatch/pkg/message"
 )
 
-// appendReading appends the JSON of a reading: the same document encoding/json writes for
-// message.Reading (same keys, omitempty, RFC 3339 times), about four times faster and with
-// one allocation less. Readings are the gateway's hot path (facts: ≥ 100k readings/s);
-// TestAppendReadingMatchesEncodingJSON guards the equivalence, field by field, and fails
-// when message.Reading gains a field this encoder does not write.
-func appendReading(b []byte, r *message.Reading) []byte {
+// AppendReadingJSON appends the JSON of a reading to b: the same document encoding/json
+// writes for Reading (same keys, omitempty, RFC 3339 times), about four times faster and
+// with one allocation less. Readings are the hot path of the gateway and of the
+// simulator's Kafka load (facts: ≥ 100k readings/s); TestAppendReadingMatchesEncodingJSON
+// guards the equivalence, field by field, and fails when Reading gains a field this
+// encoder does not write. The values must be finite (json.Marshal refuses NaN and ±Inf;
+// this encoder would write them as they are).
+func AppendReadingJSON(b []byte, r *Reading) []byte {
 	b = append(b, `{"id":`...)
 	b = appendJSONString(b, r.ID)
 	b = append(b, `,"site":`...)

@@ -1,4 +1,4 @@
-package archive
+package message
 
 import (
 	"encoding/json"
@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 	"unsafe"
-
-	"github.com/riverwatch/riverwatch/pkg/message"
 )
 
 var readingJSONCases = []string{
@@ -37,12 +35,12 @@ var readingJSONCases = []string{
 	"{\"site\":\"tab\there\"}",                // control character
 }
 
-// decodeSame checks that decodeReading gives exactly what json.Unmarshal gives.
+// decodeSame checks that DecodeReading gives exactly what json.Unmarshal gives.
 func decodeSame(t *testing.T, in []byte) {
 	t.Helper()
-	var want, got message.Reading
+	var want, got Reading
 	wantErr := json.Unmarshal(in, &want)
-	gotErr := decodeReading(in, interner{}, &got)
+	gotErr := DecodeReadingInterned(in, Interner{}, &got)
 	if (wantErr == nil) != (gotErr == nil) {
 		t.Fatalf("%q: error %v, encoding/json says %v", in, gotErr, wantErr)
 	}
@@ -58,7 +56,7 @@ func decodeSame(t *testing.T, in []byte) {
 	}
 }
 
-func sameReading(a, b message.Reading) bool {
+func sameReading(a, b Reading) bool {
 	ta, tb := a.ObservedAt, b.ObservedAt
 	ra, rb := a.ReceivedAt, b.ReceivedAt
 	a.ObservedAt, b.ObservedAt, a.ReceivedAt, b.ReceivedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
@@ -69,7 +67,7 @@ func TestDecodeReadingMatchesEncodingJSON(t *testing.T) {
 	for _, c := range readingJSONCases {
 		decodeSame(t, []byte(c))
 	}
-	for _, r := range readings(50, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)) {
+	for _, r := range sampleReadings(50, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)) {
 		b, _ := json.Marshal(r)
 		decodeSame(t, b)
 	}
@@ -77,20 +75,95 @@ func TestDecodeReadingMatchesEncodingJSON(t *testing.T) {
 
 func TestDecodeReadingTakesTheFastPathForGatewayOutput(t *testing.T) {
 	lo := 0.5
-	r := readings(1, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))[0]
+	r := sampleReadings(1, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))[0]
 	r.Min = &lo
 	b, _ := json.Marshal(r)
-	var got message.Reading
-	if !fastReading(b, interner{}, &got) {
+	var got Reading
+	if !fastReading(b, Interner{}, &got) {
 		t.Fatalf("json.Marshal output took the slow path: %s", b)
 	}
-	in := interner{}
-	var a, c message.Reading
-	_ = decodeReading(b, in, &a)
-	_ = decodeReading(b, in, &c)
+	in := Interner{}
+	var a, c Reading
+	_ = DecodeReadingInterned(b, in, &a)
+	_ = DecodeReadingInterned(b, in, &c)
 	if unsafe.StringData(a.Site) != unsafe.StringData(c.Site) {
 		t.Error("the sites of one batch are not interned")
 	}
+}
+
+func TestDecodeReadingResetsTheReading(t *testing.T) {
+	lo := 1.0
+	r := Reading{Site: "old", Min: &lo, Station: "old"}
+	if err := DecodeReading([]byte(`{"site":"S1","parameter":"cod"}`), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Station != "" || r.Min != nil || r.Site != "S1" {
+		t.Errorf("fields of the previous reading survived: %+v", r)
+	}
+}
+
+func TestDecodeReadingWithoutInternerCopiesStrings(t *testing.T) {
+	b := []byte(`{"site":"S1","parameter":"cod"}`)
+	var r Reading
+	if err := DecodeReading(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	copy(b[9:11], "XX") // the caller may reuse its buffer
+	if r.Site != "S1" {
+		t.Errorf("site %q aliases the input", r.Site)
+	}
+}
+
+// sampleReadings are n readings of a few sites and parameters, one minute apart.
+func sampleReadings(n int, base time.Time) []Reading {
+	sites, params := []string{"STH-S1", "STH-S2", "TTH-T1"}, []string{"cod", "nh3n", "ph"}
+	out := make([]Reading, 0, n)
+	for i := range n {
+		site, param := sites[i%len(sites)], params[(i/len(sites))%len(params)]
+		at := base.Add(time.Duration(i) * time.Minute)
+		flag := FlagNormal
+		if i%7 == 3 {
+			flag = "D"
+		}
+		out = append(out, Reading{
+			ID: ReadingID(site, param, IntervalMinute, at), Site: site, Station: "mn-" + site,
+			Parameter: param, Value: float64(i%97) / 10, Unit: "mg/L", Interval: IntervalMinute,
+			Flag: flag, ObservedAt: at, ReceivedAt: at.Add(2 * time.Second), Source: SourceHJ212,
+		})
+	}
+	return out
+}
+
+func BenchmarkDecodeReading(b *testing.B) {
+	data, _ := json.Marshal(sampleReadings(1, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))[0])
+	b.Run("DecodeReadingInterned", func(b *testing.B) {
+		b.ReportAllocs()
+		in := Interner{}
+		var r Reading
+		for b.Loop() {
+			if err := DecodeReadingInterned(data, in, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("DecodeReading", func(b *testing.B) {
+		b.ReportAllocs()
+		var r Reading
+		for b.Loop() {
+			if err := DecodeReading(data, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding/json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var r Reading
+			if err := json.Unmarshal(data, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func FuzzDecodeReadingMatchesEncodingJSON(f *testing.F) {
