@@ -89,13 +89,17 @@ func (a *Archiver) Run(ctx context.Context) error {
 		if topic == "" {
 			continue
 		}
+		delay := a.cfg.Archiver.BatchInterval
+		if k != KindReadings {
+			delay = a.cfg.Archiver.RecordsBatchInterval
+		}
 		c := stream.NewConsumer(stream.ConsumerConfig{
 			Brokers:  a.cfg.Kafka.Brokers,
 			Topic:    topic,
 			GroupID:  GroupID(a.cfg.Kafka.GroupPrefix, k),
 			MaxRows:  a.cfg.Archiver.BatchRows,
 			MaxBytes: a.cfg.Archiver.BatchBytes,
-			MaxDelay: a.cfg.Archiver.BatchInterval,
+			MaxDelay: delay,
 			MaxWait:  a.cfg.Kafka.MaxWait,
 			RetryMax: a.cfg.Archiver.RetryMax,
 			Logger:   a.log,
