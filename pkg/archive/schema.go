@@ -323,70 +323,11 @@ var (
 	// Statistics are over valid readings (flag N); samples counts every reading.
 	// Since migration 4 the hours are summed from readings_5min, rebuilt from
 	// `readings FINAL` per touched five-minute bucket (see rollup.go).
-	fiveMinTable = tableSpec{
-		name: TableReadings5Min,
-		columns: []column{
-			{"site", lowCard},
-			{"parameter", lowCard},
-			{"bucket", typ(tTime)}, // UTC start of the five minutes
-			{"unit", lowCard},
-			{"samples", typ(tU64)},
-			{"valid", typ(tU64)},
-			{"value_sum", typ(tFloat)},
-			{"value_min", typ(tFloat)},
-			{"value_max", typ(tFloat)},
-			{"last_value", typ(tFloat)},
-			{"last_at", typ(tTime)},
-			{"version", typ(tU64)},
-		},
-		version:     "version",
-		partitionBy: "toYYYYMM(bucket)",
-		orderBy:     "(site, parameter, bucket)",
-		shardBy:     "sipHash64(site)",
-	}
-	hourlyTable = tableSpec{
-		name: TableReadingsHourly,
-		columns: []column{
-			{"site", lowCard},
-			{"parameter", lowCard},
-			{"hour", typ(tTime)},
-			{"unit", lowCard},
-			{"samples", typ(tU64)},
-			{"valid", typ(tU64)},
-			{"value_sum", typ(tFloat)},
-			{"value_min", typ(tFloat)},
-			{"value_max", typ(tFloat)},
-			{"last_value", typ(tFloat)},
-			{"last_at", typ(tTime)},
-			{"version", typ(tU64)},
-		},
-		version:     "version",
-		partitionBy: "toYYYYMM(hour)",
-		orderBy:     "(site, parameter, hour)",
-		shardBy:     "sipHash64(site)",
-	}
-	dailyTable = tableSpec{
-		name: TableReadingsDaily,
-		columns: []column{
-			{"site", lowCard},
-			{"parameter", lowCard},
-			{"day", typ("Date")},
-			{"unit", lowCard},
-			{"samples", typ(tU64)},
-			{"valid", typ(tU64)},
-			{"hours", typ("UInt8")}, // hours of the day with at least one valid reading
-			{"value_sum", typ(tFloat)},
-			{"value_min", typ(tFloat)},
-			{"value_max", typ(tFloat)},
-			{"last_value", typ(tFloat)},
-			{"last_at", typ(tTime)},
-			{"version", typ(tU64)},
-		},
-		version:     "version",
-		partitionBy: "toYear(day)",
-		orderBy:     "(site, parameter, day)",
-		shardBy:     "sipHash64(site)",
-	}
+	fiveMinTable = rollupTable(TableReadings5Min, column{"bucket", typ(tTime)}, nil, "toYYYYMM(bucket)") // bucket: UTC start of the five minutes
+	hourlyTable  = rollupTable(TableReadingsHourly, column{"hour", typ(tTime)}, nil, "toYYYYMM(hour)")
+	dailyTable   = rollupTable(TableReadingsDaily, column{"day", typ("Date")},
+		[]column{{"hours", typ("UInt8")}}, // hours of the day with at least one valid reading
+		"toYear(day)")
 	migrationsTable = tableSpec{
 		name: TableMigrations,
 		columns: []column{
@@ -497,4 +438,35 @@ func quoteIdent(s string) string {
 
 func quoteString(s string) string {
 	return "'" + strings.NewReplacer("\\", "\\\\", "'", "\\'").Replace(s) + "'"
+}
+
+// rollupTable is the shape every rollup level shares: statistics of one (site, parameter)
+// over one bucket, replaced by a newer version when the bucket is rebuilt. extra columns
+// follow the sample counts.
+func rollupTable(name string, bucket column, extra []column, partitionBy string) tableSpec {
+	cols := []column{
+		{"site", lowCard},
+		{"parameter", lowCard},
+		bucket,
+		{"unit", lowCard},
+		{"samples", typ(tU64)},
+		{"valid", typ(tU64)},
+	}
+	cols = append(cols, extra...)
+	cols = append(cols,
+		column{"value_sum", typ(tFloat)},
+		column{"value_min", typ(tFloat)},
+		column{"value_max", typ(tFloat)},
+		column{"last_value", typ(tFloat)},
+		column{"last_at", typ(tTime)},
+		column{"version", typ(tU64)},
+	)
+	return tableSpec{
+		name:        name,
+		columns:     cols,
+		version:     "version",
+		partitionBy: partitionBy,
+		orderBy:     "(site, parameter, " + bucket.name + ")",
+		shardBy:     "sipHash64(site)",
+	}
 }
