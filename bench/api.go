@@ -14,15 +14,15 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/riverwatch/riverwatch/pkg/archive"
 	"github.com/riverwatch/riverwatch/pkg/chstore"
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/standard"
+	"github.com/riverwatch/riverwatch/pkg/store"
 	"github.com/segmentio/kafka-go"
 )
 
-// The api step's data: a year of readings for apiSites sites × memoryParams, one reading
+// The api step's data: a year of readings for apiSites sites × siteParams, one reading
 // per parameter every apiEvery, written through the archiver's own Writer (rows and
 // rollups as in production), ending apiEnd before now so the throughput runs' recent data
 // is elsewhere.
@@ -58,8 +58,8 @@ func APILatency(ctx context.Context, e *Env, s *Step) error {
 	if err != nil {
 		return err
 	}
-	s.Note("api: %d readings (%d sites × %d parameters, hourly, for a year) written through archive.Writer in %s; GET /api/v1/sites/{id}/readings of %s for 30 days (hourly rollup), %d requests one at a time after 5 warm-ups",
-		rows, apiSites, len(memoryParams), time.Since(seedStart).Round(time.Second), apiParameter, e.Settings.APIRequests)
+	s.Note("api: %d readings (%d sites × %d parameters, hourly, for a year) written through store.Writer in %s; GET /api/v1/sites/{id}/readings of %s for 30 days (hourly rollup), %d requests one at a time after 5 warm-ups",
+		rows, apiSites, len(siteParams), time.Since(seedStart).Round(time.Second), apiParameter, e.Settings.APIRequests)
 
 	from, to := end.Add(-apiWindow), end
 	site := loadSiteID(0)
@@ -130,7 +130,7 @@ func APILatency(ctx context.Context, e *Env, s *Step) error {
 FROM %s.%s FINAL
 WHERE site = %s AND parameter IN (%s, %s) AND hour >= toDateTime(%d) AND hour < toDateTime(%d) AND valid > 0
 ORDER BY parameter, hour
-LIMIT %d BY parameter`, e.Database, archive.TableReadingsHourly, quote(site), quote(apiParameter), quote(apiParameter),
+LIMIT %d BY parameter`, e.Database, store.TableReadingsHourly, quote(site), quote(apiParameter), quote(apiParameter),
 		from.Unix(), to.Unix(), 5001)
 	query := func() (int, error) {
 		r, err := conn.Query(ctx, sql)
@@ -178,7 +178,7 @@ func (e *Env) prepareAPITokens() error {
 	return os.WriteFile(path, []byte(`- {token: `+apiToken+`, name: rwbench, role: admin, jurisdictions: ["*"]}`+"\n"), 0o644)
 }
 
-// seedYear writes a year of readings ending at end through archive.Writer, in batches of
+// seedYear writes a year of readings ending at end through store.Writer, in batches of
 // the archiver's batch size, and returns how many.
 func (e *Env) seedYear(ctx context.Context, end time.Time) (int, error) {
 	conn, err := e.openCH(ctx)
@@ -193,7 +193,7 @@ func (e *Env) seedYear(ctx context.Context, end time.Time) (int, error) {
 	cfg := config.Default()
 	cfg.ClickHouse.Database = e.Database
 	tz, _ := time.LoadLocation(cfg.Archiver.RollupTimezone)
-	w := archive.NewWriter(conn, archive.NewSchema(&cfg, v), tz, archive.NewMetrics(prometheus.NewRegistry()),
+	w := store.NewWriter(conn, store.NewSchema(&cfg, v), tz, store.NewMetrics(prometheus.NewRegistry()),
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	topic := e.Topic("api-seed")
 	batch := make([]kafka.Message, 0, cfg.Archiver.BatchRows)
@@ -203,7 +203,7 @@ func (e *Env) seedYear(ctx context.Context, end time.Time) (int, error) {
 		if len(batch) == 0 {
 			return nil
 		}
-		if _, err := w.Write(ctx, archive.KindReadings, topic, batch); err != nil {
+		if _, err := w.Write(ctx, store.KindReadings, topic, batch); err != nil {
 			return err
 		}
 		total += len(batch)
@@ -214,7 +214,7 @@ func (e *Env) seedYear(ctx context.Context, end time.Time) (int, error) {
 	for t := start; t.Before(end); t = t.Add(apiEvery) {
 		for i := 0; i < apiSites; i++ {
 			site := loadSiteID(i)
-			for j, p := range memoryParams {
+			for j, p := range siteParams {
 				// A seasonal wave plus a daily one, so the rollups hold varied numbers.
 				day := float64(t.YearDay())
 				v := 2 + 1.5*sinDeg(day) + 0.3*sinDeg(float64(t.Hour())*15) + float64(j)*0.1
@@ -239,3 +239,6 @@ func (e *Env) seedYear(ctx context.Context, end time.Time) (int, error) {
 	}
 	return total, flush()
 }
+
+// siteParams are the parameters each generated bench site reports.
+var siteParams = []string{"temp", "ph", "do", "conductivity", "turbidity", "codmn", "nh3n", "tp", "tn", "cod"}

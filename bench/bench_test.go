@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/network"
-	"github.com/riverwatch/riverwatch/pkg/playbook"
+	"github.com/riverwatch/riverwatch/pkg/notify"
 )
 
 func TestParseProducerWindowReadsProgressLinesOnly(t *testing.T) {
@@ -263,7 +263,7 @@ func TestGeneratedContactsLoadForTheBenchNetwork(t *testing.T) {
 	if err := writeContacts("..", contacts); err != nil {
 		t.Fatal(err)
 	}
-	c, err := playbook.LoadContacts(contacts, n, "http://127.0.0.1:1/hook")
+	c, err := notify.LoadContacts(contacts, n, "http://127.0.0.1:1/hook")
 	if err != nil {
 		t.Fatalf("bench contacts do not load: %v", err)
 	}

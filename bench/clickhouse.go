@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/riverwatch/riverwatch/pkg/archive"
 	"github.com/riverwatch/riverwatch/pkg/chstore"
 	"github.com/riverwatch/riverwatch/pkg/config"
+	"github.com/riverwatch/riverwatch/pkg/store"
 )
 
 // Figure keys of the raw ClickHouse step.
@@ -46,7 +46,7 @@ func (e *Env) PrepareDatabase(ctx context.Context) (chstore.Version, error) {
 	}
 	cfg := config.Default()
 	cfg.ClickHouse.Database = e.Database
-	if _, err := archive.Migrate(ctx, conn, archive.NewSchema(&cfg, v), e.Log); err != nil {
+	if _, err := store.Migrate(ctx, conn, store.NewSchema(&cfg, v), e.Log); err != nil {
 		return v, err
 	}
 	return v, nil
@@ -65,7 +65,7 @@ func RawClickHouse(ctx context.Context, e *Env, s *Step) error {
 	if err := conn.Exec(ctx, "DROP TABLE IF EXISTS "+table); err != nil {
 		return err
 	}
-	if err := conn.Exec(ctx, fmt.Sprintf("CREATE TABLE %s AS %s.%s", table, e.Database, archive.TableReadings)); err != nil {
+	if err := conn.Exec(ctx, fmt.Sprintf("CREATE TABLE %s AS %s.%s", table, e.Database, store.TableReadings)); err != nil {
 		return fmt.Errorf("create %s: %w", table, err)
 	}
 	n := e.Settings.CHRows

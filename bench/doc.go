@@ -21,10 +21,10 @@
 //     that each open an exceedance, and an incident, at a site of their own; from the
 //     gateway accepting the reading (received_at) to the event reaching a consumer, and to
 //     the first notification of its incident reaching the bench's webhook sink.
-//  5. assessor memory per series: pkg/detect's Engine driven in this process with 100,000
-//     series, live heap after a GC.
+//  5. assessor memory per series: the engine's BenchmarkEngineHeapPerSeries
+//     (services/assessor/internal/engine) run once with 100,000 series, live heap after a GC.
 //  6. api: GET /api/v1/sites/{id}/readings for 30 days on a year of data written through
-//     archive.Writer, against the same rollup query sent straight to ClickHouse.
+//     store.Writer, against the same rollup query sent straight to ClickHouse.
 //
 // A step whose component is missing (not built yet, or failing to start) is reported as
 // "not available: <why>" and the run goes on. The table printed at the end gives each

@@ -2,7 +2,7 @@ package config
 
 import "time"
 
-// Gateway configures ingestion (pkg/hj212, pkg/ingest, services/gateway).
+// Gateway configures ingestion (pkg/hj212, services/gateway/internal/gateway, services/gateway).
 type Gateway struct {
 	Listen      string `mapstructure:"listen"`       // HTTP: API, /metrics, /healthz
 	HJ212Listen string `mapstructure:"hj212_listen"` // HJ 212 TCP
@@ -63,7 +63,7 @@ func defaultGateway() Gateway {
 	}
 }
 
-// Assessor configures detection (pkg/detect, pkg/assessor, services/assessor).
+// Assessor configures detection (services/assessor/internal/engine, services/assessor/internal/assessor, services/assessor).
 type Assessor struct {
 	Listen string `mapstructure:"listen"`
 	// ConfirmReadings is how many consecutive readings over the target confirm an
@@ -170,7 +170,7 @@ func defaultResponder() Responder {
 	}
 }
 
-// Archiver configures the Kafka → ClickHouse writer (pkg/archive, services/archiver).
+// Archiver configures the Kafka → ClickHouse writer (pkg/store, services/archiver).
 type Archiver struct {
 	Listen string `mapstructure:"listen"`
 	// A batch is cut at BatchRows messages, BatchBytes bytes of message values, or
@@ -212,7 +212,7 @@ func defaultArchiver() Archiver {
 	}
 }
 
-// API configures the REST API and dashboard (pkg/api, pkg/dashboard, services/api).
+// API configures the REST API and dashboard (services/api/internal/api, services/api/internal/dashboard, services/api).
 type API struct {
 	Listen string `mapstructure:"listen"`
 	// CommandTimeout is how long the API waits for the responder to apply a command
@@ -245,7 +245,7 @@ func defaultAPI() API {
 }
 
 // Simulator configures the simulated station fleet, the webhook sink, the narrator and the
-// load generator (pkg/simulate, services/simulator).
+// load generator (services/simulator/internal/simulate, services/simulator).
 type Simulator struct {
 	// Gateway is the HJ 212 address of the gateway the data loggers connect to.
 	Gateway string `mapstructure:"gateway"`

@@ -4,7 +4,7 @@
 //
 //	api [-config FILE]
 //
-// The logic lives in pkg/api; the dashboard's files are embedded from pkg/dashboard.
+// The logic lives in services/api/internal/api; the dashboard's files are embedded from services/api/internal/dashboard.
 package main
 
 import (
@@ -14,10 +14,10 @@ import (
 	"os"
 	_ "time/tzdata" // the network's time zone must load on hosts without zoneinfo
 
-	"github.com/riverwatch/riverwatch/pkg/api"
 	"github.com/riverwatch/riverwatch/pkg/config"
-	"github.com/riverwatch/riverwatch/pkg/dashboard"
 	"github.com/riverwatch/riverwatch/pkg/ops"
+	"github.com/riverwatch/riverwatch/services/api/internal/api"
+	"github.com/riverwatch/riverwatch/services/api/internal/dashboard"
 )
 
 func main() {

@@ -8,7 +8,7 @@
 // replay re-reads a range of a topic outside the consumer groups (nothing is committed)
 // and archives it again, e.g. to backfill after an outage; rows are deduplicated by id and
 // rollups rebuilt, so replaying what is already archived changes nothing. TIME is RFC 3339.
-// The logic lives in pkg/archive.
+// The logic lives in internal/archiver (consuming, replay) and pkg/store (tables, writer).
 package main
 
 import (
@@ -22,9 +22,11 @@ import (
 	"time"
 	_ "time/tzdata" // the daily rollup's time zone must load on hosts without zoneinfo
 
-	"github.com/riverwatch/riverwatch/pkg/archive"
+	"github.com/riverwatch/riverwatch/services/archiver/internal/archiver"
+
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/ops"
+	"github.com/riverwatch/riverwatch/pkg/store"
 )
 
 func main() {
@@ -64,7 +66,7 @@ func run(args []string, stderr io.Writer) int {
 	case "migrate":
 		err = migrate(ctx, cfg, log)
 	case "replay":
-		var req archive.ReplayRequest
+		var req archiver.ReplayRequest
 		if req, err = parseReplay(cfg, rest, stderr); err != nil {
 			fmt.Fprintln(stderr, "archiver replay:", err)
 			return 2
@@ -86,7 +88,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	var g ops.Group
 	g.Go(srv.Run)
 	g.Go(func(ctx context.Context) error {
-		svc, err := archive.Open(ctx, cfg, reg, log)
+		svc, err := archiver.Open(ctx, cfg, reg, log)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -96,7 +98,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		defer svc.Close()
 		srv.SetReady(true)
 		defer srv.SetReady(false)
-		return archive.NewArchiver(cfg, svc.Writer, svc.Metrics, log).Run(ctx)
+		return archiver.NewArchiver(cfg, svc.Writer, svc.Metrics, log).Run(ctx)
 	})
 	err := g.Run(ctx)
 	log.Info("archiver stopped")
@@ -104,7 +106,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 }
 
 func migrate(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	svc, err := archive.Open(ctx, cfg, ops.NewRegistry(), log)
+	svc, err := archiver.Open(ctx, cfg, ops.NewRegistry(), log)
 	if err != nil {
 		return err
 	}
@@ -113,21 +115,21 @@ func migrate(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	return nil
 }
 
-func replay(ctx context.Context, cfg *config.Config, req archive.ReplayRequest, log *slog.Logger) error {
-	svc, err := archive.Open(ctx, cfg, ops.NewRegistry(), log)
+func replay(ctx context.Context, cfg *config.Config, req archiver.ReplayRequest, log *slog.Logger) error {
+	svc, err := archiver.Open(ctx, cfg, ops.NewRegistry(), log)
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
 	start := time.Now()
-	stats, err := archive.Replay(ctx, cfg.Kafka.Brokers, req, svc.Writer, log)
+	stats, err := archiver.Replay(ctx, cfg.Kafka.Brokers, req, svc.Writer, log)
 	log.Info("replay done", "topic", req.Topic, "partitions", stats.Partitions, "messages", stats.Messages,
 		"rows", stats.Rows, "rejected", stats.Rejected, "took", time.Since(start).Round(time.Millisecond))
 	return err
 }
 
 // parseReplay reads the replay subcommand's flags.
-func parseReplay(cfg *config.Config, args []string, stderr io.Writer) (archive.ReplayRequest, error) {
+func parseReplay(cfg *config.Config, args []string, stderr io.Writer) (archiver.ReplayRequest, error) {
 	fs := flag.NewFlagSet("archiver replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	topic := fs.String("topic", "", "topic to replay: readings, rejected, events, incidents, or a topic name")
@@ -137,13 +139,13 @@ func parseReplay(cfg *config.Config, args []string, stderr io.Writer) (archive.R
 	from := fs.String("from", "", "replay messages with a Kafka timestamp at or after this RFC 3339 time")
 	to := fs.String("to", "", "… and before this RFC 3339 time (default: up to the end)")
 	if err := fs.Parse(args); err != nil {
-		return archive.ReplayRequest{}, err
+		return archiver.ReplayRequest{}, err
 	}
-	kind, name, err := archive.ParseKind(cfg.Kafka.Topics, *topic)
+	kind, name, err := store.ParseKind(cfg.Kafka.Topics, *topic)
 	if err != nil {
-		return archive.ReplayRequest{}, err
+		return archiver.ReplayRequest{}, err
 	}
-	req := archive.ReplayRequest{
+	req := archiver.ReplayRequest{
 		Kind: kind, Topic: name, Partition: *partition, FromOffset: *fromOffset, ToOffset: *toOffset,
 		BatchRows: cfg.Archiver.BatchRows, BatchBytes: cfg.Archiver.BatchBytes,
 	}

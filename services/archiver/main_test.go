@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverwatch/riverwatch/pkg/archive"
+	"github.com/riverwatch/riverwatch/services/archiver/internal/archiver"
+
 	"github.com/riverwatch/riverwatch/pkg/config"
+	"github.com/riverwatch/riverwatch/pkg/store"
 )
 
 func TestParseReplay(t *testing.T) {
@@ -16,18 +18,18 @@ func TestParseReplay(t *testing.T) {
 	tests := []struct {
 		name    string
 		args    string
-		want    archive.ReplayRequest
+		want    archiver.ReplayRequest
 		wantErr string
 	}{
 		{"offset range of one partition", "-topic readings -partition 2 -from-offset 100 -to-offset 200",
-			archive.ReplayRequest{Kind: archive.KindReadings, Topic: cfg.Kafka.Topics.Readings, Partition: 2, FromOffset: 100, ToOffset: 200}, ""},
+			archiver.ReplayRequest{Kind: store.KindReadings, Topic: cfg.Kafka.Topics.Readings, Partition: 2, FromOffset: 100, ToOffset: 200}, ""},
 		{"time range by topic name, every partition", "-topic riverwatch.incidents -from 2025-06-01T00:00:00Z",
-			archive.ReplayRequest{Kind: archive.KindIncidents, Topic: cfg.Kafka.Topics.Incidents, Partition: -1, FromOffset: -1, ToOffset: -1, From: from}, ""},
-		{"offset without partition", "-topic readings -from-offset 5", archive.ReplayRequest{}, "-from-offset needs -partition"},
-		{"offset and time", "-topic readings -partition 0 -from-offset 5 -from 2025-06-01T00:00:00Z", archive.ReplayRequest{}, "not both"},
-		{"no start", "-topic events", archive.ReplayRequest{}, "give -partition"},
-		{"bad time", "-topic events -from yesterday", archive.ReplayRequest{}, "-from"},
-		{"unknown topic", "-topic commands -from 2025-06-01T00:00:00Z", archive.ReplayRequest{}, "unknown topic"},
+			archiver.ReplayRequest{Kind: store.KindIncidents, Topic: cfg.Kafka.Topics.Incidents, Partition: -1, FromOffset: -1, ToOffset: -1, From: from}, ""},
+		{"offset without partition", "-topic readings -from-offset 5", archiver.ReplayRequest{}, "-from-offset needs -partition"},
+		{"offset and time", "-topic readings -partition 0 -from-offset 5 -from 2025-06-01T00:00:00Z", archiver.ReplayRequest{}, "not both"},
+		{"no start", "-topic events", archiver.ReplayRequest{}, "give -partition"},
+		{"bad time", "-topic events -from yesterday", archiver.ReplayRequest{}, "-from"},
+		{"unknown topic", "-topic commands -from 2025-06-01T00:00:00Z", archiver.ReplayRequest{}, "unknown topic"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,7 +5,7 @@
 //	assessor [-config FILE]
 //
 // It runs as a consumer group: start more to split the partitions. The logic lives in
-// pkg/detect (the rules) and pkg/assessor (Kafka, state recovery).
+// services/assessor/internal/engine (the rules) and services/assessor/internal/assessor (Kafka, state recovery).
 package main
 
 import (
@@ -16,10 +16,10 @@ import (
 	"os"
 	_ "time/tzdata" // the network's time zone must load on hosts without zoneinfo
 
-	"github.com/riverwatch/riverwatch/pkg/assessor"
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/network"
 	"github.com/riverwatch/riverwatch/pkg/ops"
+	"github.com/riverwatch/riverwatch/services/assessor/internal/assessor"
 )
 
 func main() {

@@ -3,7 +3,7 @@
 // (POST /api/v1/readings and /api/v1/readings.csv on gateway.listen, default :8081, beside
 // /metrics, /healthz and /readyz), and publishes them to riverwatch.readings, or refused to
 // riverwatch.rejected. A station is answered only once Kafka has its data. The logic lives
-// in pkg/ingest and pkg/hj212.
+// in services/gateway/internal/gateway and pkg/hj212.
 //
 //	gateway [-config FILE]
 package main
@@ -20,10 +20,10 @@ import (
 
 	"github.com/riverwatch/riverwatch/pkg/auth"
 	"github.com/riverwatch/riverwatch/pkg/config"
-	"github.com/riverwatch/riverwatch/pkg/ingest"
 	"github.com/riverwatch/riverwatch/pkg/network"
 	"github.com/riverwatch/riverwatch/pkg/ops"
 	"github.com/riverwatch/riverwatch/pkg/stream"
+	"github.com/riverwatch/riverwatch/services/gateway/internal/gateway"
 )
 
 func main() {
@@ -68,7 +68,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			Brokers: cfg.Kafka.Brokers, Topic: topic, BatchTimeout: cfg.Kafka.BatchTimeout, BatchSize: cfg.Kafka.BatchSize,
 		}, nil)
 	}
-	var readings ingest.Sharded // see ingest.Sharded: several requests in flight per partition
+	var readings stream.Sharded // see stream.Sharded: several requests in flight per partition
 	for range max(cfg.Gateway.KafkaWriters, 1) {
 		w := writer(cfg.Kafka.Topics.Readings)
 		defer w.Close()
@@ -78,7 +78,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	defer rejected.Close()
 
 	reg := ops.NewRegistry()
-	gw, err := ingest.New(ingest.Deps{
+	gw, err := gateway.New(gateway.Deps{
 		Network: nw, Tokens: tokens, Readings: readings, Rejected: rejected, Log: log, Registry: reg,
 	}, cfg.Gateway)
 	if err != nil {

@@ -5,7 +5,7 @@
 //	responder [-config FILE] [-check]
 //
 // -check validates the configuration, network, contacts and playbooks and exits. The logic
-// lives in pkg/responder, pkg/incident, pkg/playbook and pkg/notify.
+// lives in services/responder/internal/responder, services/responder/internal/incident, services/responder/internal/playbook and pkg/notify.
 package main
 
 import (
@@ -18,7 +18,7 @@ import (
 
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/ops"
-	"github.com/riverwatch/riverwatch/pkg/responder"
+	"github.com/riverwatch/riverwatch/services/responder/internal/responder"
 )
 
 func main() {

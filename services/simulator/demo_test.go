@@ -25,9 +25,9 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/network"
-	"github.com/riverwatch/riverwatch/pkg/simulate"
 	"github.com/riverwatch/riverwatch/pkg/stream"
 	"github.com/riverwatch/riverwatch/pkg/testinfra"
+	"github.com/riverwatch/riverwatch/services/simulator/internal/simulate"
 )
 
 // The demo's acceleration and the responder's time scale. The responder's resolve hold

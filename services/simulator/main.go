@@ -9,7 +9,7 @@
 //
 // Simulated time runs -acceleration times faster than the wall clock and starts the
 // scenario's span in the past, so it never overtakes the wall clock (the gateway refuses a
-// DataTime in the future); see pkg/simulate. The logic lives in pkg/simulate.
+// DataTime in the future); see services/simulator/internal/simulate. The logic lives in services/simulator/internal/simulate.
 package main
 
 import (
@@ -29,8 +29,8 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/network"
 	"github.com/riverwatch/riverwatch/pkg/ops"
-	"github.com/riverwatch/riverwatch/pkg/simulate"
 	"github.com/riverwatch/riverwatch/pkg/stream"
+	"github.com/riverwatch/riverwatch/services/simulator/internal/simulate"
 )
 
 func main() {

@@ -1,0 +1,193 @@
+package notify
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/riverwatch/riverwatch/pkg/network"
+	"gopkg.in/yaml.v3"
+)
+
+// Notification channels.
+const (
+	ChannelWebhook  = "webhook"
+	ChannelWeCom    = "wecom"
+	ChannelDingTalk = "dingtalk"
+	ChannelSMTP     = "smtp"
+)
+
+var channels = []string{ChannelWebhook, ChannelWeCom, ChannelDingTalk, ChannelSMTP}
+
+// Contact is one person or group reached on one channel.
+type Contact struct {
+	Name    string `yaml:"name" json:"name"`
+	Channel string `yaml:"channel" json:"channel"`
+	// Target is the URL of a webhook or group robot, or an e-mail address. An empty target
+	// of an HTTP channel means the responder's default webhook (responder.webhook_url), so
+	// that a development setup sends everything to one local sink.
+	Target string `yaml:"target" json:"target"`
+	// Secret signs what is sent: the HMAC key of a generic webhook (default
+	// responder.webhook_secret) or a DingTalk robot's 加签 secret.
+	Secret string `yaml:"secret" json:"-"`
+}
+
+// Contacts is the directory: jurisdiction × role → contacts.
+type Contacts struct {
+	roles map[string]string // role id → Chinese name
+	byKey map[string][]Contact
+}
+
+type contactsFile struct {
+	Roles    map[string]string `yaml:"roles"`
+	Contacts []struct {
+		Jurisdiction string    `yaml:"jurisdiction"`
+		Role         string    `yaml:"role"`
+		People       []Contact `yaml:"people"`
+	} `yaml:"contacts"`
+}
+
+// LoadContacts reads and validates a contacts file. defaultWebhook replaces empty targets
+// of HTTP channels.
+func LoadContacts(path string, net *network.Network, defaultWebhook string) (*Contacts, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("contacts file: %w", err)
+	}
+	c, err := ParseContacts(data, net, defaultWebhook)
+	if err != nil {
+		return nil, fmt.Errorf("contacts file %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseContacts validates a contacts document; every problem names its line.
+func ParseContacts(data []byte, net *network.Network, defaultWebhook string) (*Contacts, error) {
+	var f contactsFile
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	lines := yamlSeq(&root, "contacts")
+	var errs []error
+	fail := func(line int, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("line %d: %s", line, fmt.Sprintf(format, args...)))
+	}
+	if len(f.Roles) == 0 {
+		errs = append(errs, errors.New("roles: declare at least one role (id: Chinese name)"))
+	}
+	c := &Contacts{roles: f.Roles, byKey: map[string][]Contact{}}
+	for i, e := range f.Contacts {
+		line := 0
+		if i < len(lines) {
+			line = lines[i].Line
+		}
+		where := fmt.Sprintf("contacts of %s/%s", e.Jurisdiction, e.Role)
+		if _, ok := net.Jurisdiction(e.Jurisdiction); !ok {
+			fail(line, "%s: unknown jurisdiction %q", where, e.Jurisdiction)
+		}
+		if _, ok := f.Roles[e.Role]; !ok {
+			fail(line, "%s: role %q is not declared in roles", where, e.Role)
+		}
+		if len(e.People) == 0 {
+			fail(line, "%s: no people", where)
+		}
+		key := e.Jurisdiction + "/" + e.Role
+		if _, dup := c.byKey[key]; dup {
+			fail(line, "%s: listed twice", where)
+		}
+		for _, p := range e.People {
+			if p.Name == "" {
+				fail(line, "%s: a contact has no name", where)
+			}
+			if !slices.Contains(channels, p.Channel) {
+				fail(line, "%s: %s: channel %q is not one of %s", where, p.Name, p.Channel, strings.Join(channels, ", "))
+				continue
+			}
+			if p.Channel == ChannelSMTP {
+				if !strings.Contains(p.Target, "@") {
+					fail(line, "%s: %s: smtp needs an e-mail address as target", where, p.Name)
+				}
+			} else {
+				if p.Target == "" {
+					p.Target = defaultWebhook
+				}
+				if u, err := url.Parse(p.Target); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					fail(line, "%s: %s: target %q is not an http(s) URL (and no default webhook is configured)", where, p.Name, p.Target)
+				}
+			}
+			c.byKey[key] = append(c.byKey[key], p)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+// For returns the contacts of a role in a jurisdiction.
+func (c *Contacts) For(jurisdiction, role string) []Contact {
+	return c.byKey[jurisdiction+"/"+role]
+}
+
+// Find returns the contact of a role in a jurisdiction by name.
+func (c *Contacts) Find(jurisdiction, role, name string) (Contact, bool) {
+	for _, p := range c.For(jurisdiction, role) {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Contact{}, false
+}
+
+// HasRole reports whether a role is declared.
+func (c *Contacts) HasRole(role string) bool {
+	_, ok := c.roles[role]
+	return ok
+}
+
+// RoleName returns the Chinese name of a role (the id when it has none).
+func (c *Contacts) RoleName(role string) string {
+	if n := c.roles[role]; n != "" {
+		return n
+	}
+	return role
+}
+
+// RoleIDs returns the declared roles, sorted.
+func (c *Contacts) RoleIDs() []string {
+	out := make([]string, 0, len(c.roles))
+	for r := range c.roles {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// yamlSeq returns the items of the sequence under key in a document's top mapping, for the
+// line numbers of errors.
+func yamlSeq(doc *yaml.Node, key string) []*yaml.Node {
+	m := doc
+	if m != nil && m.Kind == yaml.DocumentNode && len(m.Content) > 0 {
+		m = m.Content[0]
+	}
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1].Content
+		}
+	}
+	return nil
+}

@@ -1,0 +1,440 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverwatch/riverwatch/pkg/auth"
+	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/network"
+)
+
+// Commander sends an operator's command to the responder (riverwatch.commands).
+type Commander interface {
+	Send(ctx context.Context, cmd message.Command) error
+}
+
+// Options builds a Server. Network, Tokens, Store and Commander are required.
+type Options struct {
+	Network   *network.Network
+	Tokens    *auth.Tokens
+	Store     Store
+	Commander Commander
+	// Assets is the dashboard's file tree (services/api/internal/dashboard); nil serves no dashboard.
+	Assets fs.FS
+	// CommandTimeout bounds how long a command request waits for the responder.
+	CommandTimeout time.Duration
+	// CommandPoll is how often the API looks for the responder's log entry of a command.
+	CommandPoll time.Duration
+	// RefreshInterval is how often the Watcher polls the Store for changes.
+	RefreshInterval time.Duration
+	// LatestLookback bounds how old a site's latest reading may be to count as current.
+	LatestLookback time.Duration
+	// RawMaxSpan and HourMaxSpan choose the resolution of a series when the caller does not:
+	// raw up to RawMaxSpan, hourly rollups up to HourMaxSpan, daily beyond.
+	RawMaxSpan  time.Duration
+	HourMaxSpan time.Duration
+	// QueryTimeout bounds each request's work (the event stream excepted).
+	QueryTimeout time.Duration
+	Logger       *slog.Logger
+	Registry     prometheus.Registerer
+	// Now is the clock; nil uses time.Now.
+	Now func() time.Time
+}
+
+// Server serves the REST API and the dashboard.
+type Server struct {
+	opt     Options
+	net     *network.Network
+	tokens  *auth.Tokens
+	store   Store
+	cmd     Commander
+	log     *slog.Logger
+	metrics *metrics
+	hub     *Hub
+	now     func() time.Time
+	routes  []route
+}
+
+// route is one registered endpoint; the OpenAPI test walks this list.
+type route struct {
+	method, pattern string
+}
+
+// New returns a Server.
+func New(opt Options) (*Server, error) {
+	switch {
+	case opt.Network == nil:
+		return nil, errors.New("api: Network is required")
+	case opt.Tokens == nil:
+		return nil, errors.New("api: Tokens is required")
+	case opt.Store == nil:
+		return nil, errors.New("api: Store is required")
+	case opt.Commander == nil:
+		return nil, errors.New("api: Commander is required")
+	}
+	if opt.CommandTimeout <= 0 {
+		opt.CommandTimeout = 5 * time.Second
+	}
+	if opt.CommandPoll <= 0 {
+		opt.CommandPoll = 100 * time.Millisecond
+	}
+	if opt.RefreshInterval <= 0 {
+		opt.RefreshInterval = 2 * time.Second
+	}
+	if opt.LatestLookback <= 0 {
+		opt.LatestLookback = 30 * 24 * time.Hour
+	}
+	if opt.RawMaxSpan <= 0 {
+		opt.RawMaxSpan = 48 * time.Hour
+	}
+	if opt.HourMaxSpan <= 0 {
+		opt.HourMaxSpan = 92 * 24 * time.Hour
+	}
+	if opt.QueryTimeout <= 0 {
+		opt.QueryTimeout = 30 * time.Second
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Registry == nil {
+		opt.Registry = prometheus.NewRegistry()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	m, err := newMetrics(opt.Registry)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		opt: opt, net: opt.Network, tokens: opt.Tokens, store: opt.Store, cmd: opt.Commander,
+		log: opt.Logger, metrics: m, now: opt.Now,
+	}
+	s.hub = NewHub(m.sseClients)
+	return s, nil
+}
+
+// Hub returns the server's Server-Sent Events hub, which a Watcher feeds.
+func (s *Server) Hub() *Hub { return s.hub }
+
+// Register adds every route to mux (ops.Server.Mux in the service).
+func (s *Server) Register(mux *http.ServeMux) {
+	s.routes = nil
+	handle := func(method, pattern, name string, h http.HandlerFunc) {
+		s.routes = append(s.routes, route{method: method, pattern: pattern})
+		mux.Handle(method+" "+pattern, s.instrument(name, h))
+	}
+	handle("GET", "/api/v1/openapi.json", "openapi", s.handleOpenAPI)
+	handle("GET", "/api/v1/me", "me", s.auth(auth.RoleViewer, s.handleMe))
+	handle("GET", "/api/v1/rivers", "rivers", s.auth(auth.RoleViewer, s.handleRivers))
+	handle("GET", "/api/v1/sites", "sites", s.auth(auth.RoleViewer, s.handleSites))
+	handle("GET", "/api/v1/sites/{id}", "site", s.auth(auth.RoleViewer, s.handleSite))
+	handle("GET", "/api/v1/sites/{id}/readings", "readings", s.auth(auth.RoleViewer, s.handleReadings))
+	handle("GET", "/api/v1/events", "events", s.auth(auth.RoleViewer, s.handleEvents))
+	handle("GET", "/api/v1/incidents", "incidents", s.auth(auth.RoleViewer, s.handleIncidents))
+	handle("GET", "/api/v1/incidents/{id}", "incident", s.auth(auth.RoleViewer, s.handleIncident))
+	handle("POST", "/api/v1/incidents/{id}/ack", "ack", s.auth(auth.RoleResponder, s.handleAck))
+	handle("POST", "/api/v1/incidents/{id}/resolve", "resolve", s.auth(auth.RoleResponder, s.handleResolve))
+	handle("POST", "/api/v1/incidents/{id}/receipt", "receipt", s.auth(auth.RoleResponder, s.handleReceipt))
+	handle("POST", "/api/v1/incidents/{id}/steps/{step}/done", "step_done", s.auth(auth.RoleResponder, s.handleStepDone))
+	handle("POST", "/api/v1/drills", "drill", s.auth(auth.RoleAdmin, s.handleDrill))
+	handle("GET", "/api/v1/reports/compliance", "compliance", s.auth(auth.RoleViewer, s.handleCompliance))
+	handle("GET", "/api/v1/stream", "stream", s.auth(auth.RoleViewer, s.handleStream))
+	// Anything else under /api/ is a JSON 404, not the dashboard.
+	mux.Handle("/api/", s.instrument("unknown", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, http.StatusNotFound, "not_found", "no such endpoint: %s %s", r.Method, r.URL.Path)
+	}))
+	if s.opt.Assets != nil {
+		files := http.FileServerFS(s.opt.Assets)
+		mux.Handle("GET /{$}", s.instrument("dashboard", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-cache")
+			http.ServeFileFS(w, r, s.opt.Assets, "index.html")
+		}))
+		mux.Handle("GET /static/", s.instrument("static", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-cache")
+			http.StripPrefix("/static", files).ServeHTTP(w, r)
+		}))
+	}
+}
+
+// Routes returns the "METHOD /pattern" of every API route registered by Register.
+func (s *Server) Routes() []string {
+	out := make([]string, len(s.routes))
+	for i, r := range s.routes {
+		out[i] = r.method + " " + r.pattern
+	}
+	return out
+}
+
+// Handler returns a mux with every route, for tests and for embedding.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	s.Register(mux)
+	return mux
+}
+
+type principalKey struct{}
+
+// principal returns the caller authenticated by auth.
+func principal(r *http.Request) *auth.Principal {
+	p, _ := r.Context().Value(principalKey{}).(*auth.Principal)
+	return p
+}
+
+// auth authenticates the bearer token (401) and checks the role (403).
+func (s *Server) auth(role string, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.tokens.Authenticate(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="riverwatch"`)
+			s.fail(w, r, http.StatusUnauthorized, "unauthorized", "%v", err)
+			return
+		}
+		if !p.Can(role) {
+			s.fail(w, r, http.StatusForbidden, "forbidden", "role %s may not do this (needs %s)", p.Role, role)
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	}
+}
+
+// statusWriter records the status code for metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush lets Server-Sent Events through the wrapper.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (s *Server) instrument(name string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		if name != "stream" {
+			ctx, cancel := context.WithTimeout(r.Context(), s.opt.QueryTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
+		h(sw, r)
+		if sw.code == 0 {
+			sw.code = http.StatusOK
+		}
+		s.metrics.requests.WithLabelValues(name, strconv.Itoa(sw.code)).Inc()
+		if name != "stream" {
+			s.metrics.duration.WithLabelValues(name).Observe(time.Since(start).Seconds())
+		}
+	})
+}
+
+// apiError is the body of every error response.
+type apiError struct {
+	Error     string `json:"error"`
+	Code      string `json:"code"`
+	CommandID string `json:"command_id,omitempty"`
+}
+
+// fail answers an error as JSON, counts it by reason and logs server errors.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, code, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	s.metrics.errors.WithLabelValues(code).Inc()
+	if status >= 500 {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", msg)
+	} else {
+		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", status, "err", msg)
+	}
+	writeJSON(w, status, apiError{Error: msg, Code: code})
+}
+
+// storeFail answers a Store error: 404 for ErrNotFound, 504 when the request's deadline
+// passed, 500 otherwise.
+func (s *Server) storeFail(w http.ResponseWriter, r *http.Request, what string, err error) {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		s.fail(w, r, http.StatusNotFound, "not_found", "%s not found", what)
+	case errors.Is(err, context.DeadlineExceeded):
+		s.fail(w, r, http.StatusGatewayTimeout, "timeout", "%s: %v", what, err)
+	case errors.Is(err, context.Canceled):
+		// The client went away; nobody reads the answer.
+		s.metrics.errors.WithLabelValues("canceled").Inc()
+	default:
+		s.fail(w, r, http.StatusInternalServerError, "store", "%s: %v", what, err)
+	}
+}
+
+// writeJSON encodes before writing, so that a value JSON cannot hold (a NaN or an
+// infinity read from storage) becomes a 500 with a message rather than a truncated 200.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		buf.Reset()
+		status = http.StatusInternalServerError
+		_ = enc.Encode(apiError{Error: "encode response: " + err.Error(), Code: "encode"})
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// badRequest is a caller's mistake in a query parameter or body.
+type badRequest struct{ msg string }
+
+func (e *badRequest) Error() string { return e.msg }
+
+func badf(format string, args ...any) error { return &badRequest{msg: fmt.Sprintf(format, args...)} }
+
+// parseTime reads an RFC 3339 time or a YYYY-MM-DD date (midnight in the network's zone).
+func (s *Server) parseTime(r *http.Request, key string, def time.Time) (time.Time, error) {
+	v := strings.TrimSpace(r.URL.Query().Get(key))
+	if v == "" {
+		return def, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02", v, s.net.Location); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, badf("%s=%q: want an RFC 3339 time (2024-06-01T08:00:00+08:00) or a date (2024-06-01)", key, v)
+}
+
+// parseRange reads from and to, defaulting to the span before now.
+func (s *Server) parseRange(r *http.Request, span time.Duration) (from, to time.Time, err error) {
+	to, err = s.parseTime(r, "to", s.now().UTC())
+	if err != nil {
+		return
+	}
+	from, err = s.parseTime(r, "from", to.Add(-span))
+	if err != nil {
+		return
+	}
+	if !from.Before(to) {
+		err = badf("from (%s) must be before to (%s)", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	return
+}
+
+// Page limits.
+const (
+	defaultLimit = 100
+	maxLimit     = 1000
+)
+
+// parsePage reads limit and offset.
+func parsePage(r *http.Request, def, max int) (limit, offset int, err error) {
+	limit, offset = def, 0
+	q := r.URL.Query()
+	if v := q.Get("limit"); v != "" {
+		n, e := strconv.Atoi(v)
+		if e != nil || n < 1 || n > max {
+			return 0, 0, badf("limit=%q: want an integer from 1 to %d", v, max)
+		}
+		limit = n
+	}
+	if v := q.Get("offset"); v != "" {
+		n, e := strconv.Atoi(v)
+		if e != nil || n < 0 {
+			return 0, 0, badf("offset=%q: want an integer ≥ 0", v)
+		}
+		offset = n
+	}
+	return limit, offset, nil
+}
+
+// listOf splits a comma-separated query parameter; repeated keys add up.
+func listOf(r *http.Request, key string) []string {
+	var out []string
+	for _, v := range r.URL.Query()[key] {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// Page is a page of a list.
+type Page[T any] struct {
+	Items  []T `json:"items"`
+	Limit  int `json:"limit"`
+	Offset int `json:"offset"`
+	// NextOffset is the offset of the next page; absent on the last page.
+	NextOffset *int `json:"next_offset,omitempty"`
+}
+
+// page builds a Page from up to limit+1 items fetched.
+func page[T any](items []T, limit, offset int) Page[T] {
+	p := Page[T]{Items: items, Limit: limit, Offset: offset}
+	if len(items) > limit {
+		p.Items = items[:limit]
+		next := offset + limit
+		p.NextOffset = &next
+	}
+	if p.Items == nil {
+		p.Items = []T{}
+	}
+	return p
+}
+
+// wantCSV reports whether the caller asked for CSV (format=csv or Accept: text/csv).
+func wantCSV(r *http.Request) bool {
+	if f := r.URL.Query().Get("format"); f != "" {
+		return strings.EqualFold(f, "csv")
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/csv")
+}
+
+// checkFormat refuses formats other than json and csv.
+func checkFormat(r *http.Request) error {
+	switch f := strings.ToLower(r.URL.Query().Get("format")); f {
+	case "", "json", "csv":
+		return nil
+	default:
+		return badf("format=%q: want json or csv", f)
+	}
+}
+
+// handleBad answers a badRequest as 400 and anything else as a store failure.
+func (s *Server) handleErr(w http.ResponseWriter, r *http.Request, what string, err error) {
+	var br *badRequest
+	if errors.As(err, &br) {
+		s.fail(w, r, http.StatusBadRequest, "bad_request", "%s", br.msg)
+		return
+	}
+	s.storeFail(w, r, what, err)
+}

@@ -1,0 +1,444 @@
+// Package apitest holds test doubles of the api package: MemStore, an in-memory Store with
+// the same semantics as the ClickHouse one, and Applier, a Commander that applies commands
+// to a MemStore as the responder would. They serve handler tests and the dashboard's browser
+// tests; integration tests use the real ClickHouse store and the real responder.
+package apitest
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/services/api/internal/api"
+)
+
+// MemStore is an in-memory api.Store. It is safe for concurrent use.
+type MemStore struct {
+	mu            sync.Mutex
+	readings      []message.Reading
+	readingAt     map[string]int // reading id → index in readings
+	events        []message.Event
+	incidents     map[string]message.Incident
+	log           []message.LogEntry
+	notifications []message.Notification
+	snapshots     uint64 // incident snapshots stored, as rows in ClickHouse
+	// Fail, when set, is returned by every read: for error-path tests.
+	Fail error
+}
+
+// NewMemStore returns an empty MemStore.
+func NewMemStore() *MemStore {
+	return &MemStore{incidents: map[string]message.Incident{}, readingAt: map[string]int{}}
+}
+
+var _ api.Store = (*MemStore)(nil)
+
+// AddReadings stores readings (a reading id stored twice keeps the later copy).
+func (m *MemStore) AddReadings(rs ...message.Reading) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range rs {
+		if i, ok := m.readingAt[r.ID]; ok && r.ID != "" {
+			m.readings[i] = r
+			continue
+		}
+		m.readingAt[r.ID] = len(m.readings)
+		m.readings = append(m.readings, r)
+	}
+}
+
+// AddEvents stores events.
+func (m *MemStore) AddEvents(es ...message.Event) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.events = append(m.events, es...)
+}
+
+// PutIncident stores an incident snapshot; the highest version wins.
+func (m *MemStore) PutIncident(inc message.Incident) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.snapshots++
+	if old, ok := m.incidents[inc.ID]; ok && old.Version > inc.Version {
+		return
+	}
+	m.incidents[inc.ID] = inc
+}
+
+// AddLog stores audit-trail entries.
+func (m *MemStore) AddLog(es ...message.LogEntry) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.log = append(m.log, es...)
+}
+
+// AddNotifications stores delivery attempts.
+func (m *MemStore) AddNotifications(ns ...message.Notification) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.notifications = append(m.notifications, ns...)
+}
+
+// Latest implements api.Store.
+func (m *MemStore) Latest(_ context.Context, sites []string, since time.Time) ([]message.Reading, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Fail != nil {
+		return nil, m.Fail
+	}
+	type key struct{ site, param string }
+	latest := map[key]message.Reading{}
+	for _, r := range m.readings {
+		if !slices.Contains(sites, r.Site) || r.ObservedAt.Before(since) {
+			continue
+		}
+		k := key{r.Site, r.Parameter}
+		if cur, ok := latest[k]; !ok || r.ObservedAt.After(cur.ObservedAt) {
+			latest[k] = r
+		}
+	}
+	out := make([]message.Reading, 0, len(latest))
+	for _, r := range latest {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Site != out[j].Site {
+			return out[i].Site < out[j].Site
+		}
+		return out[i].Parameter < out[j].Parameter
+	})
+	return out, nil
+}
+
+// Series implements api.Store, computing the rollups as the archiver does: statistics over
+// readings with the normal flag, hourly buckets in UTC, daily buckets in q.Location.
+func (m *MemStore) Series(_ context.Context, q api.SeriesQuery) ([]api.Series, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Fail != nil {
+		return nil, m.Fail
+	}
+	loc := q.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	byParam := map[string][]message.Reading{}
+	units := map[string]string{}
+	for _, r := range m.readings {
+		if r.Site != q.Site || (len(q.Parameters) > 0 && !slices.Contains(q.Parameters, r.Parameter)) {
+			continue
+		}
+		byParam[r.Parameter] = append(byParam[r.Parameter], r)
+		units[r.Parameter] = r.Unit
+	}
+	params := make([]string, 0, len(byParam))
+	for p := range byParam {
+		params = append(params, p)
+	}
+	sort.Strings(params)
+	var out []api.Series
+	for _, p := range params {
+		rs := byParam[p]
+		sort.Slice(rs, func(i, j int) bool { return rs[i].ObservedAt.Before(rs[j].ObservedAt) })
+		var points []api.Point
+		switch q.Resolution {
+		case api.ResolutionRaw:
+			for _, r := range rs {
+				if r.ObservedAt.Before(q.From) || !r.ObservedAt.Before(q.To) {
+					continue
+				}
+				pt := api.Point{T: r.ObservedAt.UTC(), Value: r.Value, Min: r.Value, Max: r.Value, Count: 1, Flag: r.Flag}
+				if r.Min != nil {
+					pt.Min = *r.Min
+				}
+				if r.Max != nil {
+					pt.Max = *r.Max
+				}
+				points = append(points, pt)
+			}
+		default:
+			bucket := func(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }
+			from, to := q.From.Truncate(time.Hour), q.To
+			if q.Resolution == api.ResolutionDay {
+				bucket = func(t time.Time) time.Time {
+					l := t.In(loc)
+					return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc).UTC()
+				}
+				from = bucket(q.From)
+				to = bucket(q.To.Add(-time.Second)).AddDate(0, 0, 1)
+			}
+			var cur *api.Point
+			var sum float64
+			flush := func() {
+				if cur != nil {
+					cur.Value = sum / float64(cur.Count)
+					points = append(points, *cur)
+				}
+				cur = nil
+			}
+			for _, r := range rs {
+				if r.Flag != message.FlagNormal {
+					continue
+				}
+				b := bucket(r.ObservedAt)
+				if b.Before(from) || !b.Before(to) {
+					continue
+				}
+				if cur == nil || !cur.T.Equal(b) {
+					flush()
+					cur = &api.Point{T: b, Min: r.Value, Max: r.Value}
+					sum = 0
+				}
+				cur.Count++
+				sum += r.Value
+				cur.Min, cur.Max = min(cur.Min, r.Value), max(cur.Max, r.Value)
+			}
+			flush()
+		}
+		if q.Offset > 0 {
+			points = points[min(q.Offset, len(points)):]
+		}
+		if q.Limit > 0 && len(points) > q.Limit {
+			points = points[:q.Limit]
+		}
+		if len(points) > 0 || q.Offset == 0 {
+			out = append(out, api.Series{Parameter: p, Unit: units[p], Points: points})
+		}
+	}
+	return out, nil
+}
+
+// Events implements api.Store.
+func (m *MemStore) Events(_ context.Context, q api.EventQuery) ([]message.Event, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Fail != nil {
+		return nil, m.Fail
+	}
+	var out []message.Event
+	for _, e := range m.events {
+		if (q.Sites != nil && !slices.Contains(q.Sites, e.Site)) ||
+			(len(q.Types) > 0 && !slices.Contains(q.Types, e.Type)) ||
+			e.ObservedAt.Before(q.From) || !e.ObservedAt.Before(q.To) {
+			continue
+		}
+		out = append(out, e)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].ObservedAt.Equal(out[j].ObservedAt) {
+			return out[i].ObservedAt.After(out[j].ObservedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return paginate(out, q.Offset, q.Limit), nil
+}
+
+func paginate[T any](list []T, offset, limit int) []T {
+	if offset >= len(list) {
+		return nil
+	}
+	list = list[offset:]
+	if limit > 0 && len(list) > limit {
+		list = list[:limit]
+	}
+	return list
+}
+
+// OpenExceedances implements api.Store.
+func (m *MemStore) OpenExceedances(_ context.Context, sites []string) ([]message.Event, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Fail != nil {
+		return nil, m.Fail
+	}
+	type key struct{ site, param string }
+	last := map[key]message.Event{}
+	for _, e := range m.events {
+		switch e.Type {
+		case message.EventExceedanceOpened, message.EventExceedanceUpdated, message.EventExceedanceCleared:
+		default:
+			continue
+		}
+		if !slices.Contains(sites, e.Site) {
+			continue
+		}
+		k := key{e.Site, e.Parameter}
+		cur, ok := last[k]
+		if !ok || e.ObservedAt.After(cur.ObservedAt) ||
+			(e.ObservedAt.Equal(cur.ObservedAt) && e.Type == message.EventExceedanceCleared) {
+			last[k] = e
+		}
+	}
+	var out []message.Event
+	for _, e := range last {
+		if e.Type != message.EventExceedanceCleared {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Site != out[j].Site {
+			return out[i].Site < out[j].Site
+		}
+		return out[i].Parameter < out[j].Parameter
+	})
+	return out, nil
+}
+
+// Incidents implements api.Store.
+func (m *MemStore) Incidents(_ context.Context, q api.IncidentQuery) ([]message.Incident, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Fail != nil {
+		return nil, m.Fail
+	}
+	var out []message.Incident
+	for _, inc := range m.incidents {
+		if len(q.Statuses) > 0 && !slices.Contains(q.Statuses, inc.Status) {
+			continue
+		}
+		if q.Jurisdictions != nil && !slices.ContainsFunc(inc.Jurisdictions, func(j string) bool { return slices.Contains(q.Jurisdictions, j) }) {
+			continue
+		}
+		out = append(out, inc)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].OpenedAt.Equal(out[j].OpenedAt) {
+			return out[i].OpenedAt.After(out[j].OpenedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return paginate(out, q.Offset, q.Limit), nil
+}
+
+// Incident implements api.Store.
+func (m *MemStore) Incident(_ context.Context, id string) (message.Incident, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Fail != nil {
+		return message.Incident{}, m.Fail
+	}
+	inc, ok := m.incidents[id]
+	if !ok {
+		return message.Incident{}, api.ErrNotFound
+	}
+	return inc, nil
+}
+
+// IncidentLog implements api.Store.
+func (m *MemStore) IncidentLog(_ context.Context, id string) ([]message.LogEntry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Fail != nil {
+		return nil, m.Fail
+	}
+	var out []message.LogEntry
+	for _, e := range m.log {
+		if e.IncidentID == id {
+			out = append(out, e)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out, nil
+}
+
+// Notifications implements api.Store.
+func (m *MemStore) Notifications(_ context.Context, id string) ([]message.Notification, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Fail != nil {
+		return nil, m.Fail
+	}
+	var out []message.Notification
+	for _, n := range m.notifications {
+		if n.IncidentID == id {
+			out = append(out, n)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out, nil
+}
+
+// CommandLog implements api.Store.
+func (m *MemStore) CommandLog(_ context.Context, commandID string) (message.LogEntry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Fail != nil {
+		return message.LogEntry{}, m.Fail
+	}
+	for i := len(m.log) - 1; i >= 0; i-- {
+		if m.log[i].CommandID == commandID {
+			return m.log[i], nil
+		}
+	}
+	return message.LogEntry{}, api.ErrNotFound
+}
+
+// MonthlyMeans implements api.Store over readings with the normal flag.
+func (m *MemStore) MonthlyMeans(_ context.Context, q api.MeansQuery) ([]api.MonthlyMean, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Fail != nil {
+		return nil, m.Fail
+	}
+	loc := q.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	type key struct {
+		site, param string
+		month       time.Time
+	}
+	type acc struct {
+		sum float64
+		n   uint64
+	}
+	sums := map[key]*acc{}
+	for _, r := range m.readings {
+		if r.Flag != message.FlagNormal || !slices.Contains(q.Sites, r.Site) || r.ObservedAt.Before(q.From) || !r.ObservedAt.Before(q.To) {
+			continue
+		}
+		l := r.ObservedAt.In(loc)
+		k := key{r.Site, r.Parameter, time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, loc)}
+		a := sums[k]
+		if a == nil {
+			a = &acc{}
+			sums[k] = a
+		}
+		a.sum += r.Value
+		a.n++
+	}
+	out := make([]api.MonthlyMean, 0, len(sums))
+	for k, a := range sums {
+		out = append(out, api.MonthlyMean{Site: k.site, Parameter: k.param, Month: k.month, Mean: a.sum / float64(a.n), Count: a.n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Site != b.Site {
+			return a.Site < b.Site
+		}
+		if a.Parameter != b.Parameter {
+			return a.Parameter < b.Parameter
+		}
+		return a.Month.Before(b.Month)
+	})
+	return out, nil
+}
+
+// Watermark implements api.Store.
+func (m *MemStore) Watermark(context.Context) (api.Watermark, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Fail != nil {
+		return api.Watermark{}, m.Fail
+	}
+	w := api.Watermark{Events: uint64(len(m.events)), Incidents: m.snapshots, Log: uint64(len(m.log))}
+	for _, e := range m.events {
+		if e.EmittedAt.After(w.EventsAt) {
+			w.EventsAt = e.EmittedAt
+		}
+	}
+	return w, nil
+}

@@ -1,0 +1,368 @@
+package dashboard_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/riverwatch/riverwatch/pkg/auth"
+	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/network"
+	"github.com/riverwatch/riverwatch/pkg/standard"
+	"github.com/riverwatch/riverwatch/pkg/testinfra"
+	"github.com/riverwatch/riverwatch/services/api/internal/api"
+	"github.com/riverwatch/riverwatch/services/api/internal/api/apitest"
+	"github.com/riverwatch/riverwatch/services/api/internal/dashboard"
+)
+
+// These are browser tests of the real dashboard in a real headless Chromium (Debian's
+// chromium package), served by the real api handler over an in-memory store seeded with a
+// picture of the configured network, and a command applier that plays the responder.
+// Screenshots go to artifacts/screenshots/.
+
+// chromium finds the browser: $RIVERWATCH_CHROMIUM, else Debian's chromium on the PATH.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("RIVERWATCH_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("RIVERWATCH_INTEGRATION") == "1" {
+		t.Fatal("no chromium binary on the PATH (apt-get install -y chromium); make test needs it for the browser tests")
+	}
+	t.Skip("browser test: no chromium binary on the PATH (apt-get install -y chromium, or set RIVERWATCH_CHROMIUM); make test installs it")
+	return ""
+}
+
+type harness struct {
+	t       *testing.T
+	srv     *httptest.Server
+	store   *apitest.MemStore
+	applier *apitest.Applier
+	fix     apitest.Fixture
+	net     *network.Network
+	ctx     context.Context
+	shots   string
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	exe := chromium(t)
+	root := testinfra.ModuleRoot(t)
+	net, err := network.Load(filepath.Join(root, "configs", "sites.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := auth.Load(filepath.Join(root, "configs", "tokens.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := apitest.NewMemStore()
+	fix := apitest.Seed(store, net, time.Now())
+	applier := &apitest.Applier{Store: store, Delay: 300 * time.Millisecond}
+	s, err := api.New(api.Options{
+		Network: net, Tokens: tokens, Store: store, Commander: applier, Assets: dashboard.Assets(),
+		CommandTimeout: 5 * time.Second, CommandPoll: 20 * time.Millisecond, RefreshInterval: 200 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = s.NewWatcher().Run(watchCtx); close(done) }()
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.NoFirstRun,
+		chromedp.WindowSize(1440, 1000),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+		stopWatch()
+		<-done
+		srv.CloseClientConnections()
+		srv.Close()
+		applier.Wait()
+	})
+	shots := filepath.Join(root, "artifacts", "screenshots")
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &harness{t: t, srv: srv, store: store, applier: applier, fix: fix, net: net, ctx: ctx, shots: shots}
+}
+
+// do runs browser steps, failing the test (with a screenshot) at the first error.
+func (h *harness) do(steps ...chromedp.Action[chromedp.Void]) {
+	h.t.Helper()
+	if err := chromedp.Do(h.ctx, steps...); err != nil {
+		h.shot("failure-" + strings.ReplaceAll(h.t.Name(), "/", "_"))
+		h.t.Fatal(err)
+	}
+}
+
+// get runs one browser action and returns its value.
+func get[T any](h *harness, a chromedp.Action[T]) T {
+	h.t.Helper()
+	v, err := chromedp.Run(h.ctx, a)
+	if err != nil {
+		h.shot("failure-" + strings.ReplaceAll(h.t.Name(), "/", "_"))
+		h.t.Fatal(err)
+	}
+	return v
+}
+
+// shot saves a full-page PNG screenshot as an artifact.
+func (h *harness) shot(name string) {
+	h.t.Helper()
+	buf, err := chromedp.Run(h.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		h.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	path := filepath.Join(h.shots, name+".png")
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Logf("screenshot: %s", path)
+}
+
+// signIn opens the dashboard, which asks for a token, and types it into the dialog as a
+// person would.
+func (h *harness) signIn(token, lang string) {
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/"),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := chromedp.Evaluate[any](fmt.Sprintf(`localStorage.clear(); localStorage.setItem('rw.lang', %q)`, lang))(ctx, t)
+			return err
+		}),
+		chromedp.Navigate(h.srv.URL+"/"),
+		chromedp.WaitVisible(`[data-testid="token-input"]`),
+		chromedp.SendKeys(`[data-testid="token-input"]`, token),
+		chromedp.Click(`[data-testid="token-save"]`),
+		chromedp.WaitVisible(`body[data-ready="overview"]`),
+	)
+}
+
+type dot struct {
+	Site   string `json:"site"`
+	Kind   string `json:"kind"`
+	Class  string `json:"class"`
+	Fill   string `json:"fill"`
+	Status string `json:"status"`
+}
+
+func TestOverviewShowsEveryConfiguredSiteColouredByClass(t *testing.T) {
+	h := newHarness(t)
+	h.signIn("dev-admin-token", "zh")
+	dots := get(h, chromedp.Evaluate[[]dot](`[...document.querySelectorAll('.schematic g.site')].map(g => ({
+		site: g.dataset.site, kind: g.dataset.kind, class: g.dataset.class || '', status: g.dataset.status,
+		fill: (g.querySelector('.dot').getAttribute('fill') || '').toLowerCase() }))`))
+	counters := get(h, chromedp.Evaluate[map[string]string](`Object.fromEntries([...document.querySelectorAll('[data-testid^="count-"]')].map(e => [e.dataset.testid, e.textContent.trim()]))`))
+	title := get(h, chromedp.Text(`.brand [data-i18n]`))
+	h.shot("overview")
+
+	if title != "昌吉市河流水质预警" {
+		t.Errorf("the dashboard is Chinese first: title %q", title)
+	}
+	got := map[string]dot{}
+	for _, d := range dots {
+		got[d.Site] = d
+	}
+	for _, site := range h.net.Sites() {
+		d, ok := got[site.ID]
+		if !ok {
+			t.Errorf("site %s (%s) is not drawn on the schematic", site.ID, site.Name)
+			continue
+		}
+		if site.Kind == network.KindOutfall {
+			if d.Kind != "outfall" {
+				t.Errorf("outfall %s drawn as %q", site.ID, d.Kind)
+			}
+			continue
+		}
+		want := h.fix.Classes[site.ID]
+		if d.Class != want.String() {
+			t.Errorf("site %s: class %q, want %q", site.ID, d.Class, want)
+		}
+		if d.Fill != want.Color() {
+			t.Errorf("site %s (class %s): colour %s, want %s (facts §2.3)", site.ID, want, d.Fill, want.Color())
+		}
+	}
+	if len(dots) != len(h.net.Sites()) {
+		t.Errorf("%d sites drawn, %d configured", len(dots), len(h.net.Sites()))
+	}
+	// Every colour of the scale is on screen: the seed gives one site of each class.
+	seen := map[string]bool{}
+	for _, d := range dots {
+		seen[d.Fill] = true
+	}
+	for _, c := range []standard.Class{standard.ClassII, standard.ClassIII, standard.ClassIV, standard.ClassV, standard.ClassWorseV} {
+		if !seen[c.Color()] {
+			t.Errorf("colour of class %s (%s) not on the overview", c, c.Color())
+		}
+	}
+	if counters["count-sites"] != fmt.Sprint(len(h.net.Sites())) {
+		t.Errorf("site counter %q, want %d", counters["count-sites"], len(h.net.Sites()))
+	}
+	if counters["count-incidents"] != "2" {
+		t.Errorf("open incident counter %q, want 2 (one open, one acknowledged)", counters["count-incidents"])
+	}
+	if n := counters["count-exceeding"]; n == "" || n == "0" {
+		t.Errorf("exceeding counter %q, want the seeded exceedances counted", n)
+	}
+}
+
+func TestResponderAcknowledgesAnIncidentFromTheBoard(t *testing.T) {
+	h := newHarness(t)
+	h.signIn("dev-responder-changji", "zh")
+	card := fmt.Sprintf(`article[data-incident=%q]`, h.fix.OpenIncident)
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/incidents"),
+		chromedp.WaitVisible(card+`[data-status="open"] [data-testid="ack"]`),
+	)
+	before := get(h, chromedp.Text(card+` [data-testid="incident-status"]`))
+	h.shot("incidents-before-ack")
+	if before != "未确认" {
+		t.Errorf("status before: %q, want 未确认", before)
+	}
+	h.do(
+		chromedp.Click(card+` [data-testid="ack"]`),
+		chromedp.WaitVisible(card+`[data-status="acknowledged"]`),
+	)
+	after := get(h, chromedp.Text(card+` [data-testid="incident-status"]`))
+	ackButtons := get(h, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll('%s [data-testid="ack"]').length`, card)))
+	h.shot("incidents-after-ack")
+	if after != "已确认" {
+		t.Errorf("status after: %q, want 已确认", after)
+	}
+	if ackButtons != 0 {
+		t.Errorf("the acknowledge button is still offered after acknowledging")
+	}
+	sent := h.applier.Sent()
+	if len(sent) != 1 || sent[0].Type != "acknowledge" || sent[0].IncidentID != h.fix.OpenIncident || sent[0].Actor != "昌吉市应急值班" {
+		t.Errorf("commands sent: %+v, want one acknowledge of %s by 昌吉市应急值班", sent, h.fix.OpenIncident)
+	}
+	inc, err := h.store.Incident(context.Background(), h.fix.OpenIncident)
+	if err != nil || inc.Status != "acknowledged" {
+		t.Errorf("stored incident: %v %v", inc.Status, err)
+	}
+}
+
+func TestViewerSeesNoActionButtonsAndOnlyItsJurisdiction(t *testing.T) {
+	h := newHarness(t)
+	h.signIn("dev-viewer-xpcc6", "zh")
+	sites := get(h, chromedp.Evaluate[[]string](`[...document.querySelectorAll('.schematic g.site')].map(g => g.dataset.site)`))
+	if strings.Join(sites, ",") != "STH-S3" {
+		t.Errorf("xpcc6 viewer sees sites %v, want only STH-S3", sites)
+	}
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/incidents"),
+		chromedp.WaitVisible(`body[data-ready="incidents"] [data-testid="incident-board"]`),
+	)
+	cards := get(h, chromedp.Evaluate[[]string](`[...document.querySelectorAll('article[data-incident]')].map(a => a.dataset.incident)`))
+	buttons := get(h, chromedp.Evaluate[int](`document.querySelectorAll('[data-action]').length`))
+	h.shot("incidents-viewer-xpcc6")
+	if strings.Join(cards, ",") != h.fix.OpenIncident {
+		t.Errorf("xpcc6 viewer sees incidents %v, want only %s (it concerns xpcc6 downstream)", cards, h.fix.OpenIncident)
+	}
+	if buttons != 0 {
+		t.Errorf("a viewer is offered %d action buttons", buttons)
+	}
+}
+
+func TestSitePageDrawsEachParameterAgainstItsClassBands(t *testing.T) {
+	h := newHarness(t)
+	h.signIn("dev-admin-token", "en")
+	type chartInfo struct {
+		Param  string `json:"param"`
+		Bands  int    `json:"bands"`
+		Target int    `json:"target"`
+		Line   bool   `json:"line"`
+		Events int    `json:"events"`
+	}
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/site/STH-S2"),
+		chromedp.WaitVisible(`body[data-ready="site"] .chart[data-param="nh3n"]`),
+	)
+	charts := get(h, chromedp.Evaluate[[]chartInfo](`[...document.querySelectorAll('.chart')].map(c => ({
+		param: c.dataset.param, bands: c.querySelectorAll('svg > rect').length,
+		target: c.querySelectorAll('line.target').length, line: (c.querySelector('path.line').getAttribute('d') || '').length > 10,
+		events: c.querySelectorAll('[data-event]').length }))`))
+	h.shot("site-STH-S2")
+	byParam := map[string]int{}
+	for i, c := range charts {
+		byParam[c.Param] = i
+		if !c.Line {
+			t.Errorf("%s: no series line", c.Param)
+		}
+	}
+	nh3n, ok := byParam["nh3n"]
+	if !ok {
+		t.Fatalf("no nh3n chart among %+v", charts)
+	}
+	if c := charts[nh3n]; c.Bands < 5 || c.Target != 1 || c.Events < 2 {
+		t.Errorf("nh3n chart: %+v, want ≥5 class bands, the target line and the 2 exceedance events", c)
+	}
+	if i, ok := byParam["ph"]; !ok || charts[i].Target != 2 {
+		t.Errorf("pH chart should show the 6–9 range as two target lines: %+v", charts)
+	}
+}
+
+func TestReportsPageShowsPlanIndicatorsAndRiverRatings(t *testing.T) {
+	h := newHarness(t)
+	h.signIn("dev-admin-token", "zh")
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/reports"),
+		chromedp.WaitVisible(`body[data-ready="reports"] [data-testid="indicators"]`),
+	)
+	indicators := get(h, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="indicators"] tbody tr').length`))
+	firstIndicator := get(h, chromedp.Text(`[data-testid="indicators"] tbody tr td`))
+	rivers := get(h, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="rivers"] tbody tr').length`))
+	h.shot("reports")
+	if indicators != 5 || firstIndicator != "水质达到或好于Ⅲ类的河流断面比例" {
+		t.Errorf("indicators: %d rows, first %q; want the 5 water indicators of 表2—1", indicators, firstIndicator)
+	}
+	if rivers != 2 {
+		t.Errorf("river ratings: %d rows, want 2 (头屯河, 三屯河)", rivers)
+	}
+}
+
+func TestDashboardRefreshesItselfWhenAnIncidentArrives(t *testing.T) {
+	h := newHarness(t)
+	h.signIn("dev-viewer-changji", "zh")
+	h.do(chromedp.WaitVisible(`#live[data-state="on"]`)) // the event stream is connected
+	if n := get(h, chromedp.Text(`[data-testid="count-incidents"]`)); n != "2" {
+		t.Fatalf("open incidents before: %q", n)
+	}
+	now := time.Now().UTC()
+	h.store.PutIncident(message.Incident{
+		ID: "inc-new", Version: 1, Title: "努尔加水库 总磷预警", Status: message.IncidentOpen, Level: "IV", Site: "STH-D1",
+		Sites: []string{"STH-D1"}, Jurisdictions: []string{"changji"}, OpenedAt: now, UpdatedAt: now,
+	})
+	// No reload, no click: the page learns of the change from /api/v1/stream.
+	get(h, chromedp.Poll[bool](`document.querySelector('[data-testid="count-incidents"]').textContent.trim() === '3'`, chromedp.WithPollingTimeout(15*time.Second)))
+	h.shot("overview-refreshed")
+}

@@ -1,0 +1,180 @@
+package archiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverwatch/riverwatch/pkg/chstore"
+	"github.com/riverwatch/riverwatch/pkg/config"
+	"github.com/riverwatch/riverwatch/pkg/ops"
+	"github.com/riverwatch/riverwatch/pkg/store"
+	"github.com/riverwatch/riverwatch/pkg/stream"
+	"github.com/segmentio/kafka-go"
+)
+
+// Connect opens the ClickHouse connection (on the default database: the archiver creates
+// its own) and asks the server's version. It retries with backoff while ClickHouse does not
+// answer, for up to wait (0: until ctx is done), so that the archiver may start first.
+func Connect(ctx context.Context, cfg config.ClickHouse, wait time.Duration, log *slog.Logger) (driver.Conn, chstore.Version, error) {
+	if wait > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, wait)
+		defer cancel()
+	}
+	backoff := 250 * time.Millisecond
+	for {
+		conn, err := chstore.Open(ctx, chstore.Config{
+			Addr: cfg.Addr, Username: cfg.Username, Password: cfg.Password, DialTimeout: cfg.DialTimeout,
+		})
+		if err == nil {
+			v, verr := chstore.ServerVersion(ctx, conn)
+			if verr == nil {
+				return conn, v, nil
+			}
+			conn.Close()
+			err = verr
+		}
+		log.Warn("clickhouse not available, retrying", "addr", cfg.Addr, "backoff", backoff, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, chstore.Version{}, fmt.Errorf("clickhouse %s: gave up: %w", cfg.Addr, errors.Join(err, ctx.Err()))
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+// GroupID returns the consumer group of the archiver for a topic kind.
+func GroupID(prefix string, k store.Kind) string { return prefix + "-archiver-" + string(k) }
+
+// Archiver consumes every archived topic in a consumer group of its own and writes each
+// batch with a store.Writer. A batch is committed only after Write returned nil; while ClickHouse
+// fails, the consumer retries the same batch with backoff and fetches nothing more, so
+// memory stays bounded by one batch plus the reader's queue per topic.
+type Archiver struct {
+	cfg *config.Config
+	w   *store.Writer
+	m   *store.Metrics
+	log *slog.Logger
+
+	mu   sync.Mutex
+	lags map[string]map[int]int64 // topic → partition → lag
+}
+
+// NewArchiver returns an Archiver for the topics of cfg.
+func NewArchiver(cfg *config.Config, w *store.Writer, m *store.Metrics, log *slog.Logger) *Archiver {
+	return &Archiver{cfg: cfg, w: w, m: m, log: log, lags: map[string]map[int]int64{}}
+}
+
+// Run consumes until ctx is done (nil) or a consumer fails (its error).
+func (a *Archiver) Run(ctx context.Context) error {
+	var g ops.Group
+	for _, k := range store.Kinds() {
+		topic := k.Topic(a.cfg.Kafka.Topics)
+		if topic == "" {
+			continue
+		}
+		delay := a.cfg.Archiver.BatchInterval
+		if k != store.KindReadings {
+			delay = a.cfg.Archiver.RecordsBatchInterval
+		}
+		c := stream.NewConsumer(stream.ConsumerConfig{
+			Brokers:  a.cfg.Kafka.Brokers,
+			Topic:    topic,
+			GroupID:  GroupID(a.cfg.Kafka.GroupPrefix, k),
+			MaxRows:  a.cfg.Archiver.BatchRows,
+			MaxBytes: a.cfg.Archiver.BatchBytes,
+			MaxDelay: delay,
+			MaxWait:  a.cfg.Kafka.MaxWait,
+			RetryMax: a.cfg.Archiver.RetryMax,
+			Logger:   a.log,
+		})
+		a.log.Info("archiving topic", "topic", topic, "kind", k, "group", GroupID(a.cfg.Kafka.GroupPrefix, k))
+		g.Go(func(ctx context.Context) error {
+			return c.Run(ctx, func(ctx context.Context, batch []kafka.Message) error {
+				if _, err := a.w.Write(ctx, k, topic, batch); err != nil {
+					return err
+				}
+				a.observeLag(topic, batch)
+				return nil
+			})
+		})
+	}
+	return g.Run(ctx)
+}
+
+// observeLag keeps the latest lag of each partition seen and publishes their sum.
+func (a *Archiver) observeLag(topic string, batch []kafka.Message) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	parts := a.lags[topic]
+	if parts == nil {
+		parts = map[int]int64{}
+		a.lags[topic] = parts
+	}
+	for p, lag := range lagOf(batch) {
+		parts[p] = lag
+	}
+	var sum int64
+	for _, lag := range parts {
+		sum += lag
+	}
+	a.m.Lag.WithLabelValues(topic).Set(float64(sum))
+}
+
+// Service is a connected and migrated archive: what every archiver command starts from.
+type Service struct {
+	Conn     driver.Conn
+	Schema   store.Schema
+	Metrics  *store.Metrics
+	Writer   *store.Writer
+	Migrated []store.Migration // the migrations this start applied
+}
+
+// Open connects to ClickHouse (waiting for it up to cfg.Archiver.ConnectTimeout), detects
+// the server's features, applies the pending migrations and returns a store.Writer on the
+// result. Its metrics are registered on reg.
+func Open(ctx context.Context, cfg *config.Config, reg prometheus.Registerer, log *slog.Logger) (*Service, error) {
+	tz, err := time.LoadLocation(cfg.Archiver.RollupTimezone)
+	if err != nil {
+		return nil, fmt.Errorf("config key archiver.rollup_timezone: %w", err)
+	}
+	conn, v, err := Connect(ctx, cfg.ClickHouse, cfg.Archiver.ConnectTimeout, log)
+	if err != nil {
+		return nil, err
+	}
+	s := store.NewSchema(cfg, v)
+	log.Info("clickhouse connected", "addr", cfg.ClickHouse.Addr, "database", s.Database, "features", s.Features.String(), "cluster", s.Cluster)
+	ran, err := store.Migrate(ctx, conn, s, log)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("migrate %s: %w", s.Database, err)
+	}
+	m := store.NewMetrics(reg)
+	return &Service{Conn: conn, Schema: s, Metrics: m, Writer: store.NewWriter(conn, s, tz, m, log), Migrated: ran}, nil
+}
+
+// Close closes the ClickHouse connection.
+func (s *Service) Close() error { return s.Conn.Close() }
+
+// lagOf returns, per partition, how many messages of a batch's partitions were still behind
+// the high watermark after the batch.
+func lagOf(msgs []kafka.Message) map[int]int64 {
+	out := map[int]int64{}
+	last := map[int]kafka.Message{}
+	for _, m := range msgs {
+		if cur, ok := last[m.Partition]; !ok || m.Offset > cur.Offset {
+			last[m.Partition] = m
+		}
+	}
+	for p, m := range last {
+		out[p] = max(m.HighWaterMark-m.Offset-1, 0)
+	}
+	return out
+}

@@ -1,0 +1,204 @@
+package archiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/store"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// ReplayRequest selects a range of a topic to archive again, e.g. to backfill after
+// ClickHouse lost data or after an archiver bug. Replaying is harmless: rows are
+// deduplicated by their ids and rollups are rebuilt, not added to.
+type ReplayRequest struct {
+	Kind  store.Kind
+	Topic string
+	// Partition to replay; -1 replays every partition.
+	Partition int
+	// By offset: [FromOffset, ToOffset). FromOffset < 0 selects by time instead; ToOffset < 0
+	// means the end of the partition as of the start of the replay.
+	FromOffset int64
+	ToOffset   int64
+	// By time (Kafka message timestamps): [From, To); a zero To means the end of the
+	// partition as of the start.
+	From, To time.Time
+	// Batch limits, as for the consumer (defaults 50,000 messages, 16 MiB).
+	BatchRows  int
+	BatchBytes int
+	// IdleTimeout ends a partition early when no message arrives for this long (default
+	// 10 s), so that a range ending in a gap of the log does not wait forever.
+	IdleTimeout time.Duration
+}
+
+// ReplayStats says what a replay archived.
+type ReplayStats struct {
+	Partitions int
+	Messages   int
+	Rows       map[string]int // rows written per table
+	Rejected   int            // messages recorded in rejected as archive_decode
+}
+
+// Replay re-reads a range of a topic, outside any consumer group (nothing is committed), and
+// archives it with w in batches.
+func Replay(ctx context.Context, brokers []string, req ReplayRequest, w *store.Writer, log *slog.Logger) (ReplayStats, error) {
+	stats := ReplayStats{Rows: map[string]int{}}
+	if req.BatchRows <= 0 {
+		req.BatchRows = 50000
+	}
+	if req.BatchBytes <= 0 {
+		req.BatchBytes = 16 << 20
+	}
+	if req.IdleTimeout <= 0 {
+		req.IdleTimeout = 10 * time.Second
+	}
+	if req.FromOffset < 0 && req.From.IsZero() {
+		return stats, errors.New("replay: give a start offset (with a partition) or a start time")
+	}
+	if req.FromOffset >= 0 && req.Partition < 0 {
+		return stats, errors.New("replay: an offset range needs a partition")
+	}
+	parts, err := partitionsOf(ctx, brokers[0], req.Topic)
+	if err != nil {
+		return stats, err
+	}
+	if req.Partition >= 0 {
+		if !slices.Contains(parts, req.Partition) {
+			return stats, fmt.Errorf("replay: topic %s has no partition %d", req.Topic, req.Partition)
+		}
+		parts = []int{req.Partition}
+	}
+	for _, p := range parts {
+		start, end, err := replayBounds(ctx, brokers[0], req, p)
+		if err != nil {
+			return stats, err
+		}
+		stats.Partitions++
+		if start >= end {
+			log.Info("replay: nothing in range", "topic", req.Topic, "partition", p, "from", start, "to", end)
+			continue
+		}
+		log.Info("replay: partition", "topic", req.Topic, "partition", p, "from_offset", start, "to_offset", end)
+		if err := replayPartition(ctx, brokers, req, p, start, end, w, &stats, log); err != nil {
+			return stats, err
+		}
+	}
+	return stats, nil
+}
+
+func partitionsOf(ctx context.Context, broker, topic string) ([]int, error) {
+	conn, err := kafka.DialContext(ctx, "tcp", broker)
+	if err != nil {
+		return nil, fmt.Errorf("replay: dial %s: %w", broker, err)
+	}
+	defer conn.Close()
+	ps, err := conn.ReadPartitions(topic)
+	if err != nil {
+		return nil, fmt.Errorf("replay: partitions of %s: %w", topic, err)
+	}
+	out := make([]int, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, p.ID)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// replayBounds returns the offsets [start, end) of a partition to replay.
+func replayBounds(ctx context.Context, broker string, req ReplayRequest, p int) (int64, int64, error) {
+	lc, err := kafka.DialLeader(ctx, "tcp", broker, req.Topic, p)
+	if err != nil {
+		return 0, 0, fmt.Errorf("replay: leader of %s/%d: %w", req.Topic, p, err)
+	}
+	defer lc.Close()
+	first, last, err := lc.ReadOffsets()
+	if err != nil {
+		return 0, 0, fmt.Errorf("replay: offsets of %s/%d: %w", req.Topic, p, err)
+	}
+	at := func(t time.Time) (int64, error) {
+		off, err := lc.ReadOffset(t)
+		if err != nil {
+			return 0, fmt.Errorf("replay: offset of %s/%d at %s: %w", req.Topic, p, t.Format(time.RFC3339), err)
+		}
+		if off < 0 { // no message at or after t
+			return last, nil
+		}
+		return off, nil
+	}
+	start, end := req.FromOffset, last
+	if req.FromOffset < 0 {
+		if start, err = at(req.From); err != nil {
+			return 0, 0, err
+		}
+		if !req.To.IsZero() {
+			if end, err = at(req.To); err != nil {
+				return 0, 0, err
+			}
+		}
+	} else if req.ToOffset >= 0 {
+		end = req.ToOffset
+	}
+	return max(start, first), min(end, last), nil
+}
+
+func replayPartition(ctx context.Context, brokers []string, req ReplayRequest, p int, start, end int64, w *store.Writer, stats *ReplayStats, log *slog.Logger) error {
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers: brokers, Topic: req.Topic, Partition: p,
+		MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 500 * time.Millisecond,
+	})
+	defer r.Close()
+	if err := r.SetOffset(start); err != nil {
+		return fmt.Errorf("replay: seek %s/%d to %d: %w", req.Topic, p, start, err)
+	}
+	var (
+		batch []kafka.Message
+		size  int
+	)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		res, err := w.Write(ctx, req.Kind, req.Topic, batch)
+		if err != nil {
+			return fmt.Errorf("replay %s/%d stopped; resume with -partition %d -from-offset %d: %w",
+				req.Topic, p, p, batch[0].Offset, err)
+		}
+		stats.Messages += len(batch)
+		stats.Rejected += res.Rejected
+		for t, n := range res.Rows {
+			stats.Rows[t] += n
+		}
+		batch, size = batch[:0], 0
+		return nil
+	}
+	for next := start; next < end; {
+		fctx, cancel := context.WithTimeout(ctx, req.IdleTimeout)
+		m, err := r.FetchMessage(fctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+				log.Warn("replay: no message before the end of the range, partition done early",
+					"topic", req.Topic, "partition", p, "next_offset", next, "end", end)
+				break
+			}
+			return errors.Join(fmt.Errorf("replay: fetch %s/%d: %w", req.Topic, p, err), flush())
+		}
+		if m.Offset >= end {
+			break
+		}
+		next = m.Offset + 1
+		batch = append(batch, m)
+		size += len(m.Value)
+		if len(batch) >= req.BatchRows || size >= req.BatchBytes {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}

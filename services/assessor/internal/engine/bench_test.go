@@ -1,0 +1,128 @@
+package engine
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/network"
+	"github.com/riverwatch/riverwatch/pkg/standard"
+)
+
+// syntheticNetwork has n sections, each alone on a river of its own, so that benchmarks
+// measure judgement, not fan-out of predictions.
+func syntheticNetwork(tb testing.TB, n int) *network.Network {
+	tb.Helper()
+	var b strings.Builder
+	b.WriteString("timezone: Asia/Shanghai\njurisdictions:\n  - {id: j, name: j}\nrivers:\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "  - {id: r%d, name: r%d, velocity_mps: 1, flow_m3s: 5}\n", i, i)
+	}
+	b.WriteString("sites:\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "  - {id: S%d, name: s, kind: section, river: r%d, km: 1, jurisdiction: j, target_class: III, station: {mn: \"%d\", password: x}}\n", i, i, i)
+	}
+	net, err := network.Parse([]byte(b.String()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return net
+}
+
+// BenchmarkJudge measures readings judged per second by one engine (one core): 200
+// sites × 5 parameters, hourly values that wander inside Class II–III, one series in a
+// hundred with an exceedance that opens, updates and clears.
+func BenchmarkJudge(b *testing.B) {
+	net := syntheticNetwork(b, 200)
+	clk := &fakeClock{t: t0}
+	e, err := New(net, Options{}, clk.Now, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	params := []string{"cod", "nh3n", "tp", "do", "ph"}
+	base := map[string]float64{"cod": 12, "nh3n": 0.4, "tp": 0.08, "do": 7, "ph": 7.6}
+	const nSeries = 200 * 5
+	readings := make([]message.Reading, 0, 24*nSeries)
+	for hr := 0; hr < 24; hr++ {
+		for s := 0; s < 200; s++ {
+			for pi, p := range params {
+				v := base[p] * (1 + 0.05*float64((hr*7+s*3+pi)%11-5)/5)
+				if s%100 == 0 && p == "cod" && hr >= 6 && hr < 12 {
+					v = 25 + float64(hr) // opens, changes class, clears
+				}
+				obs := t0.Add(time.Duration(hr) * time.Hour)
+				site := fmt.Sprintf("S%d", s)
+				readings = append(readings, message.Reading{
+					ID: message.ReadingID(site, p, "hour", obs), Site: site, Parameter: p, Value: v,
+					Interval: message.IntervalHour, Flag: "N", ObservedAt: obs, ReceivedAt: obs,
+				})
+			}
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	day := 24 * time.Hour
+	for i := 0; i < b.N; i++ {
+		r := readings[i%len(readings)]
+		// Each pass over the day moves a day on, so readings stay in order.
+		shift := time.Duration(i/len(readings)) * day
+		r.ObservedAt = r.ObservedAt.Add(shift)
+		r.ReceivedAt = r.ObservedAt
+		e.ApplyAt(r, NoPosition)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "readings/s")
+}
+
+// BenchmarkSeriesMemory measures the heap held per series with 100,000 series (2,000
+// sites × 50 parameters), each with a full ring of recent values, and reports it as
+// bytes/series. The target is ≤ 1 KiB.
+func BenchmarkSeriesMemory(b *testing.B) {
+	net := syntheticNetwork(b, 2000)
+	codes := standard.Codes()
+	var params []string
+	for _, c := range codes {
+		if standard.Plausible(c, 0.5) == nil && len(params) < 50 {
+			params = append(params, c)
+		}
+	}
+	if len(params) < 50 {
+		b.Fatalf("only %d parameters", len(params))
+	}
+	var perSeries float64
+	for i := 0; i < b.N; i++ {
+		clk := &fakeClock{t: t0}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		e, err := New(net, Options{}, clk.Now, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for hr := 0; hr < ringSize; hr++ {
+			obs := t0.Add(time.Duration(hr) * time.Hour)
+			for s := 0; s < 2000; s++ {
+				site := net.Sites()[s].ID
+				for j, p := range params {
+					e.ApplyAt(message.Reading{
+						Site: site, Parameter: p, Value: 0.4 + 0.01*float64((hr+j)%5), Flag: "N",
+						Interval: message.IntervalHour, ObservedAt: obs, ReceivedAt: obs,
+					}, NoPosition)
+				}
+			}
+			e.DrainState()
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		n := e.Stats().Series
+		if n != 100000 {
+			b.Fatalf("%d series", n)
+		}
+		perSeries = float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+		runtime.KeepAlive(e)
+	}
+	b.ReportMetric(perSeries, "bytes/series")
+}

@@ -1,0 +1,211 @@
+package engine
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/message"
+)
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9*math.Max(1, math.Abs(b)) }
+
+// The test network (testdata/network.yaml): main river 1 m/s, 10 m³/s; tributary 0.5 m/s,
+// 2 m³/s, 20 km long, joining the main river at km 50. On the tributary: T1 (km 5,
+// section), TO (km 10, outfall GB18918-1A, 0.5 m³/s), T2 (km 15, section). On the main
+// river: M1 10, O1 20 (outfall, 1 m³/s), M2 30, D1 60 (drinking source, Class II), M3 80,
+// L1 90.
+func TestPredictionFromAnOutfallOnATributary(t *testing.T) {
+	e, _ := newTestEngine(t, Options{})
+	// Background: COD 10 above the outfall, 12 at the drinking source; nothing known at
+	// M3 or L1.
+	applyAll(e, rd("T1", "cod", 10, 0), rd("D1", "cod", 12, 0))
+
+	// COD 100 against the permit's 50: multiple 1.0, severe, opens at once.
+	spill := rd("TO", "cod", 100, h)
+	evs := e.Apply(spill)
+	if len(evs) == 0 || evs[0].Type != message.EventExceedanceOpened {
+		t.Fatalf("events %v", types(evs))
+	}
+	opened := evs[0]
+	preds := only(evs, message.EventPredictionIssued)
+
+	// At the outfall: (100 × 0.5 + 10 × 2)/(0.5 + 2) = 28.
+	// T2, 5 km down the tributary at 0.5 m/s: 10,000 s; 28 > 20 (Class III): issued.
+	// D1, 10 km to the mouth at 0.5 m/s + 10 km of main river at 1 m/s: 30,000 s; the
+	//   plume (2.5 m³/s at 28) mixes with the main river (10 m³/s at D1's 12):
+	//   (28 × 2.5 + 12 × 10)/12.5 = 15.2 > 15 (Class II): issued.
+	// M2 is upstream of the confluence; M3 and L1: (28 × 2.5 + 0 × 10)/12.5 = 5.6 meets.
+	want := []struct {
+		site    string
+		value   float64
+		travel  time.Duration
+		dist    float64
+		limit   float64
+		target  string
+		class   string
+		multipl float64
+	}{
+		{"T2", 28, 10000 * time.Second, 5, 20, "III", "IV", 0.4},
+		{"D1", 15.2, 30000 * time.Second, 20, 15, "II", "III", 0},
+	}
+	if len(preds) != len(want) {
+		t.Fatalf("predictions %d: %+v", len(preds), preds)
+	}
+	for i, w := range want {
+		p := preds[i]
+		if p.Site != w.site || !near(p.PredictedValue, w.value) || !near(p.Value, w.value) ||
+			!p.ArrivalAt.Equal(spill.ObservedAt.Add(w.travel)) || !near(p.DistanceKm, w.dist) ||
+			p.Limit != w.limit || p.TargetClass != w.target || p.Class != w.class || !near(p.Multiple, w.multipl) {
+			t.Errorf("prediction %d:\n got %+v\nwant %+v", i, p, w)
+		}
+		if p.OriginSite != "TO" || p.OriginEventID != opened.ID || !p.ObservedAt.Equal(spill.ObservedAt) ||
+			p.ID != message.EventID(message.EventPredictionIssued, w.site, "cod", spill.ObservedAt, "TO") {
+			t.Errorf("prediction %d identity: %+v", i, p)
+		}
+	}
+}
+
+func TestOutfallUsesItsMeasuredFlow(t *testing.T) {
+	e, _ := newTestEngine(t, Options{})
+	// Measured 1.5 m³/s instead of the 0.5 of sites.yaml; no background anywhere:
+	// (100 × 1.5 + 0 × 2)/3.5 = 42.857…
+	applyAll(e, rd("TO", "flow", 1.5, 0))
+	preds := only(e.Apply(rd("TO", "cod", 100, h)), message.EventPredictionIssued)
+	if len(preds) == 0 || preds[0].Site != "T2" || !near(preds[0].PredictedValue, 150.0/3.5) {
+		t.Fatalf("predictions %+v", preds)
+	}
+}
+
+func TestPredictionFromASectionIsCarriedAndDiluted(t *testing.T) {
+	e, _ := newTestEngine(t, Options{})
+	// COD 45 at T1: 劣V, opens at once. Carried to T2 (same river): 45. Into the main
+	// river: (45 × 2 + 0 × 10)/12 = 7.5 meets Class II (15) at D1: no prediction there.
+	preds := only(e.Apply(rd("T1", "cod", 45, 0)), message.EventPredictionIssued)
+	if len(preds) != 1 || preds[0].Site != "T2" || !near(preds[0].PredictedValue, 45) ||
+		!preds[0].ArrivalAt.Equal(t0.Add(20000*time.Second)) || preds[0].Severity != SeveritySevere {
+		t.Fatalf("predictions %+v", preds)
+	}
+}
+
+func TestPredictionDecay(t *testing.T) {
+	// k = 0.1/h for NH3-N. M1 → M2: 20 km at 1 m/s = 20,000 s = 5.5 h:
+	// 2.0 × e^(−0.55) = 1.1539…; M1 → D1: 50 km, 13.8 h: 2.0 × e^(−1.3889) = 0.4988 < 0.5.
+	e, _ := newTestEngine(t, Options{DecayPerHour: map[string]float64{"nh3n": 0.1}})
+	preds := only(e.Apply(rd("M1", "nh3n", 2.0, 0)), message.EventPredictionIssued)
+	if len(preds) != 1 || preds[0].Site != "M2" || !near(preds[0].PredictedValue, 2.0*math.Exp(-0.1*20000/3600)) {
+		t.Fatalf("predictions %+v", preds)
+	}
+}
+
+func TestNoPredictionForDOOrPH(t *testing.T) {
+	e, _ := newTestEngine(t, Options{})
+	evs := applyAll(e, rd("M1", "do", 1.0, 0), rd("M1", "ph", 11, h))
+	if n := len(only(evs, message.EventPredictionIssued)); n != 0 || len(only(evs, message.EventExceedanceOpened)) != 2 {
+		t.Fatalf("events %v", types(evs))
+	}
+}
+
+func TestPredictionClearsWhenTheCleanWaterArrives(t *testing.T) {
+	e, clk := newTestEngine(t, Options{})
+	applyAll(e, rd("T1", "cod", 10, 0), rd("D1", "cod", 12, 0))
+	applyAll(e, rd("TO", "cod", 100, h))                             // T2 and D1 predicted
+	evs := applyAll(e, hourly("TO", "cod", 0, 0, 30, 30, 30)[2:]...) // 2 h, 3 h, 4 h: clean
+	if !equal(types(local(evs)), []string{message.EventExceedanceCleared}) {
+		t.Fatalf("events %v", types(evs))
+	}
+	clearedAt := t0.Add(4 * h)
+	// Clean water reaches T2 10,000 s after the clearing, D1 30,000 s after it, in
+	// observed time: readings anywhere move the stream time on (T1 is upstream of both).
+	clk.t = clearedAt.Add(100 * h) // the wall clock is no judge of it
+	applyAll(e, rd("T1", "cod", 10, 4*h+10000*time.Second-time.Second))
+	if evs := predTick(e, clk.t); len(evs) != 0 {
+		t.Fatalf("before the clean water: %v", types(evs))
+	}
+	applyAll(e, rd("T1", "cod", 10, 4*h+10000*time.Second))
+	evs = predTick(e, clk.t)
+	if len(evs) != 1 || evs[0].Type != message.EventPredictionCleared || evs[0].Site != "T2" ||
+		!evs[0].ObservedAt.Equal(clearedAt.Add(10000*time.Second)) || evs[0].OriginSite != "TO" ||
+		evs[0].OriginEventID != message.EventID(message.EventExceedanceOpened, "TO", "cod", t0.Add(h), "") ||
+		evs[0].ID != message.EventID(message.EventPredictionCleared, "T2", "cod", t0.Add(h), "TO") {
+		t.Fatalf("at T2's arrival: %+v", evs)
+	}
+	// A downstream reading observed after the clean water's arrival clears too.
+	evs = only(applyAll(e, rd("D1", "cod", 12, 4*h+30000*time.Second)), message.EventPredictionCleared)
+	if len(evs) != 0 {
+		t.Fatalf("reading %v", types(evs))
+	}
+	evs = predTick(e, clk.t)
+	if len(evs) != 1 || evs[0].Site != "D1" || evs[0].Type != message.EventPredictionCleared ||
+		!evs[0].ObservedAt.Equal(clearedAt.Add(30000*time.Second)) {
+		t.Fatalf("D1: %+v", evs)
+	}
+	if st := e.Stats(); st.Predictions != 0 {
+		t.Errorf("predictions left: %d", st.Predictions)
+	}
+}
+
+func TestPredictionRefutedByDownstreamReadings(t *testing.T) {
+	e, clk := newTestEngine(t, Options{PredictionWindow: h})
+	applyAll(e, rd("M1", "nh3n", 2.0, 0)) // severe: opens; M2 predicted at 5 h 33 min
+	arrival := t0.Add(20000 * time.Second)
+	// Compliant at M2 inside the window: not yet refuted.
+	applyAll(e, rd("M2", "nh3n", 0.4, 6*h))
+	if evs := predTick(e, clk.t); len(evs) != 0 {
+		t.Fatalf("inside the window: %v", types(evs))
+	}
+	// Compliant after arrival + 1 h: refuted.
+	late := arrival.Add(h).Sub(t0) + time.Minute
+	applyAll(e, rd("M2", "nh3n", 0.41, late))
+	evs := predTick(e, clk.t)
+	if len(evs) != 1 || evs[0].Type != message.EventPredictionCleared || evs[0].Site != "M2" ||
+		!evs[0].ObservedAt.Equal(t0.Add(late)) {
+		t.Fatalf("refuted: %+v", evs)
+	}
+}
+
+func TestPredictionNotRefutedWhileTheDownstreamExceedanceIsOpen(t *testing.T) {
+	e, clk := newTestEngine(t, Options{PredictionWindow: h})
+	applyAll(e, rd("M1", "nh3n", 2.0, 0))
+	// The plume arrives at M2: severe there too; then one compliant reading, which does
+	// not clear M2's own exceedance.
+	applyAll(e, rd("M2", "nh3n", 2.1, 6*h), rd("M2", "nh3n", 0.4, 8*h))
+	if evs := predTick(e, clk.t); len(evs) != 0 {
+		t.Fatalf("events %v", types(evs))
+	}
+}
+
+func TestWorseUpstreamReissuesAndNewOpeningSupersedes(t *testing.T) {
+	e, _ := newTestEngine(t, Options{})
+	applyAll(e, rd("T1", "cod", 10, 0))
+	first := only(e.Apply(rd("TO", "cod", 100, h)), message.EventPredictionIssued) // T2 at 28
+	if len(first) != 1 {
+		t.Fatalf("first %+v", first)
+	}
+	// 300: (300 × 0.5 + 20)/2.5 = 68, 2.4 × the earlier 28 → re-issued for T2 with the
+	// new trigger's id; the main river now gets (68 × 2.5)/12.5 = 13.6 at D1 (Class II 15:
+	// meets, no background known at D1).
+	evs := e.Apply(rd("TO", "cod", 300, 2*h))
+	re := only(evs, message.EventPredictionIssued)
+	if len(re) != 1 || re[0].Site != "T2" || !near(re[0].PredictedValue, 68) ||
+		re[0].ID != message.EventID(message.EventPredictionIssued, "T2", "cod", t0.Add(2*h), "TO") ||
+		re[0].OriginEventID != first[0].OriginEventID {
+		t.Fatalf("re-issue %+v", re)
+	}
+	if len(only(evs, message.EventExceedanceUpdated)) != 1 {
+		t.Fatalf("events %v", types(evs))
+	}
+	// Clear, then reopen before the clean water reached T2: the old prediction is
+	// superseded (cleared) before the new one is issued.
+	applyAll(e, hourly("TO", "cod", 0, 0, 0, 30, 30, 30)[3:]...) // 3 h, 4 h, 5 h: clean
+	evs = e.Apply(rd("TO", "cod", 100, 6*h))
+	if !equal(types(evs), []string{message.EventPredictionCleared, message.EventExceedanceOpened, message.EventPredictionIssued}) {
+		t.Fatalf("reopen %v", types(evs))
+	}
+}
+
+// predTick runs Tick and keeps the prediction events (the fake clock also silences
+// stations).
+func predTick(e *Engine, now time.Time) []message.Event {
+	return only(e.Tick(now), message.EventPredictionCleared)
+}

@@ -1,0 +1,300 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/riverwatch/riverwatch/pkg/standard"
+)
+
+// Record is one entry of the compacted state topic: the durable state of one series or
+// one station. Key is the Kafka key ("s|<site>|<parameter>" or "t|<site>"); compaction
+// keeps the newest record per key, which is all a restore needs.
+type Record struct {
+	Key     string        `json:"-"`
+	Series  *SeriesState  `json:"series,omitempty"`
+	Station *StationState `json:"station,omitempty"`
+}
+
+// SeriesState is the exported state of a series. Times are Unix milliseconds.
+type SeriesState struct {
+	Site      string  `json:"site"`
+	Parameter string  `json:"param"`
+	Partition int32   `json:"p"` // Kafka partition of the series' readings (-1: not from Kafka)
+	Offset    int64   `json:"o"` // last offset applied on it
+	Newest    int64   `json:"newest,omitempty"`
+	LastRtd   int64   `json:"rtd,omitempty"` // newest real-time reading: averages it covers are not judged
+	LastMin   int64   `json:"min,omitempty"` // newest minute average: hour averages it covers are not judged
+	LastGood  int64   `json:"good,omitempty"`
+	LastValue float64 `json:"value,omitempty"`
+	LastMeets bool    `json:"meets,omitempty"`
+	Phase     uint8   `json:"phase,omitempty"`
+	Severity  uint8   `json:"sev,omitempty"`
+	Quality   uint8   `json:"q,omitempty"`
+	RunN      uint16  `json:"run_n,omitempty"`
+	ClearN    uint16  `json:"clear_n,omitempty"`
+	FlatN     uint16  `json:"flat_n,omitempty"`
+	RunSince  int64   `json:"run_since,omitempty"`
+	LastBad   int64   `json:"last_bad,omitempty"`
+	LastOK    int64   `json:"last_ok,omitempty"`
+	ClearFrom int64   `json:"clear_from,omitempty"`
+	OpenedAt  int64   `json:"opened_at,omitempty"`
+	Reported  float64 `json:"reported,omitempty"`
+	LastClass int8    `json:"class,omitempty"`
+	Late      uint32  `json:"late,omitempty"`
+	// Ring holds the recent valid values, oldest first.
+	Ring  []float32         `json:"ring,omitempty"`
+	Preds []PredictionState `json:"preds,omitempty"`
+}
+
+// PredictionState is an exported prediction.
+type PredictionState struct {
+	Site    string  `json:"site"`
+	Travel  int64   `json:"travel"`
+	Arrival int64   `json:"arrival"`
+	First   int64   `json:"first"`
+	Origin  int64   `json:"origin"`
+	Value   float64 `json:"value"`
+	Excess  float64 `json:"excess"`
+	ClearAt int64   `json:"clear_at,omitempty"`
+}
+
+// StationState is the exported state of a station.
+type StationState struct {
+	Site      string `json:"site"`
+	LastSeen  int64  `json:"last_seen"`
+	LastObs   int64  `json:"last_obs"`
+	Newest    int64  `json:"newest,omitempty"` // newest observed time, capped at reception
+	Partition int32  `json:"p"`
+	Offset    int64  `json:"o"`
+	Offline   bool   `json:"offline,omitempty"`
+}
+
+// Partition returns the Kafka partition of the readings the record describes, -1 when
+// unknown.
+func (r Record) Partition() int32 {
+	switch {
+	case r.Series != nil:
+		return r.Series.Partition
+	case r.Station != nil:
+		return r.Station.Partition
+	}
+	return -1
+}
+
+// EncodeRecord returns a record's Kafka key and value.
+func EncodeRecord(r Record) (key, value []byte, err error) {
+	value, err = json.Marshal(r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode state %s: %w", r.Key, err)
+	}
+	return []byte(r.Key), value, nil
+}
+
+// DecodeRecord parses a state topic message.
+func DecodeRecord(key, value []byte) (Record, error) {
+	r := Record{Key: string(key)}
+	if err := json.Unmarshal(value, &r); err != nil {
+		return r, fmt.Errorf("decode state %q: %w", key, err)
+	}
+	if (r.Series == nil) == (r.Station == nil) {
+		return r, fmt.Errorf("decode state %q: neither or both of series and station", key)
+	}
+	return r, nil
+}
+
+func seriesRecordKey(site, param string) string { return "s|" + site + "|" + param }
+func stationRecordKey(site string) string       { return "t|" + site }
+
+// DrainState returns the state of every series and station changed since the last call,
+// and forgets that they changed. The assessor publishes it after the events of the same
+// readings: the state never runs ahead of the events, so a crash can only replay.
+func (e *Engine) DrainState() []Record {
+	if len(e.dirty) == 0 && len(e.dirtySt) == 0 {
+		return nil
+	}
+	out := make([]Record, 0, len(e.dirty)+len(e.dirtySt))
+	for _, k := range e.dirty {
+		s := e.series[k]
+		if s == nil {
+			continue
+		}
+		s.dirty = false
+		st := e.exportSeries(s)
+		out = append(out, Record{Key: seriesRecordKey(st.Site, st.Parameter), Series: &st})
+	}
+	for _, i := range e.dirtySt {
+		st := &e.stations[i]
+		st.dirty = false
+		site := e.sites[i].site.ID
+		out = append(out, Record{Key: stationRecordKey(site), Station: &StationState{
+			Site: site, LastSeen: st.lastSeen, LastObs: st.lastObs, Newest: st.newest,
+			Partition: st.partition, Offset: st.offset, Offline: st.offline,
+		}})
+	}
+	e.dirty, e.dirtySt = e.dirty[:0], e.dirtySt[:0]
+	return out
+}
+
+// ExportAll returns the state of every series and station, changed or not.
+func (e *Engine) ExportAll() []Record {
+	for _, s := range e.series {
+		e.markDirty(s)
+	}
+	for i := range e.stations {
+		if e.stations[i].known {
+			e.markStation(uint16(i))
+		}
+	}
+	return e.DrainState()
+}
+
+func (e *Engine) exportSeries(s *series) SeriesState {
+	st := SeriesState{
+		Site: e.sites[s.key.site()].site.ID, Parameter: e.params[s.key.param()],
+		Partition: s.partition, Offset: s.offset, Newest: s.newest, LastRtd: s.lastRtd, LastMin: s.lastMin, LastGood: s.lastGood,
+		LastValue: s.lastValue, LastMeets: s.lastMeets, Phase: s.phase, Severity: s.severity,
+		Quality: s.quality, RunN: s.runN, ClearN: s.clearN, FlatN: s.flatN, RunSince: s.runSince,
+		LastBad: s.lastBad, LastOK: s.lastOK, ClearFrom: s.clearFrom, OpenedAt: s.openedAt,
+		Reported: s.reported, LastClass: s.lastClass, Late: s.late,
+	}
+	if s.ringN > 0 {
+		st.Ring = make([]float32, s.ringN)
+		for i := 0; i < int(s.ringN); i++ {
+			st.Ring[i] = s.ring[(int(s.ringPos)-int(s.ringN)+i+2*ringSize)%ringSize]
+		}
+	}
+	for _, p := range s.preds {
+		st.Preds = append(st.Preds, PredictionState{
+			Site: e.sites[p.site].site.ID, Travel: p.travel, Arrival: p.arrival, First: p.first,
+			Origin: p.origin, Value: p.value, Excess: p.excess, ClearAt: p.clearAt,
+		})
+	}
+	return st
+}
+
+// Reset forgets every series and station, before a restore.
+func (e *Engine) Reset() {
+	clear(e.series)
+	for i := range e.stations {
+		e.stations[i] = station{partition: -1, offset: -1}
+	}
+	e.dirty, e.dirtySt, e.nOpen, e.streamTime = e.dirty[:0], e.dirtySt[:0], 0, 0
+	e.m.series.Set(0)
+	e.m.stations.Set(0)
+	e.m.open.Set(0)
+	e.m.predictions.Set(0)
+}
+
+// Import restores one record. own says whether this engine now owns the record's
+// partition: a record it does not own is kept as context only (the latest values that
+// predictions mix with), and its station is not watched and its predictions not ticked.
+// Records of sites or parameters no longer known are skipped with an error.
+//
+// The stream time is restored from the stations it owns: the newest of their newest
+// observed times (capped at reception). A record written before stations kept it gives
+// the observed time of the station's last reading, which can be behind, never ahead: a
+// prediction is then withdrawn at the next reading rather than too early.
+func (e *Engine) Import(r Record, own bool) error {
+	switch {
+	case r.Series != nil:
+		return e.importSeries(r.Series, own)
+	case r.Station != nil:
+		if !own {
+			return nil // another instance watches it
+		}
+		si, ok := e.siteIx[r.Station.Site]
+		if !ok {
+			return fmt.Errorf("restore station %q: unknown site", r.Station.Site)
+		}
+		st := &e.stations[si]
+		if !st.known {
+			e.m.stations.Inc()
+		}
+		*st = station{
+			lastSeen: r.Station.LastSeen, lastObs: r.Station.LastObs, newest: r.Station.Newest,
+			partition: r.Station.Partition, offset: r.Station.Offset, known: true, offline: r.Station.Offline,
+		}
+		if st.newest == 0 {
+			st.newest = min(st.lastObs, st.lastSeen)
+		}
+		e.streamTime = max(e.streamTime, st.newest)
+		return nil
+	}
+	return fmt.Errorf("restore %q: empty record", r.Key)
+}
+
+func (e *Engine) importSeries(st *SeriesState, own bool) error {
+	si, ok := e.siteIx[st.Site]
+	if !ok {
+		return fmt.Errorf("restore series %s|%s: unknown site", st.Site, st.Parameter)
+	}
+	pi := standard.Order(st.Parameter)
+	if pi < 0 {
+		return fmt.Errorf("restore series %s|%s: unknown parameter", st.Site, st.Parameter)
+	}
+	key := keyOf(si, uint16(pi))
+	old := e.series[key]
+	if !own && old != nil && !old.foreign {
+		return nil // ours: what another instance last wrote is older than what we hold
+	}
+	if old != nil && old.phase == phaseOpen && !old.foreign {
+		e.nOpen--
+	}
+	if old != nil {
+		e.m.predictions.Sub(float64(len(old.preds)))
+	}
+	s := &series{
+		key: key, partition: st.Partition, offset: st.Offset, newest: st.Newest, lastRtd: st.LastRtd, lastMin: st.LastMin,
+		lastGood: st.LastGood, lastValue: st.LastValue, lastMeets: st.LastMeets, phase: st.Phase,
+		severity: st.Severity, quality: st.Quality, runN: st.RunN, clearN: st.ClearN, flatN: st.FlatN,
+		runSince: st.RunSince, lastBad: st.LastBad, lastOK: st.LastOK, clearFrom: st.ClearFrom,
+		openedAt: st.OpenedAt, reported: st.Reported, lastClass: st.LastClass, late: st.Late,
+		foreign: !own,
+	}
+	for i, v := range st.Ring {
+		if i >= ringSize {
+			break
+		}
+		s.pushRing(float64(v))
+	}
+	if own {
+		for _, p := range st.Preds {
+			di, ok := e.siteIx[p.Site]
+			if !ok {
+				continue // the site left the network: nothing to clear there
+			}
+			s.preds = append(s.preds, prediction{
+				site: di, travel: p.Travel, arrival: p.Arrival, first: p.First, origin: p.Origin,
+				value: p.Value, excess: p.Excess, clearAt: p.ClearAt,
+			})
+		}
+		e.m.predictions.Add(float64(len(s.preds)))
+		if s.phase == phaseOpen {
+			e.nOpen++
+		}
+	}
+	e.series[key] = s
+	e.m.series.Set(float64(len(e.series)))
+	e.m.open.Set(float64(e.nOpen))
+	return nil
+}
+
+// Stats summarises the engine's state.
+type Stats struct {
+	Series, Stations, Open, Predictions int
+}
+
+// Stats returns the engine's state size.
+func (e *Engine) Stats() Stats {
+	st := Stats{Series: len(e.series), Open: e.nOpen}
+	for i := range e.stations {
+		if e.stations[i].known && !e.stations[i].foreign {
+			st.Stations++
+		}
+	}
+	for _, s := range e.series {
+		st.Predictions += len(s.preds)
+	}
+	return st
+}

@@ -1,0 +1,246 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/riverwatch/riverwatch/pkg/auth"
+	"github.com/riverwatch/riverwatch/pkg/config"
+	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/network"
+)
+
+// Publisher publishes messages to one topic and returns only once Kafka acknowledged every
+// one of them (stream.Writer does, with RequireAll).
+type Publisher interface {
+	Publish(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// Deps are what a Gateway needs from outside.
+type Deps struct {
+	Network  *network.Network // sites, station MN and PW, the time zone of DataTime
+	Tokens   *auth.Tokens     // HTTP bearer tokens
+	Readings Publisher        // riverwatch.readings
+	Rejected Publisher        // riverwatch.rejected
+	Log      *slog.Logger
+	Registry prometheus.Registerer // metrics; nil: not registered anywhere
+	Clock    func() time.Time      // nil: time.Now
+}
+
+// Gateway receives readings over HJ 212 and HTTP and publishes them. Build it with New.
+type Gateway struct {
+	cfg      config.Gateway
+	net      *network.Network
+	tokens   *auth.Tokens
+	readings Publisher
+	rejected Publisher
+	log      *slog.Logger
+	clock    func() time.Time
+	m        *metrics
+	seen     *seenCache
+
+	lnMu  sync.Mutex
+	ln    net.Listener
+	ready chan struct{}
+	conns sync.WaitGroup
+	open  atomic.Int64
+}
+
+// New returns a Gateway. Zero values in cfg take the defaults of config.Default().
+func New(d Deps, cfg config.Gateway) (*Gateway, error) {
+	switch {
+	case d.Network == nil:
+		return nil, errors.New("ingest: Deps.Network is nil")
+	case d.Tokens == nil:
+		return nil, errors.New("ingest: Deps.Tokens is nil")
+	case d.Readings == nil || d.Rejected == nil:
+		return nil, errors.New("ingest: Deps.Readings and Deps.Rejected must be set")
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.Clock == nil {
+		d.Clock = time.Now
+	}
+	cfg = withDefaults(cfg)
+	m, err := newMetrics(d.Registry)
+	if err != nil {
+		return nil, err
+	}
+	return &Gateway{
+		cfg: cfg, net: d.Network, tokens: d.Tokens, readings: d.Readings, rejected: d.Rejected,
+		log: d.Log, clock: d.Clock, m: m, seen: newSeenCache(cfg.DedupEntries, cfg.DedupWindow),
+		ready: make(chan struct{}),
+	}, nil
+}
+
+// withDefaults fills the zero fields of cfg from the defaults.
+func withDefaults(c config.Gateway) config.Gateway {
+	def := config.Default().Gateway
+	setD := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	setI := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if c.HJ212Listen == "" {
+		c.HJ212Listen = def.HJ212Listen
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = def.MaxBodyBytes
+	}
+	setI(&c.MaxFrameBytes, def.MaxFrameBytes)
+	setI(&c.MaxConnections, def.MaxConnections)
+	setI(&c.MaxFrameErrors, def.MaxFrameErrors)
+	setI(&c.BatchFrames, def.BatchFrames)
+	setI(&c.MaxSplitBytes, def.MaxSplitBytes)
+	setI(&c.MaxSplitSets, def.MaxSplitSets)
+	setI(&c.DedupEntries, def.DedupEntries)
+	setD(&c.IdleTimeout, def.IdleTimeout)
+	setD(&c.FrameTimeout, def.FrameTimeout)
+	setD(&c.WriteTimeout, def.WriteTimeout)
+	setD(&c.PublishTimeout, def.PublishTimeout)
+	setD(&c.SplitTimeout, def.SplitTimeout)
+	setD(&c.DedupWindow, def.DedupWindow)
+	setD(&c.ClockSkew, def.ClockSkew)
+	setD(&c.MaxAge, def.MaxAge)
+	return c
+}
+
+// outbox collects what one batch of input produces: the messages to publish, the answers
+// to send once they are published, and the counts and effects that become true only then.
+type outbox struct {
+	readings   []kafka.Message
+	rejections []kafka.Message
+	replies    [][]byte // encoded HJ 212 frames, in order
+	replyCNs   []string
+	after      []func() // marks in the dedup window
+	keys       []string // dedup keys of this batch, so a frame sent twice in one batch counts once
+	frames     int      // frames handled in this batch
+	arena      []byte   // message values of this batch (see addReading)
+
+	framesAccepted   int
+	framesRefused    map[string]int
+	readingsAccepted map[string]int    // by source
+	readingsRefused  map[[2]string]int // by source, reason
+}
+
+func (o *outbox) reset() {
+	o.readings, o.rejections, o.replies, o.replyCNs = o.readings[:0], o.rejections[:0], o.replies[:0], o.replyCNs[:0]
+	o.after, o.keys, o.arena = o.after[:0], o.keys[:0], nil
+	o.framesAccepted, o.frames = 0, 0
+	clear(o.framesRefused)
+	clear(o.readingsAccepted)
+	clear(o.readingsRefused)
+}
+
+func (o *outbox) addReading(r *message.Reading) {
+	// The values of one batch share an arena that is never reused: kafka-go may still hold
+	// a batch whose publish timed out, so its bytes must not be overwritten.
+	if cap(o.arena)-len(o.arena) < 512 {
+		o.arena = make([]byte, 0, min(max(4<<10, 2*cap(o.arena)), 64<<10))
+	}
+	start := len(o.arena)
+	o.arena = message.AppendReadingJSON(o.arena, r)
+	v := o.arena[start:len(o.arena):len(o.arena)]
+	o.readings = append(o.readings, kafka.Message{Key: []byte(r.Site), Value: v})
+	if o.readingsAccepted == nil {
+		o.readingsAccepted = map[string]int{}
+	}
+	o.readingsAccepted[r.Source]++
+}
+
+// addRejection records a refusal. frame says whether it refuses a whole frame (or HTTP
+// request) rather than one reading of it, for the metrics.
+func (o *outbox) addRejection(rj *message.Rejection, frame bool) {
+	rj.Raw = message.TruncateRaw(rj.Raw)
+	rj.ID = message.RejectionID(rj.Source, rj.Reason, rj.ReceivedAt, rj.Raw+"\x00"+rj.Parameter+"\x00"+rj.Detail)
+	v, err := json.Marshal(rj)
+	if err != nil {
+		panic(fmt.Sprintf("ingest: marshal rejection: %v", err))
+	}
+	key := rj.Site
+	if key == "" {
+		key = rj.Station
+	}
+	if key == "" {
+		key = rj.Remote
+	}
+	o.rejections = append(o.rejections, kafka.Message{Key: []byte(key), Value: v})
+	if frame {
+		if o.framesRefused == nil {
+			o.framesRefused = map[string]int{}
+		}
+		o.framesRefused[rj.Reason]++
+		return
+	}
+	if o.readingsRefused == nil {
+		o.readingsRefused = map[[2]string]int{}
+	}
+	o.readingsRefused[[2]string{rj.Source, rj.Reason}]++
+}
+
+// publish sends the outbox's messages, rejections and readings in parallel, and returns
+// once Kafka acknowledged all of them, or the first error. It does not stop when ctx is
+// cancelled (a stopping gateway finishes what it started), only after PublishTimeout.
+func (g *Gateway) publish(ctx context.Context, o *outbox) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.PublishTimeout)
+	defer cancel()
+	var rejErr error
+	var wg sync.WaitGroup
+	if len(o.rejections) > 0 {
+		if len(o.readings) == 0 {
+			rejErr = g.timedPublish(ctx, g.rejected, "rejected", o.rejections)
+		} else {
+			wg.Go(func() { rejErr = g.timedPublish(ctx, g.rejected, "rejected", o.rejections) })
+		}
+	}
+	readErr := g.timedPublish(ctx, g.readings, "readings", o.readings)
+	wg.Wait()
+	return errors.Join(readErr, rejErr)
+}
+
+func (g *Gateway) timedPublish(ctx context.Context, p Publisher, topic string, msgs []kafka.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	start := time.Now()
+	err := p.Publish(ctx, msgs...)
+	g.m.publishSeconds.WithLabelValues(topic).Observe(time.Since(start).Seconds())
+	if err != nil {
+		g.m.publishFailures.WithLabelValues(topic).Inc()
+		return fmt.Errorf("publish %d %s: %w", len(msgs), topic, err)
+	}
+	return nil
+}
+
+// commit applies what becomes true once the outbox is published: dedup marks and counts.
+func (g *Gateway) commit(o *outbox) {
+	for _, f := range o.after {
+		f()
+	}
+	g.m.framesAccepted.Add(float64(o.framesAccepted))
+	for reason, n := range o.framesRefused {
+		g.m.framesRefused.WithLabelValues(reason).Add(float64(n))
+	}
+	for source, n := range o.readingsAccepted {
+		g.m.readingsAccepted.WithLabelValues(source).Add(float64(n))
+	}
+	for k, n := range o.readingsRefused {
+		g.m.readingsRefused.WithLabelValues(k[0], k[1]).Add(float64(n))
+	}
+}

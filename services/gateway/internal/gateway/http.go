@@ -1,0 +1,399 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/auth"
+	"github.com/riverwatch/riverwatch/pkg/hj212"
+	"github.com/riverwatch/riverwatch/pkg/message"
+)
+
+// Handler returns the HTTP upload API, to mount on the service's mux:
+//
+//	POST /api/v1/readings       a JSON array of {site, parameter, value, unit, observed_at,
+//	                            flag?, interval?, min?, max?}
+//	POST /api/v1/readings.csv   CSV with the header site,parameter,value,unit,observed_at
+//	                            and optionally flag, interval, min, max (any order)
+//
+// Authentication: a bearer token of role responder or admin (401 without a valid token,
+// 403 for a viewer); a row for a site outside the token's jurisdictions is refused. The
+// answer is 200 with {accepted, refused, results: [{row, status, id | reason, detail}]} once
+// the body parsed, even when rows were refused; 400 for a body that does not parse, 413
+// past gateway.max_body_bytes, 503 when Kafka did not take the readings (nothing was
+// accepted; send it again). Rows are numbered from 1 (CSV: after the header). interval
+// defaults to "lab"; flag to "N".
+func (g *Gateway) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/readings", func(w http.ResponseWriter, r *http.Request) {
+		g.upload(w, r, message.SourceHTTP, "json")
+	})
+	mux.HandleFunc("POST /api/v1/readings.csv", func(w http.ResponseWriter, r *http.Request) {
+		g.upload(w, r, message.SourceCSV, "csv")
+	})
+	return mux
+}
+
+// row is one uploaded reading, whatever the format.
+type row struct {
+	raw        string
+	site       string
+	parameter  string
+	value      *float64
+	unit       *string
+	observedAt string
+	flag       string
+	interval   string
+	min, max   *float64
+	err        *refusal // the row could not be read
+}
+
+// RowResult is the outcome of one uploaded row.
+type RowResult struct {
+	Row    int    `json:"row"`
+	Status string `json:"status"` // accepted or refused
+	ID     string `json:"id,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// UploadResult is the answer to an upload.
+type UploadResult struct {
+	Accepted int         `json:"accepted"`
+	Refused  int         `json:"refused"`
+	Results  []RowResult `json:"results"`
+}
+
+// errorBody is the answer when the request as a whole is refused.
+type errorBody struct {
+	Error  string `json:"error"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func (g *Gateway) upload(w http.ResponseWriter, r *http.Request, source, endpoint string) {
+	now := g.clock()
+	code := g.serveUpload(w, r, source, now)
+	g.m.httpRequests.WithLabelValues(endpoint, strconv.Itoa(code)).Inc()
+}
+
+// serveUpload answers an upload and returns the status code.
+func (g *Gateway) serveUpload(w http.ResponseWriter, r *http.Request, source string, now time.Time) int {
+	remote := r.RemoteAddr
+	p, err := g.tokens.Authenticate(r)
+	if err != nil {
+		g.refuseRequest(r.Context(), r, source, "", ReasonAuthToken, err.Error(), now)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="riverwatch"`)
+		return writeJSON(w, http.StatusUnauthorized, errorBody{Error: err.Error(), Reason: ReasonAuthToken})
+	}
+	if !p.Can(auth.RoleResponder) {
+		detail := "token " + p.Name + " has role " + p.Role + "; uploading needs responder or admin"
+		g.refuseRequest(r.Context(), r, source, p.Name, ReasonForbidden, detail, now)
+		return writeJSON(w, http.StatusForbidden, errorBody{Error: detail, Reason: ReasonForbidden})
+	}
+	if r.ContentLength > g.cfg.MaxBodyBytes {
+		detail := fmt.Sprintf("body of %d bytes exceeds %d", r.ContentLength, g.cfg.MaxBodyBytes)
+		g.refuseRequest(r.Context(), r, source, p.Name, ReasonTooLarge, detail, now)
+		return writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: detail, Reason: ReasonTooLarge})
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			detail := fmt.Sprintf("body exceeds %d bytes", g.cfg.MaxBodyBytes)
+			g.recordRequest(r.Context(), source, p.Name, remote, ReasonTooLarge, detail, string(body), now)
+			return writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: detail, Reason: ReasonTooLarge})
+		}
+		return writeJSON(w, http.StatusBadRequest, errorBody{Error: "read body: " + err.Error(), Reason: ReasonBadBody})
+	}
+	var rows []row
+	if source == message.SourceCSV {
+		rows, err = parseCSV(body)
+	} else {
+		rows, err = parseJSON(body)
+	}
+	if err != nil {
+		g.recordRequest(r.Context(), source, p.Name, remote, ReasonBadBody, err.Error(), string(body), now)
+		return writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error(), Reason: ReasonBadBody})
+	}
+
+	var o outbox
+	res := UploadResult{Results: make([]RowResult, len(rows))}
+	ids := make(map[string]int, len(rows))
+	for i := range rows {
+		rr := &res.Results[i]
+		rr.Row = i + 1
+		reading, rf := g.checkRow(&rows[i], p, source, now)
+		if rf == nil {
+			if first, dup := ids[reading.ID]; dup {
+				rf = &refusal{ReasonDuplicate, fmt.Sprintf("same site, parameter, interval and time as row %d", first)}
+			} else {
+				ids[reading.ID] = rr.Row
+			}
+		}
+		if rf != nil {
+			rr.Status, rr.Reason, rr.Detail = "refused", rf.reason, rf.detail
+			res.Refused++
+			o.addRejection(&message.Rejection{
+				Reason: rf.reason, Detail: fmt.Sprintf("row %d: %s", rr.Row, rf.detail), Station: p.Name,
+				Site: rows[i].site, Parameter: rows[i].parameter, Source: source, Remote: remote, Raw: rows[i].raw, ReceivedAt: now,
+			}, false)
+			continue
+		}
+		rr.Status, rr.ID = "accepted", reading.ID
+		res.Accepted++
+		o.addReading(&reading)
+	}
+	if err := g.publish(r.Context(), &o); err != nil {
+		g.log.Warn("http upload not stored", "token", p.Name, "rows", len(rows), "err", err)
+		return writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "readings not stored, send them again: " + err.Error()})
+	}
+	g.commit(&o)
+	return writeJSON(w, http.StatusOK, res)
+}
+
+// checkRow validates one row for principal p.
+func (g *Gateway) checkRow(rw *row, p *auth.Principal, source string, now time.Time) (message.Reading, *refusal) {
+	if rw.err != nil {
+		return message.Reading{}, rw.err
+	}
+	site, ok := g.net.Site(rw.site)
+	if !ok {
+		return message.Reading{}, &refusal{ReasonUnknownSite, "no site " + strconv.Quote(rw.site)}
+	}
+	if !p.Sees(site.Jurisdiction) {
+		return message.Reading{}, &refusal{ReasonForbidden, "site " + site.ID + " is in jurisdiction " + site.Jurisdiction + ", outside token " + p.Name + "'s"}
+	}
+	at, err := time.Parse(time.RFC3339Nano, rw.observedAt)
+	if err != nil {
+		return message.Reading{}, &refusal{ReasonBadValue, "observed_at " + strconv.Quote(rw.observedAt) + " is not RFC 3339"}
+	}
+	if rf := g.checkTime(at, now); rf != nil {
+		return message.Reading{}, rf
+	}
+	flag := rw.flag
+	if flag == "" {
+		flag = message.FlagNormal
+	}
+	if !hj212.ValidDataFlag(flag, hj212.V2017) {
+		return message.Reading{}, &refusal{ReasonBadFlag, "flag " + strconv.Quote(flag) + " is not one of N F M S D C T B"}
+	}
+	interval := rw.interval
+	switch interval {
+	case "":
+		interval = message.IntervalSample
+	case message.IntervalRealtime, message.IntervalMinute, message.IntervalHour, message.IntervalDay, message.IntervalSample:
+	default:
+		return message.Reading{}, &refusal{ReasonBadRow, "interval " + strconv.Quote(interval) + " is not rtd, min, hour, day or lab"}
+	}
+	c := candidate{site: site, station: p.Name, param: rw.parameter, value: *rw.value, min: rw.min, max: rw.max,
+		unit: *rw.unit, flag: flag, interval: interval, observedAt: at, source: source}
+	return validate(&c, now)
+}
+
+// jsonRow is a row of the JSON body.
+type jsonRow struct {
+	Site       string   `json:"site"`
+	Parameter  string   `json:"parameter"`
+	Value      *float64 `json:"value"`
+	Unit       *string  `json:"unit"`
+	ObservedAt string   `json:"observed_at"`
+	Flag       string   `json:"flag"`
+	Interval   string   `json:"interval"`
+	Min        *float64 `json:"min"`
+	Max        *float64 `json:"max"`
+}
+
+// parseJSON reads a JSON array of rows. A body that is not one array is an error; a row
+// that is not a valid object is refused on its own.
+func parseJSON(body []byte) ([]row, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var raws []json.RawMessage
+	if err := dec.Decode(&raws); err != nil {
+		return nil, fmt.Errorf("body is not a JSON array of readings: %w", err)
+	}
+	if raws == nil {
+		return nil, errors.New("body is not a JSON array of readings (null)")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("body has data after the JSON array")
+	}
+	rows := make([]row, len(raws))
+	for i, raw := range raws {
+		rw := &rows[i]
+		rw.raw = string(raw)
+		var jr jsonRow
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&jr); err != nil {
+			rw.err = &refusal{ReasonBadRow, "not a reading object: " + err.Error()}
+			continue
+		}
+		*rw = row{raw: rw.raw, site: jr.Site, parameter: jr.Parameter, value: jr.Value, unit: jr.Unit,
+			observedAt: jr.ObservedAt, flag: jr.Flag, interval: jr.Interval, min: jr.Min, max: jr.Max}
+		rw.err = missing(rw)
+	}
+	return rows, nil
+}
+
+// missing refuses a row without a required field.
+func missing(rw *row) *refusal {
+	var miss []string
+	if rw.site == "" {
+		miss = append(miss, "site")
+	}
+	if rw.parameter == "" {
+		miss = append(miss, "parameter")
+	}
+	if rw.value == nil {
+		miss = append(miss, "value")
+	}
+	if rw.unit == nil {
+		miss = append(miss, "unit")
+	}
+	if rw.observedAt == "" {
+		miss = append(miss, "observed_at")
+	}
+	if len(miss) > 0 {
+		return &refusal{ReasonBadRow, "missing " + strings.Join(miss, ", ")}
+	}
+	return nil
+}
+
+var csvColumns = map[string]bool{ // name → required
+	"site": true, "parameter": true, "value": true, "unit": true, "observed_at": true,
+	"flag": false, "interval": false, "min": false, "max": false,
+}
+
+// parseCSV reads a CSV body whose first record is the header. Broken CSV syntax or a bad
+// header is an error; a row with the wrong number of fields or a value that is not a number
+// is refused on its own.
+func parseCSV(body []byte) ([]row, error) {
+	body = bytes.TrimPrefix(body, []byte("\xEF\xBB\xBF")) // a BOM, as spreadsheets write
+	cr := csv.NewReader(bytes.NewReader(body))
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, errors.New("empty CSV: expected the header site,parameter,value,unit,observed_at[,flag]")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("CSV header: %w", err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if _, known := csvColumns[h]; !known {
+			return nil, fmt.Errorf("CSV header: unknown column %q (known: site, parameter, value, unit, observed_at, flag, interval, min, max)", h)
+		}
+		if _, dup := col[h]; dup {
+			return nil, fmt.Errorf("CSV header: column %q twice", h)
+		}
+		col[h] = i
+	}
+	for name, required := range csvColumns {
+		if _, ok := col[name]; required && !ok {
+			return nil, fmt.Errorf("CSV header: column %q missing", name)
+		}
+	}
+	var rows []row
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("CSV: %w", err)
+		}
+		rw := row{raw: csvLine(rec)}
+		if len(rec) != len(header) {
+			rw.err = &refusal{ReasonBadRow, fmt.Sprintf("%d fields, the header has %d", len(rec), len(header))}
+			rows = append(rows, rw)
+			continue
+		}
+		get := func(name string) string {
+			if i, ok := col[name]; ok {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		rw.site, rw.parameter, rw.observedAt, rw.flag, rw.interval = get("site"), get("parameter"), get("observed_at"), get("flag"), get("interval")
+		unit := get("unit")
+		rw.unit = &unit
+		for _, f := range []struct {
+			name string
+			dst  **float64
+			opt  bool
+		}{{"value", &rw.value, false}, {"min", &rw.min, true}, {"max", &rw.max, true}} {
+			s := get(f.name)
+			if s == "" && f.opt {
+				continue
+			}
+			v, ok := parseCSVNumber(s)
+			if !ok {
+				rw.err = &refusal{ReasonBadValue, f.name + " " + strconv.Quote(s) + " is not a number"}
+				break
+			}
+			*f.dst = &v
+		}
+		if rw.err == nil {
+			rw.err = missing(&rw)
+		}
+		rows = append(rows, rw)
+	}
+	return rows, nil
+}
+
+// parseCSVNumber accepts decimals and exponents (lab exports write 1.2E-03), nothing else:
+// no NaN, Inf, hex or digit separators.
+func parseCSVNumber(s string) (float64, bool) {
+	if s == "" || strings.ContainsAny(s, "xXnNiI_pP") {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	return v, err == nil
+}
+
+func csvLine(rec []string) string {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Write(rec)
+	w.Flush()
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// refuseRequest records a request refused before its body was read; it keeps the first
+// bytes of the body as the raw input.
+func (g *Gateway) refuseRequest(ctx context.Context, r *http.Request, source, token, reason, detail string, now time.Time) {
+	head, _ := io.ReadAll(io.LimitReader(r.Body, message.MaxRawBytes))
+	g.recordRequest(ctx, source, token, r.RemoteAddr, reason, detail, string(head), now)
+}
+
+// recordRequest publishes the rejection of a whole request. The client gets its answer
+// either way; a failure to record is logged and counted.
+func (g *Gateway) recordRequest(ctx context.Context, source, token, remote, reason, detail, raw string, now time.Time) {
+	var o outbox
+	o.addRejection(&message.Rejection{Reason: reason, Detail: detail, Station: token, Source: source, Remote: remote, Raw: raw, ReceivedAt: now}, true)
+	if err := g.publish(ctx, &o); err != nil {
+		g.log.Warn("record refused upload", "reason", reason, "err", err)
+		return
+	}
+	g.commit(&o)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) int {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+	return code
+}

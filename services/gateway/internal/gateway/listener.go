@@ -1,0 +1,135 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/hj212"
+	"github.com/riverwatch/riverwatch/pkg/message"
+)
+
+// Listen binds the HJ 212 TCP address (gateway.hj212_listen). RunTCP calls it when it was
+// not called before; tests call it first to learn the address.
+func (g *Gateway) Listen() error {
+	g.lnMu.Lock()
+	defer g.lnMu.Unlock()
+	if g.ln != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", g.cfg.HJ212Listen)
+	if err != nil {
+		return fmt.Errorf("hj212 listen %s: %w", g.cfg.HJ212Listen, err)
+	}
+	g.ln = ln
+	close(g.ready)
+	g.log.Info("hj212 listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// TCPAddr returns the bound HJ 212 address, or nil before Listen.
+func (g *Gateway) TCPAddr() net.Addr {
+	g.lnMu.Lock()
+	defer g.lnMu.Unlock()
+	if g.ln == nil {
+		return nil
+	}
+	return g.ln.Addr()
+}
+
+// Ready is closed once the HJ 212 listener is bound.
+func (g *Gateway) Ready() <-chan struct{} { return g.ready }
+
+// RunTCP accepts station connections until ctx is done, then stops accepting, lets every
+// connection finish the batch it is publishing (answering it if Kafka acknowledges), closes
+// them and returns.
+func (g *Gateway) RunTCP(ctx context.Context) error {
+	if err := g.Listen(); err != nil {
+		return err
+	}
+	g.lnMu.Lock()
+	ln := g.ln
+	g.lnMu.Unlock()
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	backoff := 5 * time.Millisecond
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				break
+			}
+			// Out of file descriptors and the like: wait and retry, as net/http does.
+			g.log.Warn("hj212 accept failed", "err", err, "retry_in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+			}
+			backoff = min(backoff*2, time.Second)
+			continue
+		}
+		backoff = 5 * time.Millisecond
+		if n := g.open.Add(1); n > int64(g.cfg.MaxConnections) {
+			g.open.Add(-1)
+			g.m.connsRefused.Inc()
+			g.conns.Go(func() { g.refuseConn(ctx, conn) })
+			continue
+		}
+		g.m.connsOpen.Inc()
+		g.m.connsTotal.Inc()
+		g.conns.Go(func() {
+			defer func() {
+				g.open.Add(-1)
+				g.m.connsOpen.Dec()
+			}()
+			g.serve(ctx, conn)
+		})
+	}
+	g.conns.Wait()
+	return nil
+}
+
+// refuseConn records and closes a connection beyond gateway.max_connections.
+func (g *Gateway) refuseConn(ctx context.Context, conn net.Conn) {
+	defer conn.Close()
+	var o outbox
+	now := g.clock()
+	o.addRejection(&message.Rejection{
+		Reason: ReasonTooManyConnections, Detail: fmt.Sprintf("%d connections open (gateway.max_connections)", g.cfg.MaxConnections),
+		Source: message.SourceHJ212, Remote: conn.RemoteAddr().String(), ReceivedAt: now,
+	}, true)
+	if err := g.publish(ctx, &o); err != nil {
+		g.log.Warn("record refused connection", "err", err)
+		return
+	}
+	g.commit(&o)
+}
+
+// deadlineReader sets the connection's read deadline before each read: the idle timeout
+// between frames, the frame timeout inside one, and "now" once the gateway is stopping.
+type deadlineReader struct {
+	ctx   context.Context
+	conn  net.Conn
+	dec   *hj212.Decoder
+	idle  time.Duration
+	frame time.Duration
+}
+
+// Read reads from the connection under the deadline that fits the decoder's state.
+func (r *deadlineReader) Read(p []byte) (int, error) {
+	t := r.idle
+	if r.dec != nil && r.dec.Buffered() {
+		t = r.frame
+	}
+	if err := r.conn.SetReadDeadline(time.Now().Add(t)); err != nil {
+		return 0, err
+	}
+	// Checked after setting the deadline: a stop that came before is seen here, one that
+	// comes after resets the deadline to the past (see serve).
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.conn.Read(p)
+}

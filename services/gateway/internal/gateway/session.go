@@ -1,0 +1,357 @@
+package gateway
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/hj212"
+	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/network"
+)
+
+// session is one station connection.
+type session struct {
+	g      *Gateway
+	conn   net.Conn
+	remote string
+	dec    *hj212.Decoder
+	reasm  hj212.Reassembler
+	out    outbox
+	errRun int // consecutive frames refused by the codec or authentication
+	wbuf   []byte
+}
+
+// serve reads frames until the station leaves, times out, misbehaves too often or the
+// gateway stops. Frames that arrived together are handled as one batch: published
+// together, then answered in order.
+func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
+	defer conn.Close()
+	s := &session{g: g, conn: conn, remote: conn.RemoteAddr().String()}
+	s.reasm = hj212.Reassembler{MaxSets: g.cfg.MaxSplitSets, MaxBytes: g.cfg.MaxSplitBytes, Timeout: g.cfg.SplitTimeout}
+	rd := &deadlineReader{ctx: ctx, conn: conn, idle: g.cfg.IdleTimeout, frame: g.cfg.FrameTimeout}
+	s.dec = hj212.NewDecoder(rd, g.cfg.MaxFrameBytes)
+	rd.dec = s.dec
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	log := g.log.With("remote", s.remote)
+	log.Debug("station connected")
+
+	for {
+		f, err := s.dec.Next()
+		if err != nil && !isFrameError(err) {
+			s.finish(ctx, err, log)
+			return
+		}
+		s.out.reset()
+		now := g.clock()
+		s.handle(f, err, now)
+		for n := 1; n < g.cfg.BatchFrames && s.dec.More(); n++ {
+			f, err := s.dec.Next()
+			s.handle(f, err, now)
+		}
+		for _, inc := range s.reasm.Expire(now) {
+			s.incompleteSplit(inc, now)
+		}
+		if !s.flush(ctx, log) {
+			return
+		}
+		if s.errRun >= g.cfg.MaxFrameErrors {
+			log.Warn("closing connection after repeated refused frames", "refused", s.errRun)
+			return
+		}
+	}
+}
+
+func isFrameError(err error) bool {
+	var fe *hj212.FrameError
+	return errors.As(err, &fe)
+}
+
+// finish records what a closing connection leaves behind (split messages in progress).
+func (s *session) finish(ctx context.Context, err error, log *slog.Logger) {
+	s.out.reset()
+	now := s.g.clock()
+	for _, inc := range s.reasm.Drain() {
+		s.incompleteSplit(inc, now)
+	}
+	if len(s.out.rejections) > 0 {
+		if perr := s.g.publish(ctx, &s.out); perr != nil {
+			log.Warn("record incomplete split messages", "err", perr)
+		} else {
+			s.g.commit(&s.out)
+		}
+	}
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), ctx.Err() != nil:
+		log.Debug("station disconnected", "err", err)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		log.Debug("station idle, closing", "idle_timeout", s.g.cfg.IdleTimeout)
+	default:
+		log.Debug("station connection failed", "err", err)
+	}
+}
+
+// flush publishes the batch and, once Kafka acknowledged it, sends the answers. It returns
+// false when the connection is unusable.
+func (s *session) flush(ctx context.Context, log *slog.Logger) bool {
+	o := &s.out
+	if err := s.g.publish(ctx, o); err != nil {
+		// No answer: the station resends, and the readings' ids make the resend harmless.
+		s.g.m.framesUnacked.Add(float64(o.frames))
+		log.Warn("publish failed; frames left unanswered", "frames", o.frames, "readings", len(o.readings), "rejections", len(o.rejections), "err", err)
+		return true
+	}
+	s.g.commit(o)
+	if len(o.replies) == 0 {
+		return true
+	}
+	s.wbuf = s.wbuf[:0]
+	for _, r := range o.replies {
+		s.wbuf = append(s.wbuf, r...)
+	}
+	s.conn.SetWriteDeadline(time.Now().Add(s.g.cfg.WriteTimeout))
+	if _, err := s.conn.Write(s.wbuf); err != nil {
+		log.Warn("answer station", "err", err)
+		return false
+	}
+	for _, cn := range o.replyCNs {
+		s.g.m.answers.WithLabelValues(cn).Inc()
+	}
+	return true
+}
+
+// reply queues an answer, sent once the batch is published.
+func (s *session) reply(p hj212.Packet) {
+	b, err := hj212.Encode(p)
+	if err != nil { // answers are built from validated packets
+		s.g.log.Error("encode answer", "cn", p.CN, "err", err)
+		return
+	}
+	s.out.replies = append(s.out.replies, b)
+	s.out.replyCNs = append(s.out.replyCNs, p.CN)
+}
+
+// refuse records a refusal of a whole frame. codec marks refusals by the codec or
+// authentication, which count towards closing the connection.
+func (s *session) refuse(reason, detail, raw string, p *hj212.Packet, site *network.Site, now time.Time, codec bool) {
+	rj := &message.Rejection{Reason: reason, Detail: detail, Source: message.SourceHJ212, Remote: s.remote, Raw: raw, ReceivedAt: now}
+	if p != nil {
+		rj.Station = p.MN
+	}
+	if site != nil {
+		rj.Site = site.ID
+	}
+	s.out.addRejection(rj, true)
+	if codec {
+		s.errRun++
+	}
+}
+
+// handle processes one result of the decoder.
+func (s *session) handle(f hj212.Frame, err error, now time.Time) {
+	s.out.frames++
+	if err != nil {
+		var fe *hj212.FrameError
+		errors.As(err, &fe)
+		s.refuse(fe.Err.Reason, fe.Err.Detail, string(fe.Raw), nil, nil, now, true)
+		return
+	}
+	raw := string(f.Raw)
+	p, err := hj212.ParsePacket(f.Data)
+	if err != nil {
+		var he *hj212.Error
+		errors.As(err, &he)
+		s.refuse(he.Reason, he.Detail, raw, nil, nil, now, true)
+		return
+	}
+	site, ok := s.g.net.SiteByMN(p.MN)
+	if !ok || site.Station == nil {
+		s.refuse(ReasonAuthMN, "MN "+strconv.Quote(p.MN)+" is not a station of sites.yaml", raw, &p, nil, now, true)
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(p.PW), []byte(site.Station.Password)) != 1 {
+		s.refuse(ReasonAuthPW, "PW does not match station "+p.MN+" of site "+site.ID, raw, &p, site, now, true)
+		return
+	}
+	s.errRun = 0
+	if !p.OmitFlag && p.Flag.Split() {
+		joined, done, err := s.reasm.Add(p, now)
+		if err != nil {
+			s.refuse(hj212.ReasonOf(err), detailOf(err), raw, &p, site, now, false)
+			return
+		}
+		if !done {
+			return // held until the set is complete; answered then
+		}
+		p = joined
+		raw = string(p.AppendSegment(nil))
+	}
+	s.dispatch(p, site, raw, now)
+}
+
+// incompleteSplit records a split message given up.
+func (s *session) incompleteSplit(inc hj212.Incomplete, now time.Time) {
+	site, _ := s.g.net.SiteByMN(inc.First.MN)
+	s.refuse(hj212.ReasonSplitIncomplete, "split message QN="+inc.First.QN+" CN="+inc.First.CN+": "+
+		strconv.Itoa(inc.Have)+" of "+strconv.Itoa(inc.Want)+" packets arrived within "+s.g.cfg.SplitTimeout.String(),
+		string(inc.First.AppendSegment(nil)), &inc.First, site, now, false)
+}
+
+// dispatch handles an authenticated packet by its command.
+func (s *session) dispatch(p hj212.Packet, site *network.Site, raw string, now time.Time) {
+	if hj212.IsData(p.CN) {
+		s.data(p, site, raw, now)
+		return
+	}
+	switch hj212.CommandDirection(p.CN) {
+	case hj212.DirResponse:
+		s.out.framesAccepted++ // answers to our 1012, or stray: never answered
+	case hj212.DirHeartbeat:
+		s.out.framesAccepted++
+		s.ack(p)
+	case hj212.DirUpload:
+		if p.CN == hj212.CNTimeCalibration {
+			s.out.framesAccepted++
+			s.ack(p)
+			if s.g.cfg.TimeSync {
+				s.reply(hj212.Packet{
+					QN: hj212.NewQN(now, s.g.net.Location), ST: p.ST, CN: hj212.CNSetTime, PW: p.PW, MN: p.MN,
+					Flag: hj212.NewFlag(p.Version(), true, false), OmitFlag: p.OmitFlag,
+					CP: "SystemTime=" + hj212.FormatTime(now, s.g.net.Location),
+				})
+			}
+			return
+		}
+		// Stored as a rejection, so answered: sending it again would not change anything.
+		s.refuse(ReasonUnsupportedCN, "CN "+p.CN+" is an upload riverwatch does not turn into readings", raw, &p, site, now, false)
+		s.ack(p)
+	case hj212.DirRequest:
+		s.refuse(ReasonUnsupportedCN, "CN "+p.CN+" is a host-to-field request; the gateway is not a field machine", raw, &p, site, now, false)
+		if p.WantsAck() {
+			s.reply(hj212.Response9011(p, hj212.QnRtnRejected))
+		}
+	default:
+		s.refuse(ReasonUnknownCN, "CN "+p.CN+" is not a command of HJ 212", raw, &p, site, now, false)
+	}
+}
+
+// ack queues a data response when the packet asks for one.
+func (s *session) ack(p hj212.Packet) {
+	if p.WantsAck() {
+		s.reply(hj212.Response9014(p))
+	}
+}
+
+// data handles a data upload (2011, 2051, 2061, 2031).
+func (s *session) data(p hj212.Packet, site *network.Site, raw string, now time.Time) {
+	if !hj212.WaterST(p.ST) {
+		s.refuse(ReasonSystemCode, "ST "+p.ST+" is not a water system code (21, 32, …); data of station "+p.MN+" refused", raw, &p, site, now, false)
+		s.ack(p)
+		return
+	}
+	v := p.Version()
+	d, err := hj212.ParseData(p.CP, v, s.g.net.Location)
+	if err != nil {
+		s.refuse(hj212.ReasonOf(err), detailOf(err), raw, &p, site, now, false)
+		return // malformed: perhaps corrupted in transit, let the station resend
+	}
+	key := p.MN + "\x00" + p.QN
+	if p.QN == "" { // 2005 packets may have no QN: the data's own identity
+		key = p.MN + "\x00" + p.CN + "\x00" + d.DataTime.UTC().Format(time.RFC3339)
+	}
+	if s.g.seen.Seen(key, now) || slices.Contains(s.out.keys, key) {
+		s.refuse(ReasonDuplicate, "frame MN="+p.MN+" QN="+p.QN+" was already stored; not published again", raw, &p, site, now, false)
+		s.ack(p)
+		return
+	}
+	if rf := s.g.checkTime(d.DataTime, now); rf != nil {
+		s.refuse(rf.reason, rf.detail, raw, &p, site, now, false)
+		s.ack(p)
+		s.remember(key, now)
+		return
+	}
+	interval := intervalOfCN[p.CN]
+	var params [64]string
+	seen := params[:0]
+	for i := range d.Items {
+		it := &d.Items[i]
+		s.item(p, v, site, it, interval, d.DataTime, raw, now, &seen)
+	}
+	s.out.framesAccepted++
+	s.ack(p)
+	s.remember(key, now)
+}
+
+// remember marks a frame as stored once the batch is published.
+func (s *session) remember(key string, now time.Time) {
+	s.out.keys = append(s.out.keys, key)
+	s.out.after = append(s.out.after, func() { s.g.seen.Add(key, now) })
+}
+
+// detailOf returns the detail of a codec error.
+func detailOf(err error) string {
+	var he *hj212.Error
+	if errors.As(err, &he) {
+		return he.Detail
+	}
+	return err.Error()
+}
+
+// item turns one item of a data upload into a reading, or a rejection.
+func (s *session) item(p hj212.Packet, v hj212.Version, site *network.Site, it *hj212.Item, interval string,
+	at time.Time, raw string, now time.Time, seen *[]string) {
+	refuse := func(param, reason, detail string) {
+		s.out.addRejection(&message.Rejection{
+			Reason: reason, Detail: detail, Station: p.MN, Site: site.ID, Parameter: param,
+			Source: message.SourceHJ212, Remote: s.remote, Raw: raw, ReceivedAt: now,
+		}, false)
+	}
+	if it.Err != nil {
+		refuse(it.Code, it.Err.Reason, it.Err.Detail)
+		return
+	}
+	pol, ok := hj212.LookupPollutant(v, it.Code)
+	if !ok {
+		refuse(it.Code, ReasonUnknownParameter, "item code "+strconv.Quote(it.Code)+" has no canonical parameter in "+v.String())
+		return
+	}
+	c := candidate{site: site, station: p.MN, param: pol.Param, unit: pol.Unit, flag: it.Flag, interval: interval,
+		observedAt: at, source: message.SourceHJ212}
+	if c.flag == "" {
+		c.flag = message.FlagNormal // the standard's examples always flag; a missing flag means normal
+	}
+	if interval == message.IntervalRealtime {
+		if !it.Rtd.Set {
+			refuse(pol.Param, ReasonMissingValue, it.Code+" has no -Rtd in real-time data (CN 2011)")
+			return
+		}
+		c.value = it.Rtd.V
+	} else {
+		if !it.Avg.Set {
+			refuse(pol.Param, ReasonMissingValue, it.Code+" has no -Avg in period data (CN "+p.CN+")")
+			return
+		}
+		c.value, c.min, c.max = it.Avg.V, it.Min.Ptr(), it.Max.Ptr()
+	}
+	for _, q := range *seen {
+		if q == pol.Param {
+			refuse(pol.Param, ReasonDuplicate, "parameter "+pol.Param+" already given by another item of this frame ("+it.Code+")")
+			return
+		}
+	}
+	*seen = append(*seen, pol.Param)
+	r, rf := validate(&c, now)
+	if rf != nil {
+		refuse(pol.Param, rf.reason, it.Code+": "+rf.detail)
+		return
+	}
+	s.out.addReading(&r)
+}

@@ -1,0 +1,145 @@
+package incident
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/services/responder/internal/playbook"
+)
+
+// Tick advances time: it escalates steps past their delays, resolves incidents that have
+// recovered for their playbook's hold, closes resolved incidents that stayed quiet, and
+// forgets closed ones after the retention.
+func (e *Engine) Tick() Changes {
+	t := e.begin()
+	for _, st := range e.sorted() {
+		inc := &st.Incident
+		pb, _ := e.books.Book(inc.Playbook)
+		switch inc.Status {
+		case message.IncidentOpen, message.IncidentAcknowledged:
+			e.escalate(t, st)
+			if pb != nil && pb.Resolve.Auto && st.RecoveredAt != nil && !t.now.Before(st.RecoveredAt.Add(e.scale(pb.Resolve.Hold.D()))) {
+				e.resolve(t, st, actorResponder, "water quality recovered at "+st.RecoveredAt.In(e.net.Location).Format("2006-01-02 15:04:05"), "")
+			}
+		case message.IncidentResolved:
+			closeAfter := e.scale(24 * time.Hour)
+			if pb != nil {
+				closeAfter = e.scale(pb.Resolve.CloseAfter.D())
+			}
+			if !t.now.Before(inc.ResolvedAt.Add(closeAfter)) {
+				now := t.now
+				inc.Status = message.IncidentClosed
+				inc.ClosedAt = &now
+				t.log(st, "closed", actorResponder, "quiet since resolution", "")
+			}
+		case message.IncidentClosed:
+			if e.cfg.Retain > 0 && inc.ClosedAt != nil && !t.now.Before(inc.ClosedAt.Add(e.cfg.Retain)) && !inFlight(st) {
+				delete(e.incidents, inc.ID)
+				for _, id := range inc.EventIDs {
+					delete(e.byEvent, id)
+				}
+				t.removed = append(t.removed, inc.ID)
+			}
+		}
+	}
+	return t.finish()
+}
+
+func inFlight(st *State) bool {
+	for _, o := range st.Outbox {
+		if o.Status == statusPending || o.Status == statusSending {
+			return true
+		}
+	}
+	return false
+}
+
+// acknowledged reports whether a step counts as acknowledged: its receipt is confirmed or
+// it is done, or — for a step that asks no receipt — the incident is acknowledged.
+func acknowledged(inc *message.Incident, s *message.Step) bool {
+	return s.ReceiptAt != nil || s.DoneAt != nil || (!s.ConfirmReceipt && inc.AckedAt != nil)
+}
+
+// escalate fires each escalation rule whose delay has passed and whose condition holds.
+func (e *Engine) escalate(t *tx, st *State) {
+	inc := &st.Incident
+	for i := range inc.Steps {
+		step := &inc.Steps[i]
+		ss := st.Steps[step.ID]
+		if ss == nil {
+			continue
+		}
+		pb, ok := e.books.Book(ss.Playbook)
+		if !ok {
+			continue
+		}
+		def, ok := pb.Step(ss.Def)
+		if !ok {
+			continue
+		}
+		for k, rule := range def.Escalation {
+			if k >= len(ss.Fired) || ss.Fired[k] {
+				continue
+			}
+			after := rule.After.D()
+			if after == 0 {
+				after = def.Deadline.D()
+			}
+			if t.now.Before(ss.Created.Add(e.scale(after))) {
+				continue
+			}
+			ss.Fired[k] = true
+			t.dirty(st)
+			var reason string
+			switch rule.If {
+			case playbook.IfNotAcknowledged:
+				if acknowledged(inc, step) {
+					continue
+				}
+				reason = "确认收到"
+			case playbook.IfNotDone:
+				if step.DoneAt != nil {
+					continue
+				}
+				reason = "完成"
+			}
+			var targets []string
+			if rule.To.Relation == playbook.RelStep {
+				targets = []string{step.Jurisdiction}
+			} else {
+				for _, tg := range playbook.Resolve(e.net, ss.Site, rule.To.Relation) {
+					targets = append(targets, tg.Jurisdiction)
+				}
+			}
+			now := t.now
+			step.EscalatedAt = &now
+			var to []string
+			for _, j := range targets {
+				to = append(to, j+"/"+rule.To.Role)
+				var f *Fact
+				if n := len(st.Facts); n > 0 {
+					f = &st.Facts[n-1]
+				}
+				vars := e.vars(st, f, nil, step.Deadline, t.now)
+				vars["jurisdiction"] = step.Jurisdiction
+				vars["jurisdiction_name"] = e.jurName(step.Jurisdiction)
+				vars["role_name"] = e.contacts.RoleName(step.Role)
+				vars["reason"] = reason
+				vars["step_action"] = shorten(step.Action, 80)
+				e.notify(t, st, step.ID, KindEscalation, j, rule.To.Role, playbook.Render(e.books.Messages.Escalation, vars), fmt.Sprintf("esc#%d", k))
+			}
+			step.EscalatedTo = strings.Join(to, ",")
+			t.log(st, "escalated", actorResponder, fmt.Sprintf("%s %s → %s", step.ID, rule.If, step.EscalatedTo), "")
+		}
+	}
+}
+
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}

@@ -1,0 +1,505 @@
+package playbook
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/network"
+	"github.com/riverwatch/riverwatch/pkg/notify"
+	"gopkg.in/yaml.v3"
+)
+
+// Relations of a step's actor to the site of the event.
+const (
+	RelSelf               = "self"
+	RelUpstream           = "upstream"
+	RelUpstreamNext       = "upstream_next"
+	RelDownstream         = "downstream"
+	RelDownstreamNext     = "downstream_next"
+	RelDownstreamToIntake = "downstream_to_intake"
+	RelIntake             = "intake"
+	// RelStep, only in an escalation's target, means the jurisdiction of the step that is
+	// escalated: escalation climbs that jurisdiction's own chain.
+	RelStep = "step"
+)
+
+var relations = []string{RelSelf, RelUpstream, RelUpstreamNext, RelDownstream, RelDownstreamNext, RelDownstreamToIntake, RelIntake}
+
+// Notification kinds a step can send.
+const (
+	KindAssign  = "assign"  // an order to act (任务)
+	KindWarning = "warning" // a warning to a downstream party (预警), AEWS "warning"
+	KindSearch  = "search"  // a search report routed upstream (溯源排查), IWAP "Suchmeldung"
+	KindInfo    = "info"    // information only
+)
+
+var stepKinds = []string{KindAssign, KindWarning, KindSearch, KindInfo}
+
+// Escalation conditions (Opsgenie if-not-acked / if-not-closed).
+const (
+	IfNotAcknowledged = "not_acknowledged"
+	IfNotDone         = "not_done"
+)
+
+// Emergency levels from the least to the most serious (国家突发环境事件应急预案).
+var Levels = []string{"IV", "III", "II", "I"}
+
+// DefaultColour is the warning colour that goes with each level (蓝/黄/橙/红).
+var DefaultColour = map[string]string{"IV": "blue", "III": "yellow", "II": "orange", "I": "red"}
+
+// ColourNames are the Chinese names of the warning colours, for messages.
+var ColourNames = map[string]string{"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
+
+// LevelRank orders levels: 0 for none, 1 for IV … 4 for I.
+func LevelRank(level string) int {
+	return slices.Index(Levels, level) + 1
+}
+
+// Duration is a time.Duration written as a Go duration string ("30m", "1h").
+type Duration time.Duration
+
+// UnmarshalYAML reads a duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration such as 30m or 1h", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Set is the validated set of playbooks.
+type Set struct {
+	// Groups maps a parameter to its group: events of one group on one reach form one
+	// incident. A parameter not listed is a group of its own.
+	Groups   map[string]string
+	Messages Messages
+	Books    []*Playbook
+	byID     map[string]*Playbook
+}
+
+// Messages are the texts the responder writes itself, beside the steps' actions.
+type Messages struct {
+	LevelChanged string `yaml:"level_changed"`
+	Reopened     string `yaml:"reopened"`
+	Escalation   string `yaml:"escalation"`
+	EndOfAlert   string `yaml:"end_of_alert"`
+	ReceiptAsk   string `yaml:"receipt_request"`
+}
+
+// Playbook is one response plan.
+type Playbook struct {
+	ID       string        `yaml:"id"`
+	Name     string        `yaml:"name"`
+	Priority int           `yaml:"priority"`
+	Trigger  Trigger       `yaml:"trigger"`
+	Level    string        `yaml:"level"` // default level; empty: not an emergency (maintenance)
+	Levels   []LevelRule   `yaml:"levels"`
+	Steps    []StepDef     `yaml:"steps"`
+	Resolve  ResolvePolicy `yaml:"resolve"`
+	Line     int           `yaml:"-"`
+}
+
+// Trigger says which events start the playbook. An empty list matches anything.
+type Trigger struct {
+	Events     []string `yaml:"events"`
+	SiteKinds  []string `yaml:"site_kinds"`
+	Parameters []string `yaml:"parameters"`
+	Severity   []string `yaml:"severity"`
+}
+
+// LevelRule raises the level when an event that started this playbook meets When.
+type LevelRule struct {
+	Level  string    `yaml:"level"`
+	Colour string    `yaml:"colour"` // default: the level's colour
+	When   Condition `yaml:"when"`
+	Line   int       `yaml:"-"`
+}
+
+// Condition is a test on one event (and on the incident's size). Every field set must hold.
+type Condition struct {
+	EventTypes       []string `yaml:"event_types"`
+	SiteKinds        []string `yaml:"site_kinds"`
+	Severity         []string `yaml:"severity"`
+	MinMultiple      *float64 `yaml:"min_multiple"` // over-standard multiple (C−limit)/limit
+	Toxic            *bool    `yaml:"toxic"`
+	HeavyMetal       *bool    `yaml:"heavy_metal"`
+	MinSites         int      `yaml:"min_sites"`
+	MinJurisdictions int      `yaml:"min_jurisdictions"`
+}
+
+// StepDef is one step of a playbook.
+type StepDef struct {
+	ID             string           `yaml:"id"`
+	Actor          Actor            `yaml:"actor"`
+	Kind           string           `yaml:"kind"`
+	Action         string           `yaml:"action"`
+	Deadline       Duration         `yaml:"deadline"`
+	ConfirmReceipt bool             `yaml:"confirm_receipt"`
+	Escalation     []EscalationRule `yaml:"escalation"`
+	Line           int              `yaml:"-"`
+}
+
+// Actor is a role in a jurisdiction given relative to the site.
+type Actor struct {
+	Relation string `yaml:"relation"`
+	Role     string `yaml:"role"`
+}
+
+// EscalationRule notifies To when the step is still not acknowledged (or not done) After
+// its start; After defaults to the step's deadline.
+type EscalationRule struct {
+	If    string   `yaml:"if"`
+	After Duration `yaml:"after"`
+	To    Actor    `yaml:"to"`
+	Line  int      `yaml:"-"`
+}
+
+// ResolvePolicy says when an incident following the playbook may resolve and close.
+type ResolvePolicy struct {
+	// Auto resolves the incident once every condition that opened it has cleared (or, for
+	// events that never clear such as quality.suspect, once the incident has been quiet)
+	// for Hold. Without Auto only an operator resolves it.
+	Auto bool     `yaml:"auto"`
+	Hold Duration `yaml:"hold"`
+	// CloseAfter closes a resolved incident that stayed quiet this long; until then a
+	// related event reopens it instead of opening a new one.
+	CloseAfter Duration `yaml:"close_after"`
+}
+
+type file struct {
+	ParameterGroups map[string][]string `yaml:"parameter_groups"`
+	Messages        Messages            `yaml:"messages"`
+	Playbooks       []Playbook          `yaml:"playbooks"`
+}
+
+// Load reads and validates a playbooks file against the network and the contact roles.
+func Load(path string, net *network.Network, contacts *notify.Contacts) (*Set, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("playbooks file: %w", err)
+	}
+	s, err := Parse(data, net, contacts)
+	if err != nil {
+		return nil, fmt.Errorf("playbooks file %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Parse validates a playbooks document. Every problem is reported, each naming its line.
+func Parse(data []byte, net *network.Network, contacts *notify.Contacts) (*Set, error) {
+	var f file
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true) // a misspelt key is an error, not a silently ignored rule
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	recordLines(&root, f.Playbooks)
+	return build(f, net, contacts)
+}
+
+// recordLines copies each playbook's, step's, rule's line from the node tree.
+func recordLines(root *yaml.Node, books []Playbook) {
+	items := seq(mapping(root), "playbooks")
+	for i, n := range items {
+		if i >= len(books) {
+			break
+		}
+		b := &books[i]
+		b.Line = n.Line
+		for j, sn := range seq(n, "steps") {
+			if j < len(b.Steps) {
+				b.Steps[j].Line = sn.Line
+				for k, en := range seq(sn, "escalation") {
+					if k < len(b.Steps[j].Escalation) {
+						b.Steps[j].Escalation[k].Line = en.Line
+					}
+				}
+			}
+		}
+		for j, ln := range seq(n, "levels") {
+			if j < len(b.Levels) {
+				b.Levels[j].Line = ln.Line
+			}
+		}
+	}
+}
+
+func mapping(n *yaml.Node) *yaml.Node {
+	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		return n.Content[0]
+	}
+	return n
+}
+
+func seq(m *yaml.Node, key string) []*yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1].Content
+		}
+	}
+	return nil
+}
+
+var eventTypes = []string{
+	message.EventExceedanceOpened, message.EventExceedanceUpdated, message.EventExceedanceCleared,
+	message.EventPredictionIssued, message.EventPredictionCleared, message.EventQualitySuspect,
+	message.EventStationOffline, message.EventStationOnline,
+}
+
+// OpeningEvents are the event types that can start an incident; the others only update
+// or clear one.
+var OpeningEvents = []string{
+	message.EventExceedanceOpened, message.EventExceedanceUpdated, message.EventPredictionIssued,
+	message.EventQualitySuspect, message.EventStationOffline,
+}
+
+var siteKinds = []string{network.KindSection, network.KindDrinkingSource, network.KindOutfall}
+var severities = []string{"warning", "severe"}
+
+func build(f file, net *network.Network, contacts *notify.Contacts) (*Set, error) {
+	var errs []error
+	fail := func(line int, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("line %d: %s", line, fmt.Sprintf(format, args...)))
+	}
+	s := &Set{Groups: map[string]string{}, Messages: f.Messages, byID: map[string]*Playbook{}}
+	for g, params := range f.ParameterGroups {
+		for _, p := range params {
+			if prev, dup := s.Groups[p]; dup && prev != g {
+				errs = append(errs, fmt.Errorf("parameter_groups: %q is in both %q and %q", p, prev, g))
+			}
+			s.Groups[p] = g
+		}
+	}
+	for name, text := range map[string]string{
+		"level_changed": f.Messages.LevelChanged, "reopened": f.Messages.Reopened,
+		"escalation": f.Messages.Escalation, "end_of_alert": f.Messages.EndOfAlert,
+		"receipt_request": f.Messages.ReceiptAsk,
+	} {
+		if strings.TrimSpace(text) == "" {
+			errs = append(errs, fmt.Errorf("messages.%s: must not be empty", name))
+		} else if bad := UnknownPlaceholders(text); len(bad) > 0 {
+			errs = append(errs, fmt.Errorf("messages.%s: unknown placeholders %v (known: %s)", name, bad, strings.Join(Placeholders, ", ")))
+		}
+	}
+	checkRole := func(line int, where, role string) {
+		if role == "" {
+			fail(line, "%s: role is empty", where)
+		} else if contacts != nil && !contacts.HasRole(role) {
+			fail(line, "%s: role %q is not declared in the contacts file's roles (%s)", where, role, strings.Join(contacts.RoleIDs(), ", "))
+		}
+	}
+	if len(f.Playbooks) == 0 {
+		errs = append(errs, errors.New("no playbooks"))
+	}
+	for i := range f.Playbooks {
+		b := &f.Playbooks[i]
+		where := fmt.Sprintf("playbook %q", b.ID)
+		if b.ID == "" {
+			fail(b.Line, "playbook %d: id is empty", i+1)
+		} else if _, dup := s.byID[b.ID]; dup {
+			fail(b.Line, "%s: duplicate id", where)
+		}
+		if len(b.Trigger.Events) == 0 {
+			fail(b.Line, "%s: trigger.events must list at least one event type", where)
+		}
+		for _, t := range b.Trigger.Events {
+			if !slices.Contains(OpeningEvents, t) {
+				fail(b.Line, "%s: trigger event %q cannot open an incident (one of %s)", where, t, strings.Join(OpeningEvents, ", "))
+			}
+		}
+		for _, k := range b.Trigger.SiteKinds {
+			if !slices.Contains(siteKinds, k) {
+				fail(b.Line, "%s: trigger site kind %q is not one of %s", where, k, strings.Join(siteKinds, ", "))
+			}
+		}
+		for _, sv := range b.Trigger.Severity {
+			if !slices.Contains(severities, sv) {
+				fail(b.Line, "%s: trigger severity %q is not one of %s", where, sv, strings.Join(severities, ", "))
+			}
+		}
+		if b.Level != "" && LevelRank(b.Level) == 0 {
+			fail(b.Line, "%s: level %q is not one of IV, III, II, I", where, b.Level)
+		}
+		if b.Level == "" && len(b.Levels) > 0 {
+			fail(b.Line, "%s: levels need a default level", where)
+		}
+		for _, r := range b.Levels {
+			if LevelRank(r.Level) == 0 {
+				fail(r.Line, "%s: level rule: level %q is not one of IV, III, II, I", where, r.Level)
+			}
+			if r.Colour != "" && ColourNames[r.Colour] == "" {
+				fail(r.Line, "%s: level rule: colour %q is not blue, yellow, orange or red", where, r.Colour)
+			}
+			for _, t := range r.When.EventTypes {
+				if !slices.Contains(eventTypes, t) {
+					fail(r.Line, "%s: level rule: unknown event type %q", where, t)
+				}
+			}
+			for _, k := range r.When.SiteKinds {
+				if !slices.Contains(siteKinds, k) {
+					fail(r.Line, "%s: level rule: unknown site kind %q", where, k)
+				}
+			}
+			for _, sv := range r.When.Severity {
+				if !slices.Contains(severities, sv) {
+					fail(r.Line, "%s: level rule: unknown severity %q", where, sv)
+				}
+			}
+		}
+		if len(b.Steps) == 0 {
+			fail(b.Line, "%s: needs at least one step", where)
+		}
+		stepIDs := map[string]bool{}
+		for j := range b.Steps {
+			st := &b.Steps[j]
+			sw := fmt.Sprintf("%s step %q", where, st.ID)
+			if st.ID == "" || strings.ContainsAny(st.ID, ". /") {
+				fail(st.Line, "%s step %d: id must be non-empty without dots, slashes or spaces", where, j+1)
+			} else if stepIDs[st.ID] {
+				fail(st.Line, "%s: duplicate step id", sw)
+			}
+			stepIDs[st.ID] = true
+			if !slices.Contains(relations, st.Actor.Relation) {
+				fail(st.Line, "%s: actor relation %q is not one of %s", sw, st.Actor.Relation, strings.Join(relations, ", "))
+			}
+			checkRole(st.Line, sw, st.Actor.Role)
+			if st.Kind == "" {
+				st.Kind = KindAssign
+			}
+			if !slices.Contains(stepKinds, st.Kind) {
+				fail(st.Line, "%s: kind %q is not one of %s", sw, st.Kind, strings.Join(stepKinds, ", "))
+			}
+			if strings.TrimSpace(st.Action) == "" {
+				fail(st.Line, "%s: action text is empty", sw)
+			} else if bad := UnknownPlaceholders(st.Action); len(bad) > 0 {
+				fail(st.Line, "%s: unknown placeholders %v in action (known: %s)", sw, bad, strings.Join(Placeholders, ", "))
+			}
+			if st.Deadline <= 0 {
+				fail(st.Line, "%s: deadline must be a positive duration", sw)
+			}
+			for k := range st.Escalation {
+				e := &st.Escalation[k]
+				if e.If != IfNotAcknowledged && e.If != IfNotDone {
+					fail(e.Line, "%s: escalation if %q is not %s or %s", sw, e.If, IfNotAcknowledged, IfNotDone)
+				}
+				if e.After < 0 {
+					fail(e.Line, "%s: escalation after must not be negative", sw)
+				}
+				if e.To.Relation == "" {
+					e.To.Relation = RelStep
+				}
+				if e.To.Relation != RelStep && !slices.Contains(relations, e.To.Relation) {
+					fail(e.Line, "%s: escalation to relation %q is not step or one of %s", sw, e.To.Relation, strings.Join(relations, ", "))
+				}
+				checkRole(e.Line, sw+" escalation", e.To.Role)
+			}
+		}
+		if b.Resolve.Hold < 0 || b.Resolve.CloseAfter < 0 {
+			fail(b.Line, "%s: resolve hold and close_after must not be negative", where)
+		}
+		if b.ID != "" {
+			s.byID[b.ID] = b
+		}
+		s.Books = append(s.Books, b)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	// Highest priority first; file order breaks ties.
+	sort.SliceStable(s.Books, func(i, j int) bool { return s.Books[i].Priority > s.Books[j].Priority })
+	return s, nil
+}
+
+// Book returns the playbook with the given id.
+func (s *Set) Book(id string) (*Playbook, bool) {
+	b, ok := s.byID[id]
+	return b, ok
+}
+
+// Group returns the parameter group of a parameter.
+func (s *Set) Group(param string) string {
+	if g, ok := s.Groups[param]; ok {
+		return g
+	}
+	return param
+}
+
+// Match returns the playbook of highest priority whose trigger the event meets, or nil.
+func (s *Set) Match(ev *message.Event, site *network.Site) *Playbook {
+	for _, b := range s.Books {
+		t := b.Trigger
+		if in(t.Events, ev.Type) && in(t.SiteKinds, site.Kind) && in(t.Parameters, ev.Parameter) && in(t.Severity, ev.Severity) {
+			return b
+		}
+	}
+	return nil
+}
+
+// Step returns the step definition with the given id.
+func (b *Playbook) Step(id string) (*StepDef, bool) {
+	for i := range b.Steps {
+		if b.Steps[i].ID == id {
+			return &b.Steps[i], true
+		}
+	}
+	return nil, false
+}
+
+// in reports whether v is in list; an empty list admits everything.
+func in(list []string, v string) bool {
+	return len(list) == 0 || slices.Contains(list, v)
+}
+
+// In is the trigger-list test for callers: an empty list admits everything.
+func In(list []string, v string) bool { return in(list, v) }
+
+// Placeholders that action texts and messages may use.
+var Placeholders = []string{
+	"site", "site_name", "river", "parameter", "parameter_name", "value", "unit", "limit",
+	"multiple", "arrival", "level", "colour", "title", "incident", "jurisdiction",
+	"jurisdiction_name", "role_name", "target_site_name", "distance_km", "deadline", "now",
+	"step_action", "reason", "origin_site_name",
+}
+
+var placeholderRE = regexp.MustCompile(`\{([a-z_]+)\}`)
+
+// UnknownPlaceholders returns the {names} in text that are not placeholders.
+func UnknownPlaceholders(text string) []string {
+	var bad []string
+	for _, m := range placeholderRE.FindAllStringSubmatch(text, -1) {
+		if !slices.Contains(Placeholders, m[1]) && !slices.Contains(bad, m[1]) {
+			bad = append(bad, m[1])
+		}
+	}
+	return bad
+}
+
+// Render replaces every {name} in text by vars[name]; a placeholder without a value
+// becomes "—" so that a message never shows raw braces.
+func Render(text string, vars map[string]string) string {
+	return placeholderRE.ReplaceAllStringFunc(text, func(m string) string {
+		if v, ok := vars[m[1:len(m)-1]]; ok && v != "" {
+			return v
+		}
+		return "—"
+	})
+}

@@ -1,0 +1,443 @@
+package responder
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverwatch/riverwatch/pkg/config"
+	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/network"
+	"github.com/riverwatch/riverwatch/pkg/notify"
+	"github.com/riverwatch/riverwatch/pkg/stream"
+	"github.com/riverwatch/riverwatch/services/responder/internal/incident"
+	"github.com/riverwatch/riverwatch/services/responder/internal/playbook"
+	"github.com/segmentio/kafka-go"
+)
+
+// Sender delivers one notification (notify.Channels in production).
+type Sender interface {
+	Send(ctx context.Context, t notify.Target, m notify.Message) error
+}
+
+// Options replaces the responder's collaborators in tests.
+type Options struct {
+	Clock  incident.Clock // default: the wall clock
+	Sender Sender         // default: webhook, WeCom, DingTalk and SMTP senders
+}
+
+// Responder wires the incident engine to Kafka and to the notification channels.
+type Responder struct {
+	cfg      *config.Config
+	rc       config.Responder
+	log      *slog.Logger
+	net      *network.Network
+	books    *playbook.Set
+	contacts *notify.Contacts
+	sender   Sender
+	m        *metrics
+
+	mu      sync.Mutex // guards eng and pending; held while persisting, so writes keep their order
+	eng     *incident.Engine
+	pending incident.Changes
+
+	updates *stream.Writer
+	state   *stream.Writer
+
+	wake     chan struct{}
+	slots    chan struct{} // one per delivery in flight
+	inflight sync.WaitGroup
+}
+
+// New loads the network, contacts and playbooks named by cfg and builds a responder.
+// Configuration errors (with their line numbers) are returned here, before anything runs.
+func New(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, opts Options) (*Responder, error) {
+	rc := cfg.Responder
+	net, err := network.Load(cfg.SitesFile)
+	if err != nil {
+		return nil, err
+	}
+	contacts, err := notify.LoadContacts(cfg.ContactsFile, net, rc.WebhookURL)
+	if err != nil {
+		return nil, err
+	}
+	books, err := playbook.Load(cfg.PlaybooksFile, net, contacts)
+	if err != nil {
+		return nil, err
+	}
+	for _, gap := range books.Gaps(net, contacts) {
+		log.Warn("no contact for a role that playbooks can reach; its steps will be logged as not delivered", "jurisdiction_role", gap)
+	}
+	if rc.Workers <= 0 {
+		rc.Workers = 4
+	}
+	if rc.TickInterval <= 0 {
+		rc.TickInterval = time.Second
+	}
+	if rc.DeliveryTimeout <= 0 {
+		rc.DeliveryTimeout = 10 * time.Second
+	}
+	sender := opts.Sender
+	if sender == nil {
+		sender = notify.NewChannels(rc.DeliveryTimeout, &notify.SMTP{
+			Addr: rc.SMTPAddr, From: rc.SMTPFrom, Username: rc.SMTPUsername, Password: rc.SMTPPassword,
+		})
+	}
+	m := newMetrics(reg)
+	r := &Responder{
+		cfg: cfg, rc: rc, log: log, net: net, books: books, contacts: contacts, sender: sender, m: m,
+		eng: incident.New(incident.Config{
+			GroupWindow: rc.GroupWindow, TimeScale: rc.TimeScale, MaxEventAge: rc.MaxEventAge, Retain: rc.Retain,
+			MaxAttempts: rc.MaxAttempts, RetryBase: rc.RetryBase, RetryMax: rc.RetryMax,
+		}, opts.Clock, net, books, contacts),
+		updates: stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Incidents, BatchTimeout: cfg.Kafka.BatchTimeout}, m.publish.WithLabelValues("incidents")),
+		state:   stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: rc.StateTopic, BatchTimeout: cfg.Kafka.BatchTimeout}, m.publish.WithLabelValues("state")),
+		wake:    make(chan struct{}, 1),
+		slots:   make(chan struct{}, rc.Workers),
+	}
+	return r, nil
+}
+
+// Run recovers the incident state, then consumes events and commands, escalates and
+// delivers until ctx is done. ready is called with true once recovery is complete.
+func (r *Responder) Run(ctx context.Context, ready func(bool)) error {
+	defer r.updates.Close()
+	defer r.state.Close()
+	k := r.cfg.Kafka
+	if err := stream.EnsureTopics(ctx, k.Brokers,
+		stream.TopicSpec{Name: r.rc.StateTopic, Partitions: k.Partitions, Compacted: true},
+		stream.TopicSpec{Name: k.Topics.Events, Partitions: k.Partitions},
+		stream.TopicSpec{Name: k.Topics.Commands, Partitions: k.Partitions},
+		stream.TopicSpec{Name: k.Topics.Incidents, Partitions: k.Partitions},
+	); err != nil {
+		return fmt.Errorf("responder topics: %w", err)
+	}
+	if err := r.recover(ctx); err != nil {
+		return err
+	}
+	if ready != nil {
+		ready(true)
+		defer ready(false)
+	}
+	events := stream.NewConsumer(stream.ConsumerConfig{
+		Brokers: k.Brokers, Topic: k.Topics.Events, GroupID: k.GroupPrefix + ".responder.events",
+		MaxRows: 500, MaxDelay: 20 * time.Millisecond, MaxWait: k.MaxWait, Logger: r.log,
+	})
+	commands := stream.NewConsumer(stream.ConsumerConfig{
+		Brokers: k.Brokers, Topic: k.Topics.Commands, GroupID: k.GroupPrefix + ".responder.commands",
+		MaxRows: 100, MaxDelay: 10 * time.Millisecond, MaxWait: k.MaxWait, Logger: r.log,
+	})
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for _, fn := range []func(context.Context) error{
+		func(c context.Context) error { return events.Run(c, r.handleEvents) },
+		func(c context.Context) error { return commands.Run(c, r.handleCommands) },
+		r.tickLoop,
+		r.dispatchLoop,
+	} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(runCtx); err != nil {
+				errc <- err
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	r.inflight.Wait() // deliveries in flight finish and are recorded
+	r.mu.Lock()
+	ferr := r.flush(ctx)
+	r.mu.Unlock()
+	select {
+	case err := <-errc:
+		return err
+	default:
+	}
+	if ferr != nil {
+		return fmt.Errorf("final state write: %w", ferr)
+	}
+	return nil
+}
+
+// recover reads the state topic and restores every incident it holds.
+func (r *Responder) recover(ctx context.Context) error {
+	start := time.Now()
+	vals, err := readCompactedRetrying(ctx, r.cfg.Kafka.Brokers, r.rc.StateTopic, r.log)
+	if err != nil {
+		return fmt.Errorf("recover incident state: %w", err)
+	}
+	var states []*incident.State
+	for key, v := range vals {
+		st, err := incident.Unmarshal(v)
+		if err != nil {
+			r.m.invalid.WithLabelValues("state").Inc()
+			r.log.Error("unreadable incident state skipped", "key", key, "err", err)
+			continue
+		}
+		states = append(states, st)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending.Merge(r.eng.Restore(states))
+	r.log.Info("incident state recovered", "incidents", len(states), "took", time.Since(start))
+	for {
+		err := r.flush(ctx)
+		if err == nil {
+			return nil
+		}
+		r.log.Warn("state write after recovery failed, retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// flush publishes pending updates, then writes the state of every changed incident. It
+// must be called with r.mu held; on failure what is left stays pending for the next call.
+func (r *Responder) flush(ctx context.Context) error {
+	if r.pending.Empty() {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if len(r.pending.Updates) > 0 {
+		msgs := make([]kafka.Message, 0, len(r.pending.Updates))
+		for _, u := range r.pending.Updates {
+			b, err := json.Marshal(u)
+			if err != nil {
+				return fmt.Errorf("encode incident update: %w", err)
+			}
+			msgs = append(msgs, kafka.Message{Key: []byte(updateKey(u)), Value: b})
+		}
+		if err := r.updates.Publish(wctx, msgs...); err != nil {
+			r.m.persistErrors.Inc()
+			return err
+		}
+		r.pending.Updates = nil
+	}
+	var msgs []kafka.Message
+	for _, id := range r.pending.Dirty {
+		b, ok, err := r.eng.Marshal(id)
+		if err != nil {
+			return err
+		}
+		if ok {
+			msgs = append(msgs, kafka.Message{Key: []byte(id), Value: b})
+		}
+	}
+	for _, id := range r.pending.Removed {
+		msgs = append(msgs, kafka.Message{Key: []byte(id), Value: nil}) // tombstone
+	}
+	if err := r.state.Publish(wctx, msgs...); err != nil {
+		r.m.persistErrors.Inc()
+		return err
+	}
+	r.pending = incident.Changes{}
+	return nil
+}
+
+func updateKey(u message.IncidentUpdate) string {
+	switch {
+	case u.Incident != nil:
+		return u.Incident.ID
+	case u.Log != nil && u.Log.IncidentID != "":
+		return u.Log.IncidentID
+	case u.Log != nil:
+		return u.Log.CommandID
+	case u.Notification != nil:
+		return u.Notification.IncidentID
+	}
+	return ""
+}
+
+// handleEvents applies a batch of events; the consumer commits only after it returns nil,
+// i.e. after the resulting state is in Kafka.
+func (r *Responder) handleEvents(ctx context.Context, batch []kafka.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, km := range batch {
+		var ev message.Event
+		if err := json.Unmarshal(km.Value, &ev); err != nil {
+			r.m.events.WithLabelValues(incident.OutcomeInvalid).Inc()
+			r.log.Warn("undecodable event skipped", "partition", km.Partition, "offset", km.Offset, "err", err)
+			continue
+		}
+		outcome, ch, err := r.eng.HandleEvent(ev)
+		r.m.events.WithLabelValues(outcome).Inc()
+		if err != nil {
+			r.log.Warn("invalid event skipped", "event", ev.ID, "err", err)
+		}
+		if outcome == incident.OutcomeOpened {
+			r.log.Info("incident opened", "event", ev.ID, "type", ev.Type, "site", ev.Site, "parameter", ev.Parameter)
+		}
+		r.pending.Merge(ch)
+	}
+	err := r.flush(ctx)
+	r.kick()
+	return err
+}
+
+func (r *Responder) handleCommands(ctx context.Context, batch []kafka.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, km := range batch {
+		var cmd message.Command
+		if err := json.Unmarshal(km.Value, &cmd); err != nil {
+			r.m.commands.WithLabelValues("", incident.OutcomeInvalid).Inc()
+			r.log.Warn("undecodable command skipped", "partition", km.Partition, "offset", km.Offset, "err", err)
+			continue
+		}
+		outcome, ch := r.eng.HandleCommand(cmd)
+		r.m.commands.WithLabelValues(cmd.Type, outcome).Inc()
+		r.log.Info("command", "id", cmd.ID, "type", cmd.Type, "incident", cmd.IncidentID, "outcome", outcome)
+		r.pending.Merge(ch)
+	}
+	err := r.flush(ctx)
+	r.kick()
+	return err
+}
+
+func (r *Responder) tickLoop(ctx context.Context) error {
+	t := time.NewTicker(r.rc.TickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		r.mu.Lock()
+		r.pending.Merge(r.eng.Tick())
+		if err := r.flush(ctx); err != nil {
+			r.log.Warn("state write failed; will retry", "err", err)
+		}
+		for status, n := range r.eng.Counts() {
+			r.m.incidents.WithLabelValues(status).Set(float64(n))
+		}
+		r.m.queued.Set(float64(r.eng.Pending()))
+		r.mu.Unlock()
+		r.kick()
+	}
+}
+
+func (r *Responder) kick() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Responder) dispatchLoop(ctx context.Context) error {
+	t := time.NewTicker(r.rc.TickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.wake:
+		case <-t.C:
+		}
+		r.dispatch(ctx)
+	}
+}
+
+// dispatch starts as many due deliveries as there are free workers. Each is recorded as
+// being sent (durably) before it is attempted, and its outcome is recorded when it ends.
+func (r *Responder) dispatch(ctx context.Context) {
+	free := cap(r.slots) - len(r.slots)
+	if free == 0 || ctx.Err() != nil {
+		return
+	}
+	r.mu.Lock()
+	ds, ch := r.eng.StartDeliveries(free)
+	r.pending.Merge(ch)
+	if err := r.flush(ctx); err != nil {
+		r.eng.AbortDeliveries(ds) // not durable: do not deliver
+		r.mu.Unlock()
+		r.log.Warn("write-ahead of deliveries failed; not delivering yet", "err", err)
+		return
+	}
+	r.mu.Unlock()
+	for _, d := range ds {
+		r.slots <- struct{}{}
+		r.inflight.Add(1)
+		go func() {
+			defer r.inflight.Done()
+			defer func() { <-r.slots; r.kick() }()
+			r.deliver(ctx, d)
+		}()
+	}
+}
+
+func (r *Responder) deliver(ctx context.Context, d incident.Delivery) {
+	// A delivery that started finishes even during shutdown, so that its outcome is recorded.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.rc.DeliveryTimeout)
+	defer cancel()
+	target := notify.Target{Channel: d.Channel, Address: d.Target}
+	if c, ok := r.contacts.Find(d.Jurisdiction, d.Role, d.Name); ok && c.Secret != "" {
+		target.Secret = c.Secret
+	} else if d.Channel == notify.ChannelWebhook {
+		target.Secret = r.rc.WebhookKey
+	}
+	msg := notify.Message{
+		Key: d.Key, IncidentID: d.IncidentID, StepID: d.StepID, Kind: d.Kind, Jurisdiction: d.Jurisdiction,
+		Role: d.Role, Recipient: d.Name, Subject: d.Subject, Body: d.Body, Level: d.Level, Colour: d.Colour,
+		Drill: d.Drill, Attempt: d.Attempt,
+	}
+	start := time.Now()
+	err := r.sender.Send(dctx, target, msg)
+	r.m.deliveryTime.WithLabelValues(d.Channel).Observe(time.Since(start).Seconds())
+	status := "sent"
+	if err != nil {
+		status = "failed"
+		r.log.Warn("delivery failed", "key", d.Key, "channel", d.Channel, "attempt", d.Attempt, "err", err)
+	}
+	r.m.notifications.WithLabelValues(d.Channel, status).Inc()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending.Merge(r.eng.FinishDelivery(d, err, notify.IsPermanent(err)))
+	if err := r.flush(ctx); err != nil {
+		r.log.Warn("recording a delivery failed; will retry", "key", d.Key, "err", err)
+	}
+}
+
+// Routes adds read-only views of the responder's incidents (GET /incidents,
+// GET /incidents/{id}) to mux; the api is where operators read and act.
+func (r *Responder) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /incidents", func(w http.ResponseWriter, _ *http.Request) {
+		r.mu.Lock()
+		list := r.eng.List()
+		r.mu.Unlock()
+		writeJSON(w, list)
+	})
+	mux.HandleFunc("GET /incidents/{id}", func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		inc, ok := r.eng.Get(req.PathValue("id"))
+		r.mu.Unlock()
+		if !ok {
+			http.Error(w, "no such incident", http.StatusNotFound)
+			return
+		}
+		writeJSON(w, inc)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+var errNoBrokers = errors.New("no kafka brokers configured")
