@@ -39,6 +39,19 @@ const (
 // Only readings with this flag are judged as water quality (facts.md §3.7).
 const FlagNormal = "N"
 
+// NormalizeFlag returns the data flag a reading means: an empty flag is FlagNormal. The
+// standard's examples always flag their items, but an item without -Flag, a JSON or CSV
+// upload without a flag column, and a record written straight to the readings topic all
+// mean "the instrument was working normally". The gateway writes the normalised flag, so
+// its readings never carry an empty one; consumers still go through NormalizeFlag (or
+// Reading.NormalFlag) so that records from elsewhere get the same meaning.
+func NormalizeFlag(flag string) string {
+	if flag == "" {
+		return FlagNormal
+	}
+	return flag
+}
+
 // Reading is one value of one parameter at one site at one time, already converted to the
 // parameter's canonical unit.
 type Reading struct {
@@ -51,11 +64,15 @@ type Reading struct {
 	Min        *float64  `json:"min,omitempty"` // period minimum (minute, hour, day data)
 	Max        *float64  `json:"max,omitempty"` // period maximum
 	Interval   string    `json:"interval"`
-	Flag       string    `json:"flag"`
+	Flag       string    `json:"flag"` // HJ 212 data flag; empty means FlagNormal (NormalizeFlag)
 	ObservedAt time.Time `json:"observed_at"`
 	ReceivedAt time.Time `json:"received_at"`
 	Source     string    `json:"source"`
 }
+
+// NormalFlag reports whether r comes from an instrument working normally (its flag,
+// normalised, is FlagNormal): only such readings are judged as water quality.
+func (r *Reading) NormalFlag() bool { return NormalizeFlag(r.Flag) == FlagNormal }
 
 // ReadingID is the deterministic id of a reading: a station that resends a frame, or a lab
 // that uploads the same CSV twice, produces the same id.
@@ -92,6 +109,34 @@ func TruncateRaw(raw string) string {
 // RejectionID is the deterministic id of a rejection.
 func RejectionID(source, reason string, receivedAt time.Time, raw string) string {
 	return hashID(source, reason, strconv.FormatInt(receivedAt.UnixNano(), 10), raw)
+}
+
+// ReasonUndecodable is the Rejection.Reason of a Kafka message that a consumer could not
+// decode, or that lacks what the consumer needs. The consumer records it on the rejected
+// topic (or table) and commits past it, so that one bad message never blocks a partition.
+const ReasonUndecodable = "undecodable"
+
+// UndecodableRejection records a Kafka message that the consumer source ("assessor",
+// "archiver", "responder") could not use because of err. Its id, Remote
+// ("topic/partition/offset") and ReceivedAt come from the message alone, so a replay of
+// the message records it once, and two consumers that refuse the same message record it
+// once each.
+func UndecodableRejection(source, topic string, partition int, offset int64, at time.Time, value []byte, err error) Rejection {
+	where := topic + "/" + strconv.Itoa(partition) + "/" + strconv.FormatInt(offset, 10)
+	raw := TruncateRaw(string(value))
+	detail := topic + " partition " + strconv.Itoa(partition) + " offset " + strconv.FormatInt(offset, 10)
+	if err != nil {
+		detail += ": " + err.Error()
+	}
+	return Rejection{
+		ID:         RejectionID(source, ReasonUndecodable, at, where+"\x00"+raw),
+		Reason:     ReasonUndecodable,
+		Detail:     detail,
+		Source:     source,
+		Remote:     where,
+		Raw:        raw,
+		ReceivedAt: at.UTC(),
+	}
 }
 
 // Event types of the contract.

@@ -1,6 +1,7 @@
 package message
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -41,5 +42,55 @@ func TestTruncateRawBoundsRejectedInput(t *testing.T) {
 	}
 	if TruncateRaw("short") != "short" {
 		t.Error("short input must be kept whole")
+	}
+}
+
+func TestNormalizeFlagReadsAnEmptyFlagAsNormal(t *testing.T) {
+	for _, tt := range []struct {
+		flag   string
+		want   string
+		normal bool
+	}{
+		{"", FlagNormal, true},
+		{FlagNormal, FlagNormal, true},
+		{"T", "T", false},
+		{"M", "M", false},
+	} {
+		if got := NormalizeFlag(tt.flag); got != tt.want {
+			t.Errorf("NormalizeFlag(%q) = %q, want %q", tt.flag, got, tt.want)
+		}
+		r := Reading{Flag: tt.flag}
+		if r.NormalFlag() != tt.normal {
+			t.Errorf("Reading{Flag: %q}.NormalFlag() = %v, want %v", tt.flag, !tt.normal, tt.normal)
+		}
+	}
+}
+
+func TestUndecodableRejectionIsDeterministicAndNamesTheMessage(t *testing.T) {
+	at := time.Date(2026, 7, 1, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	cause := errors.New("unexpected end of JSON input")
+	rej := UndecodableRejection("responder", "riverwatch.events", 2, 41, at, []byte("{garbage"), cause)
+	want := Rejection{
+		ID: rej.ID, Reason: ReasonUndecodable, Detail: "riverwatch.events partition 2 offset 41: unexpected end of JSON input",
+		Source: "responder", Remote: "riverwatch.events/2/41", Raw: "{garbage", ReceivedAt: at.UTC(),
+	}
+	if rej != want {
+		t.Errorf("rejection\n got %+v\nwant %+v", rej, want)
+	}
+	if again := UndecodableRejection("responder", "riverwatch.events", 2, 41, at, []byte("{garbage"), errors.New("other words")); again.ID != rej.ID {
+		t.Error("the same message got two ids")
+	}
+	for name, other := range map[string]Rejection{
+		"source":    UndecodableRejection("assessor", "riverwatch.events", 2, 41, at, []byte("{garbage"), cause),
+		"partition": UndecodableRejection("responder", "riverwatch.events", 3, 41, at, []byte("{garbage"), cause),
+		"offset":    UndecodableRejection("responder", "riverwatch.events", 2, 42, at, []byte("{garbage"), cause),
+	} {
+		if other.ID == rej.ID {
+			t.Errorf("another %s, the same id", name)
+		}
+	}
+	long := UndecodableRejection("archiver", "t", 0, 0, at, make([]byte, 2*MaxRawBytes), cause)
+	if len(long.Raw) != MaxRawBytes {
+		t.Errorf("raw of %d bytes kept, want %d", len(long.Raw), MaxRawBytes)
 	}
 }

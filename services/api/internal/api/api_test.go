@@ -296,6 +296,26 @@ func TestSiteShowsCurrentClassStatusAndLatestValues(t *testing.T) {
 	}
 }
 
+func TestReadingsWithoutAFlagAreJudgedAsNormal(t *testing.T) {
+	store := apitest.NewMemStore()
+	e := newEnv(t, func(o *api.Options) { o.Store = store })
+	at := e.now.Add(-time.Hour)
+	for flag, v := range map[string]float64{"": 2.6, "M": 0.1} {
+		param := map[string]string{"": "nh3n", "M": "cod"}[flag]
+		store.AddReadings(message.Reading{ID: param, Site: "STH-S1", Parameter: param, Value: v, Unit: "mg/L", Flag: flag, ObservedAt: at})
+	}
+	var s api.SiteView
+	e.do(t, "GET", "/api/v1/sites/STH-S1", admin, nil).decode(t, &s)
+	if s.Class != "劣V" {
+		t.Errorf("class %q, want 劣V from the unflagged nh3n 2.6 mg/L", s.Class)
+	}
+	for _, l := range s.Latest {
+		if want := map[string]string{"nh3n": message.FlagNormal, "cod": "M"}[l.Parameter]; l.Flag != want {
+			t.Errorf("latest %s flag %q, want %q", l.Parameter, l.Flag, want)
+		}
+	}
+}
+
 func TestSiteStatusOfflineAndNoData(t *testing.T) {
 	e := newEnv(t)
 	later := e.now.Add(5 * time.Hour) // > 3 × the hourly interval since the last reading

@@ -147,14 +147,14 @@ func (s *Server) view(site *network.Site, latest []message.Reading, open []messa
 			last = rd.ObservedAt
 		}
 		// Only data from instruments working normally is judged as water quality.
-		if rd.Flag == message.FlagNormal {
+		if rd.NormalFlag() {
 			samples = append(samples, evaluate.Sample{Site: site.ID, Param: rd.Parameter, Value: rd.Value, Time: rd.ObservedAt})
 		}
 		if !detail {
 			continue
 		}
 		lv := LatestValue{
-			Parameter: rd.Parameter, Value: rd.Value, Unit: rd.Unit, Flag: rd.Flag, ObservedAt: rd.ObservedAt,
+			Parameter: rd.Parameter, Value: rd.Value, Unit: rd.Unit, Flag: message.NormalizeFlag(rd.Flag), ObservedAt: rd.ObservedAt,
 			Evaluated: standard.Evaluated2011(rd.Parameter),
 		}
 		lv.Name, lv.NameEn = standard.Describe(rd.Parameter)

@@ -218,12 +218,10 @@ func (e *Engine) inOrder(out []message.Event, s *series, r message.Reading, obs 
 	// 1. HJ 212 data flag: only N is water quality. T (over the instrument's range) is a
 	// censored high value and a warning of its own; the others (maintenance, calibration,
 	// fault, stopped, set value, communication) are not judged and raise nothing here.
-	flag := r.Flag
-	if flag == "" {
-		flag = message.FlagNormal // HTTP and lab readings carry no HJ 212 flag
-	}
-	if flag != message.FlagNormal {
-		if flag == "T" {
+	// The gateway writes the flag normalised; readings written straight to the topic may
+	// carry none, which means normal (message.NormalizeFlag).
+	if !r.NormalFlag() {
+		if r.Flag == "T" {
 			e.m.outcome(OutcomeOverRange)
 			if s.quality&qOverRange == 0 {
 				s.quality |= qOverRange
@@ -365,7 +363,7 @@ func (e *Engine) late(out []message.Event, s *series, r message.Reading, obs int
 	info := &e.sites[s.key.site()]
 	// Late readings get the flag and range rules but raise no quality event: the episode
 	// they belong to has passed.
-	if r.Flag != "" && r.Flag != message.FlagNormal {
+	if !r.NormalFlag() {
 		e.m.outcome(OutcomeFlag)
 		return out
 	}

@@ -61,6 +61,15 @@ func TestConfirmation(t *testing.T) {
 			wantReason: "confirmed:3_readings",
 		},
 		{
+			name: "a reading without a flag is normal: it counts towards the run",
+			opts: Options{ConfirmDuration: long},
+			readings: []message.Reading{
+				rd("M2", "cod", 25, 0), flagged(rd("M2", "cod", 25, h), ""), rd("M2", "cod", 25, 2*h),
+			},
+			want:       []string{message.EventExceedanceOpened},
+			wantReason: "confirmed:3_readings",
+		},
+		{
 			name:       "one reading confirms when confirm_readings is 1",
 			opts:       Options{ConfirmReadings: 1},
 			readings:   hourly("M2", "cod", 25),

@@ -179,10 +179,7 @@ func (g *Gateway) checkRow(rw *row, p *auth.Principal, source string, now time.T
 	if rf := g.checkTime(at, now); rf != nil {
 		return message.Reading{}, rf
 	}
-	flag := rw.flag
-	if flag == "" {
-		flag = message.FlagNormal
-	}
+	flag := message.NormalizeFlag(rw.flag) // no flag column, or an empty cell: normal
 	if !hj212.ValidDataFlag(flag, hj212.V2017) {
 		return message.Reading{}, &refusal{ReasonBadFlag, "flag " + strconv.Quote(flag) + " is not one of N F M S D C T B"}
 	}

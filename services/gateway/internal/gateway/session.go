@@ -323,11 +323,9 @@ func (s *session) item(p hj212.Packet, v hj212.Version, site *network.Site, it *
 		refuse(it.Code, ReasonUnknownParameter, "item code "+strconv.Quote(it.Code)+" has no canonical parameter in "+v.String())
 		return
 	}
-	c := candidate{site: site, station: p.MN, param: pol.Param, unit: pol.Unit, flag: it.Flag, interval: interval,
+	// The standard's examples always flag; an item without -Flag means normal.
+	c := candidate{site: site, station: p.MN, param: pol.Param, unit: pol.Unit, flag: message.NormalizeFlag(it.Flag), interval: interval,
 		observedAt: at, source: message.SourceHJ212}
-	if c.flag == "" {
-		c.flag = message.FlagNormal // the standard's examples always flag; a missing flag means normal
-	}
 	if interval == message.IntervalRealtime {
 		if !it.Rtd.Set {
 			refuse(pol.Param, ReasonMissingValue, it.Code+" has no -Rtd in real-time data (CN 2011)")
