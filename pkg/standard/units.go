@@ -217,6 +217,18 @@ func ToCanonical(param string, value float64, unit string) (float64, error) {
 	return v, nil
 }
 
+// PlausibleRange returns the closed range [lo, hi] that Plausible accepts for a
+// parameter, in its canonical unit; ok is false for an unknown parameter. A bound may be
+// infinite.
+func PlausibleRange(param string) (lo, hi float64, ok bool) {
+	d := def(param)
+	if d == nil {
+		return 0, 0, false
+	}
+	lo, hi = d.plausibleRange()
+	return lo, hi, true
+}
+
 // plausibleRange returns the physically possible range of a parameter in its
 // canonical unit.
 func (d *paramDef) plausibleRange() (lo, hi float64) {
@@ -260,7 +272,13 @@ func (d *paramDef) plausibleRange() (lo, hi float64) {
 // mg/L, concentrations and counts ≥ 0 (and below 1e6 mg/L), turbidity 0–1e5
 // NTU, conductivity 0–1e6 µS/cm, flow within ±1e5 m3/s. It returns nil, or
 // ErrImplausible (wrapped, with the range), ErrInvalidValue for NaN and ±Inf,
-// or ErrUnknownParameter. The gateway uses it to reject impossible readings.
+// or ErrUnknownParameter.
+//
+// It is the one plausibility rule of riverwatch. The gateway owns it: it refuses an
+// implausible value, recording the refusal on the rejected topic with reason "range".
+// The assessor's engine calls it again as defence in depth, for readings that reach the
+// readings topic without passing the gateway (the simulator's load mode writes there
+// directly); there an implausible value raises quality.suspect and is not judged.
 func Plausible(param string, value float64) error {
 	d := def(param)
 	if d == nil {

@@ -156,3 +156,25 @@ func TestPlausible(t *testing.T) {
 		}
 	}
 }
+
+func TestPlausibleRangeIsTheRangePlausibleAccepts(t *testing.T) {
+	for _, param := range standard.Codes() {
+		lo, hi, ok := standard.PlausibleRange(param)
+		if !ok || !(lo < hi) {
+			t.Fatalf("PlausibleRange(%s) = %v, %v, %v", param, lo, hi, ok)
+		}
+		for _, v := range []float64{lo, hi} {
+			if err := standard.Plausible(param, v); !math.IsInf(v, 0) && err != nil {
+				t.Errorf("Plausible(%s, %v) = %v at the edge of its range", param, v, err)
+			}
+		}
+		for _, v := range []float64{math.Nextafter(lo, math.Inf(-1)), math.Nextafter(hi, math.Inf(1))} {
+			if err := standard.Plausible(param, v); !math.IsInf(v, 0) && !errors.Is(err, standard.ErrImplausible) {
+				t.Errorf("Plausible(%s, %v) = %v just outside its range", param, v, err)
+			}
+		}
+	}
+	if _, _, ok := standard.PlausibleRange("nope"); ok {
+		t.Error("an unknown parameter has a range")
+	}
+}

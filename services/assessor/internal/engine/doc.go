@@ -9,9 +9,11 @@
 //
 //  1. Station: any reading, whatever its flag, proves its station alive (station.online
 //     after a silence).
-//  2. Data quality, before judgement. Only HJ 212 flag N is water quality: T (above the
-//     instrument's range) raises quality.suspect, the other flags are not judged. A
-//     physically impossible value (standard.Plausible) and a flat line (FlatLineReadings
+//  2. Data quality, before judgement. Only HJ 212 flag N (or no flag, which means N:
+//     message.NormalizeFlag) is water quality: T (above the instrument's range) raises
+//     quality.suspect, the other flags are not judged. A physically impossible value
+//     (standard.Plausible; the gateway owns that rule and refuses such values, so here it
+//     is defence in depth for readings written straight to Kafka) and a flat line (FlatLineReadings
 //     identical values above the Class I level) raise quality.suspect and are not
 //     judged. A jump (more than JumpFactor × the recent median or Class III limit away
 //     from the median) raises quality.suspect but is still judged: a spill is a jump too.

@@ -234,7 +234,9 @@ func (e *Engine) inOrder(out []message.Event, s *series, r message.Reading, obs 
 	}
 	s.quality &^= qOverRange
 
-	// 2. Physically impossible values.
+	// 2. Physically impossible values. The gateway owns this rule and refuses them (reason
+	// range); this is defence in depth for readings written straight to the topic (the
+	// simulator's load mode), with the same function so the limits cannot drift.
 	if err := standard.Plausible(param, r.Value); err != nil {
 		e.m.outcome(OutcomeImplausible)
 		if s.quality&qImplausible == 0 {

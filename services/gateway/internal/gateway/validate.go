@@ -80,6 +80,11 @@ func (g *Gateway) checkTime(t, now time.Time) *refusal {
 // validate converts a candidate to its canonical unit and checks it: a known parameter, a
 // convertible unit, a physically possible value, min ≤ value ≤ max. Times are checked by
 // the caller (once per frame for HJ 212).
+//
+// The gateway owns the plausibility rule (standard.Plausible): an implausible value, min or
+// max is refused with ReasonRange and recorded on the rejected topic. The assessor's engine
+// calls the same function again only as defence in depth, for readings that reach Kafka
+// without passing here.
 func validate(c *candidate, now time.Time) (message.Reading, *refusal) {
 	if !standard.Known(c.param) {
 		return message.Reading{}, &refusal{ReasonUnknownParameter, "parameter " + strconv.Quote(c.param) + " is not a canonical parameter code"}
