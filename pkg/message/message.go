@@ -120,8 +120,12 @@ const ReasonUndecodable = "undecodable"
 // "archiver", "responder") could not use because of err. Its id, Remote
 // ("topic/partition/offset") and ReceivedAt come from the message alone, so a replay of
 // the message records it once, and two consumers that refuse the same message record it
-// once each.
+// once each. A timestamp outside the years 0–9999, which JSON cannot carry, becomes the
+// Unix epoch.
 func UndecodableRejection(source, topic string, partition int, offset int64, at time.Time, value []byte, err error) Rejection {
+	if y := at.UTC().Year(); y < 0 || y > 9999 {
+		at = time.Unix(0, 0) // a broken producer's timestamp; JSON cannot carry it
+	}
 	where := topic + "/" + strconv.Itoa(partition) + "/" + strconv.FormatInt(offset, 10)
 	raw := TruncateRaw(string(value))
 	detail := topic + " partition " + strconv.Itoa(partition) + " offset " + strconv.FormatInt(offset, 10)

@@ -1,6 +1,7 @@
 package message
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -88,6 +89,10 @@ func TestUndecodableRejectionIsDeterministicAndNamesTheMessage(t *testing.T) {
 		if other.ID == rej.ID {
 			t.Errorf("another %s, the same id", name)
 		}
+	}
+	broken := UndecodableRejection("archiver", "t", 0, 0, time.UnixMilli(1<<62), nil, cause)
+	if _, err := json.Marshal(broken); err != nil || !broken.ReceivedAt.Equal(time.Unix(0, 0)) {
+		t.Errorf("a timestamp JSON cannot carry: received_at %v, marshal error %v", broken.ReceivedAt, err)
 	}
 	long := UndecodableRejection("archiver", "t", 0, 0, at, make([]byte, 2*MaxRawBytes), cause)
 	if len(long.Raw) != MaxRawBytes {

@@ -27,7 +27,8 @@
 //
 // A message that does not decode, or lacks what its table needs (a reading without site
 // or time, an incident update of unknown kind), never blocks its topic: it is recorded in
-// rejected with reason archive_decode and its topic/partition/offset, counted in
+// rejected with reason undecodable and its topic/partition/offset
+// (message.UndecodableRejection, as every consumer records such a message), counted in
 // riverwatch_archiver_errors_total{stage="decode"}, logged, and committed.
 //
 // # Rollups, and why they are not materialized views

@@ -55,9 +55,10 @@ func ParseKind(t config.Topics, s string) (Kind, string, error) {
 }
 
 // ReasonDecode is the rejection reason of a message the archiver could not decode or that
-// lacks what its table needs. The message is recorded in rejected and committed, so that
-// one bad message never blocks a topic.
-const ReasonDecode = "archive_decode"
+// lacks what its table needs: the contract's message.ReasonUndecodable, which every
+// consumer uses. The message is recorded in rejected and committed, so that one bad
+// message never blocks a topic.
+const ReasonDecode = message.ReasonUndecodable
 
 // sourceArchiver is the Rejection.Source of the archiver's own rejections.
 const sourceArchiver = "archiver"
@@ -424,8 +425,8 @@ func (b *batchRows) blocks() []block {
 
 // decodeBatch turns a batch of one topic into rows. It never fails as a whole: a message
 // that does not decode, or lacks what its table needs, becomes a rejected row with reason
-// archive_decode. The rows depend only on the messages, so a replayed batch produces the
-// same rows (same ids, same versions).
+// undecodable (message.UndecodableRejection). The rows depend only on the messages, so a
+// replayed batch produces the same rows (same ids, same versions).
 func decodeBatch(kind Kind, topic string, msgs []kafka.Message) *batchRows {
 	b := &batchRows{touched: touchedSet{}, intern: message.Interner{}}
 	if kind == KindReadings {
@@ -533,28 +534,19 @@ func checkReading(r *message.Reading) error {
 	return nil
 }
 
-// failureRejection records a message the archiver could not store. Its id and time come
-// from the Kafka message (topic, partition, offset, timestamp), so a replay records it once.
+// failureRejection records a message the archiver could not store
+// (message.UndecodableRejection). Its id and time come from the Kafka message (topic,
+// partition, offset, timestamp), so a replay records it once; a time outside what
+// DateTime holds becomes the epoch.
 func failureRejection(kind Kind, topic string, m kafka.Message, err error) message.Rejection {
 	at := m.Time.UTC()
 	if !inRange(at) {
 		at = epoch
 	}
-	where := fmt.Sprintf("%s/%d/%d", topic, m.Partition, m.Offset)
-	raw := message.TruncateRaw(string(m.Value))
+	rej := message.UndecodableRejection(sourceArchiver, topic, m.Partition, m.Offset, at, m.Value, err)
 	// Readings and events are keyed by site id; other topics by something else.
-	site := ""
 	if key := string(m.Key); (kind == KindReadings || kind == KindEvents) && utf8.ValidString(key) && len(key) <= 64 {
-		site = key
+		rej.Site = key
 	}
-	return message.Rejection{
-		ID:         message.RejectionID(sourceArchiver, ReasonDecode, at, where+"\x00"+raw),
-		Reason:     ReasonDecode,
-		Detail:     fmt.Sprintf("%s partition %d offset %d: %v", topic, m.Partition, m.Offset, err),
-		Site:       site,
-		Source:     sourceArchiver,
-		Remote:     where,
-		Raw:        raw,
-		ReceivedAt: at,
-	}
+	return rej
 }

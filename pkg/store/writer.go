@@ -42,7 +42,7 @@ func (w *Writer) Schema() Schema { return w.schema }
 // WriteResult says what one batch became.
 type WriteResult struct {
 	Rows     map[string]int // rows per table
-	Rejected int            // messages recorded in rejected as archive_decode
+	Rejected int            // messages recorded in rejected as undecodable
 }
 
 // Write archives one batch of a topic of the given kind. It returns nil only once every

@@ -56,7 +56,7 @@ func TestArchiverCommitsOnlyArchivedBatchesAndSkipsBadMessages(t *testing.T) {
 		t.Errorf("readings = %d, want 2000", n)
 	}
 	if n := e.count(t, "SELECT count() FROM %s FINAL WHERE reason = '%s' AND site = 'STH-S1' AND position(detail, 'offset') > 0", e.table(store.TableRejected), store.ReasonDecode); n != 1 {
-		t.Errorf("archive_decode rejections = %d, want 1", n)
+		t.Errorf("undecodable rejections = %d, want 1", n)
 	}
 	if got := value(e.m.Errors.WithLabelValues(cfg.Kafka.Topics.Readings, "decode")); got != 1 {
 		t.Errorf("decode errors metric = %v, want 1", got)

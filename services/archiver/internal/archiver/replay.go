@@ -41,7 +41,7 @@ type ReplayStats struct {
 	Partitions int
 	Messages   int
 	Rows       map[string]int // rows written per table
-	Rejected   int            // messages recorded in rejected as archive_decode
+	Rejected   int            // messages recorded in rejected as undecodable
 }
 
 // Replay re-reads a range of a topic, outside any consumer group (nothing is committed), and

@@ -504,7 +504,11 @@ func (a *Assessor) process(ctx context.Context, batch []kafka.Message, start tim
 		if err != nil {
 			a.m.decodeErrors.Inc()
 			a.log.Warn("undecodable reading", "topic", a.cfg.ReadingsTopic, "partition", m.Partition, "offset", m.Offset, "err", err)
-			rejections = append(rejections, a.rejection(m, err))
+			rej, err := a.rejection(m, err)
+			if err != nil {
+				return err
+			}
+			rejections = append(rejections, rej)
 			continue
 		}
 		events = append(events, a.engine.ApplyAt(r, engine.Position{Partition: int32(m.Partition), Offset: m.Offset})...)
@@ -616,18 +620,13 @@ func (a *Assessor) ticks(ctx context.Context, progress *catchUp, after chan<- pe
 }
 
 // rejection records a reading that could not be decoded, so it is not dropped silently.
-func (a *Assessor) rejection(m kafka.Message, cause error) kafka.Message {
-	raw := message.TruncateRaw(string(m.Value))
-	rej := message.Rejection{
-		ID:         message.RejectionID("assessor", "decode", m.Time, fmt.Sprintf("%s/%d/%d", m.Topic, m.Partition, m.Offset)),
-		Reason:     "decode",
-		Detail:     fmt.Sprintf("%s partition %d offset %d: %v", m.Topic, m.Partition, m.Offset, cause),
-		Source:     "assessor",
-		Raw:        raw,
-		ReceivedAt: m.Time.UTC(),
+func (a *Assessor) rejection(m kafka.Message, cause error) (kafka.Message, error) {
+	rej := message.UndecodableRejection("assessor", m.Topic, m.Partition, m.Offset, m.Time, m.Value, cause)
+	v, err := json.Marshal(rej)
+	if err != nil {
+		return kafka.Message{}, fmt.Errorf("encode rejection of %s: %w", rej.Remote, err)
 	}
-	v, _ := json.Marshal(rej) // a struct of strings and a time: cannot fail
-	return kafka.Message{Key: []byte(rej.ID), Value: v}
+	return kafka.Message{Key: []byte(rej.ID), Value: v}, nil
 }
 
 // validReading checks what the engine cannot do without.

@@ -73,16 +73,19 @@ func TestValidReadingNeedsSiteParameterAndTime(t *testing.T) {
 func TestRejectionRecordsTheRawInputAndWhere(t *testing.T) {
 	a := &Assessor{}
 	m := kafka.Message{Topic: "readings", Partition: 2, Offset: 41, Value: []byte("{garbage"), Time: time.Unix(100, 0)}
-	got := a.rejection(m, errors.New("unexpected end of JSON input"))
+	got, err := a.rejection(m, errors.New("unexpected end of JSON input"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var rej message.Rejection
 	if err := json.Unmarshal(got.Value, &rej); err != nil {
 		t.Fatal(err)
 	}
-	if rej.Reason != "decode" || rej.Raw != "{garbage" || rej.Detail != "readings partition 2 offset 41: unexpected end of JSON input" ||
-		string(got.Key) != rej.ID || rej.ID == "" {
+	if rej.Reason != message.ReasonUndecodable || rej.Source != "assessor" || rej.Remote != "readings/2/41" || rej.Raw != "{garbage" ||
+		rej.Detail != "readings partition 2 offset 41: unexpected end of JSON input" || string(got.Key) != rej.ID || rej.ID == "" {
 		t.Errorf("rejection %+v", rej)
 	}
-	if again := a.rejection(m, errors.New("other")); string(again.Key) != rej.ID {
+	if again, _ := a.rejection(m, errors.New("other")); string(again.Key) != rej.ID {
 		t.Error("the id of a replayed rejection changed")
 	}
 }

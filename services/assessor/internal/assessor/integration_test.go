@@ -545,7 +545,7 @@ func (r *run) checkRejected(n int) {
 		r.t.Fatalf("%d rejections, want %d: %+v", len(got), n, got)
 	}
 	for _, rej := range got {
-		if rej.Reason != "decode" || rej.Raw == "" || rej.Detail == "" {
+		if rej.Reason != message.ReasonUndecodable || rej.Source != "assessor" || rej.Raw == "" || rej.Detail == "" {
 			r.t.Errorf("rejection %+v", rej)
 		}
 	}
