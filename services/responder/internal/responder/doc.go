@@ -9,6 +9,11 @@
 // commit the input offsets; a crash replays the batch, which the engine recognises by event
 // and command ids. On start it reads the state topic back before consuming anything.
 //
+// An event or command that does not decode is recorded on riverwatch.rejected
+// (message.UndecodableRejection, source "responder") before anything of its batch is
+// applied, and committed with the batch: nothing is dropped silently, and one bad message
+// never blocks its topic.
+//
 // Notifications are write-ahead: an attempt is recorded as "sending" in the state topic
 // before the HTTP request or mail leaves, and as sent (or failed, with a backoff) after.
 // After a SIGKILL, a delivery recorded as sending but not finished is re-delivered with the

@@ -30,7 +30,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 		}, []string{"channel"}),
 		publish: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "riverwatch_responder_publish_duration_seconds", Help: "Duration of a synchronous Kafka write (incidents or state topic).",
+			Name: "riverwatch_responder_publish_duration_seconds", Help: "Duration of a synchronous Kafka write (incidents, state or rejected topic).",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 12),
 		}, []string{"topic"}),
 		incidents: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -43,7 +43,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "riverwatch_responder_invalid_records_total", Help: "Records that could not be decoded, by source.",
 		}, []string{"source"}),
 		persistErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "riverwatch_responder_persist_errors_total", Help: "Failed writes to the incidents or state topic (retried).",
+			Name: "riverwatch_responder_persist_errors_total", Help: "Failed writes to the incidents, state or rejected topic (retried).",
 		}),
 	}
 	if reg != nil {

@@ -26,6 +26,12 @@ type Sender interface {
 	Send(ctx context.Context, t notify.Target, m notify.Message) error
 }
 
+// publisher writes messages to one topic and returns once Kafka has them (*stream.Writer).
+type publisher interface {
+	Publish(ctx context.Context, msgs ...kafka.Message) error
+	Close() error
+}
+
 // Options replaces the responder's collaborators in tests.
 type Options struct {
 	Clock  incident.Clock // default: the wall clock
@@ -47,8 +53,9 @@ type Responder struct {
 	eng     *incident.Engine
 	pending incident.Changes
 
-	updates *stream.Writer
-	state   *stream.Writer
+	updates  publisher
+	state    publisher
+	rejected publisher // undecodable events and commands (message.UndecodableRejection)
 
 	wake     chan struct{}
 	slots    chan struct{} // one per delivery in flight
@@ -96,10 +103,11 @@ func New(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, opts O
 			GroupWindow: rc.GroupWindow, TimeScale: rc.TimeScale, MaxEventAge: rc.MaxEventAge, Retain: rc.Retain,
 			MaxAttempts: rc.MaxAttempts, RetryBase: rc.RetryBase, RetryMax: rc.RetryMax,
 		}, opts.Clock, net, books, contacts),
-		updates: stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Incidents, BatchTimeout: cfg.Kafka.BatchTimeout}, m.publish.WithLabelValues("incidents")),
-		state:   stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: rc.StateTopic, BatchTimeout: cfg.Kafka.BatchTimeout}, m.publish.WithLabelValues("state")),
-		wake:    make(chan struct{}, 1),
-		slots:   make(chan struct{}, rc.Workers),
+		updates:  stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Incidents, BatchTimeout: cfg.Kafka.BatchTimeout}, m.publish.WithLabelValues("incidents")),
+		state:    stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: rc.StateTopic, BatchTimeout: cfg.Kafka.BatchTimeout}, m.publish.WithLabelValues("state")),
+		rejected: stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Rejected, BatchTimeout: cfg.Kafka.BatchTimeout}, m.publish.WithLabelValues("rejected")),
+		wake:     make(chan struct{}, 1),
+		slots:    make(chan struct{}, rc.Workers),
 	}
 	return r, nil
 }
@@ -109,12 +117,14 @@ func New(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, opts O
 func (r *Responder) Run(ctx context.Context, ready func(bool)) error {
 	defer r.updates.Close()
 	defer r.state.Close()
+	defer r.rejected.Close()
 	k := r.cfg.Kafka
 	if err := stream.EnsureTopics(ctx, k.Brokers,
 		stream.TopicSpec{Name: r.rc.StateTopic, Partitions: k.Partitions, Compacted: true},
 		stream.TopicSpec{Name: k.Topics.Events, Partitions: k.Partitions},
 		stream.TopicSpec{Name: k.Topics.Commands, Partitions: k.Partitions},
 		stream.TopicSpec{Name: k.Topics.Incidents, Partitions: k.Partitions},
+		stream.TopicSpec{Name: k.Topics.Rejected, Partitions: k.Partitions},
 	); err != nil {
 		return fmt.Errorf("responder topics: %w", err)
 	}
@@ -262,17 +272,30 @@ func updateKey(u message.IncidentUpdate) string {
 }
 
 // handleEvents applies a batch of events; the consumer commits only after it returns nil,
-// i.e. after the resulting state is in Kafka.
+// i.e. after the rejections of undecodable events and the resulting state are in Kafka.
 func (r *Responder) handleEvents(ctx context.Context, batch []kafka.Message) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	evs := make([]message.Event, 0, len(batch))
+	var rejections []message.Rejection
 	for _, km := range batch {
 		var ev message.Event
 		if err := json.Unmarshal(km.Value, &ev); err != nil {
-			r.m.events.WithLabelValues(incident.OutcomeInvalid).Inc()
-			r.log.Warn("undecodable event skipped", "partition", km.Partition, "offset", km.Offset, "err", err)
+			r.log.Warn("undecodable event recorded as rejected", "topic", km.Topic, "partition", km.Partition, "offset", km.Offset, "err", err)
+			rejections = append(rejections, message.UndecodableRejection(source, km.Topic, km.Partition, km.Offset, km.Time, km.Value, err))
 			continue
 		}
+		evs = append(evs, ev)
+	}
+	// Before anything is applied: a failed write leaves nothing done, and the consumer
+	// retries the whole batch.
+	if err := r.reject(ctx, rejections); err != nil {
+		return err
+	}
+	if len(rejections) > 0 {
+		r.m.events.WithLabelValues(incident.OutcomeInvalid).Add(float64(len(rejections)))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, ev := range evs {
 		outcome, ch, err := r.eng.HandleEvent(ev)
 		r.m.events.WithLabelValues(outcome).Inc()
 		if err != nil {
@@ -288,16 +311,28 @@ func (r *Responder) handleEvents(ctx context.Context, batch []kafka.Message) err
 	return err
 }
 
+// handleCommands applies a batch of operator commands, like handleEvents.
 func (r *Responder) handleCommands(ctx context.Context, batch []kafka.Message) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	cmds := make([]message.Command, 0, len(batch))
+	var rejections []message.Rejection
 	for _, km := range batch {
 		var cmd message.Command
 		if err := json.Unmarshal(km.Value, &cmd); err != nil {
-			r.m.commands.WithLabelValues("", incident.OutcomeInvalid).Inc()
-			r.log.Warn("undecodable command skipped", "partition", km.Partition, "offset", km.Offset, "err", err)
+			r.log.Warn("undecodable command recorded as rejected", "topic", km.Topic, "partition", km.Partition, "offset", km.Offset, "err", err)
+			rejections = append(rejections, message.UndecodableRejection(source, km.Topic, km.Partition, km.Offset, km.Time, km.Value, err))
 			continue
 		}
+		cmds = append(cmds, cmd)
+	}
+	if err := r.reject(ctx, rejections); err != nil {
+		return err
+	}
+	if len(rejections) > 0 {
+		r.m.commands.WithLabelValues("", incident.OutcomeInvalid).Add(float64(len(rejections)))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, cmd := range cmds {
 		outcome, ch := r.eng.HandleCommand(cmd)
 		r.m.commands.WithLabelValues(cmd.Type, outcome).Inc()
 		r.log.Info("command", "id", cmd.ID, "type", cmd.Type, "incident", cmd.IncidentID, "outcome", outcome)
@@ -306,6 +341,32 @@ func (r *Responder) handleCommands(ctx context.Context, batch []kafka.Message) e
 	err := r.flush(ctx)
 	r.kick()
 	return err
+}
+
+// source is the Rejection.Source of what the responder records on the rejected topic.
+const source = "responder"
+
+// reject records undecodable input on the rejected topic, as every consumer does, and
+// returns once Kafka has it.
+func (r *Responder) reject(ctx context.Context, rejections []message.Rejection) error {
+	if len(rejections) == 0 {
+		return nil
+	}
+	msgs := make([]kafka.Message, 0, len(rejections))
+	for _, rej := range rejections {
+		v, err := json.Marshal(rej)
+		if err != nil {
+			return fmt.Errorf("encode rejection of %s: %w", rej.Remote, err)
+		}
+		msgs = append(msgs, kafka.Message{Key: []byte(rej.ID), Value: v})
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if err := r.rejected.Publish(wctx, msgs...); err != nil {
+		r.m.persistErrors.Inc()
+		return fmt.Errorf("record %d undecodable messages: %w", len(msgs), err)
+	}
+	return nil
 }
 
 func (r *Responder) tickLoop(ctx context.Context) error {

@@ -454,3 +454,60 @@ func dumpRecord(t *testing.T, path, id string, all []message.IncidentUpdate) {
 		t.Error(err)
 	}
 }
+
+// TestUndecodableEventEndsOnTheRejectedTopic runs the responder binary on the real broker:
+// an event that does not decode is recorded on the rejected topic with its reason, like
+// every consumer records such input, and does not block the events behind it.
+func TestUndecodableEventEndsOnTheRejectedTopic(t *testing.T) {
+	cfg := testinfra.Config(t)
+	bin := testinfra.BuildService(t, "responder")
+	srv := httptest.NewServer(newReceiver(t, -1))
+	defer srv.Close()
+	cfg.ContactsFile = writeContacts(t, srv.URL)
+	listen := testinfra.FreeAddr(t)
+	env := append(testinfra.Env(cfg), "RIVERWATCH_RESPONDER_LISTEN="+listen, "RIVERWATCH_RESPONDER_WEBHOOK_SECRET="+webhookSecret)
+	logPath := filepath.Join(t.TempDir(), "responder.log")
+	defer func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("responder log:\n%s", b)
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ups := &updates{}
+	go ups.run(ctx, cfg, cfg.Kafka.GroupPrefix+".test-reader")
+	events := stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Events}, nil)
+	defer events.Close()
+	start(t, bin, env, listen, logPath)
+
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	if err := events.Publish(wctx, kafka.Message{Key: []byte("TTH-S2"), Value: []byte("{not an event")}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	publish(t, events, "TTH-S2", message.Event{
+		ID: message.EventID(message.EventExceedanceOpened, "TTH-S2", "nh3n", now, ""), Type: message.EventExceedanceOpened,
+		Site: "TTH-S2", River: "toutun", Parameter: "nh3n", Value: 3.2, Limit: 1.0, TargetClass: "III", Class: "劣V",
+		Multiple: 2.2, Severity: "severe", ObservedAt: now, EmittedAt: now,
+	})
+
+	rd := kafka.NewReader(kafka.ReaderConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Rejected, GroupID: cfg.Kafka.GroupPrefix + ".test-rejected", MaxWait: 100 * time.Millisecond, StartOffset: kafka.FirstOffset})
+	defer rd.Close()
+	rctx, rcancel := context.WithTimeout(ctx, 60*time.Second)
+	defer rcancel()
+	m, err := rd.ReadMessage(rctx)
+	if err != nil {
+		t.Fatalf("nothing on the rejected topic: %v", err)
+	}
+	var rej message.Rejection
+	if err := json.Unmarshal(m.Value, &rej); err != nil {
+		t.Fatal(err)
+	}
+	if rej.Reason != message.ReasonUndecodable || rej.Source != "responder" || rej.Raw != "{not an event" ||
+		!strings.HasPrefix(rej.Remote, cfg.Kafka.Topics.Events+"/") || string(m.Key) != rej.ID {
+		t.Errorf("rejection %+v", rej)
+	}
+	testinfra.Eventually(t, 60*time.Second, "the event behind the bad one opens an incident", func() bool { return ups.latest() != nil })
+}
