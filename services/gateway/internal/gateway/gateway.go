@@ -129,6 +129,7 @@ type outbox struct {
 	replies    [][]byte // encoded HJ 212 frames, in order
 	replyCNs   []string
 	after      []func() // marks in the dedup window
+	err        error    // a rejection that could not be encoded: publish fails with it
 	keys       []string // dedup keys of this batch, so a frame sent twice in one batch counts once
 	frames     int      // frames handled in this batch
 	arena      []byte   // message values of this batch (see addReading)
@@ -141,7 +142,7 @@ type outbox struct {
 
 func (o *outbox) reset() {
 	o.readings, o.rejections, o.replies, o.replyCNs = o.readings[:0], o.rejections[:0], o.replies[:0], o.replyCNs[:0]
-	o.after, o.keys, o.arena = o.after[:0], o.keys[:0], nil
+	o.after, o.keys, o.arena, o.err = o.after[:0], o.keys[:0], nil, nil
 	o.framesAccepted, o.frames = 0, 0
 	clear(o.framesRefused)
 	clear(o.readingsAccepted)
@@ -165,13 +166,15 @@ func (o *outbox) addReading(r *message.Reading) {
 }
 
 // addRejection records a refusal. frame says whether it refuses a whole frame (or HTTP
-// request) rather than one reading of it, for the metrics.
+// request) rather than one reading of it, for the metrics. A rejection that cannot be
+// encoded fails the outbox's publish, like a Kafka error: its input is not acknowledged.
 func (o *outbox) addRejection(rj *message.Rejection, frame bool) {
 	rj.Raw = message.TruncateRaw(rj.Raw)
 	rj.ID = message.RejectionID(rj.Source, rj.Reason, rj.ReceivedAt, rj.Raw+"\x00"+rj.Parameter+"\x00"+rj.Detail)
 	v, err := json.Marshal(rj)
 	if err != nil {
-		panic(fmt.Sprintf("ingest: marshal rejection: %v", err))
+		o.err = errors.Join(o.err, fmt.Errorf("encode rejection %s: %w", rj.ID, err))
+		return
 	}
 	key := rj.Site
 	if key == "" {
@@ -198,6 +201,9 @@ func (o *outbox) addRejection(rj *message.Rejection, frame bool) {
 // once Kafka acknowledged all of them, or the first error. It does not stop when ctx is
 // cancelled (a stopping gateway finishes what it started), only after PublishTimeout.
 func (g *Gateway) publish(ctx context.Context, o *outbox) error {
+	if o.err != nil {
+		return o.err
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.PublishTimeout)
 	defer cancel()
 	var rejErr error
