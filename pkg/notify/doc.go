@@ -12,6 +12,11 @@
 // at the key, so after a crash in the middle of a delivery a chat group can see one message
 // twice; mail clients and servers commonly drop repeated Message-IDs.
 //
+// Secrets (a webhook's HMAC key, a DingTalk robot's 加签 secret) are looked up when a
+// message is sent (WithSecrets: the contact's own, else responder.webhook_secret for a
+// generic webhook), never carried with a delivery: what the responder records of a
+// delivery goes to Kafka, and secrets must stay out of it.
+//
 // Senders do not retry: the responder schedules retries with backoff in its durable state.
 // A Permanent error (a 4xx answer other than 408/429, a robot's refusal) tells it not to.
 package notify

@@ -27,9 +27,11 @@ type Message struct {
 
 // Target is where a message goes.
 type Target struct {
-	Channel string // webhook, wecom, dingtalk, smtp
+	Channel string // ChannelWebhook, ChannelWeCom, ChannelDingTalk or ChannelSMTP
 	Address string // URL or e-mail address
-	Secret  string // HMAC key (webhook) or 加签 secret (dingtalk)
+	// Secret is the HMAC key (webhook) or 加签 secret (dingtalk). Empty: Channels looks it
+	// up at delivery time (WithSecrets).
+	Secret string
 }
 
 // Sender delivers one message to one target.
@@ -55,24 +57,64 @@ type Channels struct {
 	WeCom    *WeCom
 	DingTalk *DingTalk
 	SMTP     *SMTP
+
+	contacts      *Contacts // secrets by jurisdiction, role and recipient (WithSecrets)
+	webhookSecret string    // for a generic webhook whose contact has none
+}
+
+// Option configures Channels.
+type Option func(*Channels)
+
+// WithSecrets makes Channels sign a message whose Target has no Secret with the secret of
+// its contact in contacts (found by the message's Jurisdiction, Role and Recipient), and a
+// generic webhook whose contact has none with webhookSecret (responder.webhook_secret).
+//
+// Secrets are looked up here, at delivery time, rather than carried with the delivery:
+// what the responder knows of a delivery is written to its state topic and to the
+// incidents topic, and a secret must never reach Kafka. Contact.Secret is therefore not
+// serialised, and the delivery carries only the channel, the address and the recipient.
+func WithSecrets(contacts *Contacts, webhookSecret string) Option {
+	return func(c *Channels) { c.contacts, c.webhookSecret = contacts, webhookSecret }
 }
 
 // NewChannels returns senders sharing one HTTP client with the given timeout.
-func NewChannels(timeout time.Duration, smtp *SMTP) *Channels {
-	c := &http.Client{Timeout: timeout}
-	return &Channels{Webhook: &Webhook{Client: c}, WeCom: &WeCom{Client: c}, DingTalk: &DingTalk{Client: c}, SMTP: smtp}
+func NewChannels(timeout time.Duration, smtp *SMTP, opts ...Option) *Channels {
+	hc := &http.Client{Timeout: timeout}
+	c := &Channels{Webhook: &Webhook{Client: hc}, WeCom: &WeCom{Client: hc}, DingTalk: &DingTalk{Client: hc}, SMTP: smtp}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// secret returns the secret that signs m to t: t's own, else its contact's, else (for a
+// generic webhook) the fallback of WithSecrets.
+func (c *Channels) secret(t Target, m Message) string {
+	if t.Secret != "" {
+		return t.Secret
+	}
+	if c.contacts != nil {
+		if ct, ok := c.contacts.Find(m.Jurisdiction, m.Role, m.Recipient); ok && ct.Secret != "" {
+			return ct.Secret
+		}
+	}
+	if t.Channel == ChannelWebhook {
+		return c.webhookSecret
+	}
+	return ""
 }
 
 // Send delivers m on t's channel.
 func (c *Channels) Send(ctx context.Context, t Target, m Message) error {
+	t.Secret = c.secret(t, m)
 	switch t.Channel {
-	case "webhook":
+	case ChannelWebhook:
 		return c.Webhook.Send(ctx, t, m)
-	case "wecom":
+	case ChannelWeCom:
 		return c.WeCom.Send(ctx, t, m)
-	case "dingtalk":
+	case ChannelDingTalk:
 		return c.DingTalk.Send(ctx, t, m)
-	case "smtp":
+	case ChannelSMTP:
 		if c.SMTP == nil || c.SMTP.Addr == "" {
 			return &PermanentError{Err: errors.New("smtp: no server configured (responder.smtp_addr)")}
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/network"
 )
 
 var msg = Message{
@@ -198,5 +201,53 @@ func TestSMTPMailUsesTheKeyAsMessageID(t *testing.T) {
 	}
 	if err := NewChannels(time.Second, nil).Send(context.Background(), Target{Channel: "smtp", Address: "x@y"}, msg); !IsPermanent(err) {
 		t.Errorf("smtp without a server: %v, want a permanent error", err)
+	}
+}
+
+func TestChannelsLookSecretsUpAtDeliveryTime(t *testing.T) {
+	srv, got := server(t, http.StatusOK, `{"errcode":0}`)
+	n, err := network.Load("../../configs/sites.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	contacts, err := ParseContacts(fmt.Appendf(nil, `
+roles: {eeb: 生态环境局, emergency: 应急管理局}
+contacts:
+  - {jurisdiction: urumqi, role: eeb, people: [{name: 值班室, channel: webhook, target: %[1]q, secret: own}]}
+  - {jurisdiction: urumqi, role: emergency, people: [{name: 值班室, channel: webhook, target: %[1]q}, {name: 群, channel: dingtalk, target: %[1]q}]}
+`, srv.URL), n, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := NewChannels(time.Second, nil, WithSecrets(contacts, "fallback"))
+	to := func(role, recipient string) Message { m := msg; m.Role, m.Recipient = role, recipient; return m }
+	tests := []struct {
+		name       string
+		target     Target
+		m          Message
+		wantSecret string // the webhook key that verifies; "" for the robot: no 加签
+	}{
+		{"the contact's own secret", Target{Channel: ChannelWebhook, Address: srv.URL}, to("eeb", "值班室"), "own"},
+		{"a webhook contact without one falls back", Target{Channel: ChannelWebhook, Address: srv.URL}, to("emergency", "值班室"), "fallback"},
+		{"an unknown recipient falls back", Target{Channel: ChannelWebhook, Address: srv.URL}, to("emergency", "nobody"), "fallback"},
+		{"the target's secret wins", Target{Channel: ChannelWebhook, Address: srv.URL, Secret: "given"}, to("eeb", "值班室"), "given"},
+		{"a robot gets no webhook fallback", Target{Channel: ChannelDingTalk, Address: srv.URL}, to("emergency", "群"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := ch.Send(context.Background(), tt.target, tt.m); err != nil {
+				t.Fatal(err)
+			}
+			c := <-got
+			if tt.target.Channel == ChannelDingTalk {
+				if strings.Contains(c.query, "sign=") {
+					t.Errorf("robot URL signed without a secret: %q", c.query)
+				}
+				return
+			}
+			if err := Verify(tt.wantSecret, c.header.Get(HeaderSignature), c.body, time.Now(), time.Minute); err != nil {
+				t.Errorf("signature does not verify with %q: %v", tt.wantSecret, err)
+			}
+		})
 	}
 }

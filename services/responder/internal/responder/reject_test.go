@@ -78,7 +78,7 @@ func newTestResponder(t *testing.T, rejected *fakePublisher) (*Responder, *fakeP
 	}
 	updates := &fakePublisher{}
 	return &Responder{
-		log: slog.New(slog.DiscardHandler), net: net, books: books, contacts: contacts, m: newMetrics(prometheus.NewRegistry()),
+		log: slog.New(slog.DiscardHandler), net: net, books: books, m: newMetrics(prometheus.NewRegistry()),
 		eng:     incident.New(incident.Config{}, nil, net, books, contacts),
 		updates: updates, state: &fakePublisher{}, rejected: rejected,
 		wake: make(chan struct{}, 1),

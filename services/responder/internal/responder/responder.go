@@ -35,19 +35,18 @@ type publisher interface {
 // Options replaces the responder's collaborators in tests.
 type Options struct {
 	Clock  incident.Clock // default: the wall clock
-	Sender Sender         // default: webhook, WeCom, DingTalk and SMTP senders
+	Sender Sender         // default: notify.Channels, signing with the contacts' secrets (notify.WithSecrets)
 }
 
 // Responder wires the incident engine to Kafka and to the notification channels.
 type Responder struct {
-	cfg      *config.Config
-	rc       config.Responder
-	log      *slog.Logger
-	net      *network.Network
-	books    *playbook.Set
-	contacts *notify.Contacts
-	sender   Sender
-	m        *metrics
+	cfg    *config.Config
+	rc     config.Responder
+	log    *slog.Logger
+	net    *network.Network
+	books  *playbook.Set
+	sender Sender
+	m      *metrics
 
 	mu      sync.Mutex // guards eng and pending; held while persisting, so writes keep their order
 	eng     *incident.Engine
@@ -94,11 +93,11 @@ func New(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, opts O
 	if sender == nil {
 		sender = notify.NewChannels(rc.DeliveryTimeout, &notify.SMTP{
 			Addr: rc.SMTPAddr, From: rc.SMTPFrom, Username: rc.SMTPUsername, Password: rc.SMTPPassword,
-		})
+		}, notify.WithSecrets(contacts, rc.WebhookKey))
 	}
 	m := newMetrics(reg)
 	r := &Responder{
-		cfg: cfg, rc: rc, log: log, net: net, books: books, contacts: contacts, sender: sender, m: m,
+		cfg: cfg, rc: rc, log: log, net: net, books: books, sender: sender, m: m,
 		eng: incident.New(incident.Config{
 			GroupWindow: rc.GroupWindow, TimeScale: rc.TimeScale, MaxEventAge: rc.MaxEventAge, Retain: rc.Retain,
 			MaxAttempts: rc.MaxAttempts, RetryBase: rc.RetryBase, RetryMax: rc.RetryMax,
@@ -445,12 +444,9 @@ func (r *Responder) deliver(ctx context.Context, d incident.Delivery) {
 	// A delivery that started finishes even during shutdown, so that its outcome is recorded.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.rc.DeliveryTimeout)
 	defer cancel()
+	// No secret here: the sender looks it up at delivery time (notify.WithSecrets), so
+	// that none is ever part of the delivery the state topic records.
 	target := notify.Target{Channel: d.Channel, Address: d.Target}
-	if c, ok := r.contacts.Find(d.Jurisdiction, d.Role, d.Name); ok && c.Secret != "" {
-		target.Secret = c.Secret
-	} else if d.Channel == notify.ChannelWebhook {
-		target.Secret = r.rc.WebhookKey
-	}
 	msg := notify.Message{
 		Key: d.Key, IncidentID: d.IncidentID, StepID: d.StepID, Kind: d.Kind, Jurisdiction: d.Jurisdiction,
 		Role: d.Role, Recipient: d.Name, Subject: d.Subject, Body: d.Body, Level: d.Level, Colour: d.Colour,
