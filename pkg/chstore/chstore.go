@@ -5,13 +5,16 @@ package chstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/cenkalti/backoff/v5"
 )
 
 // Config says where ClickHouse is.
@@ -48,6 +51,49 @@ func Open(ctx context.Context, cfg Config) (driver.Conn, error) {
 		return nil, fmt.Errorf("clickhouse %s: ping: %w", cfg.Addr, err)
 	}
 	return conn, nil
+}
+
+// OpenRetrying opens ClickHouse (Open) and asks the server's version, retrying with
+// jittered exponential backoff (250 ms doubling to 5 s) while the server does not answer,
+// for up to wait (0: until ctx is done). A service may then start before its database:
+// waiting is better than a crash loop. The error, when it gives up, holds the last
+// attempt's.
+func OpenRetrying(ctx context.Context, cfg Config, wait time.Duration, log *slog.Logger) (driver.Conn, Version, error) {
+	if wait > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, wait)
+		defer cancel()
+	}
+	type opened struct {
+		conn driver.Conn
+		v    Version
+	}
+	var last error
+	res, err := backoff.Retry(ctx, func() (opened, error) {
+		conn, err := Open(ctx, cfg)
+		if err == nil {
+			v, verr := ServerVersion(ctx, conn)
+			if verr == nil {
+				return opened{conn, v}, nil
+			}
+			conn.Close()
+			err = verr
+		}
+		last = err
+		return opened{}, err
+	},
+		backoff.WithBackOff(&backoff.ExponentialBackOff{
+			InitialInterval: 250 * time.Millisecond, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: 5 * time.Second,
+		}),
+		backoff.WithMaxElapsedTime(0), // wait, or ctx, bounds it
+		backoff.WithNotify(func(err error, next time.Duration) {
+			log.Warn("clickhouse not available, retrying", "addr", cfg.Addr, "backoff", next, "err", err)
+		}),
+	)
+	if err != nil {
+		return nil, Version{}, fmt.Errorf("clickhouse %s: gave up: %w", cfg.Addr, errors.Join(last, ctx.Err()))
+	}
+	return res.conn, res.v, nil
 }
 
 // Version is a ClickHouse server version.

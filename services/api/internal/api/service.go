@@ -2,10 +2,8 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"io/fs"
 	"log/slog"
-	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,24 +65,13 @@ func Serve(ctx context.Context, cfg *config.Config, assets fs.FS, reg *prometheu
 	return g.Run(ctx)
 }
 
-// connect opens ClickHouse, retrying with backoff while it does not answer: the api may
-// start before the database, and a dashboard that waits is better than a crash loop.
+// connect opens ClickHouse, retrying until ctx is done while it does not answer
+// (chstore.OpenRetrying): the api may start before the database, and a dashboard that
+// waits is better than a crash loop.
 func connect(ctx context.Context, cfg *config.Config, log *slog.Logger) (driver.Conn, error) {
-	backoff := 500 * time.Millisecond
-	for {
-		c, err := chstore.Open(ctx, chstore.Config{
-			Addr: cfg.ClickHouse.Addr, Database: cfg.ClickHouse.Database, Username: cfg.ClickHouse.Username,
-			Password: cfg.ClickHouse.Password, DialTimeout: cfg.ClickHouse.DialTimeout,
-		})
-		if err == nil {
-			return c, nil
-		}
-		log.Warn("clickhouse not available yet", "addr", cfg.ClickHouse.Addr, "err", err, "retry_in", backoff)
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("connect clickhouse: %w", ctx.Err())
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 10*time.Second)
-	}
+	conn, _, err := chstore.OpenRetrying(ctx, chstore.Config{
+		Addr: cfg.ClickHouse.Addr, Database: cfg.ClickHouse.Database, Username: cfg.ClickHouse.Username,
+		Password: cfg.ClickHouse.Password, DialTimeout: cfg.ClickHouse.DialTimeout,
+	}, 0, log)
+	return conn, err
 }

@@ -2,7 +2,6 @@ package archiver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -19,35 +18,12 @@ import (
 )
 
 // Connect opens the ClickHouse connection (on the default database: the archiver creates
-// its own) and asks the server's version. It retries with backoff while ClickHouse does not
-// answer, for up to wait (0: until ctx is done), so that the archiver may start first.
+// its own) and asks the server's version, retrying for up to wait (0: until ctx is done)
+// so that the archiver may start first (chstore.OpenRetrying).
 func Connect(ctx context.Context, cfg config.ClickHouse, wait time.Duration, log *slog.Logger) (driver.Conn, chstore.Version, error) {
-	if wait > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, wait)
-		defer cancel()
-	}
-	backoff := 250 * time.Millisecond
-	for {
-		conn, err := chstore.Open(ctx, chstore.Config{
-			Addr: cfg.Addr, Username: cfg.Username, Password: cfg.Password, DialTimeout: cfg.DialTimeout,
-		})
-		if err == nil {
-			v, verr := chstore.ServerVersion(ctx, conn)
-			if verr == nil {
-				return conn, v, nil
-			}
-			conn.Close()
-			err = verr
-		}
-		log.Warn("clickhouse not available, retrying", "addr", cfg.Addr, "backoff", backoff, "err", err)
-		select {
-		case <-ctx.Done():
-			return nil, chstore.Version{}, fmt.Errorf("clickhouse %s: gave up: %w", cfg.Addr, errors.Join(err, ctx.Err()))
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
-	}
+	return chstore.OpenRetrying(ctx, chstore.Config{
+		Addr: cfg.Addr, Username: cfg.Username, Password: cfg.Password, DialTimeout: cfg.DialTimeout,
+	}, wait, log)
 }
 
 // GroupID returns the consumer group of the archiver for a topic kind.
