@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/riverwatch/riverwatch/pkg/hj212"
 	"github.com/riverwatch/riverwatch/pkg/message"
 )
@@ -54,23 +55,25 @@ func (g *Gateway) RunTCP(ctx context.Context) error {
 	g.lnMu.Unlock()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
-	backoff := 5 * time.Millisecond
+	// Out of file descriptors and the like: wait and retry, as net/http does (5 ms doubling
+	// to 1 s), with jitter.
+	retry := &backoff.ExponentialBackOff{InitialInterval: 5 * time.Millisecond, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: time.Second}
+	retry.Reset()
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				break
 			}
-			// Out of file descriptors and the like: wait and retry, as net/http does.
-			g.log.Warn("hj212 accept failed", "err", err, "retry_in", backoff)
+			wait := retry.NextBackOff()
+			g.log.Warn("hj212 accept failed", "err", err, "retry_in", wait)
 			select {
-			case <-time.After(backoff):
+			case <-time.After(wait):
 			case <-ctx.Done():
 			}
-			backoff = min(backoff*2, time.Second)
 			continue
 		}
-		backoff = 5 * time.Millisecond
+		retry.Reset()
 		if n := g.open.Add(1); n > int64(g.cfg.MaxConnections) {
 			g.open.Add(-1)
 			g.m.connsRefused.Inc()

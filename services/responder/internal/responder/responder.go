@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/message"
@@ -198,18 +199,15 @@ func (r *Responder) recover(ctx context.Context) error {
 	defer r.mu.Unlock()
 	r.pending.Merge(r.eng.Restore(states))
 	r.log.Info("incident state recovered", "incidents", len(states), "took", time.Since(start))
-	for {
-		err := r.flush(ctx)
-		if err == nil {
-			return nil
-		}
-		r.log.Warn("state write after recovery failed, retrying", "err", err)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Second):
-		}
-	}
+	_, err = backoff.Retry(ctx, func() (struct{}, error) { return struct{}{}, r.flush(ctx) },
+		backoff.WithBackOff(&backoff.ExponentialBackOff{
+			InitialInterval: 200 * time.Millisecond, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: 5 * time.Second,
+		}),
+		backoff.WithMaxElapsedTime(0), // until ctx is done: nothing runs before this write
+		backoff.WithNotify(func(err error, next time.Duration) {
+			r.log.Warn("state write after recovery failed, retrying", "backoff", next, "err", err)
+		}))
+	return err
 }
 
 // flush publishes pending updates, then writes the state of every changed incident. It

@@ -62,7 +62,12 @@ func (c *Clock) Wall(d time.Duration) time.Duration {
 // SleepUntil blocks until the simulated clock reads s or ctx is done; it reports whether s
 // was reached.
 func (c *Clock) SleepUntil(ctx context.Context, s time.Time) bool {
-	d := c.WallAt(s).Sub(c.now())
+	return sleepCtx(ctx, c.WallAt(s).Sub(c.now()), nil)
+}
+
+// sleepCtx waits for d (none when d ≤ 0), or until wake receives (nil: never), and
+// reports whether ctx is still live: false means ctx is done and the caller should stop.
+func sleepCtx(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
@@ -72,6 +77,7 @@ func (c *Clock) SleepUntil(ctx context.Context, s time.Time) bool {
 	case <-ctx.Done():
 		return false
 	case <-t.C:
-		return true
+	case <-wake:
 	}
+	return true
 }

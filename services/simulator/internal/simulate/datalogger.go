@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/riverwatch/riverwatch/pkg/hj212"
 )
 
@@ -148,10 +149,15 @@ func (d *DataLogger) Run(ctx context.Context) error {
 	d.init()
 	d.mu.Unlock()
 	var (
-		c       *hj212.Client
-		backoff = 100 * time.Millisecond
-		down    bool // the last dial failed: log the failure once per outage
+		c    *hj212.Client
+		down bool // the last dial failed: log the failure once per outage
+		// Redials back off with jitter, so that a fleet of loggers does not reconnect in
+		// step when the gateway returns.
+		redial = &backoff.ExponentialBackOff{
+			InitialInterval: 100 * time.Millisecond, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: 5 * time.Second,
+		}
 	)
+	redial.Reset()
 	closeConn := func() {
 		if c != nil {
 			c.Close()
@@ -159,28 +165,17 @@ func (d *DataLogger) Run(ctx context.Context) error {
 		}
 	}
 	defer closeConn()
-	wait := func(d time.Duration, wake <-chan struct{}) bool {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.C:
-		case <-wake:
-		}
-		return true
-	}
 	for ctx.Err() == nil {
 		u := d.head()
 		if d.Offline != nil && d.Offline() {
 			closeConn()
-			if !wait(200*time.Millisecond, nil) {
+			if !sleepCtx(ctx, 200*time.Millisecond, nil) {
 				break
 			}
 			continue
 		}
 		if u == nil {
-			if !wait(time.Second, d.wake) {
+			if !sleepCtx(ctx, time.Second, d.wake) {
 				break
 			}
 			continue
@@ -195,16 +190,16 @@ func (d *DataLogger) Run(ctx context.Context) error {
 					log.Warn("gateway unreachable; keeping data to resend", "addr", d.Addr, "err", err)
 				}
 				down = true
-				if !wait(backoff, nil) {
+				if !sleepCtx(ctx, redial.NextBackOff(), nil) {
 					break
 				}
-				backoff = min(backoff*2, 5*time.Second)
 				continue
 			}
 			if down {
 				log.Info("gateway reachable again", "addr", d.Addr, "pending", d.Pending())
 			}
-			down, backoff = false, 100*time.Millisecond
+			down = false
+			redial.Reset()
 		}
 		if u.attempts > 0 {
 			d.resent.Add(1)

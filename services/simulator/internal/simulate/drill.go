@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/riverwatch/riverwatch/pkg/message"
@@ -26,42 +27,42 @@ type APIDrill struct {
 	Client  *http.Client
 }
 
-// Start asks the API to start the drill.
+// Start asks the API to start the drill, trying up to five times with backoff while the
+// API does not answer or answers 5xx; a 4xx answer is final.
 func (a *APIDrill) Start(ctx context.Context, h Happening) error {
-	body, _ := json.Marshal(map[string]string{"site": h.Site, "parameter": h.Parameter, "note": "simulator scenario drill"})
+	body, err := json.Marshal(map[string]string{"site": h.Site, "parameter": h.Parameter, "note": "simulator scenario drill"})
+	if err != nil {
+		return fmt.Errorf("encode drill request: %w", err)
+	}
 	c := a.Client
 	if c == nil {
 		c = &http.Client{Timeout: 30 * time.Second}
 	}
-	var last error
-	for attempt := range 5 {
+	_, err = backoff.Retry(ctx, func() (struct{}, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.BaseURL+"/api/v1/drills", bytes.NewReader(body))
 		if err != nil {
-			return err
+			return struct{}{}, backoff.Permanent(err)
 		}
 		req.Header.Set("Authorization", "Bearer "+a.Token)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Idempotency-Key", fmt.Sprintf("simulator-%s-%s-%d", a.RunID, h.Site, h.At))
 		resp, err := c.Do(req)
-		if err == nil {
-			b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-			resp.Body.Close()
-			switch {
-			case resp.StatusCode < 300:
-				return nil
-			case resp.StatusCode < 500:
-				return fmt.Errorf("POST /api/v1/drills: HTTP %d: %s", resp.StatusCode, b)
-			}
-			err = fmt.Errorf("POST /api/v1/drills: HTTP %d: %s", resp.StatusCode, b)
+		if err != nil {
+			return struct{}{}, err
 		}
-		last = err
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Duration(attempt+1) * time.Second):
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode < 300:
+			return struct{}{}, nil
+		case resp.StatusCode < 500:
+			return struct{}{}, backoff.Permanent(fmt.Errorf("POST /api/v1/drills: HTTP %d: %s", resp.StatusCode, b))
 		}
-	}
-	return last
+		return struct{}{}, fmt.Errorf("POST /api/v1/drills: HTTP %d: %s", resp.StatusCode, b)
+	},
+		backoff.WithBackOff(&backoff.ExponentialBackOff{InitialInterval: time.Second, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: 8 * time.Second}),
+		backoff.WithMaxTries(5), backoff.WithMaxElapsedTime(0))
+	return err
 }
 
 // KafkaDrill starts drills by publishing the drill command to the commands topic, as the

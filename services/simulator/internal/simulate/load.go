@@ -155,16 +155,7 @@ func (p *pacer) take(ctx context.Context, n int) bool {
 		return ctx.Err() == nil
 	}
 	due := p.start.Add(time.Duration(float64(total-int64(n)) / p.rate * float64(time.Second)))
-	if d := time.Until(due); d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.C:
-		}
-	}
-	return ctx.Err() == nil
+	return sleepCtx(ctx, time.Until(due), nil) && ctx.Err() == nil
 }
 
 // Load runs a load and returns what it achieved.
