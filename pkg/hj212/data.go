@@ -138,18 +138,9 @@ func splitGroups(cp string) []string {
 	return strings.Split(cp, ";")
 }
 
-func validCode(s string) bool {
-	if len(s) == 0 || len(s) > 8 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
-			return false
-		}
-	}
-	return true
-}
+// validCode reports whether s can be an item code (w21003, a01001): 1–8 ASCII letters
+// and digits.
+func validCode(s string) bool { return alnum(s, 8) }
 
 // set stores one suffix's value.
 func (it *Item) set(suffix, val string, v Version) *Error {

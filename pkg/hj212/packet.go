@@ -311,8 +311,12 @@ func validPW(s string) bool {
 	return true
 }
 
-func validMN(s string) bool {
-	if len(s) == 0 || len(s) > 24 {
+// validMN reports whether s can be a station's MN: 1–24 ASCII letters and digits.
+func validMN(s string) bool { return alnum(s, 24) }
+
+// alnum reports whether s is 1 to maxLen ASCII letters and digits.
+func alnum(s string, maxLen int) bool {
+	if len(s) == 0 || len(s) > maxLen {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

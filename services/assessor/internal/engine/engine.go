@@ -492,12 +492,19 @@ func (e *Engine) openedID(s *series) string {
 
 // exceedance builds an exceedance event from a reading and its verdict.
 func (e *Engine) exceedance(typ string, info *siteInfo, r message.Reading, obs int64, v verdict, sev, reason string) message.Event {
+	return e.judgement(typ, info, r, r.Value, obs, v, sev, reason)
+}
+
+// judgement builds an event that judges value at a site against its target (v): an
+// exceedance of the reading r itself, or a prediction that r causes downstream. It counts
+// the event; the caller adds the id and what else its type carries.
+func (e *Engine) judgement(typ string, info *siteInfo, r message.Reading, value float64, obs int64, v verdict, sev, reason string) message.Event {
 	ev := message.Event{
 		Type:              typ,
 		Site:              info.site.ID,
 		River:             info.site.River,
 		Parameter:         r.Parameter,
-		Value:             r.Value,
+		Value:             value,
 		Limit:             v.Limit,
 		TargetClass:       info.targetName,
 		Multiple:          v.Multiple,

@@ -72,32 +72,10 @@ func (e *Engine) predict(out []message.Event, s *series, r message.Reading, obs 
 		if dv.severe {
 			sev = SeveritySevere
 		}
-		ev := message.Event{
-			ID:                message.EventID(message.EventPredictionIssued, dinfo.site.ID, param, time.UnixMilli(obs), origin.site.ID),
-			Type:              message.EventPredictionIssued,
-			Site:              dinfo.site.ID,
-			River:             dinfo.site.River,
-			Parameter:         param,
-			Value:             c,
-			Limit:             dv.Limit,
-			TargetClass:       dinfo.targetName,
-			Multiple:          dv.Multiple,
-			Severity:          sev,
-			Reason:            how,
-			ObservedAt:        time.UnixMilli(obs).UTC(),
-			EmittedAt:         e.clock().UTC(),
-			ReadingID:         r.ID,
-			ReadingReceivedAt: r.ReceivedAt,
-			OriginSite:        origin.site.ID,
-			OriginEventID:     originID,
-			ArrivalAt:         time.UnixMilli(arrival).UTC(),
-			PredictedValue:    c,
-			DistanceKm:        rc.DistanceKm,
-		}
-		if dv.Class != 0 {
-			ev.Class = dv.Class.String()
-		}
-		e.m.event(ev.Type)
+		ev := e.judgement(message.EventPredictionIssued, dinfo, r, c, obs, dv, sev, how)
+		ev.ID = message.EventID(message.EventPredictionIssued, dinfo.site.ID, param, time.UnixMilli(obs), origin.site.ID)
+		ev.OriginSite, ev.OriginEventID = origin.site.ID, originID
+		ev.ArrivalAt, ev.PredictedValue, ev.DistanceKm = time.UnixMilli(arrival).UTC(), c, rc.DistanceKm
 		out = append(out, ev)
 	}
 	return out
