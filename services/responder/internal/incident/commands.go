@@ -182,7 +182,7 @@ func (e *Engine) resolve(t *tx, st *State, actor, detail, commandID string) {
 	}
 	recips := e.recipients(st)
 	for _, r := range recips {
-		e.send(t, st, r, KindEndOfAlert, "", e.books.Messages.EndOfAlert, f, fmt.Sprintf("eoa#%d", st.Round))
+		e.enqueueRendered(t, st, r, KindEndOfAlert, "", e.books.Messages.EndOfAlert, f, fmt.Sprintf("eoa#%d", st.Round))
 	}
 	t.log(st, "end_of_alert", actorResponder, fmt.Sprintf("End of Alert to %d recipients", len(recips)), "")
 	if st.Incident.Drill {

@@ -219,7 +219,7 @@ func (e *Engine) grow(t *tx, st *State, ev message.Event, site *network.Site, pb
 		t.log(st, "reopened", actorResponder, fmt.Sprintf("%s at %s after resolution", ev.Type, site.ID), "")
 		f := e.factFor(ev, site, nil)
 		for _, r := range before {
-			e.send(t, st, r, KindReopened, "", e.books.Messages.Reopened, &f, fmt.Sprintf("reopen#%d", st.Round))
+			e.enqueueRendered(t, st, r, KindReopened, "", e.books.Messages.Reopened, &f, fmt.Sprintf("reopen#%d", st.Round))
 		}
 	}
 	f := e.addEvent(t, st, ev, site, pb)
@@ -235,7 +235,7 @@ func (e *Engine) grow(t *tx, st *State, ev message.Event, site *network.Site, pb
 	if e.relevel(t, st) && old != "" {
 		st.Round++
 		for _, r := range before {
-			e.send(t, st, r, KindUpdate, "", e.books.Messages.LevelChanged, f, fmt.Sprintf("level#%d", st.Round))
+			e.enqueueRendered(t, st, r, KindUpdate, "", e.books.Messages.LevelChanged, f, fmt.Sprintf("level#%d", st.Round))
 		}
 	}
 	if pb != nil {
@@ -415,20 +415,20 @@ func (e *Engine) applyPlaybook(t *tx, st *State, pb *playbook.Playbook, f *Fact,
 			if def.ConfirmReceipt {
 				body += "\n" + playbook.Render(e.books.Messages.ReceiptAsk, vars)
 			}
-			e.notify(t, st, id, def.Kind, tg.Jurisdiction, def.Actor.Role, body, "")
+			e.enqueueRole(t, st, id, def.Kind, tg.Jurisdiction, def.Actor.Role, body, "")
 		}
 	}
 }
 
-// notify queues one message to every contact of a role in a jurisdiction.
-func (e *Engine) notify(t *tx, st *State, stepID, kind, jur, role, body, seq string) {
+// enqueueRole queues one message to every contact of a role in a jurisdiction.
+func (e *Engine) enqueueRole(t *tx, st *State, stepID, kind, jur, role, body, seq string) {
 	contacts := e.contacts.For(jur, role)
 	if len(contacts) == 0 {
 		t.log(st, "no_contact", actorResponder, fmt.Sprintf("no contact for %s/%s: %s %s not delivered", jur, role, kind, stepID), "")
 		return
 	}
 	for _, c := range contacts {
-		e.queue(t, st, recipient{Jurisdiction: jur, Role: role, Contact: c}, stepID, kind, body, seq)
+		e.enqueue(t, st, recipient{Jurisdiction: jur, Role: role, Contact: c}, stepID, kind, body, seq)
 	}
 }
 
@@ -437,7 +437,10 @@ type recipient struct {
 	Contact            notify.Contact
 }
 
-func (e *Engine) queue(t *tx, st *State, r recipient, stepID, kind, body, seq string) {
+// enqueue puts one message for one recipient in the incident's outbox, unless a message
+// with the same idempotency key is there already. Nothing is sent here: the responder
+// delivers what the outbox holds.
+func (e *Engine) enqueue(t *tx, st *State, r recipient, stepID, kind, body, seq string) {
 	key := "ntf-" + hashID(st.Incident.ID, stepID, kind, seq, r.Jurisdiction, r.Role, r.Contact.Name, r.Contact.Channel, r.Contact.Target)
 	for _, o := range st.Outbox {
 		if o.Key == key {
@@ -462,13 +465,14 @@ func (e *Engine) queue(t *tx, st *State, r recipient, stepID, kind, body, seq st
 	t.dirty(st)
 }
 
-// send renders one of the responder's own messages for a recipient.
-func (e *Engine) send(t *tx, st *State, r recipient, kind, stepID, text string, f *Fact, seq string) {
+// enqueueRendered renders one of the responder's own messages for a recipient and
+// enqueues it.
+func (e *Engine) enqueueRendered(t *tx, st *State, r recipient, kind, stepID, text string, f *Fact, seq string) {
 	vars := e.vars(st, f, nil, time.Time{}, t.now)
 	vars["jurisdiction"] = r.Jurisdiction
 	vars["jurisdiction_name"] = e.jurName(r.Jurisdiction)
 	vars["role_name"] = e.contacts.RoleName(r.Role)
-	e.queue(t, st, r, stepID, kind, playbook.Render(text, vars), seq)
+	e.enqueue(t, st, r, stepID, kind, playbook.Render(text, vars), seq)
 }
 
 // recipients lists everyone notified so far (distinct contacts), End of Alert excluded.

@@ -128,7 +128,7 @@ func (e *Engine) escalate(t *tx, st *State) {
 				vars["role_name"] = e.contacts.RoleName(step.Role)
 				vars["reason"] = reason
 				vars["step_action"] = shorten(step.Action, 80)
-				e.notify(t, st, step.ID, KindEscalation, j, rule.To.Role, playbook.Render(e.books.Messages.Escalation, vars), fmt.Sprintf("esc#%d", k))
+				e.enqueueRole(t, st, step.ID, KindEscalation, j, rule.To.Role, playbook.Render(e.books.Messages.Escalation, vars), fmt.Sprintf("esc#%d", k))
 			}
 			step.EscalatedTo = strings.Join(to, ",")
 			t.log(st, "escalated", actorResponder, fmt.Sprintf("%s %s → %s", step.ID, rule.If, step.EscalatedTo), "")
