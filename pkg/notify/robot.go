@@ -33,7 +33,7 @@ func (w *WeCom) Send(ctx context.Context, t Target, m Message) error {
 	var body WeComMessage
 	body.MsgType = "markdown"
 	body.Markdown.Content = "**" + m.Subject + "**\n" + m.Body
-	return postRobot(ctx, w.Client, t.Address, body, m.Key, "wecom")
+	return postRobot(ctx, w.Client, t.Address, body, m.Key, ChannelWeCom)
 }
 
 // DingTalk posts to a DingTalk (钉钉) group robot: {"msgtype":"markdown","markdown":{"title":…,
@@ -70,7 +70,7 @@ func (d *DingTalk) Send(ctx context.Context, t Target, m Message) error {
 			return &PermanentError{Err: fmt.Errorf("dingtalk: %w", err)}
 		}
 	}
-	return postRobot(ctx, d.Client, addr, body, m.Key, "dingtalk")
+	return postRobot(ctx, d.Client, addr, body, m.Key, ChannelDingTalk)
 }
 
 // DingTalkSignURL adds DingTalk's timestamp and sign parameters to a robot URL.

@@ -50,7 +50,7 @@ func (w *Webhook) Send(ctx context.Context, t Target, m Message) error {
 		}
 		req.Header.Set(HeaderSignature, Sign(t.Secret, now(), body))
 	}
-	return do(w.Client, req, "webhook", nil)
+	return do(w.Client, req, ChannelWebhook, nil)
 }
 
 // Sign returns the signature header value for body at time ts.

@@ -143,7 +143,7 @@ func (s *Sink) decode(r *http.Request, body []byte) (Received, int, error) {
 			return rec, http.StatusBadRequest, fmt.Errorf("webhook body: %w", err)
 		}
 		rec.Channel, rec.Kind, rec.Incident, rec.Subject, rec.Text, rec.To, rec.Drill =
-			"webhook", m.Kind, m.IncidentID, m.Subject, m.Body, m.Recipient, m.Drill
+			notify.ChannelWebhook, m.Kind, m.IncidentID, m.Subject, m.Body, m.Recipient, m.Drill
 		if rec.Key == "" {
 			rec.Key = m.Key
 		}
@@ -157,14 +157,14 @@ func (s *Sink) decode(r *http.Request, body []byte) (Received, int, error) {
 		}
 		q := r.URL.Query()
 		if q.Get("sign") != "" || m.Markdown.Title != "" {
-			rec.Channel = "dingtalk"
+			rec.Channel = notify.ChannelDingTalk
 			if s.DingTalkSecret != "" {
 				if err := s.verifyDingTalk(q.Get("timestamp"), q.Get("sign")); err != nil {
 					return rec, http.StatusUnauthorized, err
 				}
 			}
 		} else {
-			rec.Channel = "wecom"
+			rec.Channel = notify.ChannelWeCom
 		}
 		rec.Subject = m.Markdown.Title
 		rec.Text = firstNonEmpty(m.Markdown.Text, m.Markdown.Content, m.Text.Content)
