@@ -277,7 +277,7 @@ func (r *Responder) handleEvents(ctx context.Context, batch []kafka.Message) err
 		var ev message.Event
 		if err := json.Unmarshal(km.Value, &ev); err != nil {
 			r.log.Warn("undecodable event recorded as rejected", "topic", km.Topic, "partition", km.Partition, "offset", km.Offset, "err", err)
-			rejections = append(rejections, message.UndecodableRejection(source, km.Topic, km.Partition, km.Offset, km.Time, km.Value, err))
+			rejections = append(rejections, message.UndecodableRejection(rejectionSource, km.Topic, km.Partition, km.Offset, km.Time, km.Value, err))
 			continue
 		}
 		evs = append(evs, ev)
@@ -316,7 +316,7 @@ func (r *Responder) handleCommands(ctx context.Context, batch []kafka.Message) e
 		var cmd message.Command
 		if err := json.Unmarshal(km.Value, &cmd); err != nil {
 			r.log.Warn("undecodable command recorded as rejected", "topic", km.Topic, "partition", km.Partition, "offset", km.Offset, "err", err)
-			rejections = append(rejections, message.UndecodableRejection(source, km.Topic, km.Partition, km.Offset, km.Time, km.Value, err))
+			rejections = append(rejections, message.UndecodableRejection(rejectionSource, km.Topic, km.Partition, km.Offset, km.Time, km.Value, err))
 			continue
 		}
 		cmds = append(cmds, cmd)
@@ -340,8 +340,9 @@ func (r *Responder) handleCommands(ctx context.Context, batch []kafka.Message) e
 	return err
 }
 
-// source is the Rejection.Source of what the responder records on the rejected topic.
-const source = "responder"
+// rejectionSource is the Rejection.Source of what the responder records on the rejected
+// topic.
+const rejectionSource = "responder"
 
 // reject records undecodable input on the rejected topic, as every consumer does, and
 // returns once Kafka has it.
