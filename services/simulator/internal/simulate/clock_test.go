@@ -46,3 +46,31 @@ func TestSleepUntilStopsWithTheContext(t *testing.T) {
 		t.Fatal("SleepUntil did not return at once for a time already past")
 	}
 }
+
+func TestSleepCtxWakesOnTheTimerTheWakeChannelOrNotAtAllWhenDone(t *testing.T) {
+	live := context.Background()
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	woken := make(chan struct{}, 1)
+	woken <- struct{}{}
+	tests := []struct {
+		name string
+		ctx  context.Context
+		d    time.Duration
+		wake <-chan struct{}
+		want bool
+	}{
+		{"the timer fires", live, time.Millisecond, nil, true},
+		{"nothing to wait for", live, -time.Second, nil, true},
+		{"woken before the timer", live, time.Hour, woken, true},
+		{"ctx done", done, time.Hour, nil, false},
+		{"ctx done, nothing to wait for", done, 0, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := sleepCtx(tt.ctx, tt.d, tt.wake); got != tt.want {
+				t.Errorf("sleepCtx = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
