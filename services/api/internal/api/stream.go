@@ -88,7 +88,11 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case n := <-notices:
-			data, _ := json.Marshal(n)
+			data, err := json.Marshal(n)
+			if err != nil {
+				s.log.Error("stream: encode notice", "err", err) // end the stream: the dashboard reconnects
+				return
+			}
 			fmt.Fprintf(w, "event: change\ndata: %s\n\n", data)
 		case <-beat.C:
 			fmt.Fprint(w, ": heartbeat\n\n")
