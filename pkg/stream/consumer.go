@@ -38,6 +38,22 @@ type Consumer struct {
 	cfg ConsumerConfig
 	log *slog.Logger
 	m   *Metrics
+	// newFetcher opens the reader of one assigned partition (a fake in tests).
+	newFetcher func(Assignment) (fetcher, error)
+}
+
+// fetcher is the part of kafka.Reader a Consumer fetches one partition with.
+type fetcher interface {
+	FetchMessage(ctx context.Context) (kafka.Message, error)
+	Close() error
+}
+
+// groupGeneration is the part of kafka.Generation a Consumer uses (a fake in tests).
+type groupGeneration interface {
+	// Start runs f in the generation; the generation ends when any f returns, and
+	// then cancels the ctx of the others.
+	Start(f func(ctx context.Context))
+	offsetCommitter
 }
 
 // NewConsumer returns a Consumer; call Run (a handler per batch) or Consume (a session per
@@ -58,7 +74,13 @@ func NewConsumer(cfg ConsumerConfig) *Consumer {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Consumer{cfg: cfg, log: cfg.Logger.With("topic", cfg.Topic, "group", cfg.GroupID), m: cfg.Metrics}
+	c := &Consumer{cfg: cfg, log: cfg.Logger.With("topic", cfg.Topic, "group", cfg.GroupID), m: cfg.Metrics}
+	c.newFetcher = func(p Assignment) (fetcher, error) {
+		// The reader's queue is what it fetches ahead of the batch channel, which itself
+		// holds a batch.
+		return newPartitionReader(cfg.Brokers, cfg.Topic, p.Partition, p.Offset, cfg.MaxWait, min(cfg.MaxRows, 5000))
+	}
+	return c
 }
 
 // Session consumes the batches of one generation (from a partition assignment to the next
@@ -138,20 +160,20 @@ func (c *Consumer) Consume(ctx context.Context, open OpenFunc) error {
 			}
 			continue
 		}
-		gen.Start(func(gctx context.Context) { c.generation(ctx, gctx, gen, open, fail) })
+		g := newGeneration(c.cfg.Topic, gen.ID, gen.Assignments[c.cfg.Topic], gen, c.m, c.log)
+		gen.Start(func(gctx context.Context) { c.generation(ctx, gctx, g, gen, open, fail) })
 	}
 }
 
 // generation runs one generation: open its session, start one fetcher per assigned
 // partition, cut batches and hand them to the session until the generation ends (a
 // rebalance, a fetcher that failed) or ctx is done.
-func (c *Consumer) generation(ctx, gctx context.Context, kgen *kafka.Generation, open OpenFunc, fail func(error)) {
+func (c *Consumer) generation(ctx, gctx context.Context, g *Generation, kgen groupGeneration, open OpenFunc, fail func(error)) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(gctx, cancel)
 	defer stop()
 
-	g := newGeneration(c.cfg.Topic, kgen.ID, kgen.Assignments[c.cfg.Topic], kgen, c.m, c.log)
 	sess, err := open(ctx, g)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -189,8 +211,7 @@ func (c *Consumer) fetch(gctx, ctx context.Context, p Assignment, msgs chan<- ka
 	defer cancel()
 	stop := context.AfterFunc(gctx, cancel)
 	defer stop()
-	// The reader's queue is what it fetches ahead of msgs; msgs itself holds a batch.
-	r, err := newPartitionReader(c.cfg.Brokers, c.cfg.Topic, p.Partition, p.Offset, c.cfg.MaxWait, min(c.cfg.MaxRows, 5000))
+	r, err := c.newFetcher(p)
 	if err != nil {
 		c.log.Error("fetch: set offset", "partition", p.Partition, "offset", p.Offset, "err", err)
 		return
@@ -332,6 +353,7 @@ type Generation struct {
 }
 
 func newGeneration(topic string, id int32, assigned []kafka.PartitionAssignment, c offsetCommitter, m *Metrics, log *slog.Logger) *Generation {
+	log = log.With("generation", id)
 	g := &Generation{ID: id, Topic: topic, commits: c, m: m, log: log}
 	ids := make([]int, 0, len(assigned))
 	for _, p := range assigned {
@@ -358,7 +380,7 @@ func (g *Generation) Commit(o Offsets) error {
 	g.m.commit(g.Topic, o, err)
 	if err != nil {
 		err = fmt.Errorf("commit %s: %w", g.Topic, err)
-		g.log.Warn("commit failed; the batch will be replayed", "generation", g.ID, "partitions", len(o), "err", err)
+		g.log.Warn("commit failed; the batch will be replayed", "partitions", len(o), "err", err)
 	}
 	return err
 }
