@@ -76,9 +76,11 @@ func NewConsumer(cfg ConsumerConfig) *Consumer {
 	}
 	c := &Consumer{cfg: cfg, log: cfg.Logger.With("topic", cfg.Topic, "group", cfg.GroupID), m: cfg.Metrics}
 	c.newFetcher = func(p Assignment) (fetcher, error) {
-		// The reader's queue is what it fetches ahead of the batch channel, which itself
-		// holds a batch.
-		return newPartitionReader(cfg.Brokers, cfg.Topic, p.Partition, p.Offset, cfg.MaxWait, min(cfg.MaxRows, 5000))
+		// The batch channel (MaxRows) is the buffer that lets fetching run ahead of the
+		// handler; each partition reader's own queue stays at kafka-go's default, so that
+		// what a stalled consumer holds is bounded by about one batch plus that channel,
+		// whatever the number of partitions (the archiver's outage test measures it).
+		return newPartitionReader(cfg.Brokers, cfg.Topic, p.Partition, p.Offset, cfg.MaxWait, 100)
 	}
 	return c
 }
