@@ -196,7 +196,7 @@ func (e *Env) seedYear(ctx context.Context, end time.Time) (int, error) {
 	w := store.NewWriter(conn, store.NewSchema(&cfg, v), tz, store.NewMetrics(prometheus.NewRegistry()),
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	topic := e.Topic("api-seed")
-	batch := make([]kafka.Message, 0, cfg.Archiver.BatchRows)
+	batch := make([]kafka.Message, 0, cfg.Archiver.MaxRows)
 	var offset int64
 	total := 0
 	flush := func() error {

@@ -54,7 +54,7 @@ func (e *Env) PrepareDatabase(ctx context.Context) (chstore.Version, error) {
 
 // RawClickHouse inserts the same rows the archiver writes, with clickhouse-client, into a
 // table with the schema of readings: in one INSERT (the server's best case) and in
-// inserts of archiver.batch_rows rows (the archiver's batch size).
+// inserts of archiver.max_rows rows (the archiver's batch size).
 func RawClickHouse(ctx context.Context, e *Env, s *Step) error {
 	conn, err := e.openCH(ctx)
 	if err != nil {
@@ -119,7 +119,7 @@ func RawClickHouse(ctx context.Context, e *Env, s *Step) error {
 		return err
 	}
 	s.Add(KeyCHInsert, "insert (one INSERT)", one, "rows/s")
-	batch := config.Default().Archiver.BatchRows
+	batch := config.Default().Archiver.MaxRows
 	e.Log.Info("raw clickhouse: insert in blocks", "rows", n, "block_rows", batch)
 	blocks, err := insert(batch)
 	if err != nil {

@@ -296,7 +296,7 @@ func cmdSink(args []string, stdout, stderr io.Writer) int {
 	if code != 0 {
 		return code
 	}
-	sink := &simulate.Sink{Secret: first(*secret, cfg.Responder.WebhookKey), DingTalkSecret: *dingSecret, Out: stdout}
+	sink := &simulate.Sink{Secret: first(*secret, cfg.Responder.WebhookSecret), DingTalkSecret: *dingSecret, Out: stdout}
 	addr := first(*listen, cfg.Simulator.SinkListen)
 	srv := &http.Server{Addr: addr, Handler: sink, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := ops.SignalContext()

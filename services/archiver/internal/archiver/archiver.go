@@ -80,16 +80,16 @@ func (a *Archiver) Run(ctx context.Context) error {
 		if topic == "" {
 			continue
 		}
-		delay := a.cfg.Archiver.BatchInterval
+		delay := a.cfg.Archiver.MaxDelay
 		if k != store.KindReadings {
-			delay = a.cfg.Archiver.RecordsBatchInterval
+			delay = a.cfg.Archiver.RecordsMaxDelay
 		}
 		c := stream.NewConsumer(stream.ConsumerConfig{
 			Brokers:  a.cfg.Kafka.Brokers,
 			Topic:    topic,
 			GroupID:  GroupID(a.cfg.Kafka.GroupPrefix, k),
-			MaxRows:  a.cfg.Archiver.BatchRows,
-			MaxBytes: a.cfg.Archiver.BatchBytes,
+			MaxRows:  a.cfg.Archiver.MaxRows,
+			MaxBytes: a.cfg.Archiver.MaxBytes,
 			MaxDelay: delay,
 			MaxWait:  a.cfg.Kafka.MaxWait,
 			RetryMax: a.cfg.Archiver.RetryMax,

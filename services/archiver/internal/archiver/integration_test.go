@@ -15,8 +15,8 @@ import (
 func TestArchiverCommitsOnlyArchivedBatchesAndSkipsBadMessages(t *testing.T) {
 	e := newEnv(t)
 	cfg := e.cfg
-	cfg.Archiver.BatchRows = 500
-	cfg.Archiver.BatchInterval = 100 * time.Millisecond
+	cfg.Archiver.MaxRows = 500
+	cfg.Archiver.MaxDelay = 100 * time.Millisecond
 	recs := readings(2000, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
 	msgs := asMessages(t, recs, readingKey, 0, 0)
 	bad := kafka.Message{Key: []byte("STH-S1"), Value: []byte(`{"site": "STH-S1", "value": tru`)}

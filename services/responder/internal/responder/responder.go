@@ -388,7 +388,7 @@ func (r *Responder) deliver(ctx context.Context, d incident.Delivery) {
 	if c, ok := r.contacts.Find(d.Jurisdiction, d.Role, d.Name); ok && c.Secret != "" {
 		target.Secret = c.Secret
 	} else if d.Channel == notify.ChannelWebhook {
-		target.Secret = r.rc.WebhookKey
+		target.Secret = r.rc.WebhookSecret
 	}
 	msg := notify.Message{
 		Key: d.Key, IncidentID: d.IncidentID, StepID: d.StepID, Kind: d.Kind, Jurisdiction: d.Jurisdiction,
