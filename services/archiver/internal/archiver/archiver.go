@@ -128,8 +128,8 @@ func (a *Archiver) observeLag(topic string, batch []kafka.Message) {
 	a.m.Lag.WithLabelValues(topic).Set(float64(sum))
 }
 
-// Service is a connected and migrated archive: what every archiver command starts from.
-type Service struct {
+// Archive is a connected and migrated archive: what every archiver command starts from.
+type Archive struct {
 	Conn     driver.Conn
 	Schema   store.Schema
 	Metrics  *store.Metrics
@@ -140,7 +140,7 @@ type Service struct {
 // Open connects to ClickHouse (waiting for it up to cfg.Archiver.ConnectTimeout), detects
 // the server's features, applies the pending migrations and returns a store.Writer on the
 // result. Its metrics are registered on reg.
-func Open(ctx context.Context, cfg *config.Config, reg prometheus.Registerer, log *slog.Logger) (*Service, error) {
+func Open(ctx context.Context, cfg *config.Config, reg prometheus.Registerer, log *slog.Logger) (*Archive, error) {
 	tz, err := time.LoadLocation(cfg.Archiver.RollupTimezone)
 	if err != nil {
 		return nil, fmt.Errorf("config key archiver.rollup_timezone: %w", err)
@@ -157,11 +157,11 @@ func Open(ctx context.Context, cfg *config.Config, reg prometheus.Registerer, lo
 		return nil, fmt.Errorf("migrate %s: %w", s.Database, err)
 	}
 	m := store.NewMetrics(reg)
-	return &Service{Conn: conn, Schema: s, Metrics: m, Writer: store.NewWriter(conn, s, tz, m, log), Migrated: ran}, nil
+	return &Archive{Conn: conn, Schema: s, Metrics: m, Writer: store.NewWriter(conn, s, tz, m, log), Migrated: ran}, nil
 }
 
 // Close closes the ClickHouse connection.
-func (s *Service) Close() error { return s.Conn.Close() }
+func (s *Archive) Close() error { return s.Conn.Close() }
 
 // lagOf returns, per partition, how many messages of a batch's partitions were still behind
 // the high watermark after the batch.

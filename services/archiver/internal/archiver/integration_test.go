@@ -92,7 +92,7 @@ func TestReplayRearchivesARangeWithoutCountingTwice(t *testing.T) {
 	topic := cfg.Kafka.Topics.Readings
 
 	// By time, every partition: the backfill after an outage.
-	stats, err := Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: -1, ToOffset: -1, From: start, BatchRows: 700}, e.w, quiet())
+	stats, err := Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: -1, ToOffset: -1, From: start, MaxRows: 700, MaxBytes: 16 << 20}, e.w, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
