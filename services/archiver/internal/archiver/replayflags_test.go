@@ -49,4 +49,3 @@ func TestParseReplay(t *testing.T) {
 		})
 	}
 }
-
