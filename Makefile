@@ -8,9 +8,16 @@ STATE   := $(or $(RIVERWATCH_STATE_DIR),$(HOME)/.cache/riverwatch/state)
 
 all: build
 
+# -version and riverwatch_build_info say which build runs: the release (VERSION, default
+# the nearest tag) and the commit. Without them (go build, go run) the toolchain's VCS
+# stamp is used.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -X github.com/riverwatch/riverwatch/pkg/ops.version=$(VERSION) -X github.com/riverwatch/riverwatch/pkg/ops.revision=$(REVISION)
+
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./services/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./services/...
 
 lint:
 	$(GO) vet ./...

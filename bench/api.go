@@ -121,7 +121,7 @@ func APILatency(ctx context.Context, e *Env, s *Step) error {
 	}
 
 	// The same rollup query, straight to ClickHouse over the native protocol.
-	conn, err := chstore.Open(ctx, chstore.Config{Addr: e.CHAddr, Database: e.Database, Username: "default"})
+	conn, err := chstore.Open(ctx, chstore.Config{Addr: e.CHAddr, Database: e.Database, Username: "default", DialTimeout: config.Default().ClickHouse.DialTimeout})
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ const rawTable = "raw_readings"
 
 // openCH connects to the server's default database.
 func (e *Env) openCH(ctx context.Context) (driver.Conn, error) {
-	return chstore.Open(ctx, chstore.Config{Addr: e.CHAddr, Database: "default", Username: "default"})
+	return chstore.Open(ctx, chstore.Config{Addr: e.CHAddr, Database: "default", Username: "default", DialTimeout: config.Default().ClickHouse.DialTimeout})
 }
 
 // PrepareDatabase drops the run's database and creates it afresh with the archive's own

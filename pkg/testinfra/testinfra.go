@@ -143,7 +143,7 @@ func ClickHouse(t testing.TB, c *config.Config) driver.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := chstore.Open(ctx, chstore.Config{Addr: c.ClickHouse.Addr, Database: "default", Username: c.ClickHouse.Username})
+	conn, err := chstore.Open(ctx, chstore.Config{Addr: c.ClickHouse.Addr, Database: "default", Username: c.ClickHouse.Username, DialTimeout: c.ClickHouse.DialTimeout})
 	if err != nil {
 		t.Fatalf("clickhouse: %v", err)
 	}
