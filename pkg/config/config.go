@@ -233,22 +233,27 @@ func Load(path string) (*Config, error) {
 	for key, val := range defaults {
 		v.SetDefault(key, val)
 	}
+	var unknown error
 	if path != "" {
 		v.SetConfigFile(path)
 		if err := v.ReadInConfig(); err != nil {
 			return nil, fmt.Errorf("config file %s: %w", path, err)
 		}
-		if err := unknownKeys(path, defaults); err != nil {
-			return nil, err
-		}
+		unknown = unknownKeys(path, defaults)
 	}
 	var c Config
-	hook := mapstructure.ComposeDecodeHookFunc(
+	hook := viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
 		mapstructure.StringToTimeDurationHookFunc(),
 		mapstructure.StringToSliceHookFunc(","),
-	)
-	if err := v.UnmarshalExact(&c, viper.DecodeHook(hook)); err != nil {
-		return nil, fmt.Errorf("config file %s: %w", path, err)
+	))
+	// Unknown keys are refused either way; once named, the rest is still decoded and
+	// validated, so that one run reports every problem of the file.
+	decode := v.UnmarshalExact
+	if unknown != nil {
+		decode = v.Unmarshal
+	}
+	if err := decode(&c, hook); err != nil {
+		return nil, errors.Join(unknown, fmt.Errorf("config file %s: %w", path, err))
 	}
 	if path != "" {
 		dir := filepath.Dir(path)
@@ -259,8 +264,8 @@ func Load(path string) (*Config, error) {
 			*p = filepath.Join(dir, *p)
 		}
 	}
-	if err := c.Validate(); err != nil {
-		if path != "" {
+	if err := errors.Join(unknown, c.Validate()); err != nil {
+		if path != "" && unknown == nil {
 			return nil, fmt.Errorf("config file %s:\n%w", path, err)
 		}
 		return nil, err

@@ -164,3 +164,13 @@ func TestEveryDefaultIsValid(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestLoadReportsEveryProblemOfTheFileAtOnce(t *testing.T) {
+	path := writeConfig(t, "gateway:\n  max_conections: 10\n  max_connections: -1\napi:\n  query_timeout: 0s\n")
+	_, err := Load(path)
+	for _, want := range []string{"unknown key gateway.max_conections", "config key gateway.max_connections ", "config key api.query_timeout "} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error = %v, want it to say %q", err, want)
+		}
+	}
+}
