@@ -156,22 +156,16 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := ops.SignalContext()
 	defer stop()
+	// The ops server, when asked for, starts first and stops last, once the fleet is done
+	// (a Group stops when any of its components returns).
 	var g ops.Group
-	done := make(chan struct{})
-	g.Go(func(ctx context.Context) error {
-		defer close(done)
-		return fleet.Run(ctx)
-	})
 	if cfg.Simulator.Listen != "" {
 		srv := ops.NewServer(cfg.Simulator.Listen, reg, log)
 		srv.SetReady(true)
-		g.Go(func(ctx context.Context) error {
-			// The server stops with the fleet.
-			sctx, cancel := context.WithCancel(ctx)
-			go func() { <-done; cancel() }()
-			return srv.Run(sctx)
-		})
+		g.OnStop = srv.Stopping
+		g.Add("ops server", srv.Run)
 	}
+	g.Add("fleet", fleet.Run)
 	if err := g.Run(ctx); err != nil {
 		log.Error("simulator run failed", "err", err)
 		return 1
