@@ -88,8 +88,8 @@ func (s *Service) Run(ctx context.Context, ready func(bool)) error {
 	defer conn.Close()
 	w := stream.NewWriter(stream.WriterConfig{
 		Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Commands,
-		BatchTimeout: cfg.Kafka.BatchTimeout, BatchSize: cfg.Kafka.BatchSize,
-	}, nil)
+		BatchTimeout: cfg.Kafka.BatchTimeout, BatchSize: cfg.Kafka.BatchSize, Label: "commands",
+	}, stream.NewMetrics(s.d.Registry, "api"))
 	defer w.Close()
 	api, err := NewServer(Options{
 		Network: s.net, Tokens: s.tokens, Store: NewCHStore(conn, cfg.ClickHouse.Database),

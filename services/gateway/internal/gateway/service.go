@@ -59,19 +59,20 @@ func New(cfg *config.Config, d Deps) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, log: d.Log}
-	writer := func(topic string) *stream.Writer {
-		// The gateway measures publish latency itself (riverwatch_gateway_publish_duration_seconds).
+	km := stream.NewMetrics(d.Registry, "gateway") // riverwatch_gateway_publish_duration_seconds{topic} …
+	writer := func(topic, label string) *stream.Writer {
 		w := stream.NewWriter(stream.WriterConfig{
 			Brokers: cfg.Kafka.Brokers, Topic: topic, BatchTimeout: cfg.Kafka.BatchTimeout, BatchSize: cfg.Kafka.BatchSize,
-		}, nil)
+			Label: label,
+		}, km)
 		s.writers = append(s.writers, w)
 		return w
 	}
 	var readings stream.Sharded // several produce requests in flight per partition
 	for range cfg.Gateway.KafkaWriters {
-		readings = append(readings, writer(cfg.Kafka.Topics.Readings))
+		readings = append(readings, writer(cfg.Kafka.Topics.Readings, "readings"))
 	}
-	rejected := writer(cfg.Kafka.Topics.Rejected)
+	rejected := writer(cfg.Kafka.Topics.Rejected, "rejected")
 	s.gw, err = NewGateway(Parts{
 		Network: nw, Tokens: tokens, Readings: readings, Rejected: rejected, Log: d.Log, Registry: d.Registry,
 	}, cfg.Gateway)
