@@ -19,6 +19,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY pkg/ pkg/
 COPY services/ services/
+COPY deploy/container/probe/ deploy/container/probe/
 COPY configs/ configs/
 ARG VERSION=dev
 # /out is the runtime image's file system, laid out here so that the last stage is one COPY.
@@ -28,6 +29,8 @@ RUN set -eu; \
       CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "-s -w" \
         -o /out/usr/local/bin/riverwatch-$svc ./services/$svc; \
     done; \
+    CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "-s -w" \
+      -o /out/usr/local/bin/riverwatch-probe ./deploy/container/probe; \
     cp -r configs/. /out/etc/riverwatch/; \
     cp /etc/ssl/certs/ca-certificates.crt /out/etc/ssl/certs/; \
     echo 'riverwatch:x:10001:10001:riverwatch:/nonexistent:/sbin/nologin' > /out/etc/passwd; \
