@@ -74,12 +74,13 @@ func dashboards() []dashboard {
 					}},
 				}},
 				{Title: "Kafka loop", Panels: []panel{
+					{Title: "Lag, by topic", Unit: "short", Max: ptr(100000), Description: "As of the last commit.", Queries: []query{q(`riverwatch:kafka_lag_records:sum{job="riverwatch-assessor"}`, "{{topic}}")}},
 					{Title: "Batch duration p99", Unit: "s", Queries: []query{q(`histogram_quantile(0.99, sum by (le) (rate(riverwatch_assessor_batch_duration_seconds_bucket[5m])))`, "p99")}},
 					{Title: "Readings per batch (mean)", Unit: "short", Queries: []query{q(`sum(rate(riverwatch_assessor_batch_readings_sum[5m])) / sum(rate(riverwatch_assessor_batch_readings_count[5m]))`, "mean")}},
 					{Title: "Publish p99, by topic", Unit: "s", Queries: []query{q(`histogram_quantile(0.99, sum by (topic, le) (rate(riverwatch_assessor_publish_duration_seconds_bucket[5m])))`, "{{topic}}")}},
 					{Title: "Failures", Unit: "reqps", Queries: []query{
 						q(`sum by (topic) (rate(riverwatch_assessor_publish_failures_total[5m]))`, "publish {{topic}}"),
-						q(`sum(rate(riverwatch_assessor_commit_failures_total[5m]))`, "commit"),
+						q(`sum(rate(riverwatch_assessor_kafka_commit_failures_total[5m]))`, "commit"),
 						q(`sum(rate(riverwatch_assessor_decode_errors_total[5m]))`, "decode"),
 					}},
 				}},
@@ -102,6 +103,7 @@ func dashboards() []dashboard {
 					{Title: "Delivery p99, by channel", Unit: "s", Queries: []query{q(`histogram_quantile(0.99, sum by (channel, le) (rate(riverwatch_responder_delivery_duration_seconds_bucket[5m])))`, "{{channel}}")}},
 				}},
 				{Title: "Kafka", Panels: []panel{
+					{Title: "Lag, by topic", Unit: "short", Max: ptr(100000), Description: "As of the last commit.", Queries: []query{q(`riverwatch:kafka_lag_records:sum{job="riverwatch-responder"}`, "{{topic}}")}},
 					{Title: "Publish p99, by topic", Unit: "s", Queries: []query{q(`histogram_quantile(0.99, sum by (topic, le) (rate(riverwatch_responder_publish_duration_seconds_bucket[5m])))`, "{{topic}}")}},
 					{Title: "Persist errors and invalid records", Unit: "reqps", Queries: []query{
 						q(`sum(rate(riverwatch_responder_persist_errors_total[5m]))`, "persist errors"),
@@ -118,7 +120,7 @@ func dashboards() []dashboard {
 				{Title: "Throughput", Panels: []panel{
 					{Title: "Rows written, by table", Unit: "rowsps", Queries: []query{q(`riverwatch:archiver_rows_written:rate5m`, "{{table}}")}},
 					{Title: "Batches, by topic", Unit: "reqps", Queries: []query{q(`sum by (topic) (rate(riverwatch_archiver_batches_total[5m]))`, "{{topic}}")}},
-					{Title: "Consumer lag, by topic", Unit: "short", Max: ptr(100000), Description: "As of the last archived batch. Alert RiverwatchConsumerLagHigh above 100,000.", Queries: []query{q(`riverwatch:archiver_consumer_lag_messages:sum`, "{{topic}}")}},
+					{Title: "Consumer lag, by topic", Unit: "short", Max: ptr(100000), Description: "As of the last commit. Alert RiverwatchConsumerLagHigh above 100,000.", Queries: []query{q(`riverwatch:kafka_lag_records:sum{job="riverwatch-archiver"}`, "{{topic}}")}},
 				}},
 				{Title: "Batches", Panels: []panel{
 					{Title: "Rows per batch (mean), by topic", Unit: "short", Queries: []query{q(`sum by (topic) (rate(riverwatch_archiver_batch_size_rows_sum[5m])) / sum by (topic) (rate(riverwatch_archiver_batch_size_rows_count[5m]))`, "{{topic}}")}},
@@ -154,13 +156,22 @@ func dashboards() []dashboard {
 			UID: "riverwatch-kafka", Title: "riverwatch / Kafka lag and publishing",
 			Description: "How far the consumers are behind and how Kafka answers the producers, across services.",
 			Rows: []row{
-				{Title: "Lag", Panels: []panel{
-					{Title: "Archiver lag, by topic", Unit: "short", Max: ptr(100000), Queries: []query{q(`riverwatch:archiver_consumer_lag_messages:sum`, "{{topic}}")}},
+				{Title: "Consumers", Panels: []panel{
+					{Title: "Lag, by consumer and topic", Unit: "short", Max: ptr(100000), Description: "Records behind the partitions' ends as of each consumer's last commit. Alert RiverwatchConsumerLagHigh above 100,000.", Queries: []query{q(`riverwatch:kafka_lag_records:sum`, "{{job}} {{topic}}")}},
+					{Title: "Records consumed, by consumer", Unit: "reqps", Queries: []query{
+						q(`sum by (topic) (rate(riverwatch_assessor_kafka_records_total[5m]))`, "assessor {{topic}}"),
+						q(`sum by (topic) (rate(riverwatch_responder_kafka_records_total[5m]))`, "responder {{topic}}"),
+						q(`sum by (topic) (rate(riverwatch_archiver_kafka_records_total[5m]))`, "archiver {{topic}}"),
+					}},
+					{Title: "Commit failures, by consumer", Unit: "reqps", Description: "Usually a rebalance; the batch is replayed by whoever consumes next.", Queries: []query{
+						q(`sum by (topic) (rate(riverwatch_assessor_kafka_commit_failures_total[5m]))`, "assessor {{topic}}"),
+						q(`sum by (topic) (rate(riverwatch_responder_kafka_commit_failures_total[5m]))`, "responder {{topic}}"),
+						q(`sum by (topic) (rate(riverwatch_archiver_kafka_commit_failures_total[5m]))`, "archiver {{topic}}"),
+					}},
 					{Title: "Archiver progress", Unit: "reqps", Description: "Zero while readings arrive: alert RiverwatchArchiverStalled.", Queries: []query{
 						q(`sum(rate(riverwatch_archiver_batches_total[5m]))`, "batches archived"),
 						q(`riverwatch:gateway_readings_accepted:rate5m`, "readings accepted"),
 					}},
-					{Title: "Assessor batch duration p99", Unit: "s", Description: "A consumer that falls behind shows longer batches first.", Queries: []query{q(`histogram_quantile(0.99, sum by (le) (rate(riverwatch_assessor_batch_duration_seconds_bucket[5m])))`, "p99")}},
 				}},
 				{Title: "Producers", Panels: []panel{
 					{Title: "Publish p99, by service and topic", Unit: "s", Queries: []query{

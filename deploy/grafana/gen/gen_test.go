@@ -119,6 +119,9 @@ func TestDashboardsAreWellFormed(t *testing.T) {
 var (
 	// A metric name in code: a string literal that is a whole riverwatch_ name.
 	codeMetric = regexp.MustCompile(`"(riverwatch_[a-z0-9_]+)"`)
+	// A service's Kafka metric set, and the names pkg/stream gives its members.
+	streamSubsystem = regexp.MustCompile(`stream\.NewMetrics\([^,()]+,\s*"([a-z0-9_]+)"\)`)
+	streamSuffix    = regexp.MustCompile(`name\("([a-z0-9_]+)"\)`)
 	// Names used in PromQL: riverwatch_ metrics and riverwatch: recording rules.
 	queryName = regexp.MustCompile(`\briverwatch[_:][a-zA-Z0-9_:]+`)
 	// Standard collectors every service registers (pkg/ops: Go and process collectors) and
@@ -131,6 +134,7 @@ var (
 func definedMetrics(t *testing.T) (code, records map[string]bool, exprs []string) {
 	t.Helper()
 	code = map[string]bool{}
+	subsystems := map[string]bool{}
 	for _, top := range []string{"services", "pkg"} {
 		err := filepath.WalkDir(filepath.Join(repoRoot, top), func(path string, d os.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
@@ -143,10 +147,28 @@ func definedMetrics(t *testing.T) (code, records map[string]bool, exprs []string
 			for _, m := range codeMetric.FindAllStringSubmatch(string(b), -1) {
 				code[m[1]] = true
 			}
+			for _, m := range streamSubsystem.FindAllStringSubmatch(string(b), -1) {
+				subsystems[m[1]] = true
+			}
 			return nil
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+	}
+	// pkg/stream builds each service's Kafka metrics from a subsystem and a suffix:
+	// stream.NewMetrics(reg, "assessor") registers riverwatch_assessor_kafka_lag_records, ….
+	src, err := os.ReadFile(filepath.Join(repoRoot, "pkg/stream/metrics.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	suffixes := streamSuffix.FindAllStringSubmatch(string(src), -1)
+	if len(suffixes) == 0 {
+		t.Fatal("pkg/stream/metrics.go: no name(\"...\") metrics found: is the search broken?")
+	}
+	for svc := range subsystems {
+		for _, m := range suffixes {
+			code["riverwatch_"+svc+"_"+m[1]] = true
 		}
 	}
 	b, err := os.ReadFile(filepath.Join(repoRoot, "deploy/prometheus/riverwatch.rules.yml"))
