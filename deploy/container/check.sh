@@ -76,7 +76,7 @@ fi
 log "riverwatch-archiver -version (in the image): $(head -3 <<<"$ver_out")"
 
 CH_ADDR="${RIVERWATCH_CLICKHOUSE_ADDR:-127.0.0.1:9000}"
-CH_HTTP="${CLICKHOUSE_HTTP:-http://127.0.0.1:8123}"
+CH_HTTP="${CLICKHOUSE_HTTP:-http://${CH_ADDR%:*}:${CLICKHOUSE_HTTP_PORT:-8123}}"
 KAFKA="${RIVERWATCH_KAFKA_BROKERS:-127.0.0.1:9092}"
 db="rw_image_check_$$"
 if curl -fsS "$CH_HTTP/ping" >/dev/null 2>&1; then
