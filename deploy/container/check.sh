@@ -61,8 +61,8 @@ mkdir -p "$HOME/.cache/riverwatch/image-go-build"
   -v "$GOMODCACHE_HOST:/go/pkg/mod" \
   -v "$HOME/.cache/riverwatch/image-go-build:/root/.cache/go-build" \
   -f Dockerfile . >/dev/null
-# The previous build's image and its build stage, now untagged: do not let them pile up.
-"${PODMAN[@]}" image prune -f >/dev/null 2>&1 || true
+# Untagged images of earlier builds (older than a day: newer ones are the layer cache).
+"${PODMAN[@]}" image prune -f --filter until=24h >/dev/null 2>&1 || true
 log "built in $(($(date +%s) - start)) s; $("${PODMAN[@]}" image inspect localhost/riverwatch:check --format '{{.Size}}' | awk '{printf "%.1f MB", $1/1e6}'), user $("${PODMAN[@]}" image inspect localhost/riverwatch:check --format '{{.Config.User}}')"
 
 [[ $("${PODMAN[@]}" image inspect localhost/riverwatch:check --format '{{.Config.User}}') != "" ]] || { log "FAIL: the image runs as root"; exit 1; }
