@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin
 STATE   := $(or $(RIVERWATCH_STATE_DIR),$(HOME)/.cache/riverwatch/state)
 
-.PHONY: all build test lint up down status demo bench clean
+.PHONY: all build test lint up down status demo bench clean check-deploy
 
 all: build
 
@@ -25,6 +25,11 @@ lint:
 
 test:
 	deploy/local/test.sh
+
+# The operations artefacts (image, compose, Kubernetes, systemd, Prometheus, Grafana), each
+# with its own tool; also run by make test.
+check-deploy:
+	deploy/check-artefacts.sh
 
 up: build
 	deploy/local/install.sh
