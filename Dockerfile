@@ -22,11 +22,13 @@ COPY services/ services/
 COPY deploy/container/probe/ deploy/container/probe/
 COPY configs/ configs/
 ARG VERSION=dev
+ARG REVISION=unknown
 # /out is the runtime image's file system, laid out here so that the last stage is one COPY.
 RUN set -eu; \
     mkdir -p /out/usr/local/bin /out/etc/riverwatch /out/etc/ssl/certs /out/tmp; \
     for svc in api archiver assessor gateway responder simulator wqeval; do \
-      CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "-s -w" \
+      CGO_ENABLED=0 go build -trimpath -buildvcs=false \
+        -ldflags "-s -w -X github.com/riverwatch/riverwatch/pkg/ops.version=${VERSION} -X github.com/riverwatch/riverwatch/pkg/ops.revision=${REVISION}" \
         -o /out/usr/local/bin/riverwatch-$svc ./services/$svc; \
     done; \
     CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "-s -w" \
