@@ -280,6 +280,19 @@ func mustEncode(t *testing.T, p hj212.Packet) []byte {
 	return b
 }
 
+// metricSettles returns the value of a counter or gauge once it equals want, or after a
+// second. Answers are counted once the session's write returned, which may be after the
+// station has read them.
+func metricSettles(m prometheus.Metric, want float64) float64 {
+	deadline := time.Now().Add(time.Second)
+	for {
+		if got := metricValue(m); got == want || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // metricValue returns the value of a counter or gauge.
 func metricValue(m prometheus.Metric) float64 {
 	var d dto.Metric

@@ -70,7 +70,7 @@ func TestStationGetsItsDataResponseAfterReadingsArePublished(t *testing.T) {
 	if got := metricValue(h.gw.m.readingsAccepted.WithLabelValues("hj212")); got != 4 {
 		t.Errorf("readings accepted metric = %v", got)
 	}
-	if got := metricValue(h.gw.m.answers.WithLabelValues("9014")); got != 1 {
+	if got := metricSettles(h.gw.m.answers.WithLabelValues("9014"), 1); got != 1 {
 		t.Errorf("answers metric = %v", got)
 	}
 }
@@ -415,7 +415,7 @@ func TestCommandsOtherThanData(t *testing.T) {
 	if rj := h.rejected.rejections(t); !slices.Equal(reasons(rj), []string{ReasonUnsupportedCN, ReasonUnknownCN}) {
 		t.Fatalf("rejections %v", reasons(rj))
 	}
-	if got := metricValue(h.gw.m.answers.WithLabelValues("1012")); got != 1 {
+	if got := metricSettles(h.gw.m.answers.WithLabelValues("1012"), 1); got != 1 {
 		t.Errorf("1012 answers metric = %v", got)
 	}
 }
