@@ -29,8 +29,8 @@ type Config struct {
 // Open connects and pings. Query settings are left empty on purpose: 18.16 refuses string
 // settings sent by clickhouse-go.
 func Open(ctx context.Context, cfg Config) (driver.Conn, error) {
-	if cfg.DialTimeout <= 0 { // clickhouse.dial_timeout, refused by its Validate too
-		return nil, fmt.Errorf("chstore: DialTimeout %v must be > 0", cfg.DialTimeout)
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
 	conn, err := clickhouse.Open(&clickhouse.Options{
 		Addr:            []string{cfg.Addr},
@@ -53,12 +53,23 @@ func Open(ctx context.Context, cfg Config) (driver.Conn, error) {
 	return conn, nil
 }
 
+// check refuses what no retry can cure.
+func (c Config) check() error {
+	if c.DialTimeout <= 0 { // clickhouse.dial_timeout, refused by its Validate too
+		return fmt.Errorf("chstore: DialTimeout %v must be > 0", c.DialTimeout)
+	}
+	return nil
+}
+
 // OpenRetrying opens ClickHouse (Open) and asks the server's version, retrying with
 // jittered exponential backoff (250 ms doubling to 5 s) while the server does not answer,
 // for up to wait (0: until ctx is done). A service may then start before its database:
 // waiting is better than a crash loop. The error, when it gives up, holds the last
-// attempt's.
+// attempt's. An invalid cfg is refused at once.
 func OpenRetrying(ctx context.Context, cfg Config, wait time.Duration, log *slog.Logger) (driver.Conn, Version, error) {
+	if err := cfg.check(); err != nil {
+		return nil, Version{}, err
+	}
 	if wait > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, wait)

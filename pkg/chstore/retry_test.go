@@ -50,12 +50,23 @@ func TestOpenRetryingGivesUpAfterWaitWithTheLastError(t *testing.T) {
 	}
 }
 
+func TestOpenRetryingRefusesAnInvalidConfigAtOnce(t *testing.T) {
+	start := time.Now()
+	if _, _, err := OpenRetrying(context.Background(), Config{Addr: "127.0.0.1:1"}, time.Minute, slog.New(slog.DiscardHandler)); err == nil ||
+		!strings.Contains(err.Error(), "DialTimeout") {
+		t.Errorf("err %v, want the zero DialTimeout named", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("retried a config error for %v", took)
+	}
+}
+
 func TestOpenRetryingConnectsToTheServer(t *testing.T) {
 	addr := os.Getenv("RIVERWATCH_CLICKHOUSE_ADDR")
 	if os.Getenv("RIVERWATCH_INTEGRATION") != "1" || addr == "" { // pkg/testinfra imports this package
 		t.Skip("integration test: set RIVERWATCH_INTEGRATION=1 and RIVERWATCH_CLICKHOUSE_ADDR")
 	}
-	conn, v, err := OpenRetrying(t.Context(), Config{Addr: addr}, 30*time.Second, slog.New(slog.DiscardHandler))
+	conn, v, err := OpenRetrying(t.Context(), Config{Addr: addr, DialTimeout: 5 * time.Second}, 30*time.Second, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
