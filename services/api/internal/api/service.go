@@ -14,6 +14,7 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/network"
 	"github.com/riverwatch/riverwatch/pkg/ops"
+	"github.com/riverwatch/riverwatch/pkg/store"
 	"github.com/riverwatch/riverwatch/pkg/stream"
 )
 
@@ -48,7 +49,7 @@ func Serve(ctx context.Context, cfg *config.Config, assets fs.FS, reg *prometheu
 		}, nil)
 		defer w.Close()
 		api, err := New(Options{
-			Network: net, Tokens: tokens, Store: NewCHStore(conn, cfg.ClickHouse.Database),
+			Network: net, Tokens: tokens, Store: store.NewReader(conn, cfg.ClickHouse.Database),
 			Commander: NewKafkaCommander(w), Assets: assets,
 			CommandTimeout: cfg.API.CommandTimeout, CommandPoll: cfg.API.CommandPoll,
 			RefreshInterval: cfg.API.RefreshInterval, LatestLookback: cfg.API.LatestLookback,
