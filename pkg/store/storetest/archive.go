@@ -128,6 +128,8 @@ func (a *Archive) IncidentUpdates(t testing.TB, us ...message.IncidentUpdate) {
 	Write(t, a, store.KindIncidents, UpdateIncidentID, us...)
 }
 
+var _ Seeder = (*Archive)(nil)
+
 // UpdateIncidentID returns the incident an update concerns: the responder's message key.
 func UpdateIncidentID(u message.IncidentUpdate) string {
 	switch {
