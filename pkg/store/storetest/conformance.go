@@ -410,6 +410,7 @@ func incidentsLogsAndCommands(t *testing.T, r Reader, s Seeder) {
 		inc("a", 1, message.IncidentOpen, 0, "changji", "xpcc6"),
 		inc("b", 1, message.IncidentOpen, time.Hour, "urumqi"),
 		inc("c", 4, message.IncidentResolved, 0, "xpcc12"),
+		inc(`q'\"x`, 1, message.IncidentResolved, -time.Hour, "hami"),
 		inc("a", 2, message.IncidentAcknowledged, 0, "changji", "xpcc6"),
 		logEntry("l2", "a", 2, time.Minute+300*time.Millisecond, "acknowledged", "cmd-1"),
 		logEntry("l1", "a", 1, 0, "opened", ""),
@@ -447,19 +448,27 @@ func incidentsLogsAndCommands(t *testing.T, r Reader, s Seeder) {
 	if _, err := r.Incident(ctx, "zzz"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown incident: %v, want ErrNotFound", err)
 	}
+	// Values are literals in the SQL: quotes and backslashes stay inside them.
+	if _, err := r.Incident(ctx, `a' OR id != '`); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("an id that closes its quote: %v, want ErrNotFound", err)
+	}
+	if got, err := r.Incident(ctx, `q'\"x`); err != nil || got.ID != `q'\"x` {
+		t.Errorf("an id with a quote and a backslash: %+v %v", got, err)
+	}
 	for _, c := range []struct {
 		name string
 		q    store.IncidentQuery
 		want []string
 	}{
-		{"every incident, newest opened first", store.IncidentQuery{}, []string{"b", "a", "c"}},
+		{"every incident, newest opened first", store.IncidentQuery{}, []string{"b", "a", "c", `q'\"x`}},
 		{"jurisdiction", store.IncidentQuery{Jurisdictions: []string{"xpcc6", "urumqi"}}, []string{"b", "a"}},
-		{"jurisdiction of none", store.IncidentQuery{Jurisdictions: []string{"hami"}}, nil},
+		{"jurisdiction of none", store.IncidentQuery{Jurisdictions: []string{"kashgar"}}, nil},
 		{"no jurisdiction", store.IncidentQuery{Jurisdictions: []string{}}, nil},
 		{"status of the newest version only", store.IncidentQuery{Statuses: []string{message.IncidentOpen}}, []string{"b"}},
-		{"statuses", store.IncidentQuery{Statuses: []string{message.IncidentAcknowledged, message.IncidentResolved}}, []string{"a", "c"}},
+		{"statuses", store.IncidentQuery{Statuses: []string{message.IncidentAcknowledged, message.IncidentResolved}}, []string{"a", "c", `q'\"x`}},
 		{"page", store.IncidentQuery{Limit: 1, Offset: 1}, []string{"a"}},
 		{"page past the end", store.IncidentQuery{Limit: 5, Offset: 5}, nil},
+		{"jurisdiction with a quote", store.IncidentQuery{Jurisdictions: []string{"hami', 'changji"}}, nil},
 	} {
 		list, err := r.Incidents(ctx, c.q)
 		if err != nil {
