@@ -214,6 +214,17 @@ func readingsSeriesAndMeans(t *testing.T, r Reader, s Seeder) {
 	}) {
 		t.Errorf("monthly means (local months, valid readings):\n got %+v\nwant %+v", means, want)
 	}
+	// A range inside days is taken in whole local days: 31 January 10:00 to 1 February
+	// 02:00 is the two days, every reading of the series but tp's.
+	days, err := r.MonthlyMeans(ctx, store.MeansQuery{Sites: []string{"STH-S2", "STH-S1"}, From: time.Date(2026, 1, 31, 10, 0, 0, 0, loc), To: time.Date(2026, 2, 1, 2, 0, 0, 0, loc), Location: loc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := slices.DeleteFunc(slices.Clone(want), func(m store.MonthlyMean) bool { return m.Parameter == "tp" }); !slices.EqualFunc(days, want, func(a, b store.MonthlyMean) bool {
+		return a.Site == b.Site && a.Parameter == b.Parameter && a.Month.Equal(b.Month) && math.Abs(a.Mean-b.Mean) < 1e-9 && a.Count == b.Count
+	}) {
+		t.Errorf("monthly means over part of two days (whole days count):\n got %+v\nwant %+v", days, want)
+	}
 	if none, err := r.MonthlyMeans(ctx, store.MeansQuery{From: start, To: day, Location: loc}); err != nil || len(none) != 0 {
 		t.Errorf("monthly means of no site: %+v %v", none, err)
 	}

@@ -495,7 +495,8 @@ func (m *MemStore) CommandLog(_ context.Context, commandID string) (message.LogE
 	return entries[len(entries)-1], nil
 }
 
-// MonthlyMeans implements api.Store over readings with the normal flag.
+// MonthlyMeans implements api.Store over readings with the normal flag, on whole local
+// days of q.Location as the ClickHouse Reader reads the daily rollup.
 func (m *MemStore) MonthlyMeans(_ context.Context, q api.MeansQuery) ([]api.MonthlyMean, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -514,9 +515,16 @@ func (m *MemStore) MonthlyMeans(_ context.Context, q api.MeansQuery) ([]api.Mont
 		sum float64
 		n   uint64
 	}
+	// Whole local days, as the daily rollup answers: the day of From through the day
+	// before To's day end.
+	day := func(t time.Time) time.Time {
+		l := t.In(loc)
+		return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
+	}
+	first, last := day(q.From), day(q.To.Add(-time.Second))
 	sums := map[key]*acc{}
 	for _, r := range m.readings {
-		if r.Flag != message.FlagNormal || !slices.Contains(q.Sites, r.Site) || r.ObservedAt.Before(q.From) || !r.ObservedAt.Before(q.To) {
+		if d := day(r.ObservedAt); r.Flag != message.FlagNormal || !slices.Contains(q.Sites, r.Site) || d.Before(first) || d.After(last) {
 			continue
 		}
 		l := r.ObservedAt.In(loc)
