@@ -139,6 +139,13 @@ func readingsSeriesAndMeans(t *testing.T, r Reader, s Seeder) {
 	if len(all) == 2 && !all[0].Points[0].T.Equal(start.Add(30*time.Minute+250*time.Millisecond)) {
 		t.Errorf("raw do starts at %v, want %v (milliseconds kept)", all[0].Points[0].T, start.Add(30*time.Minute+250*time.Millisecond))
 	}
+	// Bounds are compared in whole seconds, the column's precision: do's reading at
+	// 12:30:00.250 is in [12:30:00.400, 12:31).
+	second, err := r.Series(ctx, store.SeriesQuery{Site: "STH-S2", Parameters: []string{"do"}, From: start.Add(30*time.Minute + 400*time.Millisecond),
+		To: start.Add(31 * time.Minute), Resolution: store.ResolutionRaw, Location: loc})
+	if err != nil || len(second) != 1 || len(second[0].Points) != 1 {
+		t.Errorf("raw do in [12:30:00.400, 12:31): %+v %v, want the reading of 12:30:00.250", second, err)
+	}
 	page, err := r.Series(ctx, store.SeriesQuery{Site: "STH-S2", From: start, To: day, Resolution: store.ResolutionRaw, Limit: 5, Offset: 3, Location: loc})
 	if err != nil {
 		t.Fatal(err)

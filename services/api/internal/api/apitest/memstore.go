@@ -66,6 +66,12 @@ var _ api.Store = (*MemStore)(nil)
 func ms(t time.Time) time.Time  { return t.UTC().Truncate(time.Millisecond) }
 func sec(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
 
+// outside tells whether t is outside [from, to) as the queries compare: observed_at (whole
+// seconds) with the whole seconds of the bounds.
+func outside(t, from, to time.Time) bool {
+	return sec(t).Before(sec(from)) || !sec(t).Before(sec(to))
+}
+
 // AddReadings stores readings. A reading id stored again replaces the stored copy unless
 // that one was received later (version: received_at in ms).
 func (m *MemStore) AddReadings(rs ...message.Reading) {
@@ -167,7 +173,7 @@ func (m *MemStore) Latest(_ context.Context, sites []string, since time.Time) ([
 	type key struct{ site, param string }
 	latest := map[key]message.Reading{}
 	for _, r := range m.readings {
-		if !slices.Contains(sites, r.Site) || r.ObservedAt.Before(since) {
+		if !slices.Contains(sites, r.Site) || sec(r.ObservedAt).Before(sec(since)) {
 			continue
 		}
 		k := key{r.Site, r.Parameter}
@@ -226,7 +232,7 @@ func (m *MemStore) Series(_ context.Context, q api.SeriesQuery) ([]api.Series, e
 		switch q.Resolution {
 		case api.ResolutionRaw:
 			for _, r := range rs {
-				if r.ObservedAt.Before(q.From) || !r.ObservedAt.Before(q.To) {
+				if outside(r.ObservedAt, q.From, q.To) {
 					continue
 				}
 				pt := api.Point{T: r.ObservedAt.UTC(), Value: r.Value, Min: r.Value, Max: r.Value, Count: 1, Flag: r.Flag}
@@ -303,7 +309,7 @@ func (m *MemStore) Events(_ context.Context, q api.EventQuery) ([]message.Event,
 	for _, e := range m.events {
 		if (q.Sites != nil && !slices.Contains(q.Sites, e.Site)) ||
 			(len(q.Types) > 0 && !slices.Contains(q.Types, e.Type)) ||
-			e.ObservedAt.Before(q.From) || !e.ObservedAt.Before(q.To) {
+			outside(e.ObservedAt, q.From, q.To) {
 			continue
 		}
 		out = append(out, e)
