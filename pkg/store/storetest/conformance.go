@@ -425,7 +425,7 @@ func incidentsLogsAndCommands(t *testing.T, r Reader, s Seeder) {
 		t.Fatal(err)
 	}
 	batch := []message.IncidentUpdate{
-		inc("a", 1, message.IncidentOpen, 0, "changji", "xpcc6"),
+		inc("a", 1, message.IncidentOpen, 0, "changji", "xpcc6", "bole"),
 		inc("b", 1, message.IncidentOpen, time.Hour, "urumqi"),
 		inc("c", 4, message.IncidentResolved, 0, "xpcc12"),
 		inc(`q'\"x`, 1, message.IncidentResolved, -time.Hour, "hami"),
@@ -481,6 +481,7 @@ func incidentsLogsAndCommands(t *testing.T, r Reader, s Seeder) {
 		{"every incident, newest opened first", store.IncidentQuery{}, []string{"b", "a", "c", `q'\"x`}},
 		{"jurisdiction", store.IncidentQuery{Jurisdictions: []string{"xpcc6", "urumqi"}}, []string{"b", "a"}},
 		{"jurisdiction of none", store.IncidentQuery{Jurisdictions: []string{"kashgar"}}, nil},
+		{"jurisdiction of an older version only", store.IncidentQuery{Jurisdictions: []string{"bole"}}, nil},
 		{"no jurisdiction", store.IncidentQuery{Jurisdictions: []string{}}, nil},
 		{"status of the newest version only", store.IncidentQuery{Statuses: []string{message.IncidentOpen}}, []string{"b"}},
 		{"statuses", store.IncidentQuery{Statuses: []string{message.IncidentAcknowledged, message.IncidentResolved}}, []string{"a", "c", `q'\"x`}},
