@@ -30,7 +30,8 @@ type Archive struct {
 	Config   *config.Config
 	Conn     driver.Conn
 	Schema   store.Schema
-	Location *time.Location // archiver.rollup_timezone: the daily rollup's days
+	Location *time.Location       // archiver.rollup_timezone: the daily rollup's days
+	Registry *prometheus.Registry // Metrics are registered here; a test may add its own
 	Metrics  *store.Metrics
 	Writer   *store.Writer
 	Reader   *store.Reader
@@ -58,9 +59,10 @@ func NewArchive(t testing.TB) *Archive {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := store.NewMetrics(prometheus.NewRegistry())
+	reg := prometheus.NewRegistry()
+	m := store.NewMetrics(reg)
 	return &Archive{
-		Config: cfg, Conn: conn, Schema: s, Location: loc, Metrics: m,
+		Config: cfg, Conn: conn, Schema: s, Location: loc, Registry: reg, Metrics: m,
 		Writer: store.NewWriter(conn, s, loc, m, Quiet()),
 		Reader: store.NewReader(conn, s.Database),
 	}
