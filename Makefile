@@ -4,13 +4,20 @@ GO      ?= go
 BIN     := bin
 STATE   := $(or $(RIVERWATCH_STATE_DIR),$(HOME)/.cache/riverwatch/state)
 
-.PHONY: all build test lint up down status demo bench clean
+.PHONY: all build test lint up down status demo bench clean check-deploy
 
 all: build
 
+# -version and riverwatch_build_info say which build runs: the release (VERSION, default
+# the nearest tag) and the commit. Without them (go build, go run) the toolchain's VCS
+# stamp is used.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -X github.com/riverwatch/riverwatch/pkg/ops.version=$(VERSION) -X github.com/riverwatch/riverwatch/pkg/ops.revision=$(REVISION)
+
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./services/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./services/...
 
 lint:
 	$(GO) vet ./...
@@ -18,6 +25,11 @@ lint:
 
 test:
 	deploy/local/test.sh
+
+# The operations artefacts (image, compose, Kubernetes, systemd, Prometheus, Grafana), each
+# with its own tool; also run by make test.
+check-deploy:
+	deploy/check-artefacts.sh
 
 up: build
 	deploy/local/install.sh

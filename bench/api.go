@@ -122,7 +122,7 @@ func APILatency(ctx context.Context, e *Env, s *Step) error {
 
 	// The same rollup query, straight to ClickHouse over the native protocol: the SQL the
 	// api's store.Reader sends for this request (a page of 5000 points asks for one more).
-	conn, err := chstore.Open(ctx, chstore.Config{Addr: e.CHAddr, Database: e.Database, Username: "default"})
+	conn, err := chstore.Open(ctx, chstore.Config{Addr: e.CHAddr, Database: e.Database, Username: "default", DialTimeout: config.Default().ClickHouse.DialTimeout})
 	if err != nil {
 		return err
 	}
@@ -197,7 +197,7 @@ func (e *Env) seedYear(ctx context.Context, end time.Time) (int, error) {
 	w := store.NewWriter(conn, store.NewSchema(&cfg, v), tz, store.NewMetrics(prometheus.NewRegistry()),
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	topic := e.Topic("api-seed")
-	batch := make([]kafka.Message, 0, cfg.Archiver.BatchRows)
+	batch := make([]kafka.Message, 0, cfg.Archiver.MaxRows)
 	var offset int64
 	total := 0
 	flush := func() error {

@@ -29,6 +29,7 @@ export RIVERWATCH_KAFKA_BROKERS="$RW_HOST:$KAFKA_PORT"
 export RIVERWATCH_CLICKHOUSE_ADDR="$RW_HOST:$CLICKHOUSE_TCP_PORT"
 rw_log "go test (unit + integration)"
 go test -count=1 -timeout 40m ./...
+"$RW_LOCAL_DIR/../check-artefacts.sh"
 
 # Short, bounded fuzzing in CI; the long runs are in the issue notes.
 for target in $(go test -list 'Fuzz.*' ./pkg/hj212/ 2>/dev/null | grep '^Fuzz' || true); do

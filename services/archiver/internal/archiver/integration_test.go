@@ -3,6 +3,7 @@ package archiver
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,8 +17,8 @@ import (
 func TestArchiverCommitsOnlyArchivedBatchesAndSkipsBadMessages(t *testing.T) {
 	e := newEnv(t)
 	cfg := e.Config
-	cfg.Archiver.BatchRows = 500
-	cfg.Archiver.BatchInterval = 100 * time.Millisecond
+	cfg.Archiver.MaxRows = 500
+	cfg.Archiver.MaxDelay = 100 * time.Millisecond
 	recs := storetest.Readings(2000, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
 	msgs := storetest.AsMessages(t, recs, storetest.ReadingKey, 0, 0)
 	bad := kafka.Message{Key: []byte("STH-S1"), Value: []byte(`{"site": "STH-S1", "value": tru`)}
@@ -100,7 +101,7 @@ func TestReplayRearchivesARangeWithoutCountingTwice(t *testing.T) {
 	topic := cfg.Kafka.Topics.Readings
 
 	// By time, every partition: the backfill after an outage.
-	stats, err := Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: -1, ToOffset: -1, From: start, BatchRows: 700}, e.Writer, storetest.Quiet())
+	stats, err := Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: -1, ToOffset: -1, From: start, MaxRows: 700, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func TestReplayRearchivesARangeWithoutCountingTwice(t *testing.T) {
 	hourly, daily := e.RollupSnapshot(t)
 
 	// By offset, one partition, a range already archived.
-	stats, err = Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: 1, FromOffset: 10, ToOffset: 110}, e.Writer, storetest.Quiet())
+	stats, err = Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: 1, FromOffset: 10, ToOffset: 110, MaxRows: 50000, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,10 +126,10 @@ func TestReplayRearchivesARangeWithoutCountingTwice(t *testing.T) {
 		t.Error("rollups changed after replaying an archived range")
 	}
 	// A range past the end replays nothing; an offset range without a partition is refused.
-	if stats, err = Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: 0, FromOffset: 1 << 40, ToOffset: -1}, e.Writer, storetest.Quiet()); err != nil || stats.Messages != 0 {
+	if stats, err = Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: 0, FromOffset: 1 << 40, ToOffset: -1, MaxRows: 50000, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet()); err != nil || stats.Messages != 0 {
 		t.Errorf("replay past the end: %+v, %v", stats, err)
 	}
-	if _, err := Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: 0}, e.Writer, storetest.Quiet()); err == nil {
+	if _, err := Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: 0, MaxRows: 50000, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet()); err == nil || !strings.Contains(err.Error(), "-partition") {
 		t.Error("an offset range without a partition was accepted")
 	}
 }
