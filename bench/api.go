@@ -120,18 +120,19 @@ func APILatency(ctx context.Context, e *Env, s *Step) error {
 		api = append(api, time.Since(t0))
 	}
 
-	// The same rollup query, straight to ClickHouse over the native protocol.
+	// The same rollup query, straight to ClickHouse over the native protocol: the SQL the
+	// api's store.Reader sends for this request (a page of 5000 points asks for one more).
 	conn, err := chstore.Open(ctx, chstore.Config{Addr: e.CHAddr, Database: e.Database, Username: "default", DialTimeout: config.Default().ClickHouse.DialTimeout})
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	sql := fmt.Sprintf(`SELECT parameter, unit, hour, toUInt16(0), value_sum / valid, value_min, value_max, valid, ''
-FROM %s.%s FINAL
-WHERE site = %s AND parameter IN (%s, %s) AND hour >= toDateTime(%d) AND hour < toDateTime(%d) AND valid > 0
-ORDER BY parameter, hour
-LIMIT %d BY parameter`, e.Database, store.TableReadingsHourly, quote(site), quote(apiParameter), quote(apiParameter),
-		from.Unix(), to.Unix(), 5001)
+	sql, err := store.NewReader(conn, e.Database).SeriesSQL(store.SeriesQuery{
+		Site: site, Parameters: []string{apiParameter}, From: from, To: to, Resolution: store.ResolutionHour, Limit: 5001,
+	})
+	if err != nil {
+		return err
+	}
 	query := func() (int, error) {
 		r, err := conn.Query(ctx, sql)
 		if err != nil {

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -127,9 +126,4 @@ func RawClickHouse(ctx context.Context, e *Env, s *Step) error {
 	}
 	s.Add(KeyCHInsertBatch, fmt.Sprintf("insert (blocks of %d rows)", batch), blocks, "rows/s")
 	return conn.Exec(ctx, "TRUNCATE TABLE "+table)
-}
-
-// quote quotes a string for ClickHouse SQL.
-func quote(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }

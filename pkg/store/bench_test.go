@@ -3,6 +3,7 @@ package store
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -37,7 +38,15 @@ func benchBatch(b *testing.B, i int) ([]message.Reading, []kafka.Message) {
 			}
 		}
 	}
-	return recs, asMessages(b, recs, readingKey, i%3, int64(i)*int64(len(recs)))
+	msgs := make([]kafka.Message, len(recs))
+	for j, r := range recs {
+		v, err := json.Marshal(r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		msgs[j] = kafka.Message{Key: []byte(r.Site), Value: v, Partition: i % 3, Offset: int64(i*len(recs) + j), Time: time.Now()}
+	}
+	return recs, msgs
 }
 
 // BenchmarkInsertReadings measures rows/s into readings on the real ClickHouse, three ways,

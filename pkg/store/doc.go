@@ -1,7 +1,8 @@
-// Package archive is riverwatch's memory: it writes every Kafka topic into ClickHouse
+// Package store is riverwatch's memory: it writes every Kafka topic into ClickHouse
 // (readings, rejections, events, incident snapshots, the incident log, notifications),
-// owns the schema and its migrations, keeps hourly and daily rollups, and gives readers
-// (the api, the reports) the queries that count every record once.
+// owns the schema and its migrations, keeps hourly and daily rollups, and is the one
+// reader of them (Reader: the api, the reports, the benchmark), whose queries count every
+// record once.
 //
 // # Delivery: nothing lost, nothing counted twice
 //
@@ -47,15 +48,21 @@
 //
 // # Reading the archive
 //
-// Always read with FINAL (or use Store), otherwise a row may appear twice until merged:
+// Reader (reader.go) is the one reader of these tables: the api serves it (behind the
+// api's own Store interface) and the benchmark times its queries. It reads with FINAL, or
+// picks the newest row with argMax, so each record counts once; its doc says why its SQL
+// is built as text and how values are quoted, and testdata/sql holds the SQL of every
+// query it sends. The in-memory store of the api's tests is held to the same answers by
+// the conformance suite in storetest. A query of one's own must read with FINAL too,
+// otherwise a row may appear twice until merged:
 //
 //	SELECT … FROM riverwatch.readings FINAL WHERE site = 'STH-S2' AND parameter = 'cod'
 //	  AND observed_at >= toDateTime(…) AND observed_at < toDateTime(…)
 //
 // Filter FINAL queries on ORDER BY columns; for other columns (flag, status) filter in an
-// aggregate (countIf) or an outer query, so the newest version is chosen first. Store
-// offers Readings, CountReadings, Hourly and Daily. Times are DateTime('UTC') seconds; the
-// millisecond part, where a record has one, is in a separate *_ms column.
+// aggregate (countIf) or an outer query, so the newest version is chosen first. Times are
+// DateTime('UTC') seconds; the millisecond part, where a record has one, is in a separate
+// *_ms column.
 //
 // # Schema
 //

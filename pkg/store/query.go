@@ -1,194 +1,90 @@
 package store
 
 import (
-	"context"
-	"fmt"
-	"strings"
+	"errors"
 	"time"
-
-	"github.com/riverwatch/riverwatch/pkg/message"
 )
 
-// Store reads the archive the way the API and the reports must: deduplicated, with FINAL,
-// so that a row written twice (replays) counts once. It reads the same tables in single-
-// server and cluster mode.
-type Store struct {
-	conn Conn
-	s    Schema
+// What the Reader answers, and with what. The api serves these types as they are (Series,
+// Point and MonthlyMean carry its JSON names), so a change here is a change of the api's
+// wire format: see services/api/internal/api/openapi.json.
+
+// ErrNotFound is returned by the Reader for a record that does not exist (yet).
+var ErrNotFound = errors.New("not found")
+
+// Resolutions of a reading series: raw readings, or the archiver's hourly and daily rollups.
+const (
+	ResolutionRaw  = "raw"
+	ResolutionHour = "hour"
+	ResolutionDay  = "day"
+)
+
+// SeriesQuery selects a reading series.
+type SeriesQuery struct {
+	Site       string
+	Parameters []string // empty: every parameter the site reported in the range
+	From, To   time.Time
+	Resolution string // ResolutionRaw, ResolutionHour or ResolutionDay
+	Limit      int    // points per parameter; 0: no limit
+	Offset     int    // points per parameter to skip
+	// Location is the zone of the daily rollup's days: a day bucket starts at local midnight.
+	Location *time.Location
 }
 
-// NewStore returns a Store on the database db.
-func NewStore(conn Conn, db string) *Store {
-	return &Store{conn: conn, s: Schema{Database: db}}
+// Series is one parameter's points, oldest first.
+type Series struct {
+	Parameter string  `json:"parameter"`
+	Unit      string  `json:"unit"`
+	Points    []Point `json:"points"`
 }
 
-// Table returns the quoted, database-qualified name of an archive table, for queries of
-// one's own (remember FINAL, see doc.go).
-func (st *Store) Table(name string) string { return st.s.Table(name) }
-
-// ReadingQuery selects readings of one series (Parameter may be empty: every parameter of
-// the site) observed in [From, To). Limit 0 means no limit.
-type ReadingQuery struct {
-	Site      string
-	Parameter string
-	From, To  time.Time
-	Limit     int
+// Point is one reading (raw) or the aggregate of a rollup bucket.
+type Point struct {
+	T     time.Time `json:"t"`
+	Value float64   `json:"value"` // the reading, or the bucket's mean
+	Min   float64   `json:"min"`
+	Max   float64   `json:"max"`
+	Count uint64    `json:"count"`          // readings in the bucket (1 for raw)
+	Flag  string    `json:"flag,omitempty"` // raw only: the HJ 212 data flag
 }
 
-// timeRange returns the WHERE conditions of [from, to) on a DateTime column; zero times
-// are open ends. Times are written as Unix seconds (the column's precision): clickhouse-go
-// binds times with sub-second precision as DateTime64, which 18.16 does not have.
-func timeRange(col string, from, to time.Time) []string {
-	var out []string
-	if !from.IsZero() {
-		out = append(out, fmt.Sprintf("%s >= toDateTime(%d)", col, from.Unix()))
-	}
-	if !to.IsZero() {
-		out = append(out, fmt.Sprintf("%s < toDateTime(%d)", col, to.Unix()))
-	}
-	return out
+// EventQuery selects events.
+type EventQuery struct {
+	Sites    []string // nil: every site; empty non-nil: none
+	Types    []string // empty: every type
+	From, To time.Time
+	Limit    int
+	Offset   int
 }
 
-func where(conds []string) string {
-	if len(conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(conds, " AND ")
+// IncidentQuery selects incidents.
+type IncidentQuery struct {
+	Statuses      []string // empty: every status
+	Jurisdictions []string // nil: every jurisdiction; else incidents concerning any of them
+	Limit         int
+	Offset        int
 }
 
-// Readings returns the readings of q in time order, each once.
-func (st *Store) Readings(ctx context.Context, q ReadingQuery) ([]message.Reading, error) {
-	conds := []string{"site = " + quoteString(q.Site)}
-	if q.Parameter != "" {
-		conds = append(conds, "parameter = "+quoteString(q.Parameter))
-	}
-	conds = append(conds, timeRange("observed_at", q.From, q.To)...)
-	query := `SELECT id, site, station, parameter, value, unit, value_min, value_max, interval_kind, flag,
-    observed_at, observed_ms, received_at, source
-FROM ` + st.s.Table(TableReadings) + ` FINAL` + where(conds) + `
-ORDER BY observed_at, observed_ms, parameter, id`
-	if q.Limit > 0 {
-		query += fmt.Sprintf(" LIMIT %d", q.Limit)
-	}
-	rows, err := st.conn.Query(ctx, query)
-	if err != nil {
-		return nil, fmt.Errorf("readings of %s: %w", q.Site, err)
-	}
-	defer rows.Close()
-	var out []message.Reading
-	for rows.Next() {
-		var (
-			r        message.Reading
-			obs, rec time.Time
-			ms       uint16
-		)
-		if err := rows.Scan(&r.ID, &r.Site, &r.Station, &r.Parameter, &r.Value, &r.Unit, &r.Min, &r.Max,
-			&r.Interval, &r.Flag, &obs, &ms, &rec, &r.Source); err != nil {
-			return nil, fmt.Errorf("readings of %s: %w", q.Site, err)
-		}
-		r.ObservedAt = obs.UTC().Add(time.Duration(ms) * time.Millisecond)
-		r.ReceivedAt = rec.UTC()
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("readings of %s: %w", q.Site, err)
-	}
-	return out, nil
+// MeansQuery selects the period means behind the compliance report.
+type MeansQuery struct {
+	Sites    []string
+	From, To time.Time
+	Location *time.Location // whose calendar months
 }
 
-// CountReadings returns how many distinct readings were observed in [from, to) (zero
-// times: unbounded).
-func (st *Store) CountReadings(ctx context.Context, from, to time.Time) (uint64, error) {
-	var n uint64
-	q := "SELECT count() FROM " + st.s.Table(TableReadings) + " FINAL" + where(timeRange("observed_at", from, to))
-	if err := st.conn.QueryRow(ctx, q).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count readings: %w", err)
-	}
-	return n, nil
+// MonthlyMean is the mean of one parameter at one site over one calendar month.
+type MonthlyMean struct {
+	Site      string    `json:"site"`
+	Parameter string    `json:"parameter"`
+	Month     time.Time `json:"month"` // first instant of the month, in the query's location
+	Mean      float64   `json:"mean"`
+	Count     uint64    `json:"count"`
 }
 
-// Rollup is one row of readings_hourly or readings_daily: statistics of a series over an
-// hour or a local day. Mean, Min, Max and Last are over valid readings (flag N) and are
-// meaningful only when Valid > 0.
-type Rollup struct {
-	Site      string
-	Parameter string
-	Unit      string
-	Start     time.Time // the hour (UTC), or the day (midnight UTC of the local date)
-	Samples   uint64    // every reading
-	Valid     uint64    // readings with flag N
-	Hours     int       // daily only: hours with at least one valid reading
-	Sum       float64
-	Mean      float64
-	Min, Max  float64
-	Last      float64
-	LastAt    time.Time
-}
-
-// RollupQuery selects rollup rows: one site (Parameter may be empty for all of them), in
-// [From, To) (hours for Hourly; for Daily, days whose date is in [From, To) as dates).
-type RollupQuery struct {
-	Site      string
-	Parameter string
-	From, To  time.Time
-}
-
-// Hourly returns the hourly rollup rows of q in time order.
-func (st *Store) Hourly(ctx context.Context, q RollupQuery) ([]Rollup, error) {
-	conds := []string{"site = " + quoteString(q.Site)}
-	if q.Parameter != "" {
-		conds = append(conds, "parameter = "+quoteString(q.Parameter))
-	}
-	conds = append(conds, timeRange("hour", q.From, q.To)...)
-	query := `SELECT site, parameter, unit, hour, samples, valid, toUInt8(0), value_sum, value_min, value_max, last_value, last_at
-FROM ` + st.s.Table(TableReadingsHourly) + ` FINAL` + where(conds) + `
-ORDER BY parameter, hour`
-	return st.rollups(ctx, query)
-}
-
-// Daily returns the daily rollup rows of q in date order.
-func (st *Store) Daily(ctx context.Context, q RollupQuery) ([]Rollup, error) {
-	conds := []string{"site = " + quoteString(q.Site)}
-	if q.Parameter != "" {
-		conds = append(conds, "parameter = "+quoteString(q.Parameter))
-	}
-	if !q.From.IsZero() {
-		conds = append(conds, "day >= toDate("+quoteString(q.From.Format("2006-01-02"))+")")
-	}
-	if !q.To.IsZero() {
-		conds = append(conds, "day < toDate("+quoteString(q.To.Format("2006-01-02"))+")")
-	}
-	query := `SELECT site, parameter, unit, toDateTime(day, 'UTC'), samples, valid, hours, value_sum, value_min, value_max, last_value, last_at
-FROM ` + st.s.Table(TableReadingsDaily) + ` FINAL` + where(conds) + `
-ORDER BY parameter, day`
-	return st.rollups(ctx, query)
-}
-
-func (st *Store) rollups(ctx context.Context, query string) ([]Rollup, error) {
-	rows, err := st.conn.Query(ctx, query)
-	if err != nil {
-		return nil, fmt.Errorf("rollups: %w", err)
-	}
-	defer rows.Close()
-	var out []Rollup
-	for rows.Next() {
-		var (
-			r     Rollup
-			hours uint8
-		)
-		if err := rows.Scan(&r.Site, &r.Parameter, &r.Unit, &r.Start, &r.Samples, &r.Valid, &hours,
-			&r.Sum, &r.Min, &r.Max, &r.Last, &r.LastAt); err != nil {
-			return nil, fmt.Errorf("rollups: %w", err)
-		}
-		r.Hours = int(hours)
-		r.Start, r.LastAt = r.Start.UTC(), r.LastAt.UTC()
-		if r.Valid > 0 {
-			r.Mean = r.Sum / float64(r.Valid)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("rollups: %w", err)
-	}
-	return out, nil
+// Watermark summarises the newest data, compared between polls.
+type Watermark struct {
+	Events    uint64    // number of event rows
+	EventsAt  time.Time // newest emitted_at; zero while there is no event
+	Incidents uint64    // number of incident snapshot rows
+	Log       uint64    // number of incident log rows
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/store"
+	"github.com/riverwatch/riverwatch/pkg/store/storetest"
 	"github.com/riverwatch/riverwatch/services/api/internal/api"
 )
 
@@ -19,7 +20,7 @@ import (
 // rollups), and returns an API over it.
 func benchYear(b *testing.B) (*env, time.Time) {
 	b.Helper()
-	e := newCHEnv(b)
+	e := storetest.NewArchive(b)
 	end := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	start := end.AddDate(-1, 0, 0)
 	params := map[string]float64{"ph": 7.6, "do": 6.5, "codmn": 4.5, "nh3n": 0.6, "tp": 0.15, "temp": 10}
@@ -27,7 +28,7 @@ func benchYear(b *testing.B) (*env, time.Time) {
 	var batch []message.Reading
 	n := 0
 	flush := func() {
-		write(b, e, store.KindReadings, bySite, batch...)
+		storetest.Write(b, e, store.KindReadings, storetest.ReadingKey, batch...)
 		n += len(batch)
 		batch = batch[:0]
 	}
@@ -44,7 +45,7 @@ func benchYear(b *testing.B) (*env, time.Time) {
 	}
 	flush()
 	b.Logf("loaded %d readings (one site × %d parameters × 10 min × 1 year) through the archiver in %v", n, len(params), time.Since(loadStart).Round(time.Millisecond))
-	env := newEnv(b, func(o *api.Options) { o.Store = e.store; o.Now = func() time.Time { return end } })
+	env := newEnv(b, func(o *api.Options) { o.Store = e.Reader; o.Now = func() time.Time { return end } })
 	return env, start
 }
 

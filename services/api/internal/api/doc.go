@@ -1,6 +1,6 @@
 // Package api is riverwatch's REST API and the server of its web dashboard.
 //
-// Reads come from ClickHouse through the small Store interface (CHStore in production,
+// Reads come from ClickHouse through the small Store interface (store.Reader in production,
 // apitest.MemStore in tests). Operator actions — acknowledge, confirm receipt, mark a step
 // done, resolve, start a drill — are not applied here: the API publishes a message.Command to
 // riverwatch.commands through a Commander and waits (up to api.command_timeout) until the

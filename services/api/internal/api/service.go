@@ -14,6 +14,7 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/chstore"
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/network"
+	"github.com/riverwatch/riverwatch/pkg/store"
 	"github.com/riverwatch/riverwatch/pkg/stream"
 )
 
@@ -91,7 +92,7 @@ func (s *Service) Run(ctx context.Context, ready func(bool)) error {
 	}, stream.NewMetrics(s.d.Registry, "api"))
 	defer w.Close()
 	api, err := NewServer(Options{
-		Network: s.net, Tokens: s.tokens, Store: NewCHStore(conn, cfg.ClickHouse.Database),
+		Network: s.net, Tokens: s.tokens, Store: store.NewReader(conn, cfg.ClickHouse.Database),
 		Commander: NewKafkaCommander(w), Assets: s.d.Assets,
 		CommandTimeout: cfg.API.CommandTimeout, CommandPoll: cfg.API.CommandPoll,
 		RefreshInterval: cfg.API.RefreshInterval, LatestLookback: cfg.API.LatestLookback,

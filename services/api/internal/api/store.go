@@ -2,24 +2,46 @@ package api
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/store"
 )
 
 // ErrNotFound is returned by a Store for a record that does not exist (yet).
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = store.ErrNotFound
 
 // Resolutions of a reading series: raw readings, or the archiver's hourly and daily rollups.
 const (
-	ResolutionRaw  = "raw"
-	ResolutionHour = "hour"
-	ResolutionDay  = "day"
+	ResolutionRaw  = store.ResolutionRaw
+	ResolutionHour = store.ResolutionHour
+	ResolutionDay  = store.ResolutionDay
 )
 
-// Store is everything the API reads. The ClickHouse implementation is CHStore; handler tests
-// use apitest.MemStore. Every list is ordered and already filtered as the query says, so
+// The queries and answers of a Store are the read model's (pkg/store), named here as the
+// API uses them.
+type (
+	// SeriesQuery selects a reading series.
+	SeriesQuery = store.SeriesQuery
+	// Series is one parameter's points, oldest first.
+	Series = store.Series
+	// Point is one reading (raw) or the aggregate of a rollup bucket.
+	Point = store.Point
+	// EventQuery selects events.
+	EventQuery = store.EventQuery
+	// IncidentQuery selects incidents.
+	IncidentQuery = store.IncidentQuery
+	// MeansQuery selects the period means behind the compliance report.
+	MeansQuery = store.MeansQuery
+	// MonthlyMean is the mean of one parameter at one site over one calendar month.
+	MonthlyMean = store.MonthlyMean
+	// Watermark summarises the newest data, compared between polls.
+	Watermark = store.Watermark
+)
+
+// Store is everything the API reads. The ClickHouse implementation is store.Reader; handler
+// tests use apitest.MemStore, and the conformance suite pkg/store/storetest holds the two
+// to the same answers. Every list is ordered and already filtered as the query says, so
 // pagination (Limit, Offset) is the store's: the API never loads more than one page.
 type Store interface {
 	// Latest returns the most recent reading of every (site, parameter) of the given sites
@@ -50,72 +72,4 @@ type Store interface {
 	Watermark(ctx context.Context) (Watermark, error)
 }
 
-// SeriesQuery selects a reading series.
-type SeriesQuery struct {
-	Site       string
-	Parameters []string // empty: every parameter the site reported in the range
-	From, To   time.Time
-	Resolution string // ResolutionRaw, ResolutionHour or ResolutionDay
-	Limit      int    // points per parameter; 0: no limit
-	Offset     int    // points per parameter to skip
-	// Location is the zone of the daily rollup's days: a day bucket starts at local midnight.
-	Location *time.Location
-}
-
-// Series is one parameter's points, oldest first.
-type Series struct {
-	Parameter string  `json:"parameter"`
-	Unit      string  `json:"unit"`
-	Points    []Point `json:"points"`
-}
-
-// Point is one reading (raw) or the aggregate of a rollup bucket.
-type Point struct {
-	T     time.Time `json:"t"`
-	Value float64   `json:"value"` // the reading, or the bucket's mean
-	Min   float64   `json:"min"`
-	Max   float64   `json:"max"`
-	Count uint64    `json:"count"`          // readings in the bucket (1 for raw)
-	Flag  string    `json:"flag,omitempty"` // raw only: the HJ 212 data flag
-}
-
-// EventQuery selects events.
-type EventQuery struct {
-	Sites    []string // nil: every site; empty non-nil: none
-	Types    []string // empty: every type
-	From, To time.Time
-	Limit    int
-	Offset   int
-}
-
-// IncidentQuery selects incidents.
-type IncidentQuery struct {
-	Statuses      []string // empty: every status
-	Jurisdictions []string // nil: every jurisdiction; else incidents concerning any of them
-	Limit         int
-	Offset        int
-}
-
-// MeansQuery selects the period means behind the compliance report.
-type MeansQuery struct {
-	Sites    []string
-	From, To time.Time
-	Location *time.Location // whose calendar months
-}
-
-// MonthlyMean is the mean of one parameter at one site over one calendar month.
-type MonthlyMean struct {
-	Site      string    `json:"site"`
-	Parameter string    `json:"parameter"`
-	Month     time.Time `json:"month"` // first instant of the month, in the query's location
-	Mean      float64   `json:"mean"`
-	Count     uint64    `json:"count"`
-}
-
-// Watermark summarises the newest data, compared between polls.
-type Watermark struct {
-	Events    uint64    // number of event rows
-	EventsAt  time.Time // newest emitted_at
-	Incidents uint64    // number of incident snapshot rows
-	Log       uint64    // number of incident log rows
-}
+var _ Store = (*store.Reader)(nil)

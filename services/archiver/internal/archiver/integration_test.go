@@ -9,27 +9,28 @@ import (
 
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/store"
+	"github.com/riverwatch/riverwatch/pkg/store/storetest"
 	"github.com/riverwatch/riverwatch/pkg/testinfra"
 	"github.com/segmentio/kafka-go"
 )
 
 func TestArchiverCommitsOnlyArchivedBatchesAndSkipsBadMessages(t *testing.T) {
 	e := newEnv(t)
-	cfg := e.cfg
+	cfg := e.Config
 	cfg.Archiver.MaxRows = 500
 	cfg.Archiver.MaxDelay = 100 * time.Millisecond
-	recs := readings(2000, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
-	msgs := asMessages(t, recs, readingKey, 0, 0)
+	recs := storetest.Readings(2000, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	msgs := storetest.AsMessages(t, recs, storetest.ReadingKey, 0, 0)
 	bad := kafka.Message{Key: []byte("STH-S1"), Value: []byte(`{"site": "STH-S1", "value": tru`)}
 	msgs = slices.Insert(msgs, 700, bad)
-	publish(t, cfg, cfg.Kafka.Topics.Readings, msgs)
-	publish(t, cfg, cfg.Kafka.Topics.Events, asMessages(t, []message.Event{{Type: message.EventStationOffline, Site: "STH-S1", ObservedAt: time.Now(), EmittedAt: time.Now()}},
+	storetest.Publish(t, cfg, cfg.Kafka.Topics.Readings, msgs)
+	storetest.Publish(t, cfg, cfg.Kafka.Topics.Events, storetest.AsMessages(t, []message.Event{{Type: message.EventStationOffline, Site: "STH-S1", ObservedAt: time.Now(), EmittedAt: time.Now()}},
 		func(message.Event) string { return "STH-S1" }, 0, 0))
 
 	run := func() (stop func()) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- NewArchiver(cfg, e.w, e.km, quiet()).Run(ctx) }()
+		go func() { done <- NewArchiver(cfg, e.Writer, e.km, storetest.Quiet()).Run(ctx) }()
 		return func() {
 			cancel()
 			if err := <-done; err != nil {
@@ -39,9 +40,9 @@ func TestArchiverCommitsOnlyArchivedBatchesAndSkipsBadMessages(t *testing.T) {
 	}
 	stop := run()
 	group := GroupID(cfg.Kafka.GroupPrefix, store.KindReadings)
-	hwm := highWaterMarks(t, cfg, cfg.Kafka.Topics.Readings)
+	hwm := storetest.HighWaterMarks(t, cfg, cfg.Kafka.Topics.Readings)
 	testinfra.Eventually(t, 60*time.Second, "every readings offset committed", func() bool {
-		c := committed(t, cfg, group, cfg.Kafka.Topics.Readings)
+		c := storetest.Committed(t, cfg, group, cfg.Kafka.Topics.Readings)
 		for p, end := range hwm {
 			if c[p] != end {
 				return false
@@ -50,16 +51,16 @@ func TestArchiverCommitsOnlyArchivedBatchesAndSkipsBadMessages(t *testing.T) {
 		return true
 	})
 	testinfra.Eventually(t, 30*time.Second, "the event archived", func() bool {
-		return e.count(t, "SELECT count() FROM %s FINAL", e.table(store.TableEvents)) == 1
+		return e.Count(t, "SELECT count() FROM %s FINAL", e.Table(store.TableEvents)) == 1
 	})
 	stop()
-	if n, _ := e.store.CountReadings(context.Background(), time.Time{}, time.Time{}); n != 2000 {
+	if n := e.Count(t, "SELECT count() FROM %s FINAL", e.Table(store.TableReadings)); n != 2000 {
 		t.Errorf("readings = %d, want 2000", n)
 	}
-	if n := e.count(t, "SELECT count() FROM %s FINAL WHERE reason = '%s' AND site = 'STH-S1' AND position(detail, 'offset') > 0", e.table(store.TableRejected), store.ReasonDecode); n != 1 {
+	if n := e.Count(t, "SELECT count() FROM %s FINAL WHERE reason = '%s' AND site = 'STH-S1' AND position(detail, 'offset') > 0", e.Table(store.TableRejected), store.ReasonDecode); n != 1 {
 		t.Errorf("undecodable rejections = %d, want 1", n)
 	}
-	if got := value(e.m.Errors.WithLabelValues(cfg.Kafka.Topics.Readings, "decode")); got != 1 {
+	if got := storetest.MetricValue(e.Metrics.Errors.WithLabelValues(cfg.Kafka.Topics.Readings, "decode")); got != 1 {
 		t.Errorf("decode errors metric = %v, want 1", got)
 	}
 	lags := e.gauges(t, "riverwatch_archiver_kafka_lag_records", map[string]string{"topic": cfg.Kafka.Topics.Readings})
@@ -72,80 +73,63 @@ func TestArchiverCommitsOnlyArchivedBatchesAndSkipsBadMessages(t *testing.T) {
 			break
 		}
 	}
-	if got := value(e.m.Rows.WithLabelValues(store.TableReadings)); got < 2000 {
+	if got := storetest.MetricValue(e.Metrics.Rows.WithLabelValues(store.TableReadings)); got < 2000 {
 		t.Errorf("rows written metric = %v, want ≥ 2000", got)
 	}
 
 	// Restarted, the group resumes after its commits: one new reading adds one raw row.
-	rawBefore := e.count(t, "SELECT count() FROM %s", e.table(store.TableReadings))
-	extra := readings(1, time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC))
-	publish(t, cfg, cfg.Kafka.Topics.Readings, asMessages(t, extra, readingKey, 0, 0))
+	rawBefore := e.Count(t, "SELECT count() FROM %s", e.Table(store.TableReadings))
+	extra := storetest.Readings(1, time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC))
+	storetest.Publish(t, cfg, cfg.Kafka.Topics.Readings, storetest.AsMessages(t, extra, storetest.ReadingKey, 0, 0))
 	stop = run()
 	testinfra.Eventually(t, 60*time.Second, "the new reading archived", func() bool {
-		return e.count(t, "SELECT count() FROM %s FINAL WHERE id = '%s'", e.table(store.TableReadings), extra[0].ID) == 1
+		return e.Count(t, "SELECT count() FROM %s FINAL WHERE id = '%s'", e.Table(store.TableReadings), extra[0].ID) == 1
 	})
 	stop()
-	if raw := e.count(t, "SELECT count() FROM %s", e.table(store.TableReadings)); raw != rawBefore+1 {
+	if raw := e.Count(t, "SELECT count() FROM %s", e.Table(store.TableReadings)); raw != rawBefore+1 {
 		t.Errorf("raw readings %d after restart, want %d: committed batches were archived again", raw, rawBefore+1)
 	}
 }
 
 func TestReplayRearchivesARangeWithoutCountingTwice(t *testing.T) {
-	e := newEnv(t)
+	e := storetest.NewArchive(t)
 	ctx := context.Background()
-	cfg := e.cfg
+	cfg := e.Config
 	start := time.Now().Add(-time.Minute)
-	recs := readings(3000, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
-	publish(t, cfg, cfg.Kafka.Topics.Readings, asMessages(t, recs, readingKey, 0, 0))
+	recs := storetest.Readings(3000, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	storetest.Publish(t, cfg, cfg.Kafka.Topics.Readings, storetest.AsMessages(t, recs, storetest.ReadingKey, 0, 0))
 	topic := cfg.Kafka.Topics.Readings
 
 	// By time, every partition: the backfill after an outage.
-	stats, err := Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: -1, ToOffset: -1, From: start, MaxRows: 700, MaxBytes: 16 << 20}, e.w, quiet())
+	stats, err := Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: -1, ToOffset: -1, From: start, MaxRows: 700, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if stats.Messages != 3000 || stats.Rows[store.TableReadings] != 3000 || stats.Partitions != 3 {
 		t.Errorf("replay by time: %+v, want 3000 messages from 3 partitions", stats)
 	}
-	hourly, daily := rollupSnapshot(t, e)
+	hourly, daily := e.RollupSnapshot(t)
 
 	// By offset, one partition, a range already archived.
-	stats, err = Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: 1, FromOffset: 10, ToOffset: 110, MaxRows: 50000, MaxBytes: 16 << 20}, e.w, quiet())
+	stats, err = Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: 1, FromOffset: 10, ToOffset: 110, MaxRows: 50000, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if stats.Messages != 100 {
 		t.Errorf("replay by offset: %d messages, want 100", stats.Messages)
 	}
-	if n, _ := e.store.CountReadings(ctx, time.Time{}, time.Time{}); n != 3000 {
+	if n := e.Count(t, "SELECT count() FROM %s FINAL", e.Table(store.TableReadings)); n != 3000 {
 		t.Errorf("readings FINAL = %d after replaying twice, want 3000", n)
 	}
-	h2, d2 := rollupSnapshot(t, e)
+	h2, d2 := e.RollupSnapshot(t)
 	if !slices.Equal(hourly, h2) || !slices.Equal(daily, d2) {
 		t.Error("rollups changed after replaying an archived range")
 	}
 	// A range past the end replays nothing; an offset range without a partition is refused.
-	if stats, err = Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: 0, FromOffset: 1 << 40, ToOffset: -1, MaxRows: 50000, MaxBytes: 16 << 20}, e.w, quiet()); err != nil || stats.Messages != 0 {
+	if stats, err = Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: 0, FromOffset: 1 << 40, ToOffset: -1, MaxRows: 50000, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet()); err != nil || stats.Messages != 0 {
 		t.Errorf("replay past the end: %+v, %v", stats, err)
 	}
-	if _, err := Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: 0, MaxRows: 50000, MaxBytes: 16 << 20}, e.w, quiet()); err == nil || !strings.Contains(err.Error(), "-partition") {
+	if _, err := Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: 0, MaxRows: 50000, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet()); err == nil || !strings.Contains(err.Error(), "-partition") {
 		t.Error("an offset range without a partition was accepted")
 	}
-}
-
-func rollupSnapshot(t *testing.T, e *env) (hourly, daily []store.Rollup) {
-	t.Helper()
-	ctx := context.Background()
-	for _, site := range testSites {
-		h, err := e.store.Hourly(ctx, store.RollupQuery{Site: site})
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := e.store.Daily(ctx, store.RollupQuery{Site: site})
-		if err != nil {
-			t.Fatal(err)
-		}
-		hourly, daily = append(hourly, h...), append(daily, d...)
-	}
-	return hourly, daily
 }

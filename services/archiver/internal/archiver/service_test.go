@@ -20,6 +20,7 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/store"
+	"github.com/riverwatch/riverwatch/pkg/store/storetest"
 	"github.com/riverwatch/riverwatch/pkg/testinfra"
 )
 
@@ -168,24 +169,39 @@ next:
 }
 
 // checkExactlyOnce asserts that the archive holds exactly the records, each once, as every
-// reader path sees it: FINAL, the store.Store the api uses, and the rollups the reports use.
-func checkExactlyOnce(t *testing.T, e *env, recs []message.Reading) {
+// reader path sees it: FINAL, the store.Reader the api uses, and the rollups the reports use.
+func checkExactlyOnce(t *testing.T, e *storetest.Archive, recs []message.Reading) {
 	t.Helper()
 	ctx := context.Background()
 	n := uint64(len(recs))
-	if got := e.count(t, "SELECT count() FROM %s FINAL", e.table(store.TableReadings)); got != n {
+	if got := e.Count(t, "SELECT count() FROM %s FINAL", e.Table(store.TableReadings)); got != n {
 		t.Errorf("count() FINAL = %d, want %d", got, n)
 	}
-	if got := e.count(t, "SELECT uniqExact(id) FROM %s", e.table(store.TableReadings)); got != n {
+	if got := e.Count(t, "SELECT uniqExact(id) FROM %s", e.Table(store.TableReadings)); got != n {
 		t.Errorf("uniqExact(id) = %d, want %d", got, n)
 	}
-	if got, err := e.store.CountReadings(ctx, time.Time{}, time.Time{}); err != nil || got != n {
-		t.Errorf("Store.CountReadings = %d (%v), want %d", got, err, n)
+	// Every raw point the api would serve, over the records' whole time range.
+	from, to := recs[0].ObservedAt, recs[0].ObservedAt
+	for _, r := range recs {
+		from, to = minTime(from, r.ObservedAt), maxTime(to, r.ObservedAt)
 	}
-	if got := e.count(t, "SELECT toUInt64(sum(samples)) FROM %s FINAL", e.table(store.TableReadingsHourly)); got != n {
+	var points uint64
+	for _, site := range storetest.Sites {
+		series, err := e.Reader.Series(ctx, store.SeriesQuery{Site: site, From: from, To: to.Add(time.Second), Resolution: store.ResolutionRaw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sr := range series {
+			points += uint64(len(sr.Points))
+		}
+	}
+	if points != n {
+		t.Errorf("Reader.Series raw points of every site = %d, want %d", points, n)
+	}
+	if got := e.Count(t, "SELECT toUInt64(sum(samples)) FROM %s FINAL", e.Table(store.TableReadingsHourly)); got != n {
 		t.Errorf("hourly rollup samples = %d, want %d", got, n)
 	}
-	if got := e.count(t, "SELECT toUInt64(sum(samples)) FROM %s FINAL", e.table(store.TableReadingsDaily)); got != n {
+	if got := e.Count(t, "SELECT toUInt64(sum(samples)) FROM %s FINAL", e.Table(store.TableReadingsDaily)); got != n {
 		t.Errorf("daily rollup samples = %d, want %d", got, n)
 	}
 	// The very ids published, none missing, none foreign.
@@ -193,7 +209,7 @@ func checkExactlyOnce(t *testing.T, e *env, recs []message.Reading) {
 	for _, r := range recs {
 		want[r.ID] = true
 	}
-	rows, err := e.conn.Query(ctx, "SELECT id FROM "+e.table(store.TableReadings)+" FINAL")
+	rows, err := e.Conn.Query(ctx, "SELECT id FROM "+e.Table(store.TableReadings)+" FINAL")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,9 +229,14 @@ func checkExactlyOnce(t *testing.T, e *env, recs []message.Reading) {
 		t.Errorf("%d ids read, want %d", seen, len(recs))
 	}
 	// Per series through the api's path: a sample of series, each reading once.
-	got, err := e.store.Readings(ctx, store.ReadingQuery{Site: recs[0].Site, Parameter: recs[0].Parameter})
+	series, err := e.Reader.Series(ctx, store.SeriesQuery{Site: recs[0].Site, Parameters: []string{recs[0].Parameter},
+		From: from, To: to.Add(time.Second), Resolution: store.ResolutionRaw})
 	if err != nil {
 		t.Fatal(err)
+	}
+	var got []store.Point
+	for _, sr := range series {
+		got = append(got, sr.Points...)
 	}
 	wantSeries := 0
 	for _, r := range recs {
@@ -224,16 +245,30 @@ func checkExactlyOnce(t *testing.T, e *env, recs []message.Reading) {
 		}
 	}
 	if len(got) != wantSeries {
-		t.Errorf("Store.Readings(%s, %s) = %d readings, want %d", recs[0].Site, recs[0].Parameter, len(got), wantSeries)
+		t.Errorf("Reader.Series(%s, %s) = %d readings, want %d", recs[0].Site, recs[0].Parameter, len(got), wantSeries)
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func waitCommitted(t *testing.T, cfg *config.Config, timeout time.Duration) {
 	t.Helper()
 	group := GroupID(cfg.Kafka.GroupPrefix, store.KindReadings)
-	hwm := highWaterMarks(t, cfg, cfg.Kafka.Topics.Readings)
+	hwm := storetest.HighWaterMarks(t, cfg, cfg.Kafka.Topics.Readings)
 	testinfra.Eventually(t, timeout, "every readings offset committed", func() bool {
-		c := committed(t, cfg, group, cfg.Kafka.Topics.Readings)
+		c := storetest.Committed(t, cfg, group, cfg.Kafka.Topics.Readings)
 		for p, end := range hwm {
 			if c[p] != end {
 				return false
@@ -244,8 +279,8 @@ func waitCommitted(t *testing.T, cfg *config.Config, timeout time.Duration) {
 }
 
 func TestArchiverKilledTwiceMidStreamArchivesEveryReadingExactlyOnce(t *testing.T) {
-	e := newEnv(t) // the test's database, migrated here as well: the binary must cope
-	cfg := e.cfg
+	e := storetest.NewArchive(t) // the test's database, migrated here as well: the binary must cope
+	cfg := e.Config
 	p := newArchiverProc(t, cfg,
 		"RIVERWATCH_ARCHIVER_MAX_ROWS=2000", "RIVERWATCH_ARCHIVER_MAX_DELAY=200ms", "RIVERWATCH_ARCHIVER_RETRY_MAX=1s")
 	// The migrate command twice: a no-op the second time.
@@ -254,23 +289,23 @@ func TestArchiverKilledTwiceMidStreamArchivesEveryReadingExactlyOnce(t *testing.
 			t.Fatal(err)
 		}
 	}
-	if n := e.count(t, "SELECT count() FROM %s", e.table(store.TableMigrations)); n != uint64(len(store.Migrations())) {
+	if n := e.Count(t, "SELECT count() FROM %s", e.Table(store.TableMigrations)); n != uint64(len(store.Migrations())) {
 		t.Errorf("schema_migrations has %d rows after migrating three times, want %d", n, len(store.Migrations()))
 	}
 
 	const total = 50000
-	recs := readings(total, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
-	msgs := asMessages(t, recs, readingKey, 0, 0)
+	recs := storetest.Readings(total, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	msgs := storetest.AsMessages(t, recs, storetest.ReadingKey, 0, 0)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { // published while the archiver runs and dies
 		defer wg.Done()
 		for i := 0; i < len(msgs); i += 5000 {
-			publish(t, cfg, cfg.Kafka.Topics.Readings, msgs[i:i+5000])
+			storetest.Publish(t, cfg, cfg.Kafka.Topics.Readings, msgs[i:i+5000])
 			time.Sleep(200 * time.Millisecond)
 		}
 	}()
-	raw := func() uint64 { return e.count(t, "SELECT count() FROM %s", e.table(store.TableReadings)) }
+	raw := func() uint64 { return e.Count(t, "SELECT count() FROM %s", e.Table(store.TableReadings)) }
 	p.start()
 	for i, at := range []uint64{12000, 30000} {
 		// Polled tightly, so that the kill tends to land right after an insert returned —
@@ -285,7 +320,7 @@ func TestArchiverKilledTwiceMidStreamArchivesEveryReadingExactlyOnce(t *testing.
 		}
 		p.kill()
 		var sum int64
-		for _, off := range committed(t, cfg, GroupID(cfg.Kafka.GroupPrefix, store.KindReadings), cfg.Kafka.Topics.Readings) {
+		for _, off := range storetest.Committed(t, cfg, GroupID(cfg.Kafka.GroupPrefix, store.KindReadings), cfg.Kafka.Topics.Readings) {
 			sum += max(off, 0)
 		}
 		// Rows stored beyond the committed offsets are delivered again after the restart.
@@ -295,7 +330,7 @@ func TestArchiverKilledTwiceMidStreamArchivesEveryReadingExactlyOnce(t *testing.
 	wg.Wait()
 	waitCommitted(t, cfg, 3*time.Minute)
 	testinfra.Eventually(t, time.Minute, "every reading archived", func() bool {
-		return e.count(t, "SELECT count() FROM %s FINAL", e.table(store.TableReadings)) == total
+		return e.Count(t, "SELECT count() FROM %s FINAL", e.Table(store.TableReadings)) == total
 	})
 	p.kill()
 	checkExactlyOnce(t, e, recs)
@@ -387,8 +422,8 @@ func (p *tcpProxy) down() {
 }
 
 func TestArchiverPausesWhileClickHouseIsDownAndLosesNothing(t *testing.T) {
-	e := newEnv(t)
-	cfg := e.cfg
+	e := storetest.NewArchive(t)
+	cfg := e.Config
 	proxy := newTCPProxy(t, cfg.ClickHouse.Addr)
 	proxied := *cfg
 	proxied.ClickHouse.Addr = proxy.addr
@@ -399,10 +434,10 @@ func TestArchiverPausesWhileClickHouseIsDownAndLosesNothing(t *testing.T) {
 
 	// 20,000 readings before the outage, 150,000 during it, 10,000 after.
 	const before, during, after = 20000, 150000, 10000
-	recs := readings(before+during+after, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
-	msgs := asMessages(t, recs, readingKey, 0, 0)
-	final := func() uint64 { return e.count(t, "SELECT count() FROM %s FINAL", e.table(store.TableReadings)) }
-	publish(t, cfg, cfg.Kafka.Topics.Readings, msgs[:before])
+	recs := storetest.Readings(before+during+after, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	msgs := storetest.AsMessages(t, recs, storetest.ReadingKey, 0, 0)
+	final := func() uint64 { return e.Count(t, "SELECT count() FROM %s FINAL", e.Table(store.TableReadings)) }
+	storetest.Publish(t, cfg, cfg.Kafka.Topics.Readings, msgs[:before])
 	testinfra.Eventually(t, time.Minute, "the readings before the outage", func() bool { return final() == before })
 	baseline := p.rssKiB()
 
@@ -416,7 +451,7 @@ func TestArchiverPausesWhileClickHouseIsDownAndLosesNothing(t *testing.T) {
 	go func() { // arrives while ClickHouse is away: far more than one batch and the queue
 		defer close(published)
 		for i := before; i < before+during; i += 10000 {
-			publish(t, cfg, cfg.Kafka.Topics.Readings, msgs[i:i+10000])
+			storetest.Publish(t, cfg, cfg.Kafka.Topics.Readings, msgs[i:i+10000])
 			time.Sleep(500 * time.Millisecond)
 		}
 	}()
@@ -434,7 +469,7 @@ func TestArchiverPausesWhileClickHouseIsDownAndLosesNothing(t *testing.T) {
 	if err := proxy.up(); err != nil {
 		t.Fatalf("proxy back up: %v", err)
 	}
-	publish(t, cfg, cfg.Kafka.Topics.Readings, msgs[before+during:])
+	storetest.Publish(t, cfg, cfg.Kafka.Topics.Readings, msgs[before+during:])
 	waitCommitted(t, cfg, 3*time.Minute)
 	testinfra.Eventually(t, time.Minute, "every reading archived", func() bool { return final() == uint64(len(recs)) })
 	if !p.alive() {

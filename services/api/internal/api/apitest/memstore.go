@@ -15,34 +15,74 @@ import (
 	"github.com/riverwatch/riverwatch/services/api/internal/api"
 )
 
-// MemStore is an in-memory api.Store. It is safe for concurrent use.
+// MemStore is an in-memory api.Store. It keeps records as the archive's tables do
+// (pkg/store): one row per key, the newest version winning (a tie: the later write), times
+// to the precision of their columns, and row counts for the Watermark that include
+// replays, as ClickHouse's do until a merge. pkg/store/storetest's conformance suite holds
+// it to the ClickHouse Reader's answers. It is safe for concurrent use.
 type MemStore struct {
-	mu            sync.Mutex
-	readings      []message.Reading
-	readingAt     map[string]int // reading id → index in readings
-	events        []message.Event
-	incidents     map[string]message.Incident
-	log           []message.LogEntry
-	notifications []message.Notification
-	snapshots     uint64 // incident snapshots stored, as rows in ClickHouse
+	mu             sync.Mutex
+	readings       []message.Reading
+	readingAt      map[string]int // reading id → index in readings
+	events         []message.Event
+	eventAt        map[eventKey]int
+	eventVersion   []int64 // emitted_at in ms of events[i]
+	eventRows      uint64  // event rows written, replays included
+	incidents      map[string]message.Incident
+	snapshots      uint64 // incident snapshot rows written
+	log            []message.LogEntry
+	logAt          map[[2]string]int // (incident id, entry id) → index in log
+	logRows        uint64
+	notifications  []message.Notification
+	notificationAt map[notificationKey]int
 	// Fail, when set, is returned by every read: for error-path tests.
 	Fail error
 }
 
+// eventKey is the events table's ORDER BY key.
+type eventKey struct {
+	site, typ string
+	at        int64 // observed_at, in seconds
+	id        string
+}
+
+// notificationKey is the notifications table's ORDER BY key.
+type notificationKey struct {
+	incident, key string
+	attempt       int
+}
+
 // NewMemStore returns an empty MemStore.
 func NewMemStore() *MemStore {
-	return &MemStore{incidents: map[string]message.Incident{}, readingAt: map[string]int{}}
+	return &MemStore{
+		incidents: map[string]message.Incident{}, readingAt: map[string]int{}, eventAt: map[eventKey]int{},
+		logAt: map[[2]string]int{}, notificationAt: map[notificationKey]int{},
+	}
 }
 
 var _ api.Store = (*MemStore)(nil)
 
-// AddReadings stores readings (a reading id stored twice keeps the later copy).
+// The columns' precision: DateTime is whole seconds; observed_ms and at_ms add milliseconds.
+func ms(t time.Time) time.Time  { return t.UTC().Truncate(time.Millisecond) }
+func sec(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
+
+// outside tells whether t is outside [from, to) as the queries compare: observed_at (whole
+// seconds) with the whole seconds of the bounds.
+func outside(t, from, to time.Time) bool {
+	return sec(t).Before(sec(from)) || !sec(t).Before(sec(to))
+}
+
+// AddReadings stores readings. A reading id stored again replaces the stored copy unless
+// that one was received later (version: received_at in ms).
 func (m *MemStore) AddReadings(rs ...message.Reading) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, r := range rs {
+		r.ObservedAt, r.ReceivedAt = ms(r.ObservedAt), ms(r.ReceivedAt)
 		if i, ok := m.readingAt[r.ID]; ok && r.ID != "" {
-			m.readings[i] = r
+			if r.ReceivedAt.UnixMilli() >= m.readings[i].ReceivedAt.UnixMilli() {
+				m.readings[i] = r
+			}
 			continue
 		}
 		m.readingAt[r.ID] = len(m.readings)
@@ -50,11 +90,32 @@ func (m *MemStore) AddReadings(rs ...message.Reading) {
 	}
 }
 
-// AddEvents stores events.
+// AddEvents stores events. An event stored again replaces the stored copy unless that one
+// was emitted later (version: emitted_at in ms).
 func (m *MemStore) AddEvents(es ...message.Event) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.events = append(m.events, es...)
+	for _, e := range es {
+		version := e.EmittedAt.UnixMilli()
+		e.ObservedAt, e.EmittedAt = ms(e.ObservedAt), sec(e.EmittedAt)
+		if !e.ReadingReceivedAt.IsZero() {
+			e.ReadingReceivedAt = sec(e.ReadingReceivedAt)
+		}
+		if !e.ArrivalAt.IsZero() {
+			e.ArrivalAt = sec(e.ArrivalAt)
+		}
+		m.eventRows++
+		k := eventKey{e.Site, e.Type, e.ObservedAt.Unix(), e.ID}
+		if i, ok := m.eventAt[k]; ok {
+			if version >= m.eventVersion[i] {
+				m.events[i], m.eventVersion[i] = e, version
+			}
+			continue
+		}
+		m.eventAt[k] = len(m.events)
+		m.events = append(m.events, e)
+		m.eventVersion = append(m.eventVersion, version)
+	}
 }
 
 // PutIncident stores an incident snapshot; the highest version wins.
@@ -68,18 +129,38 @@ func (m *MemStore) PutIncident(inc message.Incident) {
 	m.incidents[inc.ID] = inc
 }
 
-// AddLog stores audit-trail entries.
+// AddLog stores audit-trail entries; an entry stored again replaces the stored copy.
 func (m *MemStore) AddLog(es ...message.LogEntry) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.log = append(m.log, es...)
+	for _, e := range es {
+		e.At = ms(e.At)
+		m.logRows++
+		k := [2]string{e.IncidentID, e.ID}
+		if i, ok := m.logAt[k]; ok {
+			m.log[i] = e
+			continue
+		}
+		m.logAt[k] = len(m.log)
+		m.log = append(m.log, e)
+	}
 }
 
-// AddNotifications stores delivery attempts.
+// AddNotifications stores delivery attempts; an attempt stored again replaces the stored
+// copy.
 func (m *MemStore) AddNotifications(ns ...message.Notification) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.notifications = append(m.notifications, ns...)
+	for _, n := range ns {
+		n.At = ms(n.At)
+		k := notificationKey{n.IncidentID, n.Key, n.Attempt}
+		if i, ok := m.notificationAt[k]; ok {
+			m.notifications[i] = n
+			continue
+		}
+		m.notificationAt[k] = len(m.notifications)
+		m.notifications = append(m.notifications, n)
+	}
 }
 
 // Latest implements api.Store.
@@ -92,12 +173,14 @@ func (m *MemStore) Latest(_ context.Context, sites []string, since time.Time) ([
 	type key struct{ site, param string }
 	latest := map[key]message.Reading{}
 	for _, r := range m.readings {
-		if !slices.Contains(sites, r.Site) || r.ObservedAt.Before(since) {
+		if !slices.Contains(sites, r.Site) || sec(r.ObservedAt).Before(sec(since)) {
 			continue
 		}
 		k := key{r.Site, r.Parameter}
 		if cur, ok := latest[k]; !ok || r.ObservedAt.After(cur.ObservedAt) {
-			latest[k] = r
+			// What the ClickHouse query selects of the newest reading, no more.
+			latest[k] = message.Reading{ID: r.ID, Site: r.Site, Parameter: r.Parameter, Value: r.Value, Unit: r.Unit,
+				Flag: r.Flag, Interval: r.Interval, Source: r.Source, ObservedAt: r.ObservedAt}
 		}
 	}
 	out := make([]message.Reading, 0, len(latest))
@@ -114,7 +197,9 @@ func (m *MemStore) Latest(_ context.Context, sites []string, since time.Time) ([
 }
 
 // Series implements api.Store, computing the rollups as the archiver does: statistics over
-// readings with the normal flag, hourly buckets in UTC, daily buckets in q.Location.
+// readings with the normal flag, hourly buckets in UTC, daily buckets in q.Location. A
+// parameter is in the answer when it has points in the range, even if the page (Offset)
+// skips them all.
 func (m *MemStore) Series(_ context.Context, q api.SeriesQuery) ([]api.Series, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -147,7 +232,7 @@ func (m *MemStore) Series(_ context.Context, q api.SeriesQuery) ([]api.Series, e
 		switch q.Resolution {
 		case api.ResolutionRaw:
 			for _, r := range rs {
-				if r.ObservedAt.Before(q.From) || !r.ObservedAt.Before(q.To) {
+				if outside(r.ObservedAt, q.From, q.To) {
 					continue
 				}
 				pt := api.Point{T: r.ObservedAt.UTC(), Value: r.Value, Min: r.Value, Max: r.Value, Count: 1, Flag: r.Flag}
@@ -198,15 +283,17 @@ func (m *MemStore) Series(_ context.Context, q api.SeriesQuery) ([]api.Series, e
 			}
 			flush()
 		}
-		if q.Offset > 0 {
-			points = points[min(q.Offset, len(points)):]
+		if len(points) == 0 {
+			continue
 		}
+		points = points[min(q.Offset, len(points)):]
 		if q.Limit > 0 && len(points) > q.Limit {
 			points = points[:q.Limit]
 		}
-		if len(points) > 0 || q.Offset == 0 {
-			out = append(out, api.Series{Parameter: p, Unit: units[p], Points: points})
+		if len(points) == 0 {
+			points = nil
 		}
+		out = append(out, api.Series{Parameter: p, Unit: units[p], Points: points})
 	}
 	return out, nil
 }
@@ -222,7 +309,7 @@ func (m *MemStore) Events(_ context.Context, q api.EventQuery) ([]message.Event,
 	for _, e := range m.events {
 		if (q.Sites != nil && !slices.Contains(q.Sites, e.Site)) ||
 			(len(q.Types) > 0 && !slices.Contains(q.Types, e.Type)) ||
-			e.ObservedAt.Before(q.From) || !e.ObservedAt.Before(q.To) {
+			outside(e.ObservedAt, q.From, q.To) {
 			continue
 		}
 		out = append(out, e)
@@ -266,9 +353,7 @@ func (m *MemStore) OpenExceedances(_ context.Context, sites []string) ([]message
 			continue
 		}
 		k := key{e.Site, e.Parameter}
-		cur, ok := last[k]
-		if !ok || e.ObservedAt.After(cur.ObservedAt) ||
-			(e.ObservedAt.Equal(cur.ObservedAt) && e.Type == message.EventExceedanceCleared) {
+		if cur, ok := last[k]; !ok || newerExceedance(e, cur) {
 			last[k] = e
 		}
 	}
@@ -285,6 +370,18 @@ func (m *MemStore) OpenExceedances(_ context.Context, sites []string) ([]message
 		return out[i].Parameter < out[j].Parameter
 	})
 	return out, nil
+}
+
+// newerExceedance orders exceedance events as the ClickHouse query's argMax does: by
+// observation, then emission, then a clearing before anything else at the same instant.
+func newerExceedance(e, than message.Event) bool {
+	if c := e.ObservedAt.Compare(than.ObservedAt); c != 0 {
+		return c > 0
+	}
+	if c := e.EmittedAt.Compare(than.EmittedAt); c != 0 {
+		return c > 0
+	}
+	return e.Type == message.EventExceedanceCleared && than.Type != message.EventExceedanceCleared
 }
 
 // Incidents implements api.Store.
@@ -340,7 +437,7 @@ func (m *MemStore) IncidentLog(_ context.Context, id string) ([]message.LogEntry
 			out = append(out, e)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	sortLog(out)
 	return out, nil
 }
 
@@ -357,8 +454,31 @@ func (m *MemStore) Notifications(_ context.Context, id string) ([]message.Notifi
 			out = append(out, n)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if !a.At.Equal(b.At) {
+			return a.At.Before(b.At)
+		}
+		if a.Key != b.Key {
+			return a.Key < b.Key
+		}
+		return a.Attempt < b.Attempt
+	})
 	return out, nil
+}
+
+// sortLog orders entries as the incident_log query does: by time, version, id.
+func sortLog(es []message.LogEntry) {
+	sort.Slice(es, func(i, j int) bool {
+		a, b := es[i], es[j]
+		if !a.At.Equal(b.At) {
+			return a.At.Before(b.At)
+		}
+		if a.Version != b.Version {
+			return a.Version < b.Version
+		}
+		return a.ID < b.ID
+	})
 }
 
 // CommandLog implements api.Store.
@@ -368,15 +488,21 @@ func (m *MemStore) CommandLog(_ context.Context, commandID string) (message.LogE
 	if m.Fail != nil {
 		return message.LogEntry{}, m.Fail
 	}
-	for i := len(m.log) - 1; i >= 0; i-- {
-		if m.log[i].CommandID == commandID {
-			return m.log[i], nil
+	var entries []message.LogEntry
+	for _, e := range m.log {
+		if e.CommandID == commandID {
+			entries = append(entries, e)
 		}
 	}
-	return message.LogEntry{}, api.ErrNotFound
+	if len(entries) == 0 {
+		return message.LogEntry{}, api.ErrNotFound
+	}
+	sortLog(entries)
+	return entries[len(entries)-1], nil
 }
 
-// MonthlyMeans implements api.Store over readings with the normal flag.
+// MonthlyMeans implements api.Store over readings with the normal flag, on whole local
+// days of q.Location as the ClickHouse Reader reads the daily rollup.
 func (m *MemStore) MonthlyMeans(_ context.Context, q api.MeansQuery) ([]api.MonthlyMean, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -395,9 +521,16 @@ func (m *MemStore) MonthlyMeans(_ context.Context, q api.MeansQuery) ([]api.Mont
 		sum float64
 		n   uint64
 	}
+	// Whole local days, as the daily rollup answers: the day of From through the day
+	// before To's day end.
+	day := func(t time.Time) time.Time {
+		l := t.In(loc)
+		return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
+	}
+	first, last := day(q.From), day(q.To.Add(-time.Second))
 	sums := map[key]*acc{}
 	for _, r := range m.readings {
-		if r.Flag != message.FlagNormal || !slices.Contains(q.Sites, r.Site) || r.ObservedAt.Before(q.From) || !r.ObservedAt.Before(q.To) {
+		if d := day(r.ObservedAt); r.Flag != message.FlagNormal || !slices.Contains(q.Sites, r.Site) || d.Before(first) || d.After(last) {
 			continue
 		}
 		l := r.ObservedAt.In(loc)
@@ -434,7 +567,7 @@ func (m *MemStore) Watermark(context.Context) (api.Watermark, error) {
 	if m.Fail != nil {
 		return api.Watermark{}, m.Fail
 	}
-	w := api.Watermark{Events: uint64(len(m.events)), Incidents: m.snapshots, Log: uint64(len(m.log))}
+	w := api.Watermark{Events: m.eventRows, Incidents: m.snapshots, Log: m.logRows}
 	for _, e := range m.events {
 		if e.EmittedAt.After(w.EventsAt) {
 			w.EventsAt = e.EmittedAt

@@ -1,0 +1,3 @@
+SELECT id, type, site, river, parameter, value, limit_value, target_class, class, multiple,
+    severity, reason, observed_at, observed_ms, emitted_at, reading_id, reading_received_at,
+    origin_site, origin_event_id, arrival_at, predicted_value, distance_km FROM `riverwatch`.`events` FINAL WHERE observed_at >= toDateTime(1769862615) AND observed_at < toDateTime(1772454615) ORDER BY observed_at DESC, observed_ms DESC, id LIMIT 0, 1073741824

@@ -1,0 +1,1 @@
+SELECT doc FROM `riverwatch`.`incidents` FINAL WHERE id = 'x\' OR 1=1 -- \\\''

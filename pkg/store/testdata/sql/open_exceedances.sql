@@ -1,0 +1,10 @@
+SELECT id, type, site, river, parameter, value, limit_value, target_class, class, multiple,
+    severity, reason, observed_at, observed_ms, emitted_at, reading_id, reading_received_at,
+    origin_site, origin_event_id, arrival_at, predicted_value, distance_km FROM `riverwatch`.`events` FINAL
+WHERE id IN (
+    SELECT argMax(id, (observed_at, observed_ms, emitted_at, type = 'exceedance.cleared'))
+    FROM `riverwatch`.`events`
+    WHERE site IN ('STH-S2', 'TTH-S1') AND type IN ('exceedance.opened', 'exceedance.updated', 'exceedance.cleared')
+    GROUP BY site, parameter
+) AND type != 'exceedance.cleared'
+ORDER BY site, parameter
