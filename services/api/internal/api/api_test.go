@@ -193,6 +193,11 @@ func TestAccessRules(t *testing.T) {
 		{"report without token", "GET", "/api/v1/reports/compliance", "", nil, 401},
 		{"stream without token", "GET", "/api/v1/stream", "", nil, 401},
 		{"unknown endpoint", "GET", "/api/v1/nothing", admin, nil, 404},
+		{"sites of an unknown kind", "GET", "/api/v1/sites?kind=river", admin, nil, 400},
+		{"sites of a kind", "GET", "/api/v1/sites?kind=outfall", admin, nil, 200},
+		{"empty filter is no filter", "GET", "/api/v1/sites?kind=&river=", admin, nil, 200},
+		{"offset past the largest", "GET", "/api/v1/incidents?offset=36893488147419103232", admin, nil, 400},
+		{"offset at the largest", "GET", "/api/v1/incidents?offset=1000000000", admin, nil, 200},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -841,5 +846,35 @@ func TestDashboardIsServedWhenAssetsAreGiven(t *testing.T) {
 		if rec.Code != 200 || !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("%s: %d %q", path, rec.Code, rec.Body.String())
 		}
+	}
+}
+
+func TestAMethodAPathDoesNotServeIs405NamingTheMethodsItDoes(t *testing.T) {
+	e := newEnv(t)
+	cases := []struct {
+		name, method, path string
+		want               int
+		allow              string
+	}{
+		{"TRACE of a read", "TRACE", "/api/v1/me", 405, "GET, HEAD"},
+		{"DELETE of a site", "DELETE", "/api/v1/sites/STH-S2", 405, "GET, HEAD"},
+		{"GET of a command", "GET", "/api/v1/incidents/x/ack", 405, "POST"},
+		{"PUT of the stream", "PUT", "/api/v1/stream", 405, "GET, HEAD"},
+		{"TRACE of no endpoint stays 404", "TRACE", "/api/v1/nothing", 404, ""},
+		{"HEAD of a read is served", "HEAD", "/api/v1/openapi.json", 200, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(c.method, c.path, nil)
+			req.Header.Set("Authorization", "Bearer "+admin)
+			e.handler.ServeHTTP(rec, req)
+			if rec.Code != c.want || rec.Header().Get("Allow") != c.allow {
+				t.Fatalf("%s %s: %d Allow %q, want %d Allow %q", c.method, c.path, rec.Code, rec.Header().Get("Allow"), c.want, c.allow)
+			}
+			if c.want >= 400 && !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+				t.Errorf("error body is %q, want JSON", rec.Header().Get("Content-Type"))
+			}
+		})
 	}
 }
