@@ -35,56 +35,103 @@ fi
 id="$(date +%s)_$$"
 work=$(mktemp -d)
 db="apicheck_$id"
-topic="apicheck-$id.commands"
-api_pid=""
-topic_made=0
+prefix="apicheck-$id"
+pids=()
+topics_made=0
 cleanup() {
-  [[ -n $api_pid ]] && kill "$api_pid" 2>/dev/null && wait "$api_pid" 2>/dev/null
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   "$RW_LOCAL_DIR/clickhouse.sh" client -q "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
-  if ((topic_made)); then
+  if ((topics_made)); then
     RW_KAFKA_QUICK_JVM=1 timeout 60 "$RW_LOCAL_DIR/kafka.sh" tool org.apache.kafka.tools.TopicCommand \
-      --bootstrap-server "$RW_HOST:$KAFKA_PORT" --delete --topic "$topic" >/dev/null 2>&1 || true
+      --bootstrap-server "$RW_HOST:$KAFKA_PORT" --delete --topic "${prefix//./\\.}\\..*" >/dev/null 2>&1 || true
   fi
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-rw_log "building api and archiver"
-go build -o "$work/" ./services/api ./services/archiver
+rw_log "building api, responder and archiver"
+go build -o "$work/" ./services/api ./services/responder ./services/archiver
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
 export RIVERWATCH_KAFKA_BROKERS="$RW_HOST:$KAFKA_PORT"
+export RIVERWATCH_KAFKA_PARTITIONS=1
+export RIVERWATCH_KAFKA_GROUP_PREFIX="$prefix"
+for t in readings rejected events incidents commands; do
+  export "RIVERWATCH_KAFKA_TOPICS_${t^^}=$prefix.$t"
+done
+export RIVERWATCH_RESPONDER_STATE_TOPIC="$prefix.responder-state"
 export RIVERWATCH_CLICKHOUSE_ADDR="$RW_HOST:$CLICKHOUSE_TCP_PORT"
 export RIVERWATCH_CLICKHOUSE_DATABASE="$db"
-export RIVERWATCH_KAFKA_TOPICS_COMMANDS="$topic"
 export RIVERWATCH_API_LISTEN="$RW_HOST:$port"
-# Nothing applies the commands here: answer "pending" (202) quickly instead of after 5 s.
+export RIVERWATCH_RESPONDER_LISTEN="$RW_HOST:$(free_port)"
+export RIVERWATCH_ARCHIVER_LISTEN="$RW_HOST:$(free_port)"
+# Notifications go nowhere (a closed port); the responder retries them in the background.
+export RIVERWATCH_RESPONDER_WEBHOOK_URL="http://$RW_HOST:$(free_port)/hook"
+export RIVERWATCH_ARCHIVER_RECORDS_BATCH_INTERVAL=50ms
+# Most commands are not applied within this: they answer "pending" (202) instead of
+# holding each generated request for 5 s.
 export RIVERWATCH_API_COMMAND_TIMEOUT=200ms
 export RIVERWATCH_LOG_LEVEL=warn
 
-rw_log "database $db, topic $topic, api on $RW_HOST:$port"
+rw_log "database $db, topics $prefix.*, api on $RW_HOST:$port"
 "$work/archiver" migrate >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log" >&2; rw_die "migrate failed"; }
-RW_KAFKA_QUICK_JVM=1 timeout 60 "$RW_LOCAL_DIR/kafka.sh" tool org.apache.kafka.tools.TopicCommand \
-  --bootstrap-server "$RW_HOST:$KAFKA_PORT" --create --if-not-exists --topic "$topic" \
-  --partitions 1 --replication-factor 1 >/dev/null || rw_die "could not create $topic"
-topic_made=1
+# The responder creates the topics it uses; the archiver also reads these two.
+topics_made=1
+for t in readings rejected; do
+  RW_KAFKA_QUICK_JVM=1 timeout 60 "$RW_LOCAL_DIR/kafka.sh" tool org.apache.kafka.tools.TopicCommand \
+    --bootstrap-server "$RW_HOST:$KAFKA_PORT" --create --if-not-exists --topic "$prefix.$t" \
+    --partitions 1 --replication-factor 1 >/dev/null &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || rw_die "could not create the topics"; done
+pids=()
 
-"$work/api" >"$work/api.log" 2>&1 &
-api_pid=$!
+# start NAME LISTEN: run a service in the background until its /readyz answers 200.
+start() {
+  local name=$1 listen=$2
+  "$work/$name" >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 300); do
+    curl -fs "http://$listen/readyz" >/dev/null 2>&1 && return 0
+    kill -0 "${pids[-1]}" 2>/dev/null || { cat "$work/$name.log" >&2; rw_die "$name exited"; }
+    sleep 0.2
+  done
+  cat "$work/$name.log" >&2
+  rw_die "$name did not turn ready"
+}
+start responder "$RIVERWATCH_RESPONDER_LISTEN"
+start archiver "$RIVERWATCH_ARCHIVER_LISTEN"
+start api "$RIVERWATCH_API_LISTEN"
 base="http://$RW_HOST:$port"
-for _ in $(seq 100); do
-  curl -fs "$base/readyz" >/dev/null 2>&1 && break
-  kill -0 "$api_pid" 2>/dev/null || { cat "$work/api.log" >&2; rw_die "the api exited"; }
+auth=(-H "Authorization: Bearer dev-admin-token")
+
+# One incident to act on: a drill, through the api, the responder and the archiver.
+curl -fsS "${auth[@]}" -H 'Content-Type: application/json' -d '{"site":"STH-S2","note":"apicheck"}' \
+  "$base/api/v1/drills" >/dev/null || rw_die "the drill was refused"
+incident=""
+for _ in $(seq 150); do
+  incident=$(curl -fsS "${auth[@]}" "$base/api/v1/incidents?limit=1" |
+    python3 -c 'import json,sys; items=json.load(sys.stdin)["items"]; print(items[0]["id"] if items else "")')
+  [[ -n $incident ]] && break
   sleep 0.2
 done
-curl -fs "$base/readyz" >/dev/null || { cat "$work/api.log" >&2; rw_die "the api did not turn ready"; }
+[[ -n $incident ]] || rw_die "the drill's incident did not reach the api"
 
-# The admin development token (configs/tokens.yaml) may call every operation.
+# The site ids of the network and the incident, for the generated requests to use often.
+sites=$(sed -n '/^sites:/,$ s/^  - id: *\([A-Za-z0-9_-]*\).*/"\1"/p' configs/sites.yaml | paste -sd, -)
+{
+  cat "$RW_LOCAL_DIR/schemathesis.toml"
+  printf '\n# Added by apicheck.sh for this run.\n[dictionaries.sites]\nvalues = [%s]\n' "$sites"
+  printf '\n[dictionaries.incidents]\nvalues = ["%s"]\n' "$incident"
+} >"$work/schemathesis.toml"
 rw_log "schemathesis run (${APICHECK_MAX_EXAMPLES:-10} examples per operation)"
 status=0
 # shellcheck disable=SC2086 # APICHECK_ARGS is a list of flags
-"$VENV/bin/schemathesis" --config-file "$RW_LOCAL_DIR/schemathesis.toml" run "$base/api/v1/openapi.json" \
-  --header "Authorization: Bearer dev-admin-token" \
+"$VENV/bin/schemathesis" --config-file "$work/schemathesis.toml" run "$base/api/v1/openapi.json" \
+  "${auth[@]}" \
   --checks all --max-examples "${APICHECK_MAX_EXAMPLES:-10}" --workers 2 \
   --request-timeout 10 --max-failures 100 --no-shrink --seed "${APICHECK_SEED:-20261202}" \
   --suppress-health-check all \

@@ -196,6 +196,8 @@ func TestAccessRules(t *testing.T) {
 		{"sites of an unknown kind", "GET", "/api/v1/sites?kind=river", admin, nil, 400},
 		{"sites of a kind", "GET", "/api/v1/sites?kind=outfall", admin, nil, 200},
 		{"empty filter is no filter", "GET", "/api/v1/sites?kind=&river=", admin, nil, 200},
+		{"active twice is active", "GET", "/api/v1/incidents?status=active,open,active", admin, nil, 200},
+		{"a null step is no step: none of ours awaits a receipt any more", "POST", "/api/v1/incidents/" + open + "/receipt", responderChangji, map[string]any{"step": nil, "note": nil}, 409},
 		{"offset past the largest", "GET", "/api/v1/incidents?offset=36893488147419103232", admin, nil, 400},
 		{"offset at the largest", "GET", "/api/v1/incidents?offset=1000000000", admin, nil, 200},
 	}
