@@ -72,9 +72,16 @@ type paramDef struct {
 
 func (d *paramDef) has(f uint8) bool { return d.flags&f != 0 }
 
+// classes are the limits of one Table 1 item for Class Ⅰ…Ⅴ, named so that a row reads as
+// the standard prints it (the Class Ⅲ ammonia limit is the III of the nh3n row).
+type classes struct{ I, II, III, IV, V float64 }
+
+// array returns the limits indexed by class − 1.
+func (c classes) array() [5]float64 { return [5]float64{c.I, c.II, c.III, c.IV, c.V} }
+
 // t1 builds a Table 1 row with upper limits.
-func t1(code, zh, en string, flags uint8, l ...float64) paramDef {
-	return paramDef{code: code, zh: zh, en: en, table: table1, dir: dirUpper, flags: flags, limits: [5]float64(l)}
+func t1(code, zh, en string, flags uint8, l classes) paramDef {
+	return paramDef{code: code, zh: zh, en: en, table: table1, dir: dirUpper, flags: flags, limits: l.array()}
 }
 
 // t2 builds a Table 2 row (GB 3838-2002 Table 2, facts §1.2).
@@ -116,34 +123,34 @@ var params = [...]paramDef{
 	{code: "ph", zh: "pH值", en: "pH", unit: unitPH, table: table1, dir: dirRange, flags: ev | flagNoMultiple},
 	// 3 溶解氧: lower limit; Class Ⅰ "饱和率90%（或7.5）" taken as 7.5 mg/L as in public implementations [V2].
 	{code: "do", zh: "溶解氧", en: "dissolved oxygen", table: table1, dir: dirLower, flags: ev | flagNoMultiple,
-		limits: [5]float64{7.5, 6, 5, 3, 2}},
-	t1("codmn", "高锰酸盐指数", "permanganate index", ev, 2, 4, 6, 10, 15),
-	t1("cod", "化学需氧量", "chemical oxygen demand", ev, 15, 15, 20, 30, 40),
-	t1("bod5", "五日生化需氧量", "five-day biochemical oxygen demand", ev, 3, 3, 4, 6, 10),
-	t1("nh3n", "氨氮", "ammonia nitrogen", ev, 0.15, 0.5, 1.0, 1.5, 2.0),
+		limits: classes{I: 7.5, II: 6, III: 5, IV: 3, V: 2}.array()},
+	t1("codmn", "高锰酸盐指数", "permanganate index", ev, classes{I: 2, II: 4, III: 6, IV: 10, V: 15}),
+	t1("cod", "化学需氧量", "chemical oxygen demand", ev, classes{I: 15, II: 15, III: 20, IV: 30, V: 40}),
+	t1("bod5", "五日生化需氧量", "five-day biochemical oxygen demand", ev, classes{I: 3, II: 3, III: 4, IV: 6, V: 10}),
+	t1("nh3n", "氨氮", "ammonia nitrogen", ev, classes{I: 0.15, II: 0.5, III: 1.0, IV: 1.5, V: 2.0}),
 	// 8 总磷: river limits; lakes and reservoirs 0.01/0.025/0.05/0.1/0.2.
 	{code: "tp", zh: "总磷", en: "total phosphorus", table: table1, dir: dirUpper, flags: ev | flagLakeLimits,
-		limits: [5]float64{0.02, 0.1, 0.2, 0.3, 0.4}, lake: [5]float64{0.01, 0.025, 0.05, 0.1, 0.2}},
+		limits: classes{I: 0.02, II: 0.1, III: 0.2, IV: 0.3, V: 0.4}.array(), lake: classes{I: 0.01, II: 0.025, III: 0.05, IV: 0.1, V: 0.2}.array()},
 	// 9 总氮: lakes and reservoirs only; not one of the 21 evaluated items.
 	{code: "tn", zh: "总氮", en: "total nitrogen", table: table1, dir: dirUpper, flags: flagLakeOnly,
-		limits: [5]float64{0.2, 0.5, 1.0, 1.5, 2.0}},
-	t1("cu", "铜", "copper", ev|hm, 0.01, 1.0, 1.0, 1.0, 1.0),
-	t1("zn", "锌", "zinc", ev|hm, 0.05, 1.0, 1.0, 2.0, 2.0),
-	t1("fluoride", "氟化物", "fluoride", ev, 1.0, 1.0, 1.0, 1.5, 1.5),
-	t1("se", "硒", "selenium", ev, 0.01, 0.01, 0.01, 0.02, 0.02),
-	t1("as", "砷", "arsenic", ev|tox|hm, 0.05, 0.05, 0.05, 0.1, 0.1),
-	t1("hg", "汞", "mercury", ev|tox|hm, 0.00005, 0.00005, 0.0001, 0.001, 0.001),
-	t1("cd", "镉", "cadmium", ev|tox|hm, 0.001, 0.005, 0.005, 0.005, 0.01),
-	t1("cr6", "六价铬", "chromium (VI)", ev|tox|hm, 0.01, 0.05, 0.05, 0.05, 0.1),
-	t1("pb", "铅", "lead", ev|tox|hm, 0.01, 0.01, 0.05, 0.05, 0.1),
-	t1("cyanide", "氰化物", "cyanide", ev|tox, 0.005, 0.05, 0.2, 0.2, 0.2),
-	t1("phenol", "挥发酚", "volatile phenols", ev, 0.002, 0.002, 0.005, 0.01, 0.1),
-	t1("petroleum", "石油类", "petroleum", ev, 0.05, 0.05, 0.05, 0.5, 1.0),
-	t1("las", "阴离子表面活性剂", "anionic surfactants", ev, 0.2, 0.2, 0.2, 0.3, 0.3),
-	t1("sulfide", "硫化物", "sulfide", ev, 0.05, 0.1, 0.2, 0.5, 1.0),
+		limits: classes{I: 0.2, II: 0.5, III: 1.0, IV: 1.5, V: 2.0}.array()},
+	t1("cu", "铜", "copper", ev|hm, classes{I: 0.01, II: 1.0, III: 1.0, IV: 1.0, V: 1.0}),
+	t1("zn", "锌", "zinc", ev|hm, classes{I: 0.05, II: 1.0, III: 1.0, IV: 2.0, V: 2.0}),
+	t1("fluoride", "氟化物", "fluoride", ev, classes{I: 1.0, II: 1.0, III: 1.0, IV: 1.5, V: 1.5}),
+	t1("se", "硒", "selenium", ev, classes{I: 0.01, II: 0.01, III: 0.01, IV: 0.02, V: 0.02}),
+	t1("as", "砷", "arsenic", ev|tox|hm, classes{I: 0.05, II: 0.05, III: 0.05, IV: 0.1, V: 0.1}),
+	t1("hg", "汞", "mercury", ev|tox|hm, classes{I: 0.00005, II: 0.00005, III: 0.0001, IV: 0.001, V: 0.001}),
+	t1("cd", "镉", "cadmium", ev|tox|hm, classes{I: 0.001, II: 0.005, III: 0.005, IV: 0.005, V: 0.01}),
+	t1("cr6", "六价铬", "chromium (VI)", ev|tox|hm, classes{I: 0.01, II: 0.05, III: 0.05, IV: 0.05, V: 0.1}),
+	t1("pb", "铅", "lead", ev|tox|hm, classes{I: 0.01, II: 0.01, III: 0.05, IV: 0.05, V: 0.1}),
+	t1("cyanide", "氰化物", "cyanide", ev|tox, classes{I: 0.005, II: 0.05, III: 0.2, IV: 0.2, V: 0.2}),
+	t1("phenol", "挥发酚", "volatile phenols", ev, classes{I: 0.002, II: 0.002, III: 0.005, IV: 0.01, V: 0.1}),
+	t1("petroleum", "石油类", "petroleum", ev, classes{I: 0.05, II: 0.05, III: 0.05, IV: 0.5, V: 1.0}),
+	t1("las", "阴离子表面活性剂", "anionic surfactants", ev, classes{I: 0.2, II: 0.2, III: 0.2, IV: 0.3, V: 0.3}),
+	t1("sulfide", "硫化物", "sulfide", ev, classes{I: 0.05, II: 0.1, III: 0.2, IV: 0.5, V: 1.0}),
 	// 24 粪大肠菌群, 个/L; not one of the 21 evaluated items.
 	{code: "fecal_coliform", zh: "粪大肠菌群", en: "fecal coliforms", unit: unitCount, table: table1, dir: dirUpper,
-		limits: [5]float64{200, 2000, 10000, 20000, 40000}},
+		limits: classes{I: 200, II: 2000, III: 10000, IV: 20000, V: 40000}.array()},
 
 	// GB 3838-2002 Table 2, supplementary items for drinking-water sources (facts §1.2).
 	t2("sulfate", "硫酸盐", "sulfate", 250),

@@ -2,7 +2,8 @@ package store
 
 import "github.com/prometheus/client_golang/prometheus"
 
-// Metrics are the archiver's Prometheus metrics.
+// Metrics are the archiver's Prometheus metrics of the ClickHouse side; those of its Kafka
+// consumers (records, commits, lag per topic and partition) are stream.Metrics.
 type Metrics struct {
 	// Rows counts rows written per table (a replayed row counts again: it was written).
 	Rows *prometheus.CounterVec
@@ -14,9 +15,6 @@ type Metrics struct {
 	// InsertSeconds observes each INSERT per table; RollupSeconds each rollup rebuild.
 	InsertSeconds *prometheus.HistogramVec
 	RollupSeconds *prometheus.HistogramVec
-	// Lag is the consumer lag per topic: messages behind the partitions' high watermarks,
-	// as of the last archived batch.
-	Lag *prometheus.GaugeVec
 	// Errors counts failures per topic and stage: decode (a message recorded in rejected
 	// instead), insert and rollup (the batch is retried).
 	Errors *prometheus.CounterVec
@@ -47,13 +45,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "riverwatch_archiver_rollup_duration_seconds", Help: "Duration of rebuilding the rollups a batch touched.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15),
 		}, []string{"rollup"}),
-		Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "riverwatch_archiver_consumer_lag_messages", Help: "Messages not yet archived, per topic, as of the last batch.",
-		}, []string{"topic"}),
 		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "riverwatch_archiver_errors_total", Help: "Archiver failures per topic and stage (decode, insert, rollup).",
 		}, []string{"topic", "stage"}),
 	}
-	reg.MustRegister(m.Rows, m.Batches, m.BatchRows, m.BatchBytes, m.InsertSeconds, m.RollupSeconds, m.Lag, m.Errors)
+	reg.MustRegister(m.Rows, m.Batches, m.BatchRows, m.BatchBytes, m.InsertSeconds, m.RollupSeconds, m.Errors)
 	return m
 }

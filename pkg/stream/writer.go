@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -15,6 +14,10 @@ type WriterConfig struct {
 	Topic        string
 	BatchTimeout time.Duration // default 2 ms
 	BatchSize    int           // messages per partition per produce request: default and at most MaxBatchSize
+	// Label names the topic in the publish metrics (events, state, readings, …); default
+	// Topic. A short fixed name keeps the metrics' names alike across deployments, whose
+	// topic names differ.
+	Label string
 }
 
 // MaxBatchSize caps WriterConfig.BatchSize. kafka-go allocates a slice of BatchSize
@@ -29,17 +32,22 @@ const MaxBatchSize = 1000
 // Writer publishes to one topic and returns only once every message is acknowledged by all
 // in-sync replicas.
 type Writer struct {
-	w       *kafka.Writer
-	latency prometheus.Observer
+	w     *kafka.Writer
+	label string
+	m     *Metrics
 }
 
-// NewWriter returns a Writer; latency, when not nil, observes each publish call in seconds.
-func NewWriter(cfg WriterConfig, latency prometheus.Observer) *Writer {
+// NewWriter returns a Writer; m, when not nil, times each publish call and counts the
+// failed ones (riverwatch_<svc>_publish_duration_seconds, _publish_failures_total).
+func NewWriter(cfg WriterConfig, m *Metrics) *Writer {
 	if cfg.BatchTimeout <= 0 {
 		cfg.BatchTimeout = 2 * time.Millisecond
 	}
 	if cfg.BatchSize <= 0 || cfg.BatchSize > MaxBatchSize {
 		cfg.BatchSize = MaxBatchSize
+	}
+	if cfg.Label == "" {
+		cfg.Label = cfg.Topic
 	}
 	return &Writer{
 		w: &kafka.Writer{
@@ -54,7 +62,8 @@ func NewWriter(cfg WriterConfig, latency prometheus.Observer) *Writer {
 			WriteTimeout: 10 * time.Second,
 			Compression:  kafka.Lz4,
 		},
-		latency: latency,
+		label: cfg.Label,
+		m:     m,
 	}
 }
 
@@ -65,9 +74,7 @@ func (w *Writer) Publish(ctx context.Context, msgs ...kafka.Message) error {
 	}
 	start := time.Now()
 	err := w.w.WriteMessages(ctx, msgs...)
-	if w.latency != nil {
-		w.latency.Observe(time.Since(start).Seconds())
-	}
+	w.m.published(w.label, time.Since(start).Seconds(), err)
 	if err != nil {
 		return fmt.Errorf("publish %d messages to %s: %w", len(msgs), w.w.Topic, err)
 	}

@@ -98,7 +98,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		defer svc.Close()
 		srv.SetReady(true)
 		defer srv.SetReady(false)
-		return archiver.NewArchiver(cfg, svc.Writer, svc.Metrics, log).Run(ctx)
+		return archiver.NewArchiver(cfg, svc.Writer, svc.Kafka, log).Run(ctx)
 	})
 	err := g.Run(ctx)
 	log.Info("archiver stopped")

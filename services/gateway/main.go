@@ -62,22 +62,23 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	writer := func(topic string) *stream.Writer {
-		// The gateway measures publish latency itself (riverwatch_gateway_publish_duration_seconds).
+	reg := ops.NewRegistry()
+	km := stream.NewMetrics(reg, "gateway") // riverwatch_gateway_publish_duration_seconds{topic} …
+	writer := func(topic, label string) *stream.Writer {
 		return stream.NewWriter(stream.WriterConfig{
 			Brokers: cfg.Kafka.Brokers, Topic: topic, BatchTimeout: cfg.Kafka.BatchTimeout, BatchSize: cfg.Kafka.BatchSize,
-		}, nil)
+			Label: label,
+		}, km)
 	}
 	var readings stream.Sharded // see stream.Sharded: several requests in flight per partition
 	for range max(cfg.Gateway.KafkaWriters, 1) {
-		w := writer(cfg.Kafka.Topics.Readings)
+		w := writer(cfg.Kafka.Topics.Readings, "readings")
 		defer w.Close()
 		readings = append(readings, w)
 	}
-	rejected := writer(cfg.Kafka.Topics.Rejected)
+	rejected := writer(cfg.Kafka.Topics.Rejected, "rejected")
 	defer rejected.Close()
 
-	reg := ops.NewRegistry()
 	gw, err := gateway.New(gateway.Deps{
 		Network: nw, Tokens: tokens, Readings: readings, Rejected: rejected, Log: log, Registry: reg,
 	}, cfg.Gateway)

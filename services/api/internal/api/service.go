@@ -44,8 +44,8 @@ func Serve(ctx context.Context, cfg *config.Config, assets fs.FS, reg *prometheu
 		defer conn.Close()
 		w := stream.NewWriter(stream.WriterConfig{
 			Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Commands,
-			BatchTimeout: cfg.Kafka.BatchTimeout, BatchSize: cfg.Kafka.BatchSize,
-		}, nil)
+			BatchTimeout: cfg.Kafka.BatchTimeout, BatchSize: cfg.Kafka.BatchSize, Label: "commands",
+		}, stream.NewMetrics(reg, "api"))
 		defer w.Close()
 		api, err := New(Options{
 			Network: net, Tokens: tokens, Store: NewCHStore(conn, cfg.ClickHouse.Database),

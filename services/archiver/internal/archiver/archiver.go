@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -60,16 +59,15 @@ func GroupID(prefix string, k store.Kind) string { return prefix + "-archiver-" 
 type Archiver struct {
 	cfg *config.Config
 	w   *store.Writer
-	m   *store.Metrics
+	km  *stream.Metrics
 	log *slog.Logger
-
-	mu   sync.Mutex
-	lags map[string]map[int]int64 // topic → partition → lag
 }
 
-// NewArchiver returns an Archiver for the topics of cfg.
-func NewArchiver(cfg *config.Config, w *store.Writer, m *store.Metrics, log *slog.Logger) *Archiver {
-	return &Archiver{cfg: cfg, w: w, m: m, log: log, lags: map[string]map[int]int64{}}
+// NewArchiver returns an Archiver for the topics of cfg; km are the metrics of its
+// consumers (Service.Kafka: riverwatch_archiver_kafka_*, lag per topic and partition
+// among them).
+func NewArchiver(cfg *config.Config, w *store.Writer, km *stream.Metrics, log *slog.Logger) *Archiver {
+	return &Archiver{cfg: cfg, w: w, km: km, log: log}
 }
 
 // Run consumes until ctx is done (nil) or a consumer fails (its error).
@@ -94,38 +92,17 @@ func (a *Archiver) Run(ctx context.Context) error {
 			MaxWait:  a.cfg.Kafka.MaxWait,
 			RetryMax: a.cfg.Archiver.RetryMax,
 			Logger:   a.log,
+			Metrics:  a.km,
 		})
 		a.log.Info("archiving topic", "topic", topic, "kind", k, "group", GroupID(a.cfg.Kafka.GroupPrefix, k))
 		g.Go(func(ctx context.Context) error {
 			return c.Run(ctx, func(ctx context.Context, batch []kafka.Message) error {
-				if _, err := a.w.Write(ctx, k, topic, batch); err != nil {
-					return err
-				}
-				a.observeLag(topic, batch)
-				return nil
+				_, err := a.w.Write(ctx, k, topic, batch)
+				return err
 			})
 		})
 	}
 	return g.Run(ctx)
-}
-
-// observeLag keeps the latest lag of each partition seen and publishes their sum.
-func (a *Archiver) observeLag(topic string, batch []kafka.Message) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	parts := a.lags[topic]
-	if parts == nil {
-		parts = map[int]int64{}
-		a.lags[topic] = parts
-	}
-	for p, lag := range lagOf(batch) {
-		parts[p] = lag
-	}
-	var sum int64
-	for _, lag := range parts {
-		sum += lag
-	}
-	a.m.Lag.WithLabelValues(topic).Set(float64(sum))
 }
 
 // Service is a connected and migrated archive: what every archiver command starts from.
@@ -133,6 +110,7 @@ type Service struct {
 	Conn     driver.Conn
 	Schema   store.Schema
 	Metrics  *store.Metrics
+	Kafka    *stream.Metrics // of the consumers (NewArchiver)
 	Writer   *store.Writer
 	Migrated []store.Migration // the migrations this start applied
 }
@@ -157,24 +135,11 @@ func Open(ctx context.Context, cfg *config.Config, reg prometheus.Registerer, lo
 		return nil, fmt.Errorf("migrate %s: %w", s.Database, err)
 	}
 	m := store.NewMetrics(reg)
-	return &Service{Conn: conn, Schema: s, Metrics: m, Writer: store.NewWriter(conn, s, tz, m, log), Migrated: ran}, nil
+	return &Service{
+		Conn: conn, Schema: s, Metrics: m, Kafka: stream.NewMetrics(reg, "archiver"),
+		Writer: store.NewWriter(conn, s, tz, m, log), Migrated: ran,
+	}, nil
 }
 
 // Close closes the ClickHouse connection.
 func (s *Service) Close() error { return s.Conn.Close() }
-
-// lagOf returns, per partition, how many messages of a batch's partitions were still behind
-// the high watermark after the batch.
-func lagOf(msgs []kafka.Message) map[int]int64 {
-	out := map[int]int64{}
-	last := map[int]kafka.Message{}
-	for _, m := range msgs {
-		if cur, ok := last[m.Partition]; !ok || m.Offset > cur.Offset {
-			last[m.Partition] = m
-		}
-	}
-	for p, m := range last {
-		out[p] = max(m.HighWaterMark-m.Offset-1, 0)
-	}
-	return out
-}

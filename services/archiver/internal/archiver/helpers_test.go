@@ -33,6 +33,8 @@ type env struct {
 	schema store.Schema
 	w      *store.Writer
 	m      *store.Metrics
+	reg    *prometheus.Registry
+	km     *stream.Metrics // the consumers' (riverwatch_archiver_kafka_*), on reg
 	store  *store.Store
 }
 
@@ -54,8 +56,12 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := store.NewMetrics(prometheus.NewRegistry())
-	return &env{cfg: cfg, conn: conn, schema: s, m: m, w: store.NewWriter(conn, s, tz, m, quiet()), store: store.NewStore(conn, s.Database)}
+	reg := prometheus.NewRegistry()
+	m := store.NewMetrics(reg)
+	return &env{
+		cfg: cfg, conn: conn, schema: s, m: m, reg: reg, km: stream.NewMetrics(reg, "archiver"),
+		w: store.NewWriter(conn, s, tz, m, quiet()), store: store.NewStore(conn, s.Database),
+	}
 }
 
 // count runs a query returning one UInt64.
@@ -227,4 +233,33 @@ func value(m prometheus.Metric) float64 {
 		return d.Gauge.GetValue()
 	}
 	return math.NaN()
+}
+
+// gauges returns the values of a gauge on e.reg whose labels include match, one per series.
+func (e *env) gauges(t testing.TB, name string, match map[string]string) []float64 {
+	t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			for k, v := range match {
+				if labels[k] != v {
+					continue series
+				}
+			}
+			out = append(out, m.GetGauge().GetValue())
+		}
+	}
+	return out
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/store"
+	"github.com/riverwatch/riverwatch/pkg/stream"
 
 	"github.com/segmentio/kafka-go"
 )
@@ -63,9 +64,9 @@ func Replay(ctx context.Context, brokers []string, req ReplayRequest, w *store.W
 	if req.FromOffset >= 0 && req.Partition < 0 {
 		return stats, errors.New("replay: an offset range needs a partition")
 	}
-	parts, err := partitionsOf(ctx, brokers[0], req.Topic)
+	parts, err := stream.Partitions(ctx, brokers, req.Topic)
 	if err != nil {
-		return stats, err
+		return stats, fmt.Errorf("replay: %w", err)
 	}
 	if req.Partition >= 0 {
 		if !slices.Contains(parts, req.Partition) {
@@ -74,7 +75,7 @@ func Replay(ctx context.Context, brokers []string, req ReplayRequest, w *store.W
 		parts = []int{req.Partition}
 	}
 	for _, p := range parts {
-		start, end, err := replayBounds(ctx, brokers[0], req, p)
+		start, end, err := replayBounds(ctx, brokers, req, p)
 		if err != nil {
 			return stats, err
 		}
@@ -91,53 +92,20 @@ func Replay(ctx context.Context, brokers []string, req ReplayRequest, w *store.W
 	return stats, nil
 }
 
-func partitionsOf(ctx context.Context, broker, topic string) ([]int, error) {
-	conn, err := kafka.DialContext(ctx, "tcp", broker)
-	if err != nil {
-		return nil, fmt.Errorf("replay: dial %s: %w", broker, err)
-	}
-	defer conn.Close()
-	ps, err := conn.ReadPartitions(topic)
-	if err != nil {
-		return nil, fmt.Errorf("replay: partitions of %s: %w", topic, err)
-	}
-	out := make([]int, 0, len(ps))
-	for _, p := range ps {
-		out = append(out, p.ID)
-	}
-	slices.Sort(out)
-	return out, nil
-}
-
 // replayBounds returns the offsets [start, end) of a partition to replay.
-func replayBounds(ctx context.Context, broker string, req ReplayRequest, p int) (int64, int64, error) {
-	lc, err := kafka.DialLeader(ctx, "tcp", broker, req.Topic, p)
+func replayBounds(ctx context.Context, brokers []string, req ReplayRequest, p int) (int64, int64, error) {
+	first, last, err := stream.Bounds(ctx, brokers, req.Topic, p)
 	if err != nil {
-		return 0, 0, fmt.Errorf("replay: leader of %s/%d: %w", req.Topic, p, err)
-	}
-	defer lc.Close()
-	first, last, err := lc.ReadOffsets()
-	if err != nil {
-		return 0, 0, fmt.Errorf("replay: offsets of %s/%d: %w", req.Topic, p, err)
-	}
-	at := func(t time.Time) (int64, error) {
-		off, err := lc.ReadOffset(t)
-		if err != nil {
-			return 0, fmt.Errorf("replay: offset of %s/%d at %s: %w", req.Topic, p, t.Format(time.RFC3339), err)
-		}
-		if off < 0 { // no message at or after t
-			return last, nil
-		}
-		return off, nil
+		return 0, 0, fmt.Errorf("replay: %w", err)
 	}
 	start, end := req.FromOffset, last
 	if req.FromOffset < 0 {
-		if start, err = at(req.From); err != nil {
-			return 0, 0, err
+		if start, err = stream.OffsetAt(ctx, brokers, req.Topic, p, req.From); err != nil {
+			return 0, 0, fmt.Errorf("replay: %w", err)
 		}
 		if !req.To.IsZero() {
-			if end, err = at(req.To); err != nil {
-				return 0, 0, err
+			if end, err = stream.OffsetAt(ctx, brokers, req.Topic, p, req.To); err != nil {
+				return 0, 0, fmt.Errorf("replay: %w", err)
 			}
 		}
 	} else if req.ToOffset >= 0 {
@@ -147,14 +115,6 @@ func replayBounds(ctx context.Context, broker string, req ReplayRequest, p int) 
 }
 
 func replayPartition(ctx context.Context, brokers []string, req ReplayRequest, p int, start, end int64, w *store.Writer, stats *ReplayStats, log *slog.Logger) error {
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: brokers, Topic: req.Topic, Partition: p,
-		MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 500 * time.Millisecond,
-	})
-	defer r.Close()
-	if err := r.SetOffset(start); err != nil {
-		return fmt.Errorf("replay: seek %s/%d to %d: %w", req.Topic, p, start, err)
-	}
 	var (
 		batch []kafka.Message
 		size  int
@@ -176,29 +136,29 @@ func replayPartition(ctx context.Context, brokers []string, req ReplayRequest, p
 		batch, size = batch[:0], 0
 		return nil
 	}
-	for next := start; next < end; {
-		fctx, cancel := context.WithTimeout(ctx, req.IdleTimeout)
-		m, err := r.FetchMessage(fctx)
-		cancel()
-		if err != nil {
-			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-				log.Warn("replay: no message before the end of the range, partition done early",
-					"topic", req.Topic, "partition", p, "next_offset", next, "end", end)
-				break
-			}
-			return errors.Join(fmt.Errorf("replay: fetch %s/%d: %w", req.Topic, p, err), flush())
-		}
-		if m.Offset >= end {
-			break
-		}
+	next := start
+	var writeErr error
+	cfg := stream.ReaderConfig{Brokers: brokers, MaxWait: 500 * time.Millisecond, Idle: req.IdleTimeout}
+	err := stream.ReadPartition(ctx, cfg, req.Topic, p, start, end, func(m kafka.Message) error {
 		next = m.Offset + 1
 		batch = append(batch, m)
 		size += len(m.Value)
 		if len(batch) >= req.BatchRows || size >= req.BatchBytes {
-			if err := flush(); err != nil {
-				return err
-			}
+			writeErr = flush()
+			return writeErr
 		}
+		return nil
+	})
+	switch {
+	case writeErr != nil:
+		return writeErr
+	case errors.Is(err, stream.ErrIdle):
+		log.Warn("replay: no message before the end of the range, partition done early",
+			"topic", req.Topic, "partition", p, "next_offset", next, "end", end)
+	case err != nil && len(batch) > 0:
+		return errors.Join(fmt.Errorf("replay: fetch %s/%d: %w", req.Topic, p, err), flush())
+	case err != nil:
+		return err
 	}
 	return flush()
 }

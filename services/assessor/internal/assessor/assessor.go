@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
@@ -88,6 +89,7 @@ type Assessor struct {
 	m     *metrics
 	clock func() time.Time
 
+	readings                *stream.Consumer
 	events, state, rejected *stream.Writer
 
 	// mu serialises the engine and the publishes that follow each change to it: a batch
@@ -95,10 +97,12 @@ type Assessor struct {
 	mu     sync.Mutex
 	engine *engine.Engine
 
-	ready atomic.Bool
+	ready    atomic.Bool
+	setReady func(bool)
 }
 
-// New builds an Assessor for a network, registering its metrics (and the engine's) on reg.
+// New builds an Assessor for a network, registering its metrics (and the engine's and
+// its Kafka clients') on reg.
 func New(cfg Config, net *network.Network, reg prometheus.Registerer, log *slog.Logger) (*Assessor, error) {
 	cfg.defaults()
 	if len(cfg.Brokers) == 0 {
@@ -118,10 +122,16 @@ func New(cfg Config, net *network.Network, reg prometheus.Registerer, log *slog.
 		return nil, fmt.Errorf("assessor: %w", err)
 	}
 	a.engine = engine
+	km := stream.NewMetrics(reg, "assessor")
+	a.readings = stream.NewConsumer(stream.ConsumerConfig{
+		Brokers: cfg.Brokers, Topic: cfg.ReadingsTopic, GroupID: cfg.GroupID,
+		MaxRows: cfg.MaxRows, MaxDelay: cfg.MaxDelay, MaxWait: cfg.MaxWait,
+		Logger: log, Metrics: km,
+	})
 	writer := func(topic, label string) *stream.Writer {
 		return stream.NewWriter(stream.WriterConfig{
-			Brokers: cfg.Brokers, Topic: topic, BatchTimeout: cfg.BatchTimeout,
-		}, a.m.publish.WithLabelValues(label))
+			Brokers: cfg.Brokers, Topic: topic, BatchTimeout: cfg.BatchTimeout, Label: label,
+		}, km)
 	}
 	a.events = writer(cfg.EventsTopic, "events")
 	a.state = writer(cfg.StateTopic, "state")
@@ -135,51 +145,22 @@ func (a *Assessor) Ready() bool { return a.ready.Load() }
 // Run consumes until ctx is done. ready, when not nil, is told when the assessor becomes
 // ready (state restored, consuming) and when it stops being (rebalance, shutdown).
 func (a *Assessor) Run(ctx context.Context, ready func(bool)) error {
-	setReady := func(v bool) {
+	a.setReady = func(v bool) {
 		a.ready.Store(v)
 		if ready != nil {
 			ready(v)
 		}
 	}
-	defer setReady(false)
+	defer a.setReady(false)
 	defer a.closeWriters()
 
 	if err := a.ensureTopics(ctx); err != nil {
 		return err
 	}
-	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
-		ID:                     a.cfg.GroupID,
-		Brokers:                a.cfg.Brokers,
-		Topics:                 []string{a.cfg.ReadingsTopic},
-		StartOffset:            kafka.FirstOffset,
-		HeartbeatInterval:      time.Second,
-		SessionTimeout:         10 * time.Second,
-		RebalanceTimeout:       10 * time.Second,
-		JoinGroupBackoff:       time.Second,
-		WatchPartitionChanges:  true,
-		PartitionWatchInterval: 5 * time.Second,
-	})
-	if err != nil {
-		return fmt.Errorf("assessor: consumer group: %w", err)
+	if err := a.readings.Consume(ctx, a.open); err != nil {
+		return fmt.Errorf("assessor: %w", err)
 	}
-	defer cg.Close()
-	for {
-		gen, err := cg.Next(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err != nil {
-			a.log.Warn("consumer group: no generation yet, retrying", "group", a.cfg.GroupID, "err", err)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(time.Second):
-			}
-			continue
-		}
-		setReady(false)
-		gen.Start(func(gctx context.Context) { a.generation(ctx, gctx, gen, setReady) })
-	}
+	return nil
 }
 
 // ensureTopics creates the topics the assessor needs when they are missing; the state
@@ -207,188 +188,94 @@ func (a *Assessor) closeWriters() {
 	}
 }
 
-// generation runs one consumer-group generation: restore the state of the assigned
-// partitions, then fetch, judge, publish and commit until the generation ends (a
-// rebalance) or ctx is done.
-func (a *Assessor) generation(ctx, gctx context.Context, gen *kafka.Generation, setReady func(bool)) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := context.AfterFunc(gctx, cancel)
-	defer stop()
+// session is the assessor's stream.Session of one consumer-group generation: its Handle
+// judges a batch and publishes the batch's events (stage one); its commit loop publishes
+// the state the batch changed and then commits the batch's offsets (stage two), while the
+// next batch is already being judged. The order that recovery needs holds for every batch:
+// events, then state, then commit.
+type session struct {
+	a        *Assessor
+	g        *stream.Generation
+	progress *catchUp
+	after    chan pending // bounded: backpressure when the state lags
 
-	assigned := gen.Assignments[a.cfg.ReadingsTopic]
+	cancel    context.CancelFunc
+	stopTicks func()
+	committed sync.WaitGroup // the commit loop
+	tailing   sync.WaitGroup
+}
+
+// open starts a generation: restore the state of the assigned partitions, then start the
+// tailers, the ticker and the commit loop. The stream.Consumer then fetches, and hands the
+// batches to Handle, until the generation ends (a rebalance) or ctx is done.
+func (a *Assessor) open(ctx context.Context, g *stream.Generation) (stream.Session, error) {
+	a.setReady(false)
+	ctx, cancel := context.WithCancel(ctx)
 	own := map[int32]bool{}
-	for _, p := range assigned {
-		own[int32(p.ID)] = true
+	for _, p := range g.Partitions {
+		own[int32(p.Partition)] = true
 	}
-	log := a.log.With("generation", gen.ID, "partitions", len(assigned))
+	log := a.log.With("generation", g.ID, "partitions", len(g.Partitions))
 
 	// Restore before the first reading: without the state, a reading could reopen what
 	// is open or miss a transition. Retry until it works or the generation ends.
-	var (
-		ends    map[int]int64
-		highest map[int]int64
-	)
-	for backoff := time.Second; ; backoff = min(2*backoff, 30*time.Second) {
-		var err error
-		ends, highest, err = a.restore(ctx, own, assigned)
-		if err == nil {
-			break
-		}
-		log.Error("restore state failed, retrying", "topic", a.cfg.StateTopic, "backoff", backoff, "err", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
+	type restored struct{ ends, highest map[int]int64 }
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.Multiplier, b.MaxInterval = time.Second, 2, 30*time.Second
+	r, err := backoff.Retry(ctx, func() (restored, error) {
+		ends, highest, err := a.restore(ctx, own, g.Partitions)
+		return restored{ends, highest}, err
+	}, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(0), backoff.WithNotify(func(err error, next time.Duration) {
+		log.Error("restore state failed, retrying", "topic", a.cfg.StateTopic, "backoff", next.Round(time.Millisecond), "err", err)
+	}))
+	if err != nil {
+		cancel()
+		return nil, err // only when ctx is done: the generation ended
 	}
 	st := a.engine.Stats()
 	log.Info("state restored", "series", st.Series, "stations", st.Stations, "open", st.Open, "predictions", st.Predictions)
 
-	// A fetcher that fails ends the generation (kafka-go ends it when any function it
-	// started returns): the group rejoins and the state is restored, a clean retry.
-	msgs := make(chan kafka.Message, a.cfg.MaxRows)
-	for _, p := range assigned {
-		gen.Start(func(gctx context.Context) { a.fetch(gctx, ctx, p, msgs) })
-	}
+	s := &session{a: a, g: g, progress: newCatchUp(g.Partitions, r.highest), after: make(chan pending, 8), cancel: cancel}
 	// The tailers only keep context fresh: one that fails must not end the generation,
-	// so they are not started by it, but they are waited for before it ends, as they
-	// write to the engine.
-	var tailing sync.WaitGroup
-	defer tailing.Wait()
-	defer cancel()
-	for p, from := range ends {
-		tailing.Add(1)
-		go func() {
-			defer tailing.Done()
-			a.tail(ctx, own, p, from)
-		}()
+	// so they are not started by it, but they are waited for before it ends (Close), as
+	// they write to the engine.
+	for p, from := range r.ends {
+		s.tailing.Go(func() { a.tail(ctx, own, p, from) })
 	}
-	progress := newCatchUp(assigned, highest)
-	after := make(chan pending, 8) // bounded: backpressure when the state lags
 	tctx, tcancel := context.WithCancel(ctx)
 	var ticking sync.WaitGroup
-	ticking.Add(1)
-	go func() {
-		defer ticking.Done()
-		a.ticks(tctx, progress, after)
-	}()
-	stopTicks := func() { tcancel(); ticking.Wait() }
-	setReady(true)
-	defer setReady(false)
-	a.consume(ctx, gen, msgs, progress, after, stopTicks)
+	ticking.Go(func() { a.ticks(tctx, s.progress, s.after) })
+	s.stopTicks = func() { tcancel(); ticking.Wait() }
+	s.committed.Go(func() { s.commitLoop(ctx) })
+	a.setReady(true)
+	return s, nil
 }
 
-// fetch reads one assigned partition from the group's committed offset into msgs.
-func (a *Assessor) fetch(gctx, ctx context.Context, p kafka.PartitionAssignment, msgs chan<- kafka.Message) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := context.AfterFunc(gctx, cancel)
-	defer stop()
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:          a.cfg.Brokers,
-		Topic:            a.cfg.ReadingsTopic,
-		Partition:        p.ID,
-		MinBytes:         1,
-		MaxBytes:         16 << 20,
-		MaxWait:          a.cfg.MaxWait,
-		ReadBatchTimeout: a.cfg.MaxWait + time.Second,
-		QueueCapacity:    a.cfg.MaxRows,
-	})
-	defer r.Close()
-	if err := r.SetOffset(p.Offset); err != nil {
-		a.log.Error("set offset", "topic", a.cfg.ReadingsTopic, "partition", p.ID, "offset", p.Offset, "err", err)
-		return
-	}
-	for {
-		m, err := r.FetchMessage(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				a.log.Warn("fetch", "topic", a.cfg.ReadingsTopic, "partition", p.ID, "err", err)
-			}
-			return
-		}
-		select {
-		case msgs <- m:
-		case <-ctx.Done():
-			return
-		}
-	}
+// Handle judges a batch and publishes its events; its state and commit follow in the
+// commit loop. It fails only when ctx is done: the batch is then not committed and will be
+// replayed.
+func (s *session) Handle(ctx context.Context, b stream.Batch) error {
+	return s.a.process(ctx, b.Messages, b.Start, s.after)
+}
+
+// Close ends the generation: stop the ticker (the other sender), close the pipeline, and
+// wait for what is queued to be published before the generation ends, so that the next
+// generation restores it; then stop the tailers.
+func (s *session) Close() {
+	s.stopTicks()
+	close(s.after)
+	s.committed.Wait()
+	s.a.setReady(false)
+	s.cancel()
+	s.tailing.Wait()
 }
 
 // pending is what follows a batch's events: its state, then its offsets' commit.
 type pending struct {
 	state   []kafka.Message
-	offsets map[int]int64 // next offset to read per partition; nil for a tick
+	offsets stream.Offsets // next offset to read per partition; nil for a tick
 	start   time.Time
 	rows    int
-}
-
-// consume cuts batches from msgs and processes them until ctx is done. It is a two-stage
-// pipeline: this goroutine judges a batch and publishes its events; a second one
-// publishes the batch's state and then commits its offsets, while the next batch is
-// already being judged. The order that recovery needs holds for every batch: events,
-// then state, then commit.
-func (a *Assessor) consume(ctx context.Context, gen *kafka.Generation, msgs <-chan kafka.Message, progress *catchUp, after chan pending, stopTicks func()) {
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		a.commitLoop(ctx, gen, after, progress)
-	}()
-	// On the way out: stop the ticker (the other sender), close the pipeline, and wait
-	// for what is queued to be published before the generation ends, so that the next
-	// generation restores it.
-	defer wg.Wait()
-	defer close(after)
-	defer stopTicks()
-
-	batch := make([]kafka.Message, 0, a.cfg.MaxRows)
-	for {
-		batch = batch[:0]
-		select {
-		case <-ctx.Done():
-			return
-		case m := <-msgs:
-			batch = append(batch, m)
-		}
-		start := time.Now()
-		batch = a.fill(ctx, batch, msgs)
-		if err := a.process(ctx, batch, start, after); err != nil {
-			return // stopping: the batch is not committed and will be replayed
-		}
-	}
-}
-
-// fill adds to a batch what is already queued, and then, for MaxDelay after its first
-// reading, what arrives, up to MaxRows. Under load batches grow by themselves: readings
-// queue while the previous batch is being published.
-func (a *Assessor) fill(ctx context.Context, batch []kafka.Message, msgs <-chan kafka.Message) []kafka.Message {
-	for len(batch) < a.cfg.MaxRows {
-		select {
-		case m := <-msgs:
-			batch = append(batch, m)
-			continue
-		default:
-		}
-		break
-	}
-	if a.cfg.MaxDelay <= 0 || len(batch) >= a.cfg.MaxRows {
-		return batch
-	}
-	timer := time.NewTimer(a.cfg.MaxDelay)
-	defer timer.Stop()
-	for len(batch) < a.cfg.MaxRows {
-		select {
-		case m := <-msgs:
-			batch = append(batch, m)
-		case <-timer.C:
-			return batch
-		case <-ctx.Done():
-			return batch
-		}
-	}
-	return batch
 }
 
 // commitLoop publishes the state of the batches (and ticks) queued in after, then commits
@@ -398,28 +285,27 @@ func (a *Assessor) fill(ctx context.Context, batch []kafka.Message, msgs <-chan 
 // series in one call (compaction keeps only the latest anyway), and commits the highest
 // offset per partition once. Every batch's events were published before it was queued,
 // so the order recovery needs still holds: events, then state, then commit.
-func (a *Assessor) commitLoop(ctx context.Context, gen *kafka.Generation, after <-chan pending, progress *catchUp) {
+func (s *session) commitLoop(ctx context.Context) {
+	a := s.a
 	var queued []pending
-	for p := range after {
-		queued = drainPending(append(queued[:0], p), after)
-		state, offsets, rows := mergePending(queued)
+	for p := range s.after {
+		queued = drainPending(append(queued[:0], p), s.after)
+		state, offsets, _ := mergePending(queued)
 		if err := a.publish(ctx, a.state, "state", state); err != nil {
 			// Stopping. Leave the rest uncommitted: it is replayed from older state,
 			// which gives the same event ids.
-			for range after {
+			for range s.after {
 			}
 			return
 		}
 		if len(offsets) == 0 {
 			continue
 		}
-		if err := gen.CommitOffsets(map[string]map[int]int64{a.cfg.ReadingsTopic: offsets}); err != nil {
-			// Not fatal: the batches' events and state are durable; whoever consumes
-			// next replays them and the engine recognises the offsets.
-			a.m.commitFailures.Inc()
-			a.log.Warn("commit failed", "topic", a.cfg.ReadingsTopic, "rows", rows, "batches", len(queued), "err", err)
-		}
-		progress.done(offsets)
+		// A failure is not fatal (Commit logs and counts it): the batches' events and
+		// state are durable; whoever consumes next replays them and the engine
+		// recognises the offsets.
+		_ = s.g.Commit(offsets)
+		s.progress.done(offsets)
 		for _, q := range queued {
 			if q.offsets != nil {
 				a.m.batchReadings.Observe(float64(q.rows))
@@ -448,7 +334,7 @@ func drainPending(queued []pending, after <-chan pending) []pending {
 // (at the position of the key's first message, which is harmless: keys are distinct),
 // the highest next offset per partition (nil when only ticks were queued), and the
 // number of readings.
-func mergePending(queued []pending) (state []kafka.Message, offsets map[int]int64, rows int) {
+func mergePending(queued []pending) (state []kafka.Message, offsets stream.Offsets, rows int) {
 	if len(queued) == 1 {
 		return queued[0].state, queued[0].offsets, queued[0].rows
 	}
@@ -462,13 +348,11 @@ func mergePending(queued []pending) (state []kafka.Message, offsets map[int]int6
 			at[string(m.Key)] = len(state)
 			state = append(state, m)
 		}
-		for p, off := range q.offsets {
+		if q.offsets != nil {
 			if offsets == nil {
-				offsets = map[int]int64{}
+				offsets = stream.Offsets{}
 			}
-			if off > offsets[p] {
-				offsets[p] = off
-			}
+			offsets.Merge(q.offsets)
 		}
 		rows += q.rows
 	}
@@ -490,12 +374,11 @@ func (a *Assessor) process(ctx context.Context, batch []kafka.Message, start tim
 		events     []message.Event
 		rejections []kafka.Message
 	)
-	offsets := map[int]int64{}
+	offsets := stream.Offsets{}
 	in := message.Interner{} // a batch's readings share their sites, units, flags …
 	for _, m := range batch {
-		if m.Offset+1 > offsets[m.Partition] {
-			offsets[m.Partition] = m.Offset + 1 // the next offset to read
-		}
+		// The next offset to read, and the high watermark for the lag.
+		offsets.Add(m.Partition, stream.Offset{Next: m.Offset + 1, HighWaterMark: m.HighWaterMark})
 		var r message.Reading
 		err := message.DecodeReadingInterned(m.Value, in, &r)
 		if err == nil {
@@ -558,28 +441,22 @@ func (a *Assessor) publishEvents(ctx context.Context, events []message.Event) ([
 
 // publish retries a synchronous publish with backoff until it succeeds or ctx is done.
 // The publish itself is not cancelled by ctx: a batch half-written when a rebalance ends
-// the generation would only be written again.
+// the generation would only be written again. The writer counts the failures
+// (riverwatch_assessor_publish_failures_total{topic}).
 func (a *Assessor) publish(ctx context.Context, w *stream.Writer, label string, msgs []kafka.Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	backoff := 100 * time.Millisecond
-	for {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.Multiplier, b.MaxInterval = 100*time.Millisecond, 2, 10*time.Second
+	_, err := backoff.Retry(ctx, func() (struct{}, error) {
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		err := w.Publish(pctx, msgs...)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		a.m.publishFailures.WithLabelValues(label).Inc()
-		a.log.Warn("publish failed, retrying", "topic", w.Topic(), "rows", len(msgs), "backoff", backoff, "err", err)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 10*time.Second)
-	}
+		defer cancel()
+		return struct{}{}, w.Publish(pctx, msgs...)
+	}, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(0), backoff.WithNotify(func(err error, next time.Duration) {
+		a.log.Warn("publish failed, retrying", "topic", w.Topic(), "label", label, "rows", len(msgs), "backoff", next.Round(time.Millisecond), "err", err)
+	}))
+	return err
 }
 
 // ticks runs the time-driven rules (silent stations, prediction clearing) every
@@ -650,22 +527,22 @@ type catchUp struct {
 	pending map[int]int64 // partition → high watermark still to reach
 }
 
-func newCatchUp(assigned []kafka.PartitionAssignment, highest map[int]int64) *catchUp {
+func newCatchUp(assigned []stream.Assignment, highest map[int]int64) *catchUp {
 	c := &catchUp{pending: map[int]int64{}}
 	for _, p := range assigned {
-		hw := highest[p.ID]
+		hw := highest[p.Partition]
 		if hw > 0 && (p.Offset < 0 || p.Offset < hw) {
-			c.pending[p.ID] = hw
+			c.pending[p.Partition] = hw
 		}
 	}
 	return c
 }
 
-func (c *catchUp) done(next map[int]int64) {
+func (c *catchUp) done(next stream.Offsets) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for p, off := range next {
-		if hw, ok := c.pending[p]; ok && off >= hw {
+		if hw, ok := c.pending[p]; ok && off.Next >= hw {
 			delete(c.pending, p)
 		}
 	}

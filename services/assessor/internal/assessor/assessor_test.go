@@ -16,6 +16,7 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/network"
+	"github.com/riverwatch/riverwatch/pkg/stream"
 )
 
 func TestConfigFromTheRiverwatchConfiguration(t *testing.T) {
@@ -88,16 +89,16 @@ func TestRejectionRecordsTheRawInputAndWhere(t *testing.T) {
 }
 
 func TestCatchUpWaitsForTheHighWatermarkOfEveryPartition(t *testing.T) {
-	assigned := []kafka.PartitionAssignment{{ID: 0, Offset: kafka.FirstOffset}, {ID: 1, Offset: 50}, {ID: 2, Offset: 7}}
+	assigned := []stream.Assignment{{Partition: 0, Offset: kafka.FirstOffset}, {Partition: 1, Offset: 50}, {Partition: 2, Offset: 7}}
 	c := newCatchUp(assigned, map[int]int64{0: 10, 1: 50, 2: 0})
 	if c.caughtUp() {
 		t.Fatal("partition 0 has 10 readings to go")
 	}
-	c.done(map[int]int64{0: 9})
+	c.done(nextOffsets(map[int]int64{0: 9}))
 	if c.caughtUp() {
 		t.Fatal("one more reading on partition 0")
 	}
-	c.done(map[int]int64{0: 10})
+	c.done(nextOffsets(map[int]int64{0: 10}))
 	if !c.caughtUp() {
 		t.Fatal("every partition is at its high watermark")
 	}
@@ -115,7 +116,7 @@ func TestMergePendingKeepsTheLatestStatePerKeyAndTheHighestOffsets(t *testing.T)
 	}{
 		{
 			name:        "one batch is passed through",
-			queued:      []pending{{state: []kafka.Message{msg("a", "1")}, offsets: map[int]int64{0: 5}, start: start, rows: 3}},
+			queued:      []pending{{state: []kafka.Message{msg("a", "1")}, offsets: nextOffsets(map[int]int64{0: 5}), start: start, rows: 3}},
 			wantState:   map[string]string{"a": "1"},
 			wantOffsets: map[int]int64{0: 5},
 			wantRows:    3,
@@ -123,9 +124,9 @@ func TestMergePendingKeepsTheLatestStatePerKeyAndTheHighestOffsets(t *testing.T)
 		{
 			name: "later batches and ticks win per key, offsets take the maximum per partition",
 			queued: []pending{
-				{state: []kafka.Message{msg("a", "1"), msg("b", "1")}, offsets: map[int]int64{0: 5, 1: 9}, rows: 4},
+				{state: []kafka.Message{msg("a", "1"), msg("b", "1")}, offsets: nextOffsets(map[int]int64{0: 5, 1: 9}), rows: 4},
 				{state: []kafka.Message{msg("a", "2"), msg("c", "1")}}, // a tick
-				{state: []kafka.Message{msg("b", "3")}, offsets: map[int]int64{0: 7, 2: 1}, rows: 2},
+				{state: []kafka.Message{msg("b", "3")}, offsets: nextOffsets(map[int]int64{0: 7, 2: 1}), rows: 2},
 			},
 			wantState:   map[string]string{"a": "2", "b": "3", "c": "1"},
 			wantOffsets: map[int]int64{0: 7, 1: 9, 2: 1},
@@ -151,7 +152,7 @@ func TestMergePendingKeepsTheLatestStatePerKeyAndTheHighestOffsets(t *testing.T)
 			if !maps.Equal(got, tt.wantState) {
 				t.Errorf("state %v, want %v", got, tt.wantState)
 			}
-			if !maps.Equal(offsets, tt.wantOffsets) || (offsets == nil) != (tt.wantOffsets == nil) {
+			if !maps.Equal(offsets, nextOffsets(tt.wantOffsets)) || (offsets == nil) != (tt.wantOffsets == nil) {
 				t.Errorf("offsets %v, want %v", offsets, tt.wantOffsets)
 			}
 			if rows != tt.wantRows {
@@ -173,4 +174,16 @@ func TestDrainPendingTakesWhatIsQueuedWithoutBlocking(t *testing.T) {
 	if got := drainPending(nil, after); len(got) != 0 {
 		t.Fatalf("drained %+v from a closed, empty queue", got)
 	}
+}
+
+// nextOffsets turns next offsets per partition into stream.Offsets (no high watermarks).
+func nextOffsets(next map[int]int64) stream.Offsets {
+	if next == nil {
+		return nil
+	}
+	o := stream.Offsets{}
+	for p, n := range next {
+		o[p] = stream.Offset{Next: n}
+	}
+	return o
 }

@@ -17,6 +17,15 @@
 // once: one publish of the latest state per series, then one commit of the highest offset
 // per partition. The order above holds for each batch.
 //
+// The Kafka mechanics are pkg/stream's: a stream.Consumer joins the group, fetches the
+// assigned partitions and cuts the batches (assessor.max_rows, assessor.max_delay); the
+// assessor is its stream.Session. Opening a session restores the state (below) and starts
+// the tailers, the ticker and the second stage; Handle is the first stage; the second
+// stage commits through stream.Generation.Commit, inside the generation, so a rebalance
+// never commits for partitions that have moved. The consumer's metrics are
+// riverwatch_assessor_kafka_* (commits, commit failures, last committed offset and lag per
+// partition), the writers' riverwatch_assessor_publish_duration_seconds{topic}.
+//
 // On every partition assignment (start, rebalance) the engine is rebuilt from the state
 // topic, read to its end, before any reading is consumed: the series and stations of the
 // assigned partitions in full, the others as context (their latest values feed

@@ -5,27 +5,25 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
-// metrics are the Kafka side's metrics; the engine's are in services/assessor/internal/engine:
+// metrics are the Kafka side's metrics; the engine's are in services/assessor/internal/engine,
+// those of its consumer and writers (riverwatch_assessor_kafka_*: records, commits, commit
+// failures, last committed offset and lag per partition; and
+// riverwatch_assessor_publish_duration_seconds{topic} and _publish_failures_total{topic},
+// topic being events, state or rejected) in pkg/stream (stream.Metrics):
 //
 //	riverwatch_assessor_batch_duration_seconds          fetch of a batch's first reading → offsets committed
 //	riverwatch_assessor_batch_readings                  readings per batch
 //	riverwatch_assessor_event_latency_seconds           reading received (gateway) → its event published
-//	riverwatch_assessor_publish_duration_seconds{topic} one synchronous publish (events, state, rejected)
 //	riverwatch_assessor_decode_errors_total             readings that could not be decoded (sent to rejected)
 //	riverwatch_assessor_restores_total                  state restores (one per partition assignment)
 //	riverwatch_assessor_restored_records_total          state records loaded by restores
-//	riverwatch_assessor_publish_failures_total{topic}   failed publishes (retried)
-//	riverwatch_assessor_commit_failures_total           failed offset commits (the batch will be replayed)
 type metrics struct {
 	batchDuration   prometheus.Histogram
 	batchReadings   prometheus.Histogram
 	eventLatency    prometheus.Histogram
-	publish         *prometheus.HistogramVec
 	decodeErrors    prometheus.Counter
 	restores        prometheus.Counter
 	restoredRecords prometheus.Counter
-	publishFailures *prometheus.CounterVec
-	commitFailures  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -46,10 +44,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "riverwatch_assessor_event_latency_seconds", Buckets: lat,
 			Help: "From a reading's received_at (stamped by the gateway) to the publication of the event it caused.",
 		}),
-		publish: f.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "riverwatch_assessor_publish_duration_seconds", Buckets: lat,
-			Help: "Duration of one synchronous publish (acks=all), by topic: events, state, rejected.",
-		}, []string{"topic"}),
 		decodeErrors: f.NewCounter(prometheus.CounterOpts{
 			Name: "riverwatch_assessor_decode_errors_total",
 			Help: "Readings on the readings topic that could not be decoded; each is published to the rejected topic.",
@@ -61,14 +55,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		restoredRecords: f.NewCounter(prometheus.CounterOpts{
 			Name: "riverwatch_assessor_restored_records_total",
 			Help: "State records loaded by restores.",
-		}),
-		publishFailures: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "riverwatch_assessor_publish_failures_total",
-			Help: "Failed publishes, by topic (events, state, rejected); the batch is retried.",
-		}, []string{"topic"}),
-		commitFailures: f.NewCounter(prometheus.CounterOpts{
-			Name: "riverwatch_assessor_commit_failures_total",
-			Help: "Failed offset commits (usually a rebalance); the batch is replayed and recognised by its offsets.",
 		}),
 	}
 }

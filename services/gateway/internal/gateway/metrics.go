@@ -6,7 +6,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics of the gateway. Label values come from fixed sets: reason codes, sources
+// metrics of the gateway; its Kafka writers' (publish latency and failures, by topic:
+// readings, rejected) are stream.Metrics, registered by services/gateway. Label values come from fixed sets: reason codes, sources
 // (hj212, http, csv), topics (readings, rejected), answer CNs, HTTP endpoints and codes.
 type metrics struct {
 	framesAccepted   prometheus.Counter     // riverwatch_gateway_frames_accepted_total
@@ -17,8 +18,6 @@ type metrics struct {
 	connsOpen        prometheus.Gauge       // riverwatch_gateway_connections_open
 	connsTotal       prometheus.Counter     // riverwatch_gateway_connections_total
 	connsRefused     prometheus.Counter     // riverwatch_gateway_connections_refused_total
-	publishSeconds   *prometheus.HistogramVec
-	publishFailures  *prometheus.CounterVec
 	answers          *prometheus.CounterVec // riverwatch_gateway_answers_total{cn}
 	httpRequests     *prometheus.CounterVec // riverwatch_gateway_http_requests_total{endpoint,code}
 }
@@ -57,15 +56,6 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "riverwatch_gateway_connections_refused_total",
 			Help: "HJ 212 connections refused because gateway.max_connections were open.",
 		}),
-		publishSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "riverwatch_gateway_publish_duration_seconds",
-			Help:    "Time from a publish call until Kafka acknowledged every message of it (RequireAll), by topic.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16), // 0.5 ms … 16 s
-		}, []string{"topic"}),
-		publishFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "riverwatch_gateway_publish_failures_total",
-			Help: "Publish calls that Kafka did not acknowledge, by topic.",
-		}, []string{"topic"}),
 		answers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "riverwatch_gateway_answers_total",
 			Help: "HJ 212 packets sent to stations, by command code (9014, 9011, 1012).",
@@ -79,7 +69,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.framesAccepted, m.framesRefused, m.framesUnacked, m.readingsAccepted,
-		m.readingsRefused, m.connsOpen, m.connsTotal, m.connsRefused, m.publishSeconds, m.publishFailures,
+		m.readingsRefused, m.connsOpen, m.connsTotal, m.connsRefused,
 		m.answers, m.httpRequests} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ingest: register metrics: %w", err)

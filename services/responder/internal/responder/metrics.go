@@ -2,12 +2,14 @@ package responder
 
 import "github.com/prometheus/client_golang/prometheus"
 
+// metrics of the responder; those of its consumers and writers (riverwatch_responder_kafka_*,
+// and riverwatch_responder_publish_duration_seconds{topic} for the incidents and state
+// topics) are stream.Metrics.
 type metrics struct {
 	events        *prometheus.CounterVec
 	commands      *prometheus.CounterVec
 	notifications *prometheus.CounterVec
 	deliveryTime  *prometheus.HistogramVec
-	publish       *prometheus.HistogramVec
 	incidents     *prometheus.GaugeVec
 	queued        prometheus.Gauge
 	invalid       *prometheus.CounterVec
@@ -29,10 +31,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "riverwatch_responder_delivery_duration_seconds", Help: "Duration of one delivery attempt.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 		}, []string{"channel"}),
-		publish: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "riverwatch_responder_publish_duration_seconds", Help: "Duration of a synchronous Kafka write (incidents or state topic).",
-			Buckets: prometheus.ExponentialBuckets(0.001, 2, 12),
-		}, []string{"topic"}),
 		incidents: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "riverwatch_responder_incidents", Help: "Incidents held, by status.",
 		}, []string{"status"}),
@@ -47,7 +45,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.commands, m.notifications, m.deliveryTime, m.publish, m.incidents, m.queued, m.invalid, m.persistErrors)
+		reg.MustRegister(m.events, m.commands, m.notifications, m.deliveryTime, m.incidents, m.queued, m.invalid, m.persistErrors)
 	}
 	return m
 }

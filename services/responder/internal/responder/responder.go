@@ -42,6 +42,7 @@ type Responder struct {
 	contacts *notify.Contacts
 	sender   Sender
 	m        *metrics
+	km       *stream.Metrics // of its consumers and writers
 
 	mu      sync.Mutex // guards eng and pending; held while persisting, so writes keep their order
 	eng     *incident.Engine
@@ -90,14 +91,16 @@ func New(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, opts O
 		})
 	}
 	m := newMetrics(reg)
+	km := stream.NewMetrics(reg, "responder")
 	r := &Responder{
 		cfg: cfg, rc: rc, log: log, net: net, books: books, contacts: contacts, sender: sender, m: m,
 		eng: incident.New(incident.Config{
 			GroupWindow: rc.GroupWindow, TimeScale: rc.TimeScale, MaxEventAge: rc.MaxEventAge, Retain: rc.Retain,
 			MaxAttempts: rc.MaxAttempts, RetryBase: rc.RetryBase, RetryMax: rc.RetryMax,
 		}, opts.Clock, net, books, contacts),
-		updates: stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Incidents, BatchTimeout: cfg.Kafka.BatchTimeout}, m.publish.WithLabelValues("incidents")),
-		state:   stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: rc.StateTopic, BatchTimeout: cfg.Kafka.BatchTimeout}, m.publish.WithLabelValues("state")),
+		km:      km,
+		updates: stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Incidents, BatchTimeout: cfg.Kafka.BatchTimeout, Label: "incidents"}, km),
+		state:   stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: rc.StateTopic, BatchTimeout: cfg.Kafka.BatchTimeout, Label: "state"}, km),
 		wake:    make(chan struct{}, 1),
 		slots:   make(chan struct{}, rc.Workers),
 	}
@@ -127,11 +130,11 @@ func (r *Responder) Run(ctx context.Context, ready func(bool)) error {
 	}
 	events := stream.NewConsumer(stream.ConsumerConfig{
 		Brokers: k.Brokers, Topic: k.Topics.Events, GroupID: k.GroupPrefix + ".responder.events",
-		MaxRows: 500, MaxDelay: 20 * time.Millisecond, MaxWait: k.MaxWait, Logger: r.log,
+		MaxRows: 500, MaxDelay: 20 * time.Millisecond, MaxWait: k.MaxWait, Logger: r.log, Metrics: r.km,
 	})
 	commands := stream.NewConsumer(stream.ConsumerConfig{
 		Brokers: k.Brokers, Topic: k.Topics.Commands, GroupID: k.GroupPrefix + ".responder.commands",
-		MaxRows: 100, MaxDelay: 10 * time.Millisecond, MaxWait: k.MaxWait, Logger: r.log,
+		MaxRows: 100, MaxDelay: 10 * time.Millisecond, MaxWait: k.MaxWait, Logger: r.log, Metrics: r.km,
 	})
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)
@@ -171,7 +174,7 @@ func (r *Responder) Run(ctx context.Context, ready func(bool)) error {
 // recover reads the state topic and restores every incident it holds.
 func (r *Responder) recover(ctx context.Context) error {
 	start := time.Now()
-	vals, err := readCompactedRetrying(ctx, r.cfg.Kafka.Brokers, r.rc.StateTopic, r.log)
+	vals, err := readState(ctx, r.cfg.Kafka.Brokers, r.rc.StateTopic, r.log)
 	if err != nil {
 		return fmt.Errorf("recover incident state: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/stream"
 )
 
 // Topics the narrator follows.
@@ -38,41 +39,30 @@ func Follow(ctx context.Context, brokers []string, topics Topics, since time.Tim
 		if topic == "" {
 			continue
 		}
-		parts, err := partitions(ctx, brokers, topic)
+		parts, err := stream.Partitions(ctx, brokers, topic)
 		if err != nil {
 			return err
 		}
 		for _, p := range parts {
-			r := kafka.NewReader(kafka.ReaderConfig{
-				Brokers: brokers, Topic: topic, Partition: p,
-				MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 200 * time.Millisecond,
-			})
-			off, err := offsetAt(ctx, brokers, topic, p, since)
-			if err == nil {
-				err = r.SetOffset(off)
-			}
+			off, err := stream.OffsetAt(ctx, brokers, topic, p, since)
 			if err != nil {
-				r.Close()
 				return fmt.Errorf("seek %s[%d] to %s: %w", topic, p, since.Format(time.RFC3339), err)
 			}
 			readers++
 			go func() {
-				defer r.Close()
-				for {
-					m, err := r.ReadMessage(ctx)
-					if err != nil {
-						if ctx.Err() == nil {
-							select {
-							case errc <- fmt.Errorf("read %s[%d]: %w", topic, p, err):
-							default:
-							}
-						}
-						return
-					}
+				cfg := stream.ReaderConfig{Brokers: brokers, MaxWait: 200 * time.Millisecond}
+				err := stream.ReadPartition(ctx, cfg, topic, p, off, -1, func(m kafka.Message) error {
 					select {
 					case ch <- rec{topic: topic, value: m.Value}:
+						return nil
 					case <-ctx.Done():
-						return
+						return ctx.Err()
+					}
+				})
+				if err != nil && ctx.Err() == nil {
+					select {
+					case errc <- fmt.Errorf("read %s[%d]: %w", topic, p, err):
+					default:
 					}
 				}
 			}()
@@ -117,47 +107,4 @@ func feed(n *Narrator, topics Topics, topic string, value []byte) error {
 		n.Update(u)
 	}
 	return nil
-}
-
-// partitions lists a topic's partition ids.
-func partitions(ctx context.Context, brokers []string, topic string) ([]int, error) {
-	var d kafka.Dialer
-	conn, err := d.DialContext(ctx, "tcp", brokers[0])
-	if err != nil {
-		return nil, fmt.Errorf("dial kafka %s: %w", brokers[0], err)
-	}
-	defer conn.Close()
-	ps, err := conn.ReadPartitions(topic)
-	if err != nil {
-		return nil, fmt.Errorf("partitions of %s: %w", topic, err)
-	}
-	out := make([]int, 0, len(ps))
-	for _, p := range ps {
-		out = append(out, p.ID)
-	}
-	return out, nil
-}
-
-// offsetAt returns the offset of the first record of a partition at or after t, or the end
-// of the partition when there is none — resolved now, as a number, so that a record
-// published before the reader's first fetch is not skipped (kafka-go's LastOffset would be
-// resolved only at that fetch).
-func offsetAt(ctx context.Context, brokers []string, topic string, partition int, t time.Time) (int64, error) {
-	var d kafka.Dialer
-	conn, err := d.DialLeader(ctx, "tcp", brokers[0], topic, partition)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
-	off, err := conn.ReadOffset(t)
-	if err != nil {
-		return 0, err
-	}
-	if off < 0 {
-		return conn.ReadLastOffset()
-	}
-	return off, nil
 }

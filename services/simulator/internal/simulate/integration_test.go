@@ -22,12 +22,12 @@ func waitTopic(t *testing.T, brokers []string, topic string) {
 	testinfra.Eventually(t, 30*time.Second, "topic "+topic+" ready", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		parts, err := partitions(ctx, brokers, topic)
+		parts, err := stream.Partitions(ctx, brokers, topic)
 		if err != nil || len(parts) == 0 {
 			return false
 		}
 		for _, p := range parts {
-			if _, err := offsetAt(ctx, brokers, topic, p, time.Now()); err != nil {
+			if _, err := stream.OffsetAt(ctx, brokers, topic, p, time.Now()); err != nil {
 				return false
 			}
 		}

@@ -3,13 +3,14 @@ package simulate
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"slices"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
 	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/stream"
 )
 
 // LatestObserved returns the newest observed time among the last readings of each
@@ -21,7 +22,7 @@ import (
 // reading more than assessor.grace older than its series' newest. `simulator run` checks
 // this before it starts instead of telling a story nobody will hear.
 func LatestObserved(ctx context.Context, brokers []string, topic string, sites []string, perPartition int) (time.Time, error) {
-	parts, err := partitions(ctx, brokers, topic)
+	parts, err := stream.Partitions(ctx, brokers, topic)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -39,41 +40,23 @@ func LatestObserved(ctx context.Context, brokers []string, topic string, sites [
 }
 
 func latestInPartition(ctx context.Context, brokers []string, topic string, partition int, sites []string, n int) (time.Time, error) {
-	var d kafka.Dialer
-	conn, err := d.DialLeader(ctx, "tcp", brokers[0], topic, partition)
+	first, last, err := stream.Bounds(ctx, brokers, topic, partition)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("dial %s[%d]: %w", topic, partition, err)
-	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
-	first, last, err := conn.ReadOffsets()
-	if err != nil {
-		return time.Time{}, fmt.Errorf("offsets of %s[%d]: %w", topic, partition, err)
+		return time.Time{}, err
 	}
 	start := max(first, last-int64(n))
-	if start >= last {
-		return time.Time{}, nil
-	}
-	if _, err := conn.Seek(start, kafka.SeekAbsolute); err != nil {
-		return time.Time{}, fmt.Errorf("seek %s[%d]: %w", topic, partition, err)
-	}
-	batch := conn.ReadBatch(1, 16<<20)
-	defer batch.Close()
 	var latest time.Time
-	for off := start; off < last; off++ {
-		m, err := batch.ReadMessage()
-		if err != nil {
-			break // the batch ended (a fetch returns what the broker had at hand)
-		}
+	// Idle: a range that ends in a gap of the log must not keep the simulator waiting.
+	cfg := stream.ReaderConfig{Brokers: brokers, Idle: 5 * time.Second}
+	err = stream.ReadPartition(ctx, cfg, topic, partition, start, last, func(m kafka.Message) error {
 		var r message.Reading
-		if json.Unmarshal(m.Value, &r) != nil || !slices.Contains(sites, r.Site) {
-			continue
-		}
-		if r.ObservedAt.After(latest) {
+		if json.Unmarshal(m.Value, &r) == nil && slices.Contains(sites, r.Site) && r.ObservedAt.After(latest) {
 			latest = r.ObservedAt
 		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, stream.ErrIdle) {
+		return time.Time{}, err
 	}
 	return latest, nil
 }
