@@ -7,14 +7,17 @@
 #
 # usage: deploy/local/apicheck.sh     (make test runs it after the Go tests)
 #
-# Needs Kafka and ClickHouse running (deploy/local/infra.sh up). The api runs on a free
-# port against a database and a commands topic of its own (apicheck_<id>, apicheck-<id>.*),
-# both removed afterwards; nothing else is touched. schemathesis is installed once into a
-# venv under RIVERWATCH_CACHE_DIR.
+# Needs Kafka and ClickHouse running (deploy/local/infra.sh up). The api, with a responder
+# and an archiver behind it (so that commands are applied and a drill incident exists to
+# act on), runs on free ports against a database and topics of its own (apicheck_<id>,
+# apicheck-<id>.*), all removed afterwards; nothing else is touched. schemathesis is
+# installed once into a venv under RIVERWATCH_CACHE_DIR; deploy/local/schemathesis.toml
+# holds its settings. It also fails when the api logs an error. About 2.5 minutes.
 #
 # Environment:
 #   APICHECK_MAX_EXAMPLES   generated cases per operation and phase (default 5)
-#   APICHECK_ARGS           extra `schemathesis run` flags, e.g. "--seed 1"
+#   APICHECK_SEED           schemathesis' random seed (default fixed, so runs repeat)
+#   APICHECK_ARGS           extra `schemathesis run` flags, e.g. "--phases fuzzing"
 #   RIVERWATCH_*, KAFKA_PORT, CLICKHOUSE_TCP_PORT, ...  as for the other scripts (env.sh)
 set -euo pipefail
 
