@@ -880,3 +880,64 @@ func TestAMethodAPathDoesNotServeIs405NamingTheMethodsItDoes(t *testing.T) {
 		})
 	}
 }
+
+// cutByDeadline is a Store whose queries, when their context has a deadline of at most
+// cutWithin, fail at that deadline the way clickhouse-go's do: the deadline becomes the
+// connection's, and the error is a network timeout that does not wrap
+// context.DeadlineExceeded (it can even come before ctx.Err() is set).
+type cutByDeadline struct {
+	api.Store
+	cutWithin time.Duration
+}
+
+var errNetTimeout = errors.New("read tcp 127.0.0.1:1->127.0.0.1:9000: i/o timeout")
+
+func (s cutByDeadline) cut(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	if !ok || time.Until(dl) > s.cutWithin {
+		return false
+	}
+	time.Sleep(time.Until(dl))
+	return true
+}
+
+func (s cutByDeadline) CommandLog(ctx context.Context, id string) (message.LogEntry, error) {
+	if s.cut(ctx) {
+		return message.LogEntry{}, errNetTimeout
+	}
+	return s.Store.CommandLog(ctx, id)
+}
+
+func (s cutByDeadline) Incidents(ctx context.Context, q api.IncidentQuery) ([]message.Incident, error) {
+	if s.cut(ctx) {
+		return nil, errNetTimeout
+	}
+	return s.Store.Incidents(ctx, q)
+}
+
+type sendOnly struct{}
+
+func (sendOnly) Send(context.Context, message.Command) error { return nil }
+
+func TestAQueryCutByTheDeadlineIsATimeoutNotAServerError(t *testing.T) {
+	t.Run("a command whose wait runs out is pending", func(t *testing.T) {
+		e := newEnv(t, func(o *api.Options) {
+			o.Store = cutByDeadline{Store: o.Store, cutWithin: time.Second}
+			o.Commander = sendOnly{}
+		})
+		res := e.do(t, "POST", "/api/v1/incidents/"+e.fix.OpenIncident+"/ack", responderChangji, nil)
+		if res.status != http.StatusAccepted || !strings.Contains(string(res.body), `"pending"`) {
+			t.Fatalf("status %d %s, want 202 pending", res.status, res.body)
+		}
+	})
+	t.Run("a read past the request's deadline is 504", func(t *testing.T) {
+		e := newEnv(t, func(o *api.Options) {
+			o.Store = cutByDeadline{Store: o.Store, cutWithin: time.Second}
+			o.QueryTimeout = 50 * time.Millisecond
+		})
+		res := e.do(t, "GET", "/api/v1/incidents", admin, nil)
+		if res.status != http.StatusGatewayTimeout {
+			t.Fatalf("status %d %s, want 504", res.status, res.body)
+		}
+	})
+}
