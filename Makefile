@@ -4,20 +4,27 @@ GO      ?= go
 BIN     := bin
 STATE   := $(or $(RIVERWATCH_STATE_DIR),$(HOME)/.cache/riverwatch/state)
 
-.PHONY: all help build test test-unit lint up down status demo bench clean
+.PHONY: all help build test test-unit lint up down status demo bench clean check-deploy
 
 all: build
 
+# -version and riverwatch_build_info say which build runs: the release (VERSION, default
+# the nearest tag) and the commit. Without them (go build, go run) the toolchain's VCS
+# stamp is used.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -X github.com/riverwatch/riverwatch/pkg/ops.version=$(VERSION) -X github.com/riverwatch/riverwatch/pkg/ops.revision=$(REVISION)
+
 # Each target's "## " comment is its line in `make help` (a "## target: " line for a
 # target whose rule line is better left bare).
-## build: build every service into bin/
+## build: build every service into bin/, stamped with VERSION and REVISION
 help: ## list the targets
 	@sed -n -e 's/^## \([a-z-]*\): /\1\t/p' -e 's/^\([a-z][a-z-]*\):.*## /\1\t/p' $(MAKEFILE_LIST) | \
-		awk -F'\t' '{printf "  %-10s %s\n", $$1, $$2}'
+		awk -F'\t' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./services/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./services/...
 
 lint: ## go vet, gofmt and go mod tidy checks (no servers)
 	$(GO) vet ./...
@@ -30,6 +37,11 @@ test-unit: lint ## every unit test, no servers (integration tests skip); about a
 
 test: ## everything on real Kafka and ClickHouse (started if needed), schemathesis included
 	deploy/local/test.sh
+
+# The operations artefacts (image, compose, Kubernetes, systemd, Prometheus, Grafana), each
+# with its own tool; also run by make test.
+check-deploy: ## check the operations artefacts (image, compose, Kubernetes, ...), each with its tool
+	deploy/check-artefacts.sh
 
 up: build ## start Kafka, ClickHouse and every service in the background
 	deploy/local/install.sh

@@ -121,7 +121,7 @@ func APILatency(ctx context.Context, e *Env, s *Step) error {
 	}
 
 	// The same rollup query, straight to ClickHouse over the native protocol.
-	conn, err := chstore.Open(ctx, chstore.Config{Addr: e.CHAddr, Database: e.Database, Username: "default"})
+	conn, err := chstore.Open(ctx, chstore.Config{Addr: e.CHAddr, Database: e.Database, Username: "default", DialTimeout: config.Default().ClickHouse.DialTimeout})
 	if err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ func (e *Env) seedYear(ctx context.Context, end time.Time) (int, error) {
 	w := store.NewWriter(conn, store.NewSchema(&cfg, v), tz, store.NewMetrics(prometheus.NewRegistry()),
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	topic := e.Topic("api-seed")
-	batch := make([]kafka.Message, 0, cfg.Archiver.BatchRows)
+	batch := make([]kafka.Message, 0, cfg.Archiver.MaxRows)
 	var offset int64
 	total := 0
 	flush := func() error {

@@ -26,7 +26,7 @@ const rawTable = "raw_readings"
 
 // openCH connects to the server's default database.
 func (e *Env) openCH(ctx context.Context) (driver.Conn, error) {
-	return chstore.Open(ctx, chstore.Config{Addr: e.CHAddr, Database: "default", Username: "default"})
+	return chstore.Open(ctx, chstore.Config{Addr: e.CHAddr, Database: "default", Username: "default", DialTimeout: config.Default().ClickHouse.DialTimeout})
 }
 
 // PrepareDatabase drops the run's database and creates it afresh with the archive's own
@@ -54,7 +54,7 @@ func (e *Env) PrepareDatabase(ctx context.Context) (chstore.Version, error) {
 
 // RawClickHouse inserts the same rows the archiver writes, with clickhouse-client, into a
 // table with the schema of readings: in one INSERT (the server's best case) and in
-// inserts of archiver.batch_rows rows (the archiver's batch size).
+// inserts of archiver.max_rows rows (the archiver's batch size).
 func RawClickHouse(ctx context.Context, e *Env, s *Step) error {
 	conn, err := e.openCH(ctx)
 	if err != nil {
@@ -119,7 +119,7 @@ func RawClickHouse(ctx context.Context, e *Env, s *Step) error {
 		return err
 	}
 	s.Add(KeyCHInsert, "insert (one INSERT)", one, "rows/s")
-	batch := config.Default().Archiver.BatchRows
+	batch := config.Default().Archiver.MaxRows
 	e.Log.Info("raw clickhouse: insert in blocks", "rows", n, "block_rows", batch)
 	blocks, err := insert(batch)
 	if err != nil {

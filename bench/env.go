@@ -43,7 +43,7 @@ type Settings struct {
 	// Steps limits the run to these step names (empty: all).
 	Steps []string
 	// ServiceEnv are extra KEY=VALUE settings for every service process, for experiments
-	// (RIVERWATCH_ARCHIVER_BATCH_INTERVAL=5s, ...); they come after the bench's own.
+	// (RIVERWATCH_ARCHIVER_MAX_DELAY=5s, ...); they come after the bench's own.
 	ServiceEnv []string
 	// Without names services the run must not start (experiments: how latency changes
 	// without the archiver's load on the machine).

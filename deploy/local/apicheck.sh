@@ -135,6 +135,8 @@ sites=$(sed -n '/^sites:/,$ s/^  - id: *\([A-Za-z0-9_-]*\).*/"\1"/p' configs/sit
 # mismatch", a schemathesis runtime error that is no fault of the api.
 rw_log "schemathesis run (${APICHECK_MAX_EXAMPLES:-5} examples per operation)"
 status=0
+# From the run's directory: schemathesis keeps its cache (.schemathesis/) in the current one.
+cd "$work"
 # shellcheck disable=SC2086 # APICHECK_ARGS is a list of flags
 "$VENV/bin/schemathesis" --config-file "$work/schemathesis.toml" run "$base/api/v1/openapi.json" \
   "${auth[@]}" \
@@ -143,6 +145,7 @@ status=0
   --suppress-health-check all \
   --report junit --report-dir "$work/report" ${APICHECK_ARGS:-} || status=$?
 
+cd "$ROOT"
 if grep -q ' level=ERROR\|"level":"ERROR"' "$work/api.log"; then
   rw_log "the api logged errors:"
   grep ' level=ERROR\|"level":"ERROR"' "$work/api.log" | head -20 >&2

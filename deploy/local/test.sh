@@ -30,6 +30,7 @@ export RIVERWATCH_KAFKA_BROKERS="$RW_HOST:$KAFKA_PORT"
 export RIVERWATCH_CLICKHOUSE_ADDR="$RW_HOST:$CLICKHOUSE_TCP_PORT"
 rw_log "go test (unit + integration)"
 go test -count=1 -timeout 40m ./...
+"$RW_LOCAL_DIR/../check-artefacts.sh"
 
 rw_log "schemathesis: the running api against openapi.json"
 "$RW_LOCAL_DIR/apicheck.sh"

@@ -20,14 +20,14 @@ type Config struct {
 	Database    string // "" connects to default; the archiver creates riverwatch itself
 	Username    string
 	Password    string
-	DialTimeout time.Duration
+	DialTimeout time.Duration // bounds opening the connection; must be > 0
 }
 
 // Open connects and pings. Query settings are left empty on purpose: 18.16 refuses string
 // settings sent by clickhouse-go.
 func Open(ctx context.Context, cfg Config) (driver.Conn, error) {
-	if cfg.DialTimeout <= 0 {
-		cfg.DialTimeout = 5 * time.Second
+	if cfg.DialTimeout <= 0 { // clickhouse.dial_timeout, refused by its Validate too
+		return nil, fmt.Errorf("chstore: DialTimeout %v must be > 0", cfg.DialTimeout)
 	}
 	conn, err := clickhouse.Open(&clickhouse.Options{
 		Addr:            []string{cfg.Addr},

@@ -1,15 +1,31 @@
 // Package config loads riverwatch's configuration (configs/riverwatch.yaml) with viper.
 //
-// Every key has a default registered with viper, so that an environment variable
-// RIVERWATCH_<KEY> (dots as underscores: RIVERWATCH_KAFKA_BROKERS) overrides it even when
-// the file does not mention the key — viper only lets the environment reach Unmarshal for
-// keys it already knows. Each service's section lives in a file of its own.
+// Every section has its defaults in one place (Default), a doc comment per field and a
+// Validate that names the key of each value it refuses; Config.Validate joins them. A zero,
+// negative or out-of-range value is refused, never silently replaced by a default: what a
+// service runs with is what the file and the environment say, or the default.
+//
+// Decoding is strict: a key that no section knows (a misspelling) stops the service, naming
+// the key and the file. Every key has a default registered with viper, so that an
+// environment variable RIVERWATCH_<KEY> (dots as underscores: RIVERWATCH_KAFKA_BROKERS)
+// overrides it even when the file does not mention the key — viper only lets the
+// environment reach Unmarshal for keys it already knows.
+//
+// Relative paths in the file (sites_file, playbooks_file, contacts_file, auth.tokens_file,
+// simulator.scenario_file), and the defaults of those keys, resolve against the directory
+// of the configuration file; a path given in the environment is taken as given (relative to
+// the working directory).
+//
+// Each service's section lives in a file of its own (services.go).
 package config
 
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,33 +37,48 @@ import (
 // EnvPrefix is the prefix of environment overrides.
 const EnvPrefix = "RIVERWATCH"
 
+// PathEnv names the environment variable with the configuration file's path, honoured by
+// every binary when -config is not given.
+const PathEnv = "RIVERWATCH_CONFIG"
+
+// DefaultPath is the configuration file used when neither -config nor RIVERWATCH_CONFIG
+// says otherwise.
+const DefaultPath = "configs/riverwatch.yaml"
+
 // Config is the whole configuration. Services read the sections they need.
 type Config struct {
-	Kafka         Kafka      `mapstructure:"kafka"`
-	ClickHouse    ClickHouse `mapstructure:"clickhouse"`
-	SitesFile     string     `mapstructure:"sites_file"`
-	PlaybooksFile string     `mapstructure:"playbooks_file"`
-	ContactsFile  string     `mapstructure:"contacts_file"`
-	Auth          Auth       `mapstructure:"auth"`
-	Log           Log        `mapstructure:"log"`
-	Gateway       Gateway    `mapstructure:"gateway"`
-	Assessor      Assessor   `mapstructure:"assessor"`
-	Responder     Responder  `mapstructure:"responder"`
-	Archiver      Archiver   `mapstructure:"archiver"`
-	API           API        `mapstructure:"api"`
-	Simulator     Simulator  `mapstructure:"simulator"`
+	Kafka      Kafka      `mapstructure:"kafka"`
+	ClickHouse ClickHouse `mapstructure:"clickhouse"`
+	// SitesFile is the river network: sites, stations, reaches (pkg/network).
+	SitesFile string `mapstructure:"sites_file"`
+	// PlaybooksFile holds the joint-response playbooks of the responder.
+	PlaybooksFile string `mapstructure:"playbooks_file"`
+	// ContactsFile is the contact directory the playbooks notify (pkg/notify).
+	ContactsFile string    `mapstructure:"contacts_file"`
+	Auth         Auth      `mapstructure:"auth"`
+	Log          Log       `mapstructure:"log"`
+	Ops          Ops       `mapstructure:"ops"`
+	Gateway      Gateway   `mapstructure:"gateway"`
+	Assessor     Assessor  `mapstructure:"assessor"`
+	Responder    Responder `mapstructure:"responder"`
+	Archiver     Archiver  `mapstructure:"archiver"`
+	API          API       `mapstructure:"api"`
+	Simulator    Simulator `mapstructure:"simulator"`
 }
 
 // Kafka configures the brokers and the producer and consumer plumbing.
 type Kafka struct {
+	// Brokers are the bootstrap brokers (host:port); at least one.
 	Brokers []string `mapstructure:"brokers"`
 	// BatchTimeout bounds how long a producer waits to fill a batch; kafka-go's default of 1 s
 	// would make every synchronous publish wait a second.
 	BatchTimeout time.Duration `mapstructure:"batch_timeout"`
-	BatchSize    int           `mapstructure:"batch_size"`
+	// BatchSize is the most messages a producer sends in one request.
+	BatchSize int `mapstructure:"batch_size"`
 	// MaxWait bounds how long a consumer's fetch waits for data (kafka-go's default is 10 s).
-	MaxWait    time.Duration `mapstructure:"max_wait"`
-	Partitions int           `mapstructure:"partitions"`
+	MaxWait time.Duration `mapstructure:"max_wait"`
+	// Partitions of the topics a service creates when they are missing.
+	Partitions int `mapstructure:"partitions"`
 	// GroupPrefix prefixes every consumer group, so that tests can run isolated pipelines on
 	// one broker.
 	GroupPrefix string `mapstructure:"group_prefix"`
@@ -56,11 +87,11 @@ type Kafka struct {
 
 // Topics names the topics of the contract; tests point a pipeline at topics of its own.
 type Topics struct {
-	Readings  string `mapstructure:"readings"`
-	Rejected  string `mapstructure:"rejected"`
-	Events    string `mapstructure:"events"`
-	Incidents string `mapstructure:"incidents"`
-	Commands  string `mapstructure:"commands"`
+	Readings  string `mapstructure:"readings"`  // accepted readings
+	Rejected  string `mapstructure:"rejected"`  // refused input
+	Events    string `mapstructure:"events"`    // the assessor's events
+	Incidents string `mapstructure:"incidents"` // the responder's incident changes
+	Commands  string `mapstructure:"commands"`  // operator commands to the responder
 }
 
 // All returns every topic name.
@@ -68,20 +99,53 @@ func (t Topics) All() []string {
 	return []string{t.Readings, t.Rejected, t.Events, t.Incidents, t.Commands}
 }
 
+// Validate refuses what no producer or consumer can work with.
+func (k Kafka) Validate() error {
+	var v validator
+	if len(k.Brokers) == 0 || slices.ContainsFunc(k.Brokers, func(b string) bool { return strings.TrimSpace(b) == "" }) {
+		v.add("kafka.brokers", "must list at least one broker, none empty")
+	}
+	v.positive("kafka.batch_timeout", k.BatchTimeout)
+	v.positive("kafka.batch_size", k.BatchSize)
+	v.positive("kafka.max_wait", k.MaxWait)
+	v.positive("kafka.partitions", k.Partitions)
+	v.nonEmpty("kafka.group_prefix", k.GroupPrefix)
+	v.nonEmpty("kafka.topics.readings", k.Topics.Readings)
+	v.nonEmpty("kafka.topics.rejected", k.Topics.Rejected)
+	v.nonEmpty("kafka.topics.events", k.Topics.Events)
+	v.nonEmpty("kafka.topics.incidents", k.Topics.Incidents)
+	v.nonEmpty("kafka.topics.commands", k.Topics.Commands)
+	return v.err()
+}
+
 // ClickHouse configures the native-protocol connection.
 type ClickHouse struct {
-	Addr     string `mapstructure:"addr"`
+	// Addr is the native protocol's host:port.
+	Addr string `mapstructure:"addr"`
+	// Database holds riverwatch's tables (the archiver creates it).
 	Database string `mapstructure:"database"`
+	// Username and Password authenticate the connection.
 	Username string `mapstructure:"username"`
 	Password string `mapstructure:"password"`
 	// Cluster, when set, switches the schema to ReplicatedMergeTree + Distributed tables
 	// created ON CLUSTER <name>.
-	Cluster     string        `mapstructure:"cluster"`
+	Cluster string `mapstructure:"cluster"`
+	// DialTimeout bounds opening a connection.
 	DialTimeout time.Duration `mapstructure:"dial_timeout"`
+}
+
+// Validate refuses an address, database or timeout that cannot work.
+func (c ClickHouse) Validate() error {
+	var v validator
+	v.nonEmpty("clickhouse.addr", c.Addr)
+	v.nonEmpty("clickhouse.database", c.Database)
+	v.positive("clickhouse.dial_timeout", c.DialTimeout)
+	return v.err()
 }
 
 // Auth names the API token file.
 type Auth struct {
+	// TokensFile holds the bearer tokens of the api and the gateway's HTTP uploads.
 	TokensFile string `mapstructure:"tokens_file"`
 }
 
@@ -91,8 +155,30 @@ type Log struct {
 	Format string `mapstructure:"format"` // text or json
 }
 
+// Validate refuses an unknown level or format.
+func (l Log) Validate() error {
+	var v validator
+	v.oneOf("log.level", strings.ToLower(l.Level), "debug", "info", "warn", "error")
+	v.oneOf("log.format", l.Format, "text", "json")
+	return v.err()
+}
+
+// Ops configures what every binary shares: its lifecycle.
+type Ops struct {
+	// ShutdownTimeout bounds a graceful stop, from SIGTERM until the ops server is down;
+	// past it the process exits with what is still running.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+}
+
+// Validate refuses a shutdown timeout ≤ 0.
+func (o Ops) Validate() error {
+	var v validator
+	v.positive("ops.shutdown_timeout", o.ShutdownTimeout)
+	return v.err()
+}
+
 // Default returns the configuration used when neither the file nor the environment says
-// otherwise.
+// otherwise. Paths are relative to the configuration file's directory.
 func Default() Config {
 	return Config{
 		Kafka: Kafka{
@@ -113,11 +199,12 @@ func Default() Config {
 			Username:    "default",
 			DialTimeout: 5 * time.Second,
 		},
-		SitesFile:     "configs/sites.yaml",
-		PlaybooksFile: "configs/playbooks.yaml",
-		ContactsFile:  "configs/contacts.yaml",
-		Auth:          Auth{TokensFile: "configs/tokens.yaml"},
+		SitesFile:     "sites.yaml",
+		PlaybooksFile: "playbooks.yaml",
+		ContactsFile:  "contacts.yaml",
+		Auth:          Auth{TokensFile: "tokens.yaml"},
 		Log:           Log{Level: "info", Format: "text"},
+		Ops:           Ops{ShutdownTimeout: 10 * time.Second},
 		Gateway:       defaultGateway(),
 		Assessor:      defaultAssessor(),
 		Responder:     defaultResponder(),
@@ -127,66 +214,110 @@ func Default() Config {
 	}
 }
 
-// Load reads the file at path (empty: defaults and environment only), applies
-// RIVERWATCH_* overrides and validates the result.
+// pathKeys are the keys holding file paths, resolved against the configuration file's
+// directory.
+var pathKeys = []string{"sites_file", "playbooks_file", "contacts_file", "auth.tokens_file", "simulator.scenario_file"}
+
+func (c *Config) paths() []*string {
+	return []*string{&c.SitesFile, &c.PlaybooksFile, &c.ContactsFile, &c.Auth.TokensFile, &c.Simulator.ScenarioFile}
+}
+
+// Load reads the file at path (empty: defaults and environment only, paths relative to
+// the working directory), applies RIVERWATCH_* overrides and validates the result.
 func Load(path string) (*Config, error) {
 	v := viper.New()
 	v.SetEnvPrefix(EnvPrefix)
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
-	for key, val := range flatten(Default()) {
+	defaults := flatten(Default())
+	for key, val := range defaults {
 		v.SetDefault(key, val)
 	}
+	var unknown error
 	if path != "" {
 		v.SetConfigFile(path)
 		if err := v.ReadInConfig(); err != nil {
 			return nil, fmt.Errorf("config file %s: %w", path, err)
 		}
+		unknown = unknownKeys(path, defaults)
 	}
 	var c Config
-	hook := mapstructure.ComposeDecodeHookFunc(
+	hook := viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
 		mapstructure.StringToTimeDurationHookFunc(),
 		mapstructure.StringToSliceHookFunc(","),
-	)
-	if err := v.Unmarshal(&c, viper.DecodeHook(hook)); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+	))
+	// Unknown keys are refused either way; once named, the rest is still decoded and
+	// validated, so that one run reports every problem of the file.
+	decode := v.UnmarshalExact
+	if unknown != nil {
+		decode = v.Unmarshal
 	}
-	if err := c.Validate(); err != nil {
+	if err := decode(&c, hook); err != nil {
+		return nil, errors.Join(unknown, fmt.Errorf("config file %s: %w", path, err))
+	}
+	if path != "" {
+		dir := filepath.Dir(path)
+		for i, p := range c.paths() {
+			if fromEnv(pathKeys[i]) || *p == "" || filepath.IsAbs(*p) {
+				continue
+			}
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	if err := errors.Join(unknown, c.Validate()); err != nil {
+		if path != "" && unknown == nil {
+			return nil, fmt.Errorf("config file %s:\n%w", path, err)
+		}
 		return nil, err
 	}
 	return &c, nil
 }
 
-// Validate checks the keys every service relies on; each error names its key.
-func (c *Config) Validate() error {
+// unknownKeys refuses keys of the file that no section has (except below a map-valued
+// key such as assessor.decay_per_hour). It reads the file alone, without the defaults and
+// the environment, so that only what the file says is judged.
+func unknownKeys(path string, known map[string]any) error {
+	f := viper.New()
+	f.SetConfigFile(path)
+	if err := f.ReadInConfig(); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
 	var errs []error
-	need := func(key, val string) {
-		if strings.TrimSpace(val) == "" {
-			errs = append(errs, fmt.Errorf("config key %s (env %s): must not be empty", key, EnvName(key)))
+	for _, key := range f.AllKeys() {
+		if _, ok := known[key]; ok || underMap(key, known) {
+			continue
 		}
-	}
-	if len(c.Kafka.Brokers) == 0 || strings.TrimSpace(c.Kafka.Brokers[0]) == "" {
-		errs = append(errs, fmt.Errorf("config key kafka.brokers (env %s): must list at least one broker", EnvName("kafka.brokers")))
-	}
-	need("clickhouse.addr", c.ClickHouse.Addr)
-	need("clickhouse.database", c.ClickHouse.Database)
-	need("sites_file", c.SitesFile)
-	need("playbooks_file", c.PlaybooksFile)
-	need("auth.tokens_file", c.Auth.TokensFile)
-	for key, addr := range map[string]string{
-		"gateway.listen": c.Gateway.Listen, "gateway.hj212_listen": c.Gateway.HJ212Listen,
-		"assessor.listen": c.Assessor.Listen, "responder.listen": c.Responder.Listen,
-		"archiver.listen": c.Archiver.Listen, "api.listen": c.API.Listen,
-	} {
-		need(key, addr)
-	}
-	if c.Kafka.BatchTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("config key kafka.batch_timeout: must be > 0"))
-	}
-	if c.Kafka.Partitions <= 0 {
-		errs = append(errs, fmt.Errorf("config key kafka.partitions: must be > 0"))
+		errs = append(errs, fmt.Errorf("config file %s: unknown key %s", path, key))
 	}
 	return errors.Join(errs...)
+}
+
+// underMap reports whether key lies below a known key whose value is a map.
+func underMap(key string, known map[string]any) bool {
+	for i := strings.LastIndex(key, "."); i > 0; i = strings.LastIndex(key[:i], ".") {
+		if val, ok := known[key[:i]]; ok {
+			return reflect.ValueOf(val).Kind() == reflect.Map
+		}
+	}
+	return false
+}
+
+// fromEnv reports whether the environment overrides key (viper treats empty as unset).
+func fromEnv(key string) bool {
+	val, ok := os.LookupEnv(EnvName(key))
+	return ok && val != ""
+}
+
+// Validate checks every section; each error names its key.
+func (c *Config) Validate() error {
+	var v validator
+	v.nonEmpty("sites_file", c.SitesFile)
+	v.nonEmpty("playbooks_file", c.PlaybooksFile)
+	v.nonEmpty("contacts_file", c.ContactsFile)
+	v.nonEmpty("auth.tokens_file", c.Auth.TokensFile)
+	return errors.Join(c.Kafka.Validate(), c.ClickHouse.Validate(), v.err(), c.Log.Validate(), c.Ops.Validate(),
+		c.Gateway.Validate(), c.Assessor.Validate(), c.Responder.Validate(), c.Archiver.Validate(),
+		c.API.Validate(), c.Simulator.Validate())
 }
 
 // EnvName returns the environment variable that overrides a key.

@@ -4,11 +4,14 @@ import "time"
 
 // Gateway configures ingestion (pkg/hj212, services/gateway/internal/gateway, services/gateway).
 type Gateway struct {
-	Listen      string `mapstructure:"listen"`       // HTTP: API, /metrics, /healthz
-	HJ212Listen string `mapstructure:"hj212_listen"` // HJ 212 TCP
+	// Listen is the HTTP address: uploads, /metrics, /healthz, /readyz.
+	Listen string `mapstructure:"listen"`
+	// HJ212Listen is the HJ 212 TCP address stations connect to.
+	HJ212Listen string `mapstructure:"hj212_listen"`
 	// MaxBodyBytes bounds an HTTP upload (413 beyond it).
 	MaxBodyBytes int64 `mapstructure:"max_body_bytes"`
-	// MaxFrameBytes bounds an HJ 212 frame's data segment (the 4-digit length allows 9999).
+	// MaxFrameBytes bounds an HJ 212 frame's data segment (the 4-digit length allows 9999,
+	// the most accepted).
 	MaxFrameBytes int `mapstructure:"max_frame_bytes"`
 	// IdleTimeout closes a station connection silent this long. Default 65 min, so that a
 	// station that sends only hourly data keeps its connection between reports.
@@ -47,7 +50,7 @@ type Gateway struct {
 	TimeSync bool `mapstructure:"time_sync"`
 	// KafkaWriters is how many Kafka writers publish readings (a site always uses the same
 	// one): kafka-go keeps one produce request in flight per partition and writer. Raise it
-	// when batches reach kafka.batch_size and publish latency grows (ingest.Sharded).
+	// when batches reach kafka.batch_size and publish latency grows (stream.Sharded).
 	KafkaWriters int `mapstructure:"kafka_writers"`
 }
 
@@ -64,7 +67,12 @@ func defaultGateway() Gateway {
 }
 
 // Assessor configures detection (services/assessor/internal/engine, services/assessor/internal/assessor, services/assessor).
+//
+// The detection rules' keys (confirm_readings … decay_per_hour) are checked by the rules
+// themselves (the assessor's engine), which name the key of what they refuse; Validate
+// checks the rest.
 type Assessor struct {
+	// Listen is the address of /metrics, /healthz and /readyz.
 	Listen string `mapstructure:"listen"`
 	// ConfirmReadings is how many consecutive readings over the target confirm an
 	// exceedance; ConfirmDuration confirms it when it lasts this long, whichever comes first.
@@ -112,6 +120,32 @@ type Assessor struct {
 	StateTopic string `mapstructure:"state_topic"`
 }
 
+// Validate refuses what the gateway cannot run with, naming each key.
+func (g Gateway) Validate() error {
+	var v validator
+	v.nonEmpty("gateway.listen", g.Listen)
+	v.nonEmpty("gateway.hj212_listen", g.HJ212Listen)
+	v.positive("gateway.max_body_bytes", g.MaxBodyBytes)
+	v.positive("gateway.max_frame_bytes", g.MaxFrameBytes)
+	v.atMost("gateway.max_frame_bytes", g.MaxFrameBytes, 9999)
+	v.positive("gateway.idle_timeout", g.IdleTimeout)
+	v.positive("gateway.frame_timeout", g.FrameTimeout)
+	v.positive("gateway.write_timeout", g.WriteTimeout)
+	v.positive("gateway.publish_timeout", g.PublishTimeout)
+	v.positive("gateway.max_connections", g.MaxConnections)
+	v.positive("gateway.max_frame_errors", g.MaxFrameErrors)
+	v.positive("gateway.batch_frames", g.BatchFrames)
+	v.positive("gateway.split_timeout", g.SplitTimeout)
+	v.positive("gateway.max_split_bytes", g.MaxSplitBytes)
+	v.positive("gateway.max_split_sets", g.MaxSplitSets)
+	v.positive("gateway.dedup_window", g.DedupWindow)
+	v.positive("gateway.dedup_entries", g.DedupEntries)
+	v.positive("gateway.clock_skew", g.ClockSkew)
+	v.positive("gateway.max_age", g.MaxAge)
+	v.positive("gateway.kafka_writers", g.KafkaWriters)
+	return v.err()
+}
+
 func defaultAssessor() Assessor {
 	return Assessor{
 		Listen: ":8082", ConfirmReadings: 3, ConfirmDuration: 30 * time.Minute, SevereMultiple: 1.0,
@@ -125,6 +159,7 @@ func defaultAssessor() Assessor {
 
 // Responder configures incidents and notifications.
 type Responder struct {
+	// Listen is the address of /metrics, /healthz, /readyz and the responder's own routes.
 	Listen string `mapstructure:"listen"`
 	// GroupWindow: related events within this window (event time) join one incident.
 	GroupWindow time.Duration `mapstructure:"group_window"`
@@ -134,10 +169,13 @@ type Responder struct {
 	// WebhookURL is where contacts with an empty target are sent (the local sink in
 	// development).
 	WebhookURL string `mapstructure:"webhook_url"`
-	// WebhookKey is the HMAC-SHA256 key of generic webhooks whose contact has no secret.
-	WebhookKey   string `mapstructure:"webhook_secret"`
-	SMTPAddr     string `mapstructure:"smtp_addr"`
-	SMTPFrom     string `mapstructure:"smtp_from"`
+	// WebhookSecret is the HMAC-SHA256 key of generic webhooks whose contact has no secret.
+	WebhookSecret string `mapstructure:"webhook_secret"`
+	// SMTPAddr is the mail relay (host:port) of e-mail contacts; empty: e-mail is not sent.
+	SMTPAddr string `mapstructure:"smtp_addr"`
+	// SMTPFrom is the sender address of notification mail.
+	SMTPFrom string `mapstructure:"smtp_from"`
+	// SMTPUsername and SMTPPassword authenticate at the relay (PLAIN), when set.
 	SMTPUsername string `mapstructure:"smtp_username"`
 	SMTPPassword string `mapstructure:"smtp_password"`
 	// StateTopic is the compacted topic of incident states (keyed by incident id) from
@@ -159,10 +197,22 @@ type Responder struct {
 	RetryMax    time.Duration `mapstructure:"retry_max"`
 }
 
+// Validate refuses the assessor's plumbing values it cannot run with.
+func (a Assessor) Validate() error {
+	var v validator
+	v.nonEmpty("assessor.listen", a.Listen)
+	v.positive("assessor.tick_interval", a.TickInterval)
+	v.notNegative("assessor.max_delay", a.MaxDelay)
+	v.positive("assessor.max_rows", a.MaxRows)
+	v.positive("assessor.publish_batch_timeout", a.PublishBatchTimeout)
+	v.nonEmpty("assessor.state_topic", a.StateTopic)
+	return v.err()
+}
+
 func defaultResponder() Responder {
 	return Responder{
 		Listen: ":8083", GroupWindow: 6 * time.Hour, TimeScale: 1,
-		WebhookURL: "http://127.0.0.1:8085/hook", WebhookKey: "riverwatch-development-secret",
+		WebhookURL: "http://127.0.0.1:8085/hook", WebhookSecret: "riverwatch-development-secret",
 		SMTPFrom: "riverwatch@localhost", StateTopic: "riverwatch.responder-state",
 		TickInterval: time.Second, MaxEventAge: 24 * time.Hour, Retain: 7 * 24 * time.Hour,
 		DeliveryTimeout: 10 * time.Second, Workers: 4,
@@ -170,11 +220,33 @@ func defaultResponder() Responder {
 	}
 }
 
+// Validate refuses what the responder cannot run with, naming each key.
+func (r Responder) Validate() error {
+	var v validator
+	v.nonEmpty("responder.listen", r.Listen)
+	v.positive("responder.group_window", r.GroupWindow)
+	v.positive("responder.time_scale", r.TimeScale)
+	v.nonEmpty("responder.state_topic", r.StateTopic)
+	v.positive("responder.tick_interval", r.TickInterval)
+	v.positive("responder.max_event_age", r.MaxEventAge)
+	v.positive("responder.retain", r.Retain)
+	v.positive("responder.delivery_timeout", r.DeliveryTimeout)
+	v.positive("responder.workers", r.Workers)
+	v.positive("responder.max_attempts", r.MaxAttempts)
+	v.positive("responder.retry_base", r.RetryBase)
+	v.positive("responder.retry_max", r.RetryMax)
+	if r.RetryMax < r.RetryBase {
+		v.add("responder.retry_max", "%v must be ≥ responder.retry_base (%v)", r.RetryMax, r.RetryBase)
+	}
+	return v.err()
+}
+
 // Archiver configures the Kafka → ClickHouse writer (pkg/store, services/archiver).
 type Archiver struct {
+	// Listen is the address of /metrics, /healthz and /readyz.
 	Listen string `mapstructure:"listen"`
-	// A batch is cut at BatchRows messages, BatchBytes bytes of message values, or
-	// BatchInterval after its first message, whichever comes first; it becomes one INSERT
+	// A batch is cut at MaxRows messages, MaxBytes bytes of message values, or MaxDelay
+	// after its first message, whichever comes first; it becomes one INSERT
 	// per table. Memory is bounded by about two batches per topic (the one being written and
 	// the reader's queue), also while ClickHouse is down.
 	//
@@ -182,13 +254,14 @@ type Archiver struct {
 	// hours it touched, a cost that grows with the rows already in those hours, not with the
 	// batch: large, infrequent batches keep it small per reading (make bench: 200,000 rows
 	// and 4 s doubled end-to-end throughput over 50,000 and 1 s).
-	BatchRows     int           `mapstructure:"batch_rows"`
-	BatchBytes    int           `mapstructure:"batch_bytes"`
-	BatchInterval time.Duration `mapstructure:"batch_interval"`
-	// RecordsBatchInterval cuts batches of the other topics (rejected, events, incidents):
+	// Replay cuts its batches at MaxRows and MaxBytes too.
+	MaxRows  int           `mapstructure:"max_rows"`
+	MaxBytes int           `mapstructure:"max_bytes"`
+	MaxDelay time.Duration `mapstructure:"max_delay"`
+	// RecordsMaxDelay cuts batches of the other topics (rejected, events, incidents):
 	// few messages, and people wait for them — the api answers a command once the
 	// responder's log entry is in ClickHouse.
-	RecordsBatchInterval time.Duration `mapstructure:"records_batch_interval"`
+	RecordsMaxDelay time.Duration `mapstructure:"records_max_delay"`
 	// RetryMax caps the backoff between failed inserts (ClickHouse down: nothing is
 	// committed, consumption pauses and resumes at most RetryMax after it is back).
 	RetryMax time.Duration `mapstructure:"retry_max"`
@@ -206,14 +279,35 @@ type Archiver struct {
 
 func defaultArchiver() Archiver {
 	return Archiver{
-		Listen: ":8084", BatchRows: 200000, BatchBytes: 64 << 20, BatchInterval: 4 * time.Second,
-		RecordsBatchInterval: 200 * time.Millisecond,
-		RetryMax:             10 * time.Second, RollupTimezone: "Asia/Shanghai", ConnectTimeout: 2 * time.Minute,
+		Listen: ":8084", MaxRows: 200000, MaxBytes: 64 << 20, MaxDelay: 4 * time.Second,
+		RecordsMaxDelay: 200 * time.Millisecond,
+		RetryMax:        10 * time.Second, RollupTimezone: "Asia/Shanghai", ConnectTimeout: 2 * time.Minute,
 	}
+}
+
+// Validate refuses what the archiver cannot run with, naming each key.
+func (a Archiver) Validate() error {
+	var v validator
+	v.nonEmpty("archiver.listen", a.Listen)
+	v.positive("archiver.max_rows", a.MaxRows)
+	v.positive("archiver.max_bytes", a.MaxBytes)
+	v.positive("archiver.max_delay", a.MaxDelay)
+	v.positive("archiver.records_max_delay", a.RecordsMaxDelay)
+	v.positive("archiver.retry_max", a.RetryMax)
+	v.notNegative("archiver.retention_days", a.RetentionDays)
+	v.nonEmpty("archiver.rollup_timezone", a.RollupTimezone)
+	if a.RollupTimezone != "" {
+		if _, err := time.LoadLocation(a.RollupTimezone); err != nil {
+			v.add("archiver.rollup_timezone", "%v", err)
+		}
+	}
+	v.notNegative("archiver.connect_timeout", a.ConnectTimeout)
+	return v.err()
 }
 
 // API configures the REST API and dashboard (services/api/internal/api, services/api/internal/dashboard, services/api).
 type API struct {
+	// Listen is the address of the API, the dashboard, /metrics, /healthz and /readyz.
 	Listen string `mapstructure:"listen"`
 	// CommandTimeout is how long the API waits for the responder to apply a command
 	// before answering that it is pending (202). Default 5 s.
@@ -242,6 +336,23 @@ func defaultAPI() API {
 		RefreshInterval: 2 * time.Second, LatestLookback: 30 * 24 * time.Hour,
 		RawMaxSpan: 48 * time.Hour, HourMaxSpan: 92 * 24 * time.Hour, QueryTimeout: 30 * time.Second,
 	}
+}
+
+// Validate refuses what the api cannot run with, naming each key.
+func (a API) Validate() error {
+	var v validator
+	v.nonEmpty("api.listen", a.Listen)
+	v.positive("api.command_timeout", a.CommandTimeout)
+	v.positive("api.command_poll", a.CommandPoll)
+	v.positive("api.refresh_interval", a.RefreshInterval)
+	v.positive("api.latest_lookback", a.LatestLookback)
+	v.positive("api.raw_max_span", a.RawMaxSpan)
+	v.positive("api.hour_max_span", a.HourMaxSpan)
+	if a.HourMaxSpan < a.RawMaxSpan {
+		v.add("api.hour_max_span", "%v must be ≥ api.raw_max_span (%v)", a.HourMaxSpan, a.RawMaxSpan)
+	}
+	v.positive("api.query_timeout", a.QueryTimeout)
+	return v.err()
 }
 
 // Simulator configures the simulated station fleet, the webhook sink, the narrator and the
@@ -273,8 +384,21 @@ type Simulator struct {
 
 func defaultSimulator() Simulator {
 	return Simulator{
-		Gateway: "127.0.0.1:9212", ScenarioFile: "configs/scenarios/spill.yaml",
+		Gateway: "127.0.0.1:9212", ScenarioFile: "scenarios/spill.yaml",
 		SinkListen: "127.0.0.1:8085", APIURL: "http://127.0.0.1:8080",
 		AckTimeout: 5 * time.Second, MaxAttempts: 5, SplitAt: 1024,
 	}
+}
+
+// Validate refuses what the simulator cannot run with, naming each key.
+func (s Simulator) Validate() error {
+	var v validator
+	v.nonEmpty("simulator.gateway", s.Gateway)
+	v.notNegative("simulator.acceleration", s.Acceleration)
+	v.nonEmpty("simulator.scenario_file", s.ScenarioFile)
+	v.nonEmpty("simulator.sink_listen", s.SinkListen)
+	v.positive("simulator.ack_timeout", s.AckTimeout)
+	v.positive("simulator.max_attempts", s.MaxAttempts)
+	v.positive("simulator.split_at", s.SplitAt)
+	return v.err()
 }

@@ -1,7 +1,8 @@
 // Package ops gives every riverwatch binary the same operational frame: a structured
 // logger, a Prometheus registry, an HTTP server with /metrics, /healthz and /readyz beside
 // the service's own routes, and a run loop that stops everything gracefully on SIGINT or
-// SIGTERM.
+// SIGTERM. Group runs a service's components: started in order, stopped in reverse order,
+// the ops server (started first) last.
 package ops
 
 import (
@@ -14,7 +15,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -39,10 +39,12 @@ func NewLogger(level, format, service string) *slog.Logger {
 	return slog.New(h).With("service", service)
 }
 
-// NewRegistry returns a Prometheus registry with the Go and process collectors.
+// NewRegistry returns a Prometheus registry with the Go and process collectors and
+// riverwatch_build_info.
 func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newBuildInfo(ReadBuild()))
 	return reg
 }
 
@@ -52,7 +54,10 @@ type Server struct {
 	addr  string
 	log   *slog.Logger
 	ready atomic.Bool
-	srv   *http.Server
+	// stopping is set once shutdown begins; /readyz then answers 503 whatever ready says,
+	// so that a load balancer takes the instance out before its components stop.
+	stopping atomic.Bool
+	srv      *http.Server
 	// onListen, when set (tests), is told the address actually bound.
 	onListen func(addr string)
 }
@@ -65,6 +70,10 @@ func NewServer(addr string, reg *prometheus.Registry, log *slog.Logger) *Server 
 		w.Write([]byte("ok\n"))
 	})
 	s.Mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if s.stopping.Load() {
+			http.Error(w, "stopping", http.StatusServiceUnavailable)
+			return
+		}
 		if !s.ready.Load() {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
@@ -76,6 +85,9 @@ func NewServer(addr string, reg *prometheus.Registry, log *slog.Logger) *Server 
 
 // SetReady marks the service ready (or not) for /readyz.
 func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+// Stopping marks the beginning of shutdown: from now on /readyz answers 503 "stopping".
+func (s *Server) Stopping() { s.stopping.Store(true) }
 
 // Run serves until ctx is done, then shuts down, giving requests in flight 5 s.
 func (s *Server) Run(ctx context.Context) error {
@@ -106,36 +118,4 @@ func (s *Server) Run(ctx context.Context) error {
 // SignalContext returns a context cancelled on SIGINT or SIGTERM.
 func SignalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-}
-
-// Group runs components until the first fails or ctx is done, then cancels the rest and
-// waits for them. It returns the first error.
-type Group struct {
-	fns []func(context.Context) error
-}
-
-// Go adds a component.
-func (g *Group) Go(fn func(context.Context) error) { g.fns = append(g.fns, fn) }
-
-// Run runs every component.
-func (g *Group) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
-	)
-	for _, fn := range g.fns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := fn(ctx); err != nil {
-				once.Do(func() { first = err })
-				cancel()
-			}
-		}()
-	}
-	wg.Wait()
-	return first
 }

@@ -91,11 +91,13 @@ func Config(t testing.TB) *config.Config {
 	c.Responder.StateTopic = name + ".responder-state"
 	c.ClickHouse.Addr = addr
 	c.ClickHouse.Database = name
-	root := ModuleRoot(t)
-	c.SitesFile = filepath.Join(root, c.SitesFile)
-	c.PlaybooksFile = filepath.Join(root, c.PlaybooksFile)
-	c.ContactsFile = filepath.Join(root, c.ContactsFile)
-	c.Auth.TokensFile = filepath.Join(root, c.Auth.TokensFile)
+	// The defaults' paths are relative to the configuration's directory, configs/.
+	configs := filepath.Join(ModuleRoot(t), "configs")
+	c.SitesFile = filepath.Join(configs, c.SitesFile)
+	c.PlaybooksFile = filepath.Join(configs, c.PlaybooksFile)
+	c.ContactsFile = filepath.Join(configs, c.ContactsFile)
+	c.Auth.TokensFile = filepath.Join(configs, c.Auth.TokensFile)
+	c.Simulator.ScenarioFile = filepath.Join(configs, c.Simulator.ScenarioFile)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var specs []stream.TopicSpec
@@ -141,7 +143,7 @@ func ClickHouse(t testing.TB, c *config.Config) driver.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := chstore.Open(ctx, chstore.Config{Addr: c.ClickHouse.Addr, Database: "default", Username: c.ClickHouse.Username})
+	conn, err := chstore.Open(ctx, chstore.Config{Addr: c.ClickHouse.Addr, Database: "default", Username: c.ClickHouse.Username, DialTimeout: c.ClickHouse.DialTimeout})
 	if err != nil {
 		t.Fatalf("clickhouse: %v", err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/hj212"
+	"github.com/riverwatch/riverwatch/pkg/service/servicetest"
 	"github.com/riverwatch/riverwatch/pkg/testinfra"
 )
 
@@ -26,7 +28,7 @@ func TestCommandLineErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			if code := run(tc.args, &stderr); code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+			if code := run(tc.args, io.Discard, &stderr); code != tc.code || !strings.Contains(stderr.String(), tc.want) {
 				t.Fatalf("exit %d, stderr %q; want %d and %q", code, stderr.String(), tc.code, tc.want)
 			}
 		})
@@ -123,3 +125,5 @@ func grep(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+func TestCommonFlags(t *testing.T) { servicetest.CommonFlags(t, "gateway", run) }

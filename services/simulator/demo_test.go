@@ -144,7 +144,7 @@ func TestDemoSpillStoryEndToEnd(t *testing.T) {
 	}
 	withAPI := serviceExists(t, "api") && serviceExists(t, "archiver")
 
-	sink := &simulate.Sink{Secret: cfg.Responder.WebhookKey}
+	sink := &simulate.Sink{Secret: cfg.Responder.WebhookSecret}
 	sinkSrv := httptest.NewServer(sink)
 	defer sinkSrv.Close()
 

@@ -49,7 +49,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&d.Params, "params", d.Params, "parameters per station")
 	fs.IntVar(&d.HJ212Stations, "hj212-stations", d.HJ212Stations, "stations (connections) of the HJ 212 throughput run")
 	without := fs.String("without", "", "services not to start, comma-separated (experiments; steps that need them are not available)")
-	serviceEnv := fs.String("service-env", "", "extra KEY=VALUE settings for every service, comma-separated (experiments: RIVERWATCH_ARCHIVER_BATCH_INTERVAL=5s,...)")
+	serviceEnv := fs.String("service-env", "", "extra KEY=VALUE settings for every service, comma-separated (experiments: RIVERWATCH_ARCHIVER_MAX_DELAY=5s,...)")
 	rates := fs.String("latency-rates", joinInts(d.LatencyRates), "fixed rates (readings/s) of the latency step")
 	fs.DurationVar(&d.Latency, "latency", d.Latency, "duration of each latency run")
 	fs.IntVar(&d.Series, "series", d.Series, "series of the memory step")

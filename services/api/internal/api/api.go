@@ -71,8 +71,8 @@ type route struct {
 	method, pattern string
 }
 
-// New returns a Server.
-func New(opt Options) (*Server, error) {
+// NewServer returns a Server (New builds one from the configuration, with ClickHouse and Kafka).
+func NewServer(opt Options) (*Server, error) {
 	switch {
 	case opt.Network == nil:
 		return nil, errors.New("api: Network is required")

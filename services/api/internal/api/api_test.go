@@ -83,7 +83,7 @@ func newEnv(t testing.TB, opts ...func(*api.Options)) *env {
 	for _, f := range opts {
 		f(&o)
 	}
-	s, err := api.New(o)
+	s, err := api.NewServer(o)
 	if err != nil {
 		t.Fatal(err)
 	}

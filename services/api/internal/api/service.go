@@ -2,9 +2,11 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -13,58 +15,100 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/chstore"
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/network"
-	"github.com/riverwatch/riverwatch/pkg/ops"
 	"github.com/riverwatch/riverwatch/pkg/stream"
 )
 
-// Serve runs the api service until ctx is done: the ops server (/metrics, /healthz,
-// /readyz) at once, then — once ClickHouse answers — the API, the dashboard from assets,
-// and the Watcher that drives the dashboards' refresh. /readyz turns ready when the API is
-// registered.
-func Serve(ctx context.Context, cfg *config.Config, assets fs.FS, reg *prometheus.Registry, log *slog.Logger) error {
+// Deps are what New takes from the binary besides the configuration.
+type Deps struct {
+	Log      *slog.Logger
+	Registry prometheus.Registerer
+	// Mux receives the API's and the dashboard's routes once ClickHouse answers (the ops
+	// server's, beside /metrics, /healthz and /readyz).
+	Mux *http.ServeMux
+	// Assets are the dashboard's files.
+	Assets fs.FS
+}
+
+// Service is the api service: the Server on ClickHouse and the commands topic, and the
+// Watcher that drives the dashboards' refresh.
+type Service struct {
+	cfg    *config.Config
+	d      Deps
+	net    *network.Network
+	tokens *auth.Tokens
+}
+
+// Check loads the files the api reads (sites, tokens) and reports what is wrong.
+func Check(cfg *config.Config) error {
+	_, _, err := load(cfg)
+	return err
+}
+
+func load(cfg *config.Config) (*network.Network, *auth.Tokens, error) {
 	net, err := network.Load(cfg.SitesFile)
 	if err != nil {
+		err = fmt.Errorf("config key sites_file: %w", err)
+	}
+	tokens, terr := auth.Load(cfg.Auth.TokensFile)
+	if terr != nil {
+		terr = fmt.Errorf("config key auth.tokens_file: %w", terr)
+	}
+	return net, tokens, errors.Join(err, terr)
+}
+
+// New loads the network and tokens of cfg; the api connects when it runs.
+func New(cfg *config.Config, d Deps) (*Service, error) {
+	if err := cfg.API.Validate(); err != nil {
+		return nil, err
+	}
+	if d.Mux == nil {
+		return nil, errors.New("api: Deps.Mux is required")
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	net, tokens, err := load(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, d: d, net: net, tokens: tokens}, nil
+}
+
+// Run connects to ClickHouse (retrying while it does not answer), registers the API and
+// the dashboard on Deps.Mux, tells ready, and runs the Watcher until ctx is done.
+func (s *Service) Run(ctx context.Context, ready func(bool)) error {
+	cfg, log := s.cfg, s.d.Log
+	conn, err := connect(ctx, cfg, log)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
-	tokens, err := auth.Load(cfg.Auth.TokensFile)
+	defer conn.Close()
+	w := stream.NewWriter(stream.WriterConfig{
+		Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Commands,
+		BatchTimeout: cfg.Kafka.BatchTimeout, BatchSize: cfg.Kafka.BatchSize, Label: "commands",
+	}, stream.NewMetrics(s.d.Registry, "api"))
+	defer w.Close()
+	api, err := NewServer(Options{
+		Network: s.net, Tokens: s.tokens, Store: NewCHStore(conn, cfg.ClickHouse.Database),
+		Commander: NewKafkaCommander(w), Assets: s.d.Assets,
+		CommandTimeout: cfg.API.CommandTimeout, CommandPoll: cfg.API.CommandPoll,
+		RefreshInterval: cfg.API.RefreshInterval, LatestLookback: cfg.API.LatestLookback,
+		RawMaxSpan: cfg.API.RawMaxSpan, HourMaxSpan: cfg.API.HourMaxSpan, QueryTimeout: cfg.API.QueryTimeout,
+		Logger: log, Registry: s.d.Registry,
+	})
 	if err != nil {
 		return err
 	}
-	srv := ops.NewServer(cfg.API.Listen, reg, log)
-	var g ops.Group
-	g.Go(srv.Run)
-	g.Go(func(ctx context.Context) error {
-		conn, err := connect(ctx, cfg, log)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		defer conn.Close()
-		w := stream.NewWriter(stream.WriterConfig{
-			Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Commands,
-			BatchTimeout: cfg.Kafka.BatchTimeout, BatchSize: cfg.Kafka.BatchSize, Label: "commands",
-		}, stream.NewMetrics(reg, "api"))
-		defer w.Close()
-		api, err := New(Options{
-			Network: net, Tokens: tokens, Store: NewCHStore(conn, cfg.ClickHouse.Database),
-			Commander: NewKafkaCommander(w), Assets: assets,
-			CommandTimeout: cfg.API.CommandTimeout, CommandPoll: cfg.API.CommandPoll,
-			RefreshInterval: cfg.API.RefreshInterval, LatestLookback: cfg.API.LatestLookback,
-			RawMaxSpan: cfg.API.RawMaxSpan, HourMaxSpan: cfg.API.HourMaxSpan, QueryTimeout: cfg.API.QueryTimeout,
-			Logger: log, Registry: reg,
-		})
-		if err != nil {
-			return err
-		}
-		api.Register(srv.Mux)
-		srv.SetReady(true)
-		defer srv.SetReady(false)
-		log.Info("api ready", "listen", cfg.API.Listen, "sites", len(net.Sites()), "commands_topic", cfg.Kafka.Topics.Commands)
-		return api.NewWatcher().Run(ctx)
-	})
-	return g.Run(ctx)
+	api.Register(s.d.Mux)
+	if ready != nil {
+		ready(true)
+		defer ready(false)
+	}
+	log.Info("api ready", "listen", cfg.API.Listen, "sites", len(s.net.Sites()), "commands_topic", cfg.Kafka.Topics.Commands)
+	return api.NewWatcher().Run(ctx)
 }
 
 // connect opens ClickHouse, retrying with backoff while it does not answer: the api may

@@ -64,7 +64,7 @@ type Archiver struct {
 }
 
 // NewArchiver returns an Archiver for the topics of cfg; km are the metrics of its
-// consumers (Service.Kafka: riverwatch_archiver_kafka_*, lag per topic and partition
+// consumers (Archive.Kafka: riverwatch_archiver_kafka_*, lag per topic and partition
 // among them).
 func NewArchiver(cfg *config.Config, w *store.Writer, km *stream.Metrics, log *slog.Logger) *Archiver {
 	return &Archiver{cfg: cfg, w: w, km: km, log: log}
@@ -78,16 +78,16 @@ func (a *Archiver) Run(ctx context.Context) error {
 		if topic == "" {
 			continue
 		}
-		delay := a.cfg.Archiver.BatchInterval
+		delay := a.cfg.Archiver.MaxDelay
 		if k != store.KindReadings {
-			delay = a.cfg.Archiver.RecordsBatchInterval
+			delay = a.cfg.Archiver.RecordsMaxDelay
 		}
 		c := stream.NewConsumer(stream.ConsumerConfig{
 			Brokers:  a.cfg.Kafka.Brokers,
 			Topic:    topic,
 			GroupID:  GroupID(a.cfg.Kafka.GroupPrefix, k),
-			MaxRows:  a.cfg.Archiver.BatchRows,
-			MaxBytes: a.cfg.Archiver.BatchBytes,
+			MaxRows:  a.cfg.Archiver.MaxRows,
+			MaxBytes: a.cfg.Archiver.MaxBytes,
 			MaxDelay: delay,
 			MaxWait:  a.cfg.Kafka.MaxWait,
 			RetryMax: a.cfg.Archiver.RetryMax,
@@ -105,8 +105,8 @@ func (a *Archiver) Run(ctx context.Context) error {
 	return g.Run(ctx)
 }
 
-// Service is a connected and migrated archive: what every archiver command starts from.
-type Service struct {
+// Archive is a connected and migrated archive: what every archiver command starts from.
+type Archive struct {
 	Conn     driver.Conn
 	Schema   store.Schema
 	Metrics  *store.Metrics
@@ -118,7 +118,7 @@ type Service struct {
 // Open connects to ClickHouse (waiting for it up to cfg.Archiver.ConnectTimeout), detects
 // the server's features, applies the pending migrations and returns a store.Writer on the
 // result. Its metrics are registered on reg.
-func Open(ctx context.Context, cfg *config.Config, reg prometheus.Registerer, log *slog.Logger) (*Service, error) {
+func Open(ctx context.Context, cfg *config.Config, reg prometheus.Registerer, log *slog.Logger) (*Archive, error) {
 	tz, err := time.LoadLocation(cfg.Archiver.RollupTimezone)
 	if err != nil {
 		return nil, fmt.Errorf("config key archiver.rollup_timezone: %w", err)
@@ -135,11 +135,11 @@ func Open(ctx context.Context, cfg *config.Config, reg prometheus.Registerer, lo
 		return nil, fmt.Errorf("migrate %s: %w", s.Database, err)
 	}
 	m := store.NewMetrics(reg)
-	return &Service{
+	return &Archive{
 		Conn: conn, Schema: s, Metrics: m, Kafka: stream.NewMetrics(reg, "archiver"),
 		Writer: store.NewWriter(conn, s, tz, m, log), Migrated: ran,
 	}, nil
 }
 
 // Close closes the ClickHouse connection.
-func (s *Service) Close() error { return s.Conn.Close() }
+func (s *Archive) Close() error { return s.Conn.Close() }

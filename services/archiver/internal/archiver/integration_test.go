@@ -3,6 +3,7 @@ package archiver
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,8 +16,8 @@ import (
 func TestArchiverCommitsOnlyArchivedBatchesAndSkipsBadMessages(t *testing.T) {
 	e := newEnv(t)
 	cfg := e.cfg
-	cfg.Archiver.BatchRows = 500
-	cfg.Archiver.BatchInterval = 100 * time.Millisecond
+	cfg.Archiver.MaxRows = 500
+	cfg.Archiver.MaxDelay = 100 * time.Millisecond
 	recs := readings(2000, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
 	msgs := asMessages(t, recs, readingKey, 0, 0)
 	bad := kafka.Message{Key: []byte("STH-S1"), Value: []byte(`{"site": "STH-S1", "value": tru`)}
@@ -99,7 +100,7 @@ func TestReplayRearchivesARangeWithoutCountingTwice(t *testing.T) {
 	topic := cfg.Kafka.Topics.Readings
 
 	// By time, every partition: the backfill after an outage.
-	stats, err := Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: -1, ToOffset: -1, From: start, BatchRows: 700}, e.w, quiet())
+	stats, err := Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: -1, ToOffset: -1, From: start, MaxRows: 700, MaxBytes: 16 << 20}, e.w, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +110,7 @@ func TestReplayRearchivesARangeWithoutCountingTwice(t *testing.T) {
 	hourly, daily := rollupSnapshot(t, e)
 
 	// By offset, one partition, a range already archived.
-	stats, err = Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: 1, FromOffset: 10, ToOffset: 110}, e.w, quiet())
+	stats, err = Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: 1, FromOffset: 10, ToOffset: 110, MaxRows: 50000, MaxBytes: 16 << 20}, e.w, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,10 +125,10 @@ func TestReplayRearchivesARangeWithoutCountingTwice(t *testing.T) {
 		t.Error("rollups changed after replaying an archived range")
 	}
 	// A range past the end replays nothing; an offset range without a partition is refused.
-	if stats, err = Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: 0, FromOffset: 1 << 40, ToOffset: -1}, e.w, quiet()); err != nil || stats.Messages != 0 {
+	if stats, err = Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: 0, FromOffset: 1 << 40, ToOffset: -1, MaxRows: 50000, MaxBytes: 16 << 20}, e.w, quiet()); err != nil || stats.Messages != 0 {
 		t.Errorf("replay past the end: %+v, %v", stats, err)
 	}
-	if _, err := Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: 0}, e.w, quiet()); err == nil {
+	if _, err := Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: 0, MaxRows: 50000, MaxBytes: 16 << 20}, e.w, quiet()); err == nil || !strings.Contains(err.Error(), "-partition") {
 		t.Error("an offset range without a partition was accepted")
 	}
 }

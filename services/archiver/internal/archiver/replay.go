@@ -29,9 +29,10 @@ type ReplayRequest struct {
 	// By time (Kafka message timestamps): [From, To); a zero To means the end of the
 	// partition as of the start.
 	From, To time.Time
-	// Batch limits, as for the consumer (defaults 50,000 messages, 16 MiB).
-	BatchRows  int
-	BatchBytes int
+	// MaxRows and MaxBytes cut batches, as archiver.max_rows and archiver.max_bytes do
+	// the consumer's; both must be > 0.
+	MaxRows  int
+	MaxBytes int
 	// IdleTimeout ends a partition early when no message arrives for this long (default
 	// 10 s), so that a range ending in a gap of the log does not wait forever.
 	IdleTimeout time.Duration
@@ -49,20 +50,11 @@ type ReplayStats struct {
 // archives it with w in batches.
 func Replay(ctx context.Context, brokers []string, req ReplayRequest, w *store.Writer, log *slog.Logger) (ReplayStats, error) {
 	stats := ReplayStats{Rows: map[string]int{}}
-	if req.BatchRows <= 0 {
-		req.BatchRows = 50000
-	}
-	if req.BatchBytes <= 0 {
-		req.BatchBytes = 16 << 20
-	}
 	if req.IdleTimeout <= 0 {
 		req.IdleTimeout = 10 * time.Second
 	}
-	if req.FromOffset < 0 && req.From.IsZero() {
-		return stats, errors.New("replay: give a start offset (with a partition) or a start time")
-	}
-	if req.FromOffset >= 0 && req.Partition < 0 {
-		return stats, errors.New("replay: an offset range needs a partition")
+	if err := req.Validate(); err != nil {
+		return stats, fmt.Errorf("replay: %w", err)
 	}
 	parts, err := stream.Partitions(ctx, brokers, req.Topic)
 	if err != nil {
@@ -143,7 +135,7 @@ func replayPartition(ctx context.Context, brokers []string, req ReplayRequest, p
 		next = m.Offset + 1
 		batch = append(batch, m)
 		size += len(m.Value)
-		if len(batch) >= req.BatchRows || size >= req.BatchBytes {
+		if len(batch) >= req.MaxRows || size >= req.MaxBytes {
 			writeErr = flush()
 			return writeErr
 		}

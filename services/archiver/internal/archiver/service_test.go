@@ -247,7 +247,7 @@ func TestArchiverKilledTwiceMidStreamArchivesEveryReadingExactlyOnce(t *testing.
 	e := newEnv(t) // the test's database, migrated here as well: the binary must cope
 	cfg := e.cfg
 	p := newArchiverProc(t, cfg,
-		"RIVERWATCH_ARCHIVER_BATCH_ROWS=2000", "RIVERWATCH_ARCHIVER_BATCH_INTERVAL=200ms", "RIVERWATCH_ARCHIVER_RETRY_MAX=1s")
+		"RIVERWATCH_ARCHIVER_MAX_ROWS=2000", "RIVERWATCH_ARCHIVER_MAX_DELAY=200ms", "RIVERWATCH_ARCHIVER_RETRY_MAX=1s")
 	// The migrate command twice: a no-op the second time.
 	for range 2 {
 		if err := p.exec("migrate"); err != nil {
@@ -394,7 +394,7 @@ func TestArchiverPausesWhileClickHouseIsDownAndLosesNothing(t *testing.T) {
 	proxied.ClickHouse.Addr = proxy.addr
 	// Batches of 5,000: the 30,000 readings published during the outage are far more than
 	// one batch plus the reader's queue, so a bounded RSS shows that consumption paused.
-	p := newArchiverProc(t, &proxied, "RIVERWATCH_ARCHIVER_BATCH_ROWS=5000", "RIVERWATCH_ARCHIVER_BATCH_INTERVAL=200ms", "RIVERWATCH_ARCHIVER_RETRY_MAX=2s")
+	p := newArchiverProc(t, &proxied, "RIVERWATCH_ARCHIVER_MAX_ROWS=5000", "RIVERWATCH_ARCHIVER_MAX_DELAY=200ms", "RIVERWATCH_ARCHIVER_RETRY_MAX=2s")
 	p.start()
 
 	// 20,000 readings before the outage, 150,000 during it, 10,000 after.

@@ -47,7 +47,8 @@ type Config struct {
 	Options engine.Options
 }
 
-// ConfigFrom derives an Assessor's configuration from riverwatch's.
+// ConfigFrom derives an Assessor's configuration from riverwatch's: the one mapping of the
+// configuration onto the assessor (the defaults are pkg/config's).
 func ConfigFrom(c *config.Config) Config {
 	return Config{
 		Brokers:       c.Kafka.Brokers,
@@ -62,23 +63,81 @@ func ConfigFrom(c *config.Config) Config {
 		MaxWait:       c.Kafka.MaxWait,
 		BatchTimeout:  c.Assessor.PublishBatchTimeout,
 		TickInterval:  c.Assessor.TickInterval,
-		Options:       engine.OptionsFrom(c.Assessor),
+		Options:       OptionsFrom(c.Assessor),
 	}
 }
 
-func (c *Config) defaults() {
-	if c.Partitions <= 0 {
-		c.Partitions = 6
+// OptionsFrom maps the assessor's configuration section onto the rules' Options.
+func OptionsFrom(c config.Assessor) engine.Options {
+	return engine.Options{
+		ConfirmReadings:  c.ConfirmReadings,
+		ConfirmDuration:  c.ConfirmDuration,
+		SevereMultiple:   c.SevereMultiple,
+		ClearReadings:    c.ClearReadings,
+		ClearRatio:       c.ClearRatio,
+		UpdateRatio:      c.UpdateRatio,
+		Grace:            c.Grace,
+		OfflineFactor:    c.OfflineFactor,
+		FlatLineReadings: c.FlatLineReadings,
+		JumpFactor:       c.JumpFactor,
+		PredictionWindow: c.PredictionWindow,
+		DecayPerHour:     c.DecayPerHour,
 	}
-	if c.MaxRows <= 0 {
-		c.MaxRows = 5000
+}
+
+// Validate refuses what New cannot run with; the configuration's keys are named by
+// config.Validate and the rules' Validate, this names the fields of Config.
+func (c Config) Validate() error {
+	var errs []error
+	if len(c.Brokers) == 0 {
+		errs = append(errs, errors.New("assessor: no kafka brokers"))
 	}
-	if c.MaxWait <= 0 {
-		c.MaxWait = 100 * time.Millisecond
+	for name, v := range map[string]string{
+		"readings topic": c.ReadingsTopic, "events topic": c.EventsTopic,
+		"rejected topic": c.RejectedTopic, "state topic": c.StateTopic, "group id": c.GroupID,
+	} {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("assessor: %s is empty", name))
+		}
 	}
-	if c.TickInterval <= 0 {
-		c.TickInterval = 5 * time.Second
+	for name, v := range map[string]int64{
+		"partitions": int64(c.Partitions), "max rows": int64(c.MaxRows), "max wait": int64(c.MaxWait),
+		"batch timeout": int64(c.BatchTimeout), "tick interval": int64(c.TickInterval),
+	} {
+		if v <= 0 {
+			errs = append(errs, fmt.Errorf("assessor: %s must be > 0", name))
+		}
 	}
+	if c.MaxDelay < 0 {
+		errs = append(errs, errors.New("assessor: max delay must be ≥ 0"))
+	}
+	return errors.Join(errs...)
+}
+
+// Check loads the network and validates the rules of cfg, as New would.
+func Check(cfg *config.Config) error {
+	net, err := network.Load(cfg.SitesFile)
+	if err != nil {
+		return fmt.Errorf("config key sites_file: %w", err)
+	}
+	_, err = engine.New(net, OptionsFrom(cfg.Assessor), time.Now, nil)
+	return err
+}
+
+// Deps are what New takes from the binary besides the configuration.
+type Deps struct {
+	Log      *slog.Logger
+	Registry prometheus.Registerer
+}
+
+// New builds the assessor of a riverwatch configuration: the network of sites_file, the
+// rules of the assessor section (NewAssessor does the rest).
+func New(cfg *config.Config, d Deps) (*Assessor, error) {
+	net, err := network.Load(cfg.SitesFile)
+	if err != nil {
+		return nil, fmt.Errorf("config key sites_file: %w", err)
+	}
+	return NewAssessor(ConfigFrom(cfg), net, d.Registry, d.Log)
 }
 
 // Assessor consumes readings in a consumer group, judges them with a engine.Engine and
@@ -101,20 +160,11 @@ type Assessor struct {
 	setReady func(bool)
 }
 
-// New builds an Assessor for a network, registering its metrics (and the engine's and
-// its Kafka clients') on reg.
-func New(cfg Config, net *network.Network, reg prometheus.Registerer, log *slog.Logger) (*Assessor, error) {
-	cfg.defaults()
-	if len(cfg.Brokers) == 0 {
-		return nil, errors.New("assessor: no kafka brokers")
-	}
-	for name, v := range map[string]string{
-		"readings topic": cfg.ReadingsTopic, "events topic": cfg.EventsTopic,
-		"rejected topic": cfg.RejectedTopic, "state topic": cfg.StateTopic, "group id": cfg.GroupID,
-	} {
-		if v == "" {
-			return nil, fmt.Errorf("assessor: %s is empty", name)
-		}
+// NewAssessor builds an Assessor for a network, registering its metrics (and the engine's
+// and its Kafka clients') on reg. Every field of cfg is used as it is (Validate).
+func NewAssessor(cfg Config, net *network.Network, reg prometheus.Registerer, log *slog.Logger) (*Assessor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	a := &Assessor{cfg: cfg, log: log, m: newMetrics(reg), clock: time.Now}
 	engine, err := engine.New(net, cfg.Options, a.clock, engine.NewMetrics(reg))

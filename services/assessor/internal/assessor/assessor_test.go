@@ -45,12 +45,12 @@ func TestNewRejectsAnIncompleteConfiguration(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			cfg := ConfigFrom(&c)
 			mutate(&cfg)
-			if _, err := New(cfg, net, prometheus.NewRegistry(), log); err == nil {
+			if _, err := NewAssessor(cfg, net, prometheus.NewRegistry(), log); err == nil {
 				t.Error("no error")
 			}
 		})
 	}
-	if _, err := New(ConfigFrom(&c), net, prometheus.NewRegistry(), log); err != nil {
+	if _, err := NewAssessor(ConfigFrom(&c), net, prometheus.NewRegistry(), log); err != nil {
 		t.Errorf("the default configuration: %v", err)
 	}
 }

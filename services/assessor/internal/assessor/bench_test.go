@@ -52,7 +52,7 @@ func startInProcess(b *testing.B, cfg *config.Config, net *network.Network) (*pr
 	b.Helper()
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := assessor.New(assessor.ConfigFrom(cfg), net, reg, log)
+	a, err := assessor.NewAssessor(assessor.ConfigFrom(cfg), net, reg, log)
 	if err != nil {
 		b.Fatal(err)
 	}

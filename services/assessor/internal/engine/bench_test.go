@@ -38,7 +38,7 @@ func syntheticNetwork(tb testing.TB, n int) *network.Network {
 func BenchmarkJudge(b *testing.B) {
 	net := syntheticNetwork(b, 200)
 	clk := &fakeClock{t: t0}
-	e, err := New(net, Options{}, clk.Now, nil)
+	e, err := New(net, withDefaults(Options{}), clk.Now, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func BenchmarkSeriesMemory(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		e, err := New(net, Options{}, clk.Now, nil)
+		e, err := New(net, withDefaults(Options{}), clk.Now, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

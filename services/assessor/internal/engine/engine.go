@@ -78,7 +78,6 @@ type Engine struct {
 // else: rules run on observed times (and the engine's stream time), and Tick takes the
 // wall clock's now for the offline rule. m may be nil.
 func New(n *network.Network, opts Options, clock func() time.Time, m *Metrics) (*Engine, error) {
-	opts = opts.withDefaults()
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}

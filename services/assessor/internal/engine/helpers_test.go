@@ -7,6 +7,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/network"
 )
@@ -31,7 +32,7 @@ func testNetwork(t testing.TB) *network.Network {
 func newTestEngine(t testing.TB, opts Options) (*Engine, *fakeClock) {
 	t.Helper()
 	clk := &fakeClock{t: t0}
-	e, err := New(testNetwork(t), opts, clk.Now, nil)
+	e, err := New(testNetwork(t), withDefaults(opts), clk.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,4 +112,47 @@ func counter(e *Engine, outcome string) float64 {
 		panic(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// withDefaults fills the zero fields of o from the configuration's defaults (pkg/config,
+// the one list of them), so that a test sets only what it exercises. New itself takes
+// every field as it is.
+func withDefaults(o Options) Options {
+	d := config.Default().Assessor
+	set := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setF := func(v *float64, def float64) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setD := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	set(&o.ConfirmReadings, d.ConfirmReadings)
+	setD(&o.ConfirmDuration, d.ConfirmDuration)
+	setF(&o.SevereMultiple, d.SevereMultiple)
+	set(&o.ClearReadings, d.ClearReadings)
+	setF(&o.ClearRatio, d.ClearRatio)
+	setF(&o.UpdateRatio, d.UpdateRatio)
+	setD(&o.Grace, d.Grace)
+	setF(&o.OfflineFactor, d.OfflineFactor)
+	set(&o.FlatLineReadings, d.FlatLineReadings)
+	setF(&o.JumpFactor, d.JumpFactor)
+	setD(&o.PredictionWindow, d.PredictionWindow)
+	return o
+}
+
+func TestNewRefusesZeroOptionsInsteadOfDefaultingThem(t *testing.T) {
+	o := withDefaults(Options{})
+	o.ConfirmReadings = 0
+	_, err := New(testNetwork(t), o, func() time.Time { return t0 }, nil)
+	if err == nil || !strings.Contains(err.Error(), "assessor.confirm_readings") {
+		t.Fatalf("New = %v, want it to refuse assessor.confirm_readings", err)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/network"
 	"github.com/riverwatch/riverwatch/pkg/standard"
+	"github.com/riverwatch/riverwatch/services/assessor/internal/assessor"
 	"github.com/riverwatch/riverwatch/services/assessor/internal/engine"
 )
 
@@ -86,7 +87,7 @@ func BenchmarkEngineHeapPerSeries(b *testing.B) {
 	}
 	for b.Loop() {
 		before := liveHeap()
-		eng, err := engine.New(net, engine.OptionsFrom(config.Default().Assessor), func() time.Time { return start.Add(time.Hour) }, nil)
+		eng, err := engine.New(net, assessor.OptionsFrom(config.Default().Assessor), func() time.Time { return start.Add(time.Hour) }, nil)
 		if err != nil {
 			b.Fatalf("engine: %v", err)
 		}

@@ -5,100 +5,43 @@ import (
 	"fmt"
 	"math"
 	"time"
-
-	"github.com/riverwatch/riverwatch/pkg/config"
 )
 
-// Options are the tunables of the rules. The zero value of a field means its default
-// (config.Default's assessor section), so tests set only what they exercise.
+// Options are the tunables of the rules. Every field is used as it is: New refuses a value
+// out of range (Validate, naming the configuration key), and no zero means a default. The
+// defaults are those of the configuration's assessor section (pkg/config), mapped onto
+// Options by the assessor (assessor.OptionsFrom).
 type Options struct {
-	// ConfirmReadings consecutive readings over the target confirm an exceedance (default 3).
+	// ConfirmReadings consecutive readings over the target confirm an exceedance.
 	ConfirmReadings int
 	// ConfirmDuration confirms it when a run of readings over the target lasts this long,
-	// whichever of the two comes first (default 30 min).
+	// whichever of the two comes first.
 	ConfirmDuration time.Duration
-	// SevereMultiple: an over-standard multiple at or above it opens at once (default 1).
+	// SevereMultiple: an over-standard multiple at or above it opens at once.
 	SevereMultiple float64
-	// ClearReadings consecutive readings inside the hysteresis band clear (default 3).
+	// ClearReadings consecutive readings inside the hysteresis band clear.
 	ClearReadings int
 	// ClearRatio is the hysteresis band: a reading counts towards clearing only at or
 	// below ClearRatio × an upper limit, at or above a lower limit ÷ ClearRatio, or that
-	// far inside a range (default 0.9).
+	// far inside a range.
 	ClearRatio float64
 	// UpdateRatio: an open exceedance is re-reported (exceedance.updated) when its excess
-	// over the limit grows this many times beyond what was last reported (default 1.5).
+	// over the limit grows this many times beyond what was last reported.
 	UpdateRatio float64
 	// Grace is how far behind a series' newest reading a late reading may be and still
-	// be judged (default 2 h).
+	// be judged.
 	Grace time.Duration
-	// OfflineFactor: silent for the station's interval × OfflineFactor is offline (default 3).
+	// OfflineFactor: silent for the station's interval × OfflineFactor is offline.
 	OfflineFactor float64
-	// FlatLineReadings identical consecutive values mark a stuck sensor (default 12).
+	// FlatLineReadings identical consecutive values mark a stuck sensor.
 	FlatLineReadings int
-	// JumpFactor bounds a plausible step from the recent median (default 20).
+	// JumpFactor bounds a plausible step from the recent median.
 	JumpFactor float64
 	// PredictionWindow is how long after a predicted arrival the downstream readings may
-	// still show the plume before a compliant one refutes the prediction (default 2 h).
+	// still show the plume before a compliant one refutes the prediction.
 	PredictionWindow time.Duration
-	// DecayPerHour is the first-order decay rate per parameter, 1/h (default none).
+	// DecayPerHour is the first-order decay rate per parameter, 1/h.
 	DecayPerHour map[string]float64
-}
-
-// OptionsFrom maps the assessor's configuration section onto Options.
-func OptionsFrom(c config.Assessor) Options {
-	return Options{
-		ConfirmReadings:  c.ConfirmReadings,
-		ConfirmDuration:  c.ConfirmDuration,
-		SevereMultiple:   c.SevereMultiple,
-		ClearReadings:    c.ClearReadings,
-		ClearRatio:       c.ClearRatio,
-		UpdateRatio:      c.UpdateRatio,
-		Grace:            c.Grace,
-		OfflineFactor:    c.OfflineFactor,
-		FlatLineReadings: c.FlatLineReadings,
-		JumpFactor:       c.JumpFactor,
-		PredictionWindow: c.PredictionWindow,
-		DecayPerHour:     c.DecayPerHour,
-	}
-}
-
-// withDefaults fills zero fields from the configuration defaults.
-func (o Options) withDefaults() Options {
-	d := OptionsFrom(config.Default().Assessor)
-	if o.ConfirmReadings == 0 {
-		o.ConfirmReadings = d.ConfirmReadings
-	}
-	if o.ConfirmDuration == 0 {
-		o.ConfirmDuration = d.ConfirmDuration
-	}
-	if o.SevereMultiple == 0 {
-		o.SevereMultiple = d.SevereMultiple
-	}
-	if o.ClearReadings == 0 {
-		o.ClearReadings = d.ClearReadings
-	}
-	if o.ClearRatio == 0 {
-		o.ClearRatio = d.ClearRatio
-	}
-	if o.UpdateRatio == 0 {
-		o.UpdateRatio = d.UpdateRatio
-	}
-	if o.Grace == 0 {
-		o.Grace = d.Grace
-	}
-	if o.OfflineFactor == 0 {
-		o.OfflineFactor = d.OfflineFactor
-	}
-	if o.FlatLineReadings == 0 {
-		o.FlatLineReadings = d.FlatLineReadings
-	}
-	if o.JumpFactor == 0 {
-		o.JumpFactor = d.JumpFactor
-	}
-	if o.PredictionWindow == 0 {
-		o.PredictionWindow = d.PredictionWindow
-	}
-	return o
 }
 
 // Validate reports every option out of its range, naming the configuration key.

@@ -1,4 +1,4 @@
-// Package ingest is riverwatch's gateway: it receives readings from stations over HJ 212
+// Package gateway is riverwatch's gateway: it receives readings from stations over HJ 212
 // (TCP) and from people and tools over HTTP (JSON and CSV), authenticates, validates and
 // normalises them, and publishes them to riverwatch.readings — or, refused, to
 // riverwatch.rejected with a stable reason code.

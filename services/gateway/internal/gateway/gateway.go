@@ -26,8 +26,9 @@ type Publisher interface {
 	Publish(ctx context.Context, msgs ...kafka.Message) error
 }
 
-// Deps are what a Gateway needs from outside.
-type Deps struct {
+// Parts are what a Gateway is built from (New builds them from the configuration; tests
+// bring fakes).
+type Parts struct {
 	Network  *network.Network // sites, station MN and PW, the time zone of DataTime
 	Tokens   *auth.Tokens     // HTTP bearer tokens
 	Readings Publisher        // riverwatch.readings
@@ -37,7 +38,8 @@ type Deps struct {
 	Clock    func() time.Time      // nil: time.Now
 }
 
-// Gateway receives readings over HJ 212 and HTTP and publishes them. Build it with New.
+// Gateway receives readings over HJ 212 and HTTP and publishes them. Build it with
+// NewGateway (or a Service with New).
 type Gateway struct {
 	cfg      config.Gateway
 	net      *network.Network
@@ -56,15 +58,19 @@ type Gateway struct {
 	open  atomic.Int64
 }
 
-// New returns a Gateway. Zero values in cfg take the defaults of config.Default().
-func New(d Deps, cfg config.Gateway) (*Gateway, error) {
+// NewGateway returns a Gateway. cfg is used as it is: a value out of range is refused
+// (config.Gateway.Validate), naming its key, not replaced by a default.
+func NewGateway(d Parts, cfg config.Gateway) (*Gateway, error) {
 	switch {
 	case d.Network == nil:
-		return nil, errors.New("ingest: Deps.Network is nil")
+		return nil, errors.New("gateway: Parts.Network is nil")
 	case d.Tokens == nil:
-		return nil, errors.New("ingest: Deps.Tokens is nil")
+		return nil, errors.New("gateway: Parts.Tokens is nil")
 	case d.Readings == nil || d.Rejected == nil:
-		return nil, errors.New("ingest: Deps.Readings and Deps.Rejected must be set")
+		return nil, errors.New("gateway: Parts.Readings and Parts.Rejected must be set")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if d.Log == nil {
 		d.Log = slog.Default()
@@ -72,7 +78,6 @@ func New(d Deps, cfg config.Gateway) (*Gateway, error) {
 	if d.Clock == nil {
 		d.Clock = time.Now
 	}
-	cfg = withDefaults(cfg)
 	m, err := newMetrics(d.Registry)
 	if err != nil {
 		return nil, err
@@ -82,43 +87,6 @@ func New(d Deps, cfg config.Gateway) (*Gateway, error) {
 		log: d.Log, clock: d.Clock, m: m, seen: newSeenCache(cfg.DedupEntries, cfg.DedupWindow),
 		ready: make(chan struct{}),
 	}, nil
-}
-
-// withDefaults fills the zero fields of cfg from the defaults.
-func withDefaults(c config.Gateway) config.Gateway {
-	def := config.Default().Gateway
-	setD := func(v *time.Duration, d time.Duration) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	setI := func(v *int, d int) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	if c.HJ212Listen == "" {
-		c.HJ212Listen = def.HJ212Listen
-	}
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = def.MaxBodyBytes
-	}
-	setI(&c.MaxFrameBytes, def.MaxFrameBytes)
-	setI(&c.MaxConnections, def.MaxConnections)
-	setI(&c.MaxFrameErrors, def.MaxFrameErrors)
-	setI(&c.BatchFrames, def.BatchFrames)
-	setI(&c.MaxSplitBytes, def.MaxSplitBytes)
-	setI(&c.MaxSplitSets, def.MaxSplitSets)
-	setI(&c.DedupEntries, def.DedupEntries)
-	setD(&c.IdleTimeout, def.IdleTimeout)
-	setD(&c.FrameTimeout, def.FrameTimeout)
-	setD(&c.WriteTimeout, def.WriteTimeout)
-	setD(&c.PublishTimeout, def.PublishTimeout)
-	setD(&c.SplitTimeout, def.SplitTimeout)
-	setD(&c.DedupWindow, def.DedupWindow)
-	setD(&c.ClockSkew, def.ClockSkew)
-	setD(&c.MaxAge, def.MaxAge)
-	return c
 }
 
 // outbox collects what one batch of input produces: the messages to publish, the answers

@@ -181,7 +181,7 @@ func newHarness(t testing.TB, tweak func(*config.Gateway)) *harness {
 		tweak(&cfg)
 	}
 	h := &harness{readings: &fakePublisher{}, rejected: &fakePublisher{}, reg: prometheus.NewRegistry(), net: nw}
-	h.gw, err = New(Deps{
+	h.gw, err = NewGateway(Parts{
 		Network: nw, Tokens: testTokens, Readings: h.readings, Rejected: h.rejected,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: h.reg,
 		Clock: func() time.Time { return testNow },

@@ -3,7 +3,6 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/auth"
 	"github.com/riverwatch/riverwatch/pkg/hj212"
 	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/readingcsv"
 )
 
 // Handler returns the HTTP upload API, to mount on the service's mux:
@@ -268,41 +268,17 @@ func missing(rw *row) *refusal {
 	return nil
 }
 
-var csvColumns = map[string]bool{ // name → required
-	"site": true, "parameter": true, "value": true, "unit": true, "observed_at": true,
-	"flag": false, "interval": false, "min": false, "max": false,
-}
+// csvOptions are the gateway's columns of the readings CSV (pkg/readingcsv): what a
+// message.Reading carries. Any other column is refused, not silently dropped.
+var csvOptions = readingcsv.Options{Optional: []string{readingcsv.Flag, readingcsv.Interval, readingcsv.Min, readingcsv.Max}}
 
 // parseCSV reads a CSV body whose first record is the header. Broken CSV syntax or a bad
 // header is an error; a row with the wrong number of fields or a value that is not a number
 // is refused on its own.
 func parseCSV(body []byte) ([]row, error) {
-	body = bytes.TrimPrefix(body, []byte("\xEF\xBB\xBF")) // a BOM, as spreadsheets write
-	cr := csv.NewReader(bytes.NewReader(body))
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
-	header, err := cr.Read()
-	if err == io.EOF {
-		return nil, errors.New("empty CSV: expected the header site,parameter,value,unit,observed_at[,flag]")
-	}
+	cr, err := readingcsv.NewReader(bytes.NewReader(body), csvOptions)
 	if err != nil {
-		return nil, fmt.Errorf("CSV header: %w", err)
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(h))
-		if _, known := csvColumns[h]; !known {
-			return nil, fmt.Errorf("CSV header: unknown column %q (known: site, parameter, value, unit, observed_at, flag, interval, min, max)", h)
-		}
-		if _, dup := col[h]; dup {
-			return nil, fmt.Errorf("CSV header: column %q twice", h)
-		}
-		col[h] = i
-	}
-	for name, required := range csvColumns {
-		if _, ok := col[name]; required && !ok {
-			return nil, fmt.Errorf("CSV header: column %q missing", name)
-		}
+		return nil, err
 	}
 	var rows []row
 	for {
@@ -311,33 +287,28 @@ func parseCSV(body []byte) ([]row, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("CSV: %w", err)
+			return nil, err
 		}
-		rw := row{raw: csvLine(rec)}
-		if len(rec) != len(header) {
-			rw.err = &refusal{ReasonBadRow, fmt.Sprintf("%d fields, the header has %d", len(rec), len(header))}
+		rw := row{raw: rec.Raw}
+		if rec.Err != nil {
+			rw.err = &refusal{ReasonBadRow, rec.Err.Error()}
 			rows = append(rows, rw)
 			continue
 		}
-		get := func(name string) string {
-			if i, ok := col[name]; ok {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
-		}
-		rw.site, rw.parameter, rw.observedAt, rw.flag, rw.interval = get("site"), get("parameter"), get("observed_at"), get("flag"), get("interval")
-		unit := get("unit")
+		rw.site, rw.parameter, rw.observedAt = rec.Get(readingcsv.Site), rec.Get(readingcsv.Parameter), rec.Get(readingcsv.ObservedAt)
+		rw.flag, rw.interval = rec.Get(readingcsv.Flag), rec.Get(readingcsv.Interval)
+		unit := rec.Get(readingcsv.Unit)
 		rw.unit = &unit
 		for _, f := range []struct {
 			name string
 			dst  **float64
 			opt  bool
-		}{{"value", &rw.value, false}, {"min", &rw.min, true}, {"max", &rw.max, true}} {
-			s := get(f.name)
+		}{{readingcsv.Value, &rw.value, false}, {readingcsv.Min, &rw.min, true}, {readingcsv.Max, &rw.max, true}} {
+			s := rec.Get(f.name)
 			if s == "" && f.opt {
 				continue
 			}
-			v, ok := parseCSVNumber(s)
+			v, ok := readingcsv.ParseNumber(s)
 			if !ok {
 				rw.err = &refusal{ReasonBadValue, f.name + " " + strconv.Quote(s) + " is not a number"}
 				break
@@ -350,24 +321,6 @@ func parseCSV(body []byte) ([]row, error) {
 		rows = append(rows, rw)
 	}
 	return rows, nil
-}
-
-// parseCSVNumber accepts decimals and exponents (lab exports write 1.2E-03), nothing else:
-// no NaN, Inf, hex or digit separators.
-func parseCSVNumber(s string) (float64, bool) {
-	if s == "" || strings.ContainsAny(s, "xXnNiI_pP") {
-		return 0, false
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	return v, err == nil
-}
-
-func csvLine(rec []string) string {
-	var b bytes.Buffer
-	w := csv.NewWriter(&b)
-	w.Write(rec)
-	w.Flush()
-	return strings.TrimRight(b.String(), "\n")
 }
 
 // refuseRequest records a request refused before its body was read; it keeps the first

@@ -52,7 +52,7 @@ func startGatewayOn(t testing.TB, cfg *config.Config, nw *network.Network, readi
 	if tweak != nil {
 		tweak(&gc)
 	}
-	gw, err := New(Deps{Network: nw, Tokens: tokens, Readings: readings, Rejected: rejected,
+	gw, err := NewGateway(Parts{Network: nw, Tokens: tokens, Readings: readings, Rejected: rejected,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry()}, gc)
 	if err != nil {
 		t.Fatal(err)

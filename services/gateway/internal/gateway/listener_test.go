@@ -12,6 +12,7 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/hj212"
 	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/network"
 )
 
 // dataTime is an hour of data within the skew and age limits of testNow.
@@ -520,5 +521,18 @@ func TestStopAnswersTheBatchInFlightThenCloses(t *testing.T) {
 	}
 	if _, err := c.Receive(ctxT(t, 5*time.Second)); !closedByPeer(err) {
 		t.Fatalf("connection still open after stop: %v", err)
+	}
+}
+
+func TestNewGatewayRefusesAnOutOfRangeValueInsteadOfDefaultingIt(t *testing.T) {
+	nw, err := network.Parse([]byte(testSites))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default().Gateway
+	cfg.MaxConnections = -1
+	_, err = NewGateway(Parts{Network: nw, Tokens: testTokens, Readings: &fakePublisher{}, Rejected: &fakePublisher{}}, cfg)
+	if err == nil || !strings.Contains(err.Error(), "gateway.max_connections") {
+		t.Fatalf("NewGateway = %v, want it to refuse gateway.max_connections", err)
 	}
 }

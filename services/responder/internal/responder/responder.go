@@ -15,6 +15,7 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/network"
 	"github.com/riverwatch/riverwatch/pkg/notify"
+	"github.com/riverwatch/riverwatch/pkg/ops"
 	"github.com/riverwatch/riverwatch/pkg/stream"
 	"github.com/riverwatch/riverwatch/services/responder/internal/incident"
 	"github.com/riverwatch/riverwatch/services/responder/internal/playbook"
@@ -26,10 +27,12 @@ type Sender interface {
 	Send(ctx context.Context, t notify.Target, m notify.Message) error
 }
 
-// Options replaces the responder's collaborators in tests.
-type Options struct {
-	Clock  incident.Clock // default: the wall clock
-	Sender Sender         // default: webhook, WeCom, DingTalk and SMTP senders
+// Deps are what New takes besides the configuration; tests replace the collaborators.
+type Deps struct {
+	Log      *slog.Logger
+	Registry prometheus.Registerer
+	Clock    incident.Clock // nil: the wall clock
+	Sender   Sender         // nil: webhook, WeCom, DingTalk and SMTP senders
 }
 
 // Responder wires the incident engine to Kafka and to the notification channels.
@@ -56,35 +59,50 @@ type Responder struct {
 	inflight sync.WaitGroup
 }
 
-// New loads the network, contacts and playbooks named by cfg and builds a responder.
-// Configuration errors (with their line numbers) are returned here, before anything runs.
-func New(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, opts Options) (*Responder, error) {
-	rc := cfg.Responder
+// Check loads the network, contacts and playbooks named by cfg, as New does, and reports
+// what is wrong with them.
+func Check(cfg *config.Config) error {
+	_, _, _, err := load(cfg)
+	return err
+}
+
+func load(cfg *config.Config) (*network.Network, *notify.Contacts, *playbook.Set, error) {
 	net, err := network.Load(cfg.SitesFile)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, fmt.Errorf("config key sites_file: %w", err)
 	}
-	contacts, err := notify.LoadContacts(cfg.ContactsFile, net, rc.WebhookURL)
+	contacts, err := notify.LoadContacts(cfg.ContactsFile, net, cfg.Responder.WebhookURL)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, fmt.Errorf("config key contacts_file: %w", err)
 	}
 	books, err := playbook.Load(cfg.PlaybooksFile, net, contacts)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("config key playbooks_file: %w", err)
+	}
+	return net, contacts, books, nil
+}
+
+// New loads the network, contacts and playbooks named by cfg and builds a responder.
+// Configuration errors (with their line numbers) are returned here, before anything runs.
+// The responder section is used as it is (config.Responder.Validate).
+func New(cfg *config.Config, d Deps) (*Responder, error) {
+	rc := cfg.Responder
+	if err := rc.Validate(); err != nil {
+		return nil, err
+	}
+	log := d.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	net, contacts, books, err := load(cfg)
 	if err != nil {
 		return nil, err
 	}
 	for _, gap := range books.Gaps(net, contacts) {
 		log.Warn("no contact for a role that playbooks can reach; its steps will be logged as not delivered", "jurisdiction_role", gap)
 	}
-	if rc.Workers <= 0 {
-		rc.Workers = 4
-	}
-	if rc.TickInterval <= 0 {
-		rc.TickInterval = time.Second
-	}
-	if rc.DeliveryTimeout <= 0 {
-		rc.DeliveryTimeout = 10 * time.Second
-	}
-	sender := opts.Sender
+	reg := d.Registry
+	sender := d.Sender
 	if sender == nil {
 		sender = notify.NewChannels(rc.DeliveryTimeout, &notify.SMTP{
 			Addr: rc.SMTPAddr, From: rc.SMTPFrom, Username: rc.SMTPUsername, Password: rc.SMTPPassword,
@@ -97,7 +115,7 @@ func New(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, opts O
 		eng: incident.New(incident.Config{
 			GroupWindow: rc.GroupWindow, TimeScale: rc.TimeScale, MaxEventAge: rc.MaxEventAge, Retain: rc.Retain,
 			MaxAttempts: rc.MaxAttempts, RetryBase: rc.RetryBase, RetryMax: rc.RetryMax,
-		}, opts.Clock, net, books, contacts),
+		}, d.Clock, net, books, contacts),
 		km:      km,
 		updates: stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Incidents, BatchTimeout: cfg.Kafka.BatchTimeout, Label: "incidents"}, km),
 		state:   stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: rc.StateTopic, BatchTimeout: cfg.Kafka.BatchTimeout, Label: "state"}, km),
@@ -136,34 +154,20 @@ func (r *Responder) Run(ctx context.Context, ready func(bool)) error {
 		Brokers: k.Brokers, Topic: k.Topics.Commands, GroupID: k.GroupPrefix + ".responder.commands",
 		MaxRows: 100, MaxDelay: 10 * time.Millisecond, MaxWait: k.MaxWait, Logger: r.log, Metrics: r.km,
 	})
-	var wg sync.WaitGroup
-	errc := make(chan error, 4)
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for _, fn := range []func(context.Context) error{
-		func(c context.Context) error { return events.Run(c, r.handleEvents) },
-		func(c context.Context) error { return commands.Run(c, r.handleCommands) },
-		r.tickLoop,
-		r.dispatchLoop,
-	} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := fn(runCtx); err != nil {
-				errc <- err
-				cancel()
-			}
-		}()
-	}
-	wg.Wait()
+	// Stopped in reverse order: the consumers first (nothing new comes in), then the
+	// clock, then the dispatcher.
+	var g ops.Group
+	g.Add("dispatch", r.dispatchLoop)
+	g.Add("tick", r.tickLoop)
+	g.Add("commands", func(c context.Context) error { return commands.Run(c, r.handleCommands) })
+	g.Add("events", func(c context.Context) error { return events.Run(c, r.handleEvents) })
+	gerr := g.Run(ctx)
 	r.inflight.Wait() // deliveries in flight finish and are recorded
 	r.mu.Lock()
 	ferr := r.flush(ctx)
 	r.mu.Unlock()
-	select {
-	case err := <-errc:
-		return err
-	default:
+	if gerr != nil {
+		return gerr
 	}
 	if ferr != nil {
 		return fmt.Errorf("final state write: %w", ferr)
@@ -391,7 +395,7 @@ func (r *Responder) deliver(ctx context.Context, d incident.Delivery) {
 	if c, ok := r.contacts.Find(d.Jurisdiction, d.Role, d.Name); ok && c.Secret != "" {
 		target.Secret = c.Secret
 	} else if d.Channel == notify.ChannelWebhook {
-		target.Secret = r.rc.WebhookKey
+		target.Secret = r.rc.WebhookSecret
 	}
 	msg := notify.Message{
 		Key: d.Key, IncidentID: d.IncidentID, StepID: d.StepID, Kind: d.Kind, Jurisdiction: d.Jurisdiction,

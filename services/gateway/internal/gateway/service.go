@@ -1,0 +1,121 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/riverwatch/riverwatch/pkg/auth"
+	"github.com/riverwatch/riverwatch/pkg/config"
+	"github.com/riverwatch/riverwatch/pkg/network"
+	"github.com/riverwatch/riverwatch/pkg/stream"
+)
+
+// Deps are what a Service takes from the binary.
+type Deps struct {
+	Log      *slog.Logger
+	Registry prometheus.Registerer // metrics; nil: not registered anywhere
+}
+
+// Service is the gateway service: a Gateway wired to Kafka writers from the configuration.
+type Service struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	gw      *Gateway
+	writers []*stream.Writer
+}
+
+// Check loads the files the gateway reads (sites, tokens) and reports what is wrong.
+func Check(cfg *config.Config) error {
+	_, _, err := load(cfg)
+	return err
+}
+
+func load(cfg *config.Config) (*network.Network, *auth.Tokens, error) {
+	nw, err := network.Load(cfg.SitesFile)
+	if err != nil {
+		err = fmt.Errorf("config key sites_file: %w", err)
+	}
+	tokens, terr := auth.Load(cfg.Auth.TokensFile)
+	if terr != nil {
+		terr = fmt.Errorf("config key auth.tokens_file: %w", terr)
+	}
+	return nw, tokens, errors.Join(err, terr)
+}
+
+// New builds the gateway of cfg: the network and tokens it names, kafka.Writers for
+// readings (gateway.kafka_writers of them, see stream.Sharded) and rejections.
+func New(cfg *config.Config, d Deps) (*Service, error) {
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	nw, tokens, err := load(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, log: d.Log}
+	km := stream.NewMetrics(d.Registry, "gateway") // riverwatch_gateway_publish_duration_seconds{topic} …
+	writer := func(topic, label string) *stream.Writer {
+		w := stream.NewWriter(stream.WriterConfig{
+			Brokers: cfg.Kafka.Brokers, Topic: topic, BatchTimeout: cfg.Kafka.BatchTimeout, BatchSize: cfg.Kafka.BatchSize,
+			Label: label,
+		}, km)
+		s.writers = append(s.writers, w)
+		return w
+	}
+	var readings stream.Sharded // several produce requests in flight per partition
+	for range cfg.Gateway.KafkaWriters {
+		readings = append(readings, writer(cfg.Kafka.Topics.Readings, "readings"))
+	}
+	rejected := writer(cfg.Kafka.Topics.Rejected, "rejected")
+	s.gw, err = NewGateway(Parts{
+		Network: nw, Tokens: tokens, Readings: readings, Rejected: rejected, Log: d.Log, Registry: d.Registry,
+	}, cfg.Gateway)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Routes registers the HTTP uploads (/api/v1/) on mux.
+func (s *Service) Routes(mux *http.ServeMux) { mux.Handle("/api/v1/", s.gw.Handler()) }
+
+// Run creates the topics when they are missing, listens for stations and serves them
+// until ctx is done; ready is told once the listener is bound and when shutdown begins
+// (connections then drain). It closes the writers when it returns.
+func (s *Service) Run(ctx context.Context, ready func(bool)) error {
+	defer s.close()
+	// A fresh development broker has no topics; a broker that is down is not fatal:
+	// stations are simply not answered until it is back.
+	topicCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	if err := stream.EnsureTopics(topicCtx, s.cfg.Kafka.Brokers,
+		stream.TopicSpec{Name: s.cfg.Kafka.Topics.Readings, Partitions: s.cfg.Kafka.Partitions},
+		stream.TopicSpec{Name: s.cfg.Kafka.Topics.Rejected, Partitions: s.cfg.Kafka.Partitions}); err != nil {
+		s.log.Warn("could not ensure topics; continuing", "err", err)
+	}
+	cancel()
+	if err := s.gw.Listen(); err != nil {
+		return err
+	}
+	if ready != nil {
+		ready(true)
+		defer ready(false)
+		go func() {
+			<-ctx.Done()
+			ready(false) // stop taking traffic while connections drain
+		}()
+	}
+	return s.gw.RunTCP(ctx)
+}
+
+func (s *Service) close() {
+	for _, w := range s.writers {
+		w.Close()
+	}
+}
