@@ -73,7 +73,7 @@ export RIVERWATCH_RESPONDER_LISTEN="$RW_HOST:$(free_port)"
 export RIVERWATCH_ARCHIVER_LISTEN="$RW_HOST:$(free_port)"
 # Notifications go nowhere (a closed port); the responder retries them in the background.
 export RIVERWATCH_RESPONDER_WEBHOOK_URL="http://$RW_HOST:$(free_port)/hook"
-export RIVERWATCH_ARCHIVER_RECORDS_BATCH_INTERVAL=50ms
+export RIVERWATCH_ARCHIVER_RECORDS_MAX_DELAY=50ms
 # Most commands are not applied within this: they answer "pending" (202) instead of
 # holding each generated request for 5 s.
 export RIVERWATCH_API_COMMAND_TIMEOUT=50ms
