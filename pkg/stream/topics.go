@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 )
@@ -18,7 +19,9 @@ type TopicSpec struct {
 }
 
 // EnsureTopics creates the topics that do not exist yet (replication factor 1 per broker
-// count up to 3). Existing topics are left as they are.
+// count up to 3) and returns once the broker's metadata lists each of them with a leader
+// for every partition: a topic is created asynchronously, and a writer that asks too early
+// fails with "unknown topic or partition". Existing topics are left as they are.
 func EnsureTopics(ctx context.Context, brokers []string, specs ...TopicSpec) error {
 	var d kafka.Dialer
 	conn, err := d.DialContext(ctx, "tcp", brokers[0])
@@ -51,5 +54,36 @@ func EnsureTopics(ctx context.Context, brokers []string, specs ...TopicSpec) err
 	if err := cc.CreateTopics(cfgs...); err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
 		return fmt.Errorf("create topics: %w", err)
 	}
+	for _, s := range specs {
+		if err := waitForLeaders(ctx, conn, s); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// waitForLeaders polls the metadata until topic s is listed with a leader for each of its
+// partitions, or ctx is done. An existing topic may have fewer or more partitions than s
+// asks for (EnsureTopics leaves it as it is), so any listed partition count is accepted.
+func waitForLeaders(ctx context.Context, conn *kafka.Conn, s TopicSpec) error {
+	for {
+		parts, err := conn.ReadPartitions(s.Name)
+		if err == nil && len(parts) > 0 && allLed(parts) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("topic %s: no leader for every partition yet: %w", s.Name, errors.Join(err, ctx.Err()))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func allLed(parts []kafka.Partition) bool {
+	for _, p := range parts {
+		if p.Leader.Host == "" {
+			return false
+		}
+	}
+	return true
 }
