@@ -70,7 +70,13 @@ func TestStationGetsItsDataResponseAfterReadingsArePublished(t *testing.T) {
 	if got := metricValue(h.gw.m.readingsAccepted.WithLabelValues("hj212")); got != 4 {
 		t.Errorf("readings accepted metric = %v", got)
 	}
-	if got := metricValue(h.gw.m.answers.WithLabelValues("9014")); got != 1 {
+	// The session counts an answer once its write returned, which can be just after the
+	// station has read it.
+	answers := h.gw.m.answers.WithLabelValues("9014")
+	for deadline := time.Now().Add(2 * time.Second); metricValue(answers) != 1 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if got := metricValue(answers); got != 1 {
 		t.Errorf("answers metric = %v", got)
 	}
 }
