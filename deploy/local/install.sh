@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what riverwatch needs on a fresh Debian machine of this kind, skipping what is
 # there: ClickHouse (Debian's clickhouse-server when no `clickhouse` binary is on the PATH),
-# Chromium for the dashboard's browser tests, curl, and the Kafka jars (Maven Central).
+# Chromium for the dashboard's browser tests, curl, Python's venv (for schemathesis), and the
+# Kafka jars (Maven Central).
 set -euo pipefail
 
 RW_NAME=install
@@ -17,6 +18,12 @@ missing=()
 command -v curl >/dev/null || missing+=(curl)
 if ! command -v chromium >/dev/null && [[ ! -x /usr/bin/chromium ]]; then
   missing+=(chromium)
+fi
+# Python with venv, for schemathesis (apicheck.sh installs it from PyPI into a venv).
+if ! command -v python3 >/dev/null; then
+  missing+=(python3 python3-venv)
+elif ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+  missing+=(python3-venv)
 fi
 # CJK fonts, so that dashboard screenshots from the browser tests show readable Chinese.
 if [[ ! -d /usr/share/fonts/opentype/noto ]]; then

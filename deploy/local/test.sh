@@ -3,8 +3,9 @@
 #
 # Installs what is missing (ClickHouse and Chromium from Debian, Kafka jars from Maven
 # Central), starts Kafka and ClickHouse unless they already run, runs vet, the gofmt check,
-# every Go test with RIVERWATCH_INTEGRATION=1 (so integration tests run, never skip), short
-# bounded fuzz runs of the HJ 212 parsers, and stops only the servers it started.
+# every Go test with RIVERWATCH_INTEGRATION=1 (so integration tests run, never skip),
+# schemathesis against the running api (apicheck.sh), short bounded fuzz runs of the HJ 212
+# parsers, and stops only the servers it started.
 set -euo pipefail
 
 RW_NAME=test
@@ -30,6 +31,9 @@ export RIVERWATCH_CLICKHOUSE_ADDR="$RW_HOST:$CLICKHOUSE_TCP_PORT"
 rw_log "go test (unit + integration)"
 go test -count=1 -timeout 40m ./...
 "$RW_LOCAL_DIR/../check-artefacts.sh"
+
+rw_log "schemathesis: the running api against openapi.json"
+"$RW_LOCAL_DIR/apicheck.sh"
 
 # Short, bounded fuzzing in CI; the long runs are in the issue notes.
 for target in $(go test -list 'Fuzz.*' ./pkg/hj212/ 2>/dev/null | grep '^Fuzz' || true); do

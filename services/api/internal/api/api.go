@@ -151,6 +151,26 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("POST", "/api/v1/drills", "drill", s.auth(auth.RoleAdmin, s.handleDrill))
 	handle("GET", "/api/v1/reports/compliance", "compliance", s.auth(auth.RoleViewer, s.handleCompliance))
 	handle("GET", "/api/v1/stream", "stream", s.auth(auth.RoleViewer, s.handleStream))
+	// A documented path asked with a method it does not serve is a 405 naming the methods
+	// it does (RFC 9110 §15.5.6), not the 404 of the catch-all below.
+	allowed := map[string][]string{}
+	var paths []string
+	for _, rt := range s.routes {
+		if allowed[rt.pattern] == nil {
+			paths = append(paths, rt.pattern)
+		}
+		allowed[rt.pattern] = append(allowed[rt.pattern], rt.method)
+		if rt.method == http.MethodGet {
+			allowed[rt.pattern] = append(allowed[rt.pattern], http.MethodHead)
+		}
+	}
+	for _, pattern := range paths {
+		allow := strings.Join(allowed[pattern], ", ")
+		mux.Handle(pattern, s.instrument("method_not_allowed", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			s.fail(w, r, http.StatusMethodNotAllowed, "method_not_allowed", "%s %s: allowed %s", r.Method, r.URL.Path, allow)
+		}))
+	}
 	// Anything else under /api/ is a JSON 404, not the dashboard.
 	mux.Handle("/api/", s.instrument("unknown", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, "not_found", "no such endpoint: %s %s", r.Method, r.URL.Path)
@@ -284,7 +304,7 @@ func (s *Server) storeFail(w http.ResponseWriter, r *http.Request, what string, 
 	switch {
 	case errors.Is(err, ErrNotFound):
 		s.fail(w, r, http.StatusNotFound, "not_found", "%s not found", what)
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), expired(r.Context()) && !errors.Is(r.Context().Err(), context.Canceled):
 		s.fail(w, r, http.StatusGatewayTimeout, "timeout", "%s: %v", what, err)
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads the answer.
@@ -308,6 +328,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// expired reports whether ctx is done or its deadline has passed. clickhouse-go turns a
+// context's deadline into the connection's, so a query cut by it can fail with a network
+// "i/o timeout" that does not wrap DeadlineExceeded, sometimes before ctx.Err() is set.
+func expired(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // badRequest is a caller's mistake in a query parameter or body.
@@ -348,10 +379,11 @@ func (s *Server) parseRange(r *http.Request, span time.Duration) (from, to time.
 	return
 }
 
-// Page limits.
+// Page limits. maxOffset keeps offset+limit far from overflowing an int.
 const (
 	defaultLimit = 100
 	maxLimit     = 1000
+	maxOffset    = 1_000_000_000
 )
 
 // parsePage reads limit and offset.
@@ -367,8 +399,8 @@ func parsePage(r *http.Request, def, max int) (limit, offset int, err error) {
 	}
 	if v := q.Get("offset"); v != "" {
 		n, e := strconv.Atoi(v)
-		if e != nil || n < 0 {
-			return 0, 0, badf("offset=%q: want an integer ≥ 0", v)
+		if e != nil || n < 0 || n > maxOffset {
+			return 0, 0, badf("offset=%q: want an integer from 0 to %d", v, maxOffset)
 		}
 		offset = n
 	}

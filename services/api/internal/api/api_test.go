@@ -193,6 +193,13 @@ func TestAccessRules(t *testing.T) {
 		{"report without token", "GET", "/api/v1/reports/compliance", "", nil, 401},
 		{"stream without token", "GET", "/api/v1/stream", "", nil, 401},
 		{"unknown endpoint", "GET", "/api/v1/nothing", admin, nil, 404},
+		{"sites of an unknown kind", "GET", "/api/v1/sites?kind=river", admin, nil, 400},
+		{"sites of a kind", "GET", "/api/v1/sites?kind=outfall", admin, nil, 200},
+		{"empty filter is no filter", "GET", "/api/v1/sites?kind=&river=", admin, nil, 200},
+		{"active twice is active", "GET", "/api/v1/incidents?status=active,open,active", admin, nil, 200},
+		{"a null step is no step: none of ours awaits a receipt any more", "POST", "/api/v1/incidents/" + open + "/receipt", responderChangji, map[string]any{"step": nil, "note": nil}, 409},
+		{"offset past the largest", "GET", "/api/v1/incidents?offset=36893488147419103232", admin, nil, 400},
+		{"offset at the largest", "GET", "/api/v1/incidents?offset=1000000000", admin, nil, 200},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -862,4 +869,95 @@ func TestDashboardIsServedWhenAssetsAreGiven(t *testing.T) {
 			t.Errorf("%s: %d %q", path, rec.Code, rec.Body.String())
 		}
 	}
+}
+
+func TestAMethodAPathDoesNotServeIs405NamingTheMethodsItDoes(t *testing.T) {
+	e := newEnv(t)
+	cases := []struct {
+		name, method, path string
+		want               int
+		allow              string
+	}{
+		{"TRACE of a read", "TRACE", "/api/v1/me", 405, "GET, HEAD"},
+		{"DELETE of a site", "DELETE", "/api/v1/sites/STH-S2", 405, "GET, HEAD"},
+		{"GET of a command", "GET", "/api/v1/incidents/x/ack", 405, "POST"},
+		{"PUT of the stream", "PUT", "/api/v1/stream", 405, "GET, HEAD"},
+		{"TRACE of no endpoint stays 404", "TRACE", "/api/v1/nothing", 404, ""},
+		{"HEAD of a read is served", "HEAD", "/api/v1/openapi.json", 200, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(c.method, c.path, nil)
+			req.Header.Set("Authorization", "Bearer "+admin)
+			e.handler.ServeHTTP(rec, req)
+			if rec.Code != c.want || rec.Header().Get("Allow") != c.allow {
+				t.Fatalf("%s %s: %d Allow %q, want %d Allow %q", c.method, c.path, rec.Code, rec.Header().Get("Allow"), c.want, c.allow)
+			}
+			if c.want >= 400 && !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+				t.Errorf("error body is %q, want JSON", rec.Header().Get("Content-Type"))
+			}
+		})
+	}
+}
+
+// cutByDeadline is a Store whose queries, when their context has a deadline of at most
+// cutWithin, fail at that deadline the way clickhouse-go's do: the deadline becomes the
+// connection's, and the error is a network timeout that does not wrap
+// context.DeadlineExceeded (it can even come before ctx.Err() is set).
+type cutByDeadline struct {
+	api.Store
+	cutWithin time.Duration
+}
+
+var errNetTimeout = errors.New("read tcp 127.0.0.1:1->127.0.0.1:9000: i/o timeout")
+
+func (s cutByDeadline) cut(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	if !ok || time.Until(dl) > s.cutWithin {
+		return false
+	}
+	time.Sleep(time.Until(dl))
+	return true
+}
+
+func (s cutByDeadline) CommandLog(ctx context.Context, id string) (message.LogEntry, error) {
+	if s.cut(ctx) {
+		return message.LogEntry{}, errNetTimeout
+	}
+	return s.Store.CommandLog(ctx, id)
+}
+
+func (s cutByDeadline) Incidents(ctx context.Context, q api.IncidentQuery) ([]message.Incident, error) {
+	if s.cut(ctx) {
+		return nil, errNetTimeout
+	}
+	return s.Store.Incidents(ctx, q)
+}
+
+type sendOnly struct{}
+
+func (sendOnly) Send(context.Context, message.Command) error { return nil }
+
+func TestAQueryCutByTheDeadlineIsATimeoutNotAServerError(t *testing.T) {
+	t.Run("a command whose wait runs out is pending", func(t *testing.T) {
+		e := newEnv(t, func(o *api.Options) {
+			o.Store = cutByDeadline{Store: o.Store, cutWithin: time.Second}
+			o.Commander = sendOnly{}
+		})
+		res := e.do(t, "POST", "/api/v1/incidents/"+e.fix.OpenIncident+"/ack", responderChangji, nil)
+		if res.status != http.StatusAccepted || !strings.Contains(string(res.body), `"pending"`) {
+			t.Fatalf("status %d %s, want 202 pending", res.status, res.body)
+		}
+	})
+	t.Run("a read past the request's deadline is 504", func(t *testing.T) {
+		e := newEnv(t, func(o *api.Options) {
+			o.Store = cutByDeadline{Store: o.Store, cutWithin: time.Second}
+			o.QueryTimeout = 50 * time.Millisecond
+		})
+		res := e.do(t, "GET", "/api/v1/incidents", admin, nil)
+		if res.status != http.StatusGatewayTimeout {
+			t.Fatalf("status %d %s, want 504", res.status, res.body)
+		}
+	})
 }

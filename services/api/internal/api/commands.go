@@ -267,7 +267,9 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, cmd message.Command
 	switch {
 	case err == nil:
 		s.answer(w, r, cmd.Type, cmd.ID, entry, inc, start)
-	case errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil:
+	case expired(ctx) && !expired(r.Context()):
+		// The wait is over, whatever error the cut-off query returned (clickhouse-go can
+		// report the deadline as a network timeout): the command is on its way, not failed.
 		s.metrics.commands.WithLabelValues(cmd.Type, OutcomePending).Inc()
 		writeJSON(w, http.StatusAccepted, CommandResponse{Status: OutcomePending, CommandID: cmd.ID})
 	default:

@@ -70,13 +70,16 @@ func (s *Server) handleIncidents(w http.ResponseWriter, r *http.Request) {
 		s.handleErr(w, r, "incidents", err)
 		return
 	}
-	q := IncidentQuery{Statuses: listOf(r, "status"), Jurisdictions: scope(p), Limit: limit + 1, Offset: offset}
-	for i, st := range q.Statuses {
+	q := IncidentQuery{Jurisdictions: scope(p), Limit: limit + 1, Offset: offset}
+	for _, st := range listOf(r, "status") {
 		if st == "active" { // open or acknowledged: what a board shows
-			q.Statuses = append(slices.Delete(slices.Clone(q.Statuses), i, i+1), message.IncidentOpen, message.IncidentAcknowledged)
-			break
+			q.Statuses = append(q.Statuses, message.IncidentOpen, message.IncidentAcknowledged)
+			continue
 		}
+		q.Statuses = append(q.Statuses, st)
 	}
+	slices.Sort(q.Statuses)
+	q.Statuses = slices.Compact(q.Statuses) // "active,open" is open and acknowledged once each
 	for _, st := range q.Statuses {
 		if !slices.Contains(incidentStatuses, st) {
 			s.fail(w, r, http.StatusBadRequest, "bad_request", "status=%q: want open, acknowledged, resolved, closed or active", st)

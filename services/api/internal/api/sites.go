@@ -252,6 +252,10 @@ func (s *Server) handleSites(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	sites := s.visibleSites(p)
 	if kind := r.URL.Query().Get("kind"); kind != "" {
+		if kind != network.KindSection && kind != network.KindDrinkingSource && kind != network.KindOutfall {
+			s.fail(w, r, http.StatusBadRequest, "bad_request", "kind=%q: want section, drinking_source or outfall", kind)
+			return
+		}
 		sites = slices.DeleteFunc(slices.Clone(sites), func(x *network.Site) bool { return x.Kind != kind })
 	}
 	if river := r.URL.Query().Get("river"); river != "" {
