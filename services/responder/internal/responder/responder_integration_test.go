@@ -481,11 +481,12 @@ func TestUndecodableEventEndsOnTheRejectedTopic(t *testing.T) {
 	defer events.Close()
 	start(t, bin, env, listen, logPath)
 
-	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer wcancel()
-	if err := events.Publish(wctx, kafka.Message{Key: []byte("TTH-S2"), Value: []byte("{not an event")}); err != nil {
-		t.Fatal(err)
-	}
+	// The writer may not see the topic created a moment ago yet: retry until it does.
+	testinfra.Eventually(t, 30*time.Second, "the undecodable event published", func() bool {
+		wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+		defer wcancel()
+		return events.Publish(wctx, kafka.Message{Key: []byte("TTH-S2"), Value: []byte("{not an event")}) == nil
+	})
 	now := time.Now().UTC()
 	publish(t, events, "TTH-S2", message.Event{
 		ID: message.EventID(message.EventExceedanceOpened, "TTH-S2", "nh3n", now, ""), Type: message.EventExceedanceOpened,
