@@ -275,27 +275,37 @@ func updateKey(u message.IncidentUpdate) string {
 	return ""
 }
 
-// handleEvents applies a batch of events; the consumer commits only after it returns nil,
-// i.e. after the rejections of undecodable events and the resulting state are in Kafka.
-func (r *Responder) handleEvents(ctx context.Context, batch []kafka.Message) error {
-	evs := make([]message.Event, 0, len(batch))
+// decodeOrReject decodes a batch's records as T and writes every record that does not
+// decode to the rejected topic, before anything of the batch is applied: a failed write
+// leaves nothing done, and the consumer retries the whole batch. It returns the decoded
+// records and how many were refused.
+func decodeOrReject[T any](ctx context.Context, r *Responder, batch []kafka.Message, what string) ([]T, int, error) {
+	out := make([]T, 0, len(batch))
 	var rejections []message.Rejection
 	for _, km := range batch {
-		var ev message.Event
-		if err := json.Unmarshal(km.Value, &ev); err != nil {
-			r.log.Warn("undecodable event recorded as rejected", "topic", km.Topic, "partition", km.Partition, "offset", km.Offset, "err", err)
+		var v T
+		if err := json.Unmarshal(km.Value, &v); err != nil {
+			r.log.Warn("undecodable "+what+" recorded as rejected", "topic", km.Topic, "partition", km.Partition, "offset", km.Offset, "err", err)
 			rejections = append(rejections, message.UndecodableRejection(rejectionSource, km.Topic, km.Partition, km.Offset, km.Time, km.Value, err))
 			continue
 		}
-		evs = append(evs, ev)
+		out = append(out, v)
 	}
-	// Before anything is applied: a failed write leaves nothing done, and the consumer
-	// retries the whole batch.
 	if err := r.reject(ctx, rejections); err != nil {
+		return nil, 0, err
+	}
+	return out, len(rejections), nil
+}
+
+// handleEvents applies a batch of events; the consumer commits only after it returns nil,
+// i.e. after the rejections of undecodable events and the resulting state are in Kafka.
+func (r *Responder) handleEvents(ctx context.Context, batch []kafka.Message) error {
+	evs, refused, err := decodeOrReject[message.Event](ctx, r, batch, "event")
+	if err != nil {
 		return err
 	}
-	if len(rejections) > 0 {
-		r.m.events.WithLabelValues(incident.OutcomeInvalid).Add(float64(len(rejections)))
+	if refused > 0 {
+		r.m.events.WithLabelValues(incident.OutcomeInvalid).Add(float64(refused))
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -310,29 +320,19 @@ func (r *Responder) handleEvents(ctx context.Context, batch []kafka.Message) err
 		}
 		r.pending.Merge(ch)
 	}
-	err := r.flush(ctx)
+	err = r.flush(ctx)
 	r.kick()
 	return err
 }
 
 // handleCommands applies a batch of operator commands, like handleEvents.
 func (r *Responder) handleCommands(ctx context.Context, batch []kafka.Message) error {
-	cmds := make([]message.Command, 0, len(batch))
-	var rejections []message.Rejection
-	for _, km := range batch {
-		var cmd message.Command
-		if err := json.Unmarshal(km.Value, &cmd); err != nil {
-			r.log.Warn("undecodable command recorded as rejected", "topic", km.Topic, "partition", km.Partition, "offset", km.Offset, "err", err)
-			rejections = append(rejections, message.UndecodableRejection(rejectionSource, km.Topic, km.Partition, km.Offset, km.Time, km.Value, err))
-			continue
-		}
-		cmds = append(cmds, cmd)
-	}
-	if err := r.reject(ctx, rejections); err != nil {
+	cmds, refused, err := decodeOrReject[message.Command](ctx, r, batch, "command")
+	if err != nil {
 		return err
 	}
-	if len(rejections) > 0 {
-		r.m.commands.WithLabelValues("", incident.OutcomeInvalid).Add(float64(len(rejections)))
+	if refused > 0 {
+		r.m.commands.WithLabelValues("", incident.OutcomeInvalid).Add(float64(refused))
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -342,7 +342,7 @@ func (r *Responder) handleCommands(ctx context.Context, batch []kafka.Message) e
 		r.log.Info("command", "id", cmd.ID, "type", cmd.Type, "incident", cmd.IncidentID, "outcome", outcome)
 		r.pending.Merge(ch)
 	}
-	err := r.flush(ctx)
+	err = r.flush(ctx)
 	r.kick()
 	return err
 }
