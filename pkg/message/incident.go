@@ -118,13 +118,18 @@ const (
 
 // Command is an operator's instruction to the responder.
 type Command struct {
-	ID         string    `json:"id"` // chosen by the api; the responder applies each id once
-	Type       string    `json:"type"`
-	IncidentID string    `json:"incident_id,omitempty"`
-	StepID     string    `json:"step_id,omitempty"`
-	Actor      string    `json:"actor"` // token name
-	Note       string    `json:"note,omitempty"`
-	Site       string    `json:"site,omitempty"`      // drills: where the synthetic incident starts
-	Parameter  string    `json:"parameter,omitempty"` // drills
-	At         time.Time `json:"at"`
+	ID         string `json:"id"` // chosen by the api; the responder applies each id once
+	Type       string `json:"type"`
+	IncidentID string `json:"incident_id,omitempty"`
+	StepID     string `json:"step_id,omitempty"`
+	Actor      string `json:"actor"` // token name
+	// ActorRole and ActorJurisdictions are the role and jurisdictions of the token that
+	// gave the command, as the api authenticated it: the responder checks them against the
+	// incident again (pkg/authz) and refuses a command without them.
+	ActorRole          string    `json:"actor_role,omitempty"`
+	ActorJurisdictions []string  `json:"actor_jurisdictions,omitempty"`
+	Note               string    `json:"note,omitempty"`
+	Site               string    `json:"site,omitempty"`      // drills: where the synthetic incident starts
+	Parameter          string    `json:"parameter,omitempty"` // drills
+	At                 time.Time `json:"at"`
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/riverwatch/riverwatch/pkg/auth"
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/network"
@@ -385,7 +386,7 @@ func acknowledge(ctx context.Context, cfg *config.Config, withAPI bool, apiAddr,
 	if !withAPI {
 		w := stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Commands}, nil)
 		defer w.Close()
-		b, _ := json.Marshal(message.Command{ID: "demo-ack-" + id, Type: message.CommandAcknowledge, IncidentID: id, Actor: "昌吉市应急值班", At: time.Now().UTC()})
+		b, _ := json.Marshal(message.Command{ID: "demo-ack-" + id, Type: message.CommandAcknowledge, IncidentID: id, Actor: "昌吉市应急值班", ActorRole: auth.RoleResponder, ActorJurisdictions: []string{"changji"}, At: time.Now().UTC()})
 		return w.Publish(ctx, kafka.Message{Key: []byte(id), Value: b})
 	}
 	var last string

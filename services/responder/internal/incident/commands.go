@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riverwatch/riverwatch/pkg/authz"
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/network"
 	"github.com/riverwatch/riverwatch/pkg/standard"
@@ -15,11 +16,35 @@ import (
 const (
 	CommandApplied  = "applied"
 	CommandRejected = "rejected"
+	// CommandUnauthorised: the command's actor may not give it (pkg/authz).
+	CommandUnauthorised = "unauthorised"
 )
+
+// MaxCommandIDs bounds the command ids a State remembers (its dedup set), oldest dropped
+// first. Only applied commands are remembered, and an incident has few of them (one
+// acknowledge, one resolve per round, a receipt and a done per step), so the bound is
+// never reached in practice; it only keeps a pathological incident's record small.
+const MaxCommandIDs = 256
+
+// rememberCommand adds an applied command's id to the state's dedup set, bounded.
+func rememberCommand(st *State, id string) {
+	st.Commands = append(st.Commands, id)
+	if n := len(st.Commands); n > MaxCommandIDs {
+		st.Commands = slices.Delete(st.Commands, 0, n-MaxCommandIDs)
+	}
+}
 
 // HandleCommand applies an operator's command once per command id. Every command that
 // names an incident leaves a log entry carrying its id — applied or refused with the
 // reason — so that the api can tell the operator what happened.
+//
+// The state stays bounded however many commands arrive: a refused command changes no
+// state (its log entry has an id derived from the command id, so a replay rewrites the
+// same row), and only applied ids are kept, at most MaxCommandIDs. Exactly-once holds for
+// the commands that change something: a replay of an applied command is recognised by its
+// id in the dedup set and ignored; were its id ever dropped from the set, the state it
+// caused refuses it (an acknowledged incident cannot be acknowledged again, a done step
+// cannot be done again), so it still takes effect once.
 func (e *Engine) HandleCommand(cmd message.Command) (string, Changes) {
 	t := e.begin()
 	if cmd.ID == "" || cmd.Type == "" {
@@ -35,23 +60,40 @@ func (e *Engine) HandleCommand(cmd message.Command) (string, Changes) {
 	if cmd.Type == message.CommandDrill {
 		return e.drill(t, cmd, actor)
 	}
-	st, ok := e.incidents[cmd.IncidentID]
-	if !ok {
+	// refuse records a refusal without touching any incident state.
+	refuse := func(outcome, action, format string, args ...any) (string, Changes) {
 		t.extra = append(t.extra, message.IncidentUpdate{Kind: message.UpdateLog, Log: &message.LogEntry{
 			ID: hashID("rejected", cmd.ID), IncidentID: cmd.IncidentID, At: t.now, Actor: actor,
-			Action: "command_rejected", Detail: fmt.Sprintf("%s: no incident %q", cmd.Type, cmd.IncidentID), CommandID: cmd.ID,
+			Action: action, Detail: cmd.Type + ": " + fmt.Sprintf(format, args...), CommandID: cmd.ID,
 		}})
-		return CommandRejected, t.finish()
+		return outcome, t.finish()
+	}
+	reject := func(format string, args ...any) (string, Changes) {
+		return refuse(CommandRejected, "command_rejected", format, args...)
+	}
+	st, ok := e.incidents[cmd.IncidentID]
+	if !ok {
+		return reject("no incident %q", cmd.IncidentID)
 	}
 	if slices.Contains(st.Commands, cmd.ID) {
 		return OutcomeDuplicate, Changes{}
 	}
-	st.Commands = append(st.Commands, cmd.ID)
-	reject := func(format string, args ...any) (string, Changes) {
-		t.log(st, "command_rejected", actor, cmd.Type+": "+fmt.Sprintf(format, args...), cmd.ID)
-		return CommandRejected, t.finish()
-	}
 	inc := &st.Incident
+	var step *message.Step
+	if cmd.Type == message.CommandConfirmReceipt || cmd.Type == message.CommandStepDone {
+		i := slices.IndexFunc(inc.Steps, func(s message.Step) bool { return s.ID == cmd.StepID })
+		if i < 0 {
+			return reject("no step %q", cmd.StepID)
+		}
+		step = &inc.Steps[i]
+	}
+	stepJurisdiction := ""
+	if step != nil {
+		stepJurisdiction = step.Jurisdiction
+	}
+	if err := authz.Incident(authz.FromCommand(cmd), cmd.Type, *inc, e.origin(inc), stepJurisdiction); err != nil {
+		return refuse(CommandUnauthorised, "command_refused", "not authorised: %v", err)
+	}
 	now := t.now
 	switch cmd.Type {
 	case message.CommandAcknowledge:
@@ -65,11 +107,6 @@ func (e *Engine) HandleCommand(cmd message.Command) (string, Changes) {
 		if inc.Status == message.IncidentClosed {
 			return reject("incident is closed")
 		}
-		i := slices.IndexFunc(inc.Steps, func(s message.Step) bool { return s.ID == cmd.StepID })
-		if i < 0 {
-			return reject("no step %q", cmd.StepID)
-		}
-		step := &inc.Steps[i]
 		if cmd.Type == message.CommandConfirmReceipt {
 			if step.ReceiptAt != nil {
 				return reject("receipt of %s already confirmed at %s", step.ID, step.ReceiptAt.Format(time.RFC3339))
@@ -95,7 +132,21 @@ func (e *Engine) HandleCommand(cmd message.Command) (string, Changes) {
 	default:
 		return reject("unknown command type")
 	}
+	rememberCommand(st, cmd.ID)
 	return CommandApplied, t.finish()
+}
+
+// origin is the jurisdiction of the site where an incident started (pkg/authz: who may
+// acknowledge and resolve it); the first jurisdiction recorded when the site is no longer
+// in the network.
+func (e *Engine) origin(inc *message.Incident) string {
+	if site, ok := e.net.Site(inc.Site); ok {
+		return site.Jurisdiction
+	}
+	if len(inc.Jurisdictions) > 0 {
+		return inc.Jurisdictions[0]
+	}
+	return ""
 }
 
 func note(detail, n string) string {
@@ -120,16 +171,22 @@ func (e *Engine) drill(t *tx, cmd message.Command, actor string) (string, Change
 	if _, dup := e.byEvent[evID]; dup {
 		return OutcomeDuplicate, Changes{}
 	}
-	refuse := func(format string, args ...any) (string, Changes) {
+	deny := func(outcome, action, format string, args ...any) (string, Changes) {
 		t.extra = append(t.extra, message.IncidentUpdate{Kind: message.UpdateLog, Log: &message.LogEntry{
-			ID: hashID("rejected", cmd.ID), At: t.now, Actor: actor, Action: "command_rejected",
+			ID: hashID("rejected", cmd.ID), At: t.now, Actor: actor, Action: action,
 			Detail: "drill: " + fmt.Sprintf(format, args...), CommandID: cmd.ID,
 		}})
-		return CommandRejected, t.finish()
+		return outcome, t.finish()
+	}
+	refuse := func(format string, args ...any) (string, Changes) {
+		return deny(CommandRejected, "command_rejected", format, args...)
 	}
 	site, ok := e.net.Site(cmd.Site)
 	if !ok {
 		return refuse("no site %q", cmd.Site)
+	}
+	if err := authz.Drill(authz.FromCommand(cmd), site.Jurisdiction); err != nil {
+		return deny(CommandUnauthorised, "command_refused", "not authorised: %v", err)
 	}
 	param := cmd.Parameter
 	if param == "" {
@@ -149,7 +206,7 @@ func (e *Engine) drill(t *tx, cmd message.Command, actor string) (string, Change
 		return refuse("no playbook for an exceedance at a %s", site.Kind)
 	}
 	st := e.open(t, ev, site, pb, true)
-	st.Commands = append(st.Commands, cmd.ID)
+	rememberCommand(st, cmd.ID)
 	t.log(st, "drill_started", actor, note(fmt.Sprintf("drill at %s, %s %s (×2.5 of the limit)", site.ID, param, num(ev.Value)), cmd.Note), cmd.ID)
 	return CommandApplied, t.finish()
 }

@@ -10,11 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverwatch/riverwatch/pkg/auth"
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/network"
 	"github.com/riverwatch/riverwatch/pkg/notify"
 	"github.com/riverwatch/riverwatch/services/responder/internal/playbook"
 )
+
+// everywhere is an admin's jurisdictions: the commands of tests that are not about
+// authorisation come from an admin.
+var everywhere = []string{auth.AllJurisdictions}
 
 type fakeClock struct{ t time.Time }
 
@@ -278,6 +283,7 @@ func TestEscalationAfterTheDeadlineAndAcknowledgementStopsIt(t *testing.T) {
 			{Type: message.CommandStepDone, StepID: "section_exceedance.search_upstream.jc", Note: "排查完毕：上游无异常排放"},
 		} {
 			c.ID, c.IncidentID, c.Actor, c.At = "cmd"+string(rune('a'+i)), id, "tester", clk.t
+			c.ActorRole, c.ActorJurisdictions = auth.RoleAdmin, everywhere
 			if got, _ := e.HandleCommand(c); got != CommandApplied {
 				t.Fatalf("command %s: %s", c.Type, got)
 			}
@@ -385,7 +391,7 @@ func TestEventAfterResolutionReopensTheIncident(t *testing.T) {
 	mustEvent(t, e, exceed("ev1", "T2", "nh3n", 3.2, 1.0, t0), OutcomeOpened)
 	id, _ := e.IncidentOf("ev1")
 	deliverAll(e)
-	if got, _ := e.HandleCommand(message.Command{ID: "r1", Type: message.CommandResolve, IncidentID: id, Actor: "tester", At: clk.t}); got != CommandApplied {
+	if got, _ := e.HandleCommand(message.Command{ActorRole: auth.RoleAdmin, ActorJurisdictions: everywhere, ID: "r1", Type: message.CommandResolve, IncidentID: id, Actor: "tester", At: clk.t}); got != CommandApplied {
 		t.Fatalf("resolve: %s", got)
 	}
 	deliverAll(e)
@@ -419,13 +425,13 @@ func TestCommandsLeaveTheirIDOnTheRecordOnce(t *testing.T) {
 		outcome string
 		action  string
 	}{
-		{message.Command{ID: "c1", Type: message.CommandAcknowledge, IncidentID: id}, CommandApplied, "acknowledged"},
-		{message.Command{ID: "c1", Type: message.CommandAcknowledge, IncidentID: id}, OutcomeDuplicate, ""},
-		{message.Command{ID: "c2", Type: message.CommandAcknowledge, IncidentID: id}, CommandRejected, "command_rejected"},
-		{message.Command{ID: "c3", Type: message.CommandStepDone, IncidentID: id, StepID: "nope"}, CommandRejected, "command_rejected"},
-		{message.Command{ID: "c4", Type: message.CommandResolve, IncidentID: "inc-missing"}, CommandRejected, "command_rejected"},
-		{message.Command{ID: "c5", Type: message.CommandResolve, IncidentID: id, Note: "现场处置完毕"}, CommandApplied, "resolved"},
-		{message.Command{ID: "c6", Type: message.CommandAcknowledge, IncidentID: id, At: clk.t.Add(-48 * time.Hour)}, OutcomeStale, ""},
+		{message.Command{ActorRole: auth.RoleAdmin, ActorJurisdictions: everywhere, ID: "c1", Type: message.CommandAcknowledge, IncidentID: id}, CommandApplied, "acknowledged"},
+		{message.Command{ActorRole: auth.RoleAdmin, ActorJurisdictions: everywhere, ID: "c1", Type: message.CommandAcknowledge, IncidentID: id}, OutcomeDuplicate, ""},
+		{message.Command{ActorRole: auth.RoleAdmin, ActorJurisdictions: everywhere, ID: "c2", Type: message.CommandAcknowledge, IncidentID: id}, CommandRejected, "command_rejected"},
+		{message.Command{ActorRole: auth.RoleAdmin, ActorJurisdictions: everywhere, ID: "c3", Type: message.CommandStepDone, IncidentID: id, StepID: "nope"}, CommandRejected, "command_rejected"},
+		{message.Command{ActorRole: auth.RoleAdmin, ActorJurisdictions: everywhere, ID: "c4", Type: message.CommandResolve, IncidentID: "inc-missing"}, CommandRejected, "command_rejected"},
+		{message.Command{ActorRole: auth.RoleAdmin, ActorJurisdictions: everywhere, ID: "c5", Type: message.CommandResolve, IncidentID: id, Note: "现场处置完毕"}, CommandApplied, "resolved"},
+		{message.Command{ActorRole: auth.RoleAdmin, ActorJurisdictions: everywhere, ID: "c6", Type: message.CommandAcknowledge, IncidentID: id, At: clk.t.Add(-48 * time.Hour)}, OutcomeStale, ""},
 	}
 	for _, tc := range cases {
 		got, ch := e.HandleCommand(tc.cmd)
@@ -449,11 +455,11 @@ func TestCommandsLeaveTheirIDOnTheRecordOnce(t *testing.T) {
 
 func TestDrillIsMarkedEverywhereAndReportsResponseTimes(t *testing.T) {
 	e, clk := newEngine(t)
-	got, _ := e.HandleCommand(message.Command{ID: "d1", Type: message.CommandDrill, Site: "M2", Parameter: "nh3n", Actor: "trainer", At: clk.t})
+	got, _ := e.HandleCommand(message.Command{ActorRole: auth.RoleAdmin, ActorJurisdictions: everywhere, ID: "d1", Type: message.CommandDrill, Site: "M2", Parameter: "nh3n", Actor: "trainer", At: clk.t})
 	if got != CommandApplied {
 		t.Fatalf("drill: %s", got)
 	}
-	if again, _ := e.HandleCommand(message.Command{ID: "d1", Type: message.CommandDrill, Site: "M2", At: clk.t}); again != OutcomeDuplicate {
+	if again, _ := e.HandleCommand(message.Command{ActorRole: auth.RoleAdmin, ActorJurisdictions: everywhere, ID: "d1", Type: message.CommandDrill, Site: "M2", At: clk.t}); again != OutcomeDuplicate {
 		t.Fatalf("replayed drill command: %s", again)
 	}
 	list := e.List()
@@ -474,10 +480,10 @@ func TestDrillIsMarkedEverywhereAndReportsResponseTimes(t *testing.T) {
 	mustEvent(t, e, exceed("real1", "M2", "nh3n", 2, 1, clk.t), OutcomeOpened)
 
 	clk.Advance(7 * time.Minute)
-	e.HandleCommand(message.Command{ID: "d2", Type: message.CommandConfirmReceipt, IncidentID: id, StepID: "section_exceedance.verify.jb", At: clk.t})
+	e.HandleCommand(message.Command{ActorRole: auth.RoleAdmin, ActorJurisdictions: everywhere, ID: "d2", Type: message.CommandConfirmReceipt, IncidentID: id, StepID: "section_exceedance.verify.jb", At: clk.t})
 	clk.Advance(8 * time.Minute)
-	e.HandleCommand(message.Command{ID: "d3", Type: message.CommandStepDone, IncidentID: id, StepID: "section_exceedance.verify.jb", At: clk.t})
-	_, ch := e.HandleCommand(message.Command{ID: "d4", Type: message.CommandResolve, IncidentID: id, At: clk.t})
+	e.HandleCommand(message.Command{ActorRole: auth.RoleAdmin, ActorJurisdictions: everywhere, ID: "d3", Type: message.CommandStepDone, IncidentID: id, StepID: "section_exceedance.verify.jb", At: clk.t})
+	_, ch := e.HandleCommand(message.Command{ActorRole: auth.RoleAdmin, ActorJurisdictions: everywhere, ID: "d4", Type: message.CommandResolve, IncidentID: id, At: clk.t})
 	i := slices.IndexFunc(logsOf(ch), func(l message.LogEntry) bool { return l.Action == "drill_report" })
 	if i < 0 || !strings.Contains(logsOf(ch)[i].Detail, "section_exceedance.verify.jb: receipt 7m0s, done 15m0s") {
 		t.Fatalf("drill report: %+v", logsOf(ch))
@@ -642,7 +648,7 @@ func BenchmarkIncidentLifecycle(b *testing.B) {
 		}
 		deliverAll(e)
 		id, _ := e.IncidentOf(ev.ID)
-		e.HandleCommand(message.Command{ID: "r" + ev.ID, Type: message.CommandResolve, IncidentID: id, At: clk.t})
+		e.HandleCommand(message.Command{ActorRole: auth.RoleAdmin, ActorJurisdictions: everywhere, ID: "r" + ev.ID, Type: message.CommandResolve, IncidentID: id, At: clk.t})
 		deliverAll(e)
 		clk.Advance(25 * time.Hour)
 		e.Tick()

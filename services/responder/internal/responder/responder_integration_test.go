@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverwatch/riverwatch/pkg/auth"
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/notify"
@@ -334,9 +335,9 @@ func TestExceedanceNotifiesUpAndDownstreamAndSurvivesSIGKILL(t *testing.T) {
 		return incID != ""
 	})
 	for _, c := range []message.Command{
-		{ID: "cmd-receipt-changji", Type: message.CommandConfirmReceipt, IncidentID: incID, StepID: "section_exceedance.warn_downstream.changji", Actor: "changji-duty", At: time.Now().UTC()},
-		{ID: "cmd-ack", Type: message.CommandAcknowledge, IncidentID: incID, Actor: "urumqi-duty", Note: "已派员赴现场", At: time.Now().UTC()},
-		{ID: "cmd-done-verify", Type: message.CommandStepDone, IncidentID: incID, StepID: "section_exceedance.verify.urumqi", Actor: "urumqi-duty", Note: "现场核实：八钢断面上游排口有异常排水", At: time.Now().UTC()},
+		{ID: "cmd-receipt-changji", Type: message.CommandConfirmReceipt, IncidentID: incID, StepID: "section_exceedance.warn_downstream.changji", Actor: "changji-duty", ActorRole: auth.RoleResponder, ActorJurisdictions: []string{"changji"}, At: time.Now().UTC()},
+		{ID: "cmd-ack", Type: message.CommandAcknowledge, IncidentID: incID, Actor: "urumqi-duty", ActorRole: auth.RoleResponder, ActorJurisdictions: []string{"urumqi"}, Note: "已派员赴现场", At: time.Now().UTC()},
+		{ID: "cmd-done-verify", Type: message.CommandStepDone, IncidentID: incID, StepID: "section_exceedance.verify.urumqi", Actor: "urumqi-duty", ActorRole: auth.RoleResponder, ActorJurisdictions: []string{"urumqi"}, Note: "现场核实：八钢断面上游排口有异常排水", At: time.Now().UTC()},
 	} {
 		publish(t, commands, incID, c)
 		testinfra.Eventually(t, 60*time.Second, "command "+c.ID+" applied", func() bool { return ups.logWith(c.ID) != nil })

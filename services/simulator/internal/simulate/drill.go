@@ -13,6 +13,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/riverwatch/riverwatch/pkg/auth"
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/stream"
 )
@@ -78,6 +79,9 @@ func (k *KafkaDrill) Start(ctx context.Context, h Happening) error {
 	cmd := message.Command{
 		ID:   message.EventID("simulator-drill", h.Site, h.Parameter, time.Unix(0, 0), fmt.Sprintf("%s-%d", k.RunID, h.At)),
 		Type: message.CommandDrill, Actor: k.Actor, Site: h.Site, Parameter: h.Parameter,
+		// Without the api there is no token: the simulator speaks for an operator with
+		// access to the commands topic, as an admin (the responder checks the role).
+		ActorRole: auth.RoleAdmin, ActorJurisdictions: []string{auth.AllJurisdictions},
 		Note: "simulator scenario drill", At: time.Now().UTC(),
 	}
 	b, err := json.Marshal(cmd)
