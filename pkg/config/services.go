@@ -328,6 +328,21 @@ type API struct {
 	HourMaxSpan time.Duration `mapstructure:"hour_max_span"`
 	// QueryTimeout bounds each read request's ClickHouse queries. Default 30 s.
 	QueryTimeout time.Duration `mapstructure:"query_timeout"`
+	// RateLimit is the sustained requests per second one token name may make (a token
+	// bucket per name); beyond it the API answers 429 with Retry-After. Default 50.
+	RateLimit float64 `mapstructure:"rate_limit"`
+	// RateBurst is the bucket's size: how many requests a token may make at once (a
+	// dashboard page loads several). Default 200.
+	RateBurst int `mapstructure:"rate_burst"`
+	// MaxInflightPerToken bounds the requests of one token name being answered at once
+	// (the event stream excepted), so that one user cannot hold the whole ClickHouse pool
+	// (8 connections): a request over it waits up to 2 s for a slot, then gets 429. Default 4.
+	MaxInflightPerToken int `mapstructure:"max_inflight_per_token"`
+	// ExportMaxRows bounds the rows of one CSV export of readings (streamed as they are
+	// read); an export that would exceed it is cut off and the download fails, so a file
+	// is never silently short. Narrow the range, pick an hourly or daily resolution, or
+	// page with limit and offset. Default 500000.
+	ExportMaxRows int `mapstructure:"export_max_rows"`
 }
 
 func defaultAPI() API {
@@ -335,6 +350,7 @@ func defaultAPI() API {
 		Listen: ":8080", CommandTimeout: 5 * time.Second, CommandPoll: 100 * time.Millisecond,
 		RefreshInterval: 2 * time.Second, LatestLookback: 30 * 24 * time.Hour,
 		RawMaxSpan: 48 * time.Hour, HourMaxSpan: 92 * 24 * time.Hour, QueryTimeout: 30 * time.Second,
+		RateLimit: 50, RateBurst: 200, MaxInflightPerToken: 4, ExportMaxRows: 500000,
 	}
 }
 
@@ -352,6 +368,10 @@ func (a API) Validate() error {
 		v.add("api.hour_max_span", "%v must be ≥ api.raw_max_span (%v)", a.HourMaxSpan, a.RawMaxSpan)
 	}
 	v.positive("api.query_timeout", a.QueryTimeout)
+	v.positive("api.rate_limit", a.RateLimit)
+	v.positive("api.rate_burst", a.RateBurst)
+	v.positive("api.max_inflight_per_token", a.MaxInflightPerToken)
+	v.positive("api.export_max_rows", a.ExportMaxRows)
 	return v.err()
 }
 

@@ -27,6 +27,9 @@ type SeriesQuery struct {
 	Resolution string // ResolutionRaw, ResolutionHour or ResolutionDay
 	Limit      int    // points per parameter; 0: no limit
 	Offset     int    // points per parameter to skip
+	// MaxRows bounds the rows of the whole answer, every parameter together (an export's
+	// cap, sent to ClickHouse as LIMIT; rows skipped by Offset count too); 0: no bound.
+	MaxRows int
 	// Location is the zone of the daily rollup's days: a day bucket starts at local midnight.
 	Location *time.Location
 }

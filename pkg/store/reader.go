@@ -140,6 +140,10 @@ func (r *Reader) SeriesSQL(q SeriesQuery) (string, error) {
 		// the offset in Series.
 		limitBy = fmt.Sprintf("LIMIT %d BY parameter", q.Offset+q.Limit)
 	}
+	if q.MaxRows > 0 {
+		// The offset's rows are read too (and skipped in SeriesEach).
+		limitBy = strings.TrimPrefix(limitBy+fmt.Sprintf("\nLIMIT %d", q.MaxRows), "\n")
+	}
 	switch q.Resolution {
 	case ResolutionRaw:
 		return fmt.Sprintf(`SELECT parameter, unit, observed_at, observed_ms, value,
@@ -171,31 +175,51 @@ ORDER BY parameter, day
 // parameter's oldest first, parameters in code order; Limit and Offset count per
 // parameter. Buckets hold valid readings (flag N) only; a bucket without any is absent.
 func (r *Reader) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
+	var out []Series
+	err := r.scanSeries(ctx, q, func(param, unit string) {
+		out = append(out, Series{Parameter: param, Unit: unit})
+	}, func(_, _ string, p Point) error {
+		last := &out[len(out)-1]
+		last.Points = append(last.Points, p)
+		return nil
+	})
+	return out, err
+}
+
+// SeriesEach streams what Series answers, one point at a time in the same order, without
+// holding the answer: the api's CSV export writes each row as it is read. An error from
+// fn stops the query and is returned as it is.
+func (r *Reader) SeriesEach(ctx context.Context, q SeriesQuery, fn func(parameter, unit string, p Point) error) error {
+	return r.scanSeries(ctx, q, func(string, string) {}, fn)
+}
+
+// scanSeries runs q, telling each parameter as its first row arrives (even when the
+// offset skips all its rows) and each point after the offset.
+func (r *Reader) scanSeries(ctx context.Context, q SeriesQuery, param func(parameter, unit string), fn func(parameter, unit string, p Point) error) error {
 	sql, err := r.SeriesSQL(q)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	loc := locationOr(q.Location)
 	rows, err := r.conn.Query(ctx, sql)
 	if err != nil {
-		return nil, fmt.Errorf("series %s %s: %w", q.Site, q.Resolution, err)
+		return fmt.Errorf("series %s %s: %w", q.Site, q.Resolution, err)
 	}
 	defer rows.Close()
-	var out []Series
-	skipped := 0
+	current, skipped := "", 0
 	for rows.Next() {
 		var (
-			param, unit, flag string
-			t                 time.Time
-			ms                uint16
-			p                 Point
+			name, unit, flag string
+			t                time.Time
+			ms               uint16
+			p                Point
 		)
-		if err := rows.Scan(&param, &unit, &t, &ms, &p.Value, &p.Min, &p.Max, &p.Count, &flag); err != nil {
-			return nil, fmt.Errorf("series %s: %w", q.Site, err)
+		if err := rows.Scan(&name, &unit, &t, &ms, &p.Value, &p.Min, &p.Max, &p.Count, &flag); err != nil {
+			return fmt.Errorf("series %s: %w", q.Site, err)
 		}
-		if len(out) == 0 || out[len(out)-1].Parameter != param {
-			out = append(out, Series{Parameter: param, Unit: unit})
-			skipped = 0
+		if name != current {
+			current, skipped = name, 0
+			param(name, unit)
 		}
 		if skipped < q.Offset {
 			skipped++
@@ -206,13 +230,14 @@ func (r *Reader) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
 			u := t.UTC()
 			p.T = time.Date(u.Year(), u.Month(), u.Day(), 0, 0, 0, 0, loc).UTC()
 		}
-		last := &out[len(out)-1]
-		last.Points = append(last.Points, p)
+		if err := fn(name, unit, p); err != nil {
+			return err
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("series %s: %w", q.Site, err)
+		return fmt.Errorf("series %s: %w", q.Site, err)
 	}
-	return out, nil
+	return nil
 }
 
 const eventColumns = `id, type, site, river, parameter, value, limit_value, target_class, class, multiple,

@@ -39,6 +39,7 @@ func TestReaderSQLMatchesGoldenFiles(t *testing.T) {
 		{"series_raw", series(SeriesQuery{Site: "STH-S2", From: from, To: to, Resolution: ResolutionRaw})},
 		{"series_raw_page", series(SeriesQuery{Site: "STH-S2", Parameters: []string{"nh3n", "do"}, From: from, To: to,
 			Resolution: ResolutionRaw, Limit: 5001, Offset: 5000})},
+		{"series_raw_export", series(SeriesQuery{Site: "STH-S2", From: from, To: to, Resolution: ResolutionRaw, MaxRows: 500001})},
 		{"series_hour", series(SeriesQuery{Site: "STH-S2", Parameters: []string{"codmn"}, From: from, To: to,
 			Resolution: ResolutionHour, Limit: 5001, Location: shanghai})},
 		{"series_day", series(SeriesQuery{Site: "STH-S2", From: from, To: to, Resolution: ResolutionDay, Location: shanghai})},

@@ -3,14 +3,18 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,8 +50,19 @@ type Options struct {
 	HourMaxSpan time.Duration
 	// QueryTimeout bounds each request's work (the event stream excepted).
 	QueryTimeout time.Duration
-	Logger       *slog.Logger
-	Registry     prometheus.Registerer
+	// RateLimit (requests per second) and RateBurst shape each token name's bucket;
+	// MaxInflightPerToken bounds one token name's requests answered at once (the event
+	// stream excepted). Defaults 50, 200 and 4 (config keys api.rate_limit, ...).
+	RateLimit           float64
+	RateBurst           int
+	MaxInflightPerToken int
+	// InflightWait is how long a request over MaxInflightPerToken waits for a slot before
+	// its 429. Default 2 s.
+	InflightWait time.Duration
+	// ExportMaxRows bounds the rows of one CSV export of readings. Default 500000.
+	ExportMaxRows int
+	Logger        *slog.Logger
+	Registry      prometheus.Registerer
 	// Now is the clock; nil uses time.Now.
 	Now func() time.Time
 }
@@ -63,12 +78,21 @@ type Server struct {
 	metrics *metrics
 	hub     *Hub
 	now     func() time.Time
-	routes  []route
+	routes  []Route
+	limits  *limiter
+	// closing ends the event streams when the service stops (Close), so that the HTTP
+	// server's graceful shutdown does not wait for dashboards that never hang up.
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
-// route is one registered endpoint; the OpenAPI test walks this list.
-type route struct {
-	method, pattern string
+// Route is one registered endpoint of the API. Register builds the table and Routes and
+// RouteTable expose it: the OpenAPI test and the authorisation matrix walk it, so a new
+// route is covered by both without a test being edited.
+type Route struct {
+	Method, Pattern string
+	// Role is the least role that may call the route; "" for a public one.
+	Role string
 }
 
 // NewServer returns a Server (New builds one from the configuration, with ClickHouse and Kafka).
@@ -113,13 +137,30 @@ func NewServer(opt Options) (*Server, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if opt.RateLimit <= 0 {
+		opt.RateLimit = 50
+	}
+	if opt.RateBurst <= 0 {
+		opt.RateBurst = 200
+	}
+	if opt.MaxInflightPerToken <= 0 {
+		opt.MaxInflightPerToken = 4
+	}
+	if opt.InflightWait <= 0 {
+		opt.InflightWait = 2 * time.Second
+	}
+	if opt.ExportMaxRows <= 0 {
+		opt.ExportMaxRows = 500000
+	}
 	m, err := newMetrics(opt.Registry)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
 		opt: opt, net: opt.Network, tokens: opt.Tokens, store: opt.Store, cmd: opt.Commander,
-		log: opt.Logger, metrics: m, now: opt.Now,
+		log: opt.Logger, metrics: m, now: opt.Now, closing: make(chan struct{}),
+		// The rate is wall-clock time whatever Now says (tests freeze Now for their data).
+		limits: newLimiter(opt.RateLimit, opt.RateBurst, opt.MaxInflightPerToken, opt.InflightWait, time.Now),
 	}
 	s.hub = NewHub(m.sseClients)
 	return s, nil
@@ -128,40 +169,48 @@ func NewServer(opt Options) (*Server, error) {
 // Hub returns the server's Server-Sent Events hub, which a Watcher feeds.
 func (s *Server) Hub() *Hub { return s.hub }
 
+// Close ends every open event stream (their dashboards reconnect to another instance or
+// after the restart) and refuses new ones; the rest of the API keeps answering until the
+// HTTP server shuts down. Call it when the service begins to stop.
+func (s *Server) Close() { s.closeOnce.Do(func() { close(s.closing) }) }
+
 // Register adds every route to mux (ops.Server.Mux in the service).
 func (s *Server) Register(mux *http.ServeMux) {
 	s.routes = nil
-	handle := func(method, pattern, name string, h http.HandlerFunc) {
-		s.routes = append(s.routes, route{method: method, pattern: pattern})
+	handle := func(method, pattern, name, role string, h http.HandlerFunc) {
+		s.routes = append(s.routes, Route{Method: method, Pattern: pattern, Role: role})
+		if role != "" {
+			h = s.auth(name, role, h)
+		}
 		mux.Handle(method+" "+pattern, s.instrument(name, h))
 	}
-	handle("GET", "/api/v1/openapi.json", "openapi", s.handleOpenAPI)
-	handle("GET", "/api/v1/me", "me", s.auth(auth.RoleViewer, s.handleMe))
-	handle("GET", "/api/v1/rivers", "rivers", s.auth(auth.RoleViewer, s.handleRivers))
-	handle("GET", "/api/v1/sites", "sites", s.auth(auth.RoleViewer, s.handleSites))
-	handle("GET", "/api/v1/sites/{id}", "site", s.auth(auth.RoleViewer, s.handleSite))
-	handle("GET", "/api/v1/sites/{id}/readings", "readings", s.auth(auth.RoleViewer, s.handleReadings))
-	handle("GET", "/api/v1/events", "events", s.auth(auth.RoleViewer, s.handleEvents))
-	handle("GET", "/api/v1/incidents", "incidents", s.auth(auth.RoleViewer, s.handleIncidents))
-	handle("GET", "/api/v1/incidents/{id}", "incident", s.auth(auth.RoleViewer, s.handleIncident))
-	handle("POST", "/api/v1/incidents/{id}/ack", "ack", s.auth(auth.RoleResponder, s.handleAck))
-	handle("POST", "/api/v1/incidents/{id}/resolve", "resolve", s.auth(auth.RoleResponder, s.handleResolve))
-	handle("POST", "/api/v1/incidents/{id}/receipt", "receipt", s.auth(auth.RoleResponder, s.handleReceipt))
-	handle("POST", "/api/v1/incidents/{id}/steps/{step}/done", "step_done", s.auth(auth.RoleResponder, s.handleStepDone))
-	handle("POST", "/api/v1/drills", "drill", s.auth(auth.RoleAdmin, s.handleDrill))
-	handle("GET", "/api/v1/reports/compliance", "compliance", s.auth(auth.RoleViewer, s.handleCompliance))
-	handle("GET", "/api/v1/stream", "stream", s.auth(auth.RoleViewer, s.handleStream))
+	handle("GET", "/api/v1/openapi.json", "openapi", "", s.handleOpenAPI)
+	handle("GET", "/api/v1/me", "me", auth.RoleViewer, s.handleMe)
+	handle("GET", "/api/v1/rivers", "rivers", auth.RoleViewer, s.handleRivers)
+	handle("GET", "/api/v1/sites", "sites", auth.RoleViewer, s.handleSites)
+	handle("GET", "/api/v1/sites/{id}", "site", auth.RoleViewer, s.handleSite)
+	handle("GET", "/api/v1/sites/{id}/readings", "readings", auth.RoleViewer, s.handleReadings)
+	handle("GET", "/api/v1/events", "events", auth.RoleViewer, s.handleEvents)
+	handle("GET", "/api/v1/incidents", "incidents", auth.RoleViewer, s.handleIncidents)
+	handle("GET", "/api/v1/incidents/{id}", "incident", auth.RoleViewer, s.handleIncident)
+	handle("POST", "/api/v1/incidents/{id}/ack", "ack", auth.RoleResponder, s.handleAck)
+	handle("POST", "/api/v1/incidents/{id}/resolve", "resolve", auth.RoleResponder, s.handleResolve)
+	handle("POST", "/api/v1/incidents/{id}/receipt", "receipt", auth.RoleResponder, s.handleReceipt)
+	handle("POST", "/api/v1/incidents/{id}/steps/{step}/done", "step_done", auth.RoleResponder, s.handleStepDone)
+	handle("POST", "/api/v1/drills", "drill", auth.RoleAdmin, s.handleDrill)
+	handle("GET", "/api/v1/reports/compliance", "compliance", auth.RoleViewer, s.handleCompliance)
+	handle("GET", "/api/v1/stream", "stream", auth.RoleViewer, s.handleStream)
 	// A documented path asked with a method it does not serve is a 405 naming the methods
 	// it does (RFC 9110 §15.5.6), not the 404 of the catch-all below.
 	allowed := map[string][]string{}
 	var paths []string
 	for _, rt := range s.routes {
-		if allowed[rt.pattern] == nil {
-			paths = append(paths, rt.pattern)
+		if allowed[rt.Pattern] == nil {
+			paths = append(paths, rt.Pattern)
 		}
-		allowed[rt.pattern] = append(allowed[rt.pattern], rt.method)
-		if rt.method == http.MethodGet {
-			allowed[rt.pattern] = append(allowed[rt.pattern], http.MethodHead)
+		allowed[rt.Pattern] = append(allowed[rt.Pattern], rt.Method)
+		if rt.Method == http.MethodGet {
+			allowed[rt.Pattern] = append(allowed[rt.Pattern], http.MethodHead)
 		}
 	}
 	for _, pattern := range paths {
@@ -179,10 +228,12 @@ func (s *Server) Register(mux *http.ServeMux) {
 		files := http.FileServerFS(s.opt.Assets)
 		mux.Handle("GET /{$}", s.instrument("dashboard", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "no-cache")
+			w.Header().Set("Content-Security-Policy", dashboardCSP)
 			http.ServeFileFS(w, r, s.opt.Assets, "index.html")
 		}))
 		mux.Handle("GET /static/", s.instrument("static", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "no-cache")
+			w.Header().Set("Content-Security-Policy", dashboardCSP)
 			http.StripPrefix("/static", files).ServeHTTP(w, r)
 		}))
 	}
@@ -192,10 +243,13 @@ func (s *Server) Register(mux *http.ServeMux) {
 func (s *Server) Routes() []string {
 	out := make([]string, len(s.routes))
 	for i, r := range s.routes {
-		out[i] = r.method + " " + r.pattern
+		out[i] = r.Method + " " + r.Pattern
 	}
 	return out
 }
+
+// RouteTable returns every API route registered by Register, with the role it needs.
+func (s *Server) RouteTable() []Route { return slices.Clone(s.routes) }
 
 // Handler returns a mux with every route, for tests and for embedding.
 func (s *Server) Handler() http.Handler {
@@ -212,8 +266,10 @@ func principal(r *http.Request) *auth.Principal {
 	return p
 }
 
-// auth authenticates the bearer token (401) and checks the role (403).
-func (s *Server) auth(role string, next http.HandlerFunc) http.HandlerFunc {
+// auth authenticates the bearer token (401), applies the token name's rate limit (429),
+// checks the role (403) and, but for the event stream, holds one of the token name's
+// request slots while the handler runs (429 when none comes free).
+func (s *Server) auth(name, role string, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.tokens.Authenticate(r)
 		if err != nil {
@@ -221,9 +277,24 @@ func (s *Server) auth(role string, next http.HandlerFunc) http.HandlerFunc {
 			s.fail(w, r, http.StatusUnauthorized, "unauthorized", "%v", err)
 			return
 		}
+		if ok, wait := s.limits.allow(p.Name); !ok {
+			w.Header().Set("Retry-After", retryAfter(wait))
+			s.fail(w, r, http.StatusTooManyRequests, "rate_limited", "token %s made more than %g requests per second (burst %d): retry after %s",
+				p.Name, s.opt.RateLimit, s.opt.RateBurst, retryAfter(wait)+"s")
+			return
+		}
 		if !p.Can(role) {
 			s.fail(w, r, http.StatusForbidden, "forbidden", "role %s may not do this (needs %s)", p.Role, role)
 			return
+		}
+		if name != "stream" {
+			if !s.limits.acquire(r.Context(), p.Name) {
+				w.Header().Set("Retry-After", "1")
+				s.fail(w, r, http.StatusTooManyRequests, "too_many_inflight", "token %s has %d requests in progress already: retry after 1s",
+					p.Name, s.opt.MaxInflightPerToken)
+				return
+			}
+			defer s.limits.release(p.Name)
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	}
@@ -259,9 +330,47 @@ func (w *statusWriter) Flush() {
 // Unwrap lets http.ResponseController reach the connection.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// Browser security headers (M10). The API's answers are data, never a page: nothing may
+// load from them or frame them. The dashboard loads its own script, style and images only
+// (no inline script or style: app.js sets colours through the CSSOM), and nobody may frame
+// it (clickjacking of its command buttons).
+const (
+	apiCSP       = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+	dashboardCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+		"base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+)
+
+// securityHeaders are sent with every answer of the API and the dashboard.
+func securityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", apiCSP)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+}
+
+type requestIDKey struct{}
+
+// requestID returns the id instrument gave the request: it is in the X-Request-Id header
+// of the answer, in the body of a 5xx and in the log line that says what failed.
+func requestID(r *http.Request) string {
+	id, _ := r.Context().Value(requestIDKey{}).(string)
+	return id
+}
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
 func (s *Server) instrument(name string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		id := newRequestID()
+		securityHeaders(w.Header())
+		w.Header().Set("X-Request-Id", id)
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 		sw := &statusWriter{ResponseWriter: w}
 		if name != "stream" {
 			ctx, cancel := context.WithTimeout(r.Context(), s.opt.QueryTimeout)
@@ -284,6 +393,7 @@ type apiError struct {
 	Error     string `json:"error"`
 	Code      string `json:"code"`
 	CommandID string `json:"command_id,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // fail answers an error as JSON, counts it by reason and logs server errors.
@@ -291,26 +401,43 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, code, 
 	msg := fmt.Sprintf(format, args...)
 	s.metrics.errors.WithLabelValues(code).Inc()
 	if status >= 500 {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", msg)
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "err", msg)
 	} else {
 		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", status, "err", msg)
 	}
-	writeJSON(w, status, apiError{Error: msg, Code: code})
+	writeJSON(w, status, apiError{Error: msg, Code: code, RequestID: requestID(r)})
+}
+
+// internalFail answers a server-side failure without its text (L7: a ClickHouse or Kafka
+// error names hosts, users, tables and SQL): the client gets what failed and the request
+// id, the log gets the error with the same id.
+func (s *Server) internalFail(w http.ResponseWriter, r *http.Request, status int, code, what string, err error) {
+	s.metrics.errors.WithLabelValues(code).Inc()
+	id := requestID(r)
+	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", id, "status", status, "what", what, "err", err)
+	msg := what + ": internal error"
+	switch status {
+	case http.StatusGatewayTimeout:
+		msg = what + ": the query took too long"
+	case http.StatusServiceUnavailable:
+		msg = what + ": temporarily unavailable"
+	}
+	writeJSON(w, status, apiError{Error: msg + " (request id " + id + ")", Code: code, RequestID: id})
 }
 
 // storeFail answers a Store error: 404 for ErrNotFound, 504 when the request's deadline
-// passed, 500 otherwise.
+// passed, 500 otherwise; the error's text goes to the log only.
 func (s *Server) storeFail(w http.ResponseWriter, r *http.Request, what string, err error) {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		s.fail(w, r, http.StatusNotFound, "not_found", "%s not found", what)
 	case errors.Is(err, context.DeadlineExceeded), expired(r.Context()) && !errors.Is(r.Context().Err(), context.Canceled):
-		s.fail(w, r, http.StatusGatewayTimeout, "timeout", "%s: %v", what, err)
+		s.internalFail(w, r, http.StatusGatewayTimeout, "timeout", what, err)
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads the answer.
 		s.metrics.errors.WithLabelValues("canceled").Inc()
 	default:
-		s.fail(w, r, http.StatusInternalServerError, "store", "%s: %v", what, err)
+		s.internalFail(w, r, http.StatusInternalServerError, "store", what, err)
 	}
 }
 
@@ -379,15 +506,17 @@ func (s *Server) parseRange(r *http.Request, span time.Duration) (from, to time.
 	return
 }
 
-// Page limits. maxOffset keeps offset+limit far from overflowing an int.
+// Page limits of lists (events, incidents). ClickHouse reads offset+limit rows to answer a
+// page, so the offset is bounded too: far pages are reached by narrowing from/to.
 const (
 	defaultLimit = 100
 	maxLimit     = 1000
-	maxOffset    = 1_000_000_000
+	maxOffset    = 100_000
 )
 
-// parsePage reads limit and offset.
-func parsePage(r *http.Request, def, max int) (limit, offset int, err error) {
+// parsePage reads limit (1..max) and offset (0..maxOff). Both are parsed as decimal ints
+// and range-checked before any arithmetic, so offset+limit cannot overflow.
+func parsePage(r *http.Request, def, max, maxOff int) (limit, offset int, err error) {
 	limit, offset = def, 0
 	q := r.URL.Query()
 	if v := q.Get("limit"); v != "" {
@@ -399,8 +528,8 @@ func parsePage(r *http.Request, def, max int) (limit, offset int, err error) {
 	}
 	if v := q.Get("offset"); v != "" {
 		n, e := strconv.Atoi(v)
-		if e != nil || n < 0 || n > maxOffset {
-			return 0, 0, badf("offset=%q: want an integer from 0 to %d", v, maxOffset)
+		if e != nil || n < 0 || n > maxOff {
+			return 0, 0, badf("offset=%q: want an integer from 0 to %d (narrow from and to to reach further)", v, maxOff)
 		}
 		offset = n
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/auth"
+	"github.com/riverwatch/riverwatch/pkg/authz"
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/standard"
 )
@@ -201,6 +202,10 @@ func (s *Server) incidentCommand(w http.ResponseWriter, r *http.Request, typ str
 		s.answerApplied(w, r, typ, id, entry, time.Now())
 		return
 	}
+	if err := s.authorise(inc, p, typ, step, &req); err != nil {
+		s.refuse(w, r, err)
+		return
+	}
 	stepID, err := check(inc, p, &req)
 	if err != nil {
 		var se *statusError
@@ -212,8 +217,46 @@ func (s *Server) incidentCommand(w http.ResponseWriter, r *http.Request, typ str
 		return
 	}
 	s.run(w, r, message.Command{
-		ID: id, Type: typ, IncidentID: inc.ID, StepID: stepID, Actor: p.Name, Note: req.Note, At: s.now().UTC(),
+		ID: id, Type: typ, IncidentID: inc.ID, StepID: stepID, Actor: p.Name, ActorRole: p.Role,
+		ActorJurisdictions: slices.Clone(p.Jurisdictions), Note: req.Note, At: s.now().UTC(),
 	})
+}
+
+// authorise applies pkg/authz, the rules the responder applies again: acknowledge and
+// resolve need the incident's origin jurisdiction, a receipt or step_done the step's. A
+// receipt without a step is checked against the step it will pick (in check).
+func (s *Server) authorise(inc message.Incident, p *auth.Principal, typ, step string, req *CommandRequest) error {
+	stepJurisdiction := ""
+	if step != "" {
+		i := slices.IndexFunc(inc.Steps, func(st message.Step) bool { return st.ID == step })
+		if i < 0 {
+			return nil // check answers 404 for the unknown step
+		}
+		stepJurisdiction = inc.Steps[i].Jurisdiction
+	} else if typ == message.CommandConfirmReceipt {
+		return nil // check picks a step of the caller's own jurisdictions, or answers 409
+	}
+	return authz.Incident(authz.FromPrincipal(p), typ, inc, s.origin(inc), stepJurisdiction)
+}
+
+// origin is the jurisdiction of the site where an incident started.
+func (s *Server) origin(inc message.Incident) string {
+	if site, ok := s.net.Site(inc.Site); ok {
+		return site.Jurisdiction
+	}
+	if len(inc.Jurisdictions) > 0 {
+		return inc.Jurisdictions[0]
+	}
+	return ""
+}
+
+// refuse answers an authz refusal: 404 for what the caller does not see, 403 otherwise.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, authz.ErrNotVisible) {
+		s.fail(w, r, http.StatusNotFound, "not_found", "not found")
+		return
+	}
+	s.fail(w, r, http.StatusForbidden, "forbidden", "%v", err)
 }
 
 func (s *Server) handleDrill(w http.ResponseWriter, r *http.Request) {
@@ -228,11 +271,13 @@ func (s *Server) handleDrill(w http.ResponseWriter, r *http.Request) {
 	case req.Site == "":
 		s.fail(w, r, http.StatusBadRequest, "bad_request", "body: site is required")
 		return
-	case !ok:
-		s.fail(w, r, http.StatusBadRequest, "bad_request", "site %q is not in the network", req.Site)
+	case !ok || !p.Sees(site.Jurisdiction):
+		// A site outside the caller's jurisdictions is answered as an unknown one (L9).
+		s.fail(w, r, http.StatusNotFound, "not_found", "site %q not found", req.Site)
 		return
-	case !p.Sees(site.Jurisdiction):
-		s.fail(w, r, http.StatusForbidden, "forbidden", "site %s belongs to jurisdiction %s, which this token does not see", site.ID, site.Jurisdiction)
+	}
+	if err := authz.Drill(authz.FromPrincipal(p), site.Jurisdiction); err != nil {
+		s.refuse(w, r, err)
 		return
 	}
 	if req.Parameter == "" {
@@ -248,7 +293,8 @@ func (s *Server) handleDrill(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.run(w, r, message.Command{
-		ID: id, Type: message.CommandDrill, Actor: p.Name, Note: req.Note, Site: site.ID, Parameter: req.Parameter, At: s.now().UTC(),
+		ID: id, Type: message.CommandDrill, Actor: p.Name, ActorRole: p.Role, ActorJurisdictions: slices.Clone(p.Jurisdictions),
+		Note: req.Note, Site: site.ID, Parameter: req.Parameter, At: s.now().UTC(),
 	})
 }
 
@@ -257,7 +303,7 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, cmd message.Command
 	start := time.Now()
 	if err := s.cmd.Send(r.Context(), cmd); err != nil {
 		s.metrics.commands.WithLabelValues(cmd.Type, "send_failed").Inc()
-		s.fail(w, r, http.StatusServiceUnavailable, "send_failed", "send command %s to the responder: %v", cmd.Type, err)
+		s.internalFail(w, r, http.StatusServiceUnavailable, "send_failed", "send command "+cmd.Type+" to the responder", err)
 		return
 	}
 	s.log.Info("command sent", "command", cmd.ID, "type", cmd.Type, "incident", cmd.IncidentID, "step", cmd.StepID, "actor", cmd.Actor)

@@ -22,7 +22,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		s.handleErr(w, r, "events", err)
 		return
 	}
-	limit, offset, err := parsePage(r, defaultLimit, maxLimit)
+	limit, offset, err := parsePage(r, defaultLimit, maxLimit, maxOffset)
 	if err != nil {
 		s.handleErr(w, r, "events", err)
 		return
@@ -36,13 +36,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	if ids := listOf(r, "site"); len(ids) > 0 {
 		for _, id := range ids {
-			site, ok := s.net.Site(id)
-			if !ok {
+			// A site outside the caller's jurisdictions is answered as an unknown one (L9).
+			if site, ok := s.net.Site(id); !ok || !p.Sees(site.Jurisdiction) {
 				s.fail(w, r, http.StatusNotFound, "not_found", "site %q not found", id)
-				return
-			}
-			if !p.Sees(site.Jurisdiction) {
-				s.fail(w, r, http.StatusForbidden, "forbidden", "site %s belongs to jurisdiction %s, which this token does not see", id, site.Jurisdiction)
 				return
 			}
 		}
@@ -65,7 +61,7 @@ var incidentStatuses = []string{message.IncidentOpen, message.IncidentAcknowledg
 
 func (s *Server) handleIncidents(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
-	limit, offset, err := parsePage(r, defaultLimit, maxLimit)
+	limit, offset, err := parsePage(r, defaultLimit, maxLimit, maxOffset)
 	if err != nil {
 		s.handleErr(w, r, "incidents", err)
 		return
@@ -101,8 +97,8 @@ type IncidentDetail struct {
 	Notifications []message.Notification `json:"notifications"`
 }
 
-// incidentFor loads {id}: 404 when unknown, 403 when it concerns none of the caller's
-// jurisdictions.
+// incidentFor loads {id}: 404 when unknown, and the same 404 when it concerns none of the
+// caller's jurisdictions (L9: a 403 would tell that the incident exists).
 func (s *Server) incidentFor(w http.ResponseWriter, r *http.Request) (message.Incident, bool) {
 	id := r.PathValue("id")
 	inc, err := s.store.Incident(r.Context(), id)
@@ -111,7 +107,7 @@ func (s *Server) incidentFor(w http.ResponseWriter, r *http.Request) (message.In
 		return inc, false
 	}
 	if !seesIncident(principal(r), inc) {
-		s.fail(w, r, http.StatusForbidden, "forbidden", "incident %s concerns jurisdictions %v, none of which this token sees", id, inc.Jurisdictions)
+		s.fail(w, r, http.StatusNotFound, "not_found", "incident %s not found", id)
 		return inc, false
 	}
 	return inc, true

@@ -2,11 +2,14 @@ package api
 
 import (
 	"encoding/csv"
+	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/network"
 	"github.com/riverwatch/riverwatch/pkg/standard"
 )
@@ -38,10 +41,12 @@ type ReadingsResponse struct {
 	Series     []SeriesView `json:"series"`
 }
 
-// Readings page limits (points per parameter).
+// Readings page limits (points per parameter). ClickHouse sends offset+limit points per
+// parameter for a page (18.16 has no LIMIT n OFFSET m BY), so the offset is bounded.
 const (
-	defaultPoints = 5000
-	maxPoints     = 50000
+	defaultPoints  = 5000
+	maxPoints      = 50000
+	maxPointOffset = 10 * maxPoints
 )
 
 func (s *Server) handleReadings(w http.ResponseWriter, r *http.Request) {
@@ -54,19 +59,14 @@ func (s *Server) handleReadings(w http.ResponseWriter, r *http.Request) {
 		s.handleErr(w, r, "readings", err)
 		return
 	}
-	csvOut := wantCSV(r)
-	if csvOut && r.URL.Query().Get("limit") == "" {
-		q.Limit = 0 // an export is the whole range
-	} else {
-		q.Limit++ // one more tells whether there is a next page
+	if wantCSV(r) {
+		s.exportReadingsCSV(w, r, site, q)
+		return
 	}
+	q.Limit++ // one more tells whether there is a next page
 	series, err := s.store.Series(r.Context(), q)
 	if err != nil {
 		s.storeFail(w, r, "readings of "+site.ID, err)
-		return
-	}
-	if csvOut {
-		s.writeReadingsCSV(w, site, q, series)
 		return
 	}
 	resp := ReadingsResponse{Site: site.ID, From: q.From, To: q.To, Resolution: q.Resolution, Series: []SeriesView{}}
@@ -77,9 +77,22 @@ func (s *Server) handleReadings(w http.ResponseWriter, r *http.Request) {
 			next := q.Offset + q.Limit - 1
 			v.NextOffset = &next
 		}
+		for i := range v.Points {
+			v.Points[i].Flag = pointFlag(q.Resolution, v.Points[i].Flag)
+		}
 		resp.Series = append(resp.Series, v)
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// pointFlag is the flag a point is served with, in JSON and CSV alike: a raw reading's
+// normalised flag (empty is the normal flag, message.NormalizeFlag); a rollup bucket holds
+// valid readings only, so its flag is the normal one.
+func pointFlag(resolution, flag string) string {
+	if resolution != ResolutionRaw {
+		return message.FlagNormal
+	}
+	return message.NormalizeFlag(flag)
 }
 
 // seriesQuery reads parameter, from, to, resolution, limit and offset. The resolution,
@@ -92,7 +105,7 @@ func (s *Server) seriesQuery(r *http.Request, site *network.Site) (SeriesQuery, 
 	if err != nil {
 		return SeriesQuery{}, err
 	}
-	limit, offset, err := parsePage(r, defaultPoints, maxPoints)
+	limit, offset, err := parsePage(r, defaultPoints, maxPoints, maxPointOffset)
 	if err != nil {
 		return SeriesQuery{}, err
 	}
@@ -176,24 +189,73 @@ func seriesView(site *network.Site, sr Series) SeriesView {
 // csvBOM makes spreadsheet programs read the UTF-8 Chinese names correctly.
 const csvBOM = "\uFEFF"
 
-func (s *Server) writeReadingsCSV(w http.ResponseWriter, site *network.Site, q SeriesQuery, series []Series) {
-	name := site.ID + "_" + q.From.In(s.net.Location).Format("20060102") + "-" + q.To.In(s.net.Location).Format("20060102") + "_" + q.Resolution + ".csv"
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write([]byte(csvBOM))
-	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"site", "parameter", "name", "unit", "time", "resolution", "value", "min", "max", "count", "flag"})
-	for _, sr := range series {
-		zh, _ := standard.Describe(sr.Parameter)
-		for _, p := range sr.Points {
-			_ = cw.Write([]string{
-				site.ID, sr.Parameter, zh, sr.Unit, p.T.In(s.net.Location).Format(time.RFC3339), q.Resolution,
-				fmtFloat(p.Value), fmtFloat(p.Min), fmtFloat(p.Max), strconv.FormatUint(p.Count, 10), p.Flag,
-			})
-		}
+// errExportTooLarge stops an export at api.export_max_rows.
+var errExportTooLarge = errors.New("export larger than api.export_max_rows")
+
+// exportReadingsCSV streams a series as CSV, each row written as ClickHouse sends it. With
+// limit (and offset) it is one page per parameter, as the JSON; without, the whole range,
+// at most Options.ExportMaxRows rows: an export that has more is cut off by aborting the
+// response, so that the client sees a failed download rather than a silently short file.
+func (s *Server) exportReadingsCSV(w http.ResponseWriter, r *http.Request, site *network.Site, q SeriesQuery) {
+	qs := r.URL.Query()
+	switch {
+	case qs.Get("limit") != "":
+	case qs.Get("offset") != "":
+		s.fail(w, r, http.StatusBadRequest, "bad_request", "offset needs limit: an export without limit is the whole range")
+		return
+	default:
+		q.Limit, q.MaxRows = 0, s.opt.ExportMaxRows+1
 	}
-	cw.Flush()
+	name := site.ID + "_" + q.From.In(s.net.Location).Format("20060102") + "-" + q.To.In(s.net.Location).Format("20060102") + "_" + q.Resolution + ".csv"
+	var cw *csv.Writer
+	rows := 0
+	start := func() {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, csvBOM)
+		cw = csv.NewWriter(w)
+		_ = cw.Write([]string{"site", "parameter", "name", "unit", "time", "resolution", "value", "min", "max", "count", "flag"})
+	}
+	err := s.store.SeriesEach(r.Context(), q, func(param, unit string, p Point) error {
+		if q.MaxRows > 0 && rows >= s.opt.ExportMaxRows {
+			return errExportTooLarge
+		}
+		if cw == nil {
+			start()
+		}
+		rows++
+		if unit == "" {
+			unit = standard.CanonicalUnit(param)
+		}
+		zh, _ := standard.Describe(param)
+		return cw.Write([]string{
+			site.ID, param, zh, unit, p.T.In(s.net.Location).Format(time.RFC3339), q.Resolution,
+			fmtFloat(p.Value), fmtFloat(p.Min), fmtFloat(p.Max), strconv.FormatUint(p.Count, 10), pointFlag(q.Resolution, p.Flag),
+		})
+	})
+	switch {
+	case err == nil:
+		if cw == nil {
+			start()
+		}
+		cw.Flush()
+	case cw == nil:
+		// Nothing written yet: an ordinary error answer.
+		s.storeFail(w, r, "readings of "+site.ID, err)
+	default:
+		cw.Flush()
+		reason := "export_failed"
+		if errors.Is(err, errExportTooLarge) {
+			reason = "export_too_large"
+		}
+		s.metrics.errors.WithLabelValues(reason).Inc()
+		s.log.Warn("readings export cut off", "site", site.ID, "rows", rows, "max_rows", s.opt.ExportMaxRows,
+			"request_id", requestID(r), "err", err)
+		// Abort the response: the chunked body ends without its last chunk, and the
+		// client reports the download as failed.
+		panic(http.ErrAbortHandler)
+	}
 }
 
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

@@ -97,12 +97,17 @@ func (s *Service) Run(ctx context.Context, ready func(bool)) error {
 		CommandTimeout: cfg.API.CommandTimeout, CommandPoll: cfg.API.CommandPoll,
 		RefreshInterval: cfg.API.RefreshInterval, LatestLookback: cfg.API.LatestLookback,
 		RawMaxSpan: cfg.API.RawMaxSpan, HourMaxSpan: cfg.API.HourMaxSpan, QueryTimeout: cfg.API.QueryTimeout,
-		Logger: log, Registry: s.d.Registry,
+		RateLimit: cfg.API.RateLimit, RateBurst: cfg.API.RateBurst, MaxInflightPerToken: cfg.API.MaxInflightPerToken,
+		ExportMaxRows: cfg.API.ExportMaxRows,
+		Logger:        log, Registry: s.d.Registry,
 	})
 	if err != nil {
 		return err
 	}
 	api.Register(s.d.Mux)
+	// The service stops when ctx is done, and so does the HTTP server, concurrently: the
+	// event streams end now, or the server's graceful shutdown would wait for them (L3).
+	defer api.Close()
 	if ready != nil {
 		ready(true)
 		defer ready(false)

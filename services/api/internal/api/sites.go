@@ -304,17 +304,13 @@ func (s *Server) handleSite(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, views[0])
 }
 
-// siteFor resolves {id}: 404 for an unknown site, 403 for one outside the caller's
-// jurisdictions.
+// siteFor resolves {id}: 404 for an unknown site, and the same 404 for one outside the
+// caller's jurisdictions (L9: no 403 that tells the site exists).
 func (s *Server) siteFor(w http.ResponseWriter, r *http.Request) (*network.Site, bool) {
 	id := r.PathValue("id")
 	site, ok := s.net.Site(id)
-	if !ok {
+	if !ok || !principal(r).Sees(site.Jurisdiction) {
 		s.fail(w, r, http.StatusNotFound, "not_found", "site %q not found", id)
-		return nil, false
-	}
-	if !principal(r).Sees(site.Jurisdiction) {
-		s.fail(w, r, http.StatusForbidden, "forbidden", "site %s belongs to jurisdiction %s, which this token does not see", id, site.Jurisdiction)
 		return nil, false
 	}
 	return site, true

@@ -49,6 +49,10 @@ type Store interface {
 	Latest(ctx context.Context, sites []string, since time.Time) ([]message.Reading, error)
 	// Series returns one site's readings per parameter over [From, To) at a resolution.
 	Series(ctx context.Context, q SeriesQuery) ([]Series, error)
+	// SeriesEach streams what Series answers, point by point in the same order, without
+	// holding it (SeriesQuery.MaxRows bounds the rows); an error of fn stops it and is
+	// returned as it is.
+	SeriesEach(ctx context.Context, q SeriesQuery, fn func(parameter, unit string, p Point) error) error
 	// Events returns events, newest first.
 	Events(ctx context.Context, q EventQuery) ([]message.Event, error)
 	// OpenExceedances returns, for each (site, parameter) of the given sites whose latest

@@ -69,6 +69,13 @@ func (h *Hub) Publish(n Notice) {
 const heartbeat = 15 * time.Second
 
 func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-s.closing:
+		w.Header().Set("Retry-After", "3")
+		s.fail(w, r, http.StatusServiceUnavailable, "stopping", "the api is stopping: reconnect in a few seconds")
+		return
+	default:
+	}
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
@@ -87,6 +94,8 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-s.closing:
+			return // the service stops: end the response so that the server can shut down
 		case n := <-notices:
 			data, err := json.Marshal(n)
 			if err != nil {

@@ -83,6 +83,12 @@ func (a *Applier) apply(cmd message.Command) {
 		a.BeforeApply(cmd)
 	}
 	now := a.now()
+	if cmd.ActorRole == "" || len(cmd.ActorJurisdictions) == 0 {
+		// The responder refuses a command that does not say who gave it (pkg/authz).
+		a.Store.AddLog(message.LogEntry{ID: cmd.ID + "-log", IncidentID: cmd.IncidentID, At: now, Actor: cmd.Actor,
+			Action: "command_refused", Detail: "not authorised: the command names no actor role or jurisdictions", CommandID: cmd.ID})
+		return
+	}
 	if cmd.Type == message.CommandDrill {
 		inc := message.Incident{
 			ID: "drill-" + cmd.ID[:8], Version: 1, Title: "演练：" + cmd.Site + " " + cmd.Parameter,

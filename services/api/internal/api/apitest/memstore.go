@@ -196,6 +196,27 @@ func (m *MemStore) Latest(_ context.Context, sites []string, since time.Time) ([
 	return out, nil
 }
 
+// SeriesEach implements api.Store: Series, one point at a time, at most q.MaxRows.
+func (m *MemStore) SeriesEach(ctx context.Context, q api.SeriesQuery, fn func(parameter, unit string, p api.Point) error) error {
+	series, err := m.Series(ctx, q)
+	if err != nil {
+		return err
+	}
+	rows := 0
+	for _, sr := range series {
+		for _, p := range sr.Points {
+			if q.MaxRows > 0 && rows >= q.MaxRows {
+				return nil
+			}
+			rows++
+			if err := fn(sr.Parameter, sr.Unit, p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Series implements api.Store, computing the rollups as the archiver does: statistics over
 // readings with the normal flag, hourly buckets in UTC, daily buckets in q.Location. A
 // parameter is in the answer when it has points in the range, even if the page (Offset)
