@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 type Reader interface {
 	Latest(ctx context.Context, sites []string, since time.Time) ([]message.Reading, error)
 	Series(ctx context.Context, q store.SeriesQuery) ([]store.Series, error)
+	SeriesEach(ctx context.Context, q store.SeriesQuery, fn func(parameter, unit string, p store.Point) error) error
 	Events(ctx context.Context, q store.EventQuery) ([]message.Event, error)
 	OpenExceedances(ctx context.Context, sites []string) ([]message.Event, error)
 	Incidents(ctx context.Context, q store.IncidentQuery) ([]message.Incident, error)
@@ -153,6 +155,30 @@ func readingsSeriesAndMeans(t *testing.T, r Reader, s Seeder) {
 	if len(page) != 2 || len(page[0].Points) != 5 || len(page[1].Points) != 5 || page[0].Parameter != "do" ||
 		!page[1].Points[0].T.Equal(start.Add(2*time.Hour)) {
 		t.Errorf("raw page (limit 5 offset 3 per parameter): %+v", page)
+	}
+	// SeriesEach streams what Series answers, point for point; MaxRows bounds the whole.
+	var streamed []store.Series
+	err = r.SeriesEach(ctx, store.SeriesQuery{Site: "STH-S2", From: start, To: day, Resolution: store.ResolutionRaw, Location: loc},
+		func(param, unit string, p store.Point) error {
+			if len(streamed) == 0 || streamed[len(streamed)-1].Parameter != param {
+				streamed = append(streamed, store.Series{Parameter: param, Unit: unit})
+			}
+			streamed[len(streamed)-1].Points = append(streamed[len(streamed)-1].Points, p)
+			return nil
+		})
+	if err != nil || !reflect.DeepEqual(streamed, all) {
+		t.Errorf("raw, streamed: %+v %v\nwant what Series answers: %+v", streamed, err, all)
+	}
+	capped := 0
+	err = r.SeriesEach(ctx, store.SeriesQuery{Site: "STH-S2", From: start, To: day, Resolution: store.ResolutionRaw, MaxRows: 7, Location: loc},
+		func(string, string, store.Point) error { capped++; return nil })
+	if err != nil || capped != 7 {
+		t.Errorf("raw, streamed with MaxRows 7: %d points, %v", capped, err)
+	}
+	stop := errors.New("enough")
+	if err := r.SeriesEach(ctx, store.SeriesQuery{Site: "STH-S2", From: start, To: day, Resolution: store.ResolutionRaw, Location: loc},
+		func(string, string, store.Point) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("raw, streamed, fn stops: %v, want fn's error", err)
 	}
 	beyond, err := r.Series(ctx, store.SeriesQuery{Site: "STH-S2", Parameters: []string{"do"}, From: start, To: day, Resolution: store.ResolutionRaw, Limit: 5, Offset: 30, Location: loc})
 	if err != nil {
