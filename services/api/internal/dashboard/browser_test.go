@@ -271,6 +271,60 @@ func TestResponderAcknowledgesAnIncidentFromTheBoard(t *testing.T) {
 	}
 }
 
+// M2: resolving sends End of Alert to everyone, so the board asks first; and only the
+// origin's desk is offered acknowledge and resolve.
+func TestResolvingAsksForConfirmationAndOnlyTheOriginMayResolve(t *testing.T) {
+	h := newHarness(t)
+	h.signIn("dev-responder-changji", "zh")
+	card := fmt.Sprintf(`article[data-incident=%q]`, h.fix.OpenIncident)
+	upstream := fmt.Sprintf(`article[data-incident=%q]`, h.fix.AckedIncident)
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/incidents"),
+		chromedp.WaitVisible(card+` [data-action="resolve"]`),
+	)
+	offered := get(h, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll('%s [data-action="resolve"], %s [data-action="ack"]').length`, upstream, upstream)))
+	if offered != 0 {
+		t.Errorf("changji's desk is offered %d acknowledge/resolve buttons on an incident that started in urumqi", offered)
+	}
+	// The person says no: nothing is sent.
+	get(h, chromedp.Evaluate[bool](`window.asked = []; window.confirm = (m) => { window.asked.push(m); return false; }; true`))
+	h.do(chromedp.Click(card + ` [data-action="resolve"]`))
+	asked := get(h, chromedp.Evaluate[[]string](`window.asked`))
+	if len(asked) != 1 || !strings.Contains(asked[0], "解除") {
+		t.Fatalf("confirmation asked %q, want one question before resolving", asked)
+	}
+	if sent := h.applier.Sent(); len(sent) != 0 {
+		t.Fatalf("commands sent after the person declined: %+v", sent)
+	}
+	// The person says yes: the incident is resolved.
+	get(h, chromedp.Evaluate[bool](`window.confirm = () => true; true`))
+	h.do(
+		chromedp.Click(card+` [data-action="resolve"]`),
+		chromedp.WaitNotPresent(card), // the board shows active incidents: a resolved one leaves it
+	)
+	if inc, err := h.store.Incident(context.Background(), h.fix.OpenIncident); err != nil || inc.Status != "resolved" {
+		t.Errorf("stored incident: %v %v", inc.Status, err)
+	}
+	if sent := h.applier.Sent(); len(sent) != 1 || sent[0].Type != "resolve" || sent[0].ActorRole != "responder" {
+		t.Errorf("commands sent after the person confirmed: %+v, want one resolve with the actor's role", sent)
+	}
+}
+
+// M10: under the Content-Security-Policy (no inline style) the colours still show: they
+// are set through the CSSOM from data attributes.
+func TestColoursSurviveTheContentSecurityPolicy(t *testing.T) {
+	h := newHarness(t)
+	h.signIn("dev-admin-token", "zh")
+	n := get(h, chromedp.Evaluate[int](`[...document.querySelectorAll('[data-bg]')].filter(e => e.style.backgroundColor !== '').length`))
+	inline := get(h, chromedp.Evaluate[int](`document.querySelectorAll('[style]:not([data-bg]):not([data-fg])').length`))
+	if n == 0 {
+		t.Error("no element got its colour from data-bg")
+	}
+	if inline != 0 {
+		t.Errorf("%d elements carry an inline style attribute of their own", inline)
+	}
+}
+
 func TestViewerSeesNoActionButtonsAndOnlyItsJurisdiction(t *testing.T) {
 	h := newHarness(t)
 	h.signIn("dev-viewer-xpcc6", "zh")

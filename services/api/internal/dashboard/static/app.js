@@ -24,7 +24,7 @@ const I18N = {
     'site.target': '目标类别', 'site.jurisdiction': '属地', 'site.km': '里程', 'site.nodata': '该时段无数据',
     'range.24h': '24小时', 'range.7d': '7天', 'range.30d': '30天', 'range.1y': '1年',
     'inc.active': '未结', 'inc.all': '全部', 'inc.none': '暂无事件', 'inc.opened': '发生', 'inc.level': '级别',
-    'inc.jur': '涉及属地', 'inc.site': '起始点位', 'inc.acked': '确认', 'inc.ack': '确认接警', 'inc.resolve': '解除事件',
+    'inc.jur': '涉及属地', 'inc.site': '起始点位', 'inc.acked': '确认', 'inc.ack': '确认接警', 'inc.resolve': '解除事件', 'inc.resolve.confirm': '确定解除该事件？将向所有已通知的单位发送解除通知。',
     'inc.receipt': '确认收到', 'inc.done': '完成', 'inc.log': '处置记录', 'inc.notifications': '通知记录',
     'inc.drill': '发起演练', 'inc.drill.site': '演练点位', 'inc.drill.param': '指标', 'inc.drillTag': '演练',
     'step.relation': '关系', 'step.jur': '属地', 'step.owner': '责任单位', 'step.action': '措施', 'step.deadline': '时限',
@@ -58,7 +58,7 @@ const I18N = {
     'site.target': 'Target class', 'site.jurisdiction': 'Jurisdiction', 'site.km': 'km', 'site.nodata': 'No data in this range',
     'range.24h': '24 h', 'range.7d': '7 days', 'range.30d': '30 days', 'range.1y': '1 year',
     'inc.active': 'Active', 'inc.all': 'All', 'inc.none': 'No incidents', 'inc.opened': 'Opened', 'inc.level': 'Level',
-    'inc.jur': 'Jurisdictions', 'inc.site': 'Origin', 'inc.acked': 'Acknowledged', 'inc.ack': 'Acknowledge', 'inc.resolve': 'Resolve',
+    'inc.jur': 'Jurisdictions', 'inc.site': 'Origin', 'inc.acked': 'Acknowledged', 'inc.ack': 'Acknowledge', 'inc.resolve': 'Resolve', 'inc.resolve.confirm': 'Resolve this incident? Everyone notified will be sent the End of Alert.',
     'inc.receipt': 'Confirm receipt', 'inc.done': 'Done', 'inc.log': 'Audit trail', 'inc.notifications': 'Notifications',
     'inc.drill': 'Start drill', 'inc.drill.site': 'Drill site', 'inc.drill.param': 'Parameter', 'inc.drillTag': 'drill',
     'step.relation': 'Relation', 'step.jur': 'Jurisdiction', 'step.owner': 'Owner', 'step.action': 'Action', 'step.deadline': 'Deadline',
@@ -95,6 +95,17 @@ const $ = (sel, root = document) => root.querySelector(sel);
 const view = () => $('#view');
 const classColor = (c) => CLASS_COLOR[c] || NO_CLASS;
 const roman = (c) => ROMAN[c] || '-';
+// Colours: the Content-Security-Policy allows no inline style, so markup carries a colour
+// in data-bg / data-fg and paint() sets it through the CSSOM, after checking that it is a
+// colour (L8: a server string never becomes CSS or markup).
+const safeColor = (c) => (/^#[0-9a-fA-F]{3,8}$/.test(String(c)) ? String(c) : NO_CLASS);
+function paint(root) {
+  root.querySelectorAll('[data-bg],[data-fg]').forEach((el) => {
+    if (el.dataset.bg) el.style.backgroundColor = safeColor(el.dataset.bg);
+    if (el.dataset.fg) el.style.color = safeColor(el.dataset.fg);
+  });
+}
+new MutationObserver(() => paint(document.body)).observe(document.body, { childList: true, subtree: true });
 const descriptor = (d) => (state.lang === 'en' ? DESCRIPTOR_EN[d] || d : d);
 
 function fmtTime(iso, withDate = true) {
@@ -220,12 +231,12 @@ window.addEventListener('hashchange', () => route());
 // ---- overview -----------------------------------------------------------------------------
 function legend() {
   const items = [['I', 'Ⅰ～Ⅱ', '#5ab1ef'], ['III', 'Ⅲ', '#42cc70'], ['IV', 'Ⅳ', '#e8dd3e'], ['V', 'Ⅴ', '#f5a524'], ['劣V', '劣Ⅴ', '#ed5466']];
-  return `<div class="legend">${esc(t('legend'))}: ${items.map(([, l, c]) => `<span><i style="background:${c}"></i>${l}</span>`).join('')}
-    <span><i style="background:${NO_CLASS}"></i>${esc(t('legend.none'))}</span></div>`;
+  return `<div class="legend">${esc(t('legend'))}: ${items.map(([, l, c]) => `<span><i data-bg="${esc(c)}"></i>${l}</span>`).join('')}
+    <span><i data-bg="${esc(NO_CLASS)}"></i>${esc(t('legend.none'))}</span></div>`;
 }
 function badge(cls) {
   if (!cls) return '<span class="badge none">-</span>';
-  return `<span class="badge" style="background:${classColor(cls)}">${roman(cls)}</span>`;
+  return `<span class="badge" data-bg="${esc(classColor(cls))}">${roman(cls)}</span>`;
 }
 async function renderOverview() {
   const [sites, rivers] = await Promise.all([api('/api/v1/sites'), caches.rivers || api('/api/v1/rivers')]);
@@ -240,8 +251,8 @@ async function renderOverview() {
       <div class="counter ${s.open_incidents ? 'alert' : ''}"><div class="n" data-testid="count-incidents"><a href="#/incidents">${s.open_incidents}</a></div><div class="l">${esc(t('c.incidents'))}</div></div>
     </div>
     <div class="overview">
-      <div class="card"><h2 style="margin-top:0">${esc(t('overview.schematic'))}</h2>${schematic(rivers.data, items)}${legend()}</div>
-      <div class="card"><h2 style="margin-top:0">${esc(t('overview.sites'))}</h2>
+      <div class="card"><h2 class="flush">${esc(t('overview.schematic'))}</h2>${schematic(rivers.data, items)}${legend()}</div>
+      <div class="card"><h2 class="flush">${esc(t('overview.sites'))}</h2>
         <table data-testid="site-table"><thead><tr><th>${esc(t('col.site'))}</th><th>${esc(t('col.class'))}</th><th>${esc(t('col.target'))}</th><th>${esc(t('col.status'))}</th><th>${esc(t('col.pollutants'))}</th></tr></thead>
         <tbody>${items.map((v) => `<tr data-site-row="${esc(v.id)}">
           <td><a href="#/site/${encodeURIComponent(v.id)}">${esc(v.name)}</a><div class="muted">${esc(v.id)} · ${esc(t('kind.' + v.kind))}</div></td>
@@ -326,14 +337,14 @@ async function renderSite(id) {
       <td class="num ${l.meets === false ? 'overdue' : ''}">${fmtNum(l.value)} ${esc(l.unit)}</td><td>${l.class ? badge(l.class) : ''}</td>
       <td class="num">${l.limit ? fmtNum(l.limit) : ''}</td><td>${esc(fmtTime(l.observed_at))}${l.flag !== 'N' ? ` <span class="tag warn">${esc(l.flag)}</span>` : ''}</td></tr>`).join('')}</tbody></table></div>
     <div class="toolbar">
-      ${Object.keys(RANGES).map((r) => `<button type="button" class="seg ${r === state.range ? 'on' : ''}" data-range="${r}">${esc(t('range.' + r))}</button>`).join('')}
+      ${Object.keys(RANGES).map((r) => `<button type="button" class="seg ${r === state.range ? 'on' : ''}" data-range="${esc(r)}">${esc(t('range.' + r))}</button>`).join('')}
       <span class="muted">${esc(rd.resolution)}</span><span class="grow"></span>
       <button type="button" class="btn secondary" id="csv">${esc(t('site.csv'))}</button>
     </div>
     <div class="charts">${rd.series.length ? rd.series.map((sr) => chart(sr, evs, from, to)).join('') : `<p class="muted">${esc(t('site.nodata'))}</p>`}</div>
     <h2>${esc(t('site.events'))}</h2>
     <div class="card"><table><thead><tr><th>${esc(t('col.time'))}</th><th></th><th>${esc(t('col.param'))}</th><th class="num">${esc(t('col.value'))}</th><th class="num">${esc(t('col.limit'))}</th><th>${esc(t('col.class'))}</th></tr></thead>
-    <tbody>${evs.map((e) => `<tr><td>${esc(fmtTime(e.observed_at))}</td><td><span class="tag" style="color:${evColor(e.type)}">${esc(t('ev.' + e.type))}</span></td>
+    <tbody>${evs.map((e) => `<tr><td>${esc(fmtTime(e.observed_at))}</td><td><span class="tag" data-fg="${esc(evColor(e.type))}">${esc(t('ev.' + e.type))}</span></td>
       <td>${esc(e.parameter || '')}</td><td class="num">${fmtNum(e.value || e.predicted_value)}</td><td class="num">${e.limit ? fmtNum(e.limit) : ''}</td><td>${e.class ? badge(e.class) : ''}</td></tr>`).join('') || `<tr><td colspan="6" class="muted">${esc(t('none'))}</td></tr>`}</tbody></table></div>`;
   view().querySelectorAll('[data-range]').forEach((b) => b.addEventListener('click', () => { state.range = b.dataset.range; route(); }));
   $('#csv').addEventListener('click', () => download(`/api/v1/sites/${encodeURIComponent(id)}/readings?${q}&format=csv`, `${id}.csv`));
@@ -444,8 +455,11 @@ function incidentCard(d, names, juris) {
       <td class="${overdue ? 'overdue' : ''}">${esc(fmtTime(st.deadline))}</td><td>${receipt}</td><td>${done}</td></tr>`;
   }).join('');
   const buttons = [];
-  if (inc.status === 'open' && can('acknowledge')) buttons.push(`<button type="button" class="btn" data-action="ack" data-incident="${esc(inc.id)}" data-testid="ack">${esc(t('inc.ack'))}</button>`);
-  if (active && can('resolve')) buttons.push(`<button type="button" class="btn danger" data-action="resolve" data-incident="${esc(inc.id)}">${esc(t('inc.resolve'))}</button>`);
+  // Acknowledging and resolving belong to the origin's jurisdiction (docs/security.md): a
+  // token sees the origin site only when it holds that jurisdiction.
+  const owns = inc.site in names;
+  if (inc.status === 'open' && can('acknowledge') && owns) buttons.push(`<button type="button" class="btn" data-action="ack" data-incident="${esc(inc.id)}" data-testid="ack">${esc(t('inc.ack'))}</button>`);
+  if (active && can('resolve') && owns) buttons.push(`<button type="button" class="btn danger" data-action="resolve" data-incident="${esc(inc.id)}">${esc(t('inc.resolve'))}</button>`);
   return `<article class="card incident ${esc(inc.status)}" data-incident="${esc(inc.id)}" data-status="${esc(inc.status)}">
     <header><div><h3>${esc(inc.title)} ${inc.drill ? `<span class="tag warn">${esc(t('inc.drillTag'))}</span>` : ''}</h3>
       <div class="meta"><span>${esc(t('inc.opened'))} ${esc(fmtTime(inc.opened_at))}</span><span>${esc(t('inc.level'))} ${esc(inc.level)}</span>
@@ -461,6 +475,8 @@ function incidentCard(d, names, juris) {
     </details></article>`;
 }
 function act(b) {
+  // Resolving sends End of Alert to everyone notified: ask first (M2).
+  if (b.dataset.action === 'resolve' && !window.confirm(t('inc.resolve.confirm'))) return;
   const id = encodeURIComponent(b.dataset.incident);
   const paths = { ack: `/api/v1/incidents/${id}/ack`, resolve: `/api/v1/incidents/${id}/resolve`, receipt: `/api/v1/incidents/${id}/receipt`, done: `/api/v1/incidents/${id}/steps/${encodeURIComponent(b.dataset.step || '')}/done` };
   command(b, paths[b.dataset.action], b.dataset.action === 'receipt' ? { step: b.dataset.step } : {});
@@ -487,21 +503,21 @@ async function renderReports() {
   const yn = (m) => (m === null || m === undefined ? `<span class="muted">${esc(t('rep.na'))}</span>`
     : m ? `<span class="tag good">${esc(t('rep.yes'))}</span>` : `<span class="tag bad">${esc(t('rep.no'))}</span>`);
   const pct = (v) => `${(v * 100).toFixed(1)}%`;
-  const cell = (sc) => (sc && sc.class ? `<td class="cell" style="background:${classColor(sc.class)}" title="${esc(sc.main_pollutants)}">${roman(sc.class)}</td>` : '<td class="cell muted">-</td>');
+  const cell = (sc) => (sc && sc.class ? `<td class="cell" data-bg="${esc(classColor(sc.class))}" title="${esc(sc.main_pollutants)}">${roman(sc.class)}</td>` : '<td class="cell muted">-</td>');
   view().innerHTML = `
     <div class="toolbar"><label>${esc(t('rep.year'))} <select id="year">${[0, 1, 2, 3, 4].map((i) => nowYear - i).map((y) => `<option ${y === year ? 'selected' : ''}>${y}</option>`).join('')}</select></label>
       <span class="grow"></span><button type="button" class="btn secondary" id="rep-csv" data-testid="report-csv">${esc(t('rep.csv'))}</button></div>
-    <div class="card"><h2 style="margin-top:0">${esc(t('rep.indicators'))} · ${esc(rep.period.label)}</h2>
+    <div class="card"><h2 class="flush">${esc(t('rep.indicators'))} · ${esc(rep.period.label)}</h2>
       <table data-testid="indicators"><thead><tr><th>${esc(t('rep.indicator'))}</th><th class="num">${esc(t('rep.value'))}</th><th class="num">${esc(t('rep.targetv'))}</th><th>${esc(t('rep.meets'))}</th></tr></thead>
       <tbody>${rep.period.indicators.map((i) => `<tr><td>${esc(state.lang === 'en' ? i.name_en : i.name)}</td><td class="num">${i.of ? `${pct(i.value)} <span class="muted">(${i.count}/${i.of})</span>` : '-'}</td>
         <td class="num">${i.direction === 'min' ? '≥ ' : '≤ '}${pct(i.target)}</td><td>${yn(i.meets)}</td></tr>`).join('')}</tbody></table></div>
-    <div class="card"><h2 style="margin-top:0">${esc(t('rep.months'))}</h2>
+    <div class="card"><h2 class="flush">${esc(t('rep.months'))}</h2>
       <table class="grid"><thead><tr><th>${esc(t('col.site'))}</th><th>${esc(t('col.target'))}</th>${months.map((m) => `<th>${esc(m.label.slice(5))}</th>`).join('')}<th>${esc(t('rep.period'))}</th><th>${esc(t('rep.meets'))}</th><th>${esc(t('col.pollutants'))}</th></tr></thead>
       <tbody>${sites.map((sc) => `<tr><td>${esc(sc.name)}</td><td>${roman(sc.target_class)}</td>${months.map((m) => cell(m.sites.find((x) => x.site === sc.site))).join('')}${cell(sc)}<td>${yn(sc.meets_target)}</td><td>${esc(sc.main_pollutants)}</td></tr>`).join('')}</tbody></table></div>
-    <div class="card"><h2 style="margin-top:0">${esc(t('rep.rivers'))}</h2>
+    <div class="card"><h2 class="flush">${esc(t('rep.rivers'))}</h2>
       <table data-testid="rivers"><thead><tr><th>${esc(t('col.river'))}</th><th>${esc(t('rep.method'))}</th><th class="num">${esc(t('rep.sections'))}</th><th>${esc(t('col.class'))}</th><th class="num">${esc(t('rep.share3'))}</th><th>${esc(t('col.pollutants'))}</th></tr></thead>
       <tbody>${rep.period.rivers.map((r) => `<tr><td>${esc(r.name)}</td><td>${esc(t('method.' + r.method))}</td><td class="num">${r.rated}/${r.sections}</td>
-        <td>${r.class ? badge(r.class) : ''} <span style="color:${r.color || '#6b7a8c'};font-weight:700">${esc(descriptor(r.descriptor))}</span></td><td class="num">${r.rated ? pct(r.share_iii_or_better) : '-'}</td><td>${esc(r.main_pollutants)}</td></tr>`).join('')}</tbody></table></div>`;
+        <td>${r.class ? badge(r.class) : ''} <span class="strong" data-fg="${esc(r.color || '#6b7a8c')}">${esc(descriptor(r.descriptor))}</span></td><td class="num">${r.rated ? pct(r.share_iii_or_better) : '-'}</td><td>${esc(r.main_pollutants)}</td></tr>`).join('')}</tbody></table></div>`;
   $('#year').addEventListener('change', (e) => { state.year = Number(e.target.value); route(); });
   $('#rep-csv').addEventListener('click', () => download(`/api/v1/reports/compliance?${q}&format=csv`, `compliance_${year}.csv`));
 }
