@@ -188,4 +188,3 @@ func (e *env) doCtx(t *testing.T, d time.Duration, method, path string, c caller
 	}
 	return res
 }
-
