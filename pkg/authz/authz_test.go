@@ -1,0 +1,66 @@
+package authz
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/riverwatch/riverwatch/pkg/auth"
+	"github.com/riverwatch/riverwatch/pkg/message"
+)
+
+func TestTheRuleBook(t *testing.T) {
+	// Starts in ja, concerns jb downstream.
+	inc := message.Incident{ID: "inc-1", Jurisdictions: []string{"ja", "jb"}}
+	actor := func(role string, j ...string) Actor { return Actor{Name: "desk", Role: role, Jurisdictions: j} }
+	cases := []struct {
+		name string
+		a    Actor
+		typ  string
+		step string
+		want error
+	}{
+		{"the origin's responder acknowledges", actor(auth.RoleResponder, "ja"), message.CommandAcknowledge, "", nil},
+		{"the origin's responder resolves", actor(auth.RoleResponder, "ja"), message.CommandResolve, "", nil},
+		{"a downstream responder may not acknowledge", actor(auth.RoleResponder, "jb"), message.CommandAcknowledge, "", ErrForbidden},
+		{"a downstream responder may not resolve", actor(auth.RoleResponder, "jb"), message.CommandResolve, "", ErrForbidden},
+		{"a downstream responder confirms its step", actor(auth.RoleResponder, "jb"), message.CommandConfirmReceipt, "jb", nil},
+		{"a downstream responder marks its step done", actor(auth.RoleResponder, "jb"), message.CommandStepDone, "jb", nil},
+		{"nobody marks another jurisdiction's step done", actor(auth.RoleResponder, "jb"), message.CommandStepDone, "ja", ErrForbidden},
+		{"a viewer of the origin may not acknowledge", actor(auth.RoleViewer, "ja"), message.CommandAcknowledge, "", ErrForbidden},
+		{"an admin of every jurisdiction resolves", actor(auth.RoleAdmin, auth.AllJurisdictions), message.CommandResolve, "", nil},
+		{"an admin of a downstream jurisdiction may not resolve", actor(auth.RoleAdmin, "jb"), message.CommandResolve, "", ErrForbidden},
+		{"an unconcerned responder does not see the incident", actor(auth.RoleResponder, "jc"), message.CommandAcknowledge, "", ErrNotVisible},
+		{"an actor without a role is refused", actor("", "ja"), message.CommandAcknowledge, "", ErrForbidden},
+		{"an actor without jurisdictions sees nothing", actor(auth.RoleAdmin), message.CommandResolve, "", ErrNotVisible},
+		{"an unknown command type is refused", actor(auth.RoleAdmin, "ja"), "delete", "", ErrForbidden},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := Incident(c.a, c.typ, inc, "ja", c.step)
+			if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+				t.Errorf("got %v, want %v", err, c.want)
+			}
+		})
+	}
+}
+
+func TestDrillsAreForAdminsOfTheSite(t *testing.T) {
+	cases := []struct {
+		name string
+		a    Actor
+		want error
+	}{
+		{"an admin of the site's jurisdiction", Actor{Role: auth.RoleAdmin, Jurisdictions: []string{"ja"}}, nil},
+		{"an admin of every jurisdiction", Actor{Role: auth.RoleAdmin, Jurisdictions: []string{auth.AllJurisdictions}}, nil},
+		{"an admin of another jurisdiction", Actor{Role: auth.RoleAdmin, Jurisdictions: []string{"jb"}}, ErrNotVisible},
+		{"a responder", Actor{Role: auth.RoleResponder, Jurisdictions: []string{"ja"}}, ErrForbidden},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := Drill(c.a, "ja")
+			if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+				t.Errorf("got %v, want %v", err, c.want)
+			}
+		})
+	}
+}
