@@ -77,6 +77,10 @@ export RIVERWATCH_ARCHIVER_RECORDS_MAX_DELAY=50ms
 # Most commands are not applied within this: they answer "pending" (202) instead of
 # holding each generated request for 5 s.
 export RIVERWATCH_API_COMMAND_TIMEOUT=50ms
+# The fuzzer sends one token's requests as fast as it can: that is not a user's load, and
+# positive_data_acceptance would count the 429s against the document. The limits have
+# their own tests (services/api/internal/api/hardening_test.go).
+export RIVERWATCH_API_RATE_LIMIT=1000000 RIVERWATCH_API_RATE_BURST=1000000 RIVERWATCH_API_MAX_INFLIGHT_PER_TOKEN=256
 export RIVERWATCH_LOG_LEVEL=warn
 
 rw_log "database $db, topics $prefix.*, api on $RW_HOST:$port"
