@@ -17,7 +17,9 @@
 # Settings come from env.sh (ports, KAFKA_VERSION, KAFKA_HOME, state and cache dirs) plus
 #   KAFKA_HEAP_OPTS       broker heap (default -Xmx1G -Xms256m)
 #   KAFKA_TOOL_HEAP_OPTS  heap of `tool` JVMs (default -Xmx512m)
-#   KAFKA_START_TIMEOUT   seconds to wait for the broker (default 120)
+#   KAFKA_START_TIMEOUT   seconds to wait for the broker without progress (default 120): while
+#                         its log grows (loading partitions at start-up), the wait goes on
+#   KAFKA_START_MAX       seconds to wait for the broker at most (default 900)
 #   KAFKA_OPTS            extra JVM options for the broker and tools (as Kafka's own scripts)
 set -euo pipefail
 
@@ -38,6 +40,7 @@ KAFKA_DIST="$CACHE_DIR/kafka-$KAFKA_VERSION"
 KAFKA_LIBS="$KAFKA_DIST/libs"
 KAFKA_BOOTSTRAP="$RW_HOST:$KAFKA_PORT"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-120}"
+KAFKA_START_MAX="${KAFKA_START_MAX:-900}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx1G -Xms256m}"
 KAFKA_TOOL_HEAP_OPTS="${KAFKA_TOOL_HEAP_OPTS:--Xmx512m}"
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
@@ -293,9 +296,18 @@ describe_runtime() {
   if [[ -n ${KAFKA_HOME:-} ]]; then echo "KAFKA_HOME=$KAFKA_HOME"; else echo "Kafka $KAFKA_VERSION"; fi
 }
 
+# log_size: bytes in the broker's server log (0 before it exists), to tell a broker that is
+# loading many partitions at start-up (the log grows) from one that hangs.
+log_size() { stat -c %s "$KAFKA_SERVER_LOG" 2>/dev/null || echo 0; }
+
 wait_ready() {
-  local pid=$1 t0=$2 deadline=$((SECONDS + KAFKA_START_TIMEOUT))
-  while ((SECONDS < deadline)); do
+  local pid=$1 t0=$2 hard=$((SECONDS + KAFKA_START_MAX)) progress=$SECONDS size last
+  last=$(log_size)
+  while ((SECONDS - progress < KAFKA_START_TIMEOUT && SECONDS < hard)); do
+    size=$(log_size)
+    if ((size != last)); then
+      last=$size progress=$SECONDS
+    fi
     if ! rw_alive "$pid"; then
       rm -f "$KAFKA_PIDFILE"
       rw_tail "$KAFKA_OUT" "$KAFKA_SERVER_LOG"
@@ -308,7 +320,7 @@ wait_ready() {
     sleep 0.5
   done
   rw_tail "$KAFKA_OUT" "$KAFKA_SERVER_LOG"
-  rw_log "the broker did not answer on $KAFKA_BOOTSTRAP within ${KAFKA_START_TIMEOUT}s; stopping it"
+  rw_log "the broker did not answer on $KAFKA_BOOTSTRAP (no progress in its log for ${KAFKA_START_TIMEOUT}s, or ${KAFKA_START_MAX}s in all); stopping it"
   rw_stop kafka "$KAFKA_PIDFILE" "$KAFKA_PATTERN" 20
   exit 1
 }
