@@ -202,7 +202,7 @@ func (s *Server) incidentCommand(w http.ResponseWriter, r *http.Request, typ str
 		s.answerApplied(w, r, typ, id, entry, time.Now())
 		return
 	}
-	if err := s.authorise(inc, p, typ, step, &req); err != nil {
+	if err := s.authorise(inc, p, typ, step); err != nil {
 		s.refuse(w, r, err)
 		return
 	}
@@ -225,7 +225,7 @@ func (s *Server) incidentCommand(w http.ResponseWriter, r *http.Request, typ str
 // authorise applies pkg/authz, the rules the responder applies again: acknowledge and
 // resolve need the incident's origin jurisdiction, a receipt or step_done the step's. A
 // receipt without a step is checked against the step it will pick (in check).
-func (s *Server) authorise(inc message.Incident, p *auth.Principal, typ, step string, req *CommandRequest) error {
+func (s *Server) authorise(inc message.Incident, p *auth.Principal, typ, step string) error {
 	stepJurisdiction := ""
 	if step != "" {
 		i := slices.IndexFunc(inc.Steps, func(st message.Step) bool { return st.ID == step })
