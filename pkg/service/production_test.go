@@ -34,11 +34,11 @@ func writeFile(t *testing.T, name, body string) string {
 // every development default replaced, so that one change at a time can be refused.
 func productionEnv(t *testing.T) map[string]string {
 	return map[string]string{
-		"RIVERWATCH_MODE":                    "production",
-		"RIVERWATCH_CLICKHOUSE_PASSWORD":     "ch-secret",
+		"RIVERWATCH_MODE":                     "production",
+		"RIVERWATCH_CLICKHOUSE_PASSWORD":      "ch-secret",
 		"RIVERWATCH_RESPONDER_WEBHOOK_SECRET": "a-long-random-secret",
-		"RIVERWATCH_API_METRICS_LISTEN":      "127.0.0.1:9180",
-		"RIVERWATCH_GATEWAY_METRICS_LISTEN":  "127.0.0.1:9181",
+		"RIVERWATCH_API_METRICS_LISTEN":       "127.0.0.1:9180",
+		"RIVERWATCH_GATEWAY_METRICS_LISTEN":   "127.0.0.1:9181",
 		"RIVERWATCH_AUTH_TOKENS_FILE": writeFile(t, "tokens.yaml",
 			"- {token: '"+auth.Digest("a-real-token")+"', name: duty, role: admin, jurisdictions: ['*']}\n"),
 		"RIVERWATCH_SITES_FILE": writeFile(t, "sites.yaml", `timezone: Asia/Shanghai

@@ -13,6 +13,7 @@
 // tokens, secrets and station passwords, an empty ClickHouse password, a private port on
 // all interfaces (production.go, config.Config.Production). The local scripts and the
 // tests run with mode development.
+//
 //	-version       print the version, the commit and the Go version, and exit
 //
 // A binary is a Program; its main is one call to Main.
