@@ -17,7 +17,7 @@ export RIVERWATCH_MODE="${RIVERWATCH_MODE:-development}"
 ROOT="$(cd "$RW_LOCAL_DIR/../.." && pwd)"
 cd "$ROOT"
 
-"$RW_LOCAL_DIR/install.sh"
+"$RW_LOCAL_DIR/install.sh" test
 
 "$RW_LOCAL_DIR/infra.sh" up
 trap '"$RW_LOCAL_DIR/infra.sh" down --started-only' EXIT
