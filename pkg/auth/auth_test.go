@@ -137,6 +137,16 @@ func TestLoadAcceptsHashedTokens(t *testing.T) {
 	}
 }
 
+func TestDevelopmentNamesTheExamplesPlaceholders(t *testing.T) {
+	tokens := New([]Principal{
+		{Token: "REPLACE-ME-admin-token", Name: "管理员"},
+		{Token: "a-real-token", Name: "duty"},
+	})
+	if got := tokens.Development(); !slices.Equal(got, []string{"管理员"}) {
+		t.Fatalf("Development() = %v, want the placeholder's entry", got)
+	}
+}
+
 func TestDevelopmentTokenDigestsMatchTheRepositoryFile(t *testing.T) {
 	tokens, err := Load(filepath.Join("..", "..", "configs", "tokens.yaml"))
 	if err != nil {

@@ -1,5 +1,10 @@
 package auth
 
+import (
+	"slices"
+	"strings"
+)
+
 // DevelopmentTokenDigests returns the digests (Digest) of the tokens of the repository's
 // development file, configs/tokens.yaml. Those tokens are public: production mode refuses
 // a tokens file holding any of them. TestDevelopmentTokenDigestsMatchTheRepositoryFile
@@ -16,5 +21,15 @@ func DevelopmentTokenDigests() []string {
 }
 
 // Development returns the names of the entries holding a token of the repository's
-// development file.
-func (t *Tokens) Development() []string { return t.Names(DevelopmentTokenDigests()) }
+// development file, or one of its examples' placeholders (REPLACE-ME-…, change-me-…, stored
+// as given).
+func (t *Tokens) Development() []string {
+	dev := t.Names(DevelopmentTokenDigests())
+	for _, p := range t.list {
+		tok := strings.ToLower(p.Token)
+		if (strings.HasPrefix(tok, "replace-me") || strings.HasPrefix(tok, "change-me")) && !slices.Contains(dev, p.Name) {
+			dev = append(dev, p.Name)
+		}
+	}
+	return dev
+}

@@ -16,6 +16,14 @@ const (
 // stack's webhook sink only. Production mode refuses it.
 const DevelopmentWebhookSecret = "riverwatch-development-secret"
 
+// Placeholder reports whether a secret is one of the repository's example placeholders
+// (deploy/compose/env.example's change-me-…, deploy/kubernetes/secrets-example's
+// REPLACE-ME-…): public, like the development defaults.
+func Placeholder(secret string) bool {
+	s := strings.ToLower(strings.TrimSpace(secret))
+	return strings.HasPrefix(s, "replace-me") || strings.HasPrefix(s, "change-me")
+}
+
 // Services are the binaries production mode checks (pkg/service.Main runs Production for
 // each); the simulator is a development tool and is not among them.
 func Services() []string { return []string{"gateway", "assessor", "responder", "archiver", "api"} }
@@ -147,9 +155,16 @@ func (r Responder) production(v *validator) {
 		v.add("responder.webhook_secret", "is empty: webhooks would go unsigned; set a long random secret")
 	case DevelopmentWebhookSecret:
 		v.add("responder.webhook_secret", "is the public development secret; set a long random secret")
+	default:
+		if Placeholder(r.WebhookSecret) {
+			v.add("responder.webhook_secret", "is a placeholder of the repository's examples; set a long random secret")
+		}
 	}
 	if r.SMTPUsername != "" && r.SMTPPassword == "" {
 		v.add("responder.smtp_password", "is empty while responder.smtp_username is set")
+	}
+	if Placeholder(r.SMTPPassword) {
+		v.add("responder.smtp_password", "is a placeholder of the repository's examples")
 	}
 }
 
@@ -177,5 +192,8 @@ func (a API) production(v *validator) {
 func (c ClickHouse) production(v *validator) {
 	if c.Password == "" {
 		v.add("clickhouse.password", "is empty; give riverwatch's ClickHouse user a password")
+	}
+	if Placeholder(c.Password) {
+		v.add("clickhouse.password", "is a placeholder of the repository's examples; set the real password")
 	}
 }

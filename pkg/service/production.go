@@ -67,7 +67,7 @@ func developmentTokens(path string) error {
 		return nil
 	}
 	if dev := tokens.Development(); len(dev) > 0 {
-		return refuse("auth.tokens_file", "%s: entries %s hold public development tokens of the repository's configs/tokens.yaml; issue new ones (openssl rand -hex 32), stored hashed as sha256:<hex>",
+		return refuse("auth.tokens_file", "%s: entries %s hold public tokens of the repository (configs/tokens.yaml, or an example's placeholder); issue new ones (openssl rand -hex 32), stored hashed as sha256:<hex>",
 			path, strings.Join(dev, ", "))
 	}
 	return nil
