@@ -87,11 +87,10 @@ func NewHTTPServer(h http.Handler, l Limits, log *slog.Logger) *http.Server {
 	}
 }
 
-// Unbounded lifts the read and write deadlines of a long-lived response (Server-Sent
-// Events), which would otherwise be cut at Limits.WriteTimeout — and, since the server's
-// background read hits the read deadline too, have its context cancelled at
-// Limits.ReadTimeout. Call it before writing. Only the event stream should: it writes a
-// heartbeat every few seconds and ends when the client goes.
+// Unbounded lifts the write deadline of a long-lived response (Server-Sent Events), which
+// would otherwise be cut at Limits.WriteTimeout, and the connection's read deadline with
+// it. Call it before writing. Only the event stream should: it writes a heartbeat every few
+// seconds and ends when the client goes; every other request keeps the server's limits.
 func Unbounded(w http.ResponseWriter) error {
 	rc := http.NewResponseController(w)
 	if err := rc.SetReadDeadline(time.Time{}); err != nil {
