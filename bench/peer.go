@@ -130,6 +130,10 @@ func Peer(ctx context.Context, e *Env, s *Step) error {
 	s.Add("peer.archiver.replay.rows", "archiver after a replay of the topic: readings FINAL ÷ readings sent", float64(archRows)/float64(total), "×")
 	s.Add("peer.archiver.replay.rollup", "archiver after the replay: hourly samples ÷ readings sent", float64(archSamples)/float64(total), "×")
 	if engineErr == nil {
+		// Before its replay: an at-least-once consumer may have doubled blocks already.
+		if _, samples, err := p.counts(ctx, conn, p.peerDB, "hourly"); err == nil {
+			s.Add("peer.engine.before_replay.rollup", "Kafka engine before the replay: hourly samples ÷ readings sent", float64(samples)/float64(total), "×")
+		}
 		if err := p.createEngine(ctx, conn, "queue_replay", "mv_replay", p.group+"-engine-replay"); err != nil {
 			return fmt.Errorf("engine replay: %w", err)
 		}
