@@ -177,10 +177,15 @@ func (s *Server) Close() { s.closeOnce.Do(func() { close(s.closing) }) }
 // Register adds every route to mux (ops.Server.Mux in the service).
 func (s *Server) Register(mux *http.ServeMux) {
 	s.routes = nil
-	handle := func(method, pattern, name, role string, h http.HandlerFunc) {
+	// handle registers a route: authenticated for role (none when ""), then wrapped in
+	// outer (auth.AllowQueryToken, for the event stream).
+	handle := func(method, pattern, name, role string, h http.HandlerFunc, outer ...func(http.HandlerFunc) http.HandlerFunc) {
 		s.routes = append(s.routes, Route{Method: method, Pattern: pattern, Role: role})
 		if role != "" {
 			h = s.auth(name, role, h)
+		}
+		for _, o := range outer {
+			h = o(h)
 		}
 		mux.Handle(method+" "+pattern, s.instrument(name, h))
 	}
@@ -199,7 +204,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("POST", "/api/v1/incidents/{id}/steps/{step}/done", "step_done", auth.RoleResponder, s.handleStepDone)
 	handle("POST", "/api/v1/drills", "drill", auth.RoleAdmin, s.handleDrill)
 	handle("GET", "/api/v1/reports/compliance", "compliance", auth.RoleViewer, s.handleCompliance)
-	handle("GET", "/api/v1/stream", "stream", auth.RoleViewer, s.handleStream)
+	// The event stream alone takes its token from ?access_token= too: EventSource cannot
+	// set headers, and the stream carries only "reload" notices.
+	handle("GET", "/api/v1/stream", "stream", auth.RoleViewer, s.handleStream, auth.AllowQueryToken)
 	// A documented path asked with a method it does not serve is a 405 naming the methods
 	// it does (RFC 9110 §15.5.6), not the 404 of the catch-all below.
 	allowed := map[string][]string{}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/riverwatch/riverwatch/pkg/ops"
 )
 
 // Notice tells dashboards that something changed and what to reload.
@@ -75,6 +77,11 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusServiceUnavailable, "stopping", "the api is stopping: reconnect in a few seconds")
 		return
 	default:
+	}
+	// The one long-lived response: lift the server's read and write deadlines (ops.Limits),
+	// which would otherwise cut the stream. A heartbeat every 15 s finds a dead client.
+	if err := ops.Unbounded(w); err != nil {
+		s.log.Debug("stream: deadlines stay", "err", err) // the dashboard reconnects when cut
 	}
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
