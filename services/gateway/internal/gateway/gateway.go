@@ -84,7 +84,7 @@ func NewGateway(d Parts, cfg config.Gateway) (*Gateway, error) {
 	}
 	return &Gateway{
 		cfg: cfg, net: d.Network, tokens: d.Tokens, readings: d.Readings, rejected: d.Rejected,
-		log: d.Log, clock: d.Clock, m: m, seen: newSeenCache(cfg.DedupEntries, cfg.DedupWindow),
+		log: d.Log, clock: d.Clock, m: m, seen: newSeenCache(cfg.DedupEntries, cfg.DedupEntriesPerStation, cfg.DedupWindow),
 		ready: make(chan struct{}),
 	}, nil
 }

@@ -27,7 +27,7 @@ const (
 	ReasonFuture             = "future"               // time later than now + clock skew
 	ReasonTooOld             = "too_old"              // time earlier than now − max age
 	ReasonDuplicate          = "duplicate"            // frame already stored, or a reading twice in one input
-	ReasonSystemCode         = "system_code"          // water data under a non-water ST
+	ReasonSystemCode         = hj212.ReasonSystemCode // water data under a non-water ST
 	ReasonUnsupportedCN      = "unsupported_cn"       // an upload or request riverwatch does not turn into readings
 	ReasonUnknownCN          = "unknown_cn"           // not a command of the standard
 	ReasonBadBody            = "bad_body"             // HTTP body that is not a JSON array or a CSV with the header
