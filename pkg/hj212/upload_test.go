@@ -152,3 +152,56 @@ func TestMaskPasswordHidesEveryPassword(t *testing.T) {
 		})
 	}
 }
+
+func TestSplitBudgetBoundsReassemblyAcrossReassemblers(t *testing.T) {
+	now := time.Date(2024, 6, 1, 2, 0, 0, 0, time.UTC)
+	f, _ := nextFrame(t, exampleHour)
+	p, err := ParsePacket(f.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := Split(p, 160)
+	if err != nil || len(parts) < 3 {
+		t.Fatalf("split: %d parts, %v", len(parts), err)
+	}
+	first := int64(len(parts[0].CP))
+	budget := NewSplitBudget(first + 1) // room for one first packet only
+	a := Reassembler{Budget: budget}
+	b := Reassembler{Budget: budget}
+	if _, _, err := a.Add(parts[0], now); err != nil {
+		t.Fatal(err)
+	}
+	if budget.Used() != first {
+		t.Fatalf("used %d, want %d", budget.Used(), first)
+	}
+	other := parts[0]
+	other.QN = "20240601100000001"
+	if _, _, err := b.Add(other, now); ReasonOf(err) != ReasonSplit || !strings.Contains(err.Error(), "all connections") {
+		t.Fatalf("second connection's packet beyond the budget: %v, want a split refusal naming the shared bound", err)
+	}
+	if b.Pending() != 0 || budget.Used() != first {
+		t.Fatalf("refused set kept: pending %d, used %d", b.Pending(), budget.Used())
+	}
+	if _, _, err := a.Add(parts[1], now); ReasonOf(err) != ReasonSplit {
+		t.Fatalf("own second packet beyond the budget: %v", err)
+	}
+	if budget.Used() != 0 {
+		t.Fatalf("dropped set still holds %d bytes of the budget", budget.Used())
+	}
+	// With room, a whole message passes and gives its bytes back; so do Drain and Reset.
+	budget = NewSplitBudget(1 << 20)
+	c := Reassembler{Budget: budget}
+	for i, part := range parts {
+		if _, done, err := c.Add(part, now); err != nil || done != (i == len(parts)-1) {
+			t.Fatalf("part %d: done %v, %v", i+1, done, err)
+		}
+	}
+	c.Add(parts[0], now)
+	c.Add(other, now)
+	c.Drain()
+	c.Add(parts[0], now)
+	c.Reset()
+	if budget.Used() != 0 {
+		t.Fatalf("budget holds %d bytes after complete, drained and reset sets", budget.Used())
+	}
+}

@@ -24,7 +24,12 @@ type session struct {
 	remote string
 	dec    *hj212.Decoder
 	rx     hj212.Receiver
+	rd     *deadlineReader
+	addr   string        // the address key of the limits (addrKey)
 	site   *network.Site // the site of the last packet authenticated
+	wait   time.Duration // back-off after an authentication failure, before the next frame
+	locked bool          // a frame hit a lock-out: close after this batch
+	lastMN string        // the MN last authenticated (the guard is told of each new one)
 	out    outbox
 	errRun int // consecutive frames refused by the codec or authentication
 	wbuf   []byte
@@ -33,14 +38,16 @@ type session struct {
 // serve reads frames until the station leaves, times out, misbehaves too often or the
 // gateway stops. Frames that arrived together are handled as one batch: published
 // together, then answered in order.
-func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
+func (g *Gateway) serve(ctx context.Context, conn net.Conn, addr string) {
 	defer conn.Close()
-	s := &session{g: g, conn: conn, remote: conn.RemoteAddr().String()}
+	s := &session{g: g, conn: conn, remote: conn.RemoteAddr().String(), addr: addr}
 	s.rx = hj212.Receiver{Location: g.net.Location, Authenticate: s.authenticate,
-		Reassembler: hj212.Reassembler{MaxSets: g.cfg.MaxSplitSets, MaxBytes: g.cfg.MaxSplitBytes, Timeout: g.cfg.SplitTimeout}}
-	rd := &deadlineReader{ctx: ctx, conn: conn, idle: g.cfg.IdleTimeout, frame: g.cfg.FrameTimeout}
-	s.dec = hj212.NewDecoder(rd, g.cfg.MaxFrameBytes)
-	rd.dec = s.dec
+		Reassembler: hj212.Reassembler{MaxSets: g.cfg.MaxSplitSets, MaxBytes: g.cfg.MaxSplitBytes, Timeout: g.cfg.SplitTimeout, Budget: g.split}}
+	defer s.rx.Reassembler.Reset() // give the shared split budget back, however the session ends
+	// Until a frame authenticates, the connection lives at most gateway.auth_timeout.
+	s.rd = &deadlineReader{ctx: ctx, conn: conn, idle: g.cfg.IdleTimeout, frame: g.cfg.FrameTimeout, authBy: time.Now().Add(g.cfg.AuthTimeout)}
+	s.dec = hj212.NewDecoder(s.rd, g.cfg.MaxFrameBytes)
+	s.rd.dec = s.dec
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	log := g.log.With("remote", s.remote)
@@ -55,7 +62,8 @@ func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
 		s.out.reset()
 		now := g.clock()
 		s.handle(f, err, now)
-		for n := 1; n < g.cfg.BatchFrames && s.dec.More(); n++ {
+		// An authentication failure ends the batch: the frames after it wait for the back-off.
+		for n := 1; n < g.cfg.BatchFrames && s.dec.More() && s.wait == 0 && !s.locked; n++ {
 			f, err := s.dec.Next()
 			s.handle(f, err, now)
 		}
@@ -65,9 +73,24 @@ func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
 		if !s.flush(ctx, log) {
 			return
 		}
+		if s.locked {
+			g.m.connsClosed.WithLabelValues(ReasonAuthLocked).Inc()
+			log.Debug("closing connection: locked out")
+			return
+		}
 		if s.errRun >= g.cfg.MaxFrameErrors {
+			g.m.connsClosed.WithLabelValues("frame_errors").Inc()
 			log.Warn("closing connection after repeated refused frames", "refused", s.errRun)
 			return
+		}
+		if s.wait > 0 {
+			t := time.NewTimer(s.wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
+			s.wait = 0
 		}
 	}
 }
@@ -94,6 +117,11 @@ func (s *session) finish(ctx context.Context, err error, log *slog.Logger) {
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), ctx.Err() != nil:
 		log.Debug("station disconnected", "err", err)
+	case errors.Is(err, os.ErrDeadlineExceeded) && !s.rd.authBy.IsZero() && !time.Now().Before(s.rd.authBy):
+		s.g.m.connsClosed.WithLabelValues(ReasonAuthTimeout).Inc()
+		s.g.recordUnauth(&message.Rejection{Reason: ReasonAuthTimeout, Source: message.SourceHJ212, Remote: s.remote, ReceivedAt: now,
+			Detail: "no frame with a valid MN and PW within " + s.g.cfg.AuthTimeout.String() + " of connecting (gateway.auth_timeout)"})
+		log.Debug("closing connection: not authenticated in time", "auth_timeout", s.g.cfg.AuthTimeout)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		log.Debug("station idle, closing", "idle_timeout", s.g.cfg.IdleTimeout)
 	default:
@@ -144,6 +172,13 @@ func (s *session) reply(p hj212.Packet) {
 // refuse records a refusal of a whole frame. codec marks refusals by the codec or
 // authentication, which count towards closing the connection.
 func (s *session) refuse(reason, detail, raw string, p *hj212.Packet, site *network.Site, now time.Time, codec bool) {
+	if codec && !s.g.unauth.Allow(now) {
+		// Unauthenticated input: recorded within gateway.unauth_records_per_second, counted always.
+		s.g.m.suppressed.WithLabelValues(reason).Inc()
+		s.g.m.framesRefused.WithLabelValues(reason).Inc()
+		s.errRun++
+		return
+	}
 	rj := &message.Rejection{Reason: reason, Detail: detail, Source: message.SourceHJ212, Remote: s.remote, Raw: raw, ReceivedAt: now}
 	if p != nil {
 		rj.Station = p.MN
@@ -183,19 +218,45 @@ func (s *session) handle(f hj212.Frame, err error, now time.Time) {
 	s.dispatch(&up, now)
 }
 
-// authenticate checks a packet's MN and PW against sites.yaml; the session remembers the
-// site of the last packet checked.
+// authenticate checks a packet's MN and PW against sites.yaml, under the lock-out of
+// guessing (authGuard); the session remembers the site of the last packet checked. A
+// failure sets the back-off before the next frame; a lock-out closes the connection.
 func (s *session) authenticate(p *hj212.Packet) error {
-	s.site = nil
-	site, ok := s.g.net.SiteByMN(p.MN)
-	if !ok || site.Station == nil {
+	g := s.g
+	now := g.clock()
+	site, ok := g.net.SiteByMN(p.MN)
+	mn := ""
+	if ok && site.Station != nil {
+		mn = p.MN
+	} else {
+		site = nil
+	}
+	s.site = site
+	if kind, until := g.guard.Locked(mn, s.addr, now); kind != notLocked {
+		s.locked = true
+		g.m.authFailures.WithLabelValues(ReasonAuthLocked).Inc()
+		what := "address " + s.addr
+		if kind == lockedMN {
+			what = "station " + p.MN + " (for addresses it never authenticated from)"
+		}
+		return &hj212.Error{Reason: ReasonAuthLocked, Detail: what + " is locked out after " + strconv.Itoa(g.cfg.AuthMaxFailures) +
+			" authentication failures until " + until.UTC().Format(time.RFC3339) + "; PW not checked"}
+	}
+	if mn == "" {
+		s.wait = max(s.wait, g.guard.Failure("", s.addr, now))
+		g.m.authFailures.WithLabelValues(ReasonAuthMN).Inc()
 		return &hj212.Error{Reason: ReasonAuthMN, Detail: "MN " + strconv.Quote(p.MN) + " is not a station of sites.yaml"}
 	}
 	if subtle.ConstantTimeCompare([]byte(p.PW), []byte(site.Station.Password)) != 1 {
-		s.site = site
+		s.wait = max(s.wait, g.guard.Failure(mn, s.addr, now))
+		g.m.authFailures.WithLabelValues(ReasonAuthPW).Inc()
 		return &hj212.Error{Reason: ReasonAuthPW, Detail: "PW does not match station " + p.MN + " of site " + site.ID}
 	}
-	s.site = site
+	if !s.rd.authBy.IsZero() || s.lastMN != mn {
+		g.guard.Success(mn, s.addr, now)
+		s.lastMN = mn
+	}
+	s.rd.authBy = time.Time{}
 	return nil
 }
 

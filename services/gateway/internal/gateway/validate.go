@@ -34,6 +34,10 @@ const (
 	ReasonBadRow             = "bad_row"              // HTTP row with missing or unknown fields
 	ReasonTooLarge           = "too_large"            // HTTP body over gateway.max_body_bytes
 	ReasonTooManyConnections = "too_many_connections" // gateway.max_connections reached
+	ReasonAddressConnections = "address_connections"  // gateway.max_connections_per_address reached
+	ReasonAuthLocked         = "auth_locked"          // HJ 212 MN or address locked out after repeated authentication failures
+	ReasonAuthTimeout        = "auth_timeout"         // HJ 212 connection without a valid frame within gateway.auth_timeout
+	ReasonTooManyRows        = "too_many_rows"        // HTTP upload over gateway.max_rows
 	ReasonBadValue           = hj212.ReasonBadValue   // not a number, not a time
 	ReasonBadFlag            = hj212.ReasonBadFlag    // not a data flag
 )
