@@ -51,9 +51,9 @@ type Gateway struct {
 	clock    func() time.Time
 	m        *metrics
 	seen     *seenCache
-	guard    *authGuard     // password guessing: back-off and lock-out per MN and address
-	addrs    *connLimiter   // connections per address
-	unauth   *tokenBucket   // rejection records of unauthenticated input
+	guard    *authGuard   // password guessing: back-off and lock-out per MN and address
+	addrs    *connLimiter // connections per address
+	unauth   *tokenBucket // rejection records of unauthenticated input
 	split    *hj212.SplitBudget
 	rec      recorder
 

@@ -56,7 +56,7 @@ type guardLimits struct {
 type authGuard struct {
 	mu      sync.Mutex
 	lim     guardLimits
-	entries map[string]*guardEntry  // "mn " + MN, "ip " + address key
+	entries map[string]*guardEntry          // "mn " + MN, "ip " + address key
 	trusted map[string]map[string]time.Time // MN → address key → last success
 }
 
