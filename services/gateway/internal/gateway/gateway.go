@@ -106,10 +106,9 @@ func NewGateway(d Parts, cfg config.Gateway) (*Gateway, error) {
 // Its queue is bounded (gateway.unauth_records_burst); a goroutine runs only while it
 // holds records.
 type recorder struct {
-	mu      sync.Mutex
-	queue   []*message.Rejection
-	running bool
-	wg      sync.WaitGroup
+	mu    sync.Mutex
+	queue []*message.Rejection
+	done  chan struct{} // non-nil while a goroutine publishes; closed when it stops
 }
 
 // recordUnauth records the refusal of unauthenticated input (a refused connection, an
@@ -132,22 +131,23 @@ func (g *Gateway) recordUnauth(rj *message.Rejection) {
 		return
 	}
 	r.queue = append(r.queue, rj)
-	if !r.running {
-		r.running = true
-		r.wg.Go(g.drainRecords)
+	if r.done == nil {
+		r.done = make(chan struct{})
+		go g.drainRecords(r.done)
 	}
 }
 
 // drainRecords publishes queued records until the queue is empty.
-func (g *Gateway) drainRecords() {
+func (g *Gateway) drainRecords(done chan struct{}) {
 	r := &g.rec
 	for {
 		r.mu.Lock()
 		batch := r.queue
 		r.queue = nil
 		if len(batch) == 0 {
-			r.running = false
+			r.done = nil
 			r.mu.Unlock()
+			close(done)
 			return
 		}
 		r.mu.Unlock()
@@ -164,7 +164,14 @@ func (g *Gateway) drainRecords() {
 }
 
 // waitRecords waits until the records queued so far are published (or failed).
-func (g *Gateway) waitRecords() { g.rec.wg.Wait() }
+func (g *Gateway) waitRecords() {
+	g.rec.mu.Lock()
+	done := g.rec.done
+	g.rec.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
 
 // outbox collects what one batch of input produces: the messages to publish, the answers
 // to send once they are published, and the counts and effects that become true only then.
