@@ -59,7 +59,7 @@ func TestAuthGuardLocksOutAnMNButNotTheAddressesItAuthenticatedFrom(t *testing.T
 	g := newAuthGuard(testLimits)
 	const mn = "65230100000002"
 	g.Success(mn, "10.1.1.1", testNow) // the station itself
-	for i := range 3 {                  // guesses from three addresses: the MN's count reaches 3
+	for i := range 3 {                 // guesses from three addresses: the MN's count reaches 3
 		g.Failure(mn, "10.0.0."+string(rune('1'+i)), testNow)
 	}
 	for _, tc := range []struct {
