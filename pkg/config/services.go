@@ -85,6 +85,10 @@ type Gateway struct {
 	MaxSplitBytesTotal int64 `mapstructure:"max_split_bytes_total"`
 	// MaxRows caps the rows of one HTTP upload (413, too_many_rows, beyond it). Default 10000.
 	MaxRows int `mapstructure:"max_rows"`
+	// MaxConcurrentUploads caps the HTTP uploads parsed at once (each holds at most about
+	// 2 × max_body_bytes); an upload that finds no slot within 5 s is answered 503 with
+	// Retry-After. Default 4.
+	MaxConcurrentUploads int `mapstructure:"max_concurrent_uploads"`
 	// MaxRowResults caps the per-row results in an upload's answer; the rest are summarised
 	// by reason. Default 1000.
 	MaxRowResults int `mapstructure:"max_row_results"`
@@ -106,7 +110,7 @@ func defaultGateway() Gateway {
 		AuthMaxFailures: 10, AuthFailureWindow: 15 * time.Minute, AuthLockout: 15 * time.Minute,
 		AuthBackoff: time.Second, AuthBackoffMax: 30 * time.Second,
 		UnauthRecordsPerSecond: 10, UnauthRecordsBurst: 100,
-		MaxSplitBytesTotal: 64 << 20, MaxRows: 10000, MaxRowResults: 1000, DedupEntriesPerStation: 10000,
+		MaxSplitBytesTotal: 64 << 20, MaxRows: 10000, MaxConcurrentUploads: 4, MaxRowResults: 1000, DedupEntriesPerStation: 10000,
 	}
 }
 
@@ -198,6 +202,7 @@ func (g Gateway) Validate() error {
 	v.positive("gateway.unauth_records_burst", g.UnauthRecordsBurst)
 	v.positive("gateway.max_split_bytes_total", g.MaxSplitBytesTotal)
 	v.positive("gateway.max_rows", g.MaxRows)
+	v.positive("gateway.max_concurrent_uploads", g.MaxConcurrentUploads)
 	v.positive("gateway.max_row_results", g.MaxRowResults)
 	v.positive("gateway.dedup_entries_per_station", g.DedupEntriesPerStation)
 	return v.err()

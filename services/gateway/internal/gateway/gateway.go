@@ -54,7 +54,9 @@ type Gateway struct {
 	guard    *authGuard   // password guessing: back-off and lock-out per MN and address
 	addrs    *connLimiter // connections per address
 	unauth   *tokenBucket // rejection records of unauthenticated input
+	authRecs *tokenBucket // rejection records of HJ 212 authentication failures: their own budget, so that a socket flood cannot hide guessing
 	split    *hj212.SplitBudget
+	uploads  chan struct{} // a slot per HTTP upload being parsed (gateway.max_concurrent_uploads)
 	rec      recorder
 
 	lnMu  sync.Mutex
@@ -94,10 +96,12 @@ func NewGateway(d Parts, cfg config.Gateway) (*Gateway, error) {
 		log: d.Log, clock: d.Clock, m: m, seen: newSeenCache(cfg.DedupEntries, cfg.DedupEntriesPerStation, cfg.DedupWindow),
 		guard: newAuthGuard(guardLimits{maxFailures: cfg.AuthMaxFailures, window: cfg.AuthFailureWindow, lockout: cfg.AuthLockout,
 			backoff: cfg.AuthBackoff, backoffMax: cfg.AuthBackoffMax}),
-		addrs:  newConnLimiter(cfg.MaxConnectionsPerAddress),
-		unauth: newTokenBucket(cfg.UnauthRecordsPerSecond, cfg.UnauthRecordsBurst),
-		split:  split,
-		ready:  make(chan struct{}),
+		addrs:    newConnLimiter(cfg.MaxConnectionsPerAddress),
+		unauth:   newTokenBucket(cfg.UnauthRecordsPerSecond, cfg.UnauthRecordsBurst),
+		authRecs: newTokenBucket(cfg.UnauthRecordsPerSecond, cfg.UnauthRecordsBurst),
+		split:    split,
+		uploads:  make(chan struct{}, cfg.MaxConcurrentUploads),
+		ready:    make(chan struct{}),
 	}, nil
 }
 

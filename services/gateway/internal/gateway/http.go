@@ -83,6 +83,9 @@ type UploadResult struct {
 	Omitted int `json:"omitted,omitempty"`
 }
 
+// uploadSlotWait is how long an upload waits for a slot (gateway.max_concurrent_uploads).
+const uploadSlotWait = 5 * time.Second
+
 // errorBody is the answer when the request as a whole is refused.
 type errorBody struct {
 	Error  string `json:"error"`
@@ -115,29 +118,43 @@ func (g *Gateway) serveUpload(w http.ResponseWriter, r *http.Request, source str
 		g.refuseRequest(r.Context(), r, source, p.Name, ReasonTooLarge, detail, now)
 		return writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: detail, Reason: ReasonTooLarge})
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			detail := fmt.Sprintf("body exceeds %d bytes", g.cfg.MaxBodyBytes)
-			g.recordRequest(r.Context(), source, p.Name, remote, ReasonTooLarge, detail, string(body), now)
-			return writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: detail, Reason: ReasonTooLarge})
-		}
-		return writeJSON(w, http.StatusBadRequest, errorBody{Error: "read body: " + err.Error(), Reason: ReasonBadBody})
+	// A bounded number of uploads is parsed at once: with the per-request bounds below this
+	// bounds the memory of all uploads.
+	wait := time.NewTimer(uploadSlotWait)
+	select {
+	case g.uploads <- struct{}{}:
+		wait.Stop()
+		defer func() { <-g.uploads }()
+	case <-wait.C:
+		w.Header().Set("Retry-After", "5")
+		return writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: fmt.Sprintf("%d uploads in progress (gateway.max_concurrent_uploads); send it again later", g.cfg.MaxConcurrentUploads), Reason: ReasonBusy})
+	case <-r.Context().Done():
+		wait.Stop()
+		return writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "request cancelled while waiting for an upload slot", Reason: ReasonBusy})
 	}
+	// The body is parsed as it streams in, never held whole: memory per request is bounded
+	// by gateway.max_rows rows, not by the body (review finding M3).
+	var head rawHead // the first bytes, for the rejection record
+	body := io.TeeReader(http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes), &head)
 	var rows []row
 	if source == message.SourceCSV {
 		rows, err = parseCSV(body, g.cfg.MaxRows)
 	} else {
 		rows, err = parseJSON(body, g.cfg.MaxRows)
 	}
-	if errors.Is(err, errTooManyRows) {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		detail := fmt.Sprintf("body exceeds %d bytes", g.cfg.MaxBodyBytes)
+		g.recordRequest(r.Context(), source, p.Name, remote, ReasonTooLarge, detail, head.String(), now)
+		return writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: detail, Reason: ReasonTooLarge})
+	case errors.Is(err, errTooManyRows):
 		detail := fmt.Sprintf("upload has more than %d rows (gateway.max_rows); send it in parts", g.cfg.MaxRows)
-		g.recordRequest(r.Context(), source, p.Name, remote, ReasonTooManyRows, detail, string(body[:min(len(body), message.MaxRawBytes)]), now)
+		g.recordRequest(r.Context(), source, p.Name, remote, ReasonTooManyRows, detail, head.String(), now)
+		w.Header().Set("Connection", "close") // the rest of the body is not read
 		return writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: detail, Reason: ReasonTooManyRows})
-	}
-	if err != nil {
-		g.recordRequest(r.Context(), source, p.Name, remote, ReasonBadBody, err.Error(), string(body), now)
+	case err != nil:
+		g.recordRequest(r.Context(), source, p.Name, remote, ReasonBadBody, err.Error(), head.String(), now)
 		return writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error(), Reason: ReasonBadBody})
 	}
 
@@ -242,8 +259,10 @@ var errTooManyRows = errors.New("too many rows")
 // parseJSON reads a JSON array of at most maxRows rows (errTooManyRows beyond, found
 // without decoding the rest). A body that is not one array is an error; a row that is not
 // a valid object is refused on its own.
-func parseJSON(body []byte, maxRows int) ([]row, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
+func parseJSON(body io.Reader, maxRows int) ([]row, error) {
+	// Without the whitespace between tokens: encoding/json's Decoder keeps whitespace it
+	// peeks over in its buffer, so a body of spaces would be held whole.
+	dec := json.NewDecoder(&jsonSpaceFilter{r: body})
 	notArray := func(err error) error { return fmt.Errorf("body is not a JSON array of readings: %w", err) }
 	tok, err := dec.Token()
 	if err != nil {
@@ -269,10 +288,53 @@ func parseJSON(body []byte, maxRows int) ([]row, error) {
 	if _, err := dec.Token(); err != nil { // the closing ']'
 		return nil, notArray(err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	switch _, err := dec.Token(); {
+	case err == io.EOF:
+	case errors.As(err, new(*http.MaxBytesError)):
+		return nil, err
+	default:
 		return nil, errors.New("body has data after the JSON array")
 	}
 	return rows, nil
+}
+
+// jsonSpaceFilter drops the whitespace outside strings of a JSON text (insignificant by
+// RFC 8259), in place.
+type jsonSpaceFilter struct {
+	r        io.Reader
+	inString bool
+	escaped  bool
+}
+
+// Read reads from the source and returns what is left once whitespace is dropped; it
+// returns 0 bytes only with an error.
+func (f *jsonSpaceFilter) Read(p []byte) (int, error) {
+	for {
+		n, err := f.r.Read(p)
+		w := 0
+		for _, c := range p[:n] {
+			switch {
+			case f.inString:
+				switch {
+				case f.escaped:
+					f.escaped = false
+				case c == '\\':
+					f.escaped = true
+				case c == '"':
+					f.inString = false
+				}
+			case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+				continue
+			case c == '"':
+				f.inString = true
+			}
+			p[w] = c
+			w++
+		}
+		if w > 0 || err != nil {
+			return w, err
+		}
+	}
 }
 
 // parseJSONRow reads one element of the array.
@@ -322,8 +384,8 @@ var csvOptions = readingcsv.Options{Optional: []string{readingcsv.Flag, readingc
 // parseCSV reads a CSV body whose first record is the header, then at most maxRows rows
 // (errTooManyRows beyond). Broken CSV syntax or a bad header is an error; a row with the
 // wrong number of fields or a value that is not a number is refused on its own.
-func parseCSV(body []byte, maxRows int) ([]row, error) {
-	cr, err := readingcsv.NewReader(bytes.NewReader(body), csvOptions)
+func parseCSV(body io.Reader, maxRows int) ([]row, error) {
+	cr, err := readingcsv.NewReader(body, csvOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -372,6 +434,19 @@ func parseCSV(body []byte, maxRows int) ([]row, error) {
 	}
 	return rows, nil
 }
+
+// rawHead keeps the first message.MaxRawBytes bytes written to it.
+type rawHead struct{ b []byte }
+
+// Write keeps what fits and reports everything written.
+func (h *rawHead) Write(p []byte) (int, error) {
+	if room := message.MaxRawBytes - len(h.b); room > 0 {
+		h.b = append(h.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+func (h *rawHead) String() string { return string(h.b) }
 
 // refuseRequest records a request refused before its body was read; it keeps the first
 // bytes of the body as the raw input.

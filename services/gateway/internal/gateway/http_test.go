@@ -267,3 +267,17 @@ func TestUploadAnswerListsTheFirstRowsAndSummarisesTheRest(t *testing.T) {
 		t.Fatalf("%d rejections, want one per refused row, listed or not", len(rj))
 	}
 }
+
+func TestJSONWhitespaceIsDroppedOutsideStringsOnly(t *testing.T) {
+	body := " [ \n\t{ \"site\" : \"STH S2\\\" x\\\\\" , \"parameter\":\"cod\",\"value\": 1 ,\"unit\":\"mg / L\",\"observed_at\":\"t\" } ]\r\n"
+	rows, err := parseJSON(strings.NewReader(body), 10)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("parseJSON: %d rows, %v", len(rows), err)
+	}
+	if r := rows[0]; r.site != `STH S2" x\` || *r.unit != "mg / L" || *r.value != 1 {
+		t.Fatalf("row %+v: whitespace inside strings changed", r)
+	}
+	if _, err := parseJSON(strings.NewReader("["+strings.Repeat(" ", 1<<20)+"]"), 10); err != nil {
+		t.Fatalf("a body of spaces: %v", err)
+	}
+}

@@ -172,7 +172,11 @@ func (s *session) reply(p hj212.Packet) {
 // refuse records a refusal of a whole frame. codec marks refusals by the codec or
 // authentication, which count towards closing the connection.
 func (s *session) refuse(reason, detail, raw string, p *hj212.Packet, site *network.Site, now time.Time, codec bool) {
-	if codec && !s.g.unauth.Allow(now) {
+	limit := s.g.unauth
+	if reason == ReasonAuthMN || reason == ReasonAuthPW || reason == ReasonAuthLocked {
+		limit = s.g.authRecs
+	}
+	if codec && !limit.Allow(now) {
 		// Unauthenticated input: recorded within gateway.unauth_records_per_second, counted always.
 		s.g.m.suppressed.WithLabelValues(reason).Inc()
 		s.g.m.framesRefused.WithLabelValues(reason).Inc()

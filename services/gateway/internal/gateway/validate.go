@@ -38,6 +38,7 @@ const (
 	ReasonAuthLocked         = "auth_locked"          // HJ 212 MN or address locked out after repeated authentication failures
 	ReasonAuthTimeout        = "auth_timeout"         // HJ 212 connection without a valid frame within gateway.auth_timeout
 	ReasonTooManyRows        = "too_many_rows"        // HTTP upload over gateway.max_rows
+	ReasonBusy               = "busy"                 // HTTP: gateway.max_concurrent_uploads in progress (503, not recorded: nothing was read)
 	ReasonBadValue           = hj212.ReasonBadValue   // not a number, not a time
 	ReasonBadFlag            = hj212.ReasonBadFlag    // not a data flag
 )
