@@ -21,9 +21,16 @@
 //     that each open an exceedance, and an incident, at a site of their own; from the
 //     gateway accepting the reading (received_at) to the event reaching a consumer, and to
 //     the first notification of its incident reaching the bench's webhook sink.
-//  5. assessor memory per series: the engine's BenchmarkEngineHeapPerSeries
+//  5. peer: what a user would pick instead of the archiver, ClickHouse's own Kafka table
+//     engine with materialized views into a table of the archive's schema and an hourly
+//     rollup summed by a view, beside an archiver of its own, on one topic filled with the
+//     same readings: rows/s catching up (each alone), reading → queryable at the latency
+//     rates (both at once, probes polled in ClickHouse), and a replay of the whole topic
+//     (`archiver replay`; the engine: a consumer group reset to the start), after which the
+//     archiver's rows and rollups are unchanged and the engine's rollup counts twice.
+//  6. assessor memory per series: the engine's BenchmarkEngineHeapPerSeries
 //     (services/assessor/internal/engine) run once with 100,000 series, live heap after a GC.
-//  6. api: GET /api/v1/sites/{id}/readings for 30 days on a year of data written through
+//  7. api: GET /api/v1/sites/{id}/readings for 30 days on a year of data written through
 //     store.Writer, against the same rollup query sent straight to ClickHouse.
 //
 // A step whose component is missing (not built yet, or failing to start) is reported as

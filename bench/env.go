@@ -40,6 +40,9 @@ type Settings struct {
 	Series int
 	// APIRequests is how many 30-day requests the api step times.
 	APIRequests int
+	// PeerRows is how many readings fill the topic that the archiver and its peer
+	// (ClickHouse's Kafka engine) each catch up on.
+	PeerRows int
 	// Steps limits the run to these step names (empty: all).
 	Steps []string
 	// ServiceEnv are extra KEY=VALUE settings for every service process, for experiments
@@ -65,6 +68,7 @@ func DefaultSettings() Settings {
 		Latency:       20 * time.Second,
 		Series:        100_000,
 		APIRequests:   200,
+		PeerRows:      300_000,
 	}
 }
 

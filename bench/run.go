@@ -37,6 +37,7 @@ func Steps() []StepDef {
 		{"clickhouse", "raw ClickHouse (clickhouse-client)", RawClickHouse},
 		{"throughput", "riverwatch end to end (simulator load)", Throughput},
 		{"latency", "latency at fixed rates", Latency},
+		{"peer", "peer: ClickHouse's Kafka engine beside the archiver", Peer},
 		{"memory", "assessor memory per series", Memory},
 		{"api", "api: 30-day series on a year of data", APILatency},
 	}

@@ -43,6 +43,8 @@ func namespaceOf(o any) string {
 		return v.Namespace
 	case *monitoringv1.ServiceMonitor:
 		return v.Namespace
+	case *monitoringv1.PrometheusRule:
+		return v.Namespace
 	}
 	return ""
 }

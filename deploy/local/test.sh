@@ -14,7 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 ROOT="$(cd "$RW_LOCAL_DIR/../.." && pwd)"
 cd "$ROOT"
 
-"$RW_LOCAL_DIR/install.sh"
+"$RW_LOCAL_DIR/install.sh" test
 
 "$RW_LOCAL_DIR/infra.sh" up
 trap '"$RW_LOCAL_DIR/infra.sh" down --started-only' EXIT

@@ -24,6 +24,7 @@ func TestConsumerCommitsOnlyAfterTheHandlerSucceeded(t *testing.T) {
 	if err := stream.EnsureTopics(ctx, brokers, stream.TopicSpec{Name: topic, Partitions: 2}); err != nil {
 		t.Fatal(err)
 	}
+	testinfra.DeleteTopicsAtEnd(t, brokers, stream.TopicSpec{Name: topic, Partitions: 2})
 	w := stream.NewWriter(stream.WriterConfig{Brokers: brokers, Topic: topic}, nil)
 	defer w.Close()
 	const n = 100
@@ -110,6 +111,7 @@ func TestConsumerStopsOnAPermanentErrorWithoutCommitting(t *testing.T) {
 	if err := stream.EnsureTopics(ctx, brokers, stream.TopicSpec{Name: topic, Partitions: 1}); err != nil {
 		t.Fatal(err)
 	}
+	testinfra.DeleteTopicsAtEnd(t, brokers, stream.TopicSpec{Name: topic, Partitions: 1})
 	w := stream.NewWriter(stream.WriterConfig{Brokers: brokers, Topic: topic}, nil)
 	defer w.Close()
 	publishWhenReady(t, ctx, w, kafka.Message{Key: []byte("k"), Value: []byte("poison")})
@@ -146,6 +148,7 @@ func TestReadCompactedAndReadPartition(t *testing.T) {
 	if err := stream.EnsureTopics(ctx, brokers, stream.TopicSpec{Name: topic, Partitions: 2, Compacted: true}); err != nil {
 		t.Fatal(err)
 	}
+	testinfra.DeleteTopicsAtEnd(t, brokers, stream.TopicSpec{Name: topic, Partitions: 2, Compacted: true})
 	w := stream.NewWriter(stream.WriterConfig{Brokers: brokers, Topic: topic}, nil)
 	defer w.Close()
 	kv := func(k, v string) kafka.Message {

@@ -9,6 +9,7 @@ package testinfra
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -110,8 +111,41 @@ func Config(t testing.TB) *config.Config {
 	if err := stream.EnsureTopics(ctx, brokers, specs...); err != nil {
 		t.Fatalf("create topics: %v", err)
 	}
+	DeleteTopicsAtEnd(t, brokers, specs...)
 	waitForTopics(t, ctx, brokers[0], specs)
 	return &c
+}
+
+// DeleteTopicsAtEnd deletes the test's topics when the test ends (unless
+// RIVERWATCH_KEEP_TEST_DATA is set). Left behind, they pile up run after run in the
+// broker's data directory, and a broker holding tens of thousands of partitions takes
+// minutes to load them at start-up.
+func DeleteTopicsAtEnd(t testing.TB, brokers []string, specs ...stream.TopicSpec) {
+	t.Helper()
+	names := make([]string, len(specs))
+	for i, s := range specs {
+		names[i] = s.Name
+	}
+	t.Cleanup(func() {
+		if os.Getenv("RIVERWATCH_KEEP_TEST_DATA") != "" {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		tr := &kafka.Transport{} // its own, closed here, so no idle connection outlives the test
+		defer tr.CloseIdleConnections()
+		client := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: tr}
+		res, err := client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: names})
+		if err != nil {
+			t.Logf("delete test topics %v: %v", names, err)
+			return
+		}
+		for name, err := range res.Errors {
+			if err != nil && !errors.Is(err, kafka.UnknownTopicOrPartition) {
+				t.Logf("delete test topic %s: %v", name, err)
+			}
+		}
+	})
 }
 
 // waitForTopics returns once the broker's metadata lists every topic with its partitions:

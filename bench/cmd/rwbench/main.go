@@ -54,6 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&d.Latency, "latency", d.Latency, "duration of each latency run")
 	fs.IntVar(&d.Series, "series", d.Series, "series of the memory step")
 	fs.IntVar(&d.APIRequests, "api-requests", d.APIRequests, "requests of the api step")
+	fs.IntVar(&d.PeerRows, "peer-rows", d.PeerRows, "readings the archiver and its peer (ClickHouse's Kafka engine) each catch up on")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -170,7 +171,7 @@ func settingsMap(s bench.Settings) map[string]string {
 		"stations": strconv.Itoa(s.Stations), "params": strconv.Itoa(s.Params), "hj212_stations": strconv.Itoa(s.HJ212Stations),
 		"service_env":   strings.Join(s.ServiceEnv, ","),
 		"latency_rates": joinInts(s.LatencyRates), "latency": s.Latency.String(),
-		"series": strconv.Itoa(s.Series), "api_requests": strconv.Itoa(s.APIRequests),
+		"series": strconv.Itoa(s.Series), "api_requests": strconv.Itoa(s.APIRequests), "peer_rows": strconv.Itoa(s.PeerRows),
 		"steps": strings.Join(s.Steps, ","),
 	}
 }

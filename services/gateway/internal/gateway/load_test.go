@@ -16,6 +16,7 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/hj212"
 	"github.com/riverwatch/riverwatch/pkg/network"
 	"github.com/riverwatch/riverwatch/pkg/stream"
+	"github.com/riverwatch/riverwatch/pkg/testinfra"
 )
 
 // loadStations is how many station connections the load check opens.
@@ -105,6 +106,8 @@ func BenchmarkGatewayLoad(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	testinfra.DeleteTopicsAtEnd(b, cfg.Kafka.Brokers,
+		stream.TopicSpec{Name: cfg.Kafka.Topics.Readings}, stream.TopicSpec{Name: cfg.Kafka.Topics.Rejected})
 	waitWritable(b, cfg)
 	nw := loadNetwork(b, loadStations)
 	var writers stream.Sharded // as services/gateway builds them (gateway.kafka_writers)
