@@ -117,8 +117,8 @@ func (g *Gateway) admit(key string) (string, string) {
 // for unauthenticated input, without waiting for Kafka (review finding H3).
 func (g *Gateway) refuseConn(conn net.Conn, reason, detail string) {
 	remote := conn.RemoteAddr().String()
+	g.m.connsRefused.WithLabelValues(reason).Inc() // before the peer can see the close
 	conn.Close()
-	g.m.connsRefused.WithLabelValues(reason).Inc()
 	g.recordUnauth(&message.Rejection{
 		Reason: reason, Detail: detail, Source: message.SourceHJ212, Remote: remote, ReceivedAt: g.clock(),
 	})
