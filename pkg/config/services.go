@@ -62,10 +62,11 @@ type Gateway struct {
 	// (IPv4 address, IPv6 /64); more are closed at once. Default 64.
 	MaxConnectionsPerAddress int `mapstructure:"max_connections_per_address"`
 	// AuthMaxFailures wrong passwords (or unknown MNs, for an address) within
-	// AuthFailureWindow lock the MN and the address out for AuthLockout: their frames are
-	// refused (auth_locked) without checking the PW, and the connection is closed. An
-	// address that authenticated as an MN before stays exempt from that MN's lock-out, so
-	// that guessing cannot lock a station out. Defaults 10, 15 min, 15 min.
+	// AuthFailureWindow lock the address, the MN and the (MN, address) pair out for
+	// AuthLockout: their frames are refused (auth_locked) without checking the PW, and the
+	// connection is closed. An address that authenticated as an MN before stays open for
+	// that MN unless the pair is locked, so that guessing cannot lock a station out
+	// (docs/security.md, Gateway). Defaults 10, 15 min, 15 min.
 	AuthMaxFailures   int           `mapstructure:"auth_max_failures"`
 	AuthFailureWindow time.Duration `mapstructure:"auth_failure_window"`
 	AuthLockout       time.Duration `mapstructure:"auth_lockout"`

@@ -47,17 +47,26 @@ type guardLimits struct {
 	maxEntries  int // bound of the failure table; beyond it new keys are not tracked
 }
 
-// authGuard slows down and locks out password guessing, per MN and per address (review
-// finding M6). Failures of an MN or an address within the window count; the
-// maxFailures-th locks it for the lock-out time. An address that authenticated as an MN
-// is trusted for it: that MN's lock-out does not apply to it, so that guessing from
-// elsewhere cannot lock the station out. Time is passed in (a fake clock in tests). Safe
-// for concurrent use.
+// authGuard slows down and locks out password guessing (review finding M6). Failures are
+// counted per address, per MN and per (MN, address) pair, within a window; the
+// maxFailures-th locks that key for the lock-out time. An address that authenticated as an
+// MN is trusted for it, so that guessing from elsewhere cannot lock a station out, and so
+// that one misconfigured station cannot lock out the others behind the same NAT address:
+//
+//   - a locked pair refuses that MN from that address, trusted or not (a trusted address
+//     that keeps failing: a misconfigured station, or a guesser behind its NAT);
+//   - a locked MN refuses it from every address not trusted for it (guessing spread over
+//     many addresses);
+//   - a locked address refuses every MN not trusted from it, and its new connections when
+//     it is trusted for none (they are closed at accept).
+//
+// Time is passed in (a fake clock in tests). Safe for concurrent use.
 type authGuard struct {
-	mu      sync.Mutex
-	lim     guardLimits
-	entries map[string]*guardEntry          // "mn " + MN, "ip " + address key
-	trusted map[string]map[string]time.Time // MN → address key → last success
+	mu          sync.Mutex
+	lim         guardLimits
+	entries     map[string]*guardEntry          // "ip " + address key, "mn " + MN, "pair " + MN + " " + address key
+	trusted     map[string]map[string]time.Time // MN → address key → last success
+	trustedAddr map[string]int                  // address key → MNs trusting it
 }
 
 type guardEntry struct {
@@ -74,7 +83,7 @@ func newAuthGuard(lim guardLimits) *authGuard {
 	if lim.maxEntries <= 0 {
 		lim.maxEntries = 100000
 	}
-	return &authGuard{lim: lim, entries: map[string]*guardEntry{}, trusted: map[string]map[string]time.Time{}}
+	return &authGuard{lim: lim, entries: map[string]*guardEntry{}, trusted: map[string]map[string]time.Time{}, trustedAddr: map[string]int{}}
 }
 
 // lockKind says what is locked out.
@@ -84,25 +93,52 @@ const (
 	notLocked lockKind = iota
 	lockedAddr
 	lockedMN
+	lockedPair
 )
 
-// Locked reports whether an attempt for mn ("" when not yet known) from addr is locked
-// out at now, and until when.
+// lockedAt reports whether key is locked at now, and until when.
+func (g *authGuard) lockedAt(key string, now time.Time) (bool, time.Time) {
+	if e := g.entries[key]; e != nil && now.Before(e.lockedUntil) {
+		return true, e.lockedUntil
+	}
+	return false, time.Time{}
+}
+
+// Locked reports whether an attempt for mn ("" for an MN that is no station) from addr is
+// locked out at now, and until when.
 func (g *authGuard) Locked(mn, addr string, now time.Time) (lockKind, time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if e := g.entries["ip "+addr]; e != nil && now.Before(e.lockedUntil) {
-		return lockedAddr, e.lockedUntil
+	trusted := false
+	if mn != "" {
+		if ok, until := g.lockedAt("pair "+mn+" "+addr, now); ok {
+			return lockedPair, until
+		}
+		_, trusted = g.trusted[mn][addr]
 	}
-	if mn == "" {
+	if trusted {
 		return notLocked, time.Time{}
 	}
-	if e := g.entries["mn "+mn]; e != nil && now.Before(e.lockedUntil) {
-		if _, ok := g.trusted[mn][addr]; !ok {
-			return lockedMN, e.lockedUntil
+	if ok, until := g.lockedAt("ip "+addr, now); ok {
+		return lockedAddr, until
+	}
+	if mn != "" {
+		if ok, until := g.lockedAt("mn "+mn, now); ok {
+			return lockedMN, until
 		}
 	}
 	return notLocked, time.Time{}
+}
+
+// Refused reports whether a new connection from addr is to be closed at once: the address
+// is locked out and trusted for no MN.
+func (g *authGuard) Refused(addr string, now time.Time) (bool, time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.trustedAddr[addr] > 0 {
+		return false, time.Time{}
+	}
+	return g.lockedAt("ip "+addr, now)
 }
 
 // Failure records a failed attempt from addr for mn ("" for an MN that is no station: only
@@ -113,7 +149,7 @@ func (g *authGuard) Failure(mn, addr string, now time.Time) time.Duration {
 	defer g.mu.Unlock()
 	n := g.fail("ip "+addr, now)
 	if mn != "" {
-		n = max(n, g.fail("mn "+mn, now))
+		n = max(n, g.fail("mn "+mn, now), g.fail("pair "+mn+" "+addr, now))
 	}
 	d := g.lim.backoff
 	for i := 1; i < n && d < g.lim.backoffMax; i++ {
@@ -166,6 +202,9 @@ func (g *authGuard) Success(mn, addr string, now time.Time) {
 		t = map[string]time.Time{}
 		g.trusted[mn] = t
 	}
+	if _, ok := t[addr]; !ok {
+		g.trustedAddr[addr]++
+	}
 	t[addr] = now
 	if len(t) > maxTrustedPerMN {
 		oldest, at := "", now
@@ -175,6 +214,9 @@ func (g *authGuard) Success(mn, addr string, now time.Time) {
 			}
 		}
 		delete(t, oldest)
+		if g.trustedAddr[oldest]--; g.trustedAddr[oldest] <= 0 {
+			delete(g.trustedAddr, oldest)
+		}
 	}
 }
 

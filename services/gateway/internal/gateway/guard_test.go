@@ -151,3 +151,47 @@ func TestAddrKey(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthGuardOneMisconfiguredStationDoesNotLockOutItsNATNeighbours(t *testing.T) {
+	g := newAuthGuard(testLimits)
+	const nat, good, bad = "100.64.0.1", "65230100000002", "65230100000101"
+	g.Success(good, nat, testNow) // a station behind the carrier's NAT address
+	for range 3 {                 // another one behind it with a wrong PW configured
+		g.Failure(bad, nat, testNow)
+	}
+	at := testNow.Add(time.Minute)
+	for _, tc := range []struct {
+		name string
+		mn   string
+		want lockKind
+	}{
+		{"the misconfigured station", bad, lockedPair},
+		{"its neighbour, trusted from the address", good, notLocked},
+		{"a station never seen from the address", "65230100000003", lockedAddr},
+		{"an unknown MN", "", lockedAddr},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if k, _ := g.Locked(tc.mn, nat, at); k != tc.want {
+				t.Fatalf("locked = %v, want %v", k, tc.want)
+			}
+		})
+	}
+	if refused, _ := g.Refused(nat, at); refused {
+		t.Fatal("new connections from an address trusted for a station are closed at accept")
+	}
+	if refused, _ := g.Refused("10.0.0.1", at); refused {
+		t.Fatal("an address without failures is refused")
+	}
+}
+
+func TestAuthGuardATrustedAddressThatKeepsFailingIsLockedForThatStation(t *testing.T) {
+	g := newAuthGuard(testLimits)
+	const addr, mn = "100.64.0.1", "65230100000002"
+	g.Success(mn, addr, testNow)
+	for range 3 { // a guesser behind the station's NAT, or the station after a PW change on one side
+		g.Failure(mn, addr, testNow)
+	}
+	if k, _ := g.Locked(mn, addr, testNow.Add(time.Minute)); k != lockedPair {
+		t.Fatalf("locked = %v, want the (MN, address) pair locked", k)
+	}
+}

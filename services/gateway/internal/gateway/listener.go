@@ -99,7 +99,7 @@ func (g *Gateway) RunTCP(ctx context.Context) error {
 // admit takes a connection slot for an address (gateway.max_connections, and
 // gateway.max_connections_per_address) or says why not: a reason and a detail.
 func (g *Gateway) admit(key string) (string, string) {
-	if kind, until := g.guard.Locked("", key, g.clock()); kind != notLocked {
+	if locked, until := g.guard.Refused(key, g.clock()); locked {
 		return ReasonAuthLocked, "address " + key + " is locked out after repeated authentication failures until " + until.UTC().Format(time.RFC3339)
 	}
 	if n := g.open.Add(1); n > int64(g.cfg.MaxConnections) {

@@ -239,9 +239,12 @@ func (s *session) authenticate(p *hj212.Packet) error {
 	if kind, until := g.guard.Locked(mn, s.addr, now); kind != notLocked {
 		s.locked = true
 		g.m.authFailures.WithLabelValues(ReasonAuthLocked).Inc()
-		what := "address " + s.addr
-		if kind == lockedMN {
+		what := "address " + s.addr + " (for stations it never authenticated as)"
+		switch kind {
+		case lockedMN:
 			what = "station " + p.MN + " (for addresses it never authenticated from)"
+		case lockedPair:
+			what = "station " + p.MN + " from address " + s.addr
 		}
 		return &hj212.Error{Reason: ReasonAuthLocked, Detail: what + " is locked out after " + strconv.Itoa(g.cfg.AuthMaxFailures) +
 			" authentication failures until " + until.UTC().Format(time.RFC3339) + "; PW not checked"}
