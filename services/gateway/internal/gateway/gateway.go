@@ -42,22 +42,23 @@ type Parts struct {
 // Gateway receives readings over HJ 212 and HTTP and publishes them. Build it with
 // NewGateway (or a Service with New).
 type Gateway struct {
-	cfg      config.Gateway
-	net      *network.Network
-	tokens   *auth.Tokens
-	readings Publisher
-	rejected Publisher
-	log      *slog.Logger
-	clock    func() time.Time
-	m        *metrics
-	seen     *seenCache
-	guard    *authGuard   // password guessing: back-off and lock-out per MN and address
-	addrs    *connLimiter // connections per address
-	unauth   *tokenBucket // rejection records of unauthenticated input
-	authRecs *tokenBucket // rejection records of HJ 212 authentication failures: their own budget, so that a socket flood cannot hide guessing
-	split    *hj212.SplitBudget
-	uploads  chan struct{} // a slot per HTTP upload being parsed (gateway.max_concurrent_uploads)
-	rec      recorder
+	cfg        config.Gateway
+	net        *network.Network
+	tokens     *auth.Tokens
+	readings   Publisher
+	rejected   Publisher
+	log        *slog.Logger
+	clock      func() time.Time
+	m          *metrics
+	seen       *seenCache
+	guard      *authGuard   // password guessing: back-off and lock-out per MN and address
+	addrs      *connLimiter // connections per address
+	unauth     *tokenBucket // rejection records of unauthenticated input
+	authRecs   *tokenBucket // rejection records of HJ 212 authentication failures: their own budget, so that a socket flood cannot hide guessing
+	split      *hj212.SplitBudget
+	uploads    chan struct{} // a slot per HTTP upload being parsed (gateway.max_concurrent_uploads)
+	uploadWait time.Duration // how long an upload waits for a slot: 5 s
+	rec        recorder
 
 	lnMu  sync.Mutex
 	ln    net.Listener
@@ -100,8 +101,8 @@ func NewGateway(d Parts, cfg config.Gateway) (*Gateway, error) {
 		unauth:   newTokenBucket(cfg.UnauthRecordsPerSecond, cfg.UnauthRecordsBurst),
 		authRecs: newTokenBucket(cfg.UnauthRecordsPerSecond, cfg.UnauthRecordsBurst),
 		split:    split,
-		uploads:  make(chan struct{}, cfg.MaxConcurrentUploads),
-		ready:    make(chan struct{}),
+		uploads:  make(chan struct{}, cfg.MaxConcurrentUploads), uploadWait: 5 * time.Second,
+		ready: make(chan struct{}),
 	}, nil
 }
 

@@ -83,9 +83,6 @@ type UploadResult struct {
 	Omitted int `json:"omitted,omitempty"`
 }
 
-// uploadSlotWait is how long an upload waits for a slot (gateway.max_concurrent_uploads).
-const uploadSlotWait = 5 * time.Second
-
 // errorBody is the answer when the request as a whole is refused.
 type errorBody struct {
 	Error  string `json:"error"`
@@ -120,7 +117,7 @@ func (g *Gateway) serveUpload(w http.ResponseWriter, r *http.Request, source str
 	}
 	// A bounded number of uploads is parsed at once: with the per-request bounds below this
 	// bounds the memory of all uploads.
-	wait := time.NewTimer(uploadSlotWait)
+	wait := time.NewTimer(g.uploadWait)
 	select {
 	case g.uploads <- struct{}{}:
 		wait.Stop()

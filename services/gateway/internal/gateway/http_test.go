@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/message"
@@ -279,5 +280,33 @@ func TestJSONWhitespaceIsDroppedOutsideStringsOnly(t *testing.T) {
 	}
 	if _, err := parseJSON(strings.NewReader("["+strings.Repeat(" ", 1<<20)+"]"), 10); err != nil {
 		t.Fatalf("a body of spaces: %v", err)
+	}
+}
+
+func TestUploadBeyondTheConcurrentLimitIsAnswered503WithRetryAfter(t *testing.T) {
+	h := newHarness(t, func(c *config.Gateway) { c.MaxConcurrentUploads = 1 })
+	h.gw.uploadWait = 50 * time.Millisecond
+	gate, entered := h.readings.hold() // the first upload holds its slot while Kafka stalls
+	good := `[{"site":"STH-S2","parameter":"cod","value":10,"unit":"mg/L","observed_at":"2024-06-01T00:00:00Z"}]`
+	first := make(chan int)
+	go func() {
+		code, _, _ := post(t, h, "/api/v1/readings", "admin", good)
+		first <- code
+	}()
+	<-entered
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/readings", strings.NewReader(good))
+	req.Header.Set("Authorization", "Bearer admin")
+	rec := httptest.NewRecorder()
+	h.gw.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), ReasonBusy) {
+		t.Fatalf("second upload: %d %q Retry-After %q, want 503 busy", rec.Code, rec.Body.String(), rec.Header().Get("Retry-After"))
+	}
+	close(gate)
+	if code := <-first; code != http.StatusOK {
+		t.Fatalf("first upload: %d", code)
+	}
+	code, _, _ := post(t, h, "/api/v1/readings", "admin", strings.Replace(good, "T00:", "T01:", 1))
+	if code != http.StatusOK {
+		t.Fatalf("upload after the slot was freed: %d", code)
 	}
 }
