@@ -168,6 +168,8 @@ func (e *Env) latencyAt(ctx context.Context, s *Step, mode string, rate int) err
 	probeCtx, stopProbes := context.WithCancel(ctx)
 	defer stopProbes()
 	var probes []string
+	var toQuery []time.Duration // reading → queryable through the api, for every queryableEvery-th probe
+	queryErrs := 0
 	var probeErrs atomic.Int64
 	var pmu sync.Mutex
 	var wg sync.WaitGroup
@@ -202,9 +204,22 @@ func (e *Env) latencyAt(ctx context.Context, s *Step, mode string, rate int) err
 					}
 					return
 				}
+				accepted := time.Now()
 				pmu.Lock()
 				probes = append(probes, probeSiteID(i))
 				pmu.Unlock()
+				if i%queryableEvery != 0 || e.serviceAddr("api") == "" || e.serviceAddr("archiver") == "" {
+					return
+				}
+				d, err := e.queryable(context.WithoutCancel(probeCtx), probeSiteID(i), accepted, 30*time.Second)
+				pmu.Lock()
+				defer pmu.Unlock()
+				if err != nil {
+					queryErrs++
+					e.Log.Warn("probe not queryable", "site", probeSiteID(i), "err", err)
+					return
+				}
+				toQuery = append(toQuery, d)
 			}()
 		}
 	}()
@@ -276,6 +291,14 @@ func (e *Env) latencyAt(ctx context.Context, s *Step, mode string, rate int) err
 		s.Add(key+".notify.p95", label+": reading → notification p95", ms(p[1]), "ms")
 		s.Add(key+".notify.p99", label+": reading → notification p99", ms(p[2]), "ms").Vs(KeyKafkaLatencyP99).
 			WithGoal("≤ 500 ms", p[2] <= goalNotifyP99)
+	}
+	if len(toQuery) > 0 {
+		p := Percentiles(toQuery, 0.5, 0.99)
+		s.Add(key+".queryable.p50", label+": reading → queryable through the api p50", ms(p[0]), "ms")
+		s.Add(key+".queryable.p99", label+": reading → queryable through the api p99", ms(p[1]), "ms").
+			WithGoal("≤ 2 s", p[1] <= 2*time.Second)
+		s.Note("at %d/s: reading → queryable: %d probes followed through the api (every %d-th, polled every %s from the gateway's answer), %d not queryable within 30 s",
+			rate, len(toQuery), queryableEvery, queryablePoll, queryErrs)
 	}
 	s.Note("at %d/s: %d probes accepted (%d failed); %d events and %d notifications timed; %d events and %d notifications never arrived; simulator: %s",
 		rate, len(probes), probeErrs.Load(), len(toEvent), len(toNotify), missingEv, missingNt, load.Line)

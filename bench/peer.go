@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -106,10 +105,10 @@ func Peer(ctx context.Context, e *Env, s *Step) error {
 				continue
 			}
 			name := map[string]string{"archiver": "archiver", "engine": "ClickHouse Kafka engine"}[sys]
-			s.Add(fmt.Sprintf(keyPeerQueryable, sys, rate, "50"), fmt.Sprintf("%s: reading → queryable p50 at %d/s", name, rate), percentileMs(d, 50), "ms")
-			p99 := s.Add(fmt.Sprintf(keyPeerQueryable, sys, rate, "99"), fmt.Sprintf("%s: reading → queryable p99 at %d/s", name, rate), percentileMs(d, 99), "ms")
+			s.Add(fmt.Sprintf(keyPeerQueryable, sys, rate, "50"), fmt.Sprintf("%s: reading → queryable p50 at %d/s", name, rate), ms(Percentiles(d, 0.5)[0]), "ms")
+			p99 := s.Add(fmt.Sprintf(keyPeerQueryable, sys, rate, "99"), fmt.Sprintf("%s: reading → queryable p99 at %d/s", name, rate), ms(Percentiles(d, 0.99)[0]), "ms")
 			if sys == "archiver" && len(lat["engine"]) > 0 {
-				p99.WithGoal("archiver beats the Kafka engine on reading → queryable p99", p99.Value < percentileMs(lat["engine"], 99))
+				p99.WithGoal("archiver beats the Kafka engine on reading → queryable p99", p99.Value < ms(Percentiles(lat["engine"], 0.99)[0]))
 			}
 		}
 		s.Note("peer: at %d/s (achieved %.0f/s), %d probes among %d readings; %d of them seen by the archiver, %d by the engine (polled every %s, from Kafka's ack of the probe)",
@@ -130,6 +129,10 @@ func Peer(ctx context.Context, e *Env, s *Step) error {
 	s.Add("peer.archiver.replay.rows", "archiver after a replay of the topic: readings FINAL ÷ readings sent", float64(archRows)/float64(total), "×")
 	s.Add("peer.archiver.replay.rollup", "archiver after the replay: hourly samples ÷ readings sent", float64(archSamples)/float64(total), "×")
 	if engineErr == nil {
+		// Before its replay: an at-least-once consumer may have doubled blocks already.
+		if _, samples, err := p.counts(ctx, conn, p.peerDB, "hourly"); err == nil {
+			s.Add("peer.engine.before_replay.rollup", "Kafka engine before the replay: hourly samples ÷ readings sent", float64(samples)/float64(total), "×")
+		}
 		if err := p.createEngine(ctx, conn, "queue_replay", "mv_replay", p.group+"-engine-replay"); err != nil {
 			return fmt.Errorf("engine replay: %w", err)
 		}
@@ -501,12 +504,4 @@ func (p *peerRun) engineLog() string {
 		}
 	}
 	return ""
-}
-
-// percentileMs returns the q-th percentile of ds in milliseconds.
-func percentileMs(ds []time.Duration, q float64) float64 {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := int(float64(len(s)-1) * q / 100)
-	return float64(s[i]) / float64(time.Millisecond)
 }

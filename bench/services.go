@@ -140,6 +140,7 @@ func (e *Env) serviceEnv() []string {
 	st := &e.stack
 	t := e.topics()
 	env := append(os.Environ(),
+		"RIVERWATCH_MODE=development", // the bench runs the repository's development files
 		"RIVERWATCH_KAFKA_BROKERS="+strings.Join(e.Brokers, ","),
 		"RIVERWATCH_KAFKA_PARTITIONS="+strconv.Itoa(e.Settings.Partitions),
 		"RIVERWATCH_KAFKA_GROUP_PREFIX="+e.Prefix,

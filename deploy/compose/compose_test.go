@@ -34,8 +34,8 @@ func TestComposeFileIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatalf("docker compose would reject compose.yaml: %v", err)
 	}
-	want := map[string]string{ // service → the port of its /readyz
-		"gateway": "8081", "assessor": "8082", "responder": "8083", "archiver": "8084", "api": "8080",
+	want := map[string]string{ // service → the host:port of its /readyz (ops ports on the container's address: production mode refuses them on all interfaces)
+		"gateway": "127.0.0.1:8081", "assessor": "assessor:8082", "responder": "responder:8083", "archiver": "archiver:8084", "api": "127.0.0.1:8080",
 	}
 	names := p.ServiceNames()
 	for _, s := range []string{"kafka", "clickhouse", "migrate", "prometheus", "grafana"} {
@@ -52,7 +52,7 @@ func TestComposeFileIsValid(t *testing.T) {
 		if len(s.Command) == 0 || s.Command[0] != "riverwatch-"+name {
 			t.Errorf("%s: command %q, want riverwatch-%s ...", name, s.Command, name)
 		}
-		if s.HealthCheck == nil || !strings.Contains(strings.Join(s.HealthCheck.Test, " "), "127.0.0.1:"+port+"/readyz") {
+		if s.HealthCheck == nil || !strings.Contains(strings.Join(s.HealthCheck.Test, " "), "//"+port+"/readyz") {
 			t.Errorf("%s: health check %v, want /readyz on %s", name, s.HealthCheck, port)
 		}
 		for dep, cond := range map[string]string{"kafka": "service_healthy", "clickhouse": "service_healthy", "migrate": "service_completed_successfully"} {

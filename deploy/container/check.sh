@@ -83,7 +83,7 @@ KAFKA="${RIVERWATCH_KAFKA_BROKERS:-127.0.0.1:9092}"
 db="rw_image_check_$$"
 if curl -fsS "$CH_HTTP/ping" >/dev/null 2>&1; then
   log "riverwatch-archiver migrate (in the image) against ClickHouse $CH_ADDR, database $db"
-  out=$("${PODMAN[@]}" run "${RUN_OPTS[@]}" -e RIVERWATCH_CLICKHOUSE_ADDR="$CH_ADDR" -e RIVERWATCH_CLICKHOUSE_DATABASE="$db" \
+  out=$("${PODMAN[@]}" run "${RUN_OPTS[@]}" -e RIVERWATCH_MODE=development -e RIVERWATCH_CLICKHOUSE_ADDR="$CH_ADDR" -e RIVERWATCH_CLICKHOUSE_DATABASE="$db" \
     localhost/riverwatch:check riverwatch-archiver -config /etc/riverwatch/riverwatch.yaml migrate 2>&1) && rc=0 || rc=$?
   tables=$(curl -fsS "$CH_HTTP/" --data-binary "SELECT count() FROM system.tables WHERE database = '$db'" 2>/dev/null || echo "?")
   curl -fsS "$CH_HTTP/" --data-binary "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
@@ -98,7 +98,7 @@ http_port=$((20000 + $$ % 20000)); tcp_port=$((http_port + 1))
 log "riverwatch-gateway (in the image) against Kafka $KAFKA, HTTP 127.0.0.1:$http_port, HJ 212 127.0.0.1:$tcp_port"
 trap '"${PODMAN[@]}" rm -f -t 2 "$name" >/dev/null 2>&1 || true; rm -f "$conf"' EXIT
 "${PODMAN[@]}" run -d --name "$name" "${RUN_OPTS[@]}" \
-  -e RIVERWATCH_KAFKA_BROKERS="$KAFKA" \
+  -e RIVERWATCH_MODE=development -e RIVERWATCH_KAFKA_BROKERS="$KAFKA" \
   -e RIVERWATCH_KAFKA_TOPICS_READINGS=riverwatch-image-check.readings \
   -e RIVERWATCH_KAFKA_TOPICS_REJECTED=riverwatch-image-check.rejected \
   -e RIVERWATCH_GATEWAY_LISTEN="127.0.0.1:$http_port" -e RIVERWATCH_GATEWAY_HJ212_LISTEN="127.0.0.1:$tcp_port" \

@@ -24,6 +24,9 @@ set -euo pipefail
 RW_NAME=apicheck
 # shellcheck source-path=SCRIPTDIR source=env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# Development mode: the services run with the repository's public development tokens,
+# secrets and station passwords, which production mode (the binaries' default) refuses.
+export RIVERWATCH_MODE="${RIVERWATCH_MODE:-development}"
 ROOT="$(cd "$RW_LOCAL_DIR/../.." && pwd)"
 cd "$ROOT"
 

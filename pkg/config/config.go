@@ -47,6 +47,12 @@ const DefaultPath = "configs/riverwatch.yaml"
 
 // Config is the whole configuration. Services read the sections they need.
 type Config struct {
+	// Mode is "production" (the default) or "development". In production a service
+	// refuses to start with a development default — a token of the repository's tokens
+	// file, the development webhook secret, a factory or shared station password, an empty
+	// ClickHouse password, a private port on all interfaces — naming the key (Production;
+	// docs/security.md). The local scripts, the demo and the tests set development.
+	Mode       string     `mapstructure:"mode"`
 	Kafka      Kafka      `mapstructure:"kafka"`
 	ClickHouse ClickHouse `mapstructure:"clickhouse"`
 	// SitesFile is the river network: sites, stations, reaches (pkg/network).
@@ -163,17 +169,32 @@ func (l Log) Validate() error {
 	return v.err()
 }
 
-// Ops configures what every binary shares: its lifecycle.
+// Ops configures what every binary shares: its lifecycle and the limits of its HTTP
+// servers.
 type Ops struct {
 	// ShutdownTimeout bounds a graceful stop, from SIGTERM until the ops server is down;
 	// past it the process exits with what is still running.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	// The limits of every HTTP server (pkg/ops.Limits): reading a request's header
+	// (default 10 s), a whole request with its body (1 min), writing a response (2 min; the
+	// api's event stream lifts it), keeping an idle keep-alive connection (2 min), and the
+	// size of a request's header (64 KiB).
+	HTTPReadHeaderTimeout time.Duration `mapstructure:"http_read_header_timeout"`
+	HTTPReadTimeout       time.Duration `mapstructure:"http_read_timeout"`
+	HTTPWriteTimeout      time.Duration `mapstructure:"http_write_timeout"`
+	HTTPIdleTimeout       time.Duration `mapstructure:"http_idle_timeout"`
+	HTTPMaxHeaderBytes    int           `mapstructure:"http_max_header_bytes"`
 }
 
-// Validate refuses a shutdown timeout ≤ 0.
+// Validate refuses a timeout or limit ≤ 0.
 func (o Ops) Validate() error {
 	var v validator
 	v.positive("ops.shutdown_timeout", o.ShutdownTimeout)
+	v.positive("ops.http_read_header_timeout", o.HTTPReadHeaderTimeout)
+	v.positive("ops.http_read_timeout", o.HTTPReadTimeout)
+	v.positive("ops.http_write_timeout", o.HTTPWriteTimeout)
+	v.positive("ops.http_idle_timeout", o.HTTPIdleTimeout)
+	v.positive("ops.http_max_header_bytes", o.HTTPMaxHeaderBytes)
 	return v.err()
 }
 
@@ -181,6 +202,7 @@ func (o Ops) Validate() error {
 // otherwise. Paths are relative to the configuration file's directory.
 func Default() Config {
 	return Config{
+		Mode: ModeProduction,
 		Kafka: Kafka{
 			Brokers:      []string{"127.0.0.1:9092"},
 			BatchTimeout: 2 * time.Millisecond,
@@ -204,13 +226,16 @@ func Default() Config {
 		ContactsFile:  "contacts.yaml",
 		Auth:          Auth{TokensFile: "tokens.yaml"},
 		Log:           Log{Level: "info", Format: "text"},
-		Ops:           Ops{ShutdownTimeout: 10 * time.Second},
-		Gateway:       defaultGateway(),
-		Assessor:      defaultAssessor(),
-		Responder:     defaultResponder(),
-		Archiver:      defaultArchiver(),
-		API:           defaultAPI(),
-		Simulator:     defaultSimulator(),
+		Ops: Ops{
+			ShutdownTimeout: 10 * time.Second, HTTPReadHeaderTimeout: 10 * time.Second, HTTPReadTimeout: time.Minute,
+			HTTPWriteTimeout: 2 * time.Minute, HTTPIdleTimeout: 2 * time.Minute, HTTPMaxHeaderBytes: 64 << 10,
+		},
+		Gateway:   defaultGateway(),
+		Assessor:  defaultAssessor(),
+		Responder: defaultResponder(),
+		Archiver:  defaultArchiver(),
+		API:       defaultAPI(),
+		Simulator: defaultSimulator(),
 	}
 }
 
@@ -315,6 +340,10 @@ func (c *Config) Validate() error {
 	v.nonEmpty("playbooks_file", c.PlaybooksFile)
 	v.nonEmpty("contacts_file", c.ContactsFile)
 	v.nonEmpty("auth.tokens_file", c.Auth.TokensFile)
+	v.oneOf("mode", c.Mode, ModeProduction, ModeDevelopment)
+	if c.Ops.HTTPWriteTimeout > 0 && c.API.QueryTimeout > 0 && c.Ops.HTTPWriteTimeout <= c.API.QueryTimeout {
+		v.add("ops.http_write_timeout", "%v must be > api.query_timeout (%v): a slow query's answer would be cut", c.Ops.HTTPWriteTimeout, c.API.QueryTimeout)
+	}
 	return errors.Join(c.Kafka.Validate(), c.ClickHouse.Validate(), v.err(), c.Log.Validate(), c.Ops.Validate(),
 		c.Gateway.Validate(), c.Assessor.Validate(), c.Responder.Validate(), c.Archiver.Validate(),
 		c.API.Validate(), c.Simulator.Validate())

@@ -58,7 +58,7 @@ func TestRepositoryConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Gateway.HJ212Listen != ":9212" || c.API.Listen != ":8080" || c.Archiver.Listen != ":8084" {
+	if c.Gateway.HJ212Listen != ":9212" || c.API.Listen != ":8080" || c.Archiver.Listen != "127.0.0.1:8084" {
 		t.Errorf("default ports differ from the contract: %+v %+v", c.Gateway, c.API)
 	}
 }

@@ -4,9 +4,14 @@ import "time"
 
 // Gateway configures ingestion (pkg/hj212, services/gateway/internal/gateway, services/gateway).
 type Gateway struct {
-	// Listen is the HTTP address: uploads, /metrics, /healthz, /readyz.
+	// Listen is the HTTP address: uploads, /healthz, /readyz, and /metrics unless
+	// MetricsListen is set. Public (labs upload here). Default :8081.
 	Listen string `mapstructure:"listen"`
-	// HJ212Listen is the HJ 212 TCP address stations connect to.
+	// MetricsListen, when set, serves /metrics (and /healthz, /readyz) on a private address
+	// of its own, and Listen no longer serves /metrics. Production mode requires it, on
+	// loopback or a private address (docs/security.md). Default empty.
+	MetricsListen string `mapstructure:"metrics_listen"`
+	// HJ212Listen is the HJ 212 TCP address stations connect to. Public. Default :9212.
 	HJ212Listen string `mapstructure:"hj212_listen"`
 	// MaxBodyBytes bounds an HTTP upload (413 beyond it).
 	MaxBodyBytes int64 `mapstructure:"max_body_bytes"`
@@ -121,7 +126,8 @@ func defaultGateway() Gateway {
 // themselves (the assessor's engine), which name the key of what they refuse; Validate
 // checks the rest.
 type Assessor struct {
-	// Listen is the address of /metrics, /healthz and /readyz.
+	// Listen is the address of /metrics, /healthz and /readyz. Not public: default
+	// 127.0.0.1:8082 (docs/security.md).
 	Listen string `mapstructure:"listen"`
 	// ConfirmReadings is how many consecutive readings over the target confirm an
 	// exceedance; ConfirmDuration confirms it when it lasts this long, whichever comes first.
@@ -211,7 +217,7 @@ func (g Gateway) Validate() error {
 
 func defaultAssessor() Assessor {
 	return Assessor{
-		Listen: ":8082", ConfirmReadings: 3, ConfirmDuration: 30 * time.Minute, SevereMultiple: 1.0,
+		Listen: "127.0.0.1:8082", ConfirmReadings: 3, ConfirmDuration: 30 * time.Minute, SevereMultiple: 1.0,
 		ClearReadings: 3, ClearRatio: 0.9, UpdateRatio: 1.5, Grace: 2 * time.Hour, OfflineFactor: 3,
 		FlatLineReadings: 12, JumpFactor: 20, PredictionWindow: 2 * time.Hour,
 		DecayPerHour: map[string]float64{}, TickInterval: 5 * time.Second,
@@ -222,7 +228,8 @@ func defaultAssessor() Assessor {
 
 // Responder configures incidents and notifications.
 type Responder struct {
-	// Listen is the address of /metrics, /healthz, /readyz and the responder's own routes.
+	// Listen is the address of /metrics, /healthz and /readyz (it serves nothing else:
+	// operators read incidents through the api). Not public: default 127.0.0.1:8083.
 	Listen string `mapstructure:"listen"`
 	// GroupWindow: related events within this window (event time) join one incident.
 	GroupWindow time.Duration `mapstructure:"group_window"`
@@ -233,6 +240,8 @@ type Responder struct {
 	// development).
 	WebhookURL string `mapstructure:"webhook_url"`
 	// WebhookSecret is the HMAC-SHA256 key of generic webhooks whose contact has no secret.
+	// The default is the public development secret (DevelopmentWebhookSecret), which
+	// production mode refuses, as it refuses an empty one.
 	WebhookSecret string `mapstructure:"webhook_secret"`
 	// SMTPAddr is the mail relay (host:port) of e-mail contacts; empty: e-mail is not sent.
 	SMTPAddr string `mapstructure:"smtp_addr"`
@@ -274,8 +283,8 @@ func (a Assessor) Validate() error {
 
 func defaultResponder() Responder {
 	return Responder{
-		Listen: ":8083", GroupWindow: 6 * time.Hour, TimeScale: 1,
-		WebhookURL: "http://127.0.0.1:8085/hook", WebhookSecret: "riverwatch-development-secret",
+		Listen: "127.0.0.1:8083", GroupWindow: 6 * time.Hour, TimeScale: 1,
+		WebhookURL: "http://127.0.0.1:8085/hook", WebhookSecret: DevelopmentWebhookSecret,
 		SMTPFrom: "riverwatch@localhost", StateTopic: "riverwatch.responder-state",
 		TickInterval: time.Second, MaxEventAge: 24 * time.Hour, Retain: 7 * 24 * time.Hour,
 		DeliveryTimeout: 10 * time.Second, Workers: 4,
@@ -306,7 +315,8 @@ func (r Responder) Validate() error {
 
 // Archiver configures the Kafka → ClickHouse writer (pkg/store, services/archiver).
 type Archiver struct {
-	// Listen is the address of /metrics, /healthz and /readyz.
+	// Listen is the address of /metrics, /healthz and /readyz. Not public: default
+	// 127.0.0.1:8084.
 	Listen string `mapstructure:"listen"`
 	// A batch is cut at MaxRows messages, MaxBytes bytes of message values, or MaxDelay
 	// after its first message, whichever comes first; it becomes one INSERT
@@ -342,7 +352,7 @@ type Archiver struct {
 
 func defaultArchiver() Archiver {
 	return Archiver{
-		Listen: ":8084", MaxRows: 200000, MaxBytes: 64 << 20, MaxDelay: 4 * time.Second,
+		Listen: "127.0.0.1:8084", MaxRows: 200000, MaxBytes: 64 << 20, MaxDelay: 4 * time.Second,
 		RecordsMaxDelay: 200 * time.Millisecond,
 		RetryMax:        10 * time.Second, RollupTimezone: "Asia/Shanghai", ConnectTimeout: 2 * time.Minute,
 	}
@@ -370,8 +380,13 @@ func (a Archiver) Validate() error {
 
 // API configures the REST API and dashboard (services/api/internal/api, services/api/internal/dashboard, services/api).
 type API struct {
-	// Listen is the address of the API, the dashboard, /metrics, /healthz and /readyz.
+	// Listen is the address of the API, the dashboard, /healthz, /readyz, and /metrics
+	// unless MetricsListen is set. Public. Default :8080.
 	Listen string `mapstructure:"listen"`
+	// MetricsListen, when set, serves /metrics (and /healthz, /readyz) on a private address
+	// of its own, and Listen no longer serves /metrics. Production mode requires it, on
+	// loopback or a private address (docs/security.md). Default empty.
+	MetricsListen string `mapstructure:"metrics_listen"`
 	// CommandTimeout is how long the API waits for the responder to apply a command
 	// before answering that it is pending (202). Default 5 s.
 	CommandTimeout time.Duration `mapstructure:"command_timeout"`

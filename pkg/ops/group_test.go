@@ -112,7 +112,7 @@ func TestGroupGivesUpAfterTheShutdownTimeout(t *testing.T) {
 }
 
 func TestReadyzAnswers503StoppingFromTheMomentShutdownBegins(t *testing.T) {
-	srv := NewServer("127.0.0.1:0", NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := NewServer(ServerConfig{Addr: "127.0.0.1:0", Limits: DefaultLimits()}, NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	addr := make(chan string, 1)
 	srv.onListen = func(a string) { addr <- a }
 	srv.SetReady(true)

@@ -7,6 +7,13 @@
 //	-config FILE   the configuration (default $RIVERWATCH_CONFIG, else configs/riverwatch.yaml)
 //	-check         load and validate the configuration and the files it references, print
 //	               every problem and exit 1, or print OK and exit 0
+//
+// In production mode (config key mode, the default) Main refuses to start — and -check
+// reports, the same way — what a production deployment must not run with: development
+// tokens, secrets and station passwords, an empty ClickHouse password, a private port on
+// all interfaces (production.go, config.Config.Production). The local scripts and the
+// tests run with mode development.
+//
 //	-version       print the version, the commit and the Go version, and exit
 //
 // A binary is a Program; its main is one call to Main.
@@ -80,12 +87,25 @@ type namedRun struct {
 
 // Serve adds the ops server (/metrics, /healthz, /readyz) on addr and returns it, so that
 // the service can add routes to its Mux. It runs first and stops last; /readyz answers
-// 503 "stopping" from the moment shutdown begins.
-func (rt *Runtime) Serve(addr string) *ops.Server {
+// 503 "stopping" from the moment shutdown begins. Its limits are the ops section's.
+func (rt *Runtime) Serve(addr string) *ops.Server { return rt.ServeWithMetrics(addr, "") }
+
+// ServeWithMetrics is Serve for a service with a public port (api, gateway): with
+// metricsAddr set, /metrics is served there instead of on addr (config key
+// <service>.metrics_listen).
+func (rt *Runtime) ServeWithMetrics(addr, metricsAddr string) *ops.Server {
 	if rt.server == nil {
-		rt.server = ops.NewServer(addr, rt.Registry, rt.Log)
+		rt.server = ops.NewServer(ops.ServerConfig{Addr: addr, MetricsAddr: metricsAddr, Limits: Limits(rt.Config.Ops)}, rt.Registry, rt.Log)
 	}
 	return rt.server
+}
+
+// Limits returns the HTTP server limits of the ops section.
+func Limits(o config.Ops) ops.Limits {
+	return ops.Limits{
+		ReadHeaderTimeout: o.HTTPReadHeaderTimeout, ReadTimeout: o.HTTPReadTimeout, WriteTimeout: o.HTTPWriteTimeout,
+		IdleTimeout: o.HTTPIdleTimeout, MaxHeaderBytes: o.HTTPMaxHeaderBytes,
+	}
 }
 
 // Ready tells /readyz whether the service is ready; without Serve it does nothing.
@@ -134,8 +154,13 @@ func Main(p Program, args []string, stdout, stderr io.Writer) int {
 		return ExitOK
 	}
 	cfg, err := config.Load(*configPath)
-	if err == nil && *check && p.Check != nil {
-		err = p.Check(cfg)
+	if err == nil {
+		// Production refusals and -check's findings are reported together.
+		var checked error
+		if *check && p.Check != nil {
+			checked = p.Check(cfg)
+		}
+		err = errors.Join(production(p.Name, cfg), checked)
 	}
 	if *check {
 		return report(p.Name, *configPath, err, stdout, stderr)

@@ -82,6 +82,7 @@ func Config(t testing.TB) *config.Config {
 	addr := ClickHouseAddr(t)
 	name := Name(t)
 	c := config.Default()
+	c.Mode = config.ModeDevelopment // tests run with the repository's development files
 	c.Kafka.Brokers = brokers
 	c.Kafka.GroupPrefix = name
 	c.Kafka.Topics = config.Topics{
@@ -190,9 +191,16 @@ func ClickHouse(t testing.TB, c *config.Config) driver.Conn {
 	return conn
 }
 
-// Env returns RIVERWATCH_* environment overrides that point a service binary at c.
+// Env returns RIVERWATCH_* environment overrides that point a service binary at c, in c's
+// mode (development for Config's: production mode refuses the repository's development
+// tokens, secrets and station passwords).
 func Env(c *config.Config) []string {
+	mode := c.Mode
+	if mode == "" {
+		mode = config.ModeDevelopment
+	}
 	return append(os.Environ(),
+		"RIVERWATCH_MODE="+mode,
 		"RIVERWATCH_KAFKA_BROKERS="+strings.Join(c.Kafka.Brokers, ","),
 		"RIVERWATCH_KAFKA_GROUP_PREFIX="+c.Kafka.GroupPrefix,
 		"RIVERWATCH_KAFKA_TOPICS_READINGS="+c.Kafka.Topics.Readings,

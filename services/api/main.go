@@ -27,7 +27,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Usage: "usage: api [-config FILE] [-check] [-version]",
 		Check: api.Check,
 		Start: func(_ context.Context, rt *service.Runtime) error {
-			srv := rt.Serve(rt.Config.API.Listen)
+			srv := rt.ServeWithMetrics(rt.Config.API.Listen, rt.Config.API.MetricsListen)
 			a, err := api.New(rt.Config, api.Deps{Log: rt.Log, Registry: rt.Registry, Mux: srv.Mux, Assets: dashboard.Assets()})
 			if err != nil {
 				return err

@@ -1,7 +1,7 @@
 // Command gateway receives water-quality readings from stations over HJ 212 (TCP,
 // gateway.hj212_listen, default :9212) and from labs and backfills over HTTP
 // (POST /api/v1/readings and /api/v1/readings.csv on gateway.listen, default :8081, beside
-// /metrics, /healthz and /readyz), and publishes them to riverwatch.readings, or refused to
+// /healthz, /readyz and — unless gateway.metrics_listen is set — /metrics), and publishes them to riverwatch.readings, or refused to
 // riverwatch.rejected. A station is answered only once Kafka has its data. The logic lives
 // in services/gateway/internal/gateway and pkg/hj212.
 //
@@ -30,7 +30,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			if err != nil {
 				return err
 			}
-			gw.Routes(rt.Serve(rt.Config.Gateway.Listen).Mux)
+			gw.Routes(rt.ServeWithMetrics(rt.Config.Gateway.Listen, rt.Config.Gateway.MetricsListen).Mux)
 			rt.Add("gateway", func(ctx context.Context) error { return gw.Run(ctx, rt.Ready) })
 			return nil
 		},

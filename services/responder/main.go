@@ -31,7 +31,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			if err != nil {
 				return err
 			}
-			r.Routes(rt.Serve(rt.Config.Responder.Listen).Mux)
+			rt.Serve(rt.Config.Responder.Listen)
 			rt.Add("responder", func(ctx context.Context) error { return r.Run(ctx, rt.Ready) })
 			return nil
 		},

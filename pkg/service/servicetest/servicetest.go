@@ -16,8 +16,27 @@ import (
 // Run is a binary's run(args, stdout, stderr) exit code.
 type Run func(args []string, stdout, stderr io.Writer) int
 
-// CommonFlags tests -version, -check of the repository's configuration (OK, exit 0), and
-// -check of configurations with a misspelt key or gateway.max_connections: -1 (exit 1,
+// productionRefusals are the keys each binary's -check names in production mode for the
+// repository's configuration (its development defaults) with RIVERWATCH_ASSESSOR_LISTEN=:8082.
+func productionRefusals(name string) []string {
+	switch name {
+	case "gateway":
+		return []string{"gateway.metrics_listen", "auth.tokens_file", "sites_file"}
+	case "assessor":
+		return []string{"assessor.listen"}
+	case "responder":
+		return []string{"responder.webhook_secret"}
+	case "archiver":
+		return []string{"clickhouse.password"}
+	case "api":
+		return []string{"api.metrics_listen", "clickhouse.password", "auth.tokens_file"}
+	}
+	return nil // the simulator is a development tool
+}
+
+// CommonFlags tests -version, -check of the repository's configuration in development mode
+// (OK, exit 0) and in production mode (its development defaults refused, each key named),
+// and -check of configurations with a misspelt key or gateway.max_connections: -1 (exit 1,
 // naming the key). args, when given, come before the flags (a subcommand).
 func CommonFlags(t *testing.T, name string, run Run, args ...string) {
 	t.Helper()
@@ -44,11 +63,28 @@ func CommonFlags(t *testing.T, name string, run Run, args ...string) {
 		{"-check reports a referenced file that is missing", []string{"-check", "-config", repoConfig},
 			map[string]string{"RIVERWATCH_SITES_FILE": "/nonexistent/sites.yaml"}, 1, "", []string{"/nonexistent/sites.yaml"}},
 	}
+	production := struct {
+		name     string
+		flags    []string
+		env      map[string]string
+		code     int
+		wantOut  string
+		wantErrs []string
+	}{"-check in production mode refuses the repository's development defaults, naming each key", []string{"-check", "-config", repoConfig},
+		map[string]string{"RIVERWATCH_MODE": "production", "RIVERWATCH_ASSESSOR_LISTEN": ":8082"}, 1, "", nil}
+	for _, key := range productionRefusals(name) {
+		production.wantErrs = append(production.wantErrs, "config key "+key+" ")
+	}
+	if production.wantErrs == nil {
+		production.name, production.code, production.wantOut = "-check in production mode: nothing to refuse", 0, "OK"
+	}
+	tests = append(tests, production)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if name == "archiver" && strings.Contains(tt.name, "missing") {
 				t.Skip("the archiver reads no file besides its configuration")
 			}
+			t.Setenv("RIVERWATCH_MODE", "development") // as the local scripts and the tests run
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}

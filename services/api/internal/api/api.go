@@ -150,7 +150,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("POST", "/api/v1/incidents/{id}/steps/{step}/done", "step_done", s.auth(auth.RoleResponder, s.handleStepDone))
 	handle("POST", "/api/v1/drills", "drill", s.auth(auth.RoleAdmin, s.handleDrill))
 	handle("GET", "/api/v1/reports/compliance", "compliance", s.auth(auth.RoleViewer, s.handleCompliance))
-	handle("GET", "/api/v1/stream", "stream", s.auth(auth.RoleViewer, s.handleStream))
+	// The event stream alone takes its token from ?access_token= too: EventSource cannot
+	// set headers, and the stream carries only "reload" notices.
+	handle("GET", "/api/v1/stream", "stream", auth.AllowQueryToken(s.auth(auth.RoleViewer, s.handleStream)))
 	// A documented path asked with a method it does not serve is a 405 naming the methods
 	// it does (RFC 9110 §15.5.6), not the 404 of the catch-all below.
 	allowed := map[string][]string{}

@@ -221,10 +221,13 @@ func TestAccessRules(t *testing.T) {
 	}
 }
 
-func TestAccessTokenQueryParameterAuthenticates(t *testing.T) {
+func TestAccessTokenQueryParameterIsNoTokenOutsideTheEventStream(t *testing.T) {
 	e := newEnv(t)
-	if res := e.do(t, "GET", "/api/v1/me?access_token="+viewerXPCC6, "", nil); res.status != 200 {
-		t.Fatalf("status %d", res.status)
+	if res := e.do(t, "GET", "/api/v1/me?access_token="+viewerXPCC6, "", nil); res.status != 401 {
+		t.Fatalf("GET /api/v1/me?access_token=…: status %d, want 401 (L2: the query token is honoured on the event stream only)", res.status)
+	}
+	if res := e.do(t, "POST", "/api/v1/incidents/x/ack?access_token="+admin, "", nil); res.status != 401 {
+		t.Fatalf("POST …/ack?access_token=…: status %d, want 401", res.status)
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/riverwatch/riverwatch/pkg/ops"
 )
 
 // Notice tells dashboards that something changed and what to reload.
@@ -69,6 +71,11 @@ func (h *Hub) Publish(n Notice) {
 const heartbeat = 15 * time.Second
 
 func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
+	// The one long-lived response: lift the server's read and write deadlines (ops.Limits),
+	// which would otherwise cut the stream. A heartbeat every 15 s finds a dead client.
+	if err := ops.Unbounded(w); err != nil {
+		s.log.Debug("stream: deadlines stay", "err", err) // the dashboard reconnects when cut
+	}
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")

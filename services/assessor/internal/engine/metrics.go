@@ -13,6 +13,7 @@ import (
 //	riverwatch_assessor_events_total{type}        events emitted, by event type
 //	riverwatch_assessor_series                    series (site × parameter) in memory
 //	riverwatch_assessor_stations                  stations watched for silence
+//	riverwatch_assessor_station_offline{site}     1 while a watched station is offline, else 0
 //	riverwatch_assessor_open_exceedances          exceedances open now
 //	riverwatch_assessor_active_predictions        predictions issued and not cleared
 type Metrics struct {
@@ -20,6 +21,7 @@ type Metrics struct {
 	events      *prometheus.CounterVec
 	series      prometheus.Gauge
 	stations    prometheus.Gauge
+	offline     *prometheus.GaugeVec
 	open        prometheus.Gauge
 	predictions prometheus.Gauge
 	byOutcome   map[string]prometheus.Counter
@@ -64,6 +66,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "riverwatch_assessor_stations",
 			Help: "Stations the assessor has heard from and watches for silence.",
 		}),
+		offline: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "riverwatch_assessor_station_offline",
+			Help: "1 while a station this assessor watches is offline (silent past its interval × assessor.offline_factor), 0 once it reports; one series per site heard from. With several assessors, take max by (site).",
+		}, []string{"site"}),
 		open: f.NewGauge(prometheus.GaugeOpts{
 			Name: "riverwatch_assessor_open_exceedances",
 			Help: "Exceedances open now in the series this assessor owns.",
@@ -89,3 +95,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 func (m *Metrics) outcome(o string) { m.byOutcome[o].Inc() }
 
 func (m *Metrics) event(t string) { m.byType[t].Inc() }
+
+// stationOffline sets a site's riverwatch_assessor_station_offline.
+func (m *Metrics) stationOffline(site string, offline bool) {
+	v := 0.0
+	if offline {
+		v = 1
+	}
+	m.offline.WithLabelValues(site).Set(v)
+}

@@ -182,6 +182,7 @@ func (e *Engine) Reset() {
 	e.dirty, e.dirtySt, e.nOpen, e.streamTime = e.dirty[:0], e.dirtySt[:0], 0, 0
 	e.m.series.Set(0)
 	e.m.stations.Set(0)
+	e.m.offline.Reset()
 	e.m.open.Set(0)
 	e.m.predictions.Set(0)
 }
@@ -218,6 +219,7 @@ func (e *Engine) Import(r Record, own bool) error {
 		if st.newest == 0 {
 			st.newest = min(st.lastObs, st.lastSeen)
 		}
+		e.m.stationOffline(r.Station.Site, st.offline)
 		e.streamTime = max(e.streamTime, st.newest)
 		return nil
 	}

@@ -37,6 +37,7 @@ func (e *Engine) seen(out []message.Event, si uint16, r message.Reading, pos Pos
 	if !st.known {
 		st.known = true
 		e.m.stations.Inc()
+		e.m.stationOffline(e.sites[si].site.ID, false)
 	}
 	st.foreign = false
 	// Kept per station so that the state topic carries the stream time exactly (see
@@ -47,6 +48,7 @@ func (e *Engine) seen(out []message.Event, si uint16, r message.Reading, pos Pos
 		st.offline = false
 		info := &e.sites[si]
 		e.m.event(message.EventStationOnline)
+		e.m.stationOffline(info.site.ID, false)
 		out = append(out, message.Event{
 			// The id names the silence that ended (its last-seen time), so a replay of
 			// the returning reading gives the same id.
@@ -95,6 +97,7 @@ func (e *Engine) offline(out []message.Event, now time.Time) []message.Event {
 		st.offline = true
 		e.markStation(uint16(i))
 		e.m.event(message.EventStationOffline)
+		e.m.stationOffline(info.site.ID, true)
 		out = append(out, message.Event{
 			ID:     message.EventID(message.EventStationOffline, info.site.ID, "", time.UnixMilli(st.lastSeen), ""),
 			Type:   message.EventStationOffline,

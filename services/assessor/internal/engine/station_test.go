@@ -4,6 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/riverwatch/riverwatch/pkg/message"
 )
 
@@ -74,5 +77,51 @@ func TestStationReadingWithoutReceivedTimeUsesObservedTime(t *testing.T) {
 	evs := e.Tick(t0.Add(31 * time.Minute))
 	if len(evs) != 1 || evs[0].ID != message.EventID(message.EventStationOffline, "O1", "", t0, "") {
 		t.Fatalf("events %+v", evs)
+	}
+}
+
+// TestStationOfflineGaugeFollowsTheStation: riverwatch_assessor_station_offline{site} is 0
+// once a station is heard from, 1 while it is offline, 0 again when it reports, and comes
+// back as it was when the state is restored after a restart.
+func TestStationOfflineGaugeFollowsTheStation(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	clk := &fakeClock{t: t0}
+	e, err := New(testNetwork(t), withDefaults(Options{}), clk.Now, NewMetrics(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gauge := func(e *Engine) float64 {
+		var m dto.Metric
+		if err := e.m.offline.WithLabelValues("O1").Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m.GetGauge().GetValue()
+	}
+	r := rd("O1", "cod", 20, 0)
+	e.Apply(r)
+	if g := gauge(e); g != 0 {
+		t.Errorf("heard from: gauge %v, want 0", g)
+	}
+	e.Tick(r.ReceivedAt.Add(31 * time.Minute))
+	if g := gauge(e); g != 1 {
+		t.Errorf("offline: gauge %v, want 1", g)
+	}
+
+	restored, err := New(testNetwork(t), withDefaults(Options{}), clk.Now, NewMetrics(prometheus.NewRegistry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range e.ExportAll() {
+		if err := restored.Import(rec, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if g := gauge(restored); g != 1 {
+		t.Errorf("restored offline station: gauge %v, want 1", g)
+	}
+
+	e.Apply(rd("O1", "cod", 21, 2*h))
+	if g := gauge(e); g != 0 {
+		t.Errorf("back online: gauge %v, want 0", g)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
@@ -473,34 +472,6 @@ func (r *Responder) deliver(ctx context.Context, d incident.Delivery) {
 	if err := r.flush(ctx); err != nil {
 		r.log.Warn("recording a delivery failed; will retry", "key", d.Key, "err", err)
 	}
-}
-
-// Routes adds read-only views of the responder's incidents (GET /incidents,
-// GET /incidents/{id}) to mux; the api is where operators read and act.
-func (r *Responder) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /incidents", func(w http.ResponseWriter, _ *http.Request) {
-		r.mu.Lock()
-		list := r.eng.List()
-		r.mu.Unlock()
-		writeJSON(w, list)
-	})
-	mux.HandleFunc("GET /incidents/{id}", func(w http.ResponseWriter, req *http.Request) {
-		r.mu.Lock()
-		inc, ok := r.eng.Get(req.PathValue("id"))
-		r.mu.Unlock()
-		if !ok {
-			http.Error(w, "no such incident", http.StatusNotFound)
-			return
-		}
-		writeJSON(w, inc)
-	})
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
 }
 
 var errNoBrokers = errors.New("no kafka brokers configured")

@@ -288,6 +288,18 @@ func TestExceedanceNotifiesUpAndDownstreamAndSurvivesSIGKILL(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("no third delivery arrived")
 	}
+	// With an incident open, the responder's port serves no incident data (review finding
+	// H1): only the api does, with tokens and jurisdictions.
+	for _, path := range []string{"/incidents", "/incidents/" + ev.ID, "/api/v1/incidents"} {
+		resp, err := http.Get("http://" + listen + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s on the responder's port: %d, want 404", path, resp.StatusCode)
+		}
+	}
 	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

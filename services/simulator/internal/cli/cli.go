@@ -160,7 +160,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	// (a Group stops when any of its components returns).
 	var g ops.Group
 	if cfg.Simulator.Listen != "" {
-		srv := ops.NewServer(cfg.Simulator.Listen, reg, log)
+		srv := ops.NewServer(ops.ServerConfig{Addr: cfg.Simulator.Listen, Limits: service.Limits(cfg.Ops)}, reg, log)
 		srv.SetReady(true)
 		g.OnStop = srv.Stopping
 		g.Add("ops server", srv.Run)
@@ -302,7 +302,8 @@ func cmdSink(args []string, stdout, stderr io.Writer) int {
 	}
 	sink := &simulate.Sink{Secret: first(*secret, cfg.Responder.WebhookSecret), DingTalkSecret: *dingSecret, Out: stdout}
 	addr := first(*listen, cfg.Simulator.SinkListen)
-	srv := &http.Server{Addr: addr, Handler: sink, ReadHeaderTimeout: 10 * time.Second}
+	srv := ops.NewHTTPServer(sink, service.Limits(cfg.Ops), log)
+	srv.Addr = addr
 	ctx, stop := ops.SignalContext()
 	defer stop()
 	errc := make(chan error, 1)
