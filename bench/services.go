@@ -160,6 +160,8 @@ func (e *Env) serviceEnv() []string {
 		"RIVERWATCH_RESPONDER_WEBHOOK_URL="+st.sinkURL,
 		"RIVERWATCH_GATEWAY_HJ212_LISTEN="+st.hj212,
 		"RIVERWATCH_SIMULATOR_GATEWAY="+st.hj212,
+		// The load generator plays every station from this host (gateway.max_connections_per_address).
+		"RIVERWATCH_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS=100000",
 		"RIVERWATCH_LOG_LEVEL=warn",
 	)
 	env = append(env, e.Settings.ServiceEnv...)

@@ -57,6 +57,50 @@ type Gateway struct {
 	// one): kafka-go keeps one produce request in flight per partition and writer. Raise it
 	// when batches reach kafka.batch_size and publish latency grows (stream.Sharded).
 	KafkaWriters int `mapstructure:"kafka_writers"`
+
+	// Abuse limits (docs/security.md, "Gateway").
+
+	// AuthTimeout closes a station connection that has not sent a frame with a valid MN and
+	// PW within it of connecting. Default 30 s.
+	AuthTimeout time.Duration `mapstructure:"auth_timeout"`
+	// MaxConnectionsPerAddress caps the concurrent station connections from one address
+	// (IPv4 address, IPv6 /64); more are closed at once. Default 64.
+	MaxConnectionsPerAddress int `mapstructure:"max_connections_per_address"`
+	// AuthMaxFailures wrong passwords (or unknown MNs, for an address) within
+	// AuthFailureWindow lock the address, the MN and the (MN, address) pair out for
+	// AuthLockout: their frames are refused (auth_locked) without checking the PW, and the
+	// connection is closed. An address that authenticated as an MN before stays open for
+	// that MN unless the pair is locked, so that guessing cannot lock a station out
+	// (docs/security.md, Gateway). Defaults 10, 15 min, 15 min.
+	AuthMaxFailures   int           `mapstructure:"auth_max_failures"`
+	AuthFailureWindow time.Duration `mapstructure:"auth_failure_window"`
+	AuthLockout       time.Duration `mapstructure:"auth_lockout"`
+	// AuthBackoff is how long a connection waits before its next frame is read after an
+	// authentication failure, doubling with each failure of its MN or address, up to
+	// AuthBackoffMax. Defaults 1 s and 30 s.
+	AuthBackoff    time.Duration `mapstructure:"auth_backoff"`
+	AuthBackoffMax time.Duration `mapstructure:"auth_backoff_max"`
+	// UnauthRecordsPerSecond and UnauthRecordsBurst rate-limit the rejection records of
+	// unauthenticated input (refused connections, authentication failures, HTTP requests
+	// without a valid token): beyond them input is still refused and counted
+	// (riverwatch_gateway_records_suppressed_total), not recorded. Defaults 10/s, burst 100.
+	UnauthRecordsPerSecond float64 `mapstructure:"unauth_records_per_second"`
+	UnauthRecordsBurst     int     `mapstructure:"unauth_records_burst"`
+	// MaxSplitBytesTotal bounds the CP bytes held by split-message reassembly across all
+	// connections; a packet beyond it is refused (split). Default 64 MiB.
+	MaxSplitBytesTotal int64 `mapstructure:"max_split_bytes_total"`
+	// MaxRows caps the rows of one HTTP upload (413, too_many_rows, beyond it). Default 10000.
+	MaxRows int `mapstructure:"max_rows"`
+	// MaxConcurrentUploads caps the HTTP uploads parsed at once (each holds at most about
+	// 2 × max_body_bytes); an upload that finds no slot within 5 s is answered 503 with
+	// Retry-After. Default 4.
+	MaxConcurrentUploads int `mapstructure:"max_concurrent_uploads"`
+	// MaxRowResults caps the per-row results in an upload's answer; the rest are summarised
+	// by reason. Default 1000.
+	MaxRowResults int `mapstructure:"max_row_results"`
+	// DedupEntriesPerStation bounds the frames remembered for one station (MN), within
+	// dedup_entries in all. Default 10000.
+	DedupEntriesPerStation int `mapstructure:"dedup_entries_per_station"`
 }
 
 func defaultGateway() Gateway {
@@ -68,6 +112,11 @@ func defaultGateway() Gateway {
 		SplitTimeout: 2 * time.Minute, MaxSplitBytes: 1 << 20, MaxSplitSets: 16,
 		DedupWindow: 24 * time.Hour, DedupEntries: 200000,
 		ClockSkew: 10 * time.Minute, MaxAge: 400 * 24 * time.Hour, TimeSync: true, KafkaWriters: 1,
+		AuthTimeout: 30 * time.Second, MaxConnectionsPerAddress: 64,
+		AuthMaxFailures: 10, AuthFailureWindow: 15 * time.Minute, AuthLockout: 15 * time.Minute,
+		AuthBackoff: time.Second, AuthBackoffMax: 30 * time.Second,
+		UnauthRecordsPerSecond: 10, UnauthRecordsBurst: 100,
+		MaxSplitBytesTotal: 64 << 20, MaxRows: 10000, MaxConcurrentUploads: 4, MaxRowResults: 1000, DedupEntriesPerStation: 10000,
 	}
 }
 
@@ -149,6 +198,20 @@ func (g Gateway) Validate() error {
 	v.positive("gateway.clock_skew", g.ClockSkew)
 	v.positive("gateway.max_age", g.MaxAge)
 	v.positive("gateway.kafka_writers", g.KafkaWriters)
+	v.positive("gateway.auth_timeout", g.AuthTimeout)
+	v.positive("gateway.max_connections_per_address", g.MaxConnectionsPerAddress)
+	v.positive("gateway.auth_max_failures", g.AuthMaxFailures)
+	v.positive("gateway.auth_failure_window", g.AuthFailureWindow)
+	v.positive("gateway.auth_lockout", g.AuthLockout)
+	v.positive("gateway.auth_backoff", g.AuthBackoff)
+	v.positive("gateway.auth_backoff_max", g.AuthBackoffMax)
+	v.positive("gateway.unauth_records_per_second", g.UnauthRecordsPerSecond)
+	v.positive("gateway.unauth_records_burst", g.UnauthRecordsBurst)
+	v.positive("gateway.max_split_bytes_total", g.MaxSplitBytesTotal)
+	v.positive("gateway.max_rows", g.MaxRows)
+	v.positive("gateway.max_concurrent_uploads", g.MaxConcurrentUploads)
+	v.positive("gateway.max_row_results", g.MaxRowResults)
+	v.positive("gateway.dedup_entries_per_station", g.DedupEntriesPerStation)
 	return v.err()
 }
 

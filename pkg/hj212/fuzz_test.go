@@ -147,3 +147,26 @@ func FuzzParseCP(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMaskPassword checks that a data segment the codec accepts keeps no password once
+// masked: it still parses, with PW "***", and its other fields unchanged.
+func FuzzMaskPassword(f *testing.F) {
+	for _, s := range []string{dataOf(exampleStandard), dataOf(exampleHour), dataOf(exampleResponse),
+		"QN=20240601100000000;ST=21;CN=1072;PW=123456;MN=M1;Flag=5;CP=&&NewPW=654321&&", "PW=PW=PW;"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, seg string) {
+		masked := MaskPassword(seg)
+		p, err := ParsePacket([]byte(seg))
+		if err != nil {
+			return
+		}
+		q, err := ParsePacket([]byte(masked))
+		if err != nil {
+			t.Fatalf("masked segment %q no longer parses: %v", masked, err)
+		}
+		if q.PW != "***" || q.MN != p.MN || q.QN != p.QN || q.CN != p.CN {
+			t.Fatalf("masked %q: PW %q MN %q QN %q CN %q; want PW *** and the rest of %q", masked, q.PW, q.MN, q.QN, q.CN, seg)
+		}
+	})
+}

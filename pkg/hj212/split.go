@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -85,14 +86,47 @@ func Split(p Packet, maxData int) ([]Packet, error) {
 	return out, nil
 }
 
+// SplitBudget bounds the bytes of CP that several Reassemblers hold together (the gateway
+// shares one between all its connections). Safe for concurrent use.
+type SplitBudget struct {
+	max  int64
+	used atomic.Int64
+}
+
+// NewSplitBudget returns a budget of maxBytes.
+func NewSplitBudget(maxBytes int64) *SplitBudget { return &SplitBudget{max: maxBytes} }
+
+// Used returns the bytes held now.
+func (b *SplitBudget) Used() int64 { return b.used.Load() }
+
+// Max returns the budget.
+func (b *SplitBudget) Max() int64 { return b.max }
+
+func (b *SplitBudget) take(n int64) bool {
+	for {
+		u := b.used.Load()
+		if u+n > b.max {
+			return false
+		}
+		if b.used.CompareAndSwap(u, u+n) {
+			return true
+		}
+	}
+}
+
+func (b *SplitBudget) give(n int64) { b.used.Add(-n) }
+
 // Reassembler joins the packets of split messages (Flag D set, PNUM/PNO) back into one
 // packet. Sets are keyed by MN, QN and CN. Memory is bounded: at most MaxSets sets of at most
-// MaxBytes bytes of CP each; a set that does not complete within Timeout is dropped and
-// reported by Expire. Not safe for concurrent use: the gateway keeps one per connection.
+// MaxBytes bytes of CP each, and, when Budget is set, no more than it holds across every
+// Reassembler sharing it; a set that does not complete within Timeout is dropped and
+// reported by Expire. Not safe for concurrent use: the gateway keeps one per connection,
+// and calls Drain (or Reset) when the connection ends, which returns its bytes to Budget.
 type Reassembler struct {
 	MaxSets  int           // default 16
 	MaxBytes int           // default 1 MiB of CP per set
 	Timeout  time.Duration // default 2 minutes
+	Budget   *SplitBudget  // nil: no bound across Reassemblers
 	sets     map[setKey]*partialSet
 }
 
@@ -144,26 +178,35 @@ func (r *Reassembler) Add(p Packet, now time.Time) (Packet, bool, error) {
 	f := &s.first
 	switch {
 	case p.PNUM != f.PNUM:
-		delete(r.sets, k)
+		r.drop(k, s)
 		return Packet{}, false, errorf(ReasonSplit, "PNUM changed from "+strconv.Itoa(f.PNUM)+" to "+strconv.Itoa(p.PNUM)+" within message QN="+p.QN)
 	case p.ST != f.ST || p.PW != f.PW || p.Version() != f.Version():
-		delete(r.sets, k)
+		r.drop(k, s)
 		return Packet{}, false, errorf(ReasonSplit, "ST, PW or version changed within message QN="+p.QN)
 	}
+	delta := len(p.CP)
 	if old, dup := s.parts[p.PNO]; dup {
-		s.bytes -= len(old) // a resent packet replaces the first copy
+		delta -= len(old) // a resent packet replaces the first copy
+	}
+	if r.Budget != nil && delta > 0 && !r.Budget.take(int64(delta)) {
+		r.drop(k, s)
+		return Packet{}, false, errorf(ReasonSplit, "split message QN="+p.QN+" refused: split messages in progress on all connections hold "+
+			strconv.FormatInt(r.Budget.Used(), 10)+" of "+strconv.FormatInt(r.Budget.max, 10)+" bytes")
+	}
+	if r.Budget != nil && delta < 0 {
+		r.Budget.give(int64(-delta))
 	}
 	s.parts[p.PNO] = p.CP
-	s.bytes += len(p.CP)
+	s.bytes += delta
 	s.ack = s.ack || p.WantsAck()
 	if s.bytes > maxBytes {
-		delete(r.sets, k)
+		r.drop(k, s)
 		return Packet{}, false, errorf(ReasonSplit, "split message QN="+p.QN+" exceeds "+strconv.Itoa(maxBytes)+" bytes")
 	}
 	if len(s.parts) < s.first.PNUM {
 		return Packet{}, false, nil
 	}
-	delete(r.sets, k)
+	r.drop(k, s)
 	joined, err := joinParts(s)
 	if err != nil {
 		return Packet{}, false, err
@@ -216,7 +259,7 @@ func (r *Reassembler) Expire(now time.Time) []Incomplete {
 	for k, s := range r.sets {
 		if now.Sub(s.started) > timeout {
 			out = append(out, Incomplete{First: s.first, Have: len(s.parts), Want: s.first.PNUM})
-			delete(r.sets, k)
+			r.drop(k, s)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].First.QN < out[j].First.QN })
@@ -228,10 +271,26 @@ func (r *Reassembler) Drain() []Incomplete {
 	var out []Incomplete
 	for k, s := range r.sets {
 		out = append(out, Incomplete{First: s.first, Have: len(s.parts), Want: s.first.PNUM})
-		delete(r.sets, k)
+		r.drop(k, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].First.QN < out[j].First.QN })
 	return out
+}
+
+// Reset drops every set in progress without reporting them, returning their bytes to
+// Budget.
+func (r *Reassembler) Reset() {
+	for k, s := range r.sets {
+		r.drop(k, s)
+	}
+}
+
+// drop forgets a set and returns its bytes to the budget.
+func (r *Reassembler) drop(k setKey, s *partialSet) {
+	delete(r.sets, k)
+	if r.Budget != nil {
+		r.Budget.give(int64(s.bytes))
+	}
 }
 
 // Pending returns the number of sets in progress.

@@ -35,6 +35,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // The columns of the format.
@@ -198,13 +200,41 @@ func (r *Reader) Read() (Row, error) {
 	return row, nil
 }
 
-// Line encodes one record as a CSV line, without the line end.
+// Line encodes one record as a CSV line, without the line end, quoting as encoding/csv's
+// Writer does. It allocates only the line (a csv.Writer per row would allocate a 4 KiB
+// buffer each: 40 MiB for an upload of 10 000 rows).
 func Line(rec []string) string {
-	var b bytes.Buffer
-	w := csv.NewWriter(&b)
-	w.Write(rec)
-	w.Flush()
-	return strings.TrimRight(b.String(), "\n")
+	n := len(rec)
+	for _, f := range rec {
+		n += len(f) + 2
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i, f := range rec {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if !fieldNeedsQuotes(f) {
+			b.WriteString(f)
+			continue
+		}
+		b.WriteByte('"')
+		b.WriteString(strings.ReplaceAll(f, `"`, `""`))
+		b.WriteByte('"')
+	}
+	return b.String()
+}
+
+// fieldNeedsQuotes is encoding/csv's rule for a comma-separated field.
+func fieldNeedsQuotes(f string) bool {
+	if f == "" {
+		return false
+	}
+	if f == `\.` || strings.ContainsAny(f, ",\"\r\n") {
+		return true
+	}
+	r, _ := utf8.DecodeRuneInString(f)
+	return unicode.IsSpace(r)
 }
 
 // ParseNumber accepts decimals and exponents (lab exports write 1.2E-03), nothing else:

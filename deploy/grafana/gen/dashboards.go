@@ -42,6 +42,15 @@ func dashboards() []dashboard {
 						q(`sum(rate(riverwatch_gateway_connections_total[5m]))`, "opened"),
 						q(`sum(rate(riverwatch_gateway_connections_refused_total[5m]))`, "refused"),
 					}},
+					{Title: "Connections refused and closed, by reason", Unit: "reqps", Queries: []query{
+						q(`sum by (reason) (rate(riverwatch_gateway_connections_refused_total[5m]))`, "refused {{reason}}"),
+						q(`sum by (reason) (rate(riverwatch_gateway_connections_closed_total[5m]))`, "closed {{reason}}"),
+					}},
+					{Title: "Authentication failures and suppressed records", Unit: "reqps", Queries: []query{
+						q(`sum by (reason) (rate(riverwatch_gateway_auth_failures_total[5m]))`, "{{reason}}"),
+						q(`sum by (reason) (rate(riverwatch_gateway_records_suppressed_total[5m]))`, "not recorded {{reason}}"),
+					}},
+					{Title: "Split reassembly held", Unit: "bytes", Queries: []query{q(`sum by (instance) (riverwatch_gateway_split_bytes)`, "{{instance}}")}},
 					{Title: "HTTP uploads, by endpoint and code", Unit: "reqps", Queries: []query{q(`sum by (endpoint, code) (rate(riverwatch_gateway_http_requests_total[5m]))`, "{{endpoint}} {{code}}")}},
 				}},
 				{Title: "Kafka", Panels: []panel{

@@ -10,24 +10,56 @@ import (
 )
 
 func TestSeenCacheForgetsAfterTheWindowAndBeyondItsSize(t *testing.T) {
-	c := newSeenCache(3, time.Hour)
+	c := newSeenCache(3, 3, time.Hour)
 	t0 := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
-	c.Add("a", t0)
-	if !c.Seen("a", t0.Add(59*time.Minute)) {
+	c.Add("mn", "a", t0)
+	if !c.Seen("mn", "a", t0.Add(59*time.Minute)) {
 		t.Fatal("a forgotten within the window")
 	}
-	if c.Seen("a", t0.Add(61*time.Minute)) {
+	if c.Seen("mn", "a", t0.Add(61*time.Minute)) {
 		t.Fatal("a remembered after the window")
 	}
 	for i := range 5 {
-		c.Add(strconv.Itoa(i), t0)
+		c.Add("mn", strconv.Itoa(i), t0)
 	}
-	if c.Len() != 3 || c.Seen("0", t0) || c.Seen("1", t0) || !c.Seen("4", t0) {
+	if c.Len() != 3 || c.Seen("mn", "0", t0) || c.Seen("mn", "1", t0) || !c.Seen("mn", "4", t0) {
 		t.Fatalf("size bound: len %d", c.Len())
 	}
-	c.Add("late", t0.Add(2*time.Hour)) // everything older than the window goes
+	c.Add("mn", "late", t0.Add(2*time.Hour)) // everything older than the window goes
 	if c.Len() != 1 {
 		t.Fatalf("len %d after the window passed", c.Len())
+	}
+}
+
+func TestSeenCacheANoisyStationCannotEvictAnotherStationsKeys(t *testing.T) {
+	t0 := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name              string
+		total, perStation int
+	}{
+		{"per-station bound", 1000, 10},
+		{"total bound: the largest station loses its oldest", 20, 1000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newSeenCache(tc.total, tc.perStation, time.Hour)
+			for i := range 5 {
+				c.Add("quiet", "q"+strconv.Itoa(i), t0)
+			}
+			for i := range 10000 {
+				c.Add("noisy", strconv.Itoa(i), t0)
+			}
+			for i := range 5 {
+				if !c.Seen("quiet", "q"+strconv.Itoa(i), t0) {
+					t.Fatalf("quiet station's key q%d evicted by the noisy one", i)
+				}
+			}
+			if !c.Seen("noisy", "9999", t0) || c.Seen("noisy", "0", t0) {
+				t.Fatal("the noisy station keeps its oldest keys instead of its newest")
+			}
+			if c.Len() > tc.total || c.LenOf("noisy") > tc.perStation {
+				t.Fatalf("len %d (noisy %d), bounds %d / %d", c.Len(), c.LenOf("noisy"), tc.total, tc.perStation)
+			}
+		})
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/riverwatch/riverwatch/pkg/auth"
 	"github.com/riverwatch/riverwatch/pkg/config"
+	"github.com/riverwatch/riverwatch/pkg/hj212"
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/network"
 )
@@ -41,15 +42,23 @@ type Parts struct {
 // Gateway receives readings over HJ 212 and HTTP and publishes them. Build it with
 // NewGateway (or a Service with New).
 type Gateway struct {
-	cfg      config.Gateway
-	net      *network.Network
-	tokens   *auth.Tokens
-	readings Publisher
-	rejected Publisher
-	log      *slog.Logger
-	clock    func() time.Time
-	m        *metrics
-	seen     *seenCache
+	cfg        config.Gateway
+	net        *network.Network
+	tokens     *auth.Tokens
+	readings   Publisher
+	rejected   Publisher
+	log        *slog.Logger
+	clock      func() time.Time
+	m          *metrics
+	seen       *seenCache
+	guard      *authGuard   // password guessing: back-off and lock-out per MN and address
+	addrs      *connLimiter // connections per address
+	unauth     *tokenBucket // rejection records of unauthenticated input
+	authRecs   *tokenBucket // rejection records of HJ 212 authentication failures: their own budget, so that a socket flood cannot hide guessing
+	split      *hj212.SplitBudget
+	uploads    chan struct{} // a slot per HTTP upload being parsed (gateway.max_concurrent_uploads)
+	uploadWait time.Duration // how long an upload waits for a slot: 5 s
+	rec        recorder
 
 	lnMu  sync.Mutex
 	ln    net.Listener
@@ -78,15 +87,95 @@ func NewGateway(d Parts, cfg config.Gateway) (*Gateway, error) {
 	if d.Clock == nil {
 		d.Clock = time.Now
 	}
-	m, err := newMetrics(d.Registry)
+	split := hj212.NewSplitBudget(cfg.MaxSplitBytesTotal)
+	m, err := newMetrics(d.Registry, func() float64 { return float64(split.Used()) })
 	if err != nil {
 		return nil, err
 	}
 	return &Gateway{
 		cfg: cfg, net: d.Network, tokens: d.Tokens, readings: d.Readings, rejected: d.Rejected,
-		log: d.Log, clock: d.Clock, m: m, seen: newSeenCache(cfg.DedupEntries, cfg.DedupWindow),
+		log: d.Log, clock: d.Clock, m: m, seen: newSeenCache(cfg.DedupEntries, cfg.DedupEntriesPerStation, cfg.DedupWindow),
+		guard: newAuthGuard(guardLimits{maxFailures: cfg.AuthMaxFailures, window: cfg.AuthFailureWindow, lockout: cfg.AuthLockout,
+			backoff: cfg.AuthBackoff, backoffMax: cfg.AuthBackoffMax}),
+		addrs:    newConnLimiter(cfg.MaxConnectionsPerAddress),
+		unauth:   newTokenBucket(cfg.UnauthRecordsPerSecond, cfg.UnauthRecordsBurst),
+		authRecs: newTokenBucket(cfg.UnauthRecordsPerSecond, cfg.UnauthRecordsBurst),
+		split:    split,
+		uploads:  make(chan struct{}, cfg.MaxConcurrentUploads), uploadWait: 5 * time.Second,
 		ready: make(chan struct{}),
 	}, nil
+}
+
+// recorder publishes the rejection records of unauthenticated input in the background,
+// so that a refused socket or request never waits for Kafka (review findings H3, M4).
+// Its queue is bounded (gateway.unauth_records_burst); a goroutine runs only while it
+// holds records.
+type recorder struct {
+	mu    sync.Mutex
+	queue []*message.Rejection
+	done  chan struct{} // non-nil while a goroutine publishes; closed when it stops
+}
+
+// recordUnauth records the refusal of unauthenticated input (a refused connection, an
+// HTTP request without a valid token) without waiting: within the rate limit
+// (gateway.unauth_records_per_second) it is published in the background; beyond it, or
+// when the queue is full, it is only counted (riverwatch_gateway_records_suppressed_total).
+// Either way it counts in riverwatch_gateway_frames_refused_total.
+func (g *Gateway) recordUnauth(rj *message.Rejection) {
+	if !g.unauth.Allow(g.clock()) {
+		g.m.suppressed.WithLabelValues(rj.Reason).Inc()
+		g.m.framesRefused.WithLabelValues(rj.Reason).Inc()
+		return
+	}
+	r := &g.rec
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.queue) >= g.cfg.UnauthRecordsBurst {
+		g.m.suppressed.WithLabelValues(rj.Reason).Inc()
+		g.m.framesRefused.WithLabelValues(rj.Reason).Inc()
+		return
+	}
+	r.queue = append(r.queue, rj)
+	if r.done == nil {
+		r.done = make(chan struct{})
+		go g.drainRecords(r.done)
+	}
+}
+
+// drainRecords publishes queued records until the queue is empty.
+func (g *Gateway) drainRecords(done chan struct{}) {
+	r := &g.rec
+	for {
+		r.mu.Lock()
+		batch := r.queue
+		r.queue = nil
+		if len(batch) == 0 {
+			r.done = nil
+			r.mu.Unlock()
+			close(done)
+			return
+		}
+		r.mu.Unlock()
+		var o outbox
+		for _, rj := range batch {
+			o.addRejection(rj, true)
+		}
+		if err := g.publish(context.Background(), &o); err != nil {
+			g.log.Warn("record refused unauthenticated input", "records", len(batch), "err", err)
+			continue
+		}
+		g.commit(&o)
+	}
+}
+
+// waitRecords waits until the records queued so far are published (or failed).
+func (g *Gateway) waitRecords() {
+	g.rec.mu.Lock()
+	done := g.rec.done
+	g.rec.mu.Unlock()
+	if done != nil {
+		<-done
+	}
 }
 
 // outbox collects what one batch of input produces: the messages to publish, the answers
@@ -137,6 +226,9 @@ func (o *outbox) addReading(r *message.Reading) {
 // request) rather than one reading of it, for the metrics. A rejection that cannot be
 // encoded fails the outbox's publish, like a Kafka error: its input is not acknowledged.
 func (o *outbox) addRejection(rj *message.Rejection, frame bool) {
+	if rj.Source == message.SourceHJ212 {
+		rj.Raw = hj212.MaskPassword(rj.Raw) // a station's PW is never stored (review finding M6)
+	}
 	rj.Raw = message.TruncateRaw(rj.Raw)
 	rj.ID = message.RejectionID(rj.Source, rj.Reason, rj.ReceivedAt, rj.Raw+"\x00"+rj.Parameter+"\x00"+rj.Detail)
 	v, err := json.Marshal(rj)

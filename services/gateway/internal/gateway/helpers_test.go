@@ -177,6 +177,7 @@ func newHarness(t testing.TB, tweak func(*config.Gateway)) *harness {
 	}
 	cfg := config.Default().Gateway
 	cfg.HJ212Listen = "127.0.0.1:0"
+	cfg.AuthBackoff, cfg.AuthBackoffMax = 10*time.Millisecond, 100*time.Millisecond // keep refusal tests quick
 	if tweak != nil {
 		tweak(&cfg)
 	}

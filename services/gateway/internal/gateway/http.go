@@ -27,11 +27,17 @@ import (
 //
 // Authentication: a bearer token of role responder or admin (401 without a valid token,
 // 403 for a viewer); a row for a site outside the token's jurisdictions is refused. The
-// answer is 200 with {accepted, refused, results: [{row, status, id | reason, detail}]} once
-// the body parsed, even when rows were refused; 400 for a body that does not parse, 413
-// past gateway.max_body_bytes, 503 when Kafka did not take the readings (nothing was
-// accepted; send it again). Rows are numbered from 1 (CSV: after the header). interval
-// defaults to "lab"; flag to "N".
+// answer is 200 with {accepted, refused, results: [{row, status, id | reason, detail}],
+// refused_by_reason, omitted} once the body parsed, even when rows were refused: results
+// lists the first gateway.max_row_results rows, omitted says how many more there were, and
+// refused_by_reason counts every refused row by reason. 400 for a body that does not
+// parse, 413 past gateway.max_body_bytes or gateway.max_rows rows, 503 when Kafka did not
+// take the readings (nothing was accepted; send it again). Rows are numbered from 1 (CSV:
+// after the header). interval defaults to "lab"; flag to "N".
+//
+// A request without a valid token is answered 401 at once, its body unread; its refusal
+// is recorded in the background within gateway.unauth_records_per_second (review
+// finding M4).
 func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/readings", func(w http.ResponseWriter, r *http.Request) {
@@ -70,7 +76,11 @@ type RowResult struct {
 type UploadResult struct {
 	Accepted int         `json:"accepted"`
 	Refused  int         `json:"refused"`
-	Results  []RowResult `json:"results"`
+	Results  []RowResult `json:"results"` // the first gateway.max_row_results rows
+	// RefusedByReason counts the refused rows by reason, all of them.
+	RefusedByReason map[string]int `json:"refused_by_reason,omitempty"`
+	// Omitted is how many rows are beyond Results.
+	Omitted int `json:"omitted,omitempty"`
 }
 
 // errorBody is the answer when the request as a whole is refused.
@@ -90,7 +100,8 @@ func (g *Gateway) serveUpload(w http.ResponseWriter, r *http.Request, source str
 	remote := r.RemoteAddr
 	p, err := g.tokens.Authenticate(r)
 	if err != nil {
-		g.refuseRequest(r.Context(), r, source, "", ReasonAuthToken, err.Error(), now)
+		g.recordUnauth(&message.Rejection{Reason: ReasonAuthToken, Detail: err.Error(), Source: source, Remote: remote, ReceivedAt: now})
+		w.Header().Set("Connection", "close") // the unread body is not drained
 		w.Header().Set("WWW-Authenticate", `Bearer realm="riverwatch"`)
 		return writeJSON(w, http.StatusUnauthorized, errorBody{Error: err.Error(), Reason: ReasonAuthToken})
 	}
@@ -104,32 +115,58 @@ func (g *Gateway) serveUpload(w http.ResponseWriter, r *http.Request, source str
 		g.refuseRequest(r.Context(), r, source, p.Name, ReasonTooLarge, detail, now)
 		return writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: detail, Reason: ReasonTooLarge})
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			detail := fmt.Sprintf("body exceeds %d bytes", g.cfg.MaxBodyBytes)
-			g.recordRequest(r.Context(), source, p.Name, remote, ReasonTooLarge, detail, string(body), now)
-			return writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: detail, Reason: ReasonTooLarge})
-		}
-		return writeJSON(w, http.StatusBadRequest, errorBody{Error: "read body: " + err.Error(), Reason: ReasonBadBody})
+	// A bounded number of uploads is parsed at once: with the per-request bounds below this
+	// bounds the memory of all uploads.
+	wait := time.NewTimer(g.uploadWait)
+	select {
+	case g.uploads <- struct{}{}:
+		wait.Stop()
+		defer func() { <-g.uploads }()
+	case <-wait.C:
+		w.Header().Set("Retry-After", "5")
+		return writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: fmt.Sprintf("%d uploads in progress (gateway.max_concurrent_uploads); send it again later", g.cfg.MaxConcurrentUploads), Reason: ReasonBusy})
+	case <-r.Context().Done():
+		wait.Stop()
+		return writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "request cancelled while waiting for an upload slot", Reason: ReasonBusy})
 	}
+	// The body is parsed as it streams in, never held whole: memory per request is bounded
+	// by gateway.max_rows rows, not by the body (review finding M3).
+	var head rawHead // the first bytes, for the rejection record
+	body := io.TeeReader(http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes), &head)
 	var rows []row
 	if source == message.SourceCSV {
-		rows, err = parseCSV(body)
+		rows, err = parseCSV(body, g.cfg.MaxRows)
 	} else {
-		rows, err = parseJSON(body)
+		rows, err = parseJSON(body, g.cfg.MaxRows)
 	}
-	if err != nil {
-		g.recordRequest(r.Context(), source, p.Name, remote, ReasonBadBody, err.Error(), string(body), now)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		detail := fmt.Sprintf("body exceeds %d bytes", g.cfg.MaxBodyBytes)
+		g.recordRequest(r.Context(), source, p.Name, remote, ReasonTooLarge, detail, head.String(), now)
+		return writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: detail, Reason: ReasonTooLarge})
+	case errors.Is(err, errTooManyRows):
+		detail := fmt.Sprintf("upload has more than %d rows (gateway.max_rows); send it in parts", g.cfg.MaxRows)
+		g.recordRequest(r.Context(), source, p.Name, remote, ReasonTooManyRows, detail, head.String(), now)
+		w.Header().Set("Connection", "close") // the rest of the body is not read
+		return writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: detail, Reason: ReasonTooManyRows})
+	case err != nil:
+		g.recordRequest(r.Context(), source, p.Name, remote, ReasonBadBody, err.Error(), head.String(), now)
 		return writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error(), Reason: ReasonBadBody})
 	}
 
 	var o outbox
-	res := UploadResult{Results: make([]RowResult, len(rows))}
+	listed := min(len(rows), g.cfg.MaxRowResults)
+	res := UploadResult{Results: make([]RowResult, listed), Omitted: len(rows) - listed}
 	ids := make(map[string]int, len(rows))
+	var spare RowResult // the result of a row beyond the listed ones
 	for i := range rows {
-		rr := &res.Results[i]
+		rr := &spare
+		if i < listed {
+			rr = &res.Results[i]
+		} else {
+			spare = RowResult{}
+		}
 		rr.Row = i + 1
 		reading, rf := g.checkRow(&rows[i], p, source, now)
 		if rf == nil {
@@ -142,6 +179,10 @@ func (g *Gateway) serveUpload(w http.ResponseWriter, r *http.Request, source str
 		if rf != nil {
 			rr.Status, rr.Reason, rr.Detail = "refused", rf.reason, rf.detail
 			res.Refused++
+			if res.RefusedByReason == nil {
+				res.RefusedByReason = map[string]int{}
+			}
+			res.RefusedByReason[rf.reason]++
 			o.addRejection(&message.Rejection{
 				Reason: rf.reason, Detail: fmt.Sprintf("row %d: %s", rr.Row, rf.detail), Station: p.Name,
 				Site: rows[i].site, Parameter: rows[i].parameter, Source: source, Remote: remote, Raw: rows[i].raw, ReceivedAt: now,
@@ -209,36 +250,104 @@ type jsonRow struct {
 	Max        *float64 `json:"max"`
 }
 
-// parseJSON reads a JSON array of rows. A body that is not one array is an error; a row
-// that is not a valid object is refused on its own.
-func parseJSON(body []byte) ([]row, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	var raws []json.RawMessage
-	if err := dec.Decode(&raws); err != nil {
-		return nil, fmt.Errorf("body is not a JSON array of readings: %w", err)
+// errTooManyRows: the body holds more rows than gateway.max_rows.
+var errTooManyRows = errors.New("too many rows")
+
+// parseJSON reads a JSON array of at most maxRows rows (errTooManyRows beyond, found
+// without decoding the rest). A body that is not one array is an error; a row that is not
+// a valid object is refused on its own.
+func parseJSON(body io.Reader, maxRows int) ([]row, error) {
+	// Without the whitespace between tokens: encoding/json's Decoder keeps whitespace it
+	// peeks over in its buffer, so a body of spaces would be held whole.
+	dec := json.NewDecoder(&jsonSpaceFilter{r: body})
+	notArray := func(err error) error { return fmt.Errorf("body is not a JSON array of readings: %w", err) }
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, notArray(err)
 	}
-	if raws == nil {
+	if tok == nil {
 		return nil, errors.New("body is not a JSON array of readings (null)")
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, notArray(fmt.Errorf("starts with %v", tok))
+	}
+	var rows []row
+	for dec.More() {
+		if len(rows) == maxRows {
+			return nil, errTooManyRows
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, notArray(err)
+		}
+		rows = append(rows, parseJSONRow(raw))
+	}
+	if _, err := dec.Token(); err != nil { // the closing ']'
+		return nil, notArray(err)
+	}
+	switch _, err := dec.Token(); {
+	case err == io.EOF:
+	case errors.As(err, new(*http.MaxBytesError)):
+		return nil, err
+	default:
 		return nil, errors.New("body has data after the JSON array")
 	}
-	rows := make([]row, len(raws))
-	for i, raw := range raws {
-		rw := &rows[i]
-		rw.raw = string(raw)
-		var jr jsonRow
-		d := json.NewDecoder(bytes.NewReader(raw))
-		d.DisallowUnknownFields()
-		if err := d.Decode(&jr); err != nil {
-			rw.err = &refusal{ReasonBadRow, "not a reading object: " + err.Error()}
-			continue
-		}
-		*rw = row{raw: rw.raw, site: jr.Site, parameter: jr.Parameter, value: jr.Value, unit: jr.Unit,
-			observedAt: jr.ObservedAt, flag: jr.Flag, interval: jr.Interval, min: jr.Min, max: jr.Max}
-		rw.err = missing(rw)
-	}
 	return rows, nil
+}
+
+// jsonSpaceFilter drops the whitespace outside strings of a JSON text (insignificant by
+// RFC 8259), in place.
+type jsonSpaceFilter struct {
+	r        io.Reader
+	inString bool
+	escaped  bool
+}
+
+// Read reads from the source and returns what is left once whitespace is dropped; it
+// returns 0 bytes only with an error.
+func (f *jsonSpaceFilter) Read(p []byte) (int, error) {
+	for {
+		n, err := f.r.Read(p)
+		w := 0
+		for _, c := range p[:n] {
+			switch {
+			case f.inString:
+				switch {
+				case f.escaped:
+					f.escaped = false
+				case c == '\\':
+					f.escaped = true
+				case c == '"':
+					f.inString = false
+				}
+			case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+				continue
+			case c == '"':
+				f.inString = true
+			}
+			p[w] = c
+			w++
+		}
+		if w > 0 || err != nil {
+			return w, err
+		}
+	}
+}
+
+// parseJSONRow reads one element of the array.
+func parseJSONRow(raw json.RawMessage) row {
+	rw := row{raw: string(raw)}
+	var jr jsonRow
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&jr); err != nil {
+		rw.err = &refusal{ReasonBadRow, "not a reading object: " + err.Error()}
+		return rw
+	}
+	rw = row{raw: rw.raw, site: jr.Site, parameter: jr.Parameter, value: jr.Value, unit: jr.Unit,
+		observedAt: jr.ObservedAt, flag: jr.Flag, interval: jr.Interval, min: jr.Min, max: jr.Max}
+	rw.err = missing(&rw)
+	return rw
 }
 
 // missing refuses a row without a required field.
@@ -269,11 +378,11 @@ func missing(rw *row) *refusal {
 // message.Reading carries. Any other column is refused, not silently dropped.
 var csvOptions = readingcsv.Options{Optional: []string{readingcsv.Flag, readingcsv.Interval, readingcsv.Min, readingcsv.Max}}
 
-// parseCSV reads a CSV body whose first record is the header. Broken CSV syntax or a bad
-// header is an error; a row with the wrong number of fields or a value that is not a number
-// is refused on its own.
-func parseCSV(body []byte) ([]row, error) {
-	cr, err := readingcsv.NewReader(bytes.NewReader(body), csvOptions)
+// parseCSV reads a CSV body whose first record is the header, then at most maxRows rows
+// (errTooManyRows beyond). Broken CSV syntax or a bad header is an error; a row with the
+// wrong number of fields or a value that is not a number is refused on its own.
+func parseCSV(body io.Reader, maxRows int) ([]row, error) {
+	cr, err := readingcsv.NewReader(body, csvOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -285,6 +394,9 @@ func parseCSV(body []byte) ([]row, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+		if len(rows) == maxRows {
+			return nil, errTooManyRows
 		}
 		rw := row{raw: rec.Raw}
 		if rec.Err != nil {
@@ -319,6 +431,19 @@ func parseCSV(body []byte) ([]row, error) {
 	}
 	return rows, nil
 }
+
+// rawHead keeps the first message.MaxRawBytes bytes written to it.
+type rawHead struct{ b []byte }
+
+// Write keeps what fits and reports everything written.
+func (h *rawHead) Write(p []byte) (int, error) {
+	if room := message.MaxRawBytes - len(h.b); room > 0 {
+		h.b = append(h.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+func (h *rawHead) String() string { return string(h.b) }
 
 // refuseRequest records a request refused before its body was read; it keeps the first
 // bytes of the body as the raw input.

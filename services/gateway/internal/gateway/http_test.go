@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/message"
@@ -161,6 +162,7 @@ func TestUploadRefusedAsAWhole(t *testing.T) {
 			if n := len(h.readings.readings(t)); n != 0 {
 				t.Fatalf("%d readings", n)
 			}
+			h.gw.waitRecords() // a request without a valid token is recorded in the background
 			if rj := h.rejected.rejections(t); len(rj) != 1 || rj[0].Reason != tc.reason || rj[0].Remote == "" {
 				t.Fatalf("rejections %+v", rj)
 			}
@@ -209,5 +211,102 @@ func TestUploadTooLargeWithoutContentLength(t *testing.T) {
 	}
 	if rj := h.rejected.rejections(t); len(rj) != 1 || rj[0].Reason != ReasonTooLarge || len(rj[0].Raw) == 0 {
 		t.Fatalf("rejections %+v", rj)
+	}
+}
+
+func TestUploadWithMoreRowsThanTheLimitIsRefusedAsAWhole(t *testing.T) {
+	jsonRow := `{"site":"STH-S2","parameter":"cod","value":10,"unit":"mg/L","observed_at":"2024-06-01T00:00:00Z"}`
+	csvHead := "site,parameter,value,unit,observed_at\n"
+	csvRow := "STH-S2,cod,10,mg/L,2024-06-01T00:00:00Z\n"
+	for _, tc := range []struct {
+		name, path, body string
+		code             int
+	}{
+		{"JSON at the limit", "/api/v1/readings", "[" + strings.TrimSuffix(strings.Repeat(jsonRow+",", 5), ",") + "]", http.StatusOK},
+		{"JSON over the limit", "/api/v1/readings", "[" + strings.TrimSuffix(strings.Repeat(jsonRow+",", 6), ",") + "]", http.StatusRequestEntityTooLarge},
+		{"JSON bomb of empty objects", "/api/v1/readings", "[" + strings.TrimSuffix(strings.Repeat("{},", 100000), ",") + "]", http.StatusRequestEntityTooLarge},
+		{"CSV at the limit", "/api/v1/readings.csv", csvHead + strings.Repeat(csvRow, 5), http.StatusOK},
+		{"CSV over the limit", "/api/v1/readings.csv", csvHead + strings.Repeat(",,,,\n", 6), http.StatusRequestEntityTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(c *config.Gateway) { c.MaxRows = 5 })
+			code, _, eb := post(t, h, tc.path, "admin", tc.body)
+			if code != tc.code {
+				t.Fatalf("status %d (%+v), want %d", code, eb, tc.code)
+			}
+			if code == http.StatusOK {
+				return
+			}
+			if eb.Reason != ReasonTooManyRows || !strings.Contains(eb.Error, "gateway.max_rows") {
+				t.Fatalf("error %+v", eb)
+			}
+			if n := len(h.readings.readings(t)); n != 0 {
+				t.Fatalf("%d readings published from a refused upload", n)
+			}
+			if rj := h.rejected.rejections(t); len(rj) != 1 || rj[0].Reason != ReasonTooManyRows {
+				t.Fatalf("rejections %+v, want one too_many_rows for the request", rj)
+			}
+		})
+	}
+}
+
+func TestUploadAnswerListsTheFirstRowsAndSummarisesTheRest(t *testing.T) {
+	h := newHarness(t, func(c *config.Gateway) { c.MaxRowResults = 2 })
+	good := `{"site":"STH-S2","parameter":"cod","value":10,"unit":"mg/L","observed_at":"2024-06-01T00:00:00Z"}`
+	body := "[" + good + `,{},{"site":"nowhere","parameter":"cod","value":1,"unit":"mg/L","observed_at":"2024-06-01T00:00:00Z"},{},{}]`
+	code, res, _ := post(t, h, "/api/v1/readings", "admin", body)
+	if code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	if len(res.Results) != 2 || res.Omitted != 3 || res.Accepted != 1 || res.Refused != 4 {
+		t.Fatalf("answer %+v, want 2 results listed, 3 omitted, 1 accepted, 4 refused", res)
+	}
+	if res.RefusedByReason[ReasonBadRow] != 3 || res.RefusedByReason[ReasonUnknownSite] != 1 {
+		t.Fatalf("refused by reason %v", res.RefusedByReason)
+	}
+	if rj := h.rejected.rejections(t); len(rj) != 4 {
+		t.Fatalf("%d rejections, want one per refused row, listed or not", len(rj))
+	}
+}
+
+func TestJSONWhitespaceIsDroppedOutsideStringsOnly(t *testing.T) {
+	body := " [ \n\t{ \"site\" : \"STH S2\\\" x\\\\\" , \"parameter\":\"cod\",\"value\": 1 ,\"unit\":\"mg / L\",\"observed_at\":\"t\" } ]\r\n"
+	rows, err := parseJSON(strings.NewReader(body), 10)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("parseJSON: %d rows, %v", len(rows), err)
+	}
+	if r := rows[0]; r.site != `STH S2" x\` || *r.unit != "mg / L" || *r.value != 1 {
+		t.Fatalf("row %+v: whitespace inside strings changed", r)
+	}
+	if _, err := parseJSON(strings.NewReader("["+strings.Repeat(" ", 1<<20)+"]"), 10); err != nil {
+		t.Fatalf("a body of spaces: %v", err)
+	}
+}
+
+func TestUploadBeyondTheConcurrentLimitIsAnswered503WithRetryAfter(t *testing.T) {
+	h := newHarness(t, func(c *config.Gateway) { c.MaxConcurrentUploads = 1 })
+	h.gw.uploadWait = 50 * time.Millisecond
+	gate, entered := h.readings.hold() // the first upload holds its slot while Kafka stalls
+	good := `[{"site":"STH-S2","parameter":"cod","value":10,"unit":"mg/L","observed_at":"2024-06-01T00:00:00Z"}]`
+	first := make(chan int)
+	go func() {
+		code, _, _ := post(t, h, "/api/v1/readings", "admin", good)
+		first <- code
+	}()
+	<-entered
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/readings", strings.NewReader(good))
+	req.Header.Set("Authorization", "Bearer admin")
+	rec := httptest.NewRecorder()
+	h.gw.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), ReasonBusy) {
+		t.Fatalf("second upload: %d %q Retry-After %q, want 503 busy", rec.Code, rec.Body.String(), rec.Header().Get("Retry-After"))
+	}
+	close(gate)
+	if code := <-first; code != http.StatusOK {
+		t.Fatalf("first upload: %d", code)
+	}
+	code, _, _ := post(t, h, "/api/v1/readings", "admin", strings.Replace(good, "T00:", "T01:", 1))
+	if code != http.StatusOK {
+		t.Fatalf("upload after the slot was freed: %d", code)
 	}
 }

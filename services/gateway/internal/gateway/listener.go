@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+
 	"github.com/riverwatch/riverwatch/pkg/hj212"
 	"github.com/riverwatch/riverwatch/pkg/message"
 )
@@ -74,50 +75,65 @@ func (g *Gateway) RunTCP(ctx context.Context) error {
 			continue
 		}
 		retry.Reset()
-		if n := g.open.Add(1); n > int64(g.cfg.MaxConnections) {
-			g.open.Add(-1)
-			g.m.connsRefused.Inc()
-			g.conns.Go(func() { g.refuseConn(ctx, conn) })
+		key := addrKey(conn.RemoteAddr())
+		if reason, detail := g.admit(key); reason != "" {
+			g.refuseConn(conn, reason, detail)
 			continue
 		}
 		g.m.connsOpen.Inc()
 		g.m.connsTotal.Inc()
 		g.conns.Go(func() {
 			defer func() {
+				g.addrs.Release(key)
 				g.open.Add(-1)
 				g.m.connsOpen.Dec()
 			}()
-			g.serve(ctx, conn)
+			g.serve(ctx, conn, key)
 		})
 	}
 	g.conns.Wait()
+	g.waitRecords()
 	return nil
 }
 
-// refuseConn records and closes a connection beyond gateway.max_connections.
-func (g *Gateway) refuseConn(ctx context.Context, conn net.Conn) {
-	defer conn.Close()
-	var o outbox
-	now := g.clock()
-	o.addRejection(&message.Rejection{
-		Reason: ReasonTooManyConnections, Detail: fmt.Sprintf("%d connections open (gateway.max_connections)", g.cfg.MaxConnections),
-		Source: message.SourceHJ212, Remote: conn.RemoteAddr().String(), ReceivedAt: now,
-	}, true)
-	if err := g.publish(ctx, &o); err != nil {
-		g.log.Warn("record refused connection", "err", err)
-		return
+// admit takes a connection slot for an address (gateway.max_connections, and
+// gateway.max_connections_per_address) or says why not: a reason and a detail.
+func (g *Gateway) admit(key string) (string, string) {
+	if locked, until := g.guard.Refused(key, g.clock()); locked {
+		return ReasonAuthLocked, "address " + key + " is locked out after repeated authentication failures until " + until.UTC().Format(time.RFC3339)
 	}
-	g.commit(&o)
+	if n := g.open.Add(1); n > int64(g.cfg.MaxConnections) {
+		g.open.Add(-1)
+		return ReasonTooManyConnections, fmt.Sprintf("%d connections open (gateway.max_connections)", g.cfg.MaxConnections)
+	}
+	if !g.addrs.Acquire(key) {
+		g.open.Add(-1)
+		return ReasonAddressConnections, fmt.Sprintf("%d connections open from %s (gateway.max_connections_per_address)", g.cfg.MaxConnectionsPerAddress, key)
+	}
+	return "", ""
+}
+
+// refuseConn closes a connection at once, counts it, and records it within the rate limit
+// for unauthenticated input, without waiting for Kafka (review finding H3).
+func (g *Gateway) refuseConn(conn net.Conn, reason, detail string) {
+	remote := conn.RemoteAddr().String()
+	g.m.connsRefused.WithLabelValues(reason).Inc() // before the peer can see the close
+	conn.Close()
+	g.recordUnauth(&message.Rejection{
+		Reason: reason, Detail: detail, Source: message.SourceHJ212, Remote: remote, ReceivedAt: g.clock(),
+	})
 }
 
 // deadlineReader sets the connection's read deadline before each read: the idle timeout
-// between frames, the frame timeout inside one, and "now" once the gateway is stopping.
+// between frames, the frame timeout inside one, never past the authentication deadline
+// while the connection has not authenticated, and "now" once the gateway is stopping.
 type deadlineReader struct {
-	ctx   context.Context
-	conn  net.Conn
-	dec   *hj212.Decoder
-	idle  time.Duration
-	frame time.Duration
+	ctx    context.Context
+	conn   net.Conn
+	dec    *hj212.Decoder
+	idle   time.Duration
+	frame  time.Duration
+	authBy time.Time // zero once a frame authenticated
 }
 
 // Read reads from the connection under the deadline that fits the decoder's state.
@@ -126,7 +142,11 @@ func (r *deadlineReader) Read(p []byte) (int, error) {
 	if r.dec != nil && r.dec.Buffered() {
 		t = r.frame
 	}
-	if err := r.conn.SetReadDeadline(time.Now().Add(t)); err != nil {
+	deadline := time.Now().Add(t)
+	if !r.authBy.IsZero() && r.authBy.Before(deadline) {
+		deadline = r.authBy
+	}
+	if err := r.conn.SetReadDeadline(deadline); err != nil {
 		return 0, err
 	}
 	// Checked after setting the deadline: a stop that came before is seen here, one that

@@ -486,7 +486,7 @@ func TestConnectionsBeyondTheLimitAreRefused(t *testing.T) {
 	waitFor(t, "too_many_connections", func() bool {
 		return slices.Contains(reasons(h.rejected.rejections(t)), ReasonTooManyConnections)
 	})
-	if got := metricValue(h.gw.m.connsRefused); got != 1 {
+	if got := metricValue(h.gw.m.connsRefused.WithLabelValues(ReasonTooManyConnections)); got != 1 {
 		t.Errorf("connections refused metric = %v", got)
 	}
 	if got := metricValue(h.gw.m.connsOpen); got != 1 {

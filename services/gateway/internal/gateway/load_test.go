@@ -13,6 +13,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/hj212"
 	"github.com/riverwatch/riverwatch/pkg/network"
 	"github.com/riverwatch/riverwatch/pkg/stream"
@@ -116,7 +117,8 @@ func BenchmarkGatewayLoad(b *testing.B) {
 	}
 	rec := &latencyRecorder{Publisher: writers}
 	rejected := newWriter(b, cfg.Kafka.Brokers, cfg.Kafka.Topics.Rejected)
-	gw := startGatewayOn(b, cfg, nw, rec, rejected, nil)
+	// Every load station connects from this host.
+	gw := startGatewayOn(b, cfg, nw, rec, rejected, func(g *config.Gateway) { g.MaxConnectionsPerAddress = loadStations })
 	addr := gw.TCPAddr().String()
 
 	clients := make([]*hj212.Client, loadStations)

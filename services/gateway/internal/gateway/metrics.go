@@ -17,12 +17,16 @@ type metrics struct {
 	readingsRefused  *prometheus.CounterVec // riverwatch_gateway_readings_refused_total{source,reason}
 	connsOpen        prometheus.Gauge       // riverwatch_gateway_connections_open
 	connsTotal       prometheus.Counter     // riverwatch_gateway_connections_total
-	connsRefused     prometheus.Counter     // riverwatch_gateway_connections_refused_total
+	connsRefused     *prometheus.CounterVec // riverwatch_gateway_connections_refused_total{reason}
+	connsClosed      *prometheus.CounterVec // riverwatch_gateway_connections_closed_total{reason}
+	authFailures     *prometheus.CounterVec // riverwatch_gateway_auth_failures_total{reason}
+	suppressed       *prometheus.CounterVec // riverwatch_gateway_records_suppressed_total{reason}
+	splitBytes       prometheus.GaugeFunc   // riverwatch_gateway_split_bytes
 	answers          *prometheus.CounterVec // riverwatch_gateway_answers_total{cn}
 	httpRequests     *prometheus.CounterVec // riverwatch_gateway_http_requests_total{endpoint,code}
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, splitBytes func() float64) (*metrics, error) {
 	m := &metrics{
 		framesAccepted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "riverwatch_gateway_frames_accepted_total",
@@ -52,10 +56,26 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "riverwatch_gateway_connections_total",
 			Help: "HJ 212 station connections accepted.",
 		}),
-		connsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+		connsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "riverwatch_gateway_connections_refused_total",
-			Help: "HJ 212 connections refused because gateway.max_connections were open.",
-		}),
+			Help: "HJ 212 connections closed at once when accepted, by reason: too_many_connections (gateway.max_connections), address_connections (gateway.max_connections_per_address), auth_locked (the address is locked out).",
+		}, []string{"reason"}),
+		connsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riverwatch_gateway_connections_closed_total",
+			Help: "HJ 212 connections closed by the gateway, by reason: auth_timeout (no valid frame within gateway.auth_timeout), auth_locked, frame_errors (gateway.max_frame_errors).",
+		}, []string{"reason"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riverwatch_gateway_auth_failures_total",
+			Help: "HJ 212 frames refused by authentication, by reason: auth_mn, auth_pw, auth_locked (MN or address locked out after gateway.auth_max_failures).",
+		}, []string{"reason"}),
+		suppressed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riverwatch_gateway_records_suppressed_total",
+			Help: "Refusals of unauthenticated input not recorded on the rejected topic because gateway.unauth_records_per_second was exceeded, by reason (still refused and counted).",
+		}, []string{"reason"}),
+		splitBytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "riverwatch_gateway_split_bytes",
+			Help: "Bytes of CP held by split-message reassembly on all connections (bounded by gateway.max_split_bytes_total).",
+		}, splitBytes),
 		answers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "riverwatch_gateway_answers_total",
 			Help: "HJ 212 packets sent to stations, by command code (9014, 9011, 1012).",
@@ -69,7 +89,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.framesAccepted, m.framesRefused, m.framesUnacked, m.readingsAccepted,
-		m.readingsRefused, m.connsOpen, m.connsTotal, m.connsRefused,
+		m.readingsRefused, m.connsOpen, m.connsTotal, m.connsRefused, m.connsClosed, m.authFailures, m.suppressed, m.splitBytes,
 		m.answers, m.httpRequests} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ingest: register metrics: %w", err)

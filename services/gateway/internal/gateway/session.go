@@ -23,7 +23,13 @@ type session struct {
 	conn   net.Conn
 	remote string
 	dec    *hj212.Decoder
-	reasm  hj212.Reassembler
+	rx     hj212.Receiver
+	rd     *deadlineReader
+	addr   string        // the address key of the limits (addrKey)
+	site   *network.Site // the site of the last packet authenticated
+	wait   time.Duration // back-off after an authentication failure, before the next frame
+	locked bool          // a frame hit a lock-out: close after this batch
+	lastMN string        // the MN last authenticated (the guard is told of each new one)
 	out    outbox
 	errRun int // consecutive frames refused by the codec or authentication
 	wbuf   []byte
@@ -32,13 +38,16 @@ type session struct {
 // serve reads frames until the station leaves, times out, misbehaves too often or the
 // gateway stops. Frames that arrived together are handled as one batch: published
 // together, then answered in order.
-func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
+func (g *Gateway) serve(ctx context.Context, conn net.Conn, addr string) {
 	defer conn.Close()
-	s := &session{g: g, conn: conn, remote: conn.RemoteAddr().String()}
-	s.reasm = hj212.Reassembler{MaxSets: g.cfg.MaxSplitSets, MaxBytes: g.cfg.MaxSplitBytes, Timeout: g.cfg.SplitTimeout}
-	rd := &deadlineReader{ctx: ctx, conn: conn, idle: g.cfg.IdleTimeout, frame: g.cfg.FrameTimeout}
-	s.dec = hj212.NewDecoder(rd, g.cfg.MaxFrameBytes)
-	rd.dec = s.dec
+	s := &session{g: g, conn: conn, remote: conn.RemoteAddr().String(), addr: addr}
+	s.rx = hj212.Receiver{Location: g.net.Location, Authenticate: s.authenticate,
+		Reassembler: hj212.Reassembler{MaxSets: g.cfg.MaxSplitSets, MaxBytes: g.cfg.MaxSplitBytes, Timeout: g.cfg.SplitTimeout, Budget: g.split}}
+	defer s.rx.Reassembler.Reset() // give the shared split budget back, however the session ends
+	// Until a frame authenticates, the connection lives at most gateway.auth_timeout.
+	s.rd = &deadlineReader{ctx: ctx, conn: conn, idle: g.cfg.IdleTimeout, frame: g.cfg.FrameTimeout, authBy: time.Now().Add(g.cfg.AuthTimeout)}
+	s.dec = hj212.NewDecoder(s.rd, g.cfg.MaxFrameBytes)
+	s.rd.dec = s.dec
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	log := g.log.With("remote", s.remote)
@@ -53,19 +62,35 @@ func (g *Gateway) serve(ctx context.Context, conn net.Conn) {
 		s.out.reset()
 		now := g.clock()
 		s.handle(f, err, now)
-		for n := 1; n < g.cfg.BatchFrames && s.dec.More(); n++ {
+		// An authentication failure ends the batch: the frames after it wait for the back-off.
+		for n := 1; n < g.cfg.BatchFrames && s.dec.More() && s.wait == 0 && !s.locked; n++ {
 			f, err := s.dec.Next()
 			s.handle(f, err, now)
 		}
-		for _, inc := range s.reasm.Expire(now) {
+		for _, inc := range s.rx.Reassembler.Expire(now) {
 			s.incompleteSplit(inc, now)
 		}
 		if !s.flush(ctx, log) {
 			return
 		}
+		if s.locked {
+			g.m.connsClosed.WithLabelValues(ReasonAuthLocked).Inc()
+			log.Debug("closing connection: locked out")
+			return
+		}
 		if s.errRun >= g.cfg.MaxFrameErrors {
+			g.m.connsClosed.WithLabelValues("frame_errors").Inc()
 			log.Warn("closing connection after repeated refused frames", "refused", s.errRun)
 			return
+		}
+		if s.wait > 0 {
+			t := time.NewTimer(s.wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
+			s.wait = 0
 		}
 	}
 }
@@ -79,7 +104,7 @@ func isFrameError(err error) bool {
 func (s *session) finish(ctx context.Context, err error, log *slog.Logger) {
 	s.out.reset()
 	now := s.g.clock()
-	for _, inc := range s.reasm.Drain() {
+	for _, inc := range s.rx.Reassembler.Drain() {
 		s.incompleteSplit(inc, now)
 	}
 	if len(s.out.rejections) > 0 {
@@ -92,6 +117,11 @@ func (s *session) finish(ctx context.Context, err error, log *slog.Logger) {
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), ctx.Err() != nil:
 		log.Debug("station disconnected", "err", err)
+	case errors.Is(err, os.ErrDeadlineExceeded) && !s.rd.authBy.IsZero() && !time.Now().Before(s.rd.authBy):
+		s.g.m.connsClosed.WithLabelValues(ReasonAuthTimeout).Inc()
+		s.g.recordUnauth(&message.Rejection{Reason: ReasonAuthTimeout, Source: message.SourceHJ212, Remote: s.remote, ReceivedAt: now,
+			Detail: "no frame with a valid MN and PW within " + s.g.cfg.AuthTimeout.String() + " of connecting (gateway.auth_timeout)"})
+		log.Debug("closing connection: not authenticated in time", "auth_timeout", s.g.cfg.AuthTimeout)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		log.Debug("station idle, closing", "idle_timeout", s.g.cfg.IdleTimeout)
 	default:
@@ -142,6 +172,17 @@ func (s *session) reply(p hj212.Packet) {
 // refuse records a refusal of a whole frame. codec marks refusals by the codec or
 // authentication, which count towards closing the connection.
 func (s *session) refuse(reason, detail, raw string, p *hj212.Packet, site *network.Site, now time.Time, codec bool) {
+	limit := s.g.unauth
+	if reason == ReasonAuthMN || reason == ReasonAuthPW || reason == ReasonAuthLocked {
+		limit = s.g.authRecs
+	}
+	if codec && !limit.Allow(now) {
+		// Unauthenticated input: recorded within gateway.unauth_records_per_second, counted always.
+		s.g.m.suppressed.WithLabelValues(reason).Inc()
+		s.g.m.framesRefused.WithLabelValues(reason).Inc()
+		s.errRun++
+		return
+	}
 	rj := &message.Rejection{Reason: reason, Detail: detail, Source: message.SourceHJ212, Remote: s.remote, Raw: raw, ReceivedAt: now}
 	if p != nil {
 		rj.Station = p.MN
@@ -158,43 +199,72 @@ func (s *session) refuse(reason, detail, raw string, p *hj212.Packet, site *netw
 // handle processes one result of the decoder.
 func (s *session) handle(f hj212.Frame, err error, now time.Time) {
 	s.out.frames++
-	if err != nil {
-		var fe *hj212.FrameError
-		errors.As(err, &fe)
-		s.refuse(fe.Err.Reason, fe.Err.Detail, string(fe.Raw), nil, nil, now, true)
-		return
-	}
-	raw := string(f.Raw)
-	p, err := hj212.ParsePacket(f.Data)
-	if err != nil {
-		var he *hj212.Error
-		errors.As(err, &he)
-		s.refuse(he.Reason, he.Detail, raw, nil, nil, now, true)
-		return
-	}
-	site, ok := s.g.net.SiteByMN(p.MN)
-	if !ok || site.Station == nil {
-		s.refuse(ReasonAuthMN, "MN "+strconv.Quote(p.MN)+" is not a station of sites.yaml", raw, &p, nil, now, true)
-		return
-	}
-	if subtle.ConstantTimeCompare([]byte(p.PW), []byte(site.Station.Password)) != 1 {
-		s.refuse(ReasonAuthPW, "PW does not match station "+p.MN+" of site "+site.ID, raw, &p, site, now, true)
+	up, err := s.rx.Decode(f, err, now)
+	var re *hj212.RefusalError
+	if errors.As(err, &re) {
+		site := s.site // known from StageAuth on (auth_pw names the site)
+		if re.Stage < hj212.StageAuth {
+			site = nil
+		}
+		if re.Authenticated() {
+			s.errRun = 0
+		}
+		s.refuse(re.Reason, re.Detail, re.Raw, re.Packet, site, now, !re.Authenticated())
+		if re.Final {
+			s.ack(*re.Packet)
+		}
 		return
 	}
 	s.errRun = 0
-	if !p.OmitFlag && p.Flag.Split() {
-		joined, done, err := s.reasm.Add(p, now)
-		if err != nil {
-			s.refuse(hj212.ReasonOf(err), detailOf(err), raw, &p, site, now, false)
-			return
-		}
-		if !done {
-			return // held until the set is complete; answered then
-		}
-		p = joined
-		raw = string(p.AppendSegment(nil))
+	if up.Pending {
+		return // held until the set is complete; answered then
 	}
-	s.dispatch(p, site, raw, now)
+	s.dispatch(&up, now)
+}
+
+// authenticate checks a packet's MN and PW against sites.yaml, under the lock-out of
+// guessing (authGuard); the session remembers the site of the last packet checked. A
+// failure sets the back-off before the next frame; a lock-out closes the connection.
+func (s *session) authenticate(p *hj212.Packet) error {
+	g := s.g
+	now := g.clock()
+	site, ok := g.net.SiteByMN(p.MN)
+	mn := ""
+	if ok && site.Station != nil {
+		mn = p.MN
+	} else {
+		site = nil
+	}
+	s.site = site
+	if kind, until := g.guard.Locked(mn, s.addr, now); kind != notLocked {
+		s.locked = true
+		g.m.authFailures.WithLabelValues(ReasonAuthLocked).Inc()
+		what := "address " + s.addr + " (for stations it never authenticated as)"
+		switch kind {
+		case lockedMN:
+			what = "station " + p.MN + " (for addresses it never authenticated from)"
+		case lockedPair:
+			what = "station " + p.MN + " from address " + s.addr
+		}
+		return &hj212.Error{Reason: ReasonAuthLocked, Detail: what + " is locked out after " + strconv.Itoa(g.cfg.AuthMaxFailures) +
+			" authentication failures until " + until.UTC().Format(time.RFC3339) + "; PW not checked"}
+	}
+	if mn == "" {
+		s.wait = max(s.wait, g.guard.Failure("", s.addr, now))
+		g.m.authFailures.WithLabelValues(ReasonAuthMN).Inc()
+		return &hj212.Error{Reason: ReasonAuthMN, Detail: "MN " + strconv.Quote(p.MN) + " is not a station of sites.yaml"}
+	}
+	if subtle.ConstantTimeCompare([]byte(p.PW), []byte(site.Station.Password)) != 1 {
+		s.wait = max(s.wait, g.guard.Failure(mn, s.addr, now))
+		g.m.authFailures.WithLabelValues(ReasonAuthPW).Inc()
+		return &hj212.Error{Reason: ReasonAuthPW, Detail: "PW does not match station " + p.MN + " of site " + site.ID}
+	}
+	if !s.rd.authBy.IsZero() || s.lastMN != mn {
+		g.guard.Success(mn, s.addr, now)
+		s.lastMN = mn
+	}
+	s.rd.authBy = time.Time{}
+	return nil
 }
 
 // incompleteSplit records a split message given up.
@@ -206,9 +276,10 @@ func (s *session) incompleteSplit(inc hj212.Incomplete, now time.Time) {
 }
 
 // dispatch handles an authenticated packet by its command.
-func (s *session) dispatch(p hj212.Packet, site *network.Site, raw string, now time.Time) {
-	if hj212.IsData(p.CN) {
-		s.data(p, site, raw, now)
+func (s *session) dispatch(up *hj212.Upload, now time.Time) {
+	p, site, raw := up.Packet, s.site, up.Raw
+	if up.Data != nil {
+		s.data(up, now)
 		return
 	}
 	switch hj212.CommandDirection(p.CN) {
@@ -222,11 +293,7 @@ func (s *session) dispatch(p hj212.Packet, site *network.Site, raw string, now t
 			s.out.framesAccepted++
 			s.ack(p)
 			if s.g.cfg.TimeSync {
-				s.reply(hj212.Packet{
-					QN: hj212.NewQN(now, s.g.net.Location), ST: p.ST, CN: hj212.CNSetTime, PW: p.PW, MN: p.MN,
-					Flag: hj212.NewFlag(p.Version(), true, false), OmitFlag: p.OmitFlag,
-					CP: "SystemTime=" + hj212.FormatTime(now, s.g.net.Location),
-				})
+				s.reply(hj212.SetTime(p, now, s.g.net.Location))
 			}
 			return
 		}
@@ -235,39 +302,27 @@ func (s *session) dispatch(p hj212.Packet, site *network.Site, raw string, now t
 		s.ack(p)
 	case hj212.DirRequest:
 		s.refuse(ReasonUnsupportedCN, "CN "+p.CN+" is a host-to-field request; the gateway is not a field machine", raw, &p, site, now, false)
-		if p.WantsAck() {
-			s.reply(hj212.Response9011(p, hj212.QnRtnRejected))
-		}
+		s.ack(p)
 	default:
 		s.refuse(ReasonUnknownCN, "CN "+p.CN+" is not a command of HJ 212", raw, &p, site, now, false)
 	}
 }
 
-// ack queues a data response when the packet asks for one.
+// ack queues the answer the packet asks for (hj212.Answer), if any.
 func (s *session) ack(p hj212.Packet) {
-	if p.WantsAck() {
-		s.reply(hj212.Response9014(p))
+	if a, ok := hj212.Answer(p); ok {
+		s.reply(a)
 	}
 }
 
 // data handles a data upload (2011, 2051, 2061, 2031).
-func (s *session) data(p hj212.Packet, site *network.Site, raw string, now time.Time) {
-	if !hj212.WaterST(p.ST) {
-		s.refuse(ReasonSystemCode, "ST "+p.ST+" is not a water system code (21, 32, …); data of station "+p.MN+" refused", raw, &p, site, now, false)
-		s.ack(p)
-		return
-	}
-	v := p.Version()
-	d, err := hj212.ParseData(p.CP, v, s.g.net.Location)
-	if err != nil {
-		s.refuse(hj212.ReasonOf(err), detailOf(err), raw, &p, site, now, false)
-		return // malformed: perhaps corrupted in transit, let the station resend
-	}
+func (s *session) data(up *hj212.Upload, now time.Time) {
+	p, site, raw, d := up.Packet, s.site, up.Raw, up.Data
 	key := p.MN + "\x00" + p.QN
 	if p.QN == "" { // 2005 packets may have no QN: the data's own identity
 		key = p.MN + "\x00" + p.CN + "\x00" + d.DataTime.UTC().Format(time.RFC3339)
 	}
-	if s.g.seen.Seen(key, now) || slices.Contains(s.out.keys, key) {
+	if s.g.seen.Seen(p.MN, key, now) || slices.Contains(s.out.keys, key) {
 		s.refuse(ReasonDuplicate, "frame MN="+p.MN+" QN="+p.QN+" was already stored; not published again", raw, &p, site, now, false)
 		s.ack(p)
 		return
@@ -275,38 +330,28 @@ func (s *session) data(p hj212.Packet, site *network.Site, raw string, now time.
 	if rf := s.g.checkTime(d.DataTime, now); rf != nil {
 		s.refuse(rf.reason, rf.detail, raw, &p, site, now, false)
 		s.ack(p)
-		s.remember(key, now)
+		s.remember(p.MN, key, now)
 		return
 	}
 	interval := intervalOfCN[p.CN]
 	var params [64]string
 	seen := params[:0]
 	for i := range d.Items {
-		it := &d.Items[i]
-		s.item(p, v, site, it, interval, d.DataTime, raw, now, &seen)
+		s.item(&p, up.Pollutants[i], site, &d.Items[i], interval, d.DataTime, raw, now, &seen)
 	}
 	s.out.framesAccepted++
 	s.ack(p)
-	s.remember(key, now)
+	s.remember(p.MN, key, now)
 }
 
 // remember marks a frame as stored once the batch is published.
-func (s *session) remember(key string, now time.Time) {
+func (s *session) remember(mn, key string, now time.Time) {
 	s.out.keys = append(s.out.keys, key)
-	s.out.after = append(s.out.after, func() { s.g.seen.Add(key, now) })
-}
-
-// detailOf returns the detail of a codec error.
-func detailOf(err error) string {
-	var he *hj212.Error
-	if errors.As(err, &he) {
-		return he.Detail
-	}
-	return err.Error()
+	s.out.after = append(s.out.after, func() { s.g.seen.Add(mn, key, now) })
 }
 
 // item turns one item of a data upload into a reading, or a rejection.
-func (s *session) item(p hj212.Packet, v hj212.Version, site *network.Site, it *hj212.Item, interval string,
+func (s *session) item(p *hj212.Packet, pol hj212.Pollutant, site *network.Site, it *hj212.Item, interval string,
 	at time.Time, raw string, now time.Time, seen *[]string) {
 	refuse := func(param, reason, detail string) {
 		s.out.addRejection(&message.Rejection{
@@ -318,9 +363,8 @@ func (s *session) item(p hj212.Packet, v hj212.Version, site *network.Site, it *
 		refuse(it.Code, it.Err.Reason, it.Err.Detail)
 		return
 	}
-	pol, ok := hj212.LookupPollutant(v, it.Code)
-	if !ok {
-		refuse(it.Code, ReasonUnknownParameter, "item code "+strconv.Quote(it.Code)+" has no canonical parameter in "+v.String())
+	if pol.Param == "" {
+		refuse(it.Code, ReasonUnknownParameter, "item code "+strconv.Quote(it.Code)+" has no canonical parameter in "+p.Version().String())
 		return
 	}
 	// The standard's examples always flag; an item without -Flag means normal.

@@ -27,13 +27,18 @@ const (
 	ReasonFuture             = "future"               // time later than now + clock skew
 	ReasonTooOld             = "too_old"              // time earlier than now − max age
 	ReasonDuplicate          = "duplicate"            // frame already stored, or a reading twice in one input
-	ReasonSystemCode         = "system_code"          // water data under a non-water ST
+	ReasonSystemCode         = hj212.ReasonSystemCode // water data under a non-water ST
 	ReasonUnsupportedCN      = "unsupported_cn"       // an upload or request riverwatch does not turn into readings
 	ReasonUnknownCN          = "unknown_cn"           // not a command of the standard
 	ReasonBadBody            = "bad_body"             // HTTP body that is not a JSON array or a CSV with the header
 	ReasonBadRow             = "bad_row"              // HTTP row with missing or unknown fields
 	ReasonTooLarge           = "too_large"            // HTTP body over gateway.max_body_bytes
 	ReasonTooManyConnections = "too_many_connections" // gateway.max_connections reached
+	ReasonAddressConnections = "address_connections"  // gateway.max_connections_per_address reached
+	ReasonAuthLocked         = "auth_locked"          // HJ 212 MN or address locked out after repeated authentication failures
+	ReasonAuthTimeout        = "auth_timeout"         // HJ 212 connection without a valid frame within gateway.auth_timeout
+	ReasonTooManyRows        = "too_many_rows"        // HTTP upload over gateway.max_rows
+	ReasonBusy               = "busy"                 // HTTP: gateway.max_concurrent_uploads in progress (503, not recorded: nothing was read)
 	ReasonBadValue           = hj212.ReasonBadValue   // not a number, not a time
 	ReasonBadFlag            = hj212.ReasonBadFlag    // not a data flag
 )

@@ -1,0 +1,206 @@
+package hj212
+
+import (
+	"errors"
+	"strings"
+	"time"
+)
+
+// ReasonSystemCode: water data under a system code (ST) that is not a water one.
+const ReasonSystemCode = "system_code"
+
+// Upload is one frame of a field machine decoded for the host: its packet, authenticated
+// and, for a split message, joined; for a data upload (IsData) also its data, each item
+// with its pollutant. Receiver.Decode returns it.
+type Upload struct {
+	Packet Packet
+	// Raw is the frame as received; for a joined split message, the joined data segment.
+	Raw string
+	// Pending marks a split packet held until the rest of its message arrives: nothing
+	// to store or answer yet.
+	Pending bool
+	// Data is the CP of a data upload, nil for other commands.
+	Data *Data
+	// Pollutants[i] is the pollutant of Data.Items[i]; Param is "" when the item's code
+	// has no canonical parameter in the packet's version (LookupPollutant).
+	Pollutants []Pollutant
+}
+
+// Stage says how far Decode got before it refused a frame.
+type Stage uint8
+
+// Stages of decoding, in order.
+const (
+	StageFrame  Stage = iota + 1 // framing and CRC (the Decoder's *FrameError)
+	StagePacket                  // the header fields of the data segment (ParsePacket)
+	StageAuth                    // Receiver.Authenticate refused the MN or PW
+	StageSplit                   // a split packet that does not fit its message (Reassembler)
+	StageData                    // the CP of a data upload, or its system code
+)
+
+// RefusalError is why Decode refused a frame: the stage, a stable Reason (the codec's
+// Reason constants, or the Authenticate function's), a Detail for a person, the raw frame
+// and, from StageAuth on, the packet.
+type RefusalError struct {
+	Stage  Stage
+	Reason string
+	Detail string
+	Raw    string
+	Packet *Packet // nil at StageFrame and StagePacket
+	// Final marks a refusal that sending the frame again cannot change (a data upload under
+	// a non-water system code): the sender is answered, so that it stops resending. Other
+	// refusals are not answered: the frame may have been damaged in transit.
+	Final bool
+	Err   error // the underlying error
+}
+
+// Error returns "hj212 <reason>: <detail>".
+func (e *RefusalError) Error() string { return "hj212 " + e.Reason + ": " + e.Detail }
+
+// Unwrap returns the underlying error.
+func (e *RefusalError) Unwrap() error { return e.Err }
+
+// Authenticated reports whether the packet passed authentication before it was refused.
+func (e *RefusalError) Authenticated() bool { return e.Stage > StageAuth }
+
+// Receiver decodes the frames of one connection of a field machine into Uploads: it
+// parses each packet, authenticates it, joins split messages and parses data uploads.
+// Not safe for concurrent use (its Reassembler is per connection).
+type Receiver struct {
+	// Location is the time zone of DataTime (the stations' local time).
+	Location *time.Location
+	// Authenticate checks a packet's MN and PW; an *Error it returns gives the refusal's
+	// Reason and Detail. nil accepts every packet.
+	Authenticate func(p *Packet) error
+	// Reassembler holds the split messages in progress; the caller expires and drains it.
+	Reassembler Reassembler
+}
+
+// Decode decodes one result of the Decoder (f, and ferr, its error: a *FrameError becomes
+// a StageFrame refusal). Every refusal is a *RefusalError.
+func (r *Receiver) Decode(f Frame, ferr error, now time.Time) (Upload, error) {
+	if ferr != nil {
+		var fe *FrameError
+		if !errors.As(ferr, &fe) {
+			return Upload{}, &RefusalError{Stage: StageFrame, Reason: ReasonFrameSync, Detail: ferr.Error(), Err: ferr}
+		}
+		return Upload{}, &RefusalError{Stage: StageFrame, Reason: fe.Err.Reason, Detail: fe.Err.Detail, Raw: string(fe.Raw), Err: ferr}
+	}
+	raw := string(f.Raw)
+	p, err := ParsePacket(f.Data)
+	if err != nil {
+		return Upload{}, refusal(StagePacket, err, raw, nil)
+	}
+	if r.Authenticate != nil {
+		if err := r.Authenticate(&p); err != nil {
+			return Upload{}, refusal(StageAuth, err, raw, &p)
+		}
+	}
+	if !p.OmitFlag && p.Flag.Split() {
+		joined, done, err := r.Reassembler.Add(p, now)
+		if err != nil {
+			return Upload{}, refusal(StageSplit, err, raw, &p)
+		}
+		if !done {
+			return Upload{Packet: p, Raw: raw, Pending: true}, nil
+		}
+		p = joined
+		raw = string(p.AppendSegment(nil))
+	}
+	up := Upload{Packet: p, Raw: raw}
+	if !IsData(p.CN) {
+		return up, nil
+	}
+	if !WaterST(p.ST) {
+		return up, &RefusalError{Stage: StageData, Reason: ReasonSystemCode, Final: true, Raw: raw, Packet: &up.Packet,
+			Detail: "ST " + p.ST + " is not a water system code (21, 32, …); data of station " + p.MN + " refused"}
+	}
+	v := p.Version()
+	d, err := ParseData(p.CP, v, r.Location)
+	if err != nil {
+		return up, refusal(StageData, err, raw, &up.Packet)
+	}
+	up.Data = &d
+	up.Pollutants = make([]Pollutant, len(d.Items))
+	for i := range d.Items {
+		if d.Items[i].Err == nil {
+			up.Pollutants[i], _ = LookupPollutant(v, d.Items[i].Code)
+		}
+	}
+	return up, nil
+}
+
+// refusal wraps an error of a stage; an *Error in its chain gives Reason and Detail.
+func refusal(st Stage, err error, raw string, p *Packet) *RefusalError {
+	re := &RefusalError{Stage: st, Raw: raw, Packet: p, Err: err}
+	var he *Error
+	if errors.As(err, &he) {
+		re.Reason, re.Detail = he.Reason, he.Detail
+	} else {
+		re.Reason, re.Detail = ReasonBadField, err.Error()
+	}
+	return re
+}
+
+// Answer returns what HJ 212 has the host answer to a packet from a field machine, when the
+// packet asks for an answer (WantsAck): a data response (9014) to an upload or a heartbeat,
+// a request response (9011) rejecting a request only a host may send. Answers (9011–9014)
+// and unknown commands get none.
+func Answer(p Packet) (Packet, bool) {
+	if !p.WantsAck() {
+		return Packet{}, false
+	}
+	switch CommandDirection(p.CN) {
+	case DirUpload, DirHeartbeat:
+		return Response9014(p), true
+	case DirRequest:
+		return Response9011(p, QnRtnRejected), true
+	}
+	return Packet{}, false
+}
+
+// SetTime returns the command (CN 1012) that sets a field machine's clock to now, for its
+// time-calibration request (CN 1013) req.
+func SetTime(req Packet, now time.Time, loc *time.Location) Packet {
+	return Packet{
+		QN: NewQN(now, loc), ST: req.ST, CN: CNSetTime, PW: req.PW, MN: req.MN,
+		Flag: NewFlag(req.Version(), true, false), OmitFlag: req.OmitFlag,
+		CP: "SystemTime=" + FormatTime(now, loc),
+	}
+}
+
+// MaskPassword returns a frame or data segment with the value of every PW field (and
+// NewPW, the CP key that changes it) replaced by "***", so that a station's password is
+// never stored or logged with a refused frame. The CRC no longer matches; the text is for
+// people.
+func MaskPassword(raw string) string {
+	var b strings.Builder
+	rest := raw
+	for {
+		j := strings.Index(rest, "PW=")
+		if j < 0 {
+			if b.Len() == 0 {
+				return raw
+			}
+			b.WriteString(rest)
+			return b.String()
+		}
+		k := j // start of the key
+		if k >= 3 && rest[k-3:k] == "New" {
+			k -= 3
+		}
+		at := len(raw) - len(rest) + k // offset of the key in raw
+		field := at == 0 || raw[at-1] == ';' || raw[at-1] == '&' || (at == 6 && strings.HasPrefix(raw, "##"))
+		b.WriteString(rest[:j+3])
+		rest = rest[j+3:]
+		if !field {
+			continue
+		}
+		end := strings.IndexAny(rest, ";&\r\n")
+		if end < 0 {
+			end = len(rest)
+		}
+		b.WriteString("***")
+		rest = rest[end:]
+	}
+}
