@@ -18,8 +18,8 @@ type TopicSpec struct {
 	Compacted  bool // log compaction, for state topics keyed by series
 }
 
-// EnsureTopics creates the topics that do not exist yet (replication factor 1 per broker
-// count up to 3) and returns once the broker's metadata lists each of them with a leader
+// EnsureTopics creates the topics that do not exist yet (see topicConfigs for their
+// replication) and returns once the broker's metadata lists each of them with a leader
 // for every partition: a topic is created asynchronously, and a writer that asks too early
 // fails with "unknown topic or partition". Existing topics are left as they are.
 func EnsureTopics(ctx context.Context, brokers []string, specs ...TopicSpec) error {
@@ -42,15 +42,7 @@ func EnsureTopics(ctx context.Context, brokers []string, specs ...TopicSpec) err
 	if err != nil {
 		return fmt.Errorf("kafka brokers: %w", err)
 	}
-	rf := min(len(brokersSeen), 3)
-	var cfgs []kafka.TopicConfig
-	for _, s := range specs {
-		tc := kafka.TopicConfig{Topic: s.Name, NumPartitions: s.Partitions, ReplicationFactor: rf}
-		if s.Compacted {
-			tc.ConfigEntries = []kafka.ConfigEntry{{ConfigName: "cleanup.policy", ConfigValue: "compact"}}
-		}
-		cfgs = append(cfgs, tc)
-	}
+	cfgs := topicConfigs(len(brokersSeen), specs)
 	if err := cc.CreateTopics(cfgs...); err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
 		return fmt.Errorf("create topics: %w", err)
 	}
@@ -86,4 +78,30 @@ func allLed(parts []kafka.Partition) bool {
 		}
 	}
 	return true
+}
+
+// minInsyncReplicas is what a write acknowledged by all in-sync replicas (the writers'
+// RequireAll) must reach once a topic has three copies: with the broker's default of 1, a
+// shrunken ISR would acknowledge a single copy, and a station would be answered 9014 for a
+// reading one disk failure can lose.
+const minInsyncReplicas = 2
+
+// topicConfigs is what EnsureTopics asks the controller to create on a cluster of brokers
+// brokers: one copy per broker up to three, min.insync.replicas=2 once there are three
+// (with two copies it would stop every write while one broker restarts), and log
+// compaction for the state topics.
+func topicConfigs(brokers int, specs []TopicSpec) []kafka.TopicConfig {
+	rf := max(min(brokers, 3), 1)
+	cfgs := make([]kafka.TopicConfig, 0, len(specs))
+	for _, s := range specs {
+		tc := kafka.TopicConfig{Topic: s.Name, NumPartitions: s.Partitions, ReplicationFactor: rf}
+		if s.Compacted {
+			tc.ConfigEntries = append(tc.ConfigEntries, kafka.ConfigEntry{ConfigName: "cleanup.policy", ConfigValue: "compact"})
+		}
+		if rf >= 3 {
+			tc.ConfigEntries = append(tc.ConfigEntries, kafka.ConfigEntry{ConfigName: "min.insync.replicas", ConfigValue: strconv.Itoa(minInsyncReplicas)})
+		}
+		cfgs = append(cfgs, tc)
+	}
+	return cfgs
 }
