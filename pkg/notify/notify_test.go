@@ -86,6 +86,9 @@ func TestHTTPStatusDecidesWhetherToRetry(t *testing.T) {
 		{200, false, true, "wecom", `{"errcode":93000,"errmsg":"invalid webhook url"}`},
 		{200, false, false, "wecom", `{"errcode":45009,"errmsg":"api freq out of limit"}`},
 		{200, false, true, "dingtalk", `{"errcode":310000,"errmsg":"sign not match"}`},
+		// L4: a proxy's or firewall's 2xx page is not the robot's answer: not sent, retried.
+		{200, false, false, "wecom", `<html><body>Access blocked by policy</body></html>`},
+		{200, false, false, "dingtalk", `blocked`},
 	}
 	for _, tc := range cases {
 		srv, got := server(t, tc.status, tc.robotBody)

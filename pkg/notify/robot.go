@@ -111,7 +111,9 @@ func postRobot(ctx context.Context, c *http.Client, addr string, body any, key, 
 			return nil // a sink that answers 2xx without a body accepted it
 		}
 		if err := json.Unmarshal(resp, &a); err != nil {
-			return nil // not a robot's JSON answer: the 2xx status decides
+			// A robot always answers JSON; a 2xx page that is not (a proxy's or a
+			// firewall's block page) did not deliver the message. Try again later.
+			return fmt.Errorf("%s: a 2xx answer that is not the robot's JSON, not delivered: %s", what, trim(resp))
 		}
 		switch {
 		case a.ErrCode == 0:
