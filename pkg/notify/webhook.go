@@ -67,9 +67,22 @@ func mac(secret, t string, body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// ReplayWindow is how far a signature's timestamp may be from the receiver's clock when
+// Verify is given no tolerance of its own: wide enough for clock skew and the sender's
+// retries, narrow enough that a captured request cannot be replayed for long. Within it a
+// receiver deduplicates on the signed Idempotency-Key (docs/security.md, "Webhooks").
+const ReplayWindow = 5 * time.Minute
+
 // Verify checks a signature header against body, refusing timestamps further than
-// tolerance from now. Receivers use it.
+// tolerance (ReplayWindow when zero or negative) from now, and an empty secret: a
+// receiver that verifies against nothing would accept any request. Receivers use it.
 func Verify(secret, header string, body []byte, now time.Time, tolerance time.Duration) error {
+	if secret == "" {
+		return errors.New("no webhook secret to verify the signature with")
+	}
+	if tolerance <= 0 {
+		tolerance = ReplayWindow
+	}
 	var t, v1 string
 	for _, part := range strings.Split(header, ",") {
 		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
