@@ -52,6 +52,12 @@ if ! "${PODMAN[@]}" image exists "$BUILDER"; then
   rm -rf "$tmp"
 fi
 
+# The build runs offline (GOPROXY=off) on the host's module cache, and its `go mod download`
+# wants every module of go.sum, also those the host's builds never fetched (a fresh
+# machine's cache holds only what `go build`/`go test` needed): fetch them here first.
+log "go mod download (the host's module cache, mounted into the build)"
+go mod download
+
 log "podman build -t localhost/riverwatch:check --build-arg GO_IMAGE=$BUILDER ."
 start=$(date +%s)
 mkdir -p "$HOME/.cache/riverwatch/image-go-build"
