@@ -458,7 +458,9 @@ func (r *Responder) deliver(ctx context.Context, d incident.Delivery) {
 		Drill: d.Drill, Attempt: d.Attempt,
 	}
 	start := time.Now()
-	err := r.sender.Send(dctx, target, msg)
+	// Scrubbed again (the sender may not be notify.Channels): the error text is logged and
+	// recorded in the state and incidents topics, and a robot's URL is its credential.
+	err := notify.Redact(r.sender.Send(dctx, target, msg), d.Target)
 	r.m.deliveryTime.WithLabelValues(d.Channel).Observe(time.Since(start).Seconds())
 	status := "sent"
 	if err != nil {
