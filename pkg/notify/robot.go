@@ -111,7 +111,8 @@ func postRobot(ctx context.Context, c *http.Client, addr string, body any, key, 
 			return nil // a sink that answers 2xx without a body accepted it
 		}
 		if err := json.Unmarshal(resp, &a); err != nil {
-			return nil // not a robot's JSON answer: the 2xx status decides
+			// Not a robot's JSON answer (a proxy's or WAF's page with 2xx): not delivered.
+			return fmt.Errorf("%s: 2xx answer is not a robot's JSON answer: %s", what, trim(resp))
 		}
 		switch {
 		case a.ErrCode == 0:

@@ -57,3 +57,41 @@ func TestDeliveryFailureErrorHoldsNoKey(t *testing.T) {
 		}
 	}
 }
+
+func TestRobotNonJSON2xxIsATransientFailure(t *testing.T) {
+	for _, ch := range []string{ChannelWeCom, ChannelDingTalk} {
+		srv, got := server(t, http.StatusOK, "<html>blocked by WAF</html>")
+		err := NewChannels(time.Second, nil).Send(context.Background(), Target{Channel: ch, Address: srv.URL}, msg)
+		<-got
+		if err == nil || IsPermanent(err) || !strings.Contains(err.Error(), "not a robot's JSON answer") {
+			t.Errorf("%s: err %v, want a transient non-JSON failure", ch, err)
+		}
+	}
+}
+
+func TestVerifyReplayWindow(t *testing.T) {
+	now := time.Unix(1_780_000_000, 0)
+	body := []byte(`{"key":"ntf-1"}`)
+	sig := Sign("s3cret", now, body)
+	tests := []struct {
+		name   string
+		secret string
+		at     time.Time
+		ok     bool
+	}{
+		{"+1m within the window", "s3cret", now.Add(time.Minute), true},
+		{"-4m within the window", "s3cret", now.Add(-4 * time.Minute), true},
+		{"+6m outside the window is refused", "s3cret", now.Add(6 * time.Minute), false},
+		{"an empty secret is refused", "", now, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := Verify(tt.secret, sig, body, tt.at, 0); (err == nil) != tt.ok {
+				t.Errorf("Verify: %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+	if ReplayWindow != 5*time.Minute {
+		t.Errorf("ReplayWindow = %v", ReplayWindow)
+	}
+}

@@ -67,9 +67,21 @@ func mac(secret, t string, body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// ReplayWindow is how far a signature's timestamp may be from a receiver's clock: Verify's
+// default tolerance. A captured request can be replayed within it, so receivers must also
+// drop Idempotency-Keys they have processed.
+const ReplayWindow = 5 * time.Minute
+
 // Verify checks a signature header against body, refusing timestamps further than
-// tolerance from now. Receivers use it.
+// tolerance (ReplayWindow when tolerance <= 0) from now, and refusing an empty secret.
+// The timestamp is signed with the body (HMAC over t + "." + body). Receivers use it.
 func Verify(secret, header string, body []byte, now time.Time, tolerance time.Duration) error {
+	if secret == "" {
+		return errors.New("no secret: an unsigned webhook cannot be verified")
+	}
+	if tolerance <= 0 {
+		tolerance = ReplayWindow
+	}
 	var t, v1 string
 	for _, part := range strings.Split(header, ",") {
 		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
