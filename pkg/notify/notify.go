@@ -104,9 +104,18 @@ func (c *Channels) secret(t Target, m Message) string {
 	return ""
 }
 
-// Send delivers m on t's channel.
+// Send delivers m on t's channel. The error it returns has been through Redact: it holds
+// neither the address (a robot's key) nor a secret nor the SMTP password.
 func (c *Channels) Send(ctx context.Context, t Target, m Message) error {
 	t.Secret = c.secret(t, m)
+	secrets := []string{t.Address, t.Secret}
+	if c.SMTP != nil {
+		secrets = append(secrets, c.SMTP.Password)
+	}
+	return Redact(c.send(ctx, t, m), secrets...)
+}
+
+func (c *Channels) send(ctx context.Context, t Target, m Message) error {
 	switch t.Channel {
 	case ChannelWebhook:
 		return c.Webhook.Send(ctx, t, m)

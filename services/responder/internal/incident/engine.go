@@ -134,21 +134,24 @@ type StepState struct {
 // Outgoing is one notification to one contact, with its delivery state. Its Key is the
 // idempotency key: stable across attempts and restarts.
 type Outgoing struct {
-	Key          string     `json:"key"`
-	StepID       string     `json:"step_id,omitempty"`
-	Kind         string     `json:"kind"`
-	Jurisdiction string     `json:"jurisdiction"`
-	Role         string     `json:"role"`
-	Name         string     `json:"name"`
-	Channel      string     `json:"channel"`
-	Target       string     `json:"target"`
-	Subject      string     `json:"subject"`
-	Body         string     `json:"body"`
-	Status       string     `json:"status"` // pending, sending, sent, failed
-	Attempts     int        `json:"attempts"`
-	NextAt       time.Time  `json:"next_at"`
-	SentAt       *time.Time `json:"sent_at,omitempty"`
-	LastError    string     `json:"last_error,omitempty"`
+	Key          string `json:"key"`
+	StepID       string `json:"step_id,omitempty"`
+	Kind         string `json:"kind"`
+	Jurisdiction string `json:"jurisdiction"`
+	Role         string `json:"role"`
+	Name         string `json:"name"`
+	Channel      string `json:"channel"`
+	// Target is the contact's address, in memory only: a robot's URL is its credential and
+	// must not reach the state topic. The responder looks it up by the contact key
+	// (Jurisdiction, Role, Name, Channel) at delivery (H2).
+	Target    string     `json:"-"`
+	Subject   string     `json:"subject"`
+	Body      string     `json:"body"`
+	Status    string     `json:"status"` // pending, sending, sent, failed
+	Attempts  int        `json:"attempts"`
+	NextAt    time.Time  `json:"next_at"`
+	SentAt    *time.Time `json:"sent_at,omitempty"`
+	LastError string     `json:"last_error,omitempty"`
 }
 
 // Changes is what one engine call changed: updates to publish on riverwatch.incidents, in

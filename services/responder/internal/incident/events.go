@@ -441,7 +441,7 @@ type recipient struct {
 // with the same idempotency key is there already. Nothing is sent here: the responder
 // delivers what the outbox holds.
 func (e *Engine) enqueue(t *tx, st *State, r recipient, stepID, kind, body, seq string) {
-	key := "ntf-" + hashID(st.Incident.ID, stepID, kind, seq, r.Jurisdiction, r.Role, r.Contact.Name, r.Contact.Channel, r.Contact.Target)
+	key := "ntf-" + hashID(st.Incident.ID, stepID, kind, seq, r.Jurisdiction, r.Role, r.Contact.Name, r.Contact.Channel) // the contact key, not its address: the state holds no address
 	for _, o := range st.Outbox {
 		if o.Key == key {
 			return
@@ -483,7 +483,7 @@ func (e *Engine) recipients(st *State) []recipient {
 		if o.Kind == KindEndOfAlert {
 			continue
 		}
-		k := o.Jurisdiction + "|" + o.Role + "|" + o.Name + "|" + o.Channel + "|" + o.Target
+		k := o.Jurisdiction + "|" + o.Role + "|" + o.Name + "|" + o.Channel
 		if seen[k] {
 			continue
 		}

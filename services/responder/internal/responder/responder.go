@@ -52,9 +52,11 @@ type Responder struct {
 	m      *metrics
 	km     *stream.Metrics // of its consumers and writers
 
-	mu      sync.Mutex // guards eng and pending; held while persisting, so writes keep their order
-	eng     *incident.Engine
-	pending incident.Changes
+	mu  sync.Mutex // guards eng and pending; held while persisting, so writes keep their order
+	eng *incident.Engine
+	// contacts gives a delivery its address by contact key (the state holds none).
+	contacts *notify.Contacts
+	pending  incident.Changes
 
 	updates  publisher
 	state    publisher
@@ -117,7 +119,7 @@ func New(cfg *config.Config, d Deps) (*Responder, error) {
 	m := newMetrics(reg)
 	km := stream.NewMetrics(reg, "responder")
 	r := &Responder{
-		cfg: cfg, rc: rc, log: log, net: net, books: books, sender: sender, m: m,
+		cfg: cfg, rc: rc, log: log, net: net, books: books, sender: sender, m: m, contacts: contacts,
 		eng: incident.New(incident.Config{
 			GroupWindow: rc.GroupWindow, TimeScale: rc.TimeScale, MaxEventAge: rc.MaxEventAge, Retain: rc.Retain,
 			MaxAttempts: rc.MaxAttempts, RetryBase: rc.RetryBase, RetryMax: rc.RetryMax,
@@ -451,14 +453,16 @@ func (r *Responder) deliver(ctx context.Context, d incident.Delivery) {
 	defer cancel()
 	// No secret here: the sender looks it up at delivery time (notify.WithSecrets), so
 	// that none is ever part of the delivery the state topic records.
-	target := notify.Target{Channel: d.Channel, Address: d.Target}
+	target := notify.Target{Channel: d.Channel, Address: r.address(d)}
 	msg := notify.Message{
 		Key: d.Key, IncidentID: d.IncidentID, StepID: d.StepID, Kind: d.Kind, Jurisdiction: d.Jurisdiction,
 		Role: d.Role, Recipient: d.Name, Subject: d.Subject, Body: d.Body, Level: d.Level, Colour: d.Colour,
 		Drill: d.Drill, Attempt: d.Attempt,
 	}
 	start := time.Now()
-	err := r.sender.Send(dctx, target, msg)
+	// Scrubbed again (the sender may not be notify.Channels): the error text is logged and
+	// recorded in the state and incidents topics, and a robot's URL is its credential.
+	err := notify.Redact(r.sender.Send(dctx, target, msg), d.Target)
 	r.m.deliveryTime.WithLabelValues(d.Channel).Observe(time.Since(start).Seconds())
 	status := "sent"
 	if err != nil {
@@ -472,6 +476,20 @@ func (r *Responder) deliver(ctx context.Context, d incident.Delivery) {
 	if err := r.flush(ctx); err != nil {
 		r.log.Warn("recording a delivery failed; will retry", "key", d.Key, "err", err)
 	}
+}
+
+// address looks the contact's address up by its key (the outbox in the state topic holds
+// none); a delivery whose contact is gone from the directory keeps the address it was
+// queued with while the responder runs.
+func (r *Responder) address(d incident.Delivery) string {
+	if r.contacts != nil {
+		for _, c := range r.contacts.For(d.Jurisdiction, d.Role) {
+			if c.Name == d.Name && c.Channel == d.Channel {
+				return c.Target
+			}
+		}
+	}
+	return d.Target
 }
 
 var errNoBrokers = errors.New("no kafka brokers configured")
