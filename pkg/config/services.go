@@ -48,7 +48,10 @@ type Gateway struct {
 	DedupEntries int           `mapstructure:"dedup_entries"`
 	// ClockSkew is how far in the future a reading's time may be.
 	ClockSkew time.Duration `mapstructure:"clock_skew"`
-	// MaxAge is how old a reading may be (backfills older than this are refused).
+	// MaxAge is how old a reading may be: older ones are refused (reason too_old). A week
+	// covers the buffers data loggers resend after an outage; a longer window would let a
+	// station's password rewrite history far back (security review M5). Older backfills
+	// go through an operator, not a station.
 	MaxAge time.Duration `mapstructure:"max_age"`
 	// TimeSync answers a station's time-calibration request (CN 1013) by setting its clock
 	// (CN 1012).
@@ -111,7 +114,7 @@ func defaultGateway() Gateway {
 		PublishTimeout: 30 * time.Second, MaxConnections: 10000, MaxFrameErrors: 16, BatchFrames: 64,
 		SplitTimeout: 2 * time.Minute, MaxSplitBytes: 1 << 20, MaxSplitSets: 16,
 		DedupWindow: 24 * time.Hour, DedupEntries: 200000,
-		ClockSkew: 10 * time.Minute, MaxAge: 400 * 24 * time.Hour, TimeSync: true, KafkaWriters: 1,
+		ClockSkew: 10 * time.Minute, MaxAge: 7 * 24 * time.Hour, TimeSync: true, KafkaWriters: 1,
 		AuthTimeout: 30 * time.Second, MaxConnectionsPerAddress: 64,
 		AuthMaxFailures: 10, AuthFailureWindow: 15 * time.Minute, AuthLockout: 15 * time.Minute,
 		AuthBackoff: time.Second, AuthBackoffMax: 30 * time.Second,

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -343,6 +344,7 @@ func TestContentRefusalsAreRecordedAndAnswered(t *testing.T) {
 	air.ST = "31"
 	future := hourPacket(t, "20240601100000041", testNow.Add(time.Hour), hj212.Period("w21003", 1, 1, 1, "N"))
 	old := hourPacket(t, "20240601100000042", testNow.AddDate(-2, 0, 0), hj212.Period("w21003", 1, 1, 1, "N"))
+	week := hourPacket(t, "20240601100000044", testNow.Add(-8*24*time.Hour).Truncate(time.Hour), hj212.Period("w21003", 1, 1, 1, "N"))
 	status := hourPacket(t, "20240601100000043", dataTime)
 	status.CN, status.CP = "2021", "DataTime=20240601090000;i12001-Info=1"
 	for _, tc := range []struct {
@@ -353,6 +355,7 @@ func TestContentRefusalsAreRecordedAndAnswered(t *testing.T) {
 		{"air system code", air, ReasonSystemCode},
 		{"DataTime in the future", future, ReasonFuture},
 		{"DataTime two years old", old, ReasonTooOld},
+		{"DataTime eight days old, beyond the default max_age of 7 days", week, ReasonTooOld},
 		{"status upload", status, ReasonUnsupportedCN},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -368,6 +371,24 @@ func TestContentRefusalsAreRecordedAndAnswered(t *testing.T) {
 				t.Fatalf("rejections %v, want %s", reasons(rj), tc.reason)
 			}
 		})
+	}
+}
+
+func TestLoggerBufferResentAfterAnOutageWithinMaxAgeIsAccepted(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.dial(t)
+	// Three days of an outage: the logger resends its hourly buffer when the link is back.
+	for i, age := range []time.Duration{72 * time.Hour, 48 * time.Hour, time.Hour} {
+		p := hourPacket(t, fmt.Sprintf("2024060110000006%d", i), testNow.Add(-age).Truncate(time.Hour), hj212.Period("w21003", 1, 1, 1, "N"))
+		if err := c.Upload(ctxT(t, 5*time.Second), p); err != nil {
+			t.Fatalf("Upload of a reading %v old: %v", age, err)
+		}
+	}
+	if n := len(h.readings.readings(t)); n != 3 {
+		t.Fatalf("%d readings published, want the 3 of the resent buffer", n)
+	}
+	if rj := h.rejected.rejections(t); len(rj) != 0 {
+		t.Fatalf("rejections %v, want none", reasons(rj))
 	}
 }
 
