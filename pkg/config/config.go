@@ -89,6 +89,11 @@ type Kafka struct {
 	// one broker.
 	GroupPrefix string `mapstructure:"group_prefix"`
 	Topics      Topics `mapstructure:"topics"`
+	// CommandsKeyFile holds the key (at least 32 bytes, e.g. openssl rand -hex 32) of the
+	// HMAC the api signs every command with and the responder verifies: a command written
+	// to the topic by anyone without it changes nothing. Only the api and the responder
+	// read it; production mode refuses the repository's development key.
+	CommandsKeyFile string `mapstructure:"commands_key_file"`
 }
 
 // Topics names the topics of the contract; tests point a pipeline at topics of its own.
@@ -116,6 +121,7 @@ func (k Kafka) Validate() error {
 	v.positive("kafka.max_wait", k.MaxWait)
 	v.positive("kafka.partitions", k.Partitions)
 	v.nonEmpty("kafka.group_prefix", k.GroupPrefix)
+	v.nonEmpty("kafka.commands_key_file", k.CommandsKeyFile)
 	v.nonEmpty("kafka.topics.readings", k.Topics.Readings)
 	v.nonEmpty("kafka.topics.rejected", k.Topics.Rejected)
 	v.nonEmpty("kafka.topics.events", k.Topics.Events)
@@ -204,12 +210,13 @@ func Default() Config {
 	return Config{
 		Mode: ModeProduction,
 		Kafka: Kafka{
-			Brokers:      []string{"127.0.0.1:9092"},
-			BatchTimeout: 2 * time.Millisecond,
-			BatchSize:    1000,
-			MaxWait:      100 * time.Millisecond,
-			Partitions:   6,
-			GroupPrefix:  "riverwatch",
+			Brokers:         []string{"127.0.0.1:9092"},
+			BatchTimeout:    2 * time.Millisecond,
+			BatchSize:       1000,
+			MaxWait:         100 * time.Millisecond,
+			Partitions:      6,
+			GroupPrefix:     "riverwatch",
+			CommandsKeyFile: "commands.key",
 			Topics: Topics{
 				Readings: message.TopicReadings, Rejected: message.TopicRejected, Events: message.TopicEvents,
 				Incidents: message.TopicIncidents, Commands: message.TopicCommands,
@@ -241,10 +248,10 @@ func Default() Config {
 
 // pathKeys are the keys holding file paths, resolved against the configuration file's
 // directory.
-var pathKeys = []string{"sites_file", "playbooks_file", "contacts_file", "auth.tokens_file", "simulator.scenario_file"}
+var pathKeys = []string{"sites_file", "playbooks_file", "contacts_file", "auth.tokens_file", "simulator.scenario_file", "kafka.commands_key_file"}
 
 func (c *Config) paths() []*string {
-	return []*string{&c.SitesFile, &c.PlaybooksFile, &c.ContactsFile, &c.Auth.TokensFile, &c.Simulator.ScenarioFile}
+	return []*string{&c.SitesFile, &c.PlaybooksFile, &c.ContactsFile, &c.Auth.TokensFile, &c.Simulator.ScenarioFile, &c.Kafka.CommandsKeyFile}
 }
 
 // Load reads the file at path (empty: defaults and environment only, paths relative to

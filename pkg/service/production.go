@@ -9,6 +9,7 @@ import (
 
 	"github.com/riverwatch/riverwatch/pkg/auth"
 	"github.com/riverwatch/riverwatch/pkg/config"
+	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/network"
 )
 
@@ -33,6 +34,9 @@ func production(service string, cfg *config.Config) error {
 	}
 	if readsStations {
 		errs = append(errs, stationPasswords(cfg.SitesFile))
+	}
+	if service == "api" || service == "responder" {
+		errs = append(errs, developmentCommandKey(cfg.Kafka.CommandsKeyFile))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("production mode (mode: %s; the local stack and tests set %s=%s) refuses:\n%w",
@@ -69,6 +73,20 @@ func developmentTokens(path string) error {
 	if dev := tokens.Development(); len(dev) > 0 {
 		return refuse("auth.tokens_file", "%s: entries %s hold public tokens of the repository (configs/tokens.yaml, or an example's placeholder); issue new ones (openssl rand -hex 32), stored hashed as sha256:<hex>",
 			path, strings.Join(dev, ", "))
+	}
+	return nil
+}
+
+// developmentCommandKey refuses the repository's public command key (configs/commands.key):
+// with it anyone could sign a command the responder applies. A file that does not load is
+// left to the service's own check.
+func developmentCommandKey(path string) error {
+	key, err := message.LoadCommandKey(path)
+	if err != nil {
+		return nil
+	}
+	if key.Development() {
+		return refuse("kafka.commands_key_file", "%s is the repository's public development key; make one (openssl rand -hex 32 > FILE, readable by the api and the responder only)", path)
 	}
 	return nil
 }

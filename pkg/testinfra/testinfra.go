@@ -100,6 +100,7 @@ func Config(t testing.TB) *config.Config {
 	c.ContactsFile = filepath.Join(configs, c.ContactsFile)
 	c.Auth.TokensFile = filepath.Join(configs, c.Auth.TokensFile)
 	c.Simulator.ScenarioFile = filepath.Join(configs, c.Simulator.ScenarioFile)
+	c.Kafka.CommandsKeyFile = filepath.Join(configs, c.Kafka.CommandsKeyFile)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var specs []stream.TopicSpec
@@ -216,6 +217,7 @@ func Env(c *config.Config) []string {
 		"RIVERWATCH_PLAYBOOKS_FILE="+c.PlaybooksFile,
 		"RIVERWATCH_CONTACTS_FILE="+c.ContactsFile,
 		"RIVERWATCH_AUTH_TOKENS_FILE="+c.Auth.TokensFile,
+		"RIVERWATCH_KAFKA_COMMANDS_KEY_FILE="+c.Kafka.CommandsKeyFile,
 	)
 }
 

@@ -386,8 +386,13 @@ func acknowledge(ctx context.Context, cfg *config.Config, withAPI bool, apiAddr,
 	if !withAPI {
 		w := stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Commands}, nil)
 		defer w.Close()
+		key, err := message.LoadCommandKey(cfg.Kafka.CommandsKeyFile)
+		if err != nil {
+			return err
+		}
 		b, _ := json.Marshal(message.Command{ID: "demo-ack-" + id, Type: message.CommandAcknowledge, IncidentID: id, Actor: "昌吉市应急值班", ActorRole: auth.RoleResponder, ActorJurisdictions: []string{"changji"}, At: time.Now().UTC()})
-		return w.Publish(ctx, kafka.Message{Key: []byte(id), Value: b})
+		sig := kafka.Header{Key: message.HeaderCommandSignature, Value: []byte(key.Sign(b))}
+		return w.Publish(ctx, kafka.Message{Key: []byte(id), Value: b, Headers: []kafka.Header{sig}})
 	}
 	var last string
 	for ctx.Err() == nil {

@@ -106,7 +106,11 @@ func TestKafkaCommanderPublishesTheCommandKeyedByIncident(t *testing.T) {
 	cmd := message.Command{ID: "c1", Type: message.CommandAcknowledge, IncidentID: "inc-9", Actor: "昌吉市应急值班", At: time.Now().UTC()}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := api.NewKafkaCommander(w).Send(ctx, cmd); err != nil {
+	key, err := message.LoadCommandKey(cfg.Kafka.CommandsKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := api.NewKafkaCommander(w, key).Send(ctx, cmd); err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan kafka.Message, 1)
@@ -125,6 +129,15 @@ func TestKafkaCommanderPublishesTheCommandKeyedByIncident(t *testing.T) {
 		var back message.Command
 		if err := json.Unmarshal(m.Value, &back); err != nil || string(m.Key) != "inc-9" || back.ID != "c1" || back.Actor != cmd.Actor {
 			t.Errorf("message key %q value %s (%v)", m.Key, m.Value, err)
+		}
+		var sig string
+		for _, h := range m.Headers {
+			if h.Key == message.HeaderCommandSignature {
+				sig = string(h.Value)
+			}
+		}
+		if err := key.Verify(m.Value, sig); err != nil {
+			t.Errorf("the command on the topic does not verify with the key: %v (header %q)", err, sig)
 		}
 	case <-ctx.Done():
 		t.Fatal("command not on the topic")

@@ -19,11 +19,15 @@ type publisher interface {
 // one incident's commands stay in order on one partition (a drill, which has no incident
 // yet, is keyed by its site).
 type KafkaCommander struct {
-	w publisher
+	w   publisher
+	key message.CommandKey // signs every command (header riverwatch-signature)
 }
 
-// NewKafkaCommander returns a Commander over a stream.Writer for the commands topic.
-func NewKafkaCommander(w *stream.Writer) *KafkaCommander { return &KafkaCommander{w: w} }
+// NewKafkaCommander returns a Commander over a stream.Writer for the commands topic that
+// signs every command with key, the responder's condition for applying it.
+func NewKafkaCommander(w *stream.Writer, key message.CommandKey) *KafkaCommander {
+	return &KafkaCommander{w: w, key: key}
+}
 
 // Send implements Commander: it returns once Kafka acknowledged the command.
 func (c *KafkaCommander) Send(ctx context.Context, cmd message.Command) error {
@@ -35,7 +39,8 @@ func (c *KafkaCommander) Send(ctx context.Context, cmd message.Command) error {
 	if key == "" {
 		key = cmd.Site
 	}
-	if err := c.w.Publish(ctx, kafka.Message{Key: []byte(key), Value: value}); err != nil {
+	sig := kafka.Header{Key: message.HeaderCommandSignature, Value: []byte(c.key.Sign(value))}
+	if err := c.w.Publish(ctx, kafka.Message{Key: []byte(key), Value: value, Headers: []kafka.Header{sig}}); err != nil {
 		return fmt.Errorf("command %s: %w", cmd.ID, err)
 	}
 	return nil

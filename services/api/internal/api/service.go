@@ -13,6 +13,7 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/auth"
 	"github.com/riverwatch/riverwatch/pkg/chstore"
 	"github.com/riverwatch/riverwatch/pkg/config"
+	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/network"
 	"github.com/riverwatch/riverwatch/pkg/store"
 	"github.com/riverwatch/riverwatch/pkg/stream"
@@ -36,15 +37,17 @@ type Service struct {
 	d      Deps
 	net    *network.Network
 	tokens *auth.Tokens
+	key    message.CommandKey
 }
 
-// Check loads the files the api reads (sites, tokens) and reports what is wrong.
+// Check loads the files the api reads (sites, tokens, the command key) and reports what
+// is wrong.
 func Check(cfg *config.Config) error {
-	_, _, err := load(cfg)
+	_, _, _, err := load(cfg)
 	return err
 }
 
-func load(cfg *config.Config) (*network.Network, *auth.Tokens, error) {
+func load(cfg *config.Config) (*network.Network, *auth.Tokens, message.CommandKey, error) {
 	net, err := network.Load(cfg.SitesFile)
 	if err != nil {
 		err = fmt.Errorf("config key sites_file: %w", err)
@@ -53,7 +56,11 @@ func load(cfg *config.Config) (*network.Network, *auth.Tokens, error) {
 	if terr != nil {
 		terr = fmt.Errorf("config key auth.tokens_file: %w", terr)
 	}
-	return net, tokens, errors.Join(err, terr)
+	key, kerr := message.LoadCommandKey(cfg.Kafka.CommandsKeyFile)
+	if kerr != nil {
+		kerr = fmt.Errorf("config key kafka.commands_key_file: %w", kerr)
+	}
+	return net, tokens, key, errors.Join(err, terr, kerr)
 }
 
 // New loads the network and tokens of cfg; the api connects when it runs.
@@ -67,11 +74,11 @@ func New(cfg *config.Config, d Deps) (*Service, error) {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	net, tokens, err := load(cfg)
+	net, tokens, key, err := load(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, d: d, net: net, tokens: tokens}, nil
+	return &Service{cfg: cfg, d: d, net: net, tokens: tokens, key: key}, nil
 }
 
 // Run connects to ClickHouse (retrying while it does not answer), registers the API and
@@ -93,7 +100,7 @@ func (s *Service) Run(ctx context.Context, ready func(bool)) error {
 	defer w.Close()
 	api, err := NewServer(Options{
 		Network: s.net, Tokens: s.tokens, Store: store.NewReader(conn, cfg.ClickHouse.Database),
-		Commander: NewKafkaCommander(w), Assets: s.d.Assets,
+		Commander: NewKafkaCommander(w, s.key), Assets: s.d.Assets,
 		CommandTimeout: cfg.API.CommandTimeout, CommandPoll: cfg.API.CommandPoll,
 		RefreshInterval: cfg.API.RefreshInterval, LatestLookback: cfg.API.LatestLookback,
 		RawMaxSpan: cfg.API.RawMaxSpan, HourMaxSpan: cfg.API.HourMaxSpan, QueryTimeout: cfg.API.QueryTimeout,

@@ -22,7 +22,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "riverwatch_responder_events_total", Help: "Events consumed, by outcome (opened, grouped, cleared, duplicate, unrelated, no_playbook, stale, invalid).",
 		}, []string{"outcome"}),
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "riverwatch_responder_commands_total", Help: "Operator commands consumed, by type and outcome (applied, rejected, unauthorised: refused by pkg/authz, duplicate, stale, invalid).",
+			Name: "riverwatch_responder_commands_total", Help: "Operator commands consumed, by type and outcome (applied, rejected, unauthorised: refused by pkg/authz, duplicate, stale, invalid; unsigned_command, bad_signature: not applied for its signature, type unknown).",
 		}, []string{"type", "outcome"}),
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "riverwatch_responder_notifications_total", Help: "Delivery attempts, by channel and status.",

@@ -14,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/riverwatch/riverwatch/pkg/auth"
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/network"
 	"github.com/riverwatch/riverwatch/pkg/notify"
@@ -76,9 +77,13 @@ func newTestResponder(t *testing.T, rejected *fakePublisher) (*Responder, *fakeP
 	if err != nil {
 		t.Fatal(err)
 	}
+	key, err := message.LoadCommandKey(filepath.Join(root, "commands.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	updates := &fakePublisher{}
 	return &Responder{
-		log: slog.New(slog.DiscardHandler), net: net, books: books, m: newMetrics(prometheus.NewRegistry()),
+		log: slog.New(slog.DiscardHandler), net: net, books: books, key: key, m: newMetrics(prometheus.NewRegistry()),
 		eng:     incident.New(incident.Config{}, nil, net, books, contacts),
 		updates: updates, state: &fakePublisher{}, rejected: rejected,
 		wake: make(chan struct{}, 1),
@@ -102,7 +107,7 @@ func TestUndecodableEventsAndCommandsEndOnTheRejectedTopic(t *testing.T) {
 	if err := r.handleEvents(t.Context(), events); err != nil {
 		t.Fatal(err)
 	}
-	commands := []kafka.Message{{Topic: "rw.commands", Partition: 0, Offset: 3, Time: at, Value: []byte(`{"id":`)}}
+	commands := []kafka.Message{signed(r.key, kafka.Message{Topic: "rw.commands", Partition: 0, Offset: 3, Time: at, Value: []byte(`{"id":`)})}
 	if err := r.handleCommands(t.Context(), commands); err != nil {
 		t.Fatal(err)
 	}
@@ -149,5 +154,79 @@ func TestAFailedRejectionWriteAppliesNothingAndIsRetried(t *testing.T) {
 	}
 	if got := rejected.rejections(t); len(got) != 1 || len(updates.msgs) == 0 {
 		t.Errorf("retry: %d rejections, %d updates; want 1 and some", len(got), len(updates.msgs))
+	}
+}
+
+// signed adds km's signature with key, as the api's commander does.
+func signed(key message.CommandKey, km kafka.Message) kafka.Message {
+	km.Headers = append(km.Headers, kafka.Header{Key: message.HeaderCommandSignature, Value: []byte(key.Sign(km.Value))})
+	return km
+}
+
+func TestForgedCommandChangesNothingAndIsRecorded(t *testing.T) {
+	rejected := &fakePublisher{}
+	r, _ := newTestResponder(t, rejected)
+	now := time.Now().UTC()
+	ev := message.Event{
+		ID: "ev-forged", Type: message.EventExceedanceOpened, Site: "TTH-S2", River: "toutun", Parameter: "nh3n",
+		Value: 3.2, Limit: 1.0, TargetClass: "III", Class: "劣V", Multiple: 2.2, Severity: "severe", ObservedAt: now, EmittedAt: now,
+	}
+	b, _ := json.Marshal(ev)
+	if err := r.handleEvents(t.Context(), []kafka.Message{{Topic: "rw.events", Value: b}}); err != nil {
+		t.Fatal(err)
+	}
+	incID, ok := r.eng.IncidentOf(ev.ID)
+	if !ok {
+		t.Fatal("the exceedance opened no incident")
+	}
+	resolve := func(id string) []byte {
+		b, _ := json.Marshal(message.Command{ID: id, Type: message.CommandResolve, IncidentID: incID, Actor: "市长",
+			ActorRole: auth.RoleAdmin, ActorJurisdictions: []string{auth.AllJurisdictions}, Note: "all clear", At: now})
+		return b
+	}
+	other, err := message.NewCommandKey([]byte("a key that is not the api's key, 32+ bytes long"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	altered := signed(r.key, kafka.Message{Value: resolve("c-altered")})
+	altered.Value = resolve("c-altered-2") // changed after signing
+	tests := []struct {
+		name   string
+		km     kafka.Message
+		reason string
+	}{
+		{"no signature", kafka.Message{Value: resolve("c-unsigned")}, message.ReasonUnsignedCommand},
+		{"signed with another key", signed(other, kafka.Message{Value: resolve("c-other")}), message.ReasonBadSignature},
+		{"altered after signing", altered, message.ReasonBadSignature},
+		{"a signature that is not hex", kafka.Message{Value: resolve("c-junk"), Headers: []kafka.Header{{Key: message.HeaderCommandSignature, Value: []byte("v1=zz")}}}, message.ReasonBadSignature},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.km.Topic, tt.km.Offset, tt.km.Time = "rw.commands", int64(i), now
+			if err := r.handleCommands(t.Context(), []kafka.Message{tt.km}); err != nil {
+				t.Fatal(err)
+			}
+			if inc, _ := r.eng.Get(incID); inc.Status == message.IncidentResolved {
+				t.Fatalf("a command with %s resolved the incident", tt.name)
+			}
+			got := rejected.rejections(t)
+			if len(got) != i+1 || got[i].Reason != tt.reason || got[i].Raw != string(tt.km.Value) {
+				t.Fatalf("rejections %+v, want #%d with reason %s and the command as raw", got, i, tt.reason)
+			}
+		})
+	}
+	var forged dto.Metric
+	if err := r.m.commands.WithLabelValues("", message.ReasonBadSignature).Write(&forged); err != nil {
+		t.Fatal(err)
+	}
+	if n := forged.GetCounter().GetValue(); n != 3 {
+		t.Errorf("bad signatures counted %v, want 3", n)
+	}
+	// The genuine command, signed with the api's key, applies.
+	if err := r.handleCommands(t.Context(), []kafka.Message{signed(r.key, kafka.Message{Topic: "rw.commands", Offset: 9, Value: resolve("c-genuine")})}); err != nil {
+		t.Fatal(err)
+	}
+	if inc, _ := r.eng.Get(incID); inc.Status != message.IncidentResolved {
+		t.Errorf("the signed resolve left the incident %s", inc.Status)
 	}
 }

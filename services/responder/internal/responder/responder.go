@@ -48,6 +48,7 @@ type Responder struct {
 	log    *slog.Logger
 	net    *network.Network
 	books  *playbook.Set
+	key    message.CommandKey // commands apply only with its signature (the api's)
 	sender Sender
 	m      *metrics
 	km     *stream.Metrics // of its consumers and writers
@@ -71,7 +72,17 @@ type Responder struct {
 // what is wrong with them.
 func Check(cfg *config.Config) error {
 	_, _, _, err := load(cfg)
-	return err
+	_, kerr := loadCommandKey(cfg)
+	return errors.Join(err, kerr)
+}
+
+// loadCommandKey reads the key commands are verified with (kafka.commands_key_file).
+func loadCommandKey(cfg *config.Config) (message.CommandKey, error) {
+	key, err := message.LoadCommandKey(cfg.Kafka.CommandsKeyFile)
+	if err != nil {
+		return key, fmt.Errorf("config key kafka.commands_key_file: %w", err)
+	}
+	return key, nil
 }
 
 func load(cfg *config.Config) (*network.Network, *notify.Contacts, *playbook.Set, error) {
@@ -106,6 +117,10 @@ func New(cfg *config.Config, d Deps) (*Responder, error) {
 	if err != nil {
 		return nil, err
 	}
+	key, err := loadCommandKey(cfg)
+	if err != nil {
+		return nil, err
+	}
 	for _, gap := range books.Gaps(net, contacts) {
 		log.Warn("no contact for a role that playbooks can reach; its steps will be logged as not delivered", "jurisdiction_role", gap)
 	}
@@ -119,7 +134,7 @@ func New(cfg *config.Config, d Deps) (*Responder, error) {
 	m := newMetrics(reg)
 	km := stream.NewMetrics(reg, "responder")
 	r := &Responder{
-		cfg: cfg, rc: rc, log: log, net: net, books: books, sender: sender, m: m, contacts: contacts,
+		cfg: cfg, rc: rc, log: log, net: net, books: books, sender: sender, m: m, contacts: contacts, key: key,
 		eng: incident.New(incident.Config{
 			GroupWindow: rc.GroupWindow, TimeScale: rc.TimeScale, MaxEventAge: rc.MaxEventAge, Retain: rc.Retain,
 			MaxAttempts: rc.MaxAttempts, RetryBase: rc.RetryBase, RetryMax: rc.RetryMax,
@@ -328,7 +343,14 @@ func (r *Responder) handleEvents(ctx context.Context, batch []kafka.Message) err
 
 // handleCommands applies a batch of operator commands, like handleEvents.
 func (r *Responder) handleCommands(ctx context.Context, batch []kafka.Message) error {
-	cmds, refused, err := decodeOrReject[message.Command](ctx, r, batch, "command")
+	signed, forged := r.verifyCommands(batch)
+	if err := r.reject(ctx, forged); err != nil {
+		return err
+	}
+	for _, rej := range forged {
+		r.m.commands.WithLabelValues("", rej.Reason).Inc()
+	}
+	cmds, refused, err := decodeOrReject[message.Command](ctx, r, signed, "command")
 	if err != nil {
 		return err
 	}
@@ -346,6 +368,39 @@ func (r *Responder) handleCommands(ctx context.Context, batch []kafka.Message) e
 	err = r.flush(ctx)
 	r.kick()
 	return err
+}
+
+// verifyCommands splits a batch into the commands signed with the responder's key and the
+// rejections of the others (unsigned, or signed with another key or altered after
+// signing): only the api holds the key, so whoever else writes to the commands topic
+// changes nothing, and what they wrote is recorded.
+func (r *Responder) verifyCommands(batch []kafka.Message) ([]kafka.Message, []message.Rejection) {
+	signed := make([]kafka.Message, 0, len(batch))
+	var forged []message.Rejection
+	for _, km := range batch {
+		var sig string
+		for _, h := range km.Headers {
+			if h.Key == message.HeaderCommandSignature {
+				sig = string(h.Value)
+			}
+		}
+		err := r.key.Verify(km.Value, sig)
+		if err == nil {
+			signed = append(signed, km)
+			continue
+		}
+		reason := message.ReasonBadSignature
+		if errors.Is(err, message.ErrUnsignedCommand) {
+			reason = message.ReasonUnsignedCommand
+		}
+		rej := message.UndecodableRejection(rejectionSource, km.Topic, km.Partition, km.Offset, km.Time, km.Value, err)
+		rej.Reason = reason
+		rej.ID = message.RejectionID(rejectionSource, reason, rej.ReceivedAt, rej.Remote+"\x00"+rej.Raw)
+		r.log.Warn("command not applied: its signature does not verify", "reason", reason,
+			"topic", km.Topic, "partition", km.Partition, "offset", km.Offset)
+		forged = append(forged, rej)
+	}
+	return signed, forged
 }
 
 // rejectionSource is the Rejection.Source of what the responder records on the rejected

@@ -219,14 +219,21 @@ func start(t *testing.T, bin string, env []string, listen, logPath string) *proc
 	return p
 }
 
-func publish(t *testing.T, w *stream.Writer, key string, v any) {
+func publish(t *testing.T, w *stream.Writer, key string, v any, headers ...kafka.Header) {
 	t.Helper()
 	b, _ := json.Marshal(v)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := w.Publish(ctx, kafka.Message{Key: []byte(key), Value: b}); err != nil {
+	if err := w.Publish(ctx, kafka.Message{Key: []byte(key), Value: b, Headers: headers}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// publishSigned publishes a command signed with key, as the api does.
+func publishSigned(t *testing.T, w *stream.Writer, key message.CommandKey, cmd message.Command) {
+	t.Helper()
+	b, _ := json.Marshal(cmd)
+	publish(t, w, cmd.IncidentID, cmd, kafka.Header{Key: message.HeaderCommandSignature, Value: []byte(key.Sign(b))})
 }
 
 // TestExceedanceNotifiesUpAndDownstreamAndSurvivesSIGKILL runs the responder binary on the
@@ -346,16 +353,31 @@ func TestExceedanceNotifiesUpAndDownstreamAndSurvivesSIGKILL(t *testing.T) {
 		}
 		return incID != ""
 	})
+	// A resolve written to the topic without the api's key, by someone who could reach
+	// Kafka, must change nothing (review finding H4); the genuine commands after it apply.
+	key, err := message.LoadCommandKey(cfg.Kafka.CommandsKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := message.Command{ID: "cmd-forged-resolve", Type: message.CommandResolve, IncidentID: incID, Actor: "市长", ActorRole: auth.RoleAdmin, ActorJurisdictions: []string{auth.AllJurisdictions}, Note: "all clear", At: time.Now().UTC()}
+	publish(t, commands, incID, forged)
 	for _, c := range []message.Command{
 		{ID: "cmd-receipt-changji", Type: message.CommandConfirmReceipt, IncidentID: incID, StepID: "section_exceedance.warn_downstream.changji", Actor: "changji-duty", ActorRole: auth.RoleResponder, ActorJurisdictions: []string{"changji"}, At: time.Now().UTC()},
 		{ID: "cmd-ack", Type: message.CommandAcknowledge, IncidentID: incID, Actor: "urumqi-duty", ActorRole: auth.RoleResponder, ActorJurisdictions: []string{"urumqi"}, Note: "已派员赴现场", At: time.Now().UTC()},
 		{ID: "cmd-done-verify", Type: message.CommandStepDone, IncidentID: incID, StepID: "section_exceedance.verify.urumqi", Actor: "urumqi-duty", ActorRole: auth.RoleResponder, ActorJurisdictions: []string{"urumqi"}, Note: "现场核实：八钢断面上游排口有异常排水", At: time.Now().UTC()},
 	} {
-		publish(t, commands, incID, c)
+		publishSigned(t, commands, key, c)
 		testinfra.Eventually(t, 60*time.Second, "command "+c.ID+" applied", func() bool { return ups.logWith(c.ID) != nil })
 		if l := ups.logWith(c.ID); l.Action == "command_rejected" {
 			t.Errorf("command %s rejected: %s", c.ID, l.Detail)
 		}
+	}
+	// The forged resolve came first on the incident's partition: it was read and refused.
+	if l := ups.logWith(forged.ID); l != nil {
+		t.Errorf("the unsigned resolve reached the incident's log: %+v", l)
+	}
+	if inc := ups.latest(); inc == nil || inc.Status == message.IncidentResolved {
+		t.Errorf("after an unsigned resolve the incident is %+v, want it still open", inc)
 	}
 	// xpcc12 never confirms its search report: after 30 min (3 s) its river-chief office is told.
 	testinfra.Eventually(t, 30*time.Second, "escalation to xpcc12's river-chief office", func() bool {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/config"
+	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/network"
 	"github.com/riverwatch/riverwatch/pkg/ops"
 	"github.com/riverwatch/riverwatch/pkg/service"
@@ -143,9 +144,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		d := &simulate.APIDrill{BaseURL: strings.TrimRight(first(*apiURL, cfg.Simulator.APIURL), "/"), Token: tok, RunID: runID}
 		fleet.Drill = d.Start
 	} else {
+		key, err := message.LoadCommandKey(cfg.Kafka.CommandsKeyFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "simulator: drills without the api sign their commands: config key kafka.commands_key_file: %v\n", err)
+			return 2
+		}
 		w := stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Commands, BatchTimeout: cfg.Kafka.BatchTimeout}, nil)
 		defer w.Close()
-		d := &simulate.KafkaDrill{Writer: w, RunID: runID, Actor: "simulator"}
+		d := &simulate.KafkaDrill{Writer: w, Key: key, RunID: runID, Actor: "simulator"}
 		fleet.Drill = d.Start
 	}
 	loc := net.Location

@@ -70,6 +70,7 @@ func (a *APIDrill) Start(ctx context.Context, h Happening) error {
 // API does: for pipelines run without the API.
 type KafkaDrill struct {
 	Writer *stream.Writer
+	Key    message.CommandKey // signs the command; the responder applies nothing unsigned
 	RunID  string
 	Actor  string
 }
@@ -88,7 +89,8 @@ func (k *KafkaDrill) Start(ctx context.Context, h Happening) error {
 	if err != nil {
 		return err
 	}
-	return publishRetry(ctx, k.Writer, kafka.Message{Key: []byte(h.Site), Value: b})
+	sig := kafka.Header{Key: message.HeaderCommandSignature, Value: []byte(k.Key.Sign(b))}
+	return publishRetry(ctx, k.Writer, kafka.Message{Key: []byte(h.Site), Value: b, Headers: []kafka.Header{sig}})
 }
 
 // publishRetry publishes, retrying for up to ten seconds while the topic is unknown to the

@@ -107,7 +107,11 @@ func TestKafkaDrillPublishesTheDrillCommandAsTheAPIDoes(t *testing.T) {
 	waitTopic(t, cfg.Kafka.Brokers, cfg.Kafka.Topics.Commands)
 	w := stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Commands}, nil)
 	defer w.Close()
-	d := &KafkaDrill{Writer: w, RunID: "r1", Actor: "simulator"}
+	key, err := message.LoadCommandKey(cfg.Kafka.CommandsKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &KafkaDrill{Writer: w, Key: key, RunID: "r1", Actor: "simulator"}
 	h := Happening{Kind: KindDrill, Site: "TTH-O1", Parameter: "cyanide", At: 5 * time.Minute}
 	if err := d.Start(ctx, h); err != nil {
 		t.Fatal(err)
@@ -121,6 +125,15 @@ func TestKafkaDrillPublishesTheDrillCommandAsTheAPIDoes(t *testing.T) {
 	var cmd message.Command
 	if err := json.Unmarshal(m.Value, &cmd); err != nil {
 		t.Fatal(err)
+	}
+	var sig string
+	for _, h := range m.Headers {
+		if h.Key == message.HeaderCommandSignature {
+			sig = string(h.Value)
+		}
+	}
+	if err := key.Verify(m.Value, sig); err != nil {
+		t.Errorf("the drill command does not verify with the key: %v", err)
 	}
 	if string(m.Key) != "TTH-O1" || cmd.Type != message.CommandDrill || cmd.Site != "TTH-O1" || cmd.Parameter != "cyanide" || cmd.ID == "" {
 		t.Errorf("key %s, command %+v", m.Key, cmd)
