@@ -47,7 +47,19 @@ start_service() {
     return 0
   fi
   [[ -x $BIN/$name ]] || rw_die "$BIN/$name is missing: run make build"
-  (cd "$ROOT" && rw_spawn "$pidfile" "$log" "$BIN/$name" -config "$CONFIG")
+  local env=()
+  # The api reads with its own read-only ClickHouse account (docs/security.md, L6) when
+  # clickhouse.sh made it and the stack uses the database that account may read.
+  local api_pw="$STATE_DIR/clickhouse/passwords/riverwatch_api"
+  if [[ $name == api && -z ${RIVERWATCH_API_CLICKHOUSE_USERNAME:-} && -r $api_pw &&
+    ${RIVERWATCH_CLICKHOUSE_DATABASE:-riverwatch} == riverwatch ]]; then
+    env=(RIVERWATCH_API_CLICKHOUSE_USERNAME=riverwatch_api "RIVERWATCH_API_CLICKHOUSE_PASSWORD_FILE=$api_pw")
+  fi
+  (
+    cd "$ROOT"
+    ((${#env[@]} == 0)) || export "${env[@]}"
+    rw_spawn "$pidfile" "$log" "$BIN/$name" -config "$CONFIG"
+  )
   for ((i = 0; i < 600; i++)); do
     if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then
       rw_log "$name ready on :$port (pid $(<"$pidfile"), log $log)"

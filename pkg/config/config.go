@@ -248,10 +248,10 @@ func Default() Config {
 
 // pathKeys are the keys holding file paths, resolved against the configuration file's
 // directory.
-var pathKeys = []string{"sites_file", "playbooks_file", "contacts_file", "auth.tokens_file", "simulator.scenario_file", "kafka.commands_key_file"}
+var pathKeys = []string{"sites_file", "playbooks_file", "contacts_file", "auth.tokens_file", "simulator.scenario_file", "kafka.commands_key_file", "api.clickhouse_password_file"}
 
 func (c *Config) paths() []*string {
-	return []*string{&c.SitesFile, &c.PlaybooksFile, &c.ContactsFile, &c.Auth.TokensFile, &c.Simulator.ScenarioFile, &c.Kafka.CommandsKeyFile}
+	return []*string{&c.SitesFile, &c.PlaybooksFile, &c.ContactsFile, &c.Auth.TokensFile, &c.Simulator.ScenarioFile, &c.Kafka.CommandsKeyFile, &c.API.ClickHousePasswordFile}
 }
 
 // Load reads the file at path (empty: defaults and environment only, paths relative to

@@ -187,6 +187,12 @@ func (a API) listeners() []Listener {
 
 func (a API) production(v *validator) {
 	v.metricsOffPublic("api", a.Listen, a.MetricsListen)
+	switch {
+	case strings.TrimSpace(a.ClickHouseUsername) == "":
+		v.add("api.clickhouse_username", "is empty: the api would read ClickHouse with the archiver's account, which may write and drop; give it a read-only user (readonly=1, query limits; docs/security.md)")
+	case strings.TrimSpace(a.ClickHousePasswordFile) == "":
+		v.add("api.clickhouse_password_file", "is empty while api.clickhouse_username is set")
+	}
 }
 
 func (c ClickHouse) production(v *validator) {

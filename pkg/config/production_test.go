@@ -14,6 +14,7 @@ func production() Config {
 	c.Responder.WebhookSecret = "a-long-random-secret"
 	c.API.MetricsListen = "127.0.0.1:9180"
 	c.Gateway.MetricsListen = "10.0.0.5:9181"
+	c.API.ClickHouseUsername, c.API.ClickHousePasswordFile = "riverwatch_api", "/etc/riverwatch/secrets/clickhouse-api-password"
 	return c
 }
 
@@ -162,9 +163,10 @@ func TestEveryListenerIsJudgedInProduction(t *testing.T) {
 func TestEverySecretIsJudgedInProduction(t *testing.T) {
 	// The keys Production judges, with a value that makes it refuse them.
 	judged := map[string]func(*Config){
-		"clickhouse.password":      func(c *Config) { c.ClickHouse.Password = "" },
-		"responder.webhook_secret": func(c *Config) { c.Responder.WebhookSecret = "" },
-		"responder.smtp_password":  func(c *Config) { c.Responder.SMTPUsername, c.Responder.SMTPPassword = "u", "" },
+		"clickhouse.password":          func(c *Config) { c.ClickHouse.Password = "" },
+		"responder.webhook_secret":     func(c *Config) { c.Responder.WebhookSecret = "" },
+		"responder.smtp_password":      func(c *Config) { c.Responder.SMTPUsername, c.Responder.SMTPPassword = "u", "" },
+		"api.clickhouse_password_file": func(c *Config) { c.API.ClickHousePasswordFile = "" },
 	}
 	for key := range flatten(Default()) {
 		if strings.HasPrefix(key, "simulator.") || !(strings.Contains(key, "password") || strings.Contains(key, "secret")) {

@@ -390,6 +390,13 @@ type API struct {
 	// of its own, and Listen no longer serves /metrics. Production mode requires it, on
 	// loopback or a private address (docs/security.md). Default empty.
 	MetricsListen string `mapstructure:"metrics_listen"`
+	// ClickHouseUsername is the api's own ClickHouse account, read-only with query limits
+	// (deploy/local/clickhouse.sh creates riverwatch_api); empty: the shared clickhouse
+	// section's account, which production mode refuses, since it may write and drop.
+	ClickHouseUsername string `mapstructure:"clickhouse_username"`
+	// ClickHousePasswordFile holds that account's password (only the first line is used);
+	// required with ClickHouseUsername. Relative to the configuration file's directory.
+	ClickHousePasswordFile string `mapstructure:"clickhouse_password_file"`
 	// CommandTimeout is how long the API waits for the responder to apply a command
 	// before answering that it is pending (202). Default 5 s.
 	CommandTimeout time.Duration `mapstructure:"command_timeout"`
@@ -439,6 +446,9 @@ func defaultAPI() API {
 func (a API) Validate() error {
 	var v validator
 	v.nonEmpty("api.listen", a.Listen)
+	if a.ClickHouseUsername != "" {
+		v.nonEmpty("api.clickhouse_password_file", a.ClickHousePasswordFile)
+	}
 	v.positive("api.command_timeout", a.CommandTimeout)
 	v.positive("api.command_poll", a.CommandPoll)
 	v.positive("api.refresh_interval", a.RefreshInterval)

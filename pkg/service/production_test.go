@@ -34,12 +34,14 @@ func writeFile(t *testing.T, name, body string) string {
 // every development default replaced, so that one change at a time can be refused.
 func productionEnv(t *testing.T) map[string]string {
 	return map[string]string{
-		"RIVERWATCH_MODE":                     "production",
-		"RIVERWATCH_CLICKHOUSE_PASSWORD":      "ch-secret",
-		"RIVERWATCH_RESPONDER_WEBHOOK_SECRET": "a-long-random-secret",
-		"RIVERWATCH_API_METRICS_LISTEN":       "127.0.0.1:9180",
-		"RIVERWATCH_GATEWAY_METRICS_LISTEN":   "127.0.0.1:9181",
-		"RIVERWATCH_KAFKA_COMMANDS_KEY_FILE":  writeFile(t, "commands.key", "b3f1c0a9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1\n"),
+		"RIVERWATCH_MODE":                         "production",
+		"RIVERWATCH_CLICKHOUSE_PASSWORD":          "ch-secret",
+		"RIVERWATCH_RESPONDER_WEBHOOK_SECRET":     "a-long-random-secret",
+		"RIVERWATCH_API_METRICS_LISTEN":           "127.0.0.1:9180",
+		"RIVERWATCH_GATEWAY_METRICS_LISTEN":       "127.0.0.1:9181",
+		"RIVERWATCH_API_CLICKHOUSE_USERNAME":      "riverwatch_api",
+		"RIVERWATCH_API_CLICKHOUSE_PASSWORD_FILE": writeFile(t, "ch-api-password", "api-secret\n"),
+		"RIVERWATCH_KAFKA_COMMANDS_KEY_FILE":      writeFile(t, "commands.key", "b3f1c0a9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1\n"),
 		"RIVERWATCH_AUTH_TOKENS_FILE": writeFile(t, "tokens.yaml",
 			"- {token: '"+auth.Digest("a-real-token")+"', name: duty, role: admin, jurisdictions: ['*']}\n"),
 		"RIVERWATCH_SITES_FILE": writeFile(t, "sites.yaml", `timezone: Asia/Shanghai
@@ -100,6 +102,9 @@ func TestProductionRefusesEachDevelopmentDefaultNamingTheKey(t *testing.T) {
 		{"the repository's command key, for the responder", "responder",
 			map[string]string{"RIVERWATCH_KAFKA_COMMANDS_KEY_FILE": filepath.Join("..", "..", "configs", "commands.key")},
 			[]string{"config key kafka.commands_key_file ", "public development key"}},
+		{"the api reading with the archiver's ClickHouse account", "api",
+			map[string]string{"RIVERWATCH_API_CLICKHOUSE_USERNAME": ""},
+			[]string{"config key api.clickhouse_username ", "read-only user"}},
 		{"the gateway's metrics on all interfaces", "gateway",
 			map[string]string{"RIVERWATCH_GATEWAY_METRICS_LISTEN": "0.0.0.0:9181"},
 			[]string{"config key gateway.metrics_listen "}},

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
+	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
@@ -127,9 +129,28 @@ func (s *Service) Run(ctx context.Context, ready func(bool)) error {
 // (chstore.OpenRetrying): the api may start before the database, and a dashboard that
 // waits is better than a crash loop.
 func connect(ctx context.Context, cfg *config.Config, log *slog.Logger) (driver.Conn, error) {
+	user, password, err := clickHouseAccount(cfg)
+	if err != nil {
+		return nil, err
+	}
 	conn, _, err := chstore.OpenRetrying(ctx, chstore.Config{
-		Addr: cfg.ClickHouse.Addr, Database: cfg.ClickHouse.Database, Username: cfg.ClickHouse.Username,
-		Password: cfg.ClickHouse.Password, DialTimeout: cfg.ClickHouse.DialTimeout,
+		Addr: cfg.ClickHouse.Addr, Database: cfg.ClickHouse.Database, Username: user,
+		Password: password, DialTimeout: cfg.ClickHouse.DialTimeout,
 	}, 0, log)
 	return conn, err
+}
+
+// clickHouseAccount is the account the api reads with: its own read-only one
+// (api.clickhouse_username, password from api.clickhouse_password_file), else the shared
+// clickhouse section's (development only; production mode refuses it).
+func clickHouseAccount(cfg *config.Config) (user, password string, err error) {
+	if cfg.API.ClickHouseUsername == "" {
+		return cfg.ClickHouse.Username, cfg.ClickHouse.Password, nil
+	}
+	b, err := os.ReadFile(cfg.API.ClickHousePasswordFile)
+	if err != nil {
+		return "", "", fmt.Errorf("config key api.clickhouse_password_file: %w", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return cfg.API.ClickHouseUsername, strings.TrimSpace(line), nil
 }
