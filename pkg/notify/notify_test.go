@@ -1,13 +1,11 @@
 package notify
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -134,59 +132,8 @@ func TestRobotFormats(t *testing.T) {
 	})
 }
 
-// fakeSMTP accepts one message and returns its DATA.
-func fakeSMTP(t *testing.T) (string, chan string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	data := make(chan string, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		r := bufio.NewReader(c)
-		io.WriteString(c, "220 fake ESMTP\r\n")
-		var body strings.Builder
-		inData := false
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			if inData {
-				if line == ".\r\n" {
-					inData = false
-					data <- body.String()
-					io.WriteString(c, "250 queued\r\n")
-					continue
-				}
-				body.WriteString(line)
-				continue
-			}
-			switch cmd := strings.ToUpper(strings.TrimSpace(line)); {
-			case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
-				io.WriteString(c, "250 fake\r\n")
-			case cmd == "DATA":
-				inData = true
-				io.WriteString(c, "354 go on\r\n")
-			case cmd == "QUIT":
-				io.WriteString(c, "221 bye\r\n")
-				return
-			default:
-				io.WriteString(c, "250 ok\r\n")
-			}
-		}
-	}()
-	return ln.Addr().String(), data
-}
-
 func TestSMTPMailUsesTheKeyAsMessageID(t *testing.T) {
-	addr, data := fakeSMTP(t)
+	addr, data := scriptedSMTP(t, "", "", false)
 	s := &SMTP{Addr: addr, From: "riverwatch@localhost"}
 	if err := NewChannels(time.Second, s).Send(context.Background(), Target{Channel: "smtp", Address: "duty@example.org"}, msg); err != nil {
 		t.Fatal(err)

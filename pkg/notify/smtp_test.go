@@ -13,14 +13,15 @@ import (
 
 // scriptedSMTP answers one connection: the greeting, then reply to the command whose
 // verb is at (EHLO, MAIL, RCPT, DATA), 250 to the others; drop closes the connection
-// after the greeting instead.
-func scriptedSMTP(t *testing.T, at, reply string, drop bool) string {
+// after the greeting instead. The DATA of an accepted message arrives on the channel.
+func scriptedSMTP(t *testing.T, at, reply string, drop bool) (string, chan string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
+	data := make(chan string, 1)
 	go func() {
 		c, err := ln.Accept()
 		if err != nil {
@@ -32,6 +33,7 @@ func scriptedSMTP(t *testing.T, at, reply string, drop bool) string {
 			return
 		}
 		r := bufio.NewReader(c)
+		var body strings.Builder
 		inData := false
 		for {
 			line, err := r.ReadString('\n')
@@ -41,8 +43,11 @@ func scriptedSMTP(t *testing.T, at, reply string, drop bool) string {
 			if inData {
 				if line == ".\r\n" {
 					inData = false
+					data <- body.String()
 					io.WriteString(c, "250 queued\r\n")
+					continue
 				}
+				body.WriteString(line)
 				continue
 			}
 			cmd := strings.ToUpper(strings.TrimSpace(line))
@@ -62,7 +67,7 @@ func scriptedSMTP(t *testing.T, at, reply string, drop bool) string {
 			}
 		}
 	}()
-	return ln.Addr().String()
+	return ln.Addr().String(), data
 }
 
 func TestSMTPReplyCodeDecidesWhetherToRetry(t *testing.T) {
@@ -84,7 +89,8 @@ func TestSMTPReplyCodeDecidesWhetherToRetry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &SMTP{Addr: scriptedSMTP(t, tt.at, tt.reply, tt.drop), From: "riverwatch@localhost"}
+			addr, _ := scriptedSMTP(t, tt.at, tt.reply, tt.drop)
+			s := &SMTP{Addr: addr, From: "riverwatch@localhost"}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			err := s.Send(ctx, Target{Channel: ChannelSMTP, Address: "duty@example.org"}, msg)

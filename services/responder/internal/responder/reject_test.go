@@ -94,10 +94,7 @@ func TestUndecodableEventsAndCommandsEndOnTheRejectedTopic(t *testing.T) {
 	rejected := &fakePublisher{}
 	r, updates := newTestResponder(t, rejected)
 	now := time.Now().UTC()
-	ev := message.Event{
-		ID: "ev-1", Type: message.EventExceedanceOpened, Site: "TTH-S2", River: "toutun", Parameter: "nh3n",
-		Value: 3.2, Limit: 1.0, TargetClass: "III", Class: "劣V", Multiple: 2.2, Severity: "severe", ObservedAt: now, EmittedAt: now,
-	}
+	ev := exceedance("ev-1", now)
 	good, _ := json.Marshal(ev)
 	at := time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC)
 	events := []kafka.Message{
@@ -137,10 +134,7 @@ func TestAFailedRejectionWriteAppliesNothingAndIsRetried(t *testing.T) {
 	rejected := &fakePublisher{err: errors.New("broker down")}
 	r, updates := newTestResponder(t, rejected)
 	now := time.Now().UTC()
-	good, _ := json.Marshal(message.Event{
-		ID: "ev-1", Type: message.EventExceedanceOpened, Site: "TTH-S2", River: "toutun", Parameter: "nh3n",
-		Value: 3.2, Limit: 1.0, TargetClass: "III", Class: "劣V", Multiple: 2.2, Severity: "severe", ObservedAt: now, EmittedAt: now,
-	})
+	good, _ := json.Marshal(exceedance("ev-1", now))
 	batch := []kafka.Message{{Topic: "rw.events", Offset: 1, Value: []byte("garbage")}, {Topic: "rw.events", Offset: 2, Value: good}}
 	if err := r.handleEvents(t.Context(), batch); err == nil {
 		t.Fatal("the batch was accepted although its rejection was not recorded")
@@ -167,10 +161,7 @@ func TestForgedCommandChangesNothingAndIsRecorded(t *testing.T) {
 	rejected := &fakePublisher{}
 	r, _ := newTestResponder(t, rejected)
 	now := time.Now().UTC()
-	ev := message.Event{
-		ID: "ev-forged", Type: message.EventExceedanceOpened, Site: "TTH-S2", River: "toutun", Parameter: "nh3n",
-		Value: 3.2, Limit: 1.0, TargetClass: "III", Class: "劣V", Multiple: 2.2, Severity: "severe", ObservedAt: now, EmittedAt: now,
-	}
+	ev := exceedance("ev-forged", now)
 	b, _ := json.Marshal(ev)
 	if err := r.handleEvents(t.Context(), []kafka.Message{{Topic: "rw.events", Value: b}}); err != nil {
 		t.Fatal(err)
@@ -228,5 +219,14 @@ func TestForgedCommandChangesNothingAndIsRecorded(t *testing.T) {
 	}
 	if inc, _ := r.eng.Get(incID); inc.Status != message.IncidentResolved {
 		t.Errorf("the signed resolve left the incident %s", inc.Status)
+	}
+}
+
+// exceedance is an ammonia exceedance at TTH-S2 (Class III, 3.2 mg/L), which opens an
+// incident under the repository's playbooks.
+func exceedance(id string, now time.Time) message.Event {
+	return message.Event{
+		ID: id, Type: message.EventExceedanceOpened, Site: "TTH-S2", River: "toutun", Parameter: "nh3n",
+		Value: 3.2, Limit: 1.0, TargetClass: "III", Class: "劣V", Multiple: 2.2, Severity: "severe", ObservedAt: now, EmittedAt: now,
 	}
 }
