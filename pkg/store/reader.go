@@ -84,7 +84,7 @@ func limitOr(n int) int {
 }
 
 // latestSQL: argMax over (time, version) picks the newest reading of each series and,
-// among copies of one reading, the newest receipt: no FINAL needed.
+// among copies of one reading, the first receipt (store.ReadingVersion): no FINAL needed.
 func (r *Reader) latestSQL(sites []string, since time.Time) string {
 	return fmt.Sprintf(`SELECT site, parameter,
     argMax(id, (observed_at, observed_ms, version)), argMax(value, (observed_at, observed_ms, version)),

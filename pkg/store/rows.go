@@ -176,8 +176,7 @@ func (r *readingRows) add(x *message.Reading) {
 	r.observedMs = append(r.observedMs, ms)
 	r.receivedAt = append(r.receivedAt, sec(x.ReceivedAt))
 	r.source = append(r.source, x.Source)
-	// The latest receipt of a reading id wins (a station that corrects a value resends it).
-	r.version = append(r.version, uint64(max(x.ReceivedAt.UnixMilli(), 0)))
+	r.version = append(r.version, ReadingVersion(x.ReceivedAt))
 }
 
 func (r *readingRows) block() block {
@@ -549,4 +548,13 @@ func failureRejection(kind Kind, topic string, m kafka.Message, err error) messa
 		rej.Site = key
 	}
 	return rej
+}
+
+// ReadingVersion is the ReplacingMergeTree version of a reading received at t: the earlier
+// the receipt, the higher the version, so the first stored value of a reading id stands
+// (FINAL and argMax keep the highest). A resend with another value, or an upload that
+// produces a station's reading id, cannot rewrite history (security review M5); a replay
+// of the same Kafka record carries the same receipt time and stays one row.
+func ReadingVersion(t time.Time) uint64 {
+	return math.MaxUint64 - uint64(max(t.UnixMilli(), 0))
 }

@@ -99,8 +99,36 @@ func TestDecodeFillsMissingIDsDeterministically(t *testing.T) {
 	if !b.readings.observedAt[0].Equal(t0.Truncate(time.Second)) || b.readings.observedMs[0] != 250 {
 		t.Errorf("observed %v + %d ms, want %v + 250", b.readings.observedAt[0], b.readings.observedMs[0], t0.Truncate(time.Second))
 	}
-	if b.readings.version[0] != uint64(t0.UnixMilli()) {
-		t.Errorf("reading version %d, want received_at in ms %d", b.readings.version[0], t0.UnixMilli())
+	if b.readings.version[0] != ReadingVersion(t0) {
+		t.Errorf("reading version %d, want ReadingVersion(received_at) %d", b.readings.version[0], ReadingVersion(t0))
+	}
+}
+
+func TestTheFirstReceiptOfAReadingHasTheHighestVersion(t *testing.T) {
+	t0 := time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name          string
+		first, second time.Time
+		want          int // sign of ReadingVersion(first) - ReadingVersion(second)
+	}{
+		{"a resend an hour later loses", t0, t0.Add(time.Hour), +1},
+		{"a resend a millisecond later loses", t0, t0.Add(time.Millisecond), +1},
+		{"a replay of the same record ties: one row", t0, t0, 0},
+		{"a receipt before 1970 is clamped, never wraps", time.Unix(-5, 0), time.Unix(0, 0), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := ReadingVersion(tt.first), ReadingVersion(tt.second)
+			got := 0
+			if a > b {
+				got = 1
+			} else if a < b {
+				got = -1
+			}
+			if got != tt.want {
+				t.Errorf("versions %d and %d: order %d, want %d", a, b, got, tt.want)
+			}
+		})
 	}
 }
 

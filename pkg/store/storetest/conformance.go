@@ -75,8 +75,8 @@ func reading(site, param string, v float64, at time.Time, flag string) message.R
 	}
 }
 
-// readingsSeriesAndMeans: raw readings each once (FINAL), the newest receipt of a reading
-// winning, pages per parameter, hourly buckets in UTC and daily buckets on local days over
+// readingsSeriesAndMeans: raw readings each once (FINAL), the first receipt of a reading
+// standing, pages per parameter, hourly buckets in UTC and daily buckets on local days over
 // valid readings only, monthly means over local months, and the latest reading per series.
 func readingsSeriesAndMeans(t *testing.T, r Reader, s Seeder) {
 	ctx := context.Background()
@@ -96,16 +96,12 @@ func readingsSeriesAndMeans(t *testing.T, r Reader, s Seeder) {
 	rs = append(rs, reading("STH-S2", "tp", 0.2, start.Add(-72*time.Hour), message.FlagNormal)) // before the window
 	s.Readings(t, rs...)
 	s.Readings(t, rs[:10]...) // a replayed batch
-	// A newer receipt of nh3n at +5 h (a corrected upload): the newest receipt wins.
-	fixed := rs[10]
-	fixed.Value, fixed.ReceivedAt = 50, fixed.ReceivedAt.Add(time.Hour)
-	s.Readings(t, fixed)
-	valueAt := func(h int) float64 { // nh3n's valid value at hour h as stored
-		if h == 5 {
-			return 50
-		}
-		return float64(h)
-	}
+	// A later receipt of nh3n at +5 h with another value (a resend, or an upload that
+	// produces the station's reading id): the first receipt stands (security review M5).
+	rewrite := rs[10]
+	rewrite.Value, rewrite.ReceivedAt = 50, rewrite.ReceivedAt.Add(time.Hour)
+	s.Readings(t, rewrite)
+	valueAt := func(h int) float64 { return float64(h) } // nh3n's valid value at hour h as stored
 	day := start.Add(24 * time.Hour)
 
 	raw, err := r.Series(ctx, store.SeriesQuery{Site: "STH-S2", Parameters: []string{"nh3n"}, From: start, To: day, Resolution: store.ResolutionRaw, Location: loc})
@@ -127,8 +123,8 @@ func readingsSeriesAndMeans(t *testing.T, r Reader, s Seeder) {
 	if p := pts[2]; p.Value != 999 || p.Min != 999 || p.Max != 999 || p.Flag != "D" || !p.T.Equal(start.Add(90*time.Minute)) {
 		t.Errorf("raw flagged point %+v, want 999 flagged D at +90 min, min = max = value", p)
 	}
-	if p := pts[6]; p.Value != 50 {
-		t.Errorf("raw corrected point %+v, want the newest receipt (50)", p)
+	if p := pts[6]; p.Value != 5 {
+		t.Errorf("raw point received twice %+v, want the first receipt's value (5), not the later 50", p)
 	}
 
 	all, err := r.Series(ctx, store.SeriesQuery{Site: "STH-S2", From: start, To: day, Resolution: store.ResolutionRaw, Location: loc})
@@ -208,7 +204,7 @@ func readingsSeriesAndMeans(t *testing.T, r Reader, s Seeder) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := params(hpage); !slices.Equal(got, []string{"do", "nh3n"}) || len(hpage[1].Points) != 2 || hpage[1].Points[1].Value != 50 {
+	if got := params(hpage); !slices.Equal(got, []string{"do", "nh3n"}) || len(hpage[1].Points) != 2 || hpage[1].Points[1].Value != 5 {
 		t.Errorf("hourly page (limit 2 offset 4): %+v", hpage)
 	}
 
@@ -226,7 +222,7 @@ func readingsSeriesAndMeans(t *testing.T, r Reader, s Seeder) {
 	}
 	if p := daily[0].Points; p[0].Count != 4 || p[0].Value != 1.5 || p[0].Min != 0 || p[0].Max != 3 ||
 		!p[0].T.Equal(time.Date(2026, 1, 31, 0, 0, 0, 0, loc)) ||
-		p[1].Count != 20 || math.Abs(p[1].Value-feb/20) > 1e-9 || p[1].Max != 50 || !p[1].T.Equal(time.Date(2026, 2, 1, 0, 0, 0, 0, loc)) {
+		p[1].Count != 20 || math.Abs(p[1].Value-feb/20) > 1e-9 || p[1].Max != 23 || !p[1].T.Equal(time.Date(2026, 2, 1, 0, 0, 0, 0, loc)) {
 		t.Errorf("daily buckets (local days, valid readings): %+v", p)
 	}
 

@@ -72,15 +72,15 @@ func outside(t, from, to time.Time) bool {
 	return sec(t).Before(sec(from)) || !sec(t).Before(sec(to))
 }
 
-// AddReadings stores readings. A reading id stored again replaces the stored copy unless
-// that one was received later (version: received_at in ms).
+// AddReadings stores readings. A reading id stored again replaces the stored copy only
+// if it was received earlier: the first receipt stands (store.ReadingVersion).
 func (m *MemStore) AddReadings(rs ...message.Reading) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, r := range rs {
 		r.ObservedAt, r.ReceivedAt = ms(r.ObservedAt), ms(r.ReceivedAt)
 		if i, ok := m.readingAt[r.ID]; ok && r.ID != "" {
-			if r.ReceivedAt.UnixMilli() >= m.readings[i].ReceivedAt.UnixMilli() {
+			if r.ReceivedAt.UnixMilli() < m.readings[i].ReceivedAt.UnixMilli() {
 				m.readings[i] = r
 			}
 			continue
