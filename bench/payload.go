@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/store"
 )
 
 // benchParams are the parameters the raw payloads and rows carry, in canonical units:
@@ -136,7 +137,7 @@ func writeRowsTSV(w io.Writer, n, stations int) error {
 		buf = append(buf, '\t')
 		buf = append(buf, r.Source...)
 		buf = append(buf, '\t')
-		buf = strconv.AppendInt(buf, r.ReceivedAt.UnixMilli(), 10)
+		buf = strconv.AppendUint(buf, store.ReadingVersion(r.ReceivedAt), 10)
 		buf = append(buf, '\n')
 		if _, err := bw.Write(buf); err != nil {
 			return err

@@ -323,7 +323,7 @@ func (p *peerRun) createEngine(ctx context.Context, conn driver.Conn, queue, mv,
 		// load (whole minutes, probes whole seconds), and the version is whole seconds.
 		fmt.Sprintf("CREATE MATERIALIZED VIEW %s.%s TO %s.%s AS SELECT id, site, station, parameter, value, unit, min AS value_min, max AS value_max, `interval` AS interval_kind, "+
 			"if(flag = '', 'N', flag) AS flag, parseDateTimeBestEffort(observed_at) AS observed_at, toUInt16(0) AS observed_ms, parseDateTimeBestEffort(received_at) AS received_at, source, "+
-			"toUInt64(toUnixTimestamp(received_at)) * 1000 AS version FROM %s.%s",
+			"bitNot(toUInt64(toUnixTimestamp(received_at)) * 1000) AS version FROM %s.%s", // store.ReadingVersion
 			db, mv, db, store.TableReadings, db, queue),
 		fmt.Sprintf("CREATE MATERIALIZED VIEW %s.%s_hourly TO %s.hourly AS SELECT site, parameter, toStartOfHour(parseDateTimeBestEffort(observed_at)) AS hour, count() AS samples, sum(value) AS value_sum FROM %s.%s GROUP BY site, parameter, hour",
 			db, mv, db, db, queue),

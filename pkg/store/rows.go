@@ -556,5 +556,5 @@ func failureRejection(kind Kind, topic string, m kafka.Message, err error) messa
 // produces a station's reading id, cannot rewrite history (security review M5); a replay
 // of the same Kafka record carries the same receipt time and stays one row.
 func ReadingVersion(t time.Time) uint64 {
-	return math.MaxUint64 - uint64(max(t.UnixMilli(), 0))
+	return math.MaxUint64 - uint64(max(t.UnixMilli(), 0)) // = ^ms; ClickHouse: bitNot(ms)
 }
