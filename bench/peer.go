@@ -189,10 +189,10 @@ func (p *peerRun) prepare(ctx context.Context, conn driver.Conn) error {
 	for _, t := range p.others {
 		specs = append(specs, stream.TopicSpec{Name: t, Partitions: 1})
 	}
-	if err := stream.EnsureTopics(ctx, p.e.Brokers, specs...); err != nil {
+	if err := stream.EnsureTopics(ctx, stream.Plain(p.e.Brokers...), specs...); err != nil {
 		return err
 	}
-	p.w = stream.NewWriter(stream.WriterConfig{Brokers: p.e.Brokers, Topic: p.topic, Label: "peer"}, nil)
+	p.w = stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(p.e.Brokers...), Topic: p.topic, Label: "peer"}, nil)
 	stmts := []string{
 		"DROP DATABASE IF EXISTS " + p.archDB,
 		"DROP DATABASE IF EXISTS " + p.peerDB,

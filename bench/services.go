@@ -83,7 +83,7 @@ func (e *Env) prepareStack(ctx context.Context) error {
 	specs = append(specs,
 		stream.TopicSpec{Name: e.Topic("assessor-state"), Partitions: e.Settings.Partitions, Compacted: true},
 		stream.TopicSpec{Name: e.Topic("responder-state"), Partitions: e.Settings.Partitions, Compacted: true})
-	if err := stream.EnsureTopics(ctx, e.Brokers, specs...); err != nil {
+	if err := stream.EnsureTopics(ctx, stream.Plain(e.Brokers...), specs...); err != nil {
 		return err
 	}
 	// Hold every port until all are picked: a port closed at once may be handed out again.

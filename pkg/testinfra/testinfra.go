@@ -110,7 +110,7 @@ func Config(t testing.TB) *config.Config {
 	specs = append(specs,
 		stream.TopicSpec{Name: c.Assessor.StateTopic, Partitions: 3, Compacted: true},
 		stream.TopicSpec{Name: c.Responder.StateTopic, Partitions: 3, Compacted: true})
-	if err := stream.EnsureTopics(ctx, brokers, specs...); err != nil {
+	if err := stream.EnsureTopics(ctx, stream.Plain(brokers...), specs...); err != nil {
 		t.Fatalf("create topics: %v", err)
 	}
 	DeleteTopicsAtEnd(t, brokers, specs...)

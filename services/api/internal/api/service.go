@@ -7,8 +7,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"os"
-	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,6 +35,7 @@ type Deps struct {
 type Service struct {
 	cfg    *config.Config
 	d      Deps
+	kafka  stream.Cluster
 	net    *network.Network
 	tokens *auth.Tokens
 	key    message.CommandKey
@@ -80,7 +79,11 @@ func New(cfg *config.Config, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, d: d, net: net, tokens: tokens, key: key}, nil
+	kc, err := stream.NewCluster(cfg.Kafka)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, d: d, kafka: kc, net: net, tokens: tokens, key: key}, nil
 }
 
 // Run connects to ClickHouse (retrying while it does not answer), registers the API and
@@ -96,7 +99,7 @@ func (s *Service) Run(ctx context.Context, ready func(bool)) error {
 	}
 	defer conn.Close()
 	w := stream.NewWriter(stream.WriterConfig{
-		Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Commands,
+		Cluster: s.kafka, Topic: cfg.Kafka.Topics.Commands,
 		BatchTimeout: cfg.Kafka.BatchTimeout, BatchSize: cfg.Kafka.BatchSize, Label: "commands",
 	}, stream.NewMetrics(s.d.Registry, "api"))
 	defer w.Close()
@@ -147,10 +150,9 @@ func clickHouseAccount(cfg *config.Config) (user, password string, err error) {
 	if cfg.API.ClickHouseUsername == "" {
 		return cfg.ClickHouse.Username, cfg.ClickHouse.Password, nil
 	}
-	b, err := os.ReadFile(cfg.API.ClickHousePasswordFile)
+	pw, err := config.ReadSecret(cfg.API.ClickHousePasswordFile)
 	if err != nil {
 		return "", "", fmt.Errorf("config key api.clickhouse_password_file: %w", err)
 	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	return cfg.API.ClickHouseUsername, strings.TrimSpace(line), nil
+	return cfg.API.ClickHouseUsername, pw, nil
 }

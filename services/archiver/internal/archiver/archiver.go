@@ -33,17 +33,18 @@ func GroupID(prefix string, k store.Kind) string { return prefix + "-archiver-" 
 // fails, the consumer retries the same batch with backoff and fetches nothing more, so
 // memory stays bounded by one batch plus the reader's queue per topic.
 type Archiver struct {
-	cfg *config.Config
-	w   *store.Writer
-	km  *stream.Metrics
-	log *slog.Logger
+	cfg   *config.Config
+	kafka stream.Cluster
+	w     *store.Writer
+	km    *stream.Metrics
+	log   *slog.Logger
 }
 
 // NewArchiver returns an Archiver for the topics of cfg; km are the metrics of its
 // consumers (Archive.Kafka: riverwatch_archiver_kafka_*, lag per topic and partition
 // among them).
-func NewArchiver(cfg *config.Config, w *store.Writer, km *stream.Metrics, log *slog.Logger) *Archiver {
-	return &Archiver{cfg: cfg, w: w, km: km, log: log}
+func NewArchiver(cfg *config.Config, kc stream.Cluster, w *store.Writer, km *stream.Metrics, log *slog.Logger) *Archiver {
+	return &Archiver{cfg: cfg, kafka: kc, w: w, km: km, log: log}
 }
 
 // Run consumes until ctx is done (nil) or a consumer fails (its error).
@@ -59,7 +60,7 @@ func (a *Archiver) Run(ctx context.Context) error {
 			delay = a.cfg.Archiver.RecordsMaxDelay
 		}
 		c := stream.NewConsumer(stream.ConsumerConfig{
-			Brokers:  a.cfg.Kafka.Brokers,
+			Cluster:  a.kafka,
 			Topic:    topic,
 			GroupID:  GroupID(a.cfg.Kafka.GroupPrefix, k),
 			MaxRows:  a.cfg.Archiver.MaxRows,

@@ -10,6 +10,7 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/store"
 	"github.com/riverwatch/riverwatch/pkg/store/storetest"
+	"github.com/riverwatch/riverwatch/pkg/stream"
 	"github.com/riverwatch/riverwatch/pkg/testinfra"
 	"github.com/segmentio/kafka-go"
 )
@@ -30,7 +31,9 @@ func TestArchiverCommitsOnlyArchivedBatchesAndSkipsBadMessages(t *testing.T) {
 	run := func() (stop func()) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- NewArchiver(cfg, e.Writer, e.km, storetest.Quiet()).Run(ctx) }()
+		go func() {
+			done <- NewArchiver(cfg, stream.Plain(cfg.Kafka.Brokers...), e.Writer, e.km, storetest.Quiet()).Run(ctx)
+		}()
 		return func() {
 			cancel()
 			if err := <-done; err != nil {
@@ -101,7 +104,7 @@ func TestReplayRearchivesARangeWithoutCountingTwice(t *testing.T) {
 	topic := cfg.Kafka.Topics.Readings
 
 	// By time, every partition: the backfill after an outage.
-	stats, err := Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: -1, ToOffset: -1, From: start, MaxRows: 700, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet())
+	stats, err := Replay(ctx, stream.Plain(cfg.Kafka.Brokers...), ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: -1, ToOffset: -1, From: start, MaxRows: 700, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +114,7 @@ func TestReplayRearchivesARangeWithoutCountingTwice(t *testing.T) {
 	hourly, daily := e.RollupSnapshot(t)
 
 	// By offset, one partition, a range already archived.
-	stats, err = Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: 1, FromOffset: 10, ToOffset: 110, MaxRows: 50000, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet())
+	stats, err = Replay(ctx, stream.Plain(cfg.Kafka.Brokers...), ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: 1, FromOffset: 10, ToOffset: 110, MaxRows: 50000, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,10 +129,10 @@ func TestReplayRearchivesARangeWithoutCountingTwice(t *testing.T) {
 		t.Error("rollups changed after replaying an archived range")
 	}
 	// A range past the end replays nothing; an offset range without a partition is refused.
-	if stats, err = Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: 0, FromOffset: 1 << 40, ToOffset: -1, MaxRows: 50000, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet()); err != nil || stats.Messages != 0 {
+	if stats, err = Replay(ctx, stream.Plain(cfg.Kafka.Brokers...), ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: 0, FromOffset: 1 << 40, ToOffset: -1, MaxRows: 50000, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet()); err != nil || stats.Messages != 0 {
 		t.Errorf("replay past the end: %+v, %v", stats, err)
 	}
-	if _, err := Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: 0, MaxRows: 50000, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet()); err == nil || !strings.Contains(err.Error(), "-partition") {
+	if _, err := Replay(ctx, stream.Plain(cfg.Kafka.Brokers...), ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: 0, MaxRows: 50000, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet()); err == nil || !strings.Contains(err.Error(), "-partition") {
 		t.Error("an offset range without a partition was accepted")
 	}
 }
