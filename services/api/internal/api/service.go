@@ -136,10 +136,12 @@ func connect(ctx context.Context, cfg *config.Config, log *slog.Logger) (driver.
 	if err != nil {
 		return nil, err
 	}
-	conn, _, err := chstore.OpenRetrying(ctx, chstore.Config{
-		Addr: cfg.ClickHouse.Addr, Database: cfg.ClickHouse.Database, Username: user,
-		Password: password, DialTimeout: cfg.ClickHouse.DialTimeout,
-	}, 0, log)
+	cc, err := chstore.ConfigFrom(cfg.ClickHouse)
+	if err != nil {
+		return nil, err
+	}
+	cc.Username, cc.Password = user, password
+	conn, _, err := chstore.OpenRetrying(ctx, cc, 0, log)
 	return conn, err
 }
 

@@ -20,9 +20,12 @@ import (
 // its own) and asks the server's version, retrying for up to wait (0: until ctx is done)
 // so that the archiver may start first (chstore.OpenRetrying).
 func Connect(ctx context.Context, cfg config.ClickHouse, wait time.Duration, log *slog.Logger) (driver.Conn, chstore.Version, error) {
-	return chstore.OpenRetrying(ctx, chstore.Config{
-		Addr: cfg.Addr, Username: cfg.Username, Password: cfg.Password, DialTimeout: cfg.DialTimeout,
-	}, wait, log)
+	cc, err := chstore.ConfigFrom(cfg)
+	if err != nil {
+		return nil, chstore.Version{}, err
+	}
+	cc.Database = "" // the archiver creates its database
+	return chstore.OpenRetrying(ctx, cc, wait, log)
 }
 
 // GroupID returns the consumer group of the archiver for a topic kind.
