@@ -130,7 +130,7 @@ func slicesClone(s []string) []string { return append([]string(nil), s...) }
 func (e *Env) topics() config.Topics {
 	return config.Topics{
 		Readings: e.Topic("readings"), Rejected: e.Topic("rejected"), Events: e.Topic("events"),
-		Incidents: e.Topic("incidents"), Commands: e.Topic("commands"),
+		Incidents: e.Topic("incidents"), Commands: e.Topic("commands"), Corrections: e.Topic("corrections"),
 	}
 }
 
@@ -149,6 +149,7 @@ func (e *Env) serviceEnv() []string {
 		"RIVERWATCH_KAFKA_TOPICS_EVENTS="+t.Events,
 		"RIVERWATCH_KAFKA_TOPICS_INCIDENTS="+t.Incidents,
 		"RIVERWATCH_KAFKA_TOPICS_COMMANDS="+t.Commands,
+		"RIVERWATCH_KAFKA_TOPICS_CORRECTIONS="+t.Corrections,
 		"RIVERWATCH_ASSESSOR_STATE_TOPIC="+e.Topic("assessor-state"),
 		"RIVERWATCH_RESPONDER_STATE_TOPIC="+e.Topic("responder-state"),
 		"RIVERWATCH_CLICKHOUSE_ADDR="+e.CHAddr,

@@ -109,11 +109,13 @@ type Topics struct {
 	Events    string `mapstructure:"events"`    // the assessor's events
 	Incidents string `mapstructure:"incidents"` // the responder's incident changes
 	Commands  string `mapstructure:"commands"`  // operator commands to the responder
+	// Corrections carries admins' explicit corrections of stored readings (api → archiver).
+	Corrections string `mapstructure:"corrections"`
 }
 
 // All returns every topic name.
 func (t Topics) All() []string {
-	return []string{t.Readings, t.Rejected, t.Events, t.Incidents, t.Commands}
+	return []string{t.Readings, t.Rejected, t.Events, t.Incidents, t.Commands, t.Corrections}
 }
 
 // Validate refuses what no producer or consumer can work with.
@@ -133,6 +135,7 @@ func (k Kafka) Validate() error {
 	v.nonEmpty("kafka.topics.events", k.Topics.Events)
 	v.nonEmpty("kafka.topics.incidents", k.Topics.Incidents)
 	v.nonEmpty("kafka.topics.commands", k.Topics.Commands)
+	v.nonEmpty("kafka.topics.corrections", k.Topics.Corrections)
 	k.TLS.validate(&v, "kafka.tls")
 	k.SASL.validate(&v)
 	return v.err()
@@ -238,7 +241,7 @@ func Default() Config {
 			CommandsKeyFile: "commands.key",
 			Topics: Topics{
 				Readings: message.TopicReadings, Rejected: message.TopicRejected, Events: message.TopicEvents,
-				Incidents: message.TopicIncidents, Commands: message.TopicCommands,
+				Incidents: message.TopicIncidents, Commands: message.TopicCommands, Corrections: message.TopicCorrections,
 			},
 		},
 		ClickHouse: ClickHouse{

@@ -87,7 +87,7 @@ func Config(t testing.TB) *config.Config {
 	c.Kafka.GroupPrefix = name
 	c.Kafka.Topics = config.Topics{
 		Readings: name + ".readings", Rejected: name + ".rejected", Events: name + ".events",
-		Incidents: name + ".incidents", Commands: name + ".commands",
+		Incidents: name + ".incidents", Commands: name + ".commands", Corrections: name + ".corrections",
 	}
 	c.Assessor.StateTopic = name + ".assessor-state"
 	c.Responder.StateTopic = name + ".responder-state"
@@ -209,6 +209,7 @@ func Env(c *config.Config) []string {
 		"RIVERWATCH_KAFKA_TOPICS_EVENTS="+c.Kafka.Topics.Events,
 		"RIVERWATCH_KAFKA_TOPICS_INCIDENTS="+c.Kafka.Topics.Incidents,
 		"RIVERWATCH_KAFKA_TOPICS_COMMANDS="+c.Kafka.Topics.Commands,
+		"RIVERWATCH_KAFKA_TOPICS_CORRECTIONS="+c.Kafka.Topics.Corrections,
 		"RIVERWATCH_ASSESSOR_STATE_TOPIC="+c.Assessor.StateTopic,
 		"RIVERWATCH_RESPONDER_STATE_TOPIC="+c.Responder.StateTopic,
 		"RIVERWATCH_CLICKHOUSE_ADDR="+c.ClickHouse.Addr,

@@ -37,6 +37,8 @@ type (
 	MonthlyMean = store.MonthlyMean
 	// Watermark summarises the newest data, compared between polls.
 	Watermark = store.Watermark
+	// CorrectionQuery selects the corrections of a site's readings.
+	CorrectionQuery = store.CorrectionQuery
 )
 
 // Store is everything the API reads. The ClickHouse implementation is store.Reader; handler
@@ -74,6 +76,9 @@ type Store interface {
 	MonthlyMeans(ctx context.Context, q MeansQuery) ([]MonthlyMean, error)
 	// Watermark returns what changed last, so the API can tell dashboards to refresh.
 	Watermark(ctx context.Context) (Watermark, error)
+	// Corrections returns the explicit corrections of a site's readings observed in
+	// [From, To), the latest first.
+	Corrections(ctx context.Context, q CorrectionQuery) ([]message.Correction, error)
 }
 
 var _ Store = (*store.Reader)(nil)
