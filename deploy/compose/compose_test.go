@@ -12,9 +12,11 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
-// placeholders for the variables compose.yaml requires (as env.example's).
+// placeholders for the variables compose.yaml requires (as env.example's); the secrets are
+// the test's own files (TestComposeFileIsValid checks that each one exists).
 var placeholders = []string{
-	"CLICKHOUSE_PASSWORD=check", "GRAFANA_ADMIN_PASSWORD=check", "RIVERWATCH_RESPONDER_WEBHOOK_SECRET=check",
+	"RIVERWATCH_RESPONDER_WEBHOOK_SECRET=check", "RIVERWATCH_CONTACTS_FILE=../../configs/contacts.yaml",
+	"RIVERWATCH_NETWORK_FILE=../../configs/sites.yaml",
 }
 
 func load(t *testing.T, env []string) (*types.Project, error) {
@@ -30,7 +32,7 @@ func load(t *testing.T, env []string) (*types.Project, error) {
 // TestComposeFileIsValid loads compose.yaml as `docker compose config` does and checks the
 // stack it describes.
 func TestComposeFileIsValid(t *testing.T) {
-	p, err := load(t, placeholders)
+	p, err := load(t, append(slices.Clone(placeholders), productionFiles(t)...))
 	if err != nil {
 		t.Fatalf("docker compose would reject compose.yaml: %v", err)
 	}
@@ -38,7 +40,7 @@ func TestComposeFileIsValid(t *testing.T) {
 		"gateway": "127.0.0.1:8081", "assessor": "assessor:8082", "responder": "responder:8083", "archiver": "archiver:8084", "api": "127.0.0.1:8080",
 	}
 	names := p.ServiceNames()
-	for _, s := range []string{"kafka", "clickhouse", "migrate", "prometheus", "grafana"} {
+	for _, s := range []string{"kafka", "kafka-init", "clickhouse", "migrate", "prometheus", "grafana"} {
 		if !slices.Contains(names, s) {
 			t.Errorf("no service %s; have %v", s, names)
 		}
@@ -55,12 +57,12 @@ func TestComposeFileIsValid(t *testing.T) {
 		if s.HealthCheck == nil || !strings.Contains(strings.Join(s.HealthCheck.Test, " "), "//"+port+"/readyz") {
 			t.Errorf("%s: health check %v, want /readyz on %s", name, s.HealthCheck, port)
 		}
-		for dep, cond := range map[string]string{"kafka": "service_healthy", "clickhouse": "service_healthy", "migrate": "service_completed_successfully"} {
+		for dep, cond := range map[string]string{"kafka-init": "service_completed_successfully", "clickhouse": "service_healthy", "migrate": "service_completed_successfully"} {
 			if d, ok := s.DependsOn[dep]; !ok || d.Condition != cond {
 				t.Errorf("%s: want depends_on %s: %s, got %+v", name, dep, cond, s.DependsOn)
 			}
 		}
-		for _, k := range []string{"RIVERWATCH_KAFKA_BROKERS", "RIVERWATCH_CLICKHOUSE_ADDR", "RIVERWATCH_CLICKHOUSE_PASSWORD", "RIVERWATCH_AUTH_TOKENS_FILE", "RIVERWATCH_CONTACTS_FILE"} {
+		for _, k := range []string{"RIVERWATCH_KAFKA_BROKERS", "RIVERWATCH_CLICKHOUSE_ADDR", "RIVERWATCH_KAFKA_SASL_USERNAME", "RIVERWATCH_AUTH_TOKENS_FILE", "RIVERWATCH_CONTACTS_FILE"} {
 			if v := s.Environment[k]; v == nil || *v == "" {
 				t.Errorf("%s: %s is not set", name, k)
 			}
@@ -104,10 +106,18 @@ func TestComposeFileIsValid(t *testing.T) {
 }
 
 // TestComposeRefusesToStartWithoutSecrets: without the required variables the file must not
-// load, so that nobody runs the stack with an empty ClickHouse password.
+// load, so that nobody runs the stack with an empty webhook key or the development network.
 func TestComposeRefusesToStartWithoutSecrets(t *testing.T) {
-	if _, err := load(t, nil); err == nil || !strings.Contains(err.Error(), "CLICKHOUSE_PASSWORD") {
-		t.Errorf("compose.yaml loaded without CLICKHOUSE_PASSWORD (err %v)", err)
+	for _, v := range []string{"RIVERWATCH_RESPONDER_WEBHOOK_SECRET", "RIVERWATCH_CONTACTS_FILE", "RIVERWATCH_NETWORK_FILE"} {
+		var env []string
+		for _, kv := range placeholders {
+			if !strings.HasPrefix(kv, v+"=") {
+				env = append(env, kv)
+			}
+		}
+		if _, err := load(t, env); err == nil || !strings.Contains(err.Error(), v) {
+			t.Errorf("compose.yaml loaded without %s (err %v)", v, err)
+		}
 	}
 }
 
