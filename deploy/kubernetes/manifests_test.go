@@ -125,7 +125,7 @@ func render(t *testing.T, dir string) []byte {
 // (before kustomize), so that a typo in a file fails here with the file's name.
 func TestEveryManifestFileDecodesStrictly(t *testing.T) {
 	var files []string
-	for _, dir := range []string{"base", "secrets-example"} {
+	for _, dir := range []string{"base", "secrets-example", "components/kafka-sasl"} {
 		m, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 		if err != nil {
 			t.Fatal(err)
@@ -382,8 +382,8 @@ func checkRendered(t *testing.T, overlay string, objs []object) {
 		if len(secrets) != 0 {
 			t.Errorf("production ships Secrets %v: the operator creates them", keys(secrets))
 		}
-	} else if len(secrets) != 4 {
-		t.Errorf("%s: want the 4 placeholder Secrets, got %v", overlay, keys(secrets))
+	} else if len(secrets) != 7 {
+		t.Errorf("%s: want the 7 placeholder Secrets, got %v", overlay, keys(secrets))
 	}
 	for name, s := range secrets {
 		for k, v := range s.(*corev1.Secret).StringData {
