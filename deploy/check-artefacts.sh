@@ -3,9 +3,12 @@
 # and prints what each tool said. A check this machine cannot run says why and does not fail.
 #
 #   container image  deploy/container/check.sh (podman build of the Dockerfile, then the image runs)
-#   compose          go test in deploy/compose (compose-go, the loader of docker compose)
-#   Kubernetes       go test in deploy/kubernetes (kustomize + strict typed decoding); kubectl kustomize
-#   systemd          systemd-analyze verify, systemd-sysusers, systemd-tmpfiles, systemd-analyze security
+#   compose          go test in deploy/compose (compose-go, the loader of docker compose; every
+#                    container's -check in production mode with deploy/secrets.sh's secrets)
+#   Kubernetes       go test in deploy/kubernetes (kustomize + strict typed decoding; every pod's
+#                    -check); kubectl kustomize
+#   systemd          systemd-analyze verify, systemd-sysusers, systemd-tmpfiles, systemd-analyze
+#                    security; every unit's -check (go test ./deploy/systemd)
 #   Prometheus       promtool check rules / test rules / check config
 #   Grafana          go test ./deploy/... (generated = checked in, structure, every metric exists),
 #                    promtool check rules on every dashboard query
@@ -77,7 +80,7 @@ else
 fi
 
 section "Grafana dashboards: deploy/grafana (and the probe of the image)"
-run "go test ./deploy/... (dashboards generated, well formed, every metric defined in the code)" \
+run "go test ./deploy/... (dashboards generated, well formed, every metric defined in the code; every systemd unit's -check)" \
   go test -count=1 ./deploy/...
 printf '$ go test -v -run TestQueriesUseMetricsTheCodeDefines ./deploy/grafana/gen\n'
 go test -count=1 -v -run TestQueriesUseMetricsTheCodeDefines ./deploy/grafana/gen | grep -E 'depend on|^(ok|FAIL|---)' | fold -s -w 160
@@ -93,7 +96,7 @@ fi
 
 section "Kubernetes: deploy/kubernetes (base, overlays/single, overlays/production)"
 run "go test ./... in deploy/kubernetes (kustomize + strict decoding into k8s.io/api types)" \
-  bash -o pipefail -c 'cd deploy/kubernetes && go test -count=1 -v ./... | grep -E "^(=== RUN|--- |ok|FAIL|PASS)|manifests_test" | grep -v "=== RUN"'
+  bash -o pipefail -c 'cd deploy/kubernetes && go test -count=1 -v ./... | grep -E "^(    )?(=== RUN|--- |ok|FAIL|PASS)|(manifests|check)_test" | grep -v "=== RUN"'
 if command -v kubectl >/dev/null; then
   for o in single production; do
     printf '$ kubectl kustomize deploy/kubernetes/overlays/%s\n' "$o"
@@ -108,10 +111,16 @@ fi
 
 section "docker compose: deploy/compose/compose.yaml"
 run "go test ./... in deploy/compose (compose-go: the Compose Specification schema and model checks)" \
-  bash -o pipefail -c 'cd deploy/compose && go test -count=1 -v ./... | grep -E "^(--- |ok|FAIL)|compose_test"'
+  bash -o pipefail -c 'cd deploy/compose && go test -count=1 -v ./... | grep -E "^(    )?(--- |ok|FAIL)|(compose|check)_test"'
+run "bash -n deploy/secrets.sh deploy/compose/kafka/start.sh deploy/compose/kafka/init.sh" \
+  bash -c 'for f in deploy/secrets.sh deploy/compose/kafka/start.sh deploy/compose/kafka/init.sh; do bash -n "$f" || exit 1; done'
 if command -v docker >/dev/null && docker compose version >/dev/null 2>&1; then
-  run "docker compose config -q" env CLICKHOUSE_PASSWORD=check GRAFANA_ADMIN_PASSWORD=check RIVERWATCH_RESPONDER_WEBHOOK_SECRET=check \
+  sec=$(mktemp -d)
+  deploy/secrets.sh "$sec/secrets" >/dev/null
+  run "docker compose config -q" env RIVERWATCH_SECRETS_DIR="$sec/secrets" RIVERWATCH_RESPONDER_WEBHOOK_SECRET=check \
+    RIVERWATCH_CONTACTS_FILE="$ROOT/configs/contacts.yaml" RIVERWATCH_NETWORK_FILE="$ROOT/configs/sites.yaml" \
     docker compose -f deploy/compose/compose.yaml config -q
+  rm -rf "$sec"
 else
   echo "docker compose (v2) is not installed; compose-go above is the library it validates with"
 fi

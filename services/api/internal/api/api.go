@@ -279,6 +279,9 @@ func principal(r *http.Request) *auth.Principal {
 func (s *Server) auth(name, role string, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.tokens.Authenticate(r)
+		if a, ok := r.Context().Value(accessKey{}).(*access); ok && err == nil {
+			a.token = p.Name
+		}
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="riverwatch"`)
 			s.fail(w, r, http.StatusUnauthorized, "unauthorized", "%v", err)
@@ -307,10 +310,12 @@ func (s *Server) auth(name, role string, next http.HandlerFunc) http.HandlerFunc
 	}
 }
 
-// statusWriter records the status code for metrics.
+// statusWriter records the status code and the bytes of the body, for metrics and the
+// access log.
 type statusWriter struct {
 	http.ResponseWriter
-	code int
+	code  int
+	bytes int64
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -324,7 +329,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.code = http.StatusOK
 	}
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
 }
 
 // Flush lets Server-Sent Events through the wrapper.
@@ -358,6 +365,13 @@ func securityHeaders(h http.Header) {
 
 type requestIDKey struct{}
 
+// accessKey holds the request's *access, which auth fills in for the access log.
+type accessKey struct{}
+
+// access is what the access log says of a request beyond the request itself: the name of
+// the token that authenticated it ("" when none did).
+type access struct{ token string }
+
 // requestID returns the id instrument gave the request: it is in the X-Request-Id header
 // of the answer, in the body of a 5xx and in the log line that says what failed.
 func requestID(r *http.Request) string {
@@ -377,7 +391,8 @@ func (s *Server) instrument(name string, h http.HandlerFunc) http.Handler {
 		id := newRequestID()
 		securityHeaders(w.Header())
 		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		a := &access{}
+		r = r.WithContext(context.WithValue(context.WithValue(r.Context(), requestIDKey{}, id), accessKey{}, a))
 		sw := &statusWriter{ResponseWriter: w}
 		if name != "stream" {
 			ctx, cancel := context.WithTimeout(r.Context(), s.opt.QueryTimeout)
@@ -388,11 +403,29 @@ func (s *Server) instrument(name string, h http.HandlerFunc) http.Handler {
 		if sw.code == 0 {
 			sw.code = http.StatusOK
 		}
+		elapsed := time.Since(start)
 		s.metrics.requests.WithLabelValues(name, strconv.Itoa(sw.code)).Inc()
 		if name != "stream" {
-			s.metrics.duration.WithLabelValues(name).Observe(time.Since(start).Seconds())
+			s.metrics.duration.WithLabelValues(name).Observe(elapsed.Seconds())
 		}
+		s.accessLog(r, name, id, a.token, sw, elapsed)
 	})
+}
+
+// accessLog writes one line per answered request (an event stream when it ends): who
+// (token name, remote address), what (method, route, path — never the query string, which
+// may carry the event stream's access_token), the outcome (status, bytes) and how long it
+// took. Errors and refusals are lines too, so that an operator can count what a token did.
+func (s *Server) accessLog(r *http.Request, route, id, token string, sw *statusWriter, elapsed time.Duration) {
+	level := slog.LevelInfo
+	if sw.code >= 500 {
+		level = slog.LevelWarn
+	}
+	s.log.LogAttrs(r.Context(), level, "request",
+		slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
+		slog.Int("status", sw.code), slog.Int64("bytes", sw.bytes),
+		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+		slog.String("token", token), slog.String("remote", r.RemoteAddr), slog.String("request_id", id))
 }
 
 // apiError is the body of every error response.
