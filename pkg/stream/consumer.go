@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -30,6 +31,11 @@ type ConsumerConfig struct {
 	Logger    *slog.Logger
 	// Metrics, when not nil, count records and commits and track lag (see Metrics).
 	Metrics *Metrics
+	// LagInterval is how often the lag of the assigned partitions is measured against the
+	// brokers' last offsets, whatever the handler does, so that a stalled consumer's lag
+	// rises instead of freezing at its last commit (default DefaultLagInterval; negative:
+	// only at commits). Only with Metrics.
+	LagInterval time.Duration
 }
 
 // Consumer reads a topic in a consumer group, one generation at a time, and commits
@@ -40,6 +46,8 @@ type Consumer struct {
 	m   *Metrics
 	// newFetcher opens the reader of one assigned partition (a fake in tests).
 	newFetcher func(Assignment) (fetcher, error)
+	// listEnds asks the brokers for the ends of partitions, for the lag (a fake in tests).
+	listEnds func(ctx context.Context, topic string, partitions []int) (partitionEnds, error)
 }
 
 // fetcher is the part of kafka.Reader a Consumer fetches one partition with.
@@ -74,6 +82,9 @@ func NewConsumer(cfg ConsumerConfig) *Consumer {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.LagInterval == 0 {
+		cfg.LagInterval = DefaultLagInterval
+	}
 	c := &Consumer{cfg: cfg, log: cfg.Logger.With("topic", cfg.Topic, "group", cfg.GroupID), m: cfg.Metrics}
 	c.newFetcher = func(p Assignment) (fetcher, error) {
 		// The batch channel (MaxRows) is the buffer that lets fetching run ahead of the
@@ -81,6 +92,9 @@ func NewConsumer(cfg ConsumerConfig) *Consumer {
 		// what a stalled consumer holds is bounded by about one batch plus that channel,
 		// whatever the number of partitions (the archiver's outage test measures it).
 		return newPartitionReader(cfg.Cluster, cfg.Topic, p.Partition, p.Offset, cfg.MaxWait, 100)
+	}
+	c.listEnds = func(ctx context.Context, topic string, partitions []int) (partitionEnds, error) {
+		return listEnds(ctx, cfg.Cluster, topic, partitions)
 	}
 	return c
 }
@@ -185,6 +199,13 @@ func (c *Consumer) generation(ctx, gctx context.Context, g *Generation, kgen gro
 		return
 	}
 	defer sess.Close()
+
+	if c.m != nil && c.cfg.LagInterval > 0 {
+		var lag sync.WaitGroup
+		lag.Go(func() { c.watchLag(ctx, g, c.cfg.LagInterval) })
+		defer lag.Wait() // after cancel (deferred first, run last): the watcher has stopped
+		defer cancel()
+	}
 
 	// A fetcher that fails ends the generation (kafka-go ends it when any function it
 	// started returns): the group rejoins, a clean retry from the committed offsets.
@@ -353,18 +374,32 @@ type Generation struct {
 	commits offsetCommitter
 	m       *Metrics
 	log     *slog.Logger
+
+	mu sync.Mutex
+	// next is, per partition, the offset committed last in this generation, or the one it
+	// was assigned at (kafka.FirstOffset or kafka.LastOffset when the group has none).
+	next map[int]int64
 }
 
 func newGeneration(topic string, id int32, assigned []kafka.PartitionAssignment, c offsetCommitter, m *Metrics, log *slog.Logger) *Generation {
 	log = log.With("generation", id)
-	g := &Generation{ID: id, Topic: topic, commits: c, m: m, log: log}
+	g := &Generation{ID: id, Topic: topic, commits: c, m: m, log: log, next: map[int]int64{}}
 	ids := make([]int, 0, len(assigned))
 	for _, p := range assigned {
 		g.Partitions = append(g.Partitions, Assignment{Partition: p.ID, Offset: p.Offset})
+		g.next[p.ID] = p.Offset
 		ids = append(ids, p.ID)
 	}
 	m.generation(topic, ids)
 	return g
+}
+
+// positions returns, per assigned partition, the offset committed last in this generation,
+// or the one it was assigned at.
+func (g *Generation) positions() map[int]int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return maps.Clone(g.next)
 }
 
 // Commit commits the offsets (the next offset to read per partition) in this generation,
@@ -381,6 +416,11 @@ func (g *Generation) Commit(o Offsets) error {
 	}
 	err := g.commits.CommitOffsets(map[string]map[int]int64{g.Topic: next})
 	g.m.commit(g.Topic, o, err)
+	if err == nil {
+		g.mu.Lock()
+		maps.Copy(g.next, next)
+		g.mu.Unlock()
+	}
 	if err != nil {
 		err = fmt.Errorf("commit %s: %w", g.Topic, err)
 		g.log.Warn("commit failed; the batch will be replayed", "partitions", len(o), "err", err)

@@ -15,7 +15,9 @@ import (
 //	riverwatch_<svc>_kafka_commits_total{topic}                    offset commits that succeeded
 //	riverwatch_<svc>_kafka_commit_failures_total{topic}            offset commits that failed (the batch is replayed)
 //	riverwatch_<svc>_kafka_last_committed_offset{topic,partition}  the last offset committed (next to read); -1 until the first commit
-//	riverwatch_<svc>_kafka_lag_records{topic,partition}            records behind the partition's end, as of the last commit
+//	riverwatch_<svc>_kafka_lag_records{topic,partition}            records behind the partition's end: set at each commit, and measured
+//	                                                               against the brokers every ConsumerConfig.LagInterval (15 s), so that
+//	                                                               it rises while a stuck consumer commits nothing
 //	riverwatch_<svc>_publish_duration_seconds{topic}               one synchronous publish (acks=all)
 //	riverwatch_<svc>_publish_failures_total{topic}                 publishes Kafka did not acknowledge
 //
@@ -56,7 +58,7 @@ func NewMetrics(reg prometheus.Registerer, subsystem string) *Metrics {
 			Name: name("kafka_last_committed_offset"), Help: "The last offset committed (the next to read), by topic and partition; -1 until the first commit of a generation.",
 		}, []string{"topic", "partition"}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: name("kafka_lag_records"), Help: "Records between the last commit and the partition's high watermark, by topic and partition, as of the last commit.",
+			Name: name("kafka_lag_records"), Help: "Records between the last commit and the partition's high watermark, by topic and partition: set at each commit and measured against the brokers every 15 s, also while nothing is committed.",
 		}, []string{"topic", "partition"}),
 		publishSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: name("publish_duration_seconds"), Help: "Time from a publish call until Kafka acknowledged every message of it (acks=all), by topic.",
