@@ -241,6 +241,10 @@ func (c *Consumer) fetch(gctx, ctx context.Context, p Assignment, msgs chan<- ka
 		return
 	}
 	defer r.Close()
+	if rs, ok := r.(readerStatser); ok {
+		c.m.addReader(c.cfg.Topic, rs)
+		defer c.m.removeReader(rs)
+	}
 	for {
 		m, err := r.FetchMessage(ctx)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
 )
 
 // Metrics are the Kafka metrics of one service, shared by all its consumers and writers. The
@@ -36,6 +37,8 @@ type Metrics struct {
 	lag             *prometheus.GaugeVec
 	publishSeconds  *prometheus.HistogramVec
 	publishFailures *prometheus.CounterVec
+	// writers and readers export kafka-go's own statistics (kafkastats.go).
+	writers, readers *clientStats
 }
 
 // NewMetrics creates the Kafka metrics of a service (subsystem: "assessor", "archiver", …)
@@ -67,6 +70,8 @@ func NewMetrics(reg prometheus.Registerer, subsystem string) *Metrics {
 		publishFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: name("publish_failures_total"), Help: "Publish calls that Kafka did not acknowledge, by topic.",
 		}, []string{"topic"}),
+		writers: newClientStats(name, "writer", writerStatNames),
+		readers: newClientStats(name, "reader", readerStatNames),
 	}
 	if reg != nil {
 		m.records = register(reg, m.records)
@@ -76,6 +81,8 @@ func NewMetrics(reg prometheus.Registerer, subsystem string) *Metrics {
 		m.lag = register(reg, m.lag)
 		m.publishSeconds = register(reg, m.publishSeconds)
 		m.publishFailures = register(reg, m.publishFailures)
+		m.writers = register(reg, m.writers)
+		m.readers = register(reg, m.readers)
 	}
 	return m
 }
@@ -93,6 +100,35 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 		}
 	}
 	panic(err) // a name clash with another kind of metric: a programming error
+}
+
+// addWriter exports w's kafka-go statistics under label until removeWriter.
+func (m *Metrics) addWriter(label string, w *kafka.Writer) {
+	if m != nil {
+		m.writers.add(w, label, func() []float64 { return writerCounts(w.Stats()) })
+	}
+}
+
+func (m *Metrics) removeWriter(w *kafka.Writer) {
+	if m != nil {
+		m.writers.remove(w)
+	}
+}
+
+// readerStatser is the part of kafka.Reader whose statistics are exported.
+type readerStatser interface{ Stats() kafka.ReaderStats }
+
+// addReader exports a partition reader's kafka-go statistics under topic until removeReader.
+func (m *Metrics) addReader(topic string, r readerStatser) {
+	if m != nil {
+		m.readers.add(r, topic, func() []float64 { return readerCounts(r.Stats()) })
+	}
+}
+
+func (m *Metrics) removeReader(r readerStatser) {
+	if m != nil {
+		m.readers.remove(r)
+	}
 }
 
 func (m *Metrics) fetched(topic string, n int) {

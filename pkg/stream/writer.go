@@ -39,7 +39,8 @@ type Writer struct {
 }
 
 // NewWriter returns a Writer; m, when not nil, times each publish call and counts the
-// failed ones (riverwatch_<svc>_publish_duration_seconds, _publish_failures_total).
+// failed ones (riverwatch_<svc>_publish_duration_seconds, _publish_failures_total), and
+// exports kafka-go's statistics of the writer (riverwatch_<svc>_kafka_writer_*_total).
 func NewWriter(cfg WriterConfig, m *Metrics) *Writer {
 	if cfg.BatchTimeout <= 0 {
 		cfg.BatchTimeout = 2 * time.Millisecond
@@ -66,6 +67,7 @@ func NewWriter(cfg WriterConfig, m *Metrics) *Writer {
 	if t != nil {
 		kw.Transport = t
 	}
+	m.addWriter(cfg.Label, kw)
 	return &Writer{w: kw, t: t, label: cfg.Label, m: m}
 }
 
@@ -89,6 +91,7 @@ func (w *Writer) Topic() string { return w.w.Topic }
 // Close flushes and closes the Writer.
 func (w *Writer) Close() error {
 	err := w.w.Close()
+	w.m.removeWriter(w.w)
 	if w.t != nil {
 		w.t.CloseIdleConnections()
 	}
