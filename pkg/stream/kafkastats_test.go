@@ -1,7 +1,9 @@
 package stream
 
 import (
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -68,4 +70,25 @@ func TestClientStatisticsAddUpAcrossScrapesClientsAndCloses(t *testing.T) {
 	var nilM *Metrics
 	nilM.addWriter("x", nil) // a nil *Metrics records nothing
 	nilM.removeWriter(nil)
+}
+
+// A successful commit and an acknowledged publish stamp their time; failures do not, so
+// time() minus the stamp is how long nothing has progressed.
+func TestLastSuccessTimestampsMoveOnlyOnSuccess(t *testing.T) {
+	m := NewMetrics(prometheus.NewRegistry(), "test")
+	before := float64(time.Now().Unix())
+	m.commit("t", Offsets{0: {Next: 5, HighWaterMark: 9}}, nil)
+	m.published("events", 0.001, nil)
+	commit, publish := value(m.lastCommit.WithLabelValues("t")), value(m.lastPublish.WithLabelValues("events"))
+	if commit < before || publish < before {
+		t.Fatalf("last commit %v, last publish %v; want at least %v", commit, publish, before)
+	}
+	m.commit("u", nil, errors.New("rebalance"))
+	m.published("state", 0.001, errors.New("not acknowledged"))
+	if v := value(m.lastCommit.WithLabelValues("u")); v != 0 {
+		t.Errorf("a failed commit stamped %v", v)
+	}
+	if v := value(m.lastPublish.WithLabelValues("state")); v != 0 {
+		t.Errorf("a failed publish stamped %v", v)
+	}
 }

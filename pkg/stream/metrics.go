@@ -19,7 +19,9 @@ import (
 //	riverwatch_<svc>_kafka_lag_records{topic,partition}            records behind the partition's end: set at each commit, and measured
 //	                                                               against the brokers every ConsumerConfig.LagInterval (15 s), so that
 //	                                                               it rises while a stuck consumer commits nothing
+//	riverwatch_<svc>_kafka_last_commit_timestamp_seconds{topic}    when an offset commit last succeeded (Unix time; progress)
 //	riverwatch_<svc>_publish_duration_seconds{topic}               one synchronous publish (acks=all)
+//	riverwatch_<svc>_last_publish_timestamp_seconds{topic}         when a publish was last acknowledged (Unix time; progress)
 //	riverwatch_<svc>_publish_failures_total{topic}                 publishes Kafka did not acknowledge
 //
 // The publish metrics keep the names the services had before they shared this set (the
@@ -35,6 +37,8 @@ type Metrics struct {
 	commitFailures  *prometheus.CounterVec
 	committed       *prometheus.GaugeVec
 	lag             *prometheus.GaugeVec
+	lastCommit      *prometheus.GaugeVec
+	lastPublish     *prometheus.GaugeVec
 	publishSeconds  *prometheus.HistogramVec
 	publishFailures *prometheus.CounterVec
 	// writers and readers export kafka-go's own statistics (kafkastats.go).
@@ -63,6 +67,12 @@ func NewMetrics(reg prometheus.Registerer, subsystem string) *Metrics {
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: name("kafka_lag_records"), Help: "Records between the last commit and the partition's high watermark, by topic and partition: set at each commit and measured against the brokers every 15 s, also while nothing is committed.",
 		}, []string{"topic", "partition"}),
+		lastCommit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: name("kafka_last_commit_timestamp_seconds"), Help: "When an offset commit last succeeded (Unix time), by topic: time() minus it is how long the consumer has made no progress.",
+		}, []string{"topic"}),
+		lastPublish: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: name("last_publish_timestamp_seconds"), Help: "When a publish was last acknowledged by Kafka (Unix time), by topic.",
+		}, []string{"topic"}),
 		publishSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: name("publish_duration_seconds"), Help: "Time from a publish call until Kafka acknowledged every message of it (acks=all), by topic.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16), // 0.5 ms … 16 s
@@ -79,6 +89,8 @@ func NewMetrics(reg prometheus.Registerer, subsystem string) *Metrics {
 		m.commitFailures = register(reg, m.commitFailures)
 		m.committed = register(reg, m.committed)
 		m.lag = register(reg, m.lag)
+		m.lastCommit = register(reg, m.lastCommit)
+		m.lastPublish = register(reg, m.lastPublish)
 		m.publishSeconds = register(reg, m.publishSeconds)
 		m.publishFailures = register(reg, m.publishFailures)
 		m.writers = register(reg, m.writers)
@@ -158,6 +170,7 @@ func (m *Metrics) commit(topic string, o Offsets, err error) {
 		return
 	}
 	m.commits.WithLabelValues(topic).Inc()
+	m.lastCommit.WithLabelValues(topic).SetToCurrentTime()
 	for p, off := range o {
 		part := strconv.Itoa(p)
 		m.committed.WithLabelValues(topic, part).Set(float64(off.Next))
@@ -172,5 +185,7 @@ func (m *Metrics) published(label string, seconds float64, err error) {
 	m.publishSeconds.WithLabelValues(label).Observe(seconds)
 	if err != nil {
 		m.publishFailures.WithLabelValues(label).Inc()
+		return
 	}
+	m.lastPublish.WithLabelValues(label).SetToCurrentTime()
 }
