@@ -27,6 +27,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"gopkg.in/yaml.v3"
 )
@@ -85,11 +86,32 @@ var (
 	ErrBadToken = errors.New("unknown token")
 )
 
-// Tokens is the loaded tokens file.
+// Tokens is the loaded tokens file. Its content can be replaced while it is in use
+// (Replace: a reload on SIGHUP); a request authenticates against one version or the other,
+// never a mix.
 type Tokens struct {
+	set atomic.Pointer[tokenSet]
+}
+
+// tokenSet is one loaded tokens file.
+type tokenSet struct {
 	list    []Principal
 	digests [][sha256.Size]byte // digests[i] is list[i]'s token digest
 }
+
+func newTokens(s *tokenSet) *Tokens {
+	t := &Tokens{}
+	t.set.Store(s)
+	return t
+}
+
+// Replace makes t authenticate with n's tokens from now on (a reload validated by Load,
+// and by whatever else must hold, before it is swapped in). Principals already handed out
+// stay valid.
+func (t *Tokens) Replace(n *Tokens) { t.set.Store(n.set.Load()) }
+
+// Len returns the number of entries.
+func (t *Tokens) Len() int { return len(t.set.Load().list) }
 
 // Load reads and validates a tokens file: every entry has a token (or a well-formed
 // digest), a known role, at least one jurisdiction, and a token and a name of its own.
@@ -139,17 +161,17 @@ func Load(path string) (*Tokens, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &Tokens{list: list, digests: digests}, nil
+	return newTokens(&tokenSet{list: list, digests: digests}), nil
 }
 
 // New returns Tokens from a list, for tests and tools; it does not validate (Load does).
 // An entry whose token is a malformed digest never matches.
 func New(list []Principal) *Tokens {
-	t := &Tokens{list: list, digests: make([][sha256.Size]byte, len(list))}
+	s := &tokenSet{list: list, digests: make([][sha256.Size]byte, len(list))}
 	for i, p := range list {
-		t.digests[i], _ = digestOf(p.Token)
+		s.digests[i], _ = digestOf(p.Token)
 	}
-	return t
+	return newTokens(s)
 }
 
 // Digest returns the SHA-256 digest of a token as the tokens file may store it
@@ -179,27 +201,29 @@ func digestOf(token string) ([sha256.Size]byte, error) {
 // with every entry's, always all of them, each comparison over the same 32 bytes: the time
 // taken depends on neither the token's length nor the position of the matching entry.
 func (t *Tokens) Lookup(token string) (*Principal, bool) {
+	s := t.set.Load()
 	d := sha256.Sum256([]byte(token))
 	match := -1
-	for i := range t.digests {
-		eq := subtle.ConstantTimeCompare(t.digests[i][:], d[:])
+	for i := range s.digests {
+		eq := subtle.ConstantTimeCompare(s.digests[i][:], d[:])
 		match = subtle.ConstantTimeSelect(eq, i, match)
 	}
 	if match < 0 {
 		return nil, false
 	}
-	return &t.list[match], true
+	return &s.list[match], true
 }
 
 // Names returns the names of the entries whose token digest is among digests (for the
 // production check: which entries hold a development token).
 func (t *Tokens) Names(digests []string) []string {
 	var out []string
-	for i := range t.digests {
+	set := t.set.Load()
+	for i := range set.digests {
 		for _, s := range digests {
 			want, err := digestOf(s)
-			if err == nil && subtle.ConstantTimeCompare(t.digests[i][:], want[:]) == 1 {
-				out = append(out, t.list[i].Name)
+			if err == nil && subtle.ConstantTimeCompare(set.digests[i][:], want[:]) == 1 {
+				out = append(out, set.list[i].Name)
 				break
 			}
 		}

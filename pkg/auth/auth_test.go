@@ -153,13 +153,13 @@ func TestDevelopmentTokenDigestsMatchTheRepositoryFile(t *testing.T) {
 		t.Fatalf("repository tokens file: %v", err)
 	}
 	var want []string
-	for _, p := range tokens.list {
+	for _, p := range tokens.set.Load().list {
 		want = append(want, Digest(p.Token))
 	}
 	if got := DevelopmentTokenDigests(); !slices.Equal(got, want) {
 		t.Fatalf("DevelopmentTokenDigests() = %v\nwant (from configs/tokens.yaml) %v", got, want)
 	}
-	if dev := tokens.Development(); len(dev) != len(tokens.list) {
-		t.Errorf("Development() names %d of the file's %d entries", len(dev), len(tokens.list))
+	if dev := tokens.Development(); len(dev) != len(tokens.set.Load().list) {
+		t.Errorf("Development() names %d of the file's %d entries", len(dev), len(tokens.set.Load().list))
 	}
 }

@@ -25,7 +25,7 @@ func DevelopmentTokenDigests() []string {
 // as given).
 func (t *Tokens) Development() []string {
 	dev := t.Names(DevelopmentTokenDigests())
-	for _, p := range t.list {
+	for _, p := range t.set.Load().list {
 		tok := strings.ToLower(p.Token)
 		if (strings.HasPrefix(tok, "replace-me") || strings.HasPrefix(tok, "change-me")) && !slices.Contains(dev, p.Name) {
 			dev = append(dev, p.Name)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/riverwatch/riverwatch/pkg/network"
 	"gopkg.in/yaml.v3"
@@ -37,11 +38,21 @@ type Contact struct {
 	Secret string `yaml:"secret" json:"-"`
 }
 
-// Contacts is the directory: jurisdiction × role → contacts.
+// Contacts is the directory: jurisdiction × role → contacts. Its content can be replaced
+// while it is in use (Replace: a reload on SIGHUP), so that every holder sees the new rota.
 type Contacts struct {
+	dir atomic.Pointer[directory]
+}
+
+// directory is one loaded contacts file.
+type directory struct {
 	roles map[string]string // role id → Chinese name
 	byKey map[string][]Contact
 }
+
+// Replace makes c answer with n's directory from now on (a reload validated by
+// LoadContacts, and by whatever else must hold, before it is swapped in).
+func (c *Contacts) Replace(n *Contacts) { c.dir.Store(n.dir.Load()) }
 
 type contactsFile struct {
 	Roles    map[string]string `yaml:"roles"`
@@ -86,7 +97,7 @@ func ParseContacts(data []byte, net *network.Network, defaultWebhook string) (*C
 	if len(f.Roles) == 0 {
 		errs = append(errs, errors.New("roles: declare at least one role (id: Chinese name)"))
 	}
-	c := &Contacts{roles: f.Roles, byKey: map[string][]Contact{}}
+	c := &directory{roles: f.Roles, byKey: map[string][]Contact{}}
 	for i, e := range f.Contacts {
 		line := 0
 		if i < len(lines) {
@@ -132,12 +143,14 @@ func ParseContacts(data []byte, net *network.Network, defaultWebhook string) (*C
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return c, nil
+	out := &Contacts{}
+	out.dir.Store(c)
+	return out, nil
 }
 
 // For returns the contacts of a role in a jurisdiction.
 func (c *Contacts) For(jurisdiction, role string) []Contact {
-	return c.byKey[jurisdiction+"/"+role]
+	return c.dir.Load().byKey[jurisdiction+"/"+role]
 }
 
 // Find returns the contact of a role in a jurisdiction by name.
@@ -152,13 +165,13 @@ func (c *Contacts) Find(jurisdiction, role, name string) (Contact, bool) {
 
 // HasRole reports whether a role is declared.
 func (c *Contacts) HasRole(role string) bool {
-	_, ok := c.roles[role]
+	_, ok := c.dir.Load().roles[role]
 	return ok
 }
 
 // RoleName returns the Chinese name of a role (the id when it has none).
 func (c *Contacts) RoleName(role string) string {
-	if n := c.roles[role]; n != "" {
+	if n := c.dir.Load().roles[role]; n != "" {
 		return n
 	}
 	return role
@@ -166,8 +179,9 @@ func (c *Contacts) RoleName(role string) string {
 
 // RoleIDs returns the declared roles, sorted.
 func (c *Contacts) RoleIDs() []string {
-	out := make([]string, 0, len(c.roles))
-	for r := range c.roles {
+	roles := c.dir.Load().roles
+	out := make([]string, 0, len(roles))
+	for r := range roles {
 		out = append(out, r)
 	}
 	sort.Strings(out)

@@ -27,7 +27,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -79,6 +81,10 @@ type Runtime struct {
 
 	server *ops.Server
 	comps  []namedRun
+	// name is the program's; reloaders run on SIGHUP (reload.go).
+	name          string
+	reloaders     []reloader
+	reloadMetrics *reloadMetrics
 }
 
 type namedRun struct {
@@ -179,7 +185,7 @@ func Main(p Program, args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	rt := &Runtime{
 		Config: cfg, ConfigPath: *configPath, Args: fs.Args(), Log: log, Registry: ops.NewRegistry(),
-		Stdout: stdout, Stderr: stderr,
+		Stdout: stdout, Stderr: stderr, name: p.Name,
 	}
 	if err := p.Start(ctx, rt); err != nil {
 		var usage UsageError
@@ -208,6 +214,14 @@ func (rt *Runtime) run(ctx context.Context) error {
 	}
 	for _, c := range rt.comps {
 		g.Add(c.name, c.run)
+	}
+	if len(rt.reloaders) > 0 {
+		if rt.reloadMetrics == nil {
+			rt.reloadMetrics = newReloadMetrics(rt.Registry, rt.name)
+		}
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		g.Add("reload on SIGHUP", rt.reloadOnSignal(hup))
 	}
 	return g.Run(ctx)
 }

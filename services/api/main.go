@@ -33,6 +33,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 				return err
 			}
 			rt.Add("api", func(ctx context.Context) error { return a.Run(ctx, rt.Ready) })
+			rt.OnReload("tokens", service.ReloadTokens(rt.Config, a.Tokens()))
 			return nil
 		},
 	}, args, stdout, stderr)

@@ -32,6 +32,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 			gw.Routes(rt.ServeWithMetrics(rt.Config.Gateway.Listen, rt.Config.Gateway.MetricsListen).Mux)
 			rt.Add("gateway", func(ctx context.Context) error { return gw.Run(ctx, rt.Ready) })
+			rt.OnReload("tokens", service.ReloadTokens(rt.Config, gw.Tokens()))
 			return nil
 		},
 	}, args, stdout, stderr)

@@ -33,6 +33,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 			rt.Serve(rt.Config.Responder.Listen)
 			rt.Add("responder", func(ctx context.Context) error { return r.Run(ctx, rt.Ready) })
+			rt.OnReload("contacts", r.ReloadContacts)
 			return nil
 		},
 	}, args, stdout, stderr)

@@ -86,6 +86,9 @@ func New(cfg *config.Config, d Deps) (*Service, error) {
 	return &Service{cfg: cfg, d: d, kafka: kc, net: net, tokens: tokens, key: key}, nil
 }
 
+// Tokens returns the tokens the API authenticates with (swapped by a reload on SIGHUP).
+func (s *Service) Tokens() *auth.Tokens { return s.tokens }
+
 // Run connects to ClickHouse (retrying while it does not answer), registers the API and
 // the dashboard on Deps.Mux, tells ready, and runs the Watcher until ctx is done.
 func (s *Service) Run(ctx context.Context, ready func(bool)) error {

@@ -29,6 +29,7 @@ type Service struct {
 	log     *slog.Logger
 	gw      *Gateway
 	writers []*stream.Writer
+	tokens  *auth.Tokens
 }
 
 // Check loads the files the gateway reads (sites, tokens) and reports what is wrong.
@@ -63,7 +64,7 @@ func New(cfg *config.Config, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, kafka: kc, log: d.Log}
+	s := &Service{cfg: cfg, kafka: kc, log: d.Log, tokens: tokens}
 	km := stream.NewMetrics(d.Registry, "gateway") // riverwatch_gateway_publish_duration_seconds{topic} …
 	writer := func(topic, label string) *stream.Writer {
 		w := stream.NewWriter(stream.WriterConfig{
@@ -87,6 +88,9 @@ func New(cfg *config.Config, d Deps) (*Service, error) {
 	}
 	return s, nil
 }
+
+// Tokens returns the tokens the HTTP uploads authenticate with (swapped by a reload on SIGHUP).
+func (s *Service) Tokens() *auth.Tokens { return s.tokens }
 
 // Routes registers the HTTP uploads (/api/v1/) on mux.
 func (s *Service) Routes(mux *http.ServeMux) { mux.Handle("/api/v1/", s.gw.Handler()) }

@@ -102,6 +102,26 @@ func load(cfg *config.Config) (*network.Network, *notify.Contacts, *playbook.Set
 	return net, contacts, books, nil
 }
 
+// ReloadContacts reads contacts_file again (a new rota, SIGHUP) and swaps it in once it is
+// valid against the network and the playbooks file (every role a playbook names declared);
+// a file that is not leaves the directory in use. The playbooks themselves are not swapped:
+// open incidents follow the steps they started with, and a changed playbooks file applies
+// at the next start.
+func (r *Responder) ReloadContacts() error {
+	n, err := notify.LoadContacts(r.cfg.ContactsFile, r.net, r.rc.WebhookURL)
+	if err != nil {
+		return fmt.Errorf("config key contacts_file: %w", err)
+	}
+	if _, err := playbook.Load(r.cfg.PlaybooksFile, r.net, n); err != nil {
+		return fmt.Errorf("config key contacts_file: the playbooks do not hold with it: %w", err)
+	}
+	for _, gap := range r.books.Gaps(r.net, n) {
+		r.log.Warn("no contact for a role that playbooks can reach; its steps will be logged as not delivered", "jurisdiction_role", gap)
+	}
+	r.contacts.Replace(n)
+	return nil
+}
+
 // New loads the network, contacts and playbooks named by cfg and builds a responder.
 // Configuration errors (with their line numbers) are returned here, before anything runs.
 // The responder section is used as it is (config.Responder.Validate).
