@@ -22,11 +22,14 @@ func listEnds(ctx context.Context, cl Cluster, topic string, partitions []int) (
 	if len(cl.Brokers) == 0 {
 		return nil, fmt.Errorf("list offsets of %s: no kafka brokers", topic)
 	}
-	client := &kafka.Client{Addr: kafka.TCP(cl.Brokers...), Timeout: 10 * time.Second}
-	if t := cl.transport(); t != nil {
-		client.Transport = t
-		defer t.CloseIdleConnections()
+	// A transport of its own, also on a plaintext cluster: kafka-go's shared default caches
+	// metadata, and a writer on it would not see a topic created after that for seconds.
+	t := cl.transport()
+	if t == nil {
+		t = &kafka.Transport{}
 	}
+	defer t.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(cl.Brokers...), Timeout: 10 * time.Second, Transport: t}
 	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: nil}}
 	for _, p := range partitions {
 		req.Topics[topic] = append(req.Topics[topic], kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p))

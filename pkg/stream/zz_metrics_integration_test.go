@@ -1,5 +1,9 @@
 package stream_test
 
+// This file sorts last on purpose: its writers warm kafka-go's shared default transport,
+// whose metadata cache would hide the topics that the other integration tests create right
+// before their first publish (Unknown Topic Or Partition for a few seconds).
+
 import (
 	"context"
 	"fmt"
