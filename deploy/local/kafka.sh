@@ -382,13 +382,13 @@ assessor literal topic Read,Describe,Write,Create $p.assessor-state
 assessor literal topic Read,Describe,Create $p.readings
 assessor literal topic Write,Describe,Create $p.events $p.rejected
 assessor prefixed group Read,Describe $p.assessor
-archiver literal topic Read,Describe $p.readings $p.rejected $p.events $p.incidents
+archiver literal topic Read,Describe $p.readings $p.rejected $p.events $p.incidents $p.corrections
 archiver prefixed group Read,Describe $p-archiver-
 responder literal topic Read,Describe,Write,Create $p.responder-state
 responder literal topic Read,Describe,Create $p.events $p.commands
 responder literal topic Write,Describe,Create $p.incidents $p.rejected
 responder prefixed group Read,Describe $p.responder.
-api literal topic Write,Describe $p.commands
+api literal topic Write,Describe $p.commands $p.corrections
 EOF
 }
 
