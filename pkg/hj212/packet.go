@@ -19,6 +19,11 @@ type Packet struct {
 	// OmitFlag marks a packet without a Flag field (HJ/T 212-2005 devices may leave it
 	// out). Such a packet is version 2005 and never asks for an answer.
 	OmitFlag bool
+	// RF marks a back-fill (补传) packet of HJ 212-2025: data the field machine stored while
+	// it could not send and sends now ("RF=1"). The field is absent otherwise; the standard
+	// has no RF=0 (Table 3), so a value other than 1 is refused. Only HJ 212-2025 packets
+	// carry it (Receiver.Decode refuses it under another edition).
+	RF bool
 	// CP is the command-parameter content between "CP=&&" and the closing "&&" (empty for
 	// "CP=&&&&"). See ParseCP and ParseData.
 	CP string
@@ -65,6 +70,7 @@ func parsePacket(s string) (Packet, error) {
 		hPW
 		hMN
 		hFlag
+		hRF
 	)
 	rest := s
 	for {
@@ -142,6 +148,12 @@ func parsePacket(s string) (Packet, error) {
 				return p, errorf(ReasonBadField, "Flag "+quote(val)+" is not a number 0–255")
 			}
 			flag = n
+		case "RF":
+			bit = hRF
+			if val != "1" {
+				return p, errorf(ReasonBadField, "RF "+quote(val)+" is not 1 (HJ 212-2025 Table 3: RF=1 marks a back-fill packet; there is no other value)")
+			}
+			p.RF = true
 		default:
 			return p, errorf(ReasonBadField, "unknown field "+quote(key))
 		}
@@ -211,6 +223,8 @@ func (p *Packet) Validate() error {
 		return errorf(ReasonVersion, "Flag version bits "+strconv.Itoa(int(p.Flag.Version()))+" are not 2005, 2017 or 2025")
 	case p.PNUM < 0 || p.PNUM > 9999 || p.PNO < 0 || p.PNO > 9999:
 		return errorf(ReasonBadField, "PNUM and PNO must be 1–9999")
+	case p.RF && p.Version() < V2025:
+		return errorf(ReasonBadField, "RF (back-fill) is a field of HJ 212-2025, not of "+p.Version().String())
 	}
 	if i := badCPByte(p.CP); i >= 0 {
 		return errorf(ReasonBadField, "CP holds '&' or a non-printable byte at "+strconv.Itoa(i))
@@ -243,6 +257,9 @@ func (p *Packet) AppendSegment(dst []byte) []byte {
 	if !p.OmitFlag {
 		dst = append(dst, ";Flag="...)
 		dst = strconv.AppendInt(dst, int64(p.Flag), 10)
+	}
+	if p.RF {
+		dst = append(dst, ";RF=1"...) // after Flag (and PNUM/PNO), before CP: HJ 212-2025 Table 3
 	}
 	dst = append(dst, ";CP=&&"...)
 	dst = append(dst, p.CP...)

@@ -180,9 +180,9 @@ func (r *Reassembler) Add(p Packet, now time.Time) (Packet, bool, error) {
 	case p.PNUM != f.PNUM:
 		r.drop(k, s)
 		return Packet{}, false, errorf(ReasonSplit, "PNUM changed from "+strconv.Itoa(f.PNUM)+" to "+strconv.Itoa(p.PNUM)+" within message QN="+p.QN)
-	case p.ST != f.ST || p.PW != f.PW || p.Version() != f.Version():
+	case p.ST != f.ST || p.PW != f.PW || p.Version() != f.Version() || p.RF != f.RF:
 		r.drop(k, s)
-		return Packet{}, false, errorf(ReasonSplit, "ST, PW or version changed within message QN="+p.QN)
+		return Packet{}, false, errorf(ReasonSplit, "ST, PW, version or RF changed within message QN="+p.QN)
 	}
 	delta := len(p.CP)
 	if old, dup := s.parts[p.PNO]; dup {

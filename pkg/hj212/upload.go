@@ -91,6 +91,9 @@ func (r *Receiver) Decode(f Frame, ferr error, now time.Time) (Upload, error) {
 	if err != nil {
 		return Upload{}, refusal(StagePacket, err, raw, nil)
 	}
+	if err := checkEdition(&p); err != nil {
+		return Upload{}, refusal(StagePacket, err, raw, nil)
+	}
 	if r.Authenticate != nil {
 		if err := r.Authenticate(&p); err != nil {
 			return Upload{}, refusal(StageAuth, err, raw, &p)
@@ -128,6 +131,15 @@ func (r *Receiver) Decode(f Frame, ferr error, now time.Time) (Upload, error) {
 		}
 	}
 	return up, nil
+}
+
+// checkEdition refuses what the packet's edition does not have: RF (back-fill) before
+// HJ 212-2025.
+func checkEdition(p *Packet) error {
+	if p.RF && p.Version() < V2025 {
+		return errorf(ReasonBadField, "RF=1 (back-fill) is a field of HJ 212-2025; this packet is "+p.Version().String())
+	}
+	return nil
 }
 
 // refusal wraps an error of a stage; an *Error in its chain gives Reason and Detail.

@@ -192,6 +192,7 @@ type outbox struct {
 	arena      []byte   // message values of this batch (see addReading)
 
 	framesAccepted   int
+	backfill         int // readings marked back-fill (HJ 212-2025 RF=1)
 	framesRefused    map[string]int
 	readingsAccepted map[string]int    // by source
 	readingsRefused  map[[2]string]int // by source, reason
@@ -200,7 +201,7 @@ type outbox struct {
 func (o *outbox) reset() {
 	o.readings, o.rejections, o.replies, o.replyCNs = o.readings[:0], o.rejections[:0], o.replies[:0], o.replyCNs[:0]
 	o.after, o.keys, o.arena, o.err = o.after[:0], o.keys[:0], nil, nil
-	o.framesAccepted, o.frames = 0, 0
+	o.framesAccepted, o.frames, o.backfill = 0, 0, 0
 	clear(o.framesRefused)
 	clear(o.readingsAccepted)
 	clear(o.readingsRefused)
@@ -220,6 +221,9 @@ func (o *outbox) addReading(r *message.Reading) {
 		o.readingsAccepted = map[string]int{}
 	}
 	o.readingsAccepted[r.Source]++
+	if r.Backfill {
+		o.backfill++
+	}
 }
 
 // addRejection records a refusal. frame says whether it refuses a whole frame (or HTTP
@@ -299,6 +303,7 @@ func (g *Gateway) commit(o *outbox) {
 		f()
 	}
 	g.m.framesAccepted.Add(float64(o.framesAccepted))
+	g.m.backfill.Add(float64(o.backfill))
 	for reason, n := range o.framesRefused {
 		g.m.framesRefused.WithLabelValues(reason).Add(float64(n))
 	}

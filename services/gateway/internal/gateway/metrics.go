@@ -15,6 +15,7 @@ type metrics struct {
 	framesUnacked    prometheus.Counter     // riverwatch_gateway_frames_unacknowledged_total
 	readingsAccepted *prometheus.CounterVec // riverwatch_gateway_readings_accepted_total{source}
 	readingsRefused  *prometheus.CounterVec // riverwatch_gateway_readings_refused_total{source,reason}
+	backfill         prometheus.Counter     // riverwatch_gateway_backfill_readings_total
 	connsOpen        prometheus.Gauge       // riverwatch_gateway_connections_open
 	connsTotal       prometheus.Counter     // riverwatch_gateway_connections_total
 	connsRefused     *prometheus.CounterVec // riverwatch_gateway_connections_refused_total{reason}
@@ -48,6 +49,10 @@ func newMetrics(reg prometheus.Registerer, splitBytes func() float64) (*metrics,
 			Name: "riverwatch_gateway_readings_refused_total",
 			Help: "Single readings (items, rows) refused, by source and reason (recorded on the rejected topic).",
 		}, []string{"source", "reason"}),
+		backfill: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "riverwatch_gateway_backfill_readings_total",
+			Help: "Readings published marked as back-fill (HJ 212-2025 RF=1: stored by the station during an outage, sent later); also counted in readings_accepted_total.",
+		}),
 		connsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "riverwatch_gateway_connections_open",
 			Help: "Open HJ 212 station connections.",
@@ -89,7 +94,7 @@ func newMetrics(reg prometheus.Registerer, splitBytes func() float64) (*metrics,
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.framesAccepted, m.framesRefused, m.framesUnacked, m.readingsAccepted,
-		m.readingsRefused, m.connsOpen, m.connsTotal, m.connsRefused, m.connsClosed, m.authFailures, m.suppressed, m.splitBytes,
+		m.readingsRefused, m.backfill, m.connsOpen, m.connsTotal, m.connsRefused, m.connsClosed, m.authFailures, m.suppressed, m.splitBytes,
 		m.answers, m.httpRequests} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ingest: register metrics: %w", err)

@@ -395,5 +395,6 @@ func (s *session) item(p *hj212.Packet, pol hj212.Pollutant, site *network.Site,
 		refuse(pol.Param, rf.reason, it.Code+": "+rf.detail)
 		return
 	}
+	r.Backfill = p.RF // HJ 212-2025 back-fill: stored, not judged as live (docs/protocol.md)
 	s.out.addReading(&r)
 }
