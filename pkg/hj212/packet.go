@@ -24,17 +24,39 @@ type Packet struct {
 	// has no RF=0 (Table 3), so a value other than 1 is refused. Only HJ 212-2025 packets
 	// carry it (Receiver.Decode refuses it under another edition).
 	RF bool
+	// Edition is the edition the station is configured to speak (Receiver.Profile, from
+	// sites.yaml station.protocol); EditionDetect (the zero value) reads it from the Flag.
+	// It is not written on the wire: Version uses it, so that answers and the pollutant
+	// codes follow the station's edition.
+	Edition Edition
 	// CP is the command-parameter content between "CP=&&" and the closing "&&" (empty for
 	// "CP=&&&&"). See ParseCP and ParseData.
 	CP string
 }
 
-// Version returns the edition of the standard the packet follows.
+// Version returns the edition of the standard the packet follows: the station's configured
+// Edition when set, else the Flag's version bits (HJ/T 212-2005 without a Flag).
 func (p *Packet) Version() Version {
+	if v, ok := p.Edition.Version(); ok {
+		return v
+	}
+	return p.FlagVersion()
+}
+
+// FlagVersion returns the edition the Flag's version bits name (2005 without a Flag).
+func (p *Packet) FlagVersion() Version {
 	if p.OmitFlag {
 		return V2005
 	}
 	return p.Flag.Version()
+}
+
+// FlagDisagrees reports whether the station's configured Edition differs from the edition
+// its Flag names: a legacy logger sending Flag=8, or a firmware that never updated its
+// version bits. The configured edition is the one used.
+func (p *Packet) FlagDisagrees() bool {
+	v, ok := p.Edition.Version()
+	return ok && v != p.FlagVersion()
 }
 
 // WantsAck reports whether the sender asks for an answer.

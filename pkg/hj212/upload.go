@@ -74,6 +74,10 @@ type Receiver struct {
 	Authenticate func(p *Packet) error
 	// Reassembler holds the split messages in progress; the caller expires and drains it.
 	Reassembler Reassembler
+	// Profile gives what the host knows of the station with an MN (its configured edition);
+	// nil, or the zero Profile, reads every frame by the standard and its Flag. It is asked
+	// before Authenticate, with the packet's MN as sent.
+	Profile func(mn string) Profile
 }
 
 // Decode decodes one result of the Decoder (f, and ferr, its error: a *FrameError becomes
@@ -90,6 +94,10 @@ func (r *Receiver) Decode(f Frame, ferr error, now time.Time) (Upload, error) {
 	p, err := ParsePacket(f.Data)
 	if err != nil {
 		return Upload{}, refusal(StagePacket, err, raw, nil)
+	}
+	if r.Profile != nil {
+		prof := r.Profile(p.MN)
+		p.Edition = prof.Edition
 	}
 	if err := checkEdition(&p); err != nil {
 		return Upload{}, refusal(StagePacket, err, raw, nil)
@@ -134,8 +142,11 @@ func (r *Receiver) Decode(f Frame, ferr error, now time.Time) (Upload, error) {
 }
 
 // checkEdition refuses what the packet's edition does not have: RF (back-fill) before
-// HJ 212-2025.
+// HJ 212-2025; no QN from HJ 212-2017 on (a station configured 2017 that sends no Flag).
 func checkEdition(p *Packet) error {
+	if p.QN == "" && p.Version() >= V2017 {
+		return errorf(ReasonBadField, "field QN missing (required from HJ 212-2017 on; the station is configured "+p.Edition.String()+")")
+	}
 	if p.RF && p.Version() < V2025 {
 		return errorf(ReasonBadField, "RF=1 (back-fill) is a field of HJ 212-2025; this packet is "+p.Version().String())
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/riverwatch/riverwatch/pkg/hj212"
 )
 
 // Site kinds.
@@ -48,6 +50,17 @@ type Station struct {
 	// IntervalS is how often the station is expected to report, in seconds (default 3600,
 	// hourly data as automatic water stations send it).
 	IntervalS int `yaml:"interval_s" json:"interval_s,omitempty"`
+	// Protocol is the edition of HJ 212 the data logger speaks: hj212-2005, hj212-2017,
+	// hj212-2025, or detect (the default: the Flag's version bits). Set it for a legacy
+	// logger whose Flag misleads (Flag=8 before HJ 212-2025); the Flag is then a
+	// cross-check (docs/protocol.md).
+	Protocol string `yaml:"protocol" json:"protocol,omitempty"`
+}
+
+// Edition returns the station's configured edition (Protocol, validated by Parse).
+func (st *Station) Edition() hj212.Edition {
+	e, _ := hj212.ParseEdition(st.Protocol)
+	return e
 }
 
 // Limits names the discharge limits of an outfall: a named standard (GB18918-1A, ...) or a
@@ -292,6 +305,9 @@ func build(f File) (*Network, error) {
 			}
 			if st.IntervalS == 0 {
 				st.IntervalS = 3600
+			}
+			if _, ok := hj212.ParseEdition(st.Protocol); !ok {
+				fail("%s: station protocol %q is not hj212-2005, hj212-2017, hj212-2025 or detect", where, st.Protocol)
 			}
 		}
 		n.byID[s.ID] = s

@@ -1,11 +1,14 @@
 package network
 
 import (
+	"fmt"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/hj212"
 )
 
 const tributaryNet = `
@@ -99,6 +102,7 @@ sites:
 		{"duplicate MN", "  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: \"1\"}}\n  - {id: T, kind: section, river: r, km: 2, jurisdiction: a, target_class: III, station: {mn: \"1\"}}", `duplicate station mn "1"`},
 		{"duplicate id", "  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III}\n  - {id: S, kind: section, river: r, km: 2, jurisdiction: a, target_class: III}", "duplicate site id"},
 		{"unknown kind", `  - {id: S, kind: lake, river: r, km: 1, jurisdiction: a}`, `kind "lake"`},
+		{"unknown protocol", `  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1", protocol: hj212-2020}}`, `protocol "hj212-2020"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,5 +148,33 @@ func TestRepositorySitesFileIsValid(t *testing.T) {
 	}
 	if in, ok := n.NextIntake("STH-O1"); !ok || in.Site.ID != "STH-D2" {
 		t.Errorf("intake below the Santun outfall = %v, want STH-D2", in.Site)
+	}
+}
+
+func TestStationProtocolIsOptionalAndNamesAnEdition(t *testing.T) {
+	base := `
+jurisdictions: [{id: a, name: A}]
+rivers: [{id: r, name: R, velocity_mps: 1, flow_m3s: 1, length_km: 50}]
+sites:
+  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1"%s}}
+`
+	for _, tc := range []struct {
+		yaml string
+		want hj212.Edition
+	}{
+		{"", hj212.EditionDetect},
+		{", protocol: detect", hj212.EditionDetect},
+		{", protocol: hj212-2005", hj212.Edition2005},
+		{", protocol: hj212-2017", hj212.Edition2017},
+		{", protocol: HJ212-2025", hj212.Edition2025},
+	} {
+		n, err := Parse([]byte(fmt.Sprintf(base, tc.yaml)))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.yaml, err)
+		}
+		s, _ := n.SiteByMN("1")
+		if got := s.Station.Edition(); got != tc.want {
+			t.Errorf("%q: edition %v, want %v", tc.yaml, got, tc.want)
+		}
 	}
 }

@@ -116,6 +116,16 @@ type recorder struct {
 	done  chan struct{} // non-nil while a goroutine publishes; closed when it stops
 }
 
+// profile is what sites.yaml says of the station with an MN that changes how its frames
+// are read (hj212.Receiver.Profile): its edition. An unknown MN reads by the standard.
+func (g *Gateway) profile(mn string) hj212.Profile {
+	site, ok := g.net.SiteByMN(mn)
+	if !ok || site.Station == nil {
+		return hj212.Profile{}
+	}
+	return hj212.Profile{Edition: site.Station.Edition()}
+}
+
 // recordUnauth records the refusal of unauthenticated input (a refused connection, an
 // HTTP request without a valid token) without waiting: within the rate limit
 // (gateway.unauth_records_per_second) it is published in the background; beyond it, or

@@ -43,3 +43,51 @@ func TestBackfillPacketsArePublishedMarkedAndCounted(t *testing.T) {
 		})
 	}
 }
+
+// legacySite is a station configured HJ 212-2017 (sites.yaml station.protocol) whose
+// logger sends Flag 8/9, as some did before HJ 212-2025.
+const legacySite = `
+  - id: STH-L
+    name: 老数采仪断面
+    kind: section
+    river: santun
+    km: 45
+    jurisdiction: changji
+    target_class: III
+    station: {mn: "65230100000003", password: "123456", protocol: hj212-2017}
+`
+
+func TestConfiguredEditionIsUsedAndAFlagThatDisagreesIsCounted(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		mn       string
+		flag     hj212.Flag
+		answer   hj212.Flag
+		mismatch float64
+	}{
+		{"a 2017 station sending Flag 9 is answered in 2017 and counted", "65230100000003", 9, hj212.NewFlag(hj212.V2017, false, false), 1},
+		{"a 2017 station sending Flag 5 agrees", "65230100000003", 5, hj212.NewFlag(hj212.V2017, false, false), 0},
+		{"a station without protocol sending Flag 9 is 2025", sectionMN, 9, hj212.NewFlag(hj212.V2025, false, false), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarnessSites(t, testSites+legacySite, nil)
+			c := h.dial(t)
+			p := hourPacket(t, "20240601100000001", dataTime, hj212.Period("w21003", 1, 1, 1, "N"))
+			p.MN, p.Flag = tc.mn, tc.flag
+			if err := c.Send(ctxT(t, 5*time.Second), p); err != nil {
+				t.Fatal(err)
+			}
+			a := receive(t, c, 5*time.Second)
+			if a.CN != hj212.CNDataResponse || a.Flag != tc.answer {
+				t.Errorf("answer CN %s Flag %d, want 9014 with Flag %d", a.CN, a.Flag, tc.answer)
+			}
+			if rs := h.readings.readings(t); len(rs) != 1 {
+				t.Fatalf("%d readings, want 1", len(rs))
+			}
+			m := h.gw.m.editionMismatch.WithLabelValues("STH-L", "hj212-2017", "hj212-2025")
+			if got := metricValue(m); got != tc.mismatch {
+				t.Errorf("edition mismatch metric %v, want %v", got, tc.mismatch)
+			}
+		})
+	}
+}

@@ -7,7 +7,7 @@ import (
 )
 
 // metrics of the gateway; its Kafka writers' (publish latency and failures, by topic:
-// readings, rejected) are stream.Metrics, registered by services/gateway. Label values come from fixed sets: reason codes, sources
+// readings, rejected) are stream.Metrics, registered by services/gateway. Label values come from fixed sets: reason codes, site ids of sites.yaml, editions, sources
 // (hj212, http, csv), topics (readings, rejected), answer CNs, HTTP endpoints and codes.
 type metrics struct {
 	framesAccepted   prometheus.Counter     // riverwatch_gateway_frames_accepted_total
@@ -16,6 +16,7 @@ type metrics struct {
 	readingsAccepted *prometheus.CounterVec // riverwatch_gateway_readings_accepted_total{source}
 	readingsRefused  *prometheus.CounterVec // riverwatch_gateway_readings_refused_total{source,reason}
 	backfill         prometheus.Counter     // riverwatch_gateway_backfill_readings_total
+	editionMismatch  *prometheus.CounterVec // riverwatch_gateway_edition_mismatch_total{site,configured,flag}
 	connsOpen        prometheus.Gauge       // riverwatch_gateway_connections_open
 	connsTotal       prometheus.Counter     // riverwatch_gateway_connections_total
 	connsRefused     *prometheus.CounterVec // riverwatch_gateway_connections_refused_total{reason}
@@ -53,6 +54,10 @@ func newMetrics(reg prometheus.Registerer, splitBytes func() float64) (*metrics,
 			Name: "riverwatch_gateway_backfill_readings_total",
 			Help: "Readings published marked as back-fill (HJ 212-2025 RF=1: stored by the station during an outage, sent later); also counted in readings_accepted_total.",
 		}),
+		editionMismatch: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riverwatch_gateway_edition_mismatch_total",
+			Help: "Authenticated HJ 212 packets whose Flag version bits name another edition than the station's sites.yaml station.protocol (the configured edition is used), by site, configured edition and Flag edition.",
+		}, []string{"site", "configured", "flag"}),
 		connsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "riverwatch_gateway_connections_open",
 			Help: "Open HJ 212 station connections.",
@@ -94,7 +99,7 @@ func newMetrics(reg prometheus.Registerer, splitBytes func() float64) (*metrics,
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.framesAccepted, m.framesRefused, m.framesUnacked, m.readingsAccepted,
-		m.readingsRefused, m.backfill, m.connsOpen, m.connsTotal, m.connsRefused, m.connsClosed, m.authFailures, m.suppressed, m.splitBytes,
+		m.readingsRefused, m.backfill, m.editionMismatch, m.connsOpen, m.connsTotal, m.connsRefused, m.connsClosed, m.authFailures, m.suppressed, m.splitBytes,
 		m.answers, m.httpRequests} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ingest: register metrics: %w", err)

@@ -41,7 +41,7 @@ type session struct {
 func (g *Gateway) serve(ctx context.Context, conn net.Conn, addr string) {
 	defer conn.Close()
 	s := &session{g: g, conn: conn, remote: conn.RemoteAddr().String(), addr: addr}
-	s.rx = hj212.Receiver{Location: g.net.Location, Authenticate: s.authenticate,
+	s.rx = hj212.Receiver{Location: g.net.Location, Authenticate: s.authenticate, Profile: g.profile,
 		Reassembler: hj212.Reassembler{MaxSets: g.cfg.MaxSplitSets, MaxBytes: g.cfg.MaxSplitBytes, Timeout: g.cfg.SplitTimeout, Budget: g.split}}
 	defer s.rx.Reassembler.Reset() // give the shared split budget back, however the session ends
 	// Until a frame authenticates, the connection lives at most gateway.auth_timeout.
@@ -208,6 +208,7 @@ func (s *session) handle(f hj212.Frame, err error, now time.Time) {
 		}
 		if re.Authenticated() {
 			s.errRun = 0
+			s.crossCheck(re.Packet)
 		}
 		s.refuse(re.Reason, re.Detail, re.Raw, re.Packet, site, now, !re.Authenticated())
 		if re.Final {
@@ -216,10 +217,19 @@ func (s *session) handle(f hj212.Frame, err error, now time.Time) {
 		return
 	}
 	s.errRun = 0
+	s.crossCheck(&up.Packet)
 	if up.Pending {
 		return // held until the set is complete; answered then
 	}
 	s.dispatch(&up, now)
+}
+
+// crossCheck counts an authenticated packet whose Flag names another edition than its
+// station's configured one (sites.yaml station.protocol): the configured edition is used.
+func (s *session) crossCheck(p *hj212.Packet) {
+	if p.FlagDisagrees() && s.site != nil {
+		s.g.m.editionMismatch.WithLabelValues(s.site.ID, p.Edition.String(), hj212.EditionOf(p.FlagVersion()).String()).Inc()
+	}
 }
 
 // authenticate checks a packet's MN and PW against sites.yaml, under the lock-out of
