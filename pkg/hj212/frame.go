@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"strings"
 )
 
 const (
@@ -22,6 +23,9 @@ const (
 type Frame struct {
 	Data []byte // the data segment, from "QN=" (or the first field) to the closing "&&"
 	Raw  []byte // the whole frame, "##" to CR LF
+	// Deviations are the departures from the standard the frame's station was allowed
+	// (Decoder.Allow) and used: DevModbusCRC, DevLowerHex.
+	Deviations Deviation
 }
 
 // FrameError is a refusal by the Decoder: the Reason, and the raw bytes it skipped
@@ -46,6 +50,11 @@ func (e *FrameError) Unwrap() error { return e.Err }
 // returned once, as a *FrameError, and decoding continues; only errors of the source
 // (io.EOF, a timeout, …) end it.
 type Decoder struct {
+	// Allow gives the deviations (DevModbusCRC, DevLowerHex) the station with an MN may
+	// make in its framing; nil allows none. It is asked only for a frame that needs one,
+	// with the MN the frame claims (MNOf), before anything authenticated it.
+	Allow func(mn string) Deviation
+
 	src  io.Reader
 	max  int
 	buf  []byte
@@ -216,15 +225,45 @@ func (d *Decoder) scan() (f Frame, err error, ok bool) {
 	}
 	raw := buf[:total]
 	data := raw[headerLen : headerLen+n]
-	want, okCRC := parseHex4(raw[headerLen+n : headerLen+n+4])
+	crcText := raw[headerLen+n : headerLen+n+4]
+	want, okCRC := parseHex4(crcText)
 	d.r += total
 	if !okCRC {
-		return Frame{}, frameErr(ReasonCRC, "CRC "+strconv.Quote(string(raw[headerLen+n:headerLen+n+4]))+" is not 4 hex digits", raw), true
+		return Frame{}, frameErr(ReasonCRC, "CRC "+strconv.Quote(string(crcText))+" is not 4 hex digits", raw), true
+	}
+	var used Deviation
+	if bytes.ContainsFunc(crcText, func(r rune) bool { return r >= 'a' && r <= 'f' }) {
+		used |= DevLowerHex
 	}
 	if got := CRC16(data); got != want {
-		return Frame{}, frameErr(ReasonCRC, "CRC "+string(raw[headerLen+n:headerLen+n+4])+" does not match the data ("+string(appendHex4(nil, got))+")", raw), true
+		if CRC16Modbus(data) != want {
+			return Frame{}, frameErr(ReasonCRC, "CRC "+string(crcText)+" does not match the data ("+string(appendHex4(nil, got))+")", raw), true
+		}
+		used |= DevModbusCRC
 	}
-	return Frame{Data: data, Raw: raw}, nil, true
+	if used != 0 {
+		var allowed Deviation
+		if d.Allow != nil {
+			allowed = d.Allow(MNOf(data))
+		}
+		if refused := used &^ allowed; refused != 0 {
+			return Frame{}, frameErr(ReasonCRC, deviationDetail(refused, string(crcText)), raw), true
+		}
+	}
+	return Frame{Data: data, Raw: raw, Deviations: used}, nil, true
+}
+
+// deviationDetail says which framing deviations a frame made that its station is not
+// allowed (sites.yaml station.compat).
+func deviationDetail(refused Deviation, crc string) string {
+	var what []string
+	if refused&DevModbusCRC != 0 {
+		what = append(what, "CRC "+crc+" is CRC-16/MODBUS, not the HJ 212 CRC")
+	}
+	if refused&DevLowerHex != 0 {
+		what = append(what, "CRC "+crc+" is lower-case hex")
+	}
+	return strings.Join(what, "; ") + ": a deviation from the standard the station is not configured for (station.compat: " + strings.Join(refused.Names(), ", ") + ")"
 }
 
 // resync refuses the frame starting at d.r and skips to the next "##" after its header

@@ -74,12 +74,16 @@ func (p *Packet) WantsAck() bool { return !p.OmitFlag && p.Flag.Ack() }
 //
 // A missing, repeated, unknown or malformed field is refused with ReasonBadField.
 func ParsePacket(data []byte) (Packet, error) {
-	return parsePacket(string(data))
+	p, _, err := parsePacket(string(data), 0)
+	return p, err
 }
 
-func parsePacket(s string) (Packet, error) {
+// parsePacket parses a data segment, accepting the deviations in allow (DevNoCPEnd); used
+// says which it needed.
+func parsePacket(s string, allow Deviation) (Packet, Deviation, error) {
 	var (
 		p    Packet
+		used Deviation
 		seen uint16
 		flag = -1
 	)
@@ -98,23 +102,29 @@ func parsePacket(s string) (Packet, error) {
 	for {
 		eq := strings.IndexByte(rest, '=')
 		if eq < 0 {
-			return p, errorf(ReasonBadField, "no CP field (expected CP=&&…&&)")
+			return p, used, errorf(ReasonBadField, "no CP field (expected CP=&&…&&)")
 		}
 		key := rest[:eq]
 		if key == "CP" {
 			cp := rest[eq+1:]
-			if len(cp) < 4 || cp[:2] != "&&" || cp[len(cp)-2:] != "&&" {
-				return p, errorf(ReasonBadField, "CP must be &&…&& and end the data segment")
+			switch {
+			case len(cp) >= 4 && cp[:2] == "&&" && cp[len(cp)-2:] == "&&":
+				p.CP = cp[2 : len(cp)-2]
+			case len(cp) >= 2 && cp[:2] == "&&" && allow&DevNoCPEnd != 0:
+				p.CP, used = cp[2:], used|DevNoCPEnd // "CP=&&…" without the closing "&&"
+			case len(cp) >= 2 && cp[:2] == "&&" && !strings.HasSuffix(cp, "&&"):
+				return p, used, errorf(ReasonBadField, "CP has no closing && (a deviation from the standard the station is not configured for: station.compat: no_cp_end)")
+			default:
+				return p, used, errorf(ReasonBadField, "CP must be &&…&& and end the data segment")
 			}
-			p.CP = cp[2 : len(cp)-2]
 			if i := badCPByte(p.CP); i >= 0 {
-				return p, errorf(ReasonBadField, "CP holds a byte 0x"+strconv.FormatUint(uint64(p.CP[i]), 16)+" at "+strconv.Itoa(i)+" ('&' or a non-printable)")
+				return p, used, errorf(ReasonBadField, "CP holds a byte 0x"+strconv.FormatUint(uint64(p.CP[i]), 16)+" at "+strconv.Itoa(i)+" ('&' or a non-printable)")
 			}
 			break
 		}
 		semi := strings.IndexByte(rest, ';')
 		if semi < 0 || semi < eq {
-			return p, errorf(ReasonBadField, "field "+quote(rest[:min(len(rest), 16)])+" is not key=value;")
+			return p, used, errorf(ReasonBadField, "field "+quote(rest[:min(len(rest), 16)])+" is not key=value;")
 		}
 		val := rest[eq+1 : semi]
 		rest = rest[semi+1:]
@@ -123,13 +133,13 @@ func parsePacket(s string) (Packet, error) {
 		case "QN":
 			bit = hQN
 			if !validQN(val) {
-				return p, errorf(ReasonBadField, "QN "+quote(val)+" is not 17 digits of a valid time yyyyMMddHHmmssSSS")
+				return p, used, errorf(ReasonBadField, "QN "+quote(val)+" is not 17 digits of a valid time yyyyMMddHHmmssSSS")
 			}
 			p.QN = val
 		case "PNUM", "PNO":
 			n, ok := parseSmallInt(val)
 			if !ok || n == 0 {
-				return p, errorf(ReasonBadField, key+" "+quote(val)+" is not a number 1–9999")
+				return p, used, errorf(ReasonBadField, key+" "+quote(val)+" is not a number 1–9999")
 			}
 			if key == "PNUM" {
 				bit, p.PNUM = hPNUM, n
@@ -139,48 +149,48 @@ func parsePacket(s string) (Packet, error) {
 		case "ST":
 			bit = hST
 			if !allDigits(val, 2, 2) {
-				return p, errorf(ReasonBadField, "ST "+quote(val)+" is not 2 digits")
+				return p, used, errorf(ReasonBadField, "ST "+quote(val)+" is not 2 digits")
 			}
 			p.ST = val
 		case "CN":
 			bit = hCN
 			if !allDigits(val, 4, 4) {
-				return p, errorf(ReasonBadField, "CN "+quote(val)+" is not 4 digits")
+				return p, used, errorf(ReasonBadField, "CN "+quote(val)+" is not 4 digits")
 			}
 			p.CN = val
 		case "PW":
 			bit = hPW
 			if !validPW(val) {
-				return p, errorf(ReasonBadField, "PW must be 1–6 printable characters")
+				return p, used, errorf(ReasonBadField, "PW must be 1–6 printable characters")
 			}
 			p.PW = val
 		case "MN":
 			bit = hMN
 			if !validMN(val) {
-				return p, errorf(ReasonBadField, "MN "+quote(val)+" is not 1–24 letters or digits")
+				return p, used, errorf(ReasonBadField, "MN "+quote(val)+" is not 1–24 letters or digits")
 			}
 			p.MN = val
 		case "Flag":
 			bit = hFlag
 			if !allDigits(val, 1, 3) {
-				return p, errorf(ReasonBadField, "Flag "+quote(val)+" is not a number 0–255")
+				return p, used, errorf(ReasonBadField, "Flag "+quote(val)+" is not a number 0–255")
 			}
 			n, _ := strconv.Atoi(val)
 			if n > 255 {
-				return p, errorf(ReasonBadField, "Flag "+quote(val)+" is not a number 0–255")
+				return p, used, errorf(ReasonBadField, "Flag "+quote(val)+" is not a number 0–255")
 			}
 			flag = n
 		case "RF":
 			bit = hRF
 			if val != "1" {
-				return p, errorf(ReasonBadField, "RF "+quote(val)+" is not 1 (HJ 212-2025 Table 3: RF=1 marks a back-fill packet; there is no other value)")
+				return p, used, errorf(ReasonBadField, "RF "+quote(val)+" is not 1 (HJ 212-2025 Table 3: RF=1 marks a back-fill packet; there is no other value)")
 			}
 			p.RF = true
 		default:
-			return p, errorf(ReasonBadField, "unknown field "+quote(key))
+			return p, used, errorf(ReasonBadField, "unknown field "+quote(key))
 		}
 		if seen&bit != 0 {
-			return p, errorf(ReasonBadField, "field "+key+" repeated")
+			return p, used, errorf(ReasonBadField, "field "+key+" repeated")
 		}
 		seen |= bit
 	}
@@ -189,7 +199,7 @@ func parsePacket(s string) (Packet, error) {
 	} else {
 		p.Flag = Flag(flag)
 		if !p.Flag.Version().Known() {
-			return p, errorf(ReasonVersion, "Flag "+strconv.Itoa(flag)+" has version bits "+strconv.Itoa(int(p.Flag.Version()))+" (known: 0 = 2005, 1 = 2017, 2 = 2025)")
+			return p, used, errorf(ReasonVersion, "Flag "+strconv.Itoa(flag)+" has version bits "+strconv.Itoa(int(p.Flag.Version()))+" (known: 0 = 2005, 1 = 2017, 2 = 2025)")
 		}
 	}
 	for _, f := range [...]struct {
@@ -197,16 +207,16 @@ func parsePacket(s string) (Packet, error) {
 		name string
 	}{{hST, "ST"}, {hCN, "CN"}, {hPW, "PW"}, {hMN, "MN"}} {
 		if seen&f.bit == 0 {
-			return p, errorf(ReasonBadField, "field "+f.name+" missing")
+			return p, used, errorf(ReasonBadField, "field "+f.name+" missing")
 		}
 	}
 	if p.QN == "" && p.Version() >= V2017 {
-		return p, errorf(ReasonBadField, "field QN missing (required from HJ 212-2017 on)")
+		return p, used, errorf(ReasonBadField, "field QN missing (required from HJ 212-2017 on)")
 	}
 	if err := p.checkSplit(); err != nil {
-		return p, err
+		return p, used, err
 	}
-	return p, nil
+	return p, used, nil
 }
 
 // checkSplit checks that PNUM and PNO are present exactly when the Flag says split.
@@ -289,7 +299,21 @@ func (p *Packet) AppendSegment(dst []byte) []byte {
 }
 
 // AppendEncode validates the packet and appends its frame to dst.
-func AppendEncode(dst []byte, p Packet) ([]byte, error) {
+func AppendEncode(dst []byte, p Packet) ([]byte, error) { return appendEncode(dst, p, CRC16) }
+
+// EncodeFor encodes an answer to a station whose frame made the deviations dev: with
+// DevModbusCRC the answer's CRC is CRC-16/MODBUS, the one such a logger checks (otherwise it
+// drops our answer and resends forever). Other deviations are not mirrored: the answer is
+// standard.
+func EncodeFor(p Packet, dev Deviation) ([]byte, error) {
+	crc := CRC16
+	if dev&DevModbusCRC != 0 {
+		crc = CRC16Modbus
+	}
+	return appendEncode(make([]byte, 0, 64+len(p.CP)), p, crc)
+}
+
+func appendEncode(dst []byte, p Packet, crc func([]byte) uint16) ([]byte, error) {
 	if err := p.Validate(); err != nil {
 		return dst, err
 	}
@@ -301,7 +325,7 @@ func AppendEncode(dst []byte, p Packet) ([]byte, error) {
 		return dst[:start], ErrTooLong
 	}
 	dst[start+2], dst[start+3], dst[start+4], dst[start+5] = byte('0'+n/1000), byte('0'+n/100%10), byte('0'+n/10%10), byte('0'+n%10)
-	dst = appendHex4(dst, CRC16(dst[start+headerLen:]))
+	dst = appendHex4(dst, crc(dst[start+headerLen:]))
 	return append(dst, '\r', '\n'), nil
 }
 

@@ -72,7 +72,9 @@ func EditionOf(v Version) Edition {
 }
 
 // Profile is what the host knows of a station that changes how its frames are read: the
-// edition it speaks. Receiver.Profile gives it by MN.
+// edition it speaks and the deviations from the standard it is allowed. Receiver.Profile
+// gives it by MN.
 type Profile struct {
-	Edition Edition // EditionDetect: from the Flag
+	Edition Edition   // EditionDetect: from the Flag
+	Allow   Deviation // deviations accepted from this station (sites.yaml station.compat); 0: strict
 }

@@ -24,6 +24,9 @@ type Upload struct {
 	// Pollutants[i] is the pollutant of Data.Items[i]; Param is "" when the item's code
 	// has no canonical parameter in the packet's version (LookupPollutant).
 	Pollutants []Pollutant
+	// Deviations are the departures from the standard the frame made, which its station's
+	// Profile allowed (the Frame's and DevNoCPEnd).
+	Deviations Deviation
 }
 
 // Stage says how far Decode got before it refused a frame.
@@ -74,9 +77,10 @@ type Receiver struct {
 	Authenticate func(p *Packet) error
 	// Reassembler holds the split messages in progress; the caller expires and drains it.
 	Reassembler Reassembler
-	// Profile gives what the host knows of the station with an MN (its configured edition);
-	// nil, or the zero Profile, reads every frame by the standard and its Flag. It is asked
-	// before Authenticate, with the packet's MN as sent.
+	// Profile gives what the host knows of the station with an MN (its configured edition,
+	// the deviations it is allowed); nil, or the zero Profile, reads every frame strictly by
+	// the standard and its Flag. It is asked once per frame before the packet is parsed and
+	// authenticated, with the MN the frame claims (MNOf).
 	Profile func(mn string) Profile
 }
 
@@ -91,14 +95,16 @@ func (r *Receiver) Decode(f Frame, ferr error, now time.Time) (Upload, error) {
 		return Upload{}, &RefusalError{Stage: StageFrame, Reason: fe.Err.Reason, Detail: fe.Err.Detail, Raw: string(fe.Raw), Err: ferr}
 	}
 	raw := string(f.Raw)
-	p, err := ParsePacket(f.Data)
+	var prof Profile
+	if r.Profile != nil {
+		prof = r.Profile(MNOf(f.Data))
+	}
+	p, used, err := parsePacket(string(f.Data), prof.Allow)
 	if err != nil {
 		return Upload{}, refusal(StagePacket, err, raw, nil)
 	}
-	if r.Profile != nil {
-		prof := r.Profile(p.MN)
-		p.Edition = prof.Edition
-	}
+	p.Edition = prof.Edition
+	dev := f.Deviations | used
 	if err := checkEdition(&p); err != nil {
 		return Upload{}, refusal(StagePacket, err, raw, nil)
 	}
@@ -113,12 +119,12 @@ func (r *Receiver) Decode(f Frame, ferr error, now time.Time) (Upload, error) {
 			return Upload{}, refusal(StageSplit, err, raw, &p)
 		}
 		if !done {
-			return Upload{Packet: p, Raw: raw, Pending: true}, nil
+			return Upload{Packet: p, Raw: raw, Pending: true, Deviations: dev}, nil
 		}
 		p = joined
 		raw = string(p.AppendSegment(nil))
 	}
-	up := Upload{Packet: p, Raw: raw}
+	up := Upload{Packet: p, Raw: raw, Deviations: dev}
 	if !IsData(p.CN) {
 		return up, nil
 	}

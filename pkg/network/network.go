@@ -55,6 +55,20 @@ type Station struct {
 	// logger whose Flag misleads (Flag=8 before HJ 212-2025); the Flag is then a
 	// cross-check (docs/protocol.md).
 	Protocol string `yaml:"protocol" json:"protocol,omitempty"`
+	// Compat lists the deviations from HJ 212 accepted from this station's logger:
+	// modbus_crc, lowercase_hex, no_cp_end (docs/protocol.md). Empty (the default): strict.
+	// Each accepted deviation is counted, so that the logger gets fixed.
+	Compat []string `yaml:"compat" json:"compat,omitempty"`
+}
+
+// Deviations returns the station's accepted deviations (Compat, validated by Parse).
+func (st *Station) Deviations() hj212.Deviation {
+	var d hj212.Deviation
+	for _, name := range st.Compat {
+		v, _ := hj212.ParseDeviation(name)
+		d |= v
+	}
+	return d
 }
 
 // Edition returns the station's configured edition (Protocol, validated by Parse).
@@ -308,6 +322,11 @@ func build(f File) (*Network, error) {
 			}
 			if _, ok := hj212.ParseEdition(st.Protocol); !ok {
 				fail("%s: station protocol %q is not hj212-2005, hj212-2017, hj212-2025 or detect", where, st.Protocol)
+			}
+			for _, c := range st.Compat {
+				if _, ok := hj212.ParseDeviation(c); !ok {
+					fail("%s: station compat %q is not modbus_crc, lowercase_hex or no_cp_end", where, c)
+				}
 			}
 		}
 		n.byID[s.ID] = s

@@ -102,6 +102,7 @@ sites:
 		{"duplicate MN", "  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: \"1\"}}\n  - {id: T, kind: section, river: r, km: 2, jurisdiction: a, target_class: III, station: {mn: \"1\"}}", `duplicate station mn "1"`},
 		{"duplicate id", "  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III}\n  - {id: S, kind: section, river: r, km: 2, jurisdiction: a, target_class: III}", "duplicate site id"},
 		{"unknown kind", `  - {id: S, kind: lake, river: r, km: 1, jurisdiction: a}`, `kind "lake"`},
+		{"unknown compat", `  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1", compat: [modbus]}}`, `compat "modbus"`},
 		{"unknown protocol", `  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1", protocol: hj212-2020}}`, `protocol "hj212-2020"`},
 	}
 	for _, tt := range tests {
@@ -176,5 +177,26 @@ sites:
 		if got := s.Station.Edition(); got != tc.want {
 			t.Errorf("%q: edition %v, want %v", tc.yaml, got, tc.want)
 		}
+	}
+}
+
+func TestStationCompatNamesDeviations(t *testing.T) {
+	n, err := Parse([]byte(`
+jurisdictions: [{id: a, name: A}]
+rivers: [{id: r, name: R, velocity_mps: 1, flow_m3s: 1, length_km: 50}]
+sites:
+  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1", compat: [modbus_crc, no_cp_end]}}
+  - {id: T, kind: section, river: r, km: 2, jurisdiction: a, target_class: III, station: {mn: "2"}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := n.SiteByMN("1")
+	if got := s.Station.Deviations(); got != hj212.DevModbusCRC|hj212.DevNoCPEnd {
+		t.Errorf("deviations %v, want modbus_crc+no_cp_end", got)
+	}
+	s, _ = n.SiteByMN("2")
+	if got := s.Station.Deviations(); got != 0 {
+		t.Errorf("a station without compat allows %v, want none", got)
 	}
 }

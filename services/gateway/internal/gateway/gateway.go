@@ -117,14 +117,18 @@ type recorder struct {
 }
 
 // profile is what sites.yaml says of the station with an MN that changes how its frames
-// are read (hj212.Receiver.Profile): its edition. An unknown MN reads by the standard.
+// are read (hj212.Receiver.Profile): its edition and accepted deviations. An unknown MN
+// reads strictly by the standard.
 func (g *Gateway) profile(mn string) hj212.Profile {
 	site, ok := g.net.SiteByMN(mn)
 	if !ok || site.Station == nil {
 		return hj212.Profile{}
 	}
-	return hj212.Profile{Edition: site.Station.Edition()}
+	return hj212.Profile{Edition: site.Station.Edition(), Allow: site.Station.Deviations()}
 }
+
+// allow is the framing deviations the station with an MN may make (hj212.Decoder.Allow).
+func (g *Gateway) allow(mn string) hj212.Deviation { return g.profile(mn).Allow }
 
 // recordUnauth records the refusal of unauthenticated input (a refused connection, an
 // HTTP request without a valid token) without waiting: within the rate limit

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"bufio"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +89,80 @@ func TestConfiguredEditionIsUsedAndAFlagThatDisagreesIsCounted(t *testing.T) {
 			m := h.gw.m.editionMismatch.WithLabelValues("STH-L", "hj212-2017", "hj212-2025")
 			if got := metricValue(m); got != tc.mismatch {
 				t.Errorf("edition mismatch metric %v, want %v", got, tc.mismatch)
+			}
+		})
+	}
+}
+
+// modbusCRC is CRC-16/MODBUS, computed here bit by bit, independently of pkg/hj212.
+func modbusCRC(b []byte) uint16 {
+	crc := uint16(0xFFFF)
+	for _, c := range b {
+		crc ^= uint16(c)
+		for range 8 {
+			if crc&1 != 0 {
+				crc = crc>>1 ^ 0xA001
+			} else {
+				crc >>= 1
+			}
+		}
+	}
+	return crc
+}
+
+// modbusSite is a station whose logger computes CRC-16/MODBUS and is allowed to.
+const modbusSite = `
+  - id: STH-M
+    name: MODBUS数采仪断面
+    kind: section
+    river: santun
+    km: 46
+    jurisdiction: changji
+    target_class: III
+    station: {mn: "65230100000004", password: "123456", compat: [modbus_crc]}
+`
+
+func TestModbusCRCIsAnsweredInKindOnlyForAStationAllowedIt(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		mn, site string
+		answered bool
+	}{
+		{"a station with compat modbus_crc is stored and answered with a MODBUS CRC", "65230100000004", "STH-M", true},
+		{"a strict station's MODBUS frame is refused and not answered", sectionMN, "STH-S2", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarnessSites(t, testSites+modbusSite, nil)
+			c := h.dial(t)
+			p := hourPacket(t, "20240601100000001", dataTime, hj212.Period("w21003", 1, 1, 1, "N"))
+			p.MN = tc.mn
+			seg := p.AppendSegment(nil)
+			frame := fmt.Sprintf("##%04d%s%04X\r\n", len(seg), seg, modbusCRC(seg))
+			if err := c.SendRaw(ctxT(t, 5*time.Second), []byte(frame)); err != nil {
+				t.Fatal(err)
+			}
+			if !tc.answered {
+				expectNoAnswerBefore(t, c, "20240601100000999")
+				rj := h.rejected.rejections(t)
+				if len(rj) != 1 || rj[0].Reason != hj212.ReasonCRC || !strings.Contains(rj[0].Detail, "station.compat: modbus_crc") {
+					t.Fatalf("rejections %+v, want one crc refusal naming station.compat: modbus_crc", rj)
+				}
+				return
+			}
+			c.Conn().SetReadDeadline(time.Now().Add(5 * time.Second))
+			line, err := bufio.NewReader(c.Conn()).ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			data := line[6 : len(line)-6]
+			if !strings.Contains(data, "CN=9014") || line[len(line)-6:len(line)-2] != fmt.Sprintf("%04X", modbusCRC([]byte(data))) {
+				t.Fatalf("answer %q is not a 9014 with a MODBUS CRC", line)
+			}
+			if rs := h.readings.readings(t); len(rs) != 1 {
+				t.Fatalf("%d readings, want 1", len(rs))
+			}
+			if got := metricValue(h.gw.m.deviations.WithLabelValues(tc.site, "modbus_crc")); got != 1 {
+				t.Errorf("deviations metric %v, want 1", got)
 			}
 		})
 	}

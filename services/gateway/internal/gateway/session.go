@@ -31,7 +31,8 @@ type session struct {
 	locked bool          // a frame hit a lock-out: close after this batch
 	lastMN string        // the MN last authenticated (the guard is told of each new one)
 	out    outbox
-	errRun int // consecutive frames refused by the codec or authentication
+	errRun int             // consecutive frames refused by the codec or authentication
+	dev    hj212.Deviation // deviations of the frame being handled: answers mirror its CRC
 	wbuf   []byte
 }
 
@@ -47,6 +48,7 @@ func (g *Gateway) serve(ctx context.Context, conn net.Conn, addr string) {
 	// Until a frame authenticates, the connection lives at most gateway.auth_timeout.
 	s.rd = &deadlineReader{ctx: ctx, conn: conn, idle: g.cfg.IdleTimeout, frame: g.cfg.FrameTimeout, authBy: time.Now().Add(g.cfg.AuthTimeout)}
 	s.dec = hj212.NewDecoder(s.rd, g.cfg.MaxFrameBytes)
+	s.dec.Allow = g.allow
 	s.rd.dec = s.dec
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
@@ -160,7 +162,7 @@ func (s *session) flush(ctx context.Context, log *slog.Logger) bool {
 
 // reply queues an answer, sent once the batch is published.
 func (s *session) reply(p hj212.Packet) {
-	b, err := hj212.Encode(p)
+	b, err := hj212.EncodeFor(p, s.dev)
 	if err != nil { // answers are built from validated packets
 		s.g.log.Error("encode answer", "cn", p.CN, "err", err)
 		return
@@ -200,15 +202,17 @@ func (s *session) refuse(reason, detail, raw string, p *hj212.Packet, site *netw
 func (s *session) handle(f hj212.Frame, err error, now time.Time) {
 	s.out.frames++
 	up, err := s.rx.Decode(f, err, now)
+	s.dev = up.Deviations
 	var re *hj212.RefusalError
 	if errors.As(err, &re) {
+		s.dev = f.Deviations
 		site := s.site // known from StageAuth on (auth_pw names the site)
 		if re.Stage < hj212.StageAuth {
 			site = nil
 		}
 		if re.Authenticated() {
 			s.errRun = 0
-			s.crossCheck(re.Packet)
+			s.crossCheck(re.Packet, f.Deviations)
 		}
 		s.refuse(re.Reason, re.Detail, re.Raw, re.Packet, site, now, !re.Authenticated())
 		if re.Final {
@@ -217,18 +221,25 @@ func (s *session) handle(f hj212.Frame, err error, now time.Time) {
 		return
 	}
 	s.errRun = 0
-	s.crossCheck(&up.Packet)
+	s.crossCheck(&up.Packet, up.Deviations)
 	if up.Pending {
 		return // held until the set is complete; answered then
 	}
 	s.dispatch(&up, now)
 }
 
-// crossCheck counts an authenticated packet whose Flag names another edition than its
-// station's configured one (sites.yaml station.protocol): the configured edition is used.
-func (s *session) crossCheck(p *hj212.Packet) {
-	if p.FlagDisagrees() && s.site != nil {
+// crossCheck counts, for an authenticated packet, a Flag that names another edition than
+// its station's configured one (sites.yaml station.protocol: the configured edition is
+// used), and each deviation from the standard its station was allowed (station.compat).
+func (s *session) crossCheck(p *hj212.Packet, dev hj212.Deviation) {
+	if s.site == nil {
+		return
+	}
+	if p.FlagDisagrees() {
 		s.g.m.editionMismatch.WithLabelValues(s.site.ID, p.Edition.String(), hj212.EditionOf(p.FlagVersion()).String()).Inc()
+	}
+	for _, name := range dev.Names() {
+		s.g.m.deviations.WithLabelValues(s.site.ID, name).Inc()
 	}
 }
 
