@@ -22,13 +22,16 @@ const (
 	DevLowerHex
 	// DevNoCPEnd: the CP field lacks its closing "&&" ("CP=&&…" up to the CRC).
 	DevNoCPEnd
+	// DevLongSegment: an HJ 212-2025 packet whose data segment exceeds MaxSegment2025
+	// (1,024 characters) instead of being split (§8.1.2).
+	DevLongSegment
 )
 
 // deviationNames are the values of sites.yaml station.compat, in bit order.
-var deviationNames = [...]string{"modbus_crc", "lowercase_hex", "no_cp_end"}
+var deviationNames = [...]string{"modbus_crc", "lowercase_hex", "no_cp_end", "long_segment"}
 
-// ParseDeviation reads one sites.yaml station.compat value: modbus_crc, lowercase_hex or
-// no_cp_end.
+// ParseDeviation reads one sites.yaml station.compat value: modbus_crc, lowercase_hex,
+// no_cp_end or long_segment.
 func ParseDeviation(s string) (Deviation, bool) {
 	for i, name := range deviationNames {
 		if s == name {

@@ -2,6 +2,7 @@ package hj212
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +108,99 @@ func TestSplitBackfillKeepsRFOnEveryPacketAndTheJoinedOne(t *testing.T) {
 	second.RF = false
 	if _, _, err := r.Add(second, time.Now()); ReasonOf(err) != ReasonSplit {
 		t.Fatalf("mixed RF in one split message: %v", err)
+	}
+}
+
+// long2025 is an HJ 212-2025 hour upload of n items (valid codes, most without a canonical
+// parameter), asking for an answer.
+func long2025(t *testing.T, n int) Packet {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("DataTime=20240601090000")
+	for i := range n {
+		fmt.Fprintf(&b, ";w9%04d-Avg=%d.5,w9%04d-Flag=N", i, i, i)
+	}
+	return Packet{QN: "20240601100000000", ST: STSurfaceWater, CN: CNHour, PW: "123456", MN: "CJTTH0000000000000000001",
+		Flag: NewFlag(V2025, true, false), CP: b.String()}
+}
+
+func TestSplitCutsHJ2025PacketsAt1024Characters(t *testing.T) {
+	p := long2025(t, 80)
+	if n := len(p.AppendSegment(nil)); n <= 2*MaxSegment2025 {
+		t.Fatalf("segment of %d characters; the test needs more than two packets' worth", n)
+	}
+	parts, err := Split(p, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) < 3 {
+		t.Fatalf("%d parts, want at least 3", len(parts))
+	}
+	rx := Receiver{Location: shanghai}
+	for i, part := range parts {
+		frame := encodeString(t, part)
+		if n := len(frame) - 12; n > MaxSegment2025 {
+			t.Errorf("part %d: data segment of %d characters", i+1, n)
+		}
+		if part.Flag != 11 || part.PNUM != len(parts) || part.PNO != i+1 {
+			t.Errorf("part %d: Flag %d PNUM %d PNO %d, want Flag 11 (2025, split, ack)", i+1, part.Flag, part.PNUM, part.PNO)
+		}
+		f, ferr := nextFrame(t, frame)
+		up, err := rx.Decode(f, ferr, time.Now())
+		if err != nil {
+			t.Fatalf("part %d: %v", i+1, err)
+		}
+		if last := i == len(parts)-1; up.Pending == last {
+			t.Fatalf("part %d: pending %v", i+1, up.Pending)
+		}
+		if i == len(parts)-1 && (up.Data == nil || len(up.Data.Items) != 80 || up.Packet.CP != p.CP) {
+			t.Fatalf("joined message: %d items, CP equal %v", len(up.Data.Items), up.Packet.CP == p.CP)
+		}
+	}
+	// A 2017 packet of the same size fits in one packet (up to 9,999).
+	p.Flag = NewFlag(V2017, true, false)
+	if parts, err := Split(p, 0); err != nil || len(parts) != 1 {
+		t.Errorf("2017 packet: %d parts, %v; want 1", len(parts), err)
+	}
+}
+
+func TestUnsplitHJ2025PacketOver1024IsADeviation(t *testing.T) {
+	p := long2025(t, 40)
+	frame := encodeString(t, p)
+	if len(frame)-12 <= MaxSegment2025 {
+		t.Fatal("packet fits; the test is void")
+	}
+	for _, tc := range []struct {
+		name    string
+		edition Edition
+		flag    Flag
+		allow   Deviation
+		ok      bool
+	}{
+		{"2025 packet from a strict station is refused", EditionDetect, 9, 0, false},
+		{"2025 packet from a station allowed long_segment", EditionDetect, 9, DevLongSegment, true},
+		{"2017 packet of the same length is standard", EditionDetect, 5, 0, true},
+		{"Flag 9 from a station configured 2017 is standard", Edition2017, 9, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := p
+			q.Flag = tc.flag
+			rx := Receiver{Location: shanghai, Profile: func(string) Profile { return Profile{Edition: tc.edition, Allow: tc.allow} }}
+			f, ferr := nextFrame(t, encodeString(t, q))
+			up, err := rx.Decode(f, ferr, time.Now())
+			if !tc.ok {
+				var re *RefusalError
+				if !errors.As(err, &re) || re.Reason != ReasonSplit || !strings.Contains(re.Detail, "long_segment") {
+					t.Fatalf("Decode = %v, want a split refusal naming long_segment", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := tc.allow & DevLongSegment; up.Deviations != want {
+				t.Errorf("deviations %v, want %v", up.Deviations, want)
+			}
+		})
 	}
 }

@@ -108,6 +108,13 @@ func (r *Receiver) Decode(f Frame, ferr error, now time.Time) (Upload, error) {
 	if err := checkEdition(&p); err != nil {
 		return Upload{}, refusal(StagePacket, err, raw, nil)
 	}
+	if n := len(f.Data); n > MaxSegment2025 && p.Version() == V2025 {
+		if prof.Allow&DevLongSegment == 0 {
+			return Upload{}, refusal(StagePacket, errorf(ReasonSplit, "data segment of "+itoa(n)+" characters exceeds "+itoa(MaxSegment2025)+
+				": HJ 212-2025 §8.1.2 has it split (PNUM/PNO); a deviation the station is not configured for (station.compat: long_segment)"), raw, nil)
+		}
+		dev |= DevLongSegment
+	}
 	if r.Authenticate != nil {
 		if err := r.Authenticate(&p); err != nil {
 			return Upload{}, refusal(StageAuth, err, raw, &p)

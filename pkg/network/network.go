@@ -56,7 +56,7 @@ type Station struct {
 	// cross-check (docs/protocol.md).
 	Protocol string `yaml:"protocol" json:"protocol,omitempty"`
 	// Compat lists the deviations from HJ 212 accepted from this station's logger:
-	// modbus_crc, lowercase_hex, no_cp_end (docs/protocol.md). Empty (the default): strict.
+	// modbus_crc, lowercase_hex, no_cp_end, long_segment (docs/protocol.md). Empty (the default): strict.
 	// Each accepted deviation is counted, so that the logger gets fixed.
 	Compat []string `yaml:"compat" json:"compat,omitempty"`
 }
@@ -325,7 +325,7 @@ func build(f File) (*Network, error) {
 			}
 			for _, c := range st.Compat {
 				if _, ok := hj212.ParseDeviation(c); !ok {
-					fail("%s: station compat %q is not modbus_crc, lowercase_hex or no_cp_end", where, c)
+					fail("%s: station compat %q is not modbus_crc, lowercase_hex, no_cp_end or long_segment", where, c)
 				}
 			}
 		}
