@@ -204,3 +204,33 @@ func TestUnsplitHJ2025PacketOver1024IsADeviation(t *testing.T) {
 		})
 	}
 }
+
+func TestHJ2025CodesAreNamedAndClassified(t *testing.T) {
+	for _, tc := range []struct {
+		cn   string
+		v    Version
+		dir  Direction
+		want string
+	}{
+		{"2052", V2025, DirUpload, "CN 2052 (噪声单值 (noise single value), new in HJ 212-2025)"},
+		{"1001", V2017, DirUpload, "CN 1001 (上传数采仪硬件序列号 (hardware serial for MN assignment), new in HJ 212-2025, in a packet read as HJ 212-2017)"},
+		{"1002", V2025, DirRequest, "CN 1002 (设置数采仪入网编码 (set the MN), new in HJ 212-2025)"},
+		{"2061", V2025, DirUpload, "CN 2061"},
+		{"4444", V2025, DirUnknown, "CN 4444"},
+	} {
+		if got := DescribeCN(tc.cn, tc.v); got != tc.want {
+			t.Errorf("DescribeCN(%s) = %q, want %q", tc.cn, got, tc.want)
+		}
+		if got := CommandDirection(tc.cn); got != tc.dir {
+			t.Errorf("CommandDirection(%s) = %v, want %v", tc.cn, got, tc.dir)
+		}
+	}
+	for st, want := range map[string]string{"44": "ST 44 (用电监控 (HJ 212-2025))", "45": "ST 45 (关键生产工况 (HJ 212-2025))", "99": "ST 99 (not a system code of HJ 212)"} {
+		if got := DescribeST(st); got != want {
+			t.Errorf("DescribeST(%s) = %q, want %q", st, got, want)
+		}
+		if WaterST(st) {
+			t.Errorf("ST %s is water", st)
+		}
+	}
+}

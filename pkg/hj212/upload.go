@@ -137,7 +137,7 @@ func (r *Receiver) Decode(f Frame, ferr error, now time.Time) (Upload, error) {
 	}
 	if !WaterST(p.ST) {
 		return up, &RefusalError{Stage: StageData, Reason: ReasonSystemCode, Final: true, Raw: raw, Packet: &up.Packet,
-			Detail: "ST " + p.ST + " is not a water system code (21, 32, …); data of station " + p.MN + " refused"}
+			Detail: DescribeST(p.ST) + " is not a water system code (21, 32, …); data of station " + p.MN + " refused"}
 	}
 	v := p.Version()
 	d, err := ParseData(p.CP, v, r.Location)

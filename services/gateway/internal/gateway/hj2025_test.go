@@ -167,3 +167,43 @@ func TestModbusCRCIsAnsweredInKindOnlyForAStationAllowedIt(t *testing.T) {
 		})
 	}
 }
+
+func TestHJ2025CodesAreRefusedByNameAndAnswered(t *testing.T) {
+	pkt := func(st, cn, cp string) hj212.Packet {
+		return hj212.Packet{QN: "20240601100000070", ST: st, CN: cn, PW: "123456", MN: sectionMN, Flag: hj212.NewFlag(hj212.V2025, true, false), CP: cp}
+	}
+	electricity := hourPacket(t, "20240601100000070", dataTime, hj212.Period("w21003", 1, 1, 1, "N"))
+	electricity.ST, electricity.Flag = "44", hj212.NewFlag(hj212.V2025, true, false)
+	for _, tc := range []struct {
+		name   string
+		p      hj212.Packet
+		reason string
+		detail string
+		answer string // the answer's CN; "" none
+	}{
+		{"hardware serial for MN assignment (1001)", pkt("21", "1001", "SN=ABC123"), ReasonUnsupportedCN, "CN 1001 (上传数采仪硬件序列号", hj212.CNDataResponse},
+		{"key rotation (1014) from the field", pkt("21", "1014", ""), ReasonUnsupportedCN, "SM4 key rotation), new in HJ 212-2025)", hj212.CNDataResponse},
+		{"noise single value (2052)", pkt("23", "2052", "DataTime=20240601090000;LA-Rtd=55"), ReasonUnsupportedCN, "噪声单值", hj212.CNDataResponse},
+		{"set MN (1002) is a host command", pkt("21", "1002", "MN=X"), ReasonUnsupportedCN, "host-to-field", hj212.CNRequestResponse},
+		{"data under ST 44 (electricity use)", electricity, ReasonSystemCode, "ST 44 (用电监控 (HJ 212-2025))", hj212.CNDataResponse},
+		{"raw data (2013)", pkt("21", "2013", "DataTime=20240601090000"), ReasonUnsupportedCN, "CN 2013 is an upload", hj212.CNDataResponse},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			c := h.dial(t)
+			if err := c.Send(ctxT(t, 5*time.Second), tc.p); err != nil {
+				t.Fatal(err)
+			}
+			if a := receive(t, c, 5*time.Second); a.CN != tc.answer || a.QN != tc.p.QN {
+				t.Fatalf("answer %s QN=%s, want %s", a.CN, a.QN, tc.answer)
+			}
+			rj := h.rejected.rejections(t)
+			if len(rj) != 1 || rj[0].Reason != tc.reason || !strings.Contains(rj[0].Detail, tc.detail) {
+				t.Fatalf("rejections %+v, want one %s saying %q", rj, tc.reason, tc.detail)
+			}
+			if n := len(h.readings.readings(t)); n != 0 {
+				t.Fatalf("%d readings", n)
+			}
+		})
+	}
+}

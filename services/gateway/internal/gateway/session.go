@@ -319,10 +319,10 @@ func (s *session) dispatch(up *hj212.Upload, now time.Time) {
 			return
 		}
 		// Stored as a rejection, so answered: sending it again would not change anything.
-		s.refuse(ReasonUnsupportedCN, "CN "+p.CN+" is an upload riverwatch does not turn into readings", raw, &p, site, now, false)
+		s.refuse(ReasonUnsupportedCN, hj212.DescribeCN(p.CN, p.Version())+" is an upload riverwatch does not turn into readings", raw, &p, site, now, false)
 		s.ack(p)
 	case hj212.DirRequest:
-		s.refuse(ReasonUnsupportedCN, "CN "+p.CN+" is a host-to-field request; the gateway is not a field machine", raw, &p, site, now, false)
+		s.refuse(ReasonUnsupportedCN, hj212.DescribeCN(p.CN, p.Version())+" is a host-to-field request; the gateway is not a field machine", raw, &p, site, now, false)
 		s.ack(p)
 	default:
 		s.refuse(ReasonUnknownCN, "CN "+p.CN+" is not a command of HJ 212", raw, &p, site, now, false)
