@@ -54,7 +54,7 @@ func TestDecoderAcceptsFramingDeviationsOnlyFromStationsAllowedThem(t *testing.T
 		t.Run(tc.name, func(t *testing.T) {
 			d := NewDecoder(strings.NewReader(tc.frame), 0)
 			if tc.allow != nil {
-				d.Allow = func(mn string) Deviation { return tc.allow[mn] }
+				d.Profile = func(mn string) Profile { return Profile{Allow: tc.allow[mn]} }
 			}
 			f, err := d.Next()
 			if tc.detail != "" {

@@ -77,4 +77,9 @@ func EditionOf(v Version) Edition {
 type Profile struct {
 	Edition Edition   // EditionDetect: from the Flag
 	Allow   Deviation // deviations accepted from this station (sites.yaml station.compat); 0: strict
+	// Keys are the station's SM4 keys (sites.yaml station.sm4_keys), the current one first;
+	// an encrypted CP is decrypted with the first whose plaintext has the frame's CRC, so
+	// that a key can be rotated without losing frames. None: an encrypted CP is refused.
+	// With keys, a command that HJ 212-2025 has encrypted (MustEncrypt) must arrive so.
+	Keys []SM4Key
 }

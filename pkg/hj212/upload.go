@@ -27,6 +27,9 @@ type Upload struct {
 	// Deviations are the departures from the standard the frame made, which its station's
 	// Profile allowed (the Frame's and DevNoCPEnd).
 	Deviations Deviation
+	// Encrypted marks a packet whose CP arrived SM4-encrypted (Frame.Encrypted); for a
+	// joined split message, any of its packets.
+	Encrypted bool
 }
 
 // Stage says how far Decode got before it refused a frame.
@@ -108,7 +111,11 @@ func (r *Receiver) Decode(f Frame, ferr error, now time.Time) (Upload, error) {
 	if err := checkEdition(&p); err != nil {
 		return Upload{}, refusal(StagePacket, err, raw, nil)
 	}
-	if n := len(f.Data); n > MaxSegment2025 && p.Version() == V2025 {
+	if len(prof.Keys) > 0 && !f.Encrypted && MustEncrypt(p.CN) && len(p.CP) >= 16 {
+		return Upload{}, refusal(StagePacket, errorf(ReasonSM4, "CN "+p.CN+" of station "+p.MN+" arrived in plaintext; HJ 212-2025 §6.4.4 has it SM4-encrypted and the station has a key (sites.yaml station.sm4_keys)"), raw, nil)
+	}
+	// The limit is on the segment as sent: encryption lengthens it about five times.
+	if n := len(f.Raw) - headerLen - trailerLen; n > MaxSegment2025 && p.Version() == V2025 {
 		if prof.Allow&DevLongSegment == 0 {
 			return Upload{}, refusal(StagePacket, errorf(ReasonSplit, "data segment of "+itoa(n)+" characters exceeds "+itoa(MaxSegment2025)+
 				": HJ 212-2025 §8.1.2 has it split (PNUM/PNO); a deviation the station is not configured for (station.compat: long_segment)"), raw, nil)
@@ -126,12 +133,12 @@ func (r *Receiver) Decode(f Frame, ferr error, now time.Time) (Upload, error) {
 			return Upload{}, refusal(StageSplit, err, raw, &p)
 		}
 		if !done {
-			return Upload{Packet: p, Raw: raw, Pending: true, Deviations: dev}, nil
+			return Upload{Packet: p, Raw: raw, Pending: true, Deviations: dev, Encrypted: f.Encrypted}, nil
 		}
 		p = joined
 		raw = string(p.AppendSegment(nil))
 	}
-	up := Upload{Packet: p, Raw: raw, Deviations: dev}
+	up := Upload{Packet: p, Raw: raw, Deviations: dev, Encrypted: f.Encrypted}
 	if !IsData(p.CN) {
 		return up, nil
 	}

@@ -59,7 +59,16 @@ type Station struct {
 	// modbus_crc, lowercase_hex, no_cp_end, long_segment (docs/protocol.md). Empty (the default): strict.
 	// Each accepted deviation is counted, so that the logger gets fixed.
 	Compat []string `yaml:"compat" json:"compat,omitempty"`
+	// SM4Keys are the station's HJ 212-2025 SM4 keys, 32 hex digits each, the current one
+	// first (docs/protocol.md): an encrypted CP is decrypted with the first that gives its
+	// CRC, so that a rotation (every 90 days, §6.4.3) loses no frame while both are listed.
+	// Secrets like Password: never serialised, never logged.
+	SM4KeysHex []string `yaml:"sm4_keys" json:"-"`
+	sm4Keys    []hj212.SM4Key
 }
+
+// SM4Keys returns the station's parsed SM4 keys (SM4KeysHex, validated by Parse).
+func (st *Station) SM4Keys() []hj212.SM4Key { return st.sm4Keys }
 
 // Deviations returns the station's accepted deviations (Compat, validated by Parse).
 func (st *Station) Deviations() hj212.Deviation {
@@ -322,6 +331,15 @@ func build(f File) (*Network, error) {
 			}
 			if _, ok := hj212.ParseEdition(st.Protocol); !ok {
 				fail("%s: station protocol %q is not hj212-2005, hj212-2017, hj212-2025 or detect", where, st.Protocol)
+			}
+			st.sm4Keys = nil
+			for i, h := range st.SM4KeysHex {
+				k, err := hj212.ParseSM4Key(h)
+				if err != nil {
+					fail("%s: station sm4_keys[%d]: %v", where, i, err) // the error never holds the key
+					continue
+				}
+				st.sm4Keys = append(st.sm4Keys, k)
 			}
 			for _, c := range st.Compat {
 				if _, ok := hj212.ParseDeviation(c); !ok {

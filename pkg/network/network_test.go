@@ -1,6 +1,7 @@
 package network
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -102,6 +103,7 @@ sites:
 		{"duplicate MN", "  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: \"1\"}}\n  - {id: T, kind: section, river: r, km: 2, jurisdiction: a, target_class: III, station: {mn: \"1\"}}", `duplicate station mn "1"`},
 		{"duplicate id", "  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III}\n  - {id: S, kind: section, river: r, km: 2, jurisdiction: a, target_class: III}", "duplicate site id"},
 		{"unknown kind", `  - {id: S, kind: lake, river: r, km: 1, jurisdiction: a}`, `kind "lake"`},
+		{"sm4 key not 16 bytes", `  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1", sm4_keys: ["0011aa"]}}`, `sm4_keys[0]: sm4 key: want 32 hex digits`},
 		{"unknown compat", `  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1", compat: [modbus]}}`, `compat "modbus"`},
 		{"unknown protocol", `  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1", protocol: hj212-2020}}`, `protocol "hj212-2020"`},
 	}
@@ -198,5 +200,37 @@ sites:
 	s, _ = n.SiteByMN("2")
 	if got := s.Station.Deviations(); got != 0 {
 		t.Errorf("a station without compat allows %v, want none", got)
+	}
+}
+
+func TestStationSM4KeysAreParsedAndNeverSerialised(t *testing.T) {
+	const key = "8f3ae1c9027b44d5a6e0193c7d2b5f18"
+	n, err := Parse([]byte(`
+jurisdictions: [{id: a, name: A}]
+rivers: [{id: r, name: R, velocity_mps: 1, flow_m3s: 1, length_km: 50}]
+sites:
+  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1", sm4_keys: ["` + key + `"]}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := n.SiteByMN("1")
+	if ks := s.Station.SM4Keys(); len(ks) != 1 || !ks[0].Valid() {
+		t.Fatalf("keys %v, want one", ks)
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), key) || strings.Contains(string(b), "sm4") {
+		t.Errorf("site JSON shows the key: %s", b)
+	}
+	if _, err := Parse([]byte(strings.Replace(`
+jurisdictions: [{id: a, name: A}]
+rivers: [{id: r, name: R, velocity_mps: 1, flow_m3s: 1, length_km: 50}]
+sites:
+  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1", sm4_keys: ["KEY"]}}
+`, "KEY", key[:30]+"zz", 1))); err == nil || strings.Contains(err.Error(), key[:30]) {
+		t.Errorf("a malformed key: %v (must be refused without showing it)", err)
 	}
 }

@@ -117,18 +117,15 @@ type recorder struct {
 }
 
 // profile is what sites.yaml says of the station with an MN that changes how its frames
-// are read (hj212.Receiver.Profile): its edition and accepted deviations. An unknown MN
-// reads strictly by the standard.
+// are read (hj212.Receiver.Profile, hj212.Decoder.Profile): its edition, accepted
+// deviations and SM4 keys. An unknown MN reads strictly by the standard, without keys.
 func (g *Gateway) profile(mn string) hj212.Profile {
 	site, ok := g.net.SiteByMN(mn)
 	if !ok || site.Station == nil {
 		return hj212.Profile{}
 	}
-	return hj212.Profile{Edition: site.Station.Edition(), Allow: site.Station.Deviations()}
+	return hj212.Profile{Edition: site.Station.Edition(), Allow: site.Station.Deviations(), Keys: site.Station.SM4Keys()}
 }
-
-// allow is the framing deviations the station with an MN may make (hj212.Decoder.Allow).
-func (g *Gateway) allow(mn string) hj212.Deviation { return g.profile(mn).Allow }
 
 // recordUnauth records the refusal of unauthenticated input (a refused connection, an
 // HTTP request without a valid token) without waiting: within the rate limit

@@ -207,3 +207,64 @@ func TestHJ2025CodesAreRefusedByNameAndAnswered(t *testing.T) {
 		})
 	}
 }
+
+// sm4Site is a station with an SM4 key (and a previous one, during a rotation).
+const sm4Site = `
+  - id: STH-E
+    name: 加密断面
+    kind: section
+    river: santun
+    km: 47
+    jurisdiction: changji
+    target_class: III
+    station: {mn: "65230100000005", password: "123456", sm4_keys: ["8f3ae1c9027b44d5a6e0193c7d2b5f18", "30303030303030303030303030303030"]}
+`
+
+func TestEncryptedUploadsAreDecryptedWithTheStationsKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mn     string
+		key    string
+		reason string // "" stored
+	}{
+		{"current key", "65230100000005", "8f3ae1c9027b44d5a6e0193c7d2b5f18", ""},
+		{"previous key, still listed", "65230100000005", "30303030303030303030303030303030", ""},
+		{"unknown key", "65230100000005", "00112233445566778899aabbccddeeff", hj212.ReasonSM4},
+		{"station without keys", sectionMN, "8f3ae1c9027b44d5a6e0193c7d2b5f18", hj212.ReasonSM4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarnessSites(t, testSites+sm4Site, nil)
+			c := h.dial(t)
+			p := hourPacket(t, "20240601100000080", dataTime, hj212.Period("w21003", 1, 1, 1, "N"), hj212.Period("w01018", 9, 9, 9, "N"))
+			p.MN, p.Flag = tc.mn, hj212.NewFlag(hj212.V2025, true, false)
+			key, err := hj212.ParseSM4Key(tc.key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			frame, err := hj212.EncodeEncrypted(p, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.SendRaw(ctxT(t, 5*time.Second), frame); err != nil {
+				t.Fatal(err)
+			}
+			if tc.reason != "" {
+				expectNoAnswerBefore(t, c, "20240601100000999")
+				rj := h.rejected.rejections(t)
+				if len(rj) != 1 || rj[0].Reason != tc.reason || rj[0].Raw != hj212.MaskPassword(string(frame)) {
+					t.Fatalf("rejections %+v, want one %s with the frame as received (PW masked)", rj, tc.reason)
+				}
+				return
+			}
+			if a := receive(t, c, 5*time.Second); a.CN != hj212.CNDataResponse || a.QN != p.QN {
+				t.Fatalf("answer %+v", a)
+			}
+			if rs := h.readings.readings(t); len(rs) != 2 {
+				t.Fatalf("%d readings, want 2", len(rs))
+			}
+			if got := metricValue(h.gw.m.encrypted.WithLabelValues("STH-E")); got != 1 {
+				t.Errorf("encrypted metric %v, want 1", got)
+			}
+		})
+	}
+}

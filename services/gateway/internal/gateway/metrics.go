@@ -18,6 +18,7 @@ type metrics struct {
 	backfill         prometheus.Counter     // riverwatch_gateway_backfill_readings_total
 	editionMismatch  *prometheus.CounterVec // riverwatch_gateway_edition_mismatch_total{site,configured,flag}
 	deviations       *prometheus.CounterVec // riverwatch_gateway_deviations_total{site,deviation}
+	encrypted        *prometheus.CounterVec // riverwatch_gateway_encrypted_frames_total{site}
 	connsOpen        prometheus.Gauge       // riverwatch_gateway_connections_open
 	connsTotal       prometheus.Counter     // riverwatch_gateway_connections_total
 	connsRefused     *prometheus.CounterVec // riverwatch_gateway_connections_refused_total{reason}
@@ -63,6 +64,10 @@ func newMetrics(reg prometheus.Registerer, splitBytes func() float64) (*metrics,
 			Name: "riverwatch_gateway_deviations_total",
 			Help: "Authenticated HJ 212 frames accepted with a deviation from the standard their station is allowed (sites.yaml station.compat), by site and deviation (modbus_crc, lowercase_hex, no_cp_end): loggers to fix.",
 		}, []string{"site", "deviation"}),
+		encrypted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riverwatch_gateway_encrypted_frames_total",
+			Help: "Authenticated HJ 212 frames whose CP arrived SM4-encrypted (HJ 212-2025 §6.4) and was decrypted with the station's key, by site.",
+		}, []string{"site"}),
 		connsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "riverwatch_gateway_connections_open",
 			Help: "Open HJ 212 station connections.",
@@ -104,7 +109,7 @@ func newMetrics(reg prometheus.Registerer, splitBytes func() float64) (*metrics,
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.framesAccepted, m.framesRefused, m.framesUnacked, m.readingsAccepted,
-		m.readingsRefused, m.backfill, m.editionMismatch, m.deviations, m.connsOpen, m.connsTotal, m.connsRefused, m.connsClosed, m.authFailures, m.suppressed, m.splitBytes,
+		m.readingsRefused, m.backfill, m.editionMismatch, m.deviations, m.encrypted, m.connsOpen, m.connsTotal, m.connsRefused, m.connsClosed, m.authFailures, m.suppressed, m.splitBytes,
 		m.answers, m.httpRequests} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ingest: register metrics: %w", err)

@@ -48,7 +48,7 @@ func (g *Gateway) serve(ctx context.Context, conn net.Conn, addr string) {
 	// Until a frame authenticates, the connection lives at most gateway.auth_timeout.
 	s.rd = &deadlineReader{ctx: ctx, conn: conn, idle: g.cfg.IdleTimeout, frame: g.cfg.FrameTimeout, authBy: time.Now().Add(g.cfg.AuthTimeout)}
 	s.dec = hj212.NewDecoder(s.rd, g.cfg.MaxFrameBytes)
-	s.dec.Allow = g.allow
+	s.dec.Profile = g.profile
 	s.rd.dec = s.dec
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
@@ -212,7 +212,7 @@ func (s *session) handle(f hj212.Frame, err error, now time.Time) {
 		}
 		if re.Authenticated() {
 			s.errRun = 0
-			s.crossCheck(re.Packet, f.Deviations)
+			s.crossCheck(re.Packet, f.Deviations, f.Encrypted)
 		}
 		s.refuse(re.Reason, re.Detail, re.Raw, re.Packet, site, now, !re.Authenticated())
 		if re.Final {
@@ -221,7 +221,7 @@ func (s *session) handle(f hj212.Frame, err error, now time.Time) {
 		return
 	}
 	s.errRun = 0
-	s.crossCheck(&up.Packet, up.Deviations)
+	s.crossCheck(&up.Packet, up.Deviations, up.Encrypted)
 	if up.Pending {
 		return // held until the set is complete; answered then
 	}
@@ -230,10 +230,14 @@ func (s *session) handle(f hj212.Frame, err error, now time.Time) {
 
 // crossCheck counts, for an authenticated packet, a Flag that names another edition than
 // its station's configured one (sites.yaml station.protocol: the configured edition is
-// used), and each deviation from the standard its station was allowed (station.compat).
-func (s *session) crossCheck(p *hj212.Packet, dev hj212.Deviation) {
+// used), each deviation from the standard its station was allowed (station.compat), and
+// an SM4-encrypted CP.
+func (s *session) crossCheck(p *hj212.Packet, dev hj212.Deviation, encrypted bool) {
 	if s.site == nil {
 		return
+	}
+	if encrypted {
+		s.g.m.encrypted.WithLabelValues(s.site.ID).Inc()
 	}
 	if p.FlagDisagrees() {
 		s.g.m.editionMismatch.WithLabelValues(s.site.ID, p.Edition.String(), hj212.EditionOf(p.FlagVersion()).String()).Inc()
