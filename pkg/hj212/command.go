@@ -60,7 +60,7 @@ func GetTime(t Target, now time.Time, loc *time.Location) Packet {
 // CommandState is where a host command stands.
 type CommandState uint8
 
-// States of a host command. Done, Rejected, Failed and TimedOut are final.
+// States of a host command. Done, Rejected, Failed, TimedOut and Expired are final.
 const (
 	CommandSent     CommandState = iota + 1 // written, no request response (9011) yet
 	CommandAccepted                         // 9011 QnRtn=1: the field machine will execute it
@@ -68,12 +68,14 @@ const (
 	CommandRejected                         // 9011 with another QnRtn
 	CommandFailed                           // 9012 with another ExeRtn
 	CommandTimedOut                         // no 9011 after every attempt, or no 9012 in time
+	CommandExpired                          // never sent: the station did not connect in time
 )
 
 var commandStateNames = [...]string{CommandSent: "sent", CommandAccepted: "accepted", CommandDone: "done",
-	CommandRejected: "rejected", CommandFailed: "failed", CommandTimedOut: "timed_out"}
+	CommandRejected: "rejected", CommandFailed: "failed", CommandTimedOut: "timed_out", CommandExpired: "expired"}
 
-// String returns the state's stable name (sent, accepted, done, rejected, failed, timed_out).
+// String returns the state's stable name (sent, accepted, done, rejected, failed,
+// timed_out, expired).
 func (s CommandState) String() string {
 	if int(s) < len(commandStateNames) && commandStateNames[s] != "" {
 		return commandStateNames[s]
@@ -236,6 +238,19 @@ func (t *Tracker) Due(now time.Time) (resend []*Command, timedOut []*Command) {
 
 // Pending returns the number of commands in progress.
 func (t *Tracker) Pending() int { return len(t.cmds) }
+
+// Abandon ends every command in progress as timed out with detail (the connection closed)
+// and returns them, sorted by QN.
+func (t *Tracker) Abandon(detail string, now time.Time) []*Command {
+	out := make([]*Command, 0, len(t.cmds))
+	for qn, c := range t.cmds {
+		c.State, c.Detail, c.At = CommandTimedOut, detail, now
+		out = append(out, c)
+		delete(t.cmds, qn)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Packet.QN < out[j].Packet.QN })
+	return out
+}
 
 // cpValue returns the value of key in a CP, or "".
 func cpValue(cp, key string) string {

@@ -60,6 +60,9 @@ type Gateway struct {
 	uploadWait time.Duration // how long an upload waits for a slot: 5 s
 	rec        recorder
 
+	cmdMu sync.Mutex // guards st
+	st    stations   // sessions by MN, commands waiting for a station
+
 	lnMu  sync.Mutex
 	ln    net.Listener
 	ready chan struct{}
@@ -103,6 +106,7 @@ func NewGateway(d Parts, cfg config.Gateway) (*Gateway, error) {
 		split:    split,
 		uploads:  make(chan struct{}, cfg.MaxConcurrentUploads), uploadWait: 5 * time.Second,
 		ready: make(chan struct{}),
+		st:    stations{byMN: map[string]*session{}, queued: map[string][]queuedCommand{}},
 	}, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/hj212"
@@ -34,6 +35,17 @@ type session struct {
 	errRun int             // consecutive frames refused by the codec or authentication
 	dev    hj212.Deviation // deviations of the frame being handled: answers mirror its CRC
 	wbuf   []byte
+	wmu    sync.Mutex // serialises writes: batch answers and host commands
+
+	// Host commands (commands.go), guarded by cmdMu: another goroutine sends them.
+	cmdMu    sync.Mutex
+	tracker  hj212.Tracker
+	cmdDone  map[string]CommandDone // by QN
+	attached string                 // the MN this session is registered as ("" until authenticated)
+	cmdPW    string                 // its password
+	lastST   string                 // the ST of its last packet (not 91)
+	lastVer  hj212.Version          // the edition of its last packet
+	cmdDev   hj212.Deviation        // the CRC deviation of its last frame (commands mirror it)
 }
 
 // serve reads frames until the station leaves, times out, misbehaves too often or the
@@ -41,7 +53,8 @@ type session struct {
 // together, then answered in order.
 func (g *Gateway) serve(ctx context.Context, conn net.Conn, addr string) {
 	defer conn.Close()
-	s := &session{g: g, conn: conn, remote: conn.RemoteAddr().String(), addr: addr}
+	s := &session{g: g, conn: conn, remote: conn.RemoteAddr().String(), addr: addr, cmdDone: map[string]CommandDone{}}
+	defer g.detach(s)
 	s.rx = hj212.Receiver{Location: g.net.Location, Authenticate: s.authenticate, Profile: g.profile,
 		Reassembler: hj212.Reassembler{MaxSets: g.cfg.MaxSplitSets, MaxBytes: g.cfg.MaxSplitBytes, Timeout: g.cfg.SplitTimeout, Budget: g.split}}
 	defer s.rx.Reassembler.Reset() // give the shared split budget back, however the session ends
@@ -74,6 +87,9 @@ func (g *Gateway) serve(ctx context.Context, conn net.Conn, addr string) {
 		}
 		if !s.flush(ctx, log) {
 			return
+		}
+		if s.lastMN != "" && s.lastMN != s.attachedMN() {
+			g.attach(s, s.lastMN) // and send the commands waiting for it
 		}
 		if s.locked {
 			g.m.connsClosed.WithLabelValues(ReasonAuthLocked).Inc()
@@ -149,8 +165,11 @@ func (s *session) flush(ctx context.Context, log *slog.Logger) bool {
 	for _, r := range o.replies {
 		s.wbuf = append(s.wbuf, r...)
 	}
+	s.wmu.Lock()
 	s.conn.SetWriteDeadline(time.Now().Add(s.g.cfg.WriteTimeout))
-	if _, err := s.conn.Write(s.wbuf); err != nil {
+	_, err := s.conn.Write(s.wbuf)
+	s.wmu.Unlock()
+	if err != nil {
 		log.Warn("answer station", "err", err)
 		return false
 	}
@@ -158,6 +177,13 @@ func (s *session) flush(ctx context.Context, log *slog.Logger) bool {
 		s.g.m.answers.WithLabelValues(cn).Inc()
 	}
 	return true
+}
+
+// attachedMN is the MN the session is registered as for host commands.
+func (s *session) attachedMN() string {
+	s.cmdMu.Lock()
+	defer s.cmdMu.Unlock()
+	return s.attached
 }
 
 // reply queues an answer, sent once the batch is published.
@@ -222,6 +248,12 @@ func (s *session) handle(f hj212.Frame, err error, now time.Time) {
 	}
 	s.errRun = 0
 	s.crossCheck(&up.Packet, up.Deviations, up.Encrypted)
+	s.cmdMu.Lock()
+	if up.Packet.ST != hj212.STSystem {
+		s.lastST = up.Packet.ST
+	}
+	s.lastVer, s.cmdDev = up.Packet.Version(), up.Deviations&hj212.DevModbusCRC
+	s.cmdMu.Unlock()
 	if up.Pending {
 		return // held until the set is complete; answered then
 	}
@@ -305,6 +337,13 @@ func (s *session) dispatch(up *hj212.Upload, now time.Time) {
 	p, site, raw := up.Packet, s.site, up.Raw
 	if up.Data != nil {
 		s.data(up, now)
+		return
+	}
+	if s.answer(p, now) { // a 9011/9012 or an upload answering one of our commands
+		s.out.framesAccepted++
+		if p.WantsAck() && hj212.CommandDirection(p.CN) != hj212.DirResponse {
+			s.reply(hj212.Response9014(p)) // a data response: 3011–3024 are host-only when they start a request
+		}
 		return
 	}
 	switch hj212.CommandDirection(p.CN) {
