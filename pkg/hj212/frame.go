@@ -256,11 +256,21 @@ func (d *Decoder) verify(data, raw, crcText []byte, want uint16) (Frame, error) 
 		return prof
 	}
 	var used Deviation
-	if bytes.ContainsFunc(crcText, func(r rune) bool { return r >= 'a' && r <= 'f' }) {
-		used |= DevLowerHex
+	for _, c := range crcText {
+		if c >= 'a' && c <= 'f' {
+			used |= DevLowerHex
+		}
 	}
 	f := Frame{Data: data, Raw: raw}
-	if start, end, ok := cpRegion(data); ok && encrypted(data[start:end]) {
+	// Header values never hold '&', so the first "CP=&&" is the CP field: a fast test for
+	// the common, plaintext frame before the exact bounds.
+	start, end, enc := 0, 0, false
+	if i := bytes.Index(data, cpOpen); i >= 0 && i+len(cpOpen) < len(data) && data[i+len(cpOpen)] == '{' {
+		var ok bool
+		start, end, ok = cpRegion(data)
+		enc = ok && encrypted(data[start:end])
+	}
+	if enc {
 		keys := profile().Keys
 		if len(keys) == 0 {
 			return Frame{}, frameErr(ReasonSM4, "CP is SM4-encrypted but station "+strconv.Quote(MNOf(data))+" has no key (sites.yaml station.sm4_keys)", raw)
@@ -303,6 +313,8 @@ func (d *Decoder) verify(data, raw, crcText []byte, want uint16) (Frame, error) 
 	f.Deviations = used
 	return f, nil
 }
+
+var cpOpen = []byte("CP=&&")
 
 // deviationDetail says which framing deviations a frame made that its station is not
 // allowed (sites.yaml station.compat).
