@@ -13,6 +13,7 @@ type CorrectionQuery struct {
 	Site     string
 	From, To time.Time
 	Limit    int // 0: no limit
+	Offset   int
 }
 
 func (r *Reader) correctionsSQL(q CorrectionQuery) string {
@@ -20,7 +21,7 @@ func (r *Reader) correctionsSQL(q CorrectionQuery) string {
     reason, actor, actor_role, at, at_ms
 FROM %s FINAL
 WHERE site = %s AND observed_at >= %s AND observed_at < %s
-ORDER BY at DESC, at_ms DESC, id LIMIT %d`, r.table(TableCorrections), quoteString(q.Site), unix(q.From), unix(q.To), limitOr(q.Limit))
+ORDER BY at DESC, at_ms DESC, id LIMIT %d, %d`, r.table(TableCorrections), quoteString(q.Site), unix(q.From), unix(q.To), q.Offset, limitOr(q.Limit))
 }
 
 // Corrections returns the corrections of a site's readings observed in [From, To), the

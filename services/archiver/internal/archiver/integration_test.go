@@ -136,3 +136,53 @@ func TestReplayRearchivesARangeWithoutCountingTwice(t *testing.T) {
 		t.Error("an offset range without a partition was accepted")
 	}
 }
+
+// TestACorrectionOnItsTopicReplacesTheArchivedValueOnce: a correction published after the
+// reading is archived wins in FINAL, is recorded once in the
+// corrections table, and a redelivery of it changes nothing.
+func TestACorrectionOnItsTopicReplacesTheArchivedValueOnce(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.Config
+	cfg.Archiver.MaxDelay = 50 * time.Millisecond
+	cfg.Archiver.RecordsMaxDelay = 50 * time.Millisecond
+	recs := storetest.Readings(10, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	storetest.Publish(t, cfg, cfg.Kafka.Topics.Readings, storetest.AsMessages(t, recs, storetest.ReadingKey, 0, 0))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- NewArchiver(cfg, stream.Plain(cfg.Kafka.Brokers...), e.Writer, e.km, storetest.Quiet()).Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("archiver: %v", err)
+		}
+	}()
+	testinfra.Eventually(t, 60*time.Second, "the readings archived", func() bool {
+		return e.Count(t, "SELECT count() FROM %s FINAL", e.Table(store.TableReadings)) == 10
+	})
+
+	target := recs[3]
+	fixed := target
+	fixed.Value, fixed.Source = target.Value+1000, message.SourceCorrection
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	fixed.ReceivedAt = at
+	prev := target.Value
+	c := message.Correction{Reading: fixed, Previous: &prev, Reason: "lab comparison", Actor: "admin", ActorRole: "admin", At: at}
+	c.ID = message.CorrectionID(fixed.ID, c.Actor, c.At)
+	corr := storetest.AsMessages(t, []message.Correction{c}, func(message.Correction) string { return fixed.Site }, 0, 0)
+	storetest.Publish(t, cfg, cfg.Kafka.Topics.Corrections, corr)
+	storetest.Publish(t, cfg, cfg.Kafka.Topics.Corrections, corr) // a redelivery
+
+	testinfra.Eventually(t, 60*time.Second, "the corrected value in readings", func() bool {
+		return e.Count(t, "SELECT count() FROM %s FINAL WHERE id = '%s' AND value = %v", e.Table(store.TableReadings), fixed.ID, fixed.Value) == 1
+	})
+	if n := e.Count(t, "SELECT count() FROM %s FINAL", e.Table(store.TableReadings)); n != 10 {
+		t.Errorf("readings = %d after the correction, want 10", n)
+	}
+	testinfra.Eventually(t, 30*time.Second, "the correction recorded once", func() bool {
+		return e.Count(t, "SELECT count() FROM %s FINAL WHERE id = '%s' AND reason = 'lab comparison'", e.Table(store.TableCorrections), c.ID) == 1
+	})
+	if n := e.Count(t, "SELECT count() FROM %s FINAL", e.Table(store.TableCorrections)); n != 1 {
+		t.Errorf("corrections = %d after a redelivery, want 1", n)
+	}
+}

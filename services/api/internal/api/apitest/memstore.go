@@ -143,6 +143,7 @@ func (m *MemStore) Corrections(_ context.Context, q api.CorrectionQuery) ([]mess
 		}
 		return out[i].ID < out[j].ID
 	})
+	out = out[min(q.Offset, len(out)):]
 	if q.Limit > 0 && len(out) > q.Limit {
 		out = out[:q.Limit]
 	}
