@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/url"
 	"strings"
 	"testing"
@@ -109,5 +110,49 @@ func TestOnlyAnAdminCorrectsAndAFailedPublishIsUnavailable(t *testing.T) {
 	res := e.do(t, "POST", correctionsPath, admin, body)
 	if res.status != 503 || strings.Contains(string(res.body), "no brokers") {
 		t.Errorf("publish failure: %d %s", res.status, res.body)
+	}
+}
+
+// TestTheComplianceReportCountsTheCorrectedReadings: a reading corrected twice counts once,
+// in its month and in the period, and only at its site.
+func TestTheComplianceReportCountsTheCorrectedReadings(t *testing.T) {
+	e := newEnv(t)
+	at := e.now.Add(-2 * time.Hour).Truncate(time.Hour).Format(time.RFC3339)
+	for _, v := range []float64{0.4, 0.45} {
+		body := map[string]any{"parameter": "nh3n", "observed_at": at, "value": v, "reason": "lab re-analysis"}
+		if res := e.do(t, "POST", correctionsPath, admin, body); res.status != 202 {
+			t.Fatalf("correct: %d %s", res.status, res.body)
+		}
+	}
+	var rep api.ComplianceReport
+	e.do(t, "GET", "/api/v1/reports/compliance?from=2026-05-01&to=2026-07-01", admin, nil).decode(t, &rep)
+	corrected := func(p api.PeriodReport) map[string]uint64 {
+		out := map[string]uint64{}
+		for _, s := range p.Sites {
+			if s.CorrectedReadings > 0 {
+				out[s.Site] = s.CorrectedReadings
+			}
+		}
+		return out
+	}
+	if len(rep.Months) != 2 {
+		t.Fatalf("%d months", len(rep.Months))
+	}
+	for _, c := range []struct {
+		name string
+		p    api.PeriodReport
+		want map[string]uint64
+	}{
+		{"May", rep.Months[0], map[string]uint64{}},
+		{"June", rep.Months[1], map[string]uint64{"STH-S2": 1}},
+		{"the period", rep.Period, map[string]uint64{"STH-S2": 1}},
+	} {
+		if got := corrected(c.p); !maps.Equal(got, c.want) {
+			t.Errorf("%s: corrected readings %v, want %v", c.name, got, c.want)
+		}
+	}
+	res := e.do(t, "GET", "/api/v1/reports/compliance?from=2026-06-01&to=2026-07-01&format=csv", admin, nil)
+	if !strings.Contains(string(res.body), "corrected_readings") || !strings.Contains(string(res.body), ",1\n") {
+		t.Errorf("csv has no corrected_readings column with the count:\n%s", truncate(res.body))
 	}
 }

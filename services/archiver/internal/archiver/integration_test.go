@@ -150,7 +150,9 @@ func TestACorrectionOnItsTopicReplacesTheArchivedValueOnce(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- NewArchiver(cfg, stream.Plain(cfg.Kafka.Brokers...), e.Writer, e.km, storetest.Quiet()).Run(ctx) }()
+	go func() {
+		done <- NewArchiver(cfg, stream.Plain(cfg.Kafka.Brokers...), e.Writer, e.km, storetest.Quiet()).Run(ctx)
+	}()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
