@@ -96,7 +96,7 @@ func RawKafka(ctx context.Context, e *Env, s *Step) error {
 	}
 	d := e.Settings.KafkaTime
 	tp, tpc, tl := e.Topic("raw-produce"), e.Topic("raw-pc"), e.Topic("raw-latency")
-	if err := stream.EnsureTopics(ctx, e.Brokers,
+	if err := stream.EnsureTopics(ctx, stream.Plain(e.Brokers...),
 		stream.TopicSpec{Name: tp, Partitions: e.Settings.Partitions},
 		stream.TopicSpec{Name: tpc, Partitions: e.Settings.Partitions},
 		stream.TopicSpec{Name: tl, Partitions: 1}); err != nil {

@@ -395,7 +395,7 @@ func (e *Env) probeWriter() *stream.Writer {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.probeW == nil {
-		st.probeW = stream.NewWriter(stream.WriterConfig{Brokers: e.Brokers, Topic: e.topics().Readings}, nil)
+		st.probeW = stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(e.Brokers...), Topic: e.topics().Readings}, nil)
 	}
 	return st.probeW
 }

@@ -177,7 +177,7 @@ func newPeerRun(e *Env) *peerRun {
 	return &peerRun{
 		e: e, topic: e.Topic("peer.readings"), group: e.Prefix + "-peer",
 		archDB: e.Database + "_peer_archiver", peerDB: e.Database + "_peer_engine",
-		others: []string{e.Topic("peer.rejected"), e.Topic("peer.events"), e.Topic("peer.incidents"), e.Topic("peer.commands")},
+		others: []string{e.Topic("peer.rejected"), e.Topic("peer.events"), e.Topic("peer.incidents"), e.Topic("peer.commands"), e.Topic("peer.corrections")},
 		rng:    rand.New(rand.NewPCG(5, 6)),
 		// Readings of the last two days, so the hourly rollups of both hold a few dozen hours.
 		base: time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Minute),
@@ -189,10 +189,10 @@ func (p *peerRun) prepare(ctx context.Context, conn driver.Conn) error {
 	for _, t := range p.others {
 		specs = append(specs, stream.TopicSpec{Name: t, Partitions: 1})
 	}
-	if err := stream.EnsureTopics(ctx, p.e.Brokers, specs...); err != nil {
+	if err := stream.EnsureTopics(ctx, stream.Plain(p.e.Brokers...), specs...); err != nil {
 		return err
 	}
-	p.w = stream.NewWriter(stream.WriterConfig{Brokers: p.e.Brokers, Topic: p.topic, Label: "peer"}, nil)
+	p.w = stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(p.e.Brokers...), Topic: p.topic, Label: "peer"}, nil)
 	stmts := []string{
 		"DROP DATABASE IF EXISTS " + p.archDB,
 		"DROP DATABASE IF EXISTS " + p.peerDB,
@@ -284,6 +284,7 @@ func (p *peerRun) archiverEnv() []string {
 		"RIVERWATCH_KAFKA_TOPICS_EVENTS="+p.others[1],
 		"RIVERWATCH_KAFKA_TOPICS_INCIDENTS="+p.others[2],
 		"RIVERWATCH_KAFKA_TOPICS_COMMANDS="+p.others[3],
+		"RIVERWATCH_KAFKA_TOPICS_CORRECTIONS="+p.others[4],
 		"RIVERWATCH_CLICKHOUSE_DATABASE="+p.archDB,
 	)
 }
@@ -323,7 +324,7 @@ func (p *peerRun) createEngine(ctx context.Context, conn driver.Conn, queue, mv,
 		// load (whole minutes, probes whole seconds), and the version is whole seconds.
 		fmt.Sprintf("CREATE MATERIALIZED VIEW %s.%s TO %s.%s AS SELECT id, site, station, parameter, value, unit, min AS value_min, max AS value_max, `interval` AS interval_kind, "+
 			"if(flag = '', 'N', flag) AS flag, parseDateTimeBestEffort(observed_at) AS observed_at, toUInt16(0) AS observed_ms, parseDateTimeBestEffort(received_at) AS received_at, source, "+
-			"bitNot(toUInt64(toUnixTimestamp(received_at)) * 1000) AS version FROM %s.%s", // store.ReadingVersion
+			"(toUInt64(9223372036854775807) - toUInt64(toUnixTimestamp(received_at)) * 1000) AS version FROM %s.%s", // store.ReadingVersion
 			db, mv, db, store.TableReadings, db, queue),
 		fmt.Sprintf("CREATE MATERIALIZED VIEW %s.%s_hourly TO %s.hourly AS SELECT site, parameter, toStartOfHour(parseDateTimeBestEffort(observed_at)) AS hour, count() AS samples, sum(value) AS value_sum FROM %s.%s GROUP BY site, parameter, hour",
 			db, mv, db, db, queue),

@@ -83,7 +83,7 @@ func (e *Env) prepareStack(ctx context.Context) error {
 	specs = append(specs,
 		stream.TopicSpec{Name: e.Topic("assessor-state"), Partitions: e.Settings.Partitions, Compacted: true},
 		stream.TopicSpec{Name: e.Topic("responder-state"), Partitions: e.Settings.Partitions, Compacted: true})
-	if err := stream.EnsureTopics(ctx, e.Brokers, specs...); err != nil {
+	if err := stream.EnsureTopics(ctx, stream.Plain(e.Brokers...), specs...); err != nil {
 		return err
 	}
 	// Hold every port until all are picked: a port closed at once may be handed out again.
@@ -130,7 +130,7 @@ func slicesClone(s []string) []string { return append([]string(nil), s...) }
 func (e *Env) topics() config.Topics {
 	return config.Topics{
 		Readings: e.Topic("readings"), Rejected: e.Topic("rejected"), Events: e.Topic("events"),
-		Incidents: e.Topic("incidents"), Commands: e.Topic("commands"),
+		Incidents: e.Topic("incidents"), Commands: e.Topic("commands"), Corrections: e.Topic("corrections"),
 	}
 }
 
@@ -149,6 +149,7 @@ func (e *Env) serviceEnv() []string {
 		"RIVERWATCH_KAFKA_TOPICS_EVENTS="+t.Events,
 		"RIVERWATCH_KAFKA_TOPICS_INCIDENTS="+t.Incidents,
 		"RIVERWATCH_KAFKA_TOPICS_COMMANDS="+t.Commands,
+		"RIVERWATCH_KAFKA_TOPICS_CORRECTIONS="+t.Corrections,
 		"RIVERWATCH_ASSESSOR_STATE_TOPIC="+e.Topic("assessor-state"),
 		"RIVERWATCH_RESPONDER_STATE_TOPIC="+e.Topic("responder-state"),
 		"RIVERWATCH_CLICKHOUSE_ADDR="+e.CHAddr,

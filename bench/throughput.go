@@ -297,7 +297,7 @@ func (e *Env) bracketBaseline(ctx context.Context, s *Step) {
 			c.rows, c.judged, e.stack.offered.Load())
 	}
 	topic := e.Topic("raw-pc-after")
-	if err := stream.EnsureTopics(ctx, e.Brokers, stream.TopicSpec{Name: topic, Partitions: e.Settings.Partitions}); err != nil {
+	if err := stream.EnsureTopics(ctx, stream.Plain(e.Brokers...), stream.TopicSpec{Name: topic, Partitions: e.Settings.Partitions}); err != nil {
 		s.Note("raw produce→consume not measured again: %v", err)
 		return
 	}

@@ -60,12 +60,15 @@ trap cleanup EXIT
 rw_log "building api, responder and archiver"
 go build -o "$work/" ./services/api ./services/responder ./services/archiver
 
+# The services talk to Kafka as they do in production: over the SASL_SSL listener, each as
+# its own SCRAM user, within the ACLs kafka.sh grants on this run's prefix.
+"$RW_LOCAL_DIR/kafka.sh" acls "$prefix"
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
-export RIVERWATCH_KAFKA_BROKERS="$RW_HOST:$KAFKA_PORT"
 export RIVERWATCH_KAFKA_PARTITIONS=1
 export RIVERWATCH_KAFKA_GROUP_PREFIX="$prefix"
-for t in readings rejected events incidents commands; do
+for t in readings rejected events incidents commands corrections; do
   export "RIVERWATCH_KAFKA_TOPICS_${t^^}=$prefix.$t"
 done
 export RIVERWATCH_RESPONDER_STATE_TOPIC="$prefix.responder-state"
@@ -87,10 +90,10 @@ export RIVERWATCH_API_RATE_LIMIT=1000000 RIVERWATCH_API_RATE_BURST=1000000 RIVER
 export RIVERWATCH_LOG_LEVEL=warn
 
 rw_log "database $db, topics $prefix.*, api on $RW_HOST:$port"
-"$work/archiver" migrate >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log" >&2; rw_die "migrate failed"; }
-# The responder creates the topics it uses; the archiver also reads these two.
+RIVERWATCH_KAFKA_BROKERS="$RW_HOST:$KAFKA_PORT" "$work/archiver" migrate >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log" >&2; rw_die "migrate failed"; }
+# The responder creates the topics it uses; the archiver also reads these three.
 topics_made=1
-for t in readings rejected; do
+for t in readings rejected corrections; do
   RW_KAFKA_QUICK_JVM=1 timeout 60 "$RW_LOCAL_DIR/kafka.sh" tool org.apache.kafka.tools.TopicCommand \
     --bootstrap-server "$RW_HOST:$KAFKA_PORT" --create --if-not-exists --topic "$prefix.$t" \
     --partitions 1 --replication-factor 1 >/dev/null &
@@ -101,8 +104,10 @@ pids=()
 
 # start NAME LISTEN: run a service in the background until its /readyz answers 200.
 start() {
-  local name=$1 listen=$2
-  "$work/$name" >"$work/$name.log" 2>&1 &
+  local name=$1 listen=$2 kafka
+  kafka=$("$RW_LOCAL_DIR/kafka.sh" client-config "$name") || rw_die "no Kafka user for $name"
+  # shellcheck disable=SC2046 # one VAR=value word a line
+  env $(printf '%s\n' "$kafka") "$work/$name" >"$work/$name.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 300); do
     curl -fs "http://$listen/readyz" >/dev/null 2>&1 && return 0

@@ -12,6 +12,7 @@
 #   KAFKA_HOME             use this Kafka installation's bin/ scripts instead of Maven jars
 #   KAFKA_PORT             broker listener     (default 9092)
 #   KAFKA_CONTROLLER_PORT  KRaft controller    (default 9093)
+#   KAFKA_SECURE_PORT      SASL_SSL listener   (default 9094; SCRAM users and ACLs)
 #   KAFKA_PARTITIONS       partitions per contract topic (default 6)
 #   CLICKHOUSE_TCP_PORT    native protocol     (default 9000)
 #   CLICKHOUSE_HTTP_PORT   HTTP interface      (default 8123)
@@ -30,16 +31,25 @@ RW_HOST=127.0.0.1
 KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_SECURE_PORT="${KAFKA_SECURE_PORT:-9094}"
 KAFKA_PARTITIONS="${KAFKA_PARTITIONS:-6}"
 CLICKHOUSE_TCP_PORT="${CLICKHOUSE_TCP_PORT:-9000}"
 CLICKHOUSE_HTTP_PORT="${CLICKHOUSE_HTTP_PORT:-8123}"
 
 # The contract topics (shared/DESIGN.md, "The contract").
 # shellcheck disable=SC2034 # used by kafka.sh
-RW_TOPICS=(riverwatch.readings riverwatch.rejected riverwatch.events riverwatch.incidents riverwatch.commands)
+RW_TOPICS=(riverwatch.readings riverwatch.rejected riverwatch.events riverwatch.incidents riverwatch.commands riverwatch.corrections)
 
 export RIVERWATCH_STATE_DIR="$STATE_DIR" RIVERWATCH_CACHE_DIR="$CACHE_DIR"
-export KAFKA_VERSION KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_PARTITIONS
+# The principals of the secured listener: one SCRAM user per service (docs/security.md,
+# "Kafka"), and admin for operators' tools.
+# shellcheck disable=SC2034 # used by kafka.sh and stack.sh
+RW_KAFKA_USERS=(admin gateway assessor archiver responder api)
+# Where kafka.sh keeps the local CA and the users' passwords (readable by this user only).
+KAFKA_TLS_DIR="$STATE_DIR/kafka/tls"
+KAFKA_PASSWORD_DIR="$STATE_DIR/kafka/passwords"
+
+export KAFKA_VERSION KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_SECURE_PORT KAFKA_PARTITIONS
 export CLICKHOUSE_TCP_PORT CLICKHOUSE_HTTP_PORT
 
 rw_log() { printf '%s: %s\n' "${RW_NAME:-local}" "$*" >&2; }
@@ -53,6 +63,7 @@ rw_check_port_var() {
 }
 rw_check_port_var KAFKA_PORT "$KAFKA_PORT"
 rw_check_port_var KAFKA_CONTROLLER_PORT "$KAFKA_CONTROLLER_PORT"
+rw_check_port_var KAFKA_SECURE_PORT "$KAFKA_SECURE_PORT"
 rw_check_port_var CLICKHOUSE_TCP_PORT "$CLICKHOUSE_TCP_PORT"
 rw_check_port_var CLICKHOUSE_HTTP_PORT "$CLICKHOUSE_HTTP_PORT"
 

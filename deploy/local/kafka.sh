@@ -13,6 +13,15 @@
 #                          tool org.apache.kafka.tools.ConsumerPerformance --bootstrap-server ...
 #                          tool org.apache.kafka.tools.TopicCommand --bootstrap-server ... --list
 #   bootstrap              print the bootstrap address (127.0.0.1:KAFKA_PORT)
+#   acls [PREFIX]          grant each service's SCRAM user what it must read and write on
+#                          the topics PREFIX.* (default riverwatch) and its consumer groups
+#   client-config USER     print the RIVERWATCH_KAFKA_* settings of USER on the secured
+#                          listener (127.0.0.1:KAFKA_SECURE_PORT), e.g. for the stack
+#
+# Two listeners: PLAINTEXT on KAFKA_PORT for development tools and tests (loopback only; its
+# anonymous principal is a super user), and SASL_SSL on KAFKA_SECURE_PORT with a local CA
+# (STATE_DIR/kafka/tls/ca.crt), one SCRAM-SHA-512 user per service (passwords in
+# STATE_DIR/kafka/passwords/) and ACLs: what a production broker has (docs/security.md).
 #
 # Settings come from env.sh (ports, KAFKA_VERSION, KAFKA_HOME, state and cache dirs) plus
 #   KAFKA_HEAP_OPTS       broker heap (default -Xmx1G -Xms256m)
@@ -34,6 +43,9 @@ KAFKA_CLIENT_PROPS="$KAFKA_DIR/client.properties"
 KAFKA_LOG4J="$KAFKA_DIR/log4j2.xml"
 KAFKA_TOOLS_LOG4J="$KAFKA_DIR/tools-log4j2.xml"
 KAFKA_PIDFILE="$PID_DIR/kafka.pid"
+# The digest of the server.properties the running broker started with: a broker started
+# with other settings (an older script) is restarted by start.
+KAFKA_STARTED_PROPS="$KAFKA_DIR/started.sha256"
 KAFKA_OUT="$LOG_DIR/kafka.out"
 KAFKA_SERVER_LOG="$LOG_DIR/kafka-server.log"
 KAFKA_DIST="$CACHE_DIR/kafka-$KAFKA_VERSION"
@@ -237,12 +249,24 @@ EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=$RW_HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$RW_HOST:$KAFKA_PORT,CONTROLLER://$RW_HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$RW_HOST:$KAFKA_PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://$RW_HOST:$KAFKA_PORT,SASL_SSL://$RW_HOST:$KAFKA_SECURE_PORT,CONTROLLER://$RW_HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$RW_HOST:$KAFKA_PORT,SASL_SSL://$RW_HOST:$KAFKA_SECURE_PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 log.dirs=$KAFKA_DATA
+
+# The secured listener: TLS with the local CA's certificate, SCRAM-SHA-512 users, ACLs.
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$KAFKA_TLS_DIR/broker.pem
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+# The loopback PLAINTEXT and controller listeners authenticate nobody (User:ANONYMOUS): they
+# are the development and inter-broker paths and stay super users; every principal of the
+# SASL_SSL listener gets only what its ACLs grant.
+super.users=User:ANONYMOUS;User:admin
+allow.everyone.if.no.acl.found=false
 
 # One broker: every internal topic has replication factor 1.
 num.partitions=$KAFKA_PARTITIONS
@@ -278,6 +302,148 @@ format_storage() {
     rw_die "formatting the Kafka storage failed"
   fi
 }
+
+# --- the secured listener -----------------------------------------------------------------
+
+# make_tls: a local CA and the broker's certificate for 127.0.0.1/localhost, once per state
+# dir. Clients trust ca.crt (kafka.tls.ca_file); broker.pem is the unencrypted PKCS#8 key
+# and the certificate, the PEM keystore Kafka reads.
+make_tls() {
+  [[ -s $KAFKA_TLS_DIR/broker.pem && -s $KAFKA_TLS_DIR/ca.crt ]] && return 0
+  command -v openssl >/dev/null || rw_die "openssl not found: the secured listener needs it (apt-get install openssl)"
+  rw_mkdirs "$KAFKA_TLS_DIR"
+  chmod 700 "$KAFKA_TLS_DIR"
+  local d=$KAFKA_TLS_DIR
+  rw_log "making the local CA and the broker certificate in $d"
+  {
+    openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -subj "/CN=riverwatch local CA" \
+      -keyout "$d/ca.key" -out "$d/ca.crt" &&
+      openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=localhost" \
+        -keyout "$d/broker.key" -out "$d/broker.csr" &&
+      openssl x509 -req -sha256 -days 825 -in "$d/broker.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+        -CAcreateserial -out "$d/broker.crt" \
+        -extfile <(printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n') &&
+      openssl pkcs8 -topk8 -nocrypt -in "$d/broker.key" -out "$d/broker.p8"
+  } >"$d/openssl.log" 2>&1 || {
+    rw_tail "$d/openssl.log"
+    rw_die "making the local certificates failed"
+  }
+  cat "$d/broker.p8" "$d/broker.crt" >"$d/broker.pem"
+  chmod 600 "$d"/*.key "$d"/*.p8 "$d/broker.pem"
+  chmod 644 "$d/ca.crt"
+}
+
+# password_of USER: the user's password file, made (random) on first use.
+password_of() {
+  local f="$KAFKA_PASSWORD_DIR/$1"
+  if [[ ! -s $f ]]; then
+    rw_mkdirs "$KAFKA_PASSWORD_DIR"
+    chmod 700 "$KAFKA_PASSWORD_DIR"
+    (umask 077 && openssl rand -hex 24 >"$f")
+  fi
+  printf '%s\n' "$f"
+}
+
+# make_users: a SCRAM-SHA-512 credential for every user of RW_KAFKA_USERS that the broker
+# does not have yet (kept in KRaft's metadata, so once per state dir), side by side.
+make_users() {
+  local marker="$KAFKA_DIR/scram-users" u f
+  local -a todo=() pids=()
+  for u in "${RW_KAFKA_USERS[@]}"; do
+    grep -qxF "$u" "$marker" 2>/dev/null || todo+=("$u")
+  done
+  ((${#todo[@]} > 0)) || return 0
+  for u in "${todo[@]}"; do
+    f=$(password_of "$u")
+    RW_KAFKA_QUICK_JVM=1 timeout 90 "${BASH_SOURCE[0]}" tool kafka.admin.ConfigCommand \
+      --bootstrap-server "$KAFKA_BOOTSTRAP" --command-config "$KAFKA_CLIENT_PROPS" --alter \
+      --add-config "SCRAM-SHA-512=[iterations=8192,password=$(<"$f")]" --entity-type users --entity-name "$u" \
+      >>"$KAFKA_OUT" 2>&1 &
+    pids+=($!)
+  done
+  local failed=0 p
+  for p in "${pids[@]}"; do wait "$p" || failed=1; done
+  ((failed == 0)) || {
+    rw_tail "$KAFKA_OUT"
+    rw_die "creating the SCRAM users failed"
+  }
+  printf '%s\n' "${todo[@]}" >>"$marker"
+  rw_log "SCRAM users ${todo[*]} on $RW_HOST:$KAFKA_SECURE_PORT (passwords in $KAFKA_PASSWORD_DIR)"
+}
+
+# acl_rules PREFIX: one rule a line, "user pattern type operations names...": what each
+# service must do and nothing more (docs/security.md has the same table). Only the gateway
+# writes readings; only the api writes commands and corrections.
+acl_rules() {
+  local p=$1
+  cat <<EOF
+gateway literal topic Write,Describe,Create $p.readings $p.rejected
+assessor literal topic Read,Describe,Write,Create $p.assessor-state
+assessor literal topic Read,Describe,Create $p.readings
+assessor literal topic Write,Describe,Create $p.events $p.rejected
+assessor prefixed group Read,Describe $p.assessor
+archiver literal topic Read,Describe $p.readings $p.rejected $p.events $p.incidents $p.corrections
+archiver prefixed group Read,Describe $p-archiver-
+responder literal topic Read,Describe,Write,Create $p.responder-state
+responder literal topic Read,Describe,Create $p.events $p.commands
+responder literal topic Write,Describe,Create $p.incidents $p.rejected
+responder prefixed group Read,Describe $p.responder.
+api literal topic Write,Describe $p.commands
+api literal topic Write,Describe,Create $p.corrections
+EOF
+}
+
+# cmd_acls [PREFIX]: grant acl_rules, once per prefix (the broker keeps ACLs in KRaft's
+# metadata); one JVM per rule, side by side.
+cmd_acls() {
+  local prefix=${1:-riverwatch} marker
+  [[ $prefix =~ ^[A-Za-z0-9._-]+$ ]] || rw_die "acls: prefix $prefix is not a topic name"
+  write_tool_configs
+  fetch
+  # The marker names the rules' digest: a changed table is granted again.
+  marker="$KAFKA_DIR/acls/$prefix.$(acl_rules "$prefix" | sha256sum | cut -c1-16)"
+  [[ -f $marker ]] && return 0
+  rw_mkdirs "$KAFKA_DIR/acls"
+  local user pattern type ops rest o name
+  local -a names opl args pids=()
+  while read -r user pattern type ops rest; do
+    read -r -a names <<<"$rest"
+    IFS=, read -r -a opl <<<"$ops"
+    args=(--bootstrap-server "$KAFKA_BOOTSTRAP" --command-config "$KAFKA_CLIENT_PROPS" --add
+      --allow-principal "User:$user" --resource-pattern-type "$pattern")
+    for o in "${opl[@]}"; do args+=(--operation "$o"); done
+    for name in "${names[@]}"; do args+=("--$type" "$name"); done
+    RW_KAFKA_QUICK_JVM=1 timeout 90 "${BASH_SOURCE[0]}" tool org.apache.kafka.tools.AclCommand "${args[@]}" \
+      >>"$KAFKA_OUT" 2>&1 &
+    pids+=($!)
+  done < <(acl_rules "$prefix")
+  local failed=0 p
+  for p in "${pids[@]}"; do wait "$p" || failed=1; done
+  ((failed == 0)) || {
+    rw_tail "$KAFKA_OUT"
+    rw_die "granting the ACLs of $prefix.* failed"
+  }
+  touch "$marker"
+  rw_log "ACLs granted on $prefix.* for ${RW_KAFKA_USERS[*]:1}"
+}
+
+# cmd_client_config USER: the settings of a riverwatch client as USER on the secured listener.
+cmd_client_config() {
+  local user=${1:-}
+  if [[ -z $user ]] || ! printf '%s\n' "${RW_KAFKA_USERS[@]}" | grep -qxF -- "$user"; then
+    rw_die "client-config: USER is one of ${RW_KAFKA_USERS[*]}"
+  fi
+  cat <<EOF
+RIVERWATCH_KAFKA_BROKERS=$RW_HOST:$KAFKA_SECURE_PORT
+RIVERWATCH_KAFKA_TLS_ENABLED=true
+RIVERWATCH_KAFKA_TLS_CA_FILE=$KAFKA_TLS_DIR/ca.crt
+RIVERWATCH_KAFKA_SASL_MECHANISM=SCRAM-SHA-512
+RIVERWATCH_KAFKA_SASL_USERNAME=$user
+RIVERWATCH_KAFKA_SASL_PASSWORD_FILE=$(password_of "$user")
+EOF
+}
+
+props_digest() { sha256sum "$KAFKA_PROPS" | cut -d' ' -f1; }
 
 # --- state --------------------------------------------------------------------------------
 
@@ -333,14 +499,24 @@ cmd_start() {
   rw_mkdirs "$KAFKA_DIR" "$KAFKA_DATA"
   rw_lock kafka
   if pid=$(running_pid); then
-    if rw_port_open "$KAFKA_PORT"; then
+    make_tls
+    write_broker_configs
+    if [[ $(cat "$KAFKA_STARTED_PROPS" 2>/dev/null) == "$(props_digest)" ]]; then
+      if rw_port_open "$KAFKA_PORT"; then
+        make_users
+        rw_start_result running
+        rw_log "already running (pid $pid, $KAFKA_BOOTSTRAP): nothing to do"
+        return 0
+      fi
+      wait_ready "$pid" "$t0" # started by someone else whose wait was interrupted
+      make_users
       rw_start_result running
-      rw_log "already running (pid $pid, $KAFKA_BOOTSTRAP): nothing to do"
       return 0
     fi
-    wait_ready "$pid" "$t0" # started by someone else whose wait was interrupted
-    rw_start_result running
-    return 0
+    # Started by an older script, or with other ports: its listeners are not those of
+    # server.properties. Data and topics are kept.
+    rw_log "the running broker (pid $pid) has other settings than $KAFKA_PROPS: restarting it"
+    rw_stop kafka "$KAFKA_PIDFILE" "$KAFKA_PATTERN" 30
   fi
   if rw_port_open "$KAFKA_PORT"; then
     write_tool_configs
@@ -354,6 +530,7 @@ cmd_start() {
     rw_die "controller port $KAFKA_CONTROLLER_PORT is taken by another program; set KAFKA_CONTROLLER_PORT"
   check_java
   fetch
+  make_tls
   write_broker_configs
   format_storage
   local -a KCMD
@@ -362,8 +539,10 @@ cmd_start() {
   rw_spawn "$KAFKA_PIDFILE" "$KAFKA_OUT" "${KCMD[@]}" kafka.Kafka "$KAFKA_PROPS"
   pid=$(<"$KAFKA_PIDFILE")
   rw_start_result started # before the wait: a failed or interrupted wait still counts
+  props_digest >"$KAFKA_STARTED_PROPS"
   rw_log "started pid $pid ($(describe_runtime)); waiting for $KAFKA_BOOTSTRAP"
   wait_ready "$pid" "$t0"
+  make_users
 }
 
 cmd_stop() {
@@ -440,6 +619,8 @@ main() {
   fetch) fetch ;;
   tool) cmd_tool "$@" ;;
   bootstrap) echo "$KAFKA_BOOTSTRAP" ;;
+  acls) cmd_acls "$@" ;;
+  client-config) cmd_client_config "$@" ;;
   -h | --help | help) usage ;;
   *) usage ;;
   esac

@@ -11,6 +11,10 @@
 #           ClickHouse database; Kafka and ClickHouse keep running (make demo uses it to
 #           start a story from an empty river)
 #
+# Each service talks to Kafka over the broker's SASL_SSL listener as its own SCRAM user,
+# within the ACLs of kafka.sh (as in production), unless RIVERWATCH_KAFKA_BROKERS points it
+# elsewhere; the simulator and the demo's narrator use the loopback PLAINTEXT listener.
+#
 # Service logs: $STATE_DIR/logs/<service>.log; pid files: $STATE_DIR/pids/<service>.pid.
 set -euo pipefail
 
@@ -40,6 +44,10 @@ port_of() {
   fi
 }
 
+# secure_kafka: the services use the SASL_SSL listener: nobody pointed them elsewhere, and
+# the broker is ours (kafka.sh made its users; a broker of someone else's has none).
+secure_kafka() { [[ -z ${RIVERWATCH_KAFKA_BROKERS:-} && -s $STATE_DIR/kafka/scram-users ]]; }
+
 start_service() {
   local name=$1 port=$2 pidfile="$PID_DIR/$1.pid" log="$LOG_DIR/$1.log" i
   if rw_pid_of "$pidfile" "$BIN/$name" >/dev/null; then
@@ -54,6 +62,11 @@ start_service() {
   if [[ $name == api && -z ${RIVERWATCH_API_CLICKHOUSE_USERNAME:-} && -r $api_pw &&
     ${RIVERWATCH_CLICKHOUSE_DATABASE:-riverwatch} == riverwatch ]]; then
     env=(RIVERWATCH_API_CLICKHOUSE_USERNAME=riverwatch_api "RIVERWATCH_API_CLICKHOUSE_PASSWORD_FILE=$api_pw")
+  fi
+  if secure_kafka; then
+    local kafka
+    kafka=$("$RW_LOCAL_DIR/kafka.sh" client-config "$name") || rw_die "no Kafka user for $name"
+    mapfile -t -O "${#env[@]}" env <<<"$kafka"
   fi
   (
     cd "$ROOT"
@@ -80,6 +93,7 @@ case $cmd in
 up)
   rw_mkdirs
   "$RW_LOCAL_DIR/infra.sh" up
+  if secure_kafka; then "$RW_LOCAL_DIR/kafka.sh" acls riverwatch; fi
   for s in "${SERVICES[@]}"; do
     start_service "${s%%:*}" "$(port_of "${s%%:*}" "${s##*:}")"
   done

@@ -28,6 +28,14 @@ rw_log "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 [[ -z $unformatted ]] || rw_die "gofmt would change: $unformatted"
 
+# The secured listener's tests (pkg/stream) act as the services' SCRAM users on topics
+# rwtest.*, whose ACLs are those of any other prefix (kafka.sh acl_rules).
+"$RW_LOCAL_DIR/kafka.sh" acls rwtest
+export RIVERWATCH_TEST_KAFKA_SECURE_BROKERS="$RW_HOST:$KAFKA_SECURE_PORT"
+export RIVERWATCH_TEST_KAFKA_SECURE_CA_FILE="$KAFKA_TLS_DIR/ca.crt"
+export RIVERWATCH_TEST_KAFKA_SECURE_PASSWORD_DIR="$KAFKA_PASSWORD_DIR"
+export RIVERWATCH_TEST_KAFKA_SECURE_ACL_PREFIX=rwtest
+
 export RIVERWATCH_INTEGRATION=1
 export RIVERWATCH_KAFKA_BROKERS="$RW_HOST:$KAFKA_PORT"
 export RIVERWATCH_CLICKHOUSE_ADDR="$RW_HOST:$CLICKHOUSE_TCP_PORT"

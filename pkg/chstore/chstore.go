@@ -5,6 +5,7 @@ package chstore
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/cenkalti/backoff/v5"
+	"github.com/riverwatch/riverwatch/pkg/config"
 )
 
 // Config says where ClickHouse is.
@@ -24,6 +26,17 @@ type Config struct {
 	Username    string
 	Password    string
 	DialTimeout time.Duration // bounds opening the connection; must be > 0
+	TLS         *tls.Config   // nil: plaintext; else the secure native port (9440)
+}
+
+// ConfigFrom is the Config of a clickhouse section: its address, database, account and TLS
+// (clickhouse.tls, its CA read here).
+func ConfigFrom(c config.ClickHouse) (Config, error) {
+	t, err := c.TLS.ClientConfig()
+	if err != nil {
+		return Config{}, fmt.Errorf("config key clickhouse.tls: %w", err)
+	}
+	return Config{Addr: c.Addr, Database: c.Database, Username: c.Username, Password: c.Password, DialTimeout: c.DialTimeout, TLS: t}, nil
 }
 
 // Open connects and pings. Query settings are left empty on purpose: 18.16 refuses string
@@ -42,6 +55,7 @@ func Open(ctx context.Context, cfg Config) (driver.Conn, error) {
 		ConnMaxLifetime: time.Hour,
 		ReadTimeout:     5 * time.Minute,
 		Compression:     &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+		TLS:             cfg.TLS,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse %s: %w", cfg.Addr, err)

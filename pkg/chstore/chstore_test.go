@@ -1,6 +1,11 @@
 package chstore
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/riverwatch/riverwatch/pkg/config"
+)
 
 func TestParseVersion(t *testing.T) {
 	tests := []struct {
@@ -21,5 +26,21 @@ func TestParseVersion(t *testing.T) {
 	}
 	if !(Version{19, 6}).AtLeast(19, 6) || (Version{18, 16}).AtLeast(19, 3) || !(Version{22, 2}).AtLeast(19, 3) {
 		t.Error("AtLeast compares major, then minor")
+	}
+}
+
+func TestConfigFromTheClickHouseSection(t *testing.T) {
+	c := config.Default().ClickHouse
+	cc, err := ConfigFrom(c)
+	if err != nil || cc.TLS != nil || cc.Addr != c.Addr || cc.Database != c.Database {
+		t.Fatalf("plaintext: %+v, %v", cc, err)
+	}
+	c.TLS = config.TLS{Enabled: true, ServerName: "ch.example"}
+	if cc, err = ConfigFrom(c); err != nil || cc.TLS == nil || cc.TLS.ServerName != "ch.example" {
+		t.Fatalf("clickhouse.tls.enabled: %+v, %v", cc.TLS, err)
+	}
+	c.TLS.CAFile = "/nonexistent/ca.pem"
+	if _, err := ConfigFrom(c); err == nil || !strings.Contains(err.Error(), "config key clickhouse.tls") {
+		t.Errorf("a missing CA file: %v", err)
 	}
 }

@@ -94,6 +94,12 @@ type Kafka struct {
 	// to the topic by anyone without it changes nothing. Only the api and the responder
 	// read it; production mode refuses the repository's development key.
 	CommandsKeyFile string `mapstructure:"commands_key_file"`
+	// TLS and SASL secure the connection to the brokers (docs/security.md, "Kafka").
+	TLS  TLS       `mapstructure:"tls"`
+	SASL KafkaSASL `mapstructure:"sasl"`
+	// Unauthenticated tells production mode that a client without SASL and TLS is
+	// intended: the brokers are reachable only by riverwatch.
+	Unauthenticated bool `mapstructure:"unauthenticated"`
 }
 
 // Topics names the topics of the contract; tests point a pipeline at topics of its own.
@@ -103,11 +109,13 @@ type Topics struct {
 	Events    string `mapstructure:"events"`    // the assessor's events
 	Incidents string `mapstructure:"incidents"` // the responder's incident changes
 	Commands  string `mapstructure:"commands"`  // operator commands to the responder
+	// Corrections carries admins' explicit corrections of stored readings (api → archiver).
+	Corrections string `mapstructure:"corrections"`
 }
 
 // All returns every topic name.
 func (t Topics) All() []string {
-	return []string{t.Readings, t.Rejected, t.Events, t.Incidents, t.Commands}
+	return []string{t.Readings, t.Rejected, t.Events, t.Incidents, t.Commands, t.Corrections}
 }
 
 // Validate refuses what no producer or consumer can work with.
@@ -127,6 +135,9 @@ func (k Kafka) Validate() error {
 	v.nonEmpty("kafka.topics.events", k.Topics.Events)
 	v.nonEmpty("kafka.topics.incidents", k.Topics.Incidents)
 	v.nonEmpty("kafka.topics.commands", k.Topics.Commands)
+	v.nonEmpty("kafka.topics.corrections", k.Topics.Corrections)
+	k.TLS.validate(&v, "kafka.tls")
+	k.SASL.validate(&v)
 	return v.err()
 }
 
@@ -139,11 +150,18 @@ type ClickHouse struct {
 	// Username and Password authenticate the connection.
 	Username string `mapstructure:"username"`
 	Password string `mapstructure:"password"`
+	// PasswordFile, when set, holds the password instead (one line), so that it reaches
+	// neither the configuration file nor the process environment; Load reads it into
+	// Password. Setting both is refused.
+	PasswordFile string `mapstructure:"password_file"`
 	// Cluster, when set, switches the schema to ReplicatedMergeTree + Distributed tables
 	// created ON CLUSTER <name>.
 	Cluster string `mapstructure:"cluster"`
 	// DialTimeout bounds opening a connection.
 	DialTimeout time.Duration `mapstructure:"dial_timeout"`
+	// TLS, when enabled, speaks the native protocol over TLS (the server's
+	// tcp_port_secure, 9440 by default): addr must name that port.
+	TLS TLS `mapstructure:"tls"`
 }
 
 // Validate refuses an address, database or timeout that cannot work.
@@ -152,6 +170,10 @@ func (c ClickHouse) Validate() error {
 	v.nonEmpty("clickhouse.addr", c.Addr)
 	v.nonEmpty("clickhouse.database", c.Database)
 	v.positive("clickhouse.dial_timeout", c.DialTimeout)
+	if c.Password != "" && c.PasswordFile != "" {
+		v.add("clickhouse.password_file", "and clickhouse.password are both set; keep one (the file)")
+	}
+	c.TLS.validate(&v, "clickhouse.tls")
 	return v.err()
 }
 
@@ -219,7 +241,7 @@ func Default() Config {
 			CommandsKeyFile: "commands.key",
 			Topics: Topics{
 				Readings: message.TopicReadings, Rejected: message.TopicRejected, Events: message.TopicEvents,
-				Incidents: message.TopicIncidents, Commands: message.TopicCommands,
+				Incidents: message.TopicIncidents, Commands: message.TopicCommands, Corrections: message.TopicCorrections,
 			},
 		},
 		ClickHouse: ClickHouse{
@@ -248,10 +270,12 @@ func Default() Config {
 
 // pathKeys are the keys holding file paths, resolved against the configuration file's
 // directory.
-var pathKeys = []string{"sites_file", "playbooks_file", "contacts_file", "auth.tokens_file", "simulator.scenario_file", "kafka.commands_key_file", "api.clickhouse_password_file"}
+var pathKeys = []string{"sites_file", "playbooks_file", "contacts_file", "auth.tokens_file", "simulator.scenario_file", "kafka.commands_key_file", "api.clickhouse_password_file",
+	"kafka.tls.ca_file", "kafka.tls.cert_file", "kafka.tls.key_file", "kafka.sasl.password_file", "clickhouse.password_file"}
 
 func (c *Config) paths() []*string {
-	return []*string{&c.SitesFile, &c.PlaybooksFile, &c.ContactsFile, &c.Auth.TokensFile, &c.Simulator.ScenarioFile, &c.Kafka.CommandsKeyFile, &c.API.ClickHousePasswordFile}
+	return []*string{&c.SitesFile, &c.PlaybooksFile, &c.ContactsFile, &c.Auth.TokensFile, &c.Simulator.ScenarioFile, &c.Kafka.CommandsKeyFile, &c.API.ClickHousePasswordFile,
+		&c.Kafka.TLS.CAFile, &c.Kafka.TLS.CertFile, &c.Kafka.TLS.KeyFile, &c.Kafka.SASL.PasswordFile, &c.ClickHouse.PasswordFile}
 }
 
 // Load reads the file at path (empty: defaults and environment only, paths relative to
@@ -301,6 +325,13 @@ func Load(path string) (*Config, error) {
 			return nil, fmt.Errorf("config file %s:\n%w", path, err)
 		}
 		return nil, err
+	}
+	if c.ClickHouse.PasswordFile != "" {
+		pw, err := ReadSecret(c.ClickHouse.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("config key clickhouse.password_file (env %s): %w", EnvName("clickhouse.password_file"), err)
+		}
+		c.ClickHouse.Password = pw
 	}
 	return &c, nil
 }

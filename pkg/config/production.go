@@ -48,11 +48,11 @@ func (c *Config) Production(service string) error {
 			s(&v)
 		}
 	}
-	check("gateway", c.Gateway.production)
-	check("assessor", c.Assessor.production)
-	check("responder", c.Responder.production)
-	check("archiver", c.Archiver.production, c.ClickHouse.production)
-	check("api", c.API.production, c.ClickHouse.production)
+	check("gateway", c.Gateway.production, c.Kafka.production)
+	check("assessor", c.Assessor.production, c.Kafka.production)
+	check("responder", c.Responder.production, c.Kafka.production)
+	check("archiver", c.Archiver.production, c.ClickHouse.production, c.Kafka.production)
+	check("api", c.API.production, c.ClickHouse.production, c.Kafka.production)
 	return dedup(v.errs)
 }
 

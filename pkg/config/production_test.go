@@ -15,6 +15,8 @@ func production() Config {
 	c.API.MetricsListen = "127.0.0.1:9180"
 	c.Gateway.MetricsListen = "10.0.0.5:9181"
 	c.API.ClickHouseUsername, c.API.ClickHousePasswordFile = "riverwatch_api", "/etc/riverwatch/secrets/clickhouse-api-password"
+	c.Kafka.TLS = TLS{Enabled: true, CAFile: "/etc/riverwatch/secrets/kafka-ca.pem"}
+	c.Kafka.SASL = KafkaSASL{Mechanism: SASLScramSHA512, Username: "riverwatch", PasswordFile: "/etc/riverwatch/secrets/kafka-password"}
 	return c
 }
 
@@ -77,6 +79,10 @@ func TestProductionRefusesEachDevelopmentDefaultNamingTheKey(t *testing.T) {
 			"api.metrics_listen", []string{"api"}},
 		{"the gateway's metrics on its public port", func(c *Config) { c.Gateway.MetricsListen = "" },
 			"gateway.metrics_listen", []string{"gateway"}},
+		{"Kafka without a SASL user", func(c *Config) { c.Kafka.SASL = KafkaSASL{} },
+			"kafka.sasl.mechanism", []string{"gateway", "assessor", "responder", "archiver", "api"}},
+		{"Kafka without TLS", func(c *Config) { c.Kafka.TLS = TLS{} },
+			"kafka.tls.enabled", []string{"gateway", "assessor", "responder", "archiver", "api"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,13 +167,17 @@ func TestEveryListenerIsJudgedInProduction(t *testing.T) {
 // Every key that holds a password or a secret is judged in production: a secret key added
 // without its check fails here.
 func TestEverySecretIsJudgedInProduction(t *testing.T) {
-	// The keys Production judges, with a value that makes it refuse them.
+	// The keys Production judges, with a value that makes it refuse them. A file key whose
+	// secret Load reads into another key is judged through that one (refusedAs).
 	judged := map[string]func(*Config){
 		"clickhouse.password":          func(c *Config) { c.ClickHouse.Password = "" },
+		"clickhouse.password_file":     func(c *Config) { c.ClickHouse.Password, c.ClickHouse.PasswordFile = "", "" },
 		"responder.webhook_secret":     func(c *Config) { c.Responder.WebhookSecret = "" },
 		"responder.smtp_password":      func(c *Config) { c.Responder.SMTPUsername, c.Responder.SMTPPassword = "u", "" },
 		"api.clickhouse_password_file": func(c *Config) { c.API.ClickHousePasswordFile = "" },
+		"kafka.sasl.password_file":     func(c *Config) { c.Kafka.SASL = KafkaSASL{} },
 	}
+	refusedAs := map[string]string{"clickhouse.password_file": "clickhouse.password", "kafka.sasl.password_file": "kafka.sasl.mechanism"}
 	for key := range flatten(Default()) {
 		if strings.HasPrefix(key, "simulator.") || !(strings.Contains(key, "password") || strings.Contains(key, "secret")) {
 			continue
@@ -179,8 +189,25 @@ func TestEverySecretIsJudgedInProduction(t *testing.T) {
 		}
 		c := production()
 		change(&c)
-		if err := c.Production(""); err == nil || !strings.Contains(err.Error(), "config key "+key+" ") {
-			t.Errorf("%s: Production = %v, want it refused", key, err)
+		want := key
+		if k, ok := refusedAs[key]; ok {
+			want = k
 		}
+		if err := c.Production(""); err == nil || !strings.Contains(err.Error(), "config key "+want+" ") {
+			t.Errorf("%s: Production = %v, want %s refused", key, err, want)
+		}
+	}
+}
+
+// kafka.unauthenticated is the one explicit way to run production on plaintext brokers.
+func TestUnauthenticatedKafkaIsAcceptedOnlyWhenSaidExplicitly(t *testing.T) {
+	c := production()
+	c.Kafka.TLS, c.Kafka.SASL = TLS{}, KafkaSASL{}
+	if err := c.Production("gateway"); err == nil {
+		t.Fatal("plaintext Kafka accepted in production without kafka.unauthenticated")
+	}
+	c.Kafka.Unauthenticated = true
+	if err := c.Production("gateway"); err != nil {
+		t.Errorf("kafka.unauthenticated: true: %v", err)
 	}
 }

@@ -14,16 +14,22 @@ const (
 	TopicEvents    = "riverwatch.events"
 	TopicIncidents = "riverwatch.incidents"
 	TopicCommands  = "riverwatch.commands"
+	// TopicCorrections carries the explicit corrections of stored readings (Correction),
+	// published by the api only and archived; nothing else consumes it.
+	TopicCorrections = "riverwatch.corrections"
 )
 
 // Topics lists every topic of the contract, in pipeline order.
-var Topics = []string{TopicReadings, TopicRejected, TopicEvents, TopicIncidents, TopicCommands}
+var Topics = []string{TopicReadings, TopicRejected, TopicEvents, TopicIncidents, TopicCommands, TopicCorrections}
 
 // Source says how a reading reached riverwatch.
 const (
 	SourceHJ212 = "hj212"
 	SourceHTTP  = "http"
 	SourceCSV   = "csv"
+	// SourceCorrection marks a stored reading whose value an operator corrected
+	// (Correction); the first receipt is kept beside it in the corrections table.
+	SourceCorrection = "correction"
 )
 
 // Interval kinds of a reading: which HJ 212 data type it came from.

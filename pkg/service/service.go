@@ -33,6 +33,7 @@ import (
 
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/ops"
+	"github.com/riverwatch/riverwatch/pkg/stream"
 )
 
 // Exit codes of Main.
@@ -157,8 +158,12 @@ func Main(p Program, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		// Production refusals and -check's findings are reported together.
 		var checked error
-		if *check && p.Check != nil {
-			checked = p.Check(cfg)
+		if *check {
+			// The kafka section's TLS and SASL files, which every service dials with.
+			_, checked = stream.NewCluster(cfg.Kafka)
+			if p.Check != nil {
+				checked = errors.Join(checked, p.Check(cfg))
+			}
 		}
 		err = errors.Join(production(p.Name, cfg), checked)
 	}

@@ -74,7 +74,8 @@
 //	    id, site, station, parameter, value (canonical unit), unit, value_min, value_max
 //	    (Nullable: period min/max), interval_kind (rtd|min|hour|day|lab), flag (HJ 212; N
 //	    valid), observed_at, observed_ms, received_at, source (hj212|http|csv),
-//	    version (MaxUint64 − received_at in ms, ReadingVersion: the first receipt of an id stands)
+//	    version (2⁶³−1 − received_at in ms, ReadingVersion: the first receipt of an id stands;
+//	    2⁶³ + corrected_at in ms for an explicit correction, CorrectionVersion)
 //	rejected       ReplacingMergeTree PARTITION BY toYYYYMM(received_at)
 //	               ORDER BY (reason, received_at, id)
 //	    id, reason, detail, station, site, parameter, source, remote, raw, received_at,

@@ -45,6 +45,7 @@ func Migrations() []Migration {
 		{Version: 2, Name: "incident tables: incidents, incident_log, notifications", Up: create(incidentsTable, incidentLogTable, notificationsTable)},
 		{Version: 3, Name: "rollups: readings_hourly, readings_daily", Up: create(hourlyTable, dailyTable)},
 		{Version: 4, Name: "rollups: readings_5min, filled from readings", Up: fiveMinUp},
+		{Version: 5, Name: "corrections: the record of explicit reading corrections", Up: create(correctionsTable)},
 	}
 }
 

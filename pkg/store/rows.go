@@ -23,10 +23,15 @@ const (
 	KindRejected  Kind = "rejected"  // message.Rejection → rejected
 	KindEvents    Kind = "events"    // message.Event → events
 	KindIncidents Kind = "incidents" // message.IncidentUpdate → incidents, incident_log, notifications
+	// KindCorrections: message.Correction → the corrected reading in readings (+ rollups),
+	// and the record in corrections.
+	KindCorrections Kind = "corrections"
 )
 
 // Kinds returns the archived topic kinds in pipeline order.
-func Kinds() []Kind { return []Kind{KindReadings, KindRejected, KindEvents, KindIncidents} }
+func Kinds() []Kind {
+	return []Kind{KindReadings, KindRejected, KindEvents, KindIncidents, KindCorrections}
+}
 
 // Topic returns the topic of a kind in a configuration.
 func (k Kind) Topic(t config.Topics) string {
@@ -39,6 +44,8 @@ func (k Kind) Topic(t config.Topics) string {
 		return t.Events
 	case KindIncidents:
 		return t.Incidents
+	case KindCorrections:
+		return t.Corrections
 	}
 	return ""
 }
@@ -51,7 +58,7 @@ func ParseKind(t config.Topics, s string) (Kind, string, error) {
 			return k, k.Topic(t), nil
 		}
 	}
-	return "", "", fmt.Errorf("unknown topic %q: want one of readings, rejected, events, incidents or their topic names", s)
+	return "", "", fmt.Errorf("unknown topic %q: want one of readings, rejected, events, incidents, corrections or their topic names", s)
 }
 
 // ReasonDecode is the rejection reason of a message the archiver could not decode or that
@@ -160,7 +167,10 @@ func (r *readingRows) reserve(n int) {
 	r.version = make([]uint64, 0, n)
 }
 
-func (r *readingRows) add(x *message.Reading) {
+func (r *readingRows) add(x *message.Reading) { r.addVersion(x, ReadingVersion(x.ReceivedAt)) }
+
+// addVersion adds a reading with the version its row is stored with.
+func (r *readingRows) addVersion(x *message.Reading, version uint64) {
 	obs, ms := split(x.ObservedAt)
 	r.id = append(r.id, x.ID)
 	r.site = append(r.site, x.Site)
@@ -176,7 +186,7 @@ func (r *readingRows) add(x *message.Reading) {
 	r.observedMs = append(r.observedMs, ms)
 	r.receivedAt = append(r.receivedAt, sec(x.ReceivedAt))
 	r.source = append(r.source, x.Source)
-	r.version = append(r.version, ReadingVersion(x.ReceivedAt))
+	r.version = append(r.version, version)
 }
 
 func (r *readingRows) block() block {
@@ -405,6 +415,7 @@ type batchRows struct {
 	incidents     incidentRows
 	logs          logRows
 	notifications notificationRows
+	corrections   correctionRows
 	touched       touchedSet
 	failures      []decodeFailure
 	intern        message.Interner // the batch's distinct sites, units, flags …
@@ -414,7 +425,7 @@ type batchRows struct {
 // follow read them).
 func (b *batchRows) blocks() []block {
 	var out []block
-	for _, bl := range []block{b.readings.block(), b.events.block(), b.incidents.block(), b.logs.block(), b.notifications.block(), b.rejected.block()} {
+	for _, bl := range []block{b.readings.block(), b.events.block(), b.incidents.block(), b.logs.block(), b.notifications.block(), b.corrections.block(), b.rejected.block()} {
 		if bl.rows > 0 {
 			out = append(out, bl)
 		}
@@ -486,6 +497,26 @@ func (b *batchRows) add(kind Kind, m kafka.Message) error {
 			return fmt.Errorf("incident update: %w", err)
 		}
 		return b.addUpdate(&u)
+	case KindCorrections:
+		var c message.Correction
+		if err := json.Unmarshal(m.Value, &c); err != nil {
+			return fmt.Errorf("correction: %w", err)
+		}
+		if err := c.Validate(); err != nil {
+			return fmt.Errorf("correction: %w", err)
+		}
+		r := c.Reading
+		r.Source, r.ReceivedAt = message.SourceCorrection, c.At
+		if err := checkReading(&r); err != nil {
+			return err
+		}
+		c.Reading = r
+		if c.ID == "" {
+			c.ID = message.CorrectionID(r.ID, c.Actor, c.At)
+		}
+		b.readings.addVersion(&r, CorrectionVersion(c.At))
+		b.touched.add(r.Site, r.ObservedAt)
+		b.corrections.add(&c)
 	default:
 		return fmt.Errorf("unknown topic kind %q", kind)
 	}
@@ -550,11 +581,56 @@ func failureRejection(kind Kind, topic string, m kafka.Message, err error) messa
 	return rej
 }
 
+// The versions of a readings row (ReplacingMergeTree keeps the highest; FINAL and argMax
+// read it): receipts below correctionBase, corrections above it.
+const correctionBase = uint64(1) << 63
+
 // ReadingVersion is the ReplacingMergeTree version of a reading received at t: the earlier
 // the receipt, the higher the version, so the first stored value of a reading id stands
 // (FINAL and argMax keep the highest). A resend with another value, or an upload that
 // produces a station's reading id, cannot rewrite history (security review M5); a replay
-// of the same Kafka record carries the same receipt time and stays one row.
+// of the same Kafka record carries the same receipt time and stays one row. ClickHouse:
+// 9223372036854775807 - ms.
 func ReadingVersion(t time.Time) uint64 {
-	return math.MaxUint64 - uint64(max(t.UnixMilli(), 0)) // = ^ms; ClickHouse: bitNot(ms)
+	return correctionBase - 1 - uint64(max(t.UnixMilli(), 0))
+}
+
+// CorrectionVersion is the version of a reading corrected at t (message.Correction): above
+// every receipt's, and the later correction above the earlier.
+func CorrectionVersion(t time.Time) uint64 {
+	return correctionBase + uint64(max(t.UnixMilli(), 0))
+}
+
+type correctionRows struct {
+	id, readingID, site, parameter, interval, reason, actor, actorRole []string
+	value                                                              []float64
+	previous                                                           []*float64
+	observedAt, at                                                     []time.Time
+	observedMs, atMs                                                   []uint16
+}
+
+func (r *correctionRows) add(c *message.Correction) {
+	obs, oms := split(c.Reading.ObservedAt)
+	at, ams := split(c.At)
+	r.id = append(r.id, c.ID)
+	r.readingID = append(r.readingID, c.Reading.ID)
+	r.site = append(r.site, c.Reading.Site)
+	r.parameter = append(r.parameter, c.Reading.Parameter)
+	r.interval = append(r.interval, c.Reading.Interval)
+	r.value = append(r.value, c.Reading.Value)
+	r.previous = append(r.previous, c.Previous)
+	r.reason = append(r.reason, c.Reason)
+	r.actor = append(r.actor, c.Actor)
+	r.actorRole = append(r.actorRole, c.ActorRole)
+	r.observedAt, r.observedMs = append(r.observedAt, obs), append(r.observedMs, oms)
+	r.at, r.atMs = append(r.at, at), append(r.atMs, ams)
+}
+
+func (r *correctionRows) block() block {
+	return block{table: TableCorrections, rows: len(r.id), cols: []blockCol{
+		{"id", r.id}, {"reading_id", r.readingID}, {"site", r.site}, {"parameter", r.parameter},
+		{"interval_kind", r.interval}, {"observed_at", r.observedAt}, {"observed_ms", r.observedMs},
+		{"value", r.value}, {"previous", r.previous}, {"reason", r.reason}, {"actor", r.actor},
+		{"actor_role", r.actorRole}, {"at", r.at}, {"at_ms", r.atMs},
+	}}
 }

@@ -203,7 +203,7 @@ func TestOffsetRangesDescribeEachPartition(t *testing.T) {
 }
 
 func TestParseKindAcceptsKindOrTopicName(t *testing.T) {
-	topics := config.Topics{Readings: "t.readings", Rejected: "t.rejected", Events: "t.events", Incidents: "t.incidents", Commands: "t.commands"}
+	topics := config.Topics{Readings: "t.readings", Rejected: "t.rejected", Events: "t.events", Incidents: "t.incidents", Commands: "t.commands", Corrections: "t.corrections"}
 	for _, in := range []string{"events", "t.events"} {
 		k, topic, err := ParseKind(topics, in)
 		if err != nil || k != KindEvents || topic != "t.events" {
@@ -212,5 +212,22 @@ func TestParseKindAcceptsKindOrTopicName(t *testing.T) {
 	}
 	if _, _, err := ParseKind(topics, "t.commands"); err == nil {
 		t.Error("commands are not archived, ParseKind accepted them")
+	}
+}
+
+// A correction outranks every receipt, whenever either happened, and the later correction
+// outranks the earlier.
+func TestACorrectionOutranksEveryReceiptAndTheLaterCorrectionWins(t *testing.T) {
+	early, late := time.Unix(0, 0), time.Date(2105, 12, 31, 0, 0, 0, 0, time.UTC)
+	for _, receipt := range []time.Time{early, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), late} {
+		for _, corrected := range []time.Time{early, late} {
+			if CorrectionVersion(corrected) <= ReadingVersion(receipt) {
+				t.Errorf("correction at %s ≤ receipt at %s", corrected, receipt)
+			}
+		}
+	}
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	if CorrectionVersion(t0.Add(time.Millisecond)) <= CorrectionVersion(t0) {
+		t.Error("the later correction does not win")
 	}
 }

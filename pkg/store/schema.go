@@ -21,6 +21,9 @@ const (
 	TableReadingsHourly = "readings_hourly"
 	TableReadingsDaily  = "readings_daily"
 	TableMigrations     = "schema_migrations"
+	// TableCorrections records every explicit correction of a reading: who, when, why, the
+	// value before and after (message.Correction).
+	TableCorrections = "corrections"
 )
 
 // DedupWindow is how many recent insert blocks a table remembers for insert deduplication
@@ -166,6 +169,29 @@ func (t tableSpec) columnNames() []string {
 // Each duplicate always lands in the same partition because the partition key is a function
 // of the sorting key.
 var (
+	correctionsTable = tableSpec{
+		name: TableCorrections,
+		columns: []column{
+			{"id", typ(tString)},
+			{"reading_id", typ(tString)},
+			{"site", lowCard},
+			{"parameter", lowCard},
+			{"interval_kind", lowCard},
+			{"observed_at", typ(tTime)},
+			{"observed_ms", typ(tMs)},
+			{"value", typ(tFloat)},
+			{"previous", typ(tNullF)},
+			{"reason", typ(tString)},
+			{"actor", typ(tString)},
+			{"actor_role", lowCard},
+			{"at", typ(tTime)},
+			{"at_ms", typ(tMs)},
+		},
+		partitionBy: "toYYYYMM(observed_at)",
+		orderBy:     "(site, parameter, observed_at, id)",
+		shardBy:     "sipHash64(site)",
+		raw:         true,
+	}
 	readingsTable = tableSpec{
 		name: TableReadings,
 		columns: []column{

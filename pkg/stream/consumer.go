@@ -12,7 +12,7 @@ import (
 
 // ConsumerConfig configures a Consumer.
 type ConsumerConfig struct {
-	Brokers []string
+	Cluster Cluster
 	Topic   string
 	GroupID string
 	// MaxRows, MaxBytes and MaxDelay cut a batch: what is queued, plus what arrives within
@@ -80,7 +80,7 @@ func NewConsumer(cfg ConsumerConfig) *Consumer {
 		// handler; each partition reader's own queue stays at kafka-go's default, so that
 		// what a stalled consumer holds is bounded by about one batch plus that channel,
 		// whatever the number of partitions (the archiver's outage test measures it).
-		return newPartitionReader(cfg.Brokers, cfg.Topic, p.Partition, p.Offset, cfg.MaxWait, 100)
+		return newPartitionReader(cfg.Cluster, cfg.Topic, p.Partition, p.Offset, cfg.MaxWait, 100)
 	}
 	return c
 }
@@ -114,7 +114,8 @@ func (c *Consumer) Consume(ctx context.Context, open OpenFunc) error {
 	}
 	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:          c.cfg.GroupID,
-		Brokers:     c.cfg.Brokers,
+		Brokers:     c.cfg.Cluster.Brokers,
+		Dialer:      c.cfg.Cluster.dialer(),
 		Topics:      []string{c.cfg.Topic},
 		StartOffset: start,
 		// Short heartbeats and session so that a killed consumer's partitions move quickly.

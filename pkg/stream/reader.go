@@ -16,7 +16,7 @@ var ErrIdle = errors.New("no message within the idle timeout")
 // ReaderConfig configures the readers outside consumer groups: ReadPartition and
 // ReadCompacted. Nothing they read is committed.
 type ReaderConfig struct {
-	Brokers []string
+	Cluster Cluster
 	// MaxWait bounds a fetch's wait at the broker (default 100 ms).
 	MaxWait time.Duration
 	// Idle, when positive, ends a read with ErrIdle when no message arrived for this long,
@@ -26,14 +26,14 @@ type ReaderConfig struct {
 }
 
 // Partitions lists a topic's partition ids, in order.
-func Partitions(ctx context.Context, brokers []string, topic string) ([]int, error) {
-	if len(brokers) == 0 {
-		return nil, errors.New("no kafka brokers")
-	}
-	var d kafka.Dialer
-	conn, err := d.DialContext(ctx, "tcp", brokers[0])
+func Partitions(ctx context.Context, cl Cluster, topic string) ([]int, error) {
+	broker, err := cl.first()
 	if err != nil {
-		return nil, fmt.Errorf("dial kafka %s: %w", brokers[0], err)
+		return nil, err
+	}
+	conn, err := cl.dialer().DialContext(ctx, "tcp", broker)
+	if err != nil {
+		return nil, fmt.Errorf("dial kafka %s: %w", broker, err)
 	}
 	defer conn.Close()
 	ps, err := conn.ReadPartitions(topic)
@@ -53,8 +53,8 @@ func Partitions(ctx context.Context, brokers []string, topic string) ([]int, err
 
 // Bounds returns a partition's first offset and its end (the offset the next message
 // written will get).
-func Bounds(ctx context.Context, brokers []string, topic string, partition int) (first, end int64, err error) {
-	err = withLeader(ctx, brokers, topic, partition, func(c *kafka.Conn) error {
+func Bounds(ctx context.Context, cl Cluster, topic string, partition int) (first, end int64, err error) {
+	err = withLeader(ctx, cl, topic, partition, func(c *kafka.Conn) error {
 		first, end, err = c.ReadOffsets()
 		return err
 	})
@@ -68,9 +68,9 @@ func Bounds(ctx context.Context, brokers []string, topic string, partition int) 
 // timestamp), or the partition's end when there is none. It is resolved now, as a number,
 // so that a message published before a reader's first fetch is not skipped (kafka-go's
 // LastOffset would be resolved only at that fetch).
-func OffsetAt(ctx context.Context, brokers []string, topic string, partition int, t time.Time) (int64, error) {
+func OffsetAt(ctx context.Context, cl Cluster, topic string, partition int, t time.Time) (int64, error) {
 	var off int64
-	err := withLeader(ctx, brokers, topic, partition, func(c *kafka.Conn) error {
+	err := withLeader(ctx, cl, topic, partition, func(c *kafka.Conn) error {
 		var err error
 		if off, err = c.ReadOffset(t); err == nil && off < 0 {
 			off, err = c.ReadLastOffset()
@@ -83,11 +83,12 @@ func OffsetAt(ctx context.Context, brokers []string, topic string, partition int
 	return off, nil
 }
 
-func withLeader(ctx context.Context, brokers []string, topic string, partition int, f func(*kafka.Conn) error) error {
-	if len(brokers) == 0 {
-		return errors.New("no kafka brokers")
+func withLeader(ctx context.Context, cl Cluster, topic string, partition int, f func(*kafka.Conn) error) error {
+	broker, err := cl.first()
+	if err != nil {
+		return err
 	}
-	conn, err := kafka.DialLeader(ctx, "tcp", brokers[0], topic, partition)
+	conn, err := cl.dialer().DialLeader(ctx, "tcp", broker, topic, partition)
 	if err != nil {
 		return fmt.Errorf("dial leader: %w", err)
 	}
@@ -100,12 +101,13 @@ func withLeader(ctx context.Context, brokers []string, topic string, partition i
 
 // newPartitionReader returns a kafka-go reader of one partition (no group) positioned at
 // offset; queue is how many messages it may fetch ahead.
-func newPartitionReader(brokers []string, topic string, partition int, offset int64, maxWait time.Duration, queue int) (*kafka.Reader, error) {
+func newPartitionReader(cl Cluster, topic string, partition int, offset int64, maxWait time.Duration, queue int) (*kafka.Reader, error) {
 	if maxWait <= 0 {
 		maxWait = 100 * time.Millisecond
 	}
 	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:          brokers,
+		Brokers:          cl.Brokers,
+		Dialer:           cl.dialer(),
 		Topic:            topic,
 		Partition:        partition,
 		MinBytes:         1,
@@ -130,7 +132,7 @@ func ReadPartition(ctx context.Context, cfg ReaderConfig, topic string, partitio
 	if to >= 0 && from >= to {
 		return nil
 	}
-	r, err := newPartitionReader(cfg.Brokers, topic, partition, from, cfg.MaxWait, 0)
+	r, err := newPartitionReader(cfg.Cluster, topic, partition, from, cfg.MaxWait, 0)
 	if err != nil {
 		return err
 	}
@@ -175,12 +177,12 @@ type Compacted struct {
 // empty value) removes its key.
 func ReadCompacted(ctx context.Context, cfg ReaderConfig, topic string) (Compacted, error) {
 	out := Compacted{Values: map[string][]byte{}, Ends: map[int]int64{}}
-	parts, err := Partitions(ctx, cfg.Brokers, topic)
+	parts, err := Partitions(ctx, cfg.Cluster, topic)
 	if err != nil {
 		return out, err
 	}
 	for _, p := range parts {
-		first, end, err := Bounds(ctx, cfg.Brokers, topic, p)
+		first, end, err := Bounds(ctx, cfg.Cluster, topic, p)
 		if err != nil {
 			return out, err
 		}

@@ -21,11 +21,11 @@ func TestConsumerCommitsOnlyAfterTheHandlerSucceeded(t *testing.T) {
 	topic := testinfra.Name(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := stream.EnsureTopics(ctx, brokers, stream.TopicSpec{Name: topic, Partitions: 2}); err != nil {
+	if err := stream.EnsureTopics(ctx, stream.Plain(brokers...), stream.TopicSpec{Name: topic, Partitions: 2}); err != nil {
 		t.Fatal(err)
 	}
 	testinfra.DeleteTopicsAtEnd(t, brokers, stream.TopicSpec{Name: topic, Partitions: 2})
-	w := stream.NewWriter(stream.WriterConfig{Brokers: brokers, Topic: topic}, nil)
+	w := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(brokers...), Topic: topic}, nil)
 	defer w.Close()
 	const n = 100
 	var msgs []kafka.Message
@@ -38,7 +38,7 @@ func TestConsumerCommitsOnlyAfterTheHandlerSucceeded(t *testing.T) {
 
 	// First consumer: its handler always fails, then it is stopped.
 	group := topic + "-g"
-	first := stream.NewConsumer(stream.ConsumerConfig{Brokers: brokers, Topic: topic, GroupID: group, MaxDelay: 50 * time.Millisecond, RetryMax: 50 * time.Millisecond})
+	first := stream.NewConsumer(stream.ConsumerConfig{Cluster: stream.Plain(brokers...), Topic: topic, GroupID: group, MaxDelay: 50 * time.Millisecond, RetryMax: 50 * time.Millisecond})
 	firstCtx, stopFirst := context.WithCancel(ctx)
 	var attempts int
 	var mu sync.Mutex
@@ -64,7 +64,7 @@ func TestConsumerCommitsOnlyAfterTheHandlerSucceeded(t *testing.T) {
 
 	// Second consumer in the same group: it must see every message, since nothing was
 	// committed.
-	second := stream.NewConsumer(stream.ConsumerConfig{Brokers: brokers, Topic: topic, GroupID: group, MaxDelay: 50 * time.Millisecond})
+	second := stream.NewConsumer(stream.ConsumerConfig{Cluster: stream.Plain(brokers...), Topic: topic, GroupID: group, MaxDelay: 50 * time.Millisecond})
 	seen := map[string]bool{}
 	secondCtx, stopSecond := context.WithCancel(ctx)
 	go func() {
@@ -91,7 +91,7 @@ func TestConsumerCommitsOnlyAfterTheHandlerSucceeded(t *testing.T) {
 	}
 
 	// Third consumer: everything was committed by the second, so nothing is left.
-	third := stream.NewConsumer(stream.ConsumerConfig{Brokers: brokers, Topic: topic, GroupID: group, MaxDelay: 50 * time.Millisecond})
+	third := stream.NewConsumer(stream.ConsumerConfig{Cluster: stream.Plain(brokers...), Topic: topic, GroupID: group, MaxDelay: 50 * time.Millisecond})
 	thirdCtx, stopThird := context.WithTimeout(ctx, 8*time.Second)
 	defer stopThird()
 	var again int
@@ -108,24 +108,24 @@ func TestConsumerStopsOnAPermanentErrorWithoutCommitting(t *testing.T) {
 	topic := testinfra.Name(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := stream.EnsureTopics(ctx, brokers, stream.TopicSpec{Name: topic, Partitions: 1}); err != nil {
+	if err := stream.EnsureTopics(ctx, stream.Plain(brokers...), stream.TopicSpec{Name: topic, Partitions: 1}); err != nil {
 		t.Fatal(err)
 	}
 	testinfra.DeleteTopicsAtEnd(t, brokers, stream.TopicSpec{Name: topic, Partitions: 1})
-	w := stream.NewWriter(stream.WriterConfig{Brokers: brokers, Topic: topic}, nil)
+	w := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(brokers...), Topic: topic}, nil)
 	defer w.Close()
 	publishWhenReady(t, ctx, w, kafka.Message{Key: []byte("k"), Value: []byte("poison")})
 	group := topic + "-g"
 	errSchema := errors.New("table has no such column")
 	var calls int
-	err := stream.NewConsumer(stream.ConsumerConfig{Brokers: brokers, Topic: topic, GroupID: group}).
+	err := stream.NewConsumer(stream.ConsumerConfig{Cluster: stream.Plain(brokers...), Topic: topic, GroupID: group}).
 		Run(ctx, func(context.Context, []kafka.Message) error { calls++; return backoff.Permanent(errSchema) })
 	if !errors.Is(err, errSchema) || calls != 1 {
 		t.Fatalf("Run = %v after %d calls, want the permanent error after one", err, calls)
 	}
 	again, stop := context.WithCancel(ctx)
 	var redelivered []string
-	_ = stream.NewConsumer(stream.ConsumerConfig{Brokers: brokers, Topic: topic, GroupID: group}).
+	_ = stream.NewConsumer(stream.ConsumerConfig{Cluster: stream.Plain(brokers...), Topic: topic, GroupID: group}).
 		Run(again, func(_ context.Context, b []kafka.Message) error {
 			for _, m := range b {
 				redelivered = append(redelivered, string(m.Value))
@@ -145,11 +145,11 @@ func TestReadCompactedAndReadPartition(t *testing.T) {
 	topic := testinfra.Name(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := stream.EnsureTopics(ctx, brokers, stream.TopicSpec{Name: topic, Partitions: 2, Compacted: true}); err != nil {
+	if err := stream.EnsureTopics(ctx, stream.Plain(brokers...), stream.TopicSpec{Name: topic, Partitions: 2, Compacted: true}); err != nil {
 		t.Fatal(err)
 	}
 	testinfra.DeleteTopicsAtEnd(t, brokers, stream.TopicSpec{Name: topic, Partitions: 2, Compacted: true})
-	w := stream.NewWriter(stream.WriterConfig{Brokers: brokers, Topic: topic}, nil)
+	w := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(brokers...), Topic: topic}, nil)
 	defer w.Close()
 	kv := func(k, v string) kafka.Message {
 		m := kafka.Message{Key: []byte(k)}
@@ -161,7 +161,7 @@ func TestReadCompactedAndReadPartition(t *testing.T) {
 	for _, m := range []kafka.Message{kv("a", "1"), kv("b", "1"), kv("c", "1"), kv("a", "2"), kv("b", ""), kv("c", "3")} {
 		publishWhenReady(t, ctx, w, m) // one at a time: in this order per key
 	}
-	got, err := stream.ReadCompacted(ctx, stream.ReaderConfig{Brokers: brokers}, topic)
+	got, err := stream.ReadCompacted(ctx, stream.ReaderConfig{Cluster: stream.Plain(brokers...)}, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestReadCompactedAndReadPartition(t *testing.T) {
 	}
 	var total int64
 	for p, end := range got.Ends {
-		_, last, err := stream.Bounds(ctx, brokers, topic, p)
+		_, last, err := stream.Bounds(ctx, stream.Plain(brokers...), topic, p)
 		if err != nil || last != end {
 			t.Errorf("partition %d ended at %d, its end is %d (%v)", p, end, last, err)
 		}
@@ -190,7 +190,7 @@ func TestReadCompactedAndReadPartition(t *testing.T) {
 			continue
 		}
 		var offsets []int64
-		err := stream.ReadPartition(ctx, stream.ReaderConfig{Brokers: brokers}, topic, p, 1, end, func(m kafka.Message) error {
+		err := stream.ReadPartition(ctx, stream.ReaderConfig{Cluster: stream.Plain(brokers...)}, topic, p, 1, end, func(m kafka.Message) error {
 			offsets = append(offsets, m.Offset)
 			return nil
 		})

@@ -22,11 +22,15 @@ type TopicSpec struct {
 // replication) and returns once the broker's metadata lists each of them with a leader
 // for every partition: a topic is created asynchronously, and a writer that asks too early
 // fails with "unknown topic or partition". Existing topics are left as they are.
-func EnsureTopics(ctx context.Context, brokers []string, specs ...TopicSpec) error {
-	var d kafka.Dialer
-	conn, err := d.DialContext(ctx, "tcp", brokers[0])
+func EnsureTopics(ctx context.Context, cl Cluster, specs ...TopicSpec) error {
+	broker, err := cl.first()
 	if err != nil {
-		return fmt.Errorf("dial kafka %s: %w", brokers[0], err)
+		return err
+	}
+	d := cl.dialer()
+	conn, err := d.DialContext(ctx, "tcp", broker)
+	if err != nil {
+		return fmt.Errorf("dial kafka %s: %w", broker, err)
 	}
 	defer conn.Close()
 	ctrl, err := conn.Controller()

@@ -10,7 +10,7 @@ import (
 
 // WriterConfig configures a Writer.
 type WriterConfig struct {
-	Brokers      []string
+	Cluster      Cluster
 	Topic        string
 	BatchTimeout time.Duration // default 2 ms
 	BatchSize    int           // messages per partition per produce request: default and at most MaxBatchSize
@@ -33,6 +33,7 @@ const MaxBatchSize = 1000
 // in-sync replicas.
 type Writer struct {
 	w     *kafka.Writer
+	t     *kafka.Transport // its own on a secured cluster, closed with it
 	label string
 	m     *Metrics
 }
@@ -49,22 +50,23 @@ func NewWriter(cfg WriterConfig, m *Metrics) *Writer {
 	if cfg.Label == "" {
 		cfg.Label = cfg.Topic
 	}
-	return &Writer{
-		w: &kafka.Writer{
-			Addr:         kafka.TCP(cfg.Brokers...),
-			Topic:        cfg.Topic,
-			Balancer:     &kafka.Hash{},
-			RequiredAcks: kafka.RequireAll,
-			BatchTimeout: cfg.BatchTimeout,
-			BatchSize:    cfg.BatchSize,
-			BatchBytes:   16 << 20,
-			MaxAttempts:  3,
-			WriteTimeout: 10 * time.Second,
-			Compression:  kafka.Lz4,
-		},
-		label: cfg.Label,
-		m:     m,
+	t := cfg.Cluster.transport()
+	kw := &kafka.Writer{
+		Addr:         kafka.TCP(cfg.Cluster.Brokers...),
+		Topic:        cfg.Topic,
+		Balancer:     &kafka.Hash{},
+		RequiredAcks: kafka.RequireAll,
+		BatchTimeout: cfg.BatchTimeout,
+		BatchSize:    cfg.BatchSize,
+		BatchBytes:   16 << 20,
+		MaxAttempts:  3,
+		WriteTimeout: 10 * time.Second,
+		Compression:  kafka.Lz4,
 	}
+	if t != nil {
+		kw.Transport = t
+	}
+	return &Writer{w: kw, t: t, label: cfg.Label, m: m}
 }
 
 // Publish writes the messages and returns once Kafka acknowledged all of them.
@@ -85,4 +87,10 @@ func (w *Writer) Publish(ctx context.Context, msgs ...kafka.Message) error {
 func (w *Writer) Topic() string { return w.w.Topic }
 
 // Close flushes and closes the Writer.
-func (w *Writer) Close() error { return w.w.Close() }
+func (w *Writer) Close() error {
+	err := w.w.Close()
+	if w.t != nil {
+		w.t.CloseIdleConnections()
+	}
+	return err
+}

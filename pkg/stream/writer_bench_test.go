@@ -47,11 +47,11 @@ func BenchmarkPublish(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/batch=%d", sh.name, size), func(b *testing.B) {
 				topic := testinfra.Name(b)
 				ctx := context.Background()
-				if err := stream.EnsureTopics(ctx, brokers, stream.TopicSpec{Name: topic, Partitions: 6}); err != nil {
+				if err := stream.EnsureTopics(ctx, stream.Plain(brokers...), stream.TopicSpec{Name: topic, Partitions: 6}); err != nil {
 					b.Fatal(err)
 				}
 				b.Cleanup(func() { deleteTopic(b, brokers[0], topic) })
-				w := stream.NewWriter(stream.WriterConfig{Brokers: brokers, Topic: topic, BatchSize: size}, nil)
+				w := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(brokers...), Topic: topic, BatchSize: size}, nil)
 				defer w.Close()
 				msgs := make([][]kafka.Message, sh.workers)
 				for i := range msgs {

@@ -87,7 +87,7 @@ func Config(t testing.TB) *config.Config {
 	c.Kafka.GroupPrefix = name
 	c.Kafka.Topics = config.Topics{
 		Readings: name + ".readings", Rejected: name + ".rejected", Events: name + ".events",
-		Incidents: name + ".incidents", Commands: name + ".commands",
+		Incidents: name + ".incidents", Commands: name + ".commands", Corrections: name + ".corrections",
 	}
 	c.Assessor.StateTopic = name + ".assessor-state"
 	c.Responder.StateTopic = name + ".responder-state"
@@ -110,7 +110,7 @@ func Config(t testing.TB) *config.Config {
 	specs = append(specs,
 		stream.TopicSpec{Name: c.Assessor.StateTopic, Partitions: 3, Compacted: true},
 		stream.TopicSpec{Name: c.Responder.StateTopic, Partitions: 3, Compacted: true})
-	if err := stream.EnsureTopics(ctx, brokers, specs...); err != nil {
+	if err := stream.EnsureTopics(ctx, stream.Plain(brokers...), specs...); err != nil {
 		t.Fatalf("create topics: %v", err)
 	}
 	DeleteTopicsAtEnd(t, brokers, specs...)
@@ -209,6 +209,7 @@ func Env(c *config.Config) []string {
 		"RIVERWATCH_KAFKA_TOPICS_EVENTS="+c.Kafka.Topics.Events,
 		"RIVERWATCH_KAFKA_TOPICS_INCIDENTS="+c.Kafka.Topics.Incidents,
 		"RIVERWATCH_KAFKA_TOPICS_COMMANDS="+c.Kafka.Topics.Commands,
+		"RIVERWATCH_KAFKA_TOPICS_CORRECTIONS="+c.Kafka.Topics.Corrections,
 		"RIVERWATCH_ASSESSOR_STATE_TOPIC="+c.Assessor.StateTopic,
 		"RIVERWATCH_RESPONDER_STATE_TOPIC="+c.Responder.StateTopic,
 		"RIVERWATCH_CLICKHOUSE_ADDR="+c.ClickHouse.Addr,

@@ -208,7 +208,7 @@ func TestDemoSpillStoryEndToEnd(t *testing.T) {
 	defer cancel()
 	followed := make(chan error, 1)
 	go func() {
-		followed <- simulate.Follow(ctx, cfg.Kafka.Brokers, simulate.Topics{
+		followed <- simulate.Follow(ctx, stream.Plain(cfg.Kafka.Brokers...), simulate.Topics{
 			Readings: cfg.Kafka.Topics.Readings, Events: cfg.Kafka.Topics.Events, Incidents: cfg.Kafka.Topics.Incidents,
 		}, since, n, slog.New(slog.DiscardHandler))
 	}()
@@ -351,7 +351,7 @@ func TestDemoSpillStoryEndToEnd(t *testing.T) {
 	dn := simulate.NewNarrator(drill.Story, net, io.Discard)
 	dctx, dcancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer dcancel()
-	go simulate.Follow(dctx, cfg.Kafka.Brokers, simulate.Topics{Events: cfg.Kafka.Topics.Events, Incidents: cfg.Kafka.Topics.Incidents},
+	go simulate.Follow(dctx, stream.Plain(cfg.Kafka.Brokers...), simulate.Topics{Events: cfg.Kafka.Topics.Events, Incidents: cfg.Kafka.Topics.Incidents},
 		time.Now(), dn, slog.New(slog.DiscardHandler))
 	start(t, "simulator run drill", bins["simulator"], env, "", "run", "-scenario", drillPath, "-acceleration", strconv.Itoa(demoAcceleration))
 	for dn.IncidentID() == "" && dctx.Err() == nil {
@@ -384,7 +384,7 @@ func TestDemoSpillStoryEndToEnd(t *testing.T) {
 // command on the commands topic.
 func acknowledge(ctx context.Context, cfg *config.Config, withAPI bool, apiAddr, id string) error {
 	if !withAPI {
-		w := stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Commands}, nil)
+		w := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Commands}, nil)
 		defer w.Close()
 		key, err := message.LoadCommandKey(cfg.Kafka.CommandsKeyFile)
 		if err != nil {

@@ -130,6 +130,12 @@ func (a *Archive) IncidentUpdates(t testing.TB, us ...message.IncidentUpdate) {
 	Write(t, a, store.KindIncidents, UpdateIncidentID, us...)
 }
 
+// Corrections implements Seeder: one batch of corrections through the Writer.
+func (a *Archive) Corrections(t testing.TB, cs ...message.Correction) {
+	t.Helper()
+	Write(t, a, store.KindCorrections, func(c message.Correction) string { return c.Reading.Site }, cs...)
+}
+
 var _ Seeder = (*Archive)(nil)
 
 // UpdateIncidentID returns the incident an update concerns: the responder's message key.

@@ -28,6 +28,8 @@ type Reader interface {
 	CommandLog(ctx context.Context, commandID string) (message.LogEntry, error)
 	MonthlyMeans(ctx context.Context, q store.MeansQuery) ([]store.MonthlyMean, error)
 	Watermark(ctx context.Context) (store.Watermark, error)
+	Corrections(ctx context.Context, q store.CorrectionQuery) ([]message.Correction, error)
+	MonthlyCorrections(ctx context.Context, q store.MeansQuery) ([]store.CorrectionCount, error)
 }
 
 // Seeder stores records the way the pipeline delivers them: each call is one batch, as
@@ -37,6 +39,7 @@ type Seeder interface {
 	Readings(t testing.TB, rs ...message.Reading)
 	Events(t testing.TB, es ...message.Event)
 	IncidentUpdates(t testing.TB, us ...message.IncidentUpdate)
+	Corrections(t testing.TB, cs ...message.Correction)
 }
 
 // Run runs the conformance suite: every behaviour of the read model the api relies on,
@@ -50,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) (Reader, Seeder)) {
 		{"ReadingsSeriesAndMeans", readingsSeriesAndMeans},
 		{"EventsAndOpenExceedances", eventsAndOpenExceedances},
 		{"IncidentsLogsNotificationsAndCommands", incidentsLogsAndCommands},
+		{"TheFirstReceiptStandsUntilACorrection", firstReceiptAndCorrections},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r, s := newStore(t)

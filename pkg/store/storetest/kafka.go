@@ -51,7 +51,7 @@ func WaitTopic(t testing.TB, cfg *config.Config, topic string) {
 func Publish(t testing.TB, cfg *config.Config, topic string, msgs []kafka.Message) {
 	t.Helper()
 	WaitTopic(t, cfg, topic)
-	w := stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: topic}, nil)
+	w := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: topic}, nil)
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -101,7 +101,7 @@ func TestAcknowledgeRoundTripThroughClickHouse(t *testing.T) {
 func TestKafkaCommanderPublishesTheCommandKeyedByIncident(t *testing.T) {
 	testinfra.Require(t)
 	cfg := testinfra.Config(t)
-	w := stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Commands}, nil)
+	w := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Commands}, nil)
 	defer w.Close()
 	cmd := message.Command{ID: "c1", Type: message.CommandAcknowledge, IncidentID: "inc-9", Actor: "昌吉市应急值班", At: time.Now().UTC()}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -114,7 +114,7 @@ func TestKafkaCommanderPublishesTheCommandKeyedByIncident(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := make(chan kafka.Message, 1)
-	c := stream.NewConsumer(stream.ConsumerConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Commands, GroupID: cfg.Kafka.GroupPrefix + "-check"})
+	c := stream.NewConsumer(stream.ConsumerConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Commands, GroupID: cfg.Kafka.GroupPrefix + "-check"})
 	go func() {
 		_ = c.Run(ctx, func(_ context.Context, batch []kafka.Message) error {
 			select {

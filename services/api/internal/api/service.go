@@ -7,8 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"os"
-	"strings"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,6 +36,7 @@ type Deps struct {
 type Service struct {
 	cfg    *config.Config
 	d      Deps
+	kafka  stream.Cluster
 	net    *network.Network
 	tokens *auth.Tokens
 	key    message.CommandKey
@@ -80,7 +80,11 @@ func New(cfg *config.Config, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, d: d, net: net, tokens: tokens, key: key}, nil
+	kc, err := stream.NewCluster(cfg.Kafka)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, d: d, kafka: kc, net: net, tokens: tokens, key: key}, nil
 }
 
 // Run connects to ClickHouse (retrying while it does not answer), registers the API and
@@ -95,14 +99,26 @@ func (s *Service) Run(ctx context.Context, ready func(bool)) error {
 		return err
 	}
 	defer conn.Close()
+	km := stream.NewMetrics(s.d.Registry, "api")
 	w := stream.NewWriter(stream.WriterConfig{
-		Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Commands,
+		Cluster: s.kafka, Topic: cfg.Kafka.Topics.Commands,
 		BatchTimeout: cfg.Kafka.BatchTimeout, BatchSize: cfg.Kafka.BatchSize, Label: "commands",
-	}, stream.NewMetrics(s.d.Registry, "api"))
+	}, km)
 	defer w.Close()
+	// The corrections topic is the api's own: it creates it when missing (a broker that is
+	// down is not fatal; a correction then fails with 503 until it is back).
+	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	if err := stream.EnsureTopics(tctx, s.kafka, stream.TopicSpec{Name: cfg.Kafka.Topics.Corrections, Partitions: cfg.Kafka.Partitions}); err != nil {
+		log.Warn("could not ensure the corrections topic; continuing", "topic", cfg.Kafka.Topics.Corrections, "err", err)
+	}
+	cancel()
+	cw := stream.NewWriter(stream.WriterConfig{
+		Cluster: s.kafka, Topic: cfg.Kafka.Topics.Corrections, BatchTimeout: cfg.Kafka.BatchTimeout, Label: "corrections",
+	}, km)
+	defer cw.Close()
 	api, err := NewServer(Options{
 		Network: s.net, Tokens: s.tokens, Store: store.NewReader(conn, cfg.ClickHouse.Database),
-		Commander: NewKafkaCommander(w, s.key), Assets: s.d.Assets,
+		Commander: NewKafkaCommander(w, s.key), Corrector: NewKafkaCorrector(cw), Assets: s.d.Assets,
 		CommandTimeout: cfg.API.CommandTimeout, CommandPoll: cfg.API.CommandPoll,
 		RefreshInterval: cfg.API.RefreshInterval, LatestLookback: cfg.API.LatestLookback,
 		RawMaxSpan: cfg.API.RawMaxSpan, HourMaxSpan: cfg.API.HourMaxSpan, QueryTimeout: cfg.API.QueryTimeout,
@@ -133,10 +149,12 @@ func connect(ctx context.Context, cfg *config.Config, log *slog.Logger) (driver.
 	if err != nil {
 		return nil, err
 	}
-	conn, _, err := chstore.OpenRetrying(ctx, chstore.Config{
-		Addr: cfg.ClickHouse.Addr, Database: cfg.ClickHouse.Database, Username: user,
-		Password: password, DialTimeout: cfg.ClickHouse.DialTimeout,
-	}, 0, log)
+	cc, err := chstore.ConfigFrom(cfg.ClickHouse)
+	if err != nil {
+		return nil, err
+	}
+	cc.Username, cc.Password = user, password
+	conn, _, err := chstore.OpenRetrying(ctx, cc, 0, log)
 	return conn, err
 }
 
@@ -147,10 +165,9 @@ func clickHouseAccount(cfg *config.Config) (user, password string, err error) {
 	if cfg.API.ClickHouseUsername == "" {
 		return cfg.ClickHouse.Username, cfg.ClickHouse.Password, nil
 	}
-	b, err := os.ReadFile(cfg.API.ClickHousePasswordFile)
+	pw, err := config.ReadSecret(cfg.API.ClickHousePasswordFile)
 	if err != nil {
 		return "", "", fmt.Errorf("config key api.clickhouse_password_file: %w", err)
 	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	return cfg.API.ClickHouseUsername, strings.TrimSpace(line), nil
+	return cfg.API.ClickHouseUsername, pw, nil
 }

@@ -37,6 +37,10 @@ type (
 	MonthlyMean = store.MonthlyMean
 	// Watermark summarises the newest data, compared between polls.
 	Watermark = store.Watermark
+	// CorrectionQuery selects the corrections of a site's readings.
+	CorrectionQuery = store.CorrectionQuery
+	// CorrectionCount is the corrected readings of a site in a month.
+	CorrectionCount = store.CorrectionCount
 )
 
 // Store is everything the API reads. The ClickHouse implementation is store.Reader; handler
@@ -74,6 +78,11 @@ type Store interface {
 	MonthlyMeans(ctx context.Context, q MeansQuery) ([]MonthlyMean, error)
 	// Watermark returns what changed last, so the API can tell dashboards to refresh.
 	Watermark(ctx context.Context) (Watermark, error)
+	// Corrections returns the explicit corrections of a site's readings observed in
+	// [From, To), the latest first.
+	Corrections(ctx context.Context, q CorrectionQuery) ([]message.Correction, error)
+	// MonthlyCorrections counts the corrected readings of q.Sites per calendar month.
+	MonthlyCorrections(ctx context.Context, q MeansQuery) ([]CorrectionCount, error)
 }
 
 var _ Store = (*store.Reader)(nil)

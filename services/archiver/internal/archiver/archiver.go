@@ -20,9 +20,12 @@ import (
 // its own) and asks the server's version, retrying for up to wait (0: until ctx is done)
 // so that the archiver may start first (chstore.OpenRetrying).
 func Connect(ctx context.Context, cfg config.ClickHouse, wait time.Duration, log *slog.Logger) (driver.Conn, chstore.Version, error) {
-	return chstore.OpenRetrying(ctx, chstore.Config{
-		Addr: cfg.Addr, Username: cfg.Username, Password: cfg.Password, DialTimeout: cfg.DialTimeout,
-	}, wait, log)
+	cc, err := chstore.ConfigFrom(cfg)
+	if err != nil {
+		return nil, chstore.Version{}, err
+	}
+	cc.Database = "" // the archiver creates its database
+	return chstore.OpenRetrying(ctx, cc, wait, log)
 }
 
 // GroupID returns the consumer group of the archiver for a topic kind.
@@ -33,17 +36,18 @@ func GroupID(prefix string, k store.Kind) string { return prefix + "-archiver-" 
 // fails, the consumer retries the same batch with backoff and fetches nothing more, so
 // memory stays bounded by one batch plus the reader's queue per topic.
 type Archiver struct {
-	cfg *config.Config
-	w   *store.Writer
-	km  *stream.Metrics
-	log *slog.Logger
+	cfg   *config.Config
+	kafka stream.Cluster
+	w     *store.Writer
+	km    *stream.Metrics
+	log   *slog.Logger
 }
 
 // NewArchiver returns an Archiver for the topics of cfg; km are the metrics of its
 // consumers (Archive.Kafka: riverwatch_archiver_kafka_*, lag per topic and partition
 // among them).
-func NewArchiver(cfg *config.Config, w *store.Writer, km *stream.Metrics, log *slog.Logger) *Archiver {
-	return &Archiver{cfg: cfg, w: w, km: km, log: log}
+func NewArchiver(cfg *config.Config, kc stream.Cluster, w *store.Writer, km *stream.Metrics, log *slog.Logger) *Archiver {
+	return &Archiver{cfg: cfg, kafka: kc, w: w, km: km, log: log}
 }
 
 // Run consumes until ctx is done (nil) or a consumer fails (its error).
@@ -59,7 +63,7 @@ func (a *Archiver) Run(ctx context.Context) error {
 			delay = a.cfg.Archiver.RecordsMaxDelay
 		}
 		c := stream.NewConsumer(stream.ConsumerConfig{
-			Brokers:  a.cfg.Kafka.Brokers,
+			Cluster:  a.kafka,
 			Topic:    topic,
 			GroupID:  GroupID(a.cfg.Kafka.GroupPrefix, k),
 			MaxRows:  a.cfg.Archiver.MaxRows,

@@ -10,6 +10,7 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/store"
 	"github.com/riverwatch/riverwatch/pkg/store/storetest"
+	"github.com/riverwatch/riverwatch/pkg/stream"
 	"github.com/riverwatch/riverwatch/pkg/testinfra"
 	"github.com/segmentio/kafka-go"
 )
@@ -30,7 +31,9 @@ func TestArchiverCommitsOnlyArchivedBatchesAndSkipsBadMessages(t *testing.T) {
 	run := func() (stop func()) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- NewArchiver(cfg, e.Writer, e.km, storetest.Quiet()).Run(ctx) }()
+		go func() {
+			done <- NewArchiver(cfg, stream.Plain(cfg.Kafka.Brokers...), e.Writer, e.km, storetest.Quiet()).Run(ctx)
+		}()
 		return func() {
 			cancel()
 			if err := <-done; err != nil {
@@ -101,7 +104,7 @@ func TestReplayRearchivesARangeWithoutCountingTwice(t *testing.T) {
 	topic := cfg.Kafka.Topics.Readings
 
 	// By time, every partition: the backfill after an outage.
-	stats, err := Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: -1, ToOffset: -1, From: start, MaxRows: 700, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet())
+	stats, err := Replay(ctx, stream.Plain(cfg.Kafka.Brokers...), ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: -1, ToOffset: -1, From: start, MaxRows: 700, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +114,7 @@ func TestReplayRearchivesARangeWithoutCountingTwice(t *testing.T) {
 	hourly, daily := e.RollupSnapshot(t)
 
 	// By offset, one partition, a range already archived.
-	stats, err = Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: 1, FromOffset: 10, ToOffset: 110, MaxRows: 50000, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet())
+	stats, err = Replay(ctx, stream.Plain(cfg.Kafka.Brokers...), ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: 1, FromOffset: 10, ToOffset: 110, MaxRows: 50000, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,10 +129,62 @@ func TestReplayRearchivesARangeWithoutCountingTwice(t *testing.T) {
 		t.Error("rollups changed after replaying an archived range")
 	}
 	// A range past the end replays nothing; an offset range without a partition is refused.
-	if stats, err = Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: 0, FromOffset: 1 << 40, ToOffset: -1, MaxRows: 50000, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet()); err != nil || stats.Messages != 0 {
+	if stats, err = Replay(ctx, stream.Plain(cfg.Kafka.Brokers...), ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: 0, FromOffset: 1 << 40, ToOffset: -1, MaxRows: 50000, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet()); err != nil || stats.Messages != 0 {
 		t.Errorf("replay past the end: %+v, %v", stats, err)
 	}
-	if _, err := Replay(ctx, cfg.Kafka.Brokers, ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: 0, MaxRows: 50000, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet()); err == nil || !strings.Contains(err.Error(), "-partition") {
+	if _, err := Replay(ctx, stream.Plain(cfg.Kafka.Brokers...), ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: 0, MaxRows: 50000, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet()); err == nil || !strings.Contains(err.Error(), "-partition") {
 		t.Error("an offset range without a partition was accepted")
+	}
+}
+
+// TestACorrectionOnItsTopicReplacesTheArchivedValueOnce: a correction published after the
+// reading is archived wins in FINAL, is recorded once in the
+// corrections table, and a redelivery of it changes nothing.
+func TestACorrectionOnItsTopicReplacesTheArchivedValueOnce(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.Config
+	cfg.Archiver.MaxDelay = 50 * time.Millisecond
+	cfg.Archiver.RecordsMaxDelay = 50 * time.Millisecond
+	recs := storetest.Readings(10, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	storetest.Publish(t, cfg, cfg.Kafka.Topics.Readings, storetest.AsMessages(t, recs, storetest.ReadingKey, 0, 0))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- NewArchiver(cfg, stream.Plain(cfg.Kafka.Brokers...), e.Writer, e.km, storetest.Quiet()).Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("archiver: %v", err)
+		}
+	}()
+	testinfra.Eventually(t, 60*time.Second, "the readings archived", func() bool {
+		return e.Count(t, "SELECT count() FROM %s FINAL", e.Table(store.TableReadings)) == 10
+	})
+
+	target := recs[3]
+	fixed := target
+	fixed.Value, fixed.Source = target.Value+1000, message.SourceCorrection
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	fixed.ReceivedAt = at
+	prev := target.Value
+	c := message.Correction{Reading: fixed, Previous: &prev, Reason: "lab comparison", Actor: "admin", ActorRole: "admin", At: at}
+	c.ID = message.CorrectionID(fixed.ID, c.Actor, c.At)
+	corr := storetest.AsMessages(t, []message.Correction{c}, func(message.Correction) string { return fixed.Site }, 0, 0)
+	storetest.Publish(t, cfg, cfg.Kafka.Topics.Corrections, corr)
+	storetest.Publish(t, cfg, cfg.Kafka.Topics.Corrections, corr) // a redelivery
+
+	testinfra.Eventually(t, 60*time.Second, "the corrected value in readings", func() bool {
+		return e.Count(t, "SELECT count() FROM %s FINAL WHERE id = '%s' AND value = %v", e.Table(store.TableReadings), fixed.ID, fixed.Value) == 1
+	})
+	if n := e.Count(t, "SELECT count() FROM %s FINAL", e.Table(store.TableReadings)); n != 10 {
+		t.Errorf("readings = %d after the correction, want 10", n)
+	}
+	testinfra.Eventually(t, 30*time.Second, "the correction recorded once", func() bool {
+		return e.Count(t, "SELECT count() FROM %s FINAL WHERE id = '%s' AND reason = 'lab comparison'", e.Table(store.TableCorrections), c.ID) == 1
+	})
+	if n := e.Count(t, "SELECT count() FROM %s FINAL", e.Table(store.TableCorrections)); n != 1 {
+		t.Errorf("corrections = %d after a redelivery, want 1", n)
 	}
 }

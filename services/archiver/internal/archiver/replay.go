@@ -48,7 +48,7 @@ type ReplayStats struct {
 
 // Replay re-reads a range of a topic, outside any consumer group (nothing is committed), and
 // archives it with w in batches.
-func Replay(ctx context.Context, brokers []string, req ReplayRequest, w *store.Writer, log *slog.Logger) (ReplayStats, error) {
+func Replay(ctx context.Context, cl stream.Cluster, req ReplayRequest, w *store.Writer, log *slog.Logger) (ReplayStats, error) {
 	stats := ReplayStats{Rows: map[string]int{}}
 	if req.IdleTimeout <= 0 {
 		req.IdleTimeout = 10 * time.Second
@@ -56,7 +56,7 @@ func Replay(ctx context.Context, brokers []string, req ReplayRequest, w *store.W
 	if err := req.Validate(); err != nil {
 		return stats, fmt.Errorf("replay: %w", err)
 	}
-	parts, err := stream.Partitions(ctx, brokers, req.Topic)
+	parts, err := stream.Partitions(ctx, cl, req.Topic)
 	if err != nil {
 		return stats, fmt.Errorf("replay: %w", err)
 	}
@@ -67,7 +67,7 @@ func Replay(ctx context.Context, brokers []string, req ReplayRequest, w *store.W
 		parts = []int{req.Partition}
 	}
 	for _, p := range parts {
-		start, end, err := replayBounds(ctx, brokers, req, p)
+		start, end, err := replayBounds(ctx, cl, req, p)
 		if err != nil {
 			return stats, err
 		}
@@ -77,7 +77,7 @@ func Replay(ctx context.Context, brokers []string, req ReplayRequest, w *store.W
 			continue
 		}
 		log.Info("replay: partition", "topic", req.Topic, "partition", p, "from_offset", start, "to_offset", end)
-		if err := replayPartition(ctx, brokers, req, p, start, end, w, &stats, log); err != nil {
+		if err := replayPartition(ctx, cl, req, p, start, end, w, &stats, log); err != nil {
 			return stats, err
 		}
 	}
@@ -85,18 +85,18 @@ func Replay(ctx context.Context, brokers []string, req ReplayRequest, w *store.W
 }
 
 // replayBounds returns the offsets [start, end) of a partition to replay.
-func replayBounds(ctx context.Context, brokers []string, req ReplayRequest, p int) (int64, int64, error) {
-	first, last, err := stream.Bounds(ctx, brokers, req.Topic, p)
+func replayBounds(ctx context.Context, cl stream.Cluster, req ReplayRequest, p int) (int64, int64, error) {
+	first, last, err := stream.Bounds(ctx, cl, req.Topic, p)
 	if err != nil {
 		return 0, 0, fmt.Errorf("replay: %w", err)
 	}
 	start, end := req.FromOffset, last
 	if req.FromOffset < 0 {
-		if start, err = stream.OffsetAt(ctx, brokers, req.Topic, p, req.From); err != nil {
+		if start, err = stream.OffsetAt(ctx, cl, req.Topic, p, req.From); err != nil {
 			return 0, 0, fmt.Errorf("replay: %w", err)
 		}
 		if !req.To.IsZero() {
-			if end, err = stream.OffsetAt(ctx, brokers, req.Topic, p, req.To); err != nil {
+			if end, err = stream.OffsetAt(ctx, cl, req.Topic, p, req.To); err != nil {
 				return 0, 0, fmt.Errorf("replay: %w", err)
 			}
 		}
@@ -106,7 +106,7 @@ func replayBounds(ctx context.Context, brokers []string, req ReplayRequest, p in
 	return max(start, first), min(end, last), nil
 }
 
-func replayPartition(ctx context.Context, brokers []string, req ReplayRequest, p int, start, end int64, w *store.Writer, stats *ReplayStats, log *slog.Logger) error {
+func replayPartition(ctx context.Context, cl stream.Cluster, req ReplayRequest, p int, start, end int64, w *store.Writer, stats *ReplayStats, log *slog.Logger) error {
 	var (
 		batch []kafka.Message
 		size  int
@@ -130,7 +130,7 @@ func replayPartition(ctx context.Context, brokers []string, req ReplayRequest, p
 	}
 	next := start
 	var writeErr error
-	cfg := stream.ReaderConfig{Brokers: brokers, MaxWait: 500 * time.Millisecond, Idle: req.IdleTimeout}
+	cfg := stream.ReaderConfig{Cluster: cl, MaxWait: 500 * time.Millisecond, Idle: req.IdleTimeout}
 	err := stream.ReadPartition(ctx, cfg, req.Topic, p, start, end, func(m kafka.Message) error {
 		next = m.Offset + 1
 		batch = append(batch, m)

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/riverwatch/riverwatch/pkg/config"
+	"github.com/riverwatch/riverwatch/pkg/stream"
 )
 
 // Deps are what New takes from the binary besides the configuration.
@@ -18,8 +19,9 @@ type Deps struct {
 
 // Service is the archiver service: Open, then an Archiver, until stopped.
 type Service struct {
-	cfg *config.Config
-	d   Deps
+	cfg   *config.Config
+	kafka stream.Cluster
+	d     Deps
 }
 
 // New returns the archiver of cfg; it connects when it runs.
@@ -30,7 +32,11 @@ func New(cfg *config.Config, d Deps) (*Service, error) {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	return &Service{cfg: cfg, d: d}, nil
+	kc, err := stream.NewCluster(cfg.Kafka)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, kafka: kc, d: d}, nil
 }
 
 // Run migrates, then archives until ctx is done; ready is told once the schema is in
@@ -48,7 +54,7 @@ func (s *Service) Run(ctx context.Context, ready func(bool)) error {
 		ready(true)
 		defer ready(false)
 	}
-	return NewArchiver(s.cfg, a.Writer, a.Kafka, s.d.Log).Run(ctx)
+	return NewArchiver(s.cfg, s.kafka, a.Writer, a.Kafka, s.d.Log).Run(ctx)
 }
 
 // Migrate applies the pending schema migrations.
@@ -70,7 +76,7 @@ func (s *Service) Replay(ctx context.Context, req ReplayRequest) error {
 	}
 	defer a.Close()
 	start := time.Now()
-	stats, err := Replay(ctx, s.cfg.Kafka.Brokers, req, a.Writer, s.d.Log)
+	stats, err := Replay(ctx, s.kafka, req, a.Writer, s.d.Log)
 	s.d.Log.Info("replay done", "topic", req.Topic, "partitions", stats.Partitions, "messages", stats.Messages,
 		"rows", stats.Rows, "rejected", stats.Rejected, "took", time.Since(start).Round(time.Millisecond))
 	return err

@@ -23,7 +23,7 @@ import (
 
 // Config configures an Assessor.
 type Config struct {
-	Brokers       []string
+	Kafka         stream.Cluster
 	ReadingsTopic string
 	EventsTopic   string
 	RejectedTopic string
@@ -48,10 +48,15 @@ type Config struct {
 }
 
 // ConfigFrom derives an Assessor's configuration from riverwatch's: the one mapping of the
-// configuration onto the assessor (the defaults are pkg/config's).
-func ConfigFrom(c *config.Config) Config {
+// configuration onto the assessor (the defaults are pkg/config's). It fails when the kafka
+// section's TLS or SASL files cannot be read.
+func ConfigFrom(c *config.Config) (Config, error) {
+	cl, err := stream.NewCluster(c.Kafka)
+	if err != nil {
+		return Config{}, err
+	}
 	return Config{
-		Brokers:       c.Kafka.Brokers,
+		Kafka:         cl,
 		ReadingsTopic: c.Kafka.Topics.Readings,
 		EventsTopic:   c.Kafka.Topics.Events,
 		RejectedTopic: c.Kafka.Topics.Rejected,
@@ -64,7 +69,7 @@ func ConfigFrom(c *config.Config) Config {
 		BatchTimeout:  c.Assessor.PublishBatchTimeout,
 		TickInterval:  c.Assessor.TickInterval,
 		Options:       OptionsFrom(c.Assessor),
-	}
+	}, nil
 }
 
 // OptionsFrom maps the assessor's configuration section onto the rules' Options.
@@ -89,7 +94,7 @@ func OptionsFrom(c config.Assessor) engine.Options {
 // config.Validate and the rules' Validate, this names the fields of Config.
 func (c Config) Validate() error {
 	var errs []error
-	if len(c.Brokers) == 0 {
+	if len(c.Kafka.Brokers) == 0 {
 		errs = append(errs, errors.New("assessor: no kafka brokers"))
 	}
 	for name, v := range map[string]string{
@@ -137,7 +142,11 @@ func New(cfg *config.Config, d Deps) (*Assessor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config key sites_file: %w", err)
 	}
-	return NewAssessor(ConfigFrom(cfg), net, d.Registry, d.Log)
+	ac, err := ConfigFrom(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return NewAssessor(ac, net, d.Registry, d.Log)
 }
 
 // Assessor consumes readings in a consumer group, judges them with a engine.Engine and
@@ -174,13 +183,13 @@ func NewAssessor(cfg Config, net *network.Network, reg prometheus.Registerer, lo
 	a.engine = engine
 	km := stream.NewMetrics(reg, "assessor")
 	a.readings = stream.NewConsumer(stream.ConsumerConfig{
-		Brokers: cfg.Brokers, Topic: cfg.ReadingsTopic, GroupID: cfg.GroupID,
+		Cluster: cfg.Kafka, Topic: cfg.ReadingsTopic, GroupID: cfg.GroupID,
 		MaxRows: cfg.MaxRows, MaxDelay: cfg.MaxDelay, MaxWait: cfg.MaxWait,
 		Logger: log, Metrics: km,
 	})
 	writer := func(topic, label string) *stream.Writer {
 		return stream.NewWriter(stream.WriterConfig{
-			Brokers: cfg.Brokers, Topic: topic, BatchTimeout: cfg.BatchTimeout, Label: label,
+			Cluster: cfg.Kafka, Topic: topic, BatchTimeout: cfg.BatchTimeout, Label: label,
 		}, km)
 	}
 	a.events = writer(cfg.EventsTopic, "events")
@@ -218,7 +227,7 @@ func (a *Assessor) Run(ctx context.Context, ready func(bool)) error {
 func (a *Assessor) ensureTopics(ctx context.Context) error {
 	ectx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	err := stream.EnsureTopics(ectx, a.cfg.Brokers,
+	err := stream.EnsureTopics(ectx, a.cfg.Kafka,
 		stream.TopicSpec{Name: a.cfg.ReadingsTopic, Partitions: a.cfg.Partitions},
 		stream.TopicSpec{Name: a.cfg.EventsTopic, Partitions: a.cfg.Partitions},
 		stream.TopicSpec{Name: a.cfg.RejectedTopic, Partitions: a.cfg.Partitions},

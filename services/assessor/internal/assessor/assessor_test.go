@@ -22,7 +22,10 @@ import (
 func TestConfigFromTheRiverwatchConfiguration(t *testing.T) {
 	c := config.Default()
 	c.Kafka.GroupPrefix = "x"
-	got := ConfigFrom(&c)
+	got, err := ConfigFrom(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got.GroupID != "x.assessor" || got.ReadingsTopic != message.TopicReadings || got.EventsTopic != message.TopicEvents ||
 		got.StateTopic != "riverwatch.assessor-state" || got.BatchTimeout != 200*time.Microsecond ||
 		got.MaxDelay != time.Millisecond || got.Options.ConfirmReadings != 3 {
@@ -38,19 +41,26 @@ func TestNewRejectsAnIncompleteConfiguration(t *testing.T) {
 	c := config.Default()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for name, mutate := range map[string]func(*Config){
-		"no brokers":     func(c *Config) { c.Brokers = nil },
+		"no brokers":     func(c *Config) { c.Kafka.Brokers = nil },
 		"no state topic": func(c *Config) { c.StateTopic = "" },
 		"bad option":     func(c *Config) { c.Options.ClearRatio = 2 },
 	} {
 		t.Run(name, func(t *testing.T) {
-			cfg := ConfigFrom(&c)
+			cfg, err := ConfigFrom(&c)
+			if err != nil {
+				t.Fatal(err)
+			}
 			mutate(&cfg)
 			if _, err := NewAssessor(cfg, net, prometheus.NewRegistry(), log); err == nil {
 				t.Error("no error")
 			}
 		})
 	}
-	if _, err := NewAssessor(ConfigFrom(&c), net, prometheus.NewRegistry(), log); err != nil {
+	ac, err := ConfigFrom(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewAssessor(ac, net, prometheus.NewRegistry(), log); err != nil {
 		t.Errorf("the default configuration: %v", err)
 	}
 }

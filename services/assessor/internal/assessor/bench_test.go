@@ -52,7 +52,11 @@ func startInProcess(b *testing.B, cfg *config.Config, net *network.Network) (*pr
 	b.Helper()
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := assessor.NewAssessor(assessor.ConfigFrom(cfg), net, reg, log)
+	ac, err := assessor.ConfigFrom(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := assessor.NewAssessor(ac, net, reg, log)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -182,7 +186,7 @@ func latencyRun(b *testing.B, rate int, dur time.Duration) {
 		}()
 	}
 
-	w := stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Readings, BatchTimeout: time.Millisecond}, nil)
+	w := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Readings, BatchTimeout: time.Millisecond}, nil)
 	defer w.Close()
 	warmUp(b, w)
 	gen := &readingGen{n: 100}
@@ -261,7 +265,7 @@ func BenchmarkThroughput(b *testing.B) {
 	const total = 200000
 	for i := 0; i < b.N; i++ {
 		cfg := testinfra.Config(b)
-		w := stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Readings}, nil)
+		w := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Readings}, nil)
 		warmUp(b, w)
 		gen := &readingGen{n: 100}
 		for sent := 0; sent < total; {

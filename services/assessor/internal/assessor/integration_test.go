@@ -309,7 +309,7 @@ func (b *lockedBuffer) String() string {
 func newRun(t *testing.T, cfg *config.Config) *run {
 	t.Helper()
 	r := &run{t: t, cfg: cfg, bin: testinfra.BuildService(t, "assessor"), logs: &lockedBuffer{}}
-	r.w = stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Readings}, nil)
+	r.w = stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Readings}, nil)
 	warmUp(t, r.w)
 	ctx, cancel := context.WithCancel(context.Background())
 	reader := kafka.NewReader(kafka.ReaderConfig{

@@ -26,14 +26,14 @@ func (a *Assessor) restore(ctx context.Context, own map[int32]bool, assigned []s
 
 	highest = map[int]int64{}
 	for _, p := range assigned {
-		_, end, err := stream.Bounds(ctx, a.cfg.Brokers, a.cfg.ReadingsTopic, p.Partition)
+		_, end, err := stream.Bounds(ctx, a.cfg.Kafka, a.cfg.ReadingsTopic, p.Partition)
 		if err != nil {
 			return nil, nil, err
 		}
 		highest[p.Partition] = end
 	}
 
-	state, err := stream.ReadCompacted(ctx, stream.ReaderConfig{Brokers: a.cfg.Brokers}, a.cfg.StateTopic)
+	state, err := stream.ReadCompacted(ctx, stream.ReaderConfig{Cluster: a.cfg.Kafka}, a.cfg.StateTopic)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -68,7 +68,7 @@ func (a *Assessor) restore(ctx context.Context, own map[int32]bool, assigned []s
 // of the partitions other instances own up to date: their latest values feed this
 // instance's predictions.
 func (a *Assessor) tail(ctx context.Context, own map[int32]bool, p int, from int64) {
-	err := stream.ReadPartition(ctx, stream.ReaderConfig{Brokers: a.cfg.Brokers, MaxWait: time.Second}, a.cfg.StateTopic, p, from, -1,
+	err := stream.ReadPartition(ctx, stream.ReaderConfig{Cluster: a.cfg.Kafka, MaxWait: time.Second}, a.cfg.StateTopic, p, from, -1,
 		func(m kafka.Message) error {
 			rec, err := engine.DecodeRecord(m.Key, m.Value)
 			if err != nil || rec.Partition() < 0 || own[rec.Partition()] {

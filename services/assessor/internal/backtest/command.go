@@ -87,10 +87,11 @@ func Command(ctx context.Context, cfg *config.Config, req Request, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	conn, err := chstore.Open(ctx, chstore.Config{
-		Addr: cfg.ClickHouse.Addr, Database: cfg.ClickHouse.Database, Username: cfg.ClickHouse.Username,
-		Password: cfg.ClickHouse.Password, DialTimeout: cfg.ClickHouse.DialTimeout,
-	})
+	cc, err := chstore.ConfigFrom(cfg.ClickHouse)
+	if err != nil {
+		return err
+	}
+	conn, err := chstore.Open(ctx, cc)
 	if err != nil {
 		return err
 	}

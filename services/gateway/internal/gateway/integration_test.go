@@ -106,7 +106,7 @@ func waitWritable(t testing.TB, cfg *config.Config) {
 }
 
 func newWriter(t testing.TB, brokers []string, topic string) *stream.Writer {
-	w := stream.NewWriter(stream.WriterConfig{Brokers: brokers, Topic: topic, BatchTimeout: 2 * time.Millisecond}, nil)
+	w := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(brokers...), Topic: topic, BatchTimeout: 2 * time.Millisecond}, nil)
 	t.Cleanup(func() { w.Close() })
 	return w
 }

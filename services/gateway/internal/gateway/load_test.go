@@ -100,7 +100,7 @@ func BenchmarkGatewayLoad(b *testing.B) {
 	cfg.Kafka.Topics.Readings += ".load"
 	cfg.Kafka.Topics.Rejected += ".load"
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	err := stream.EnsureTopics(ctx, cfg.Kafka.Brokers,
+	err := stream.EnsureTopics(ctx, stream.Plain(cfg.Kafka.Brokers...),
 		stream.TopicSpec{Name: cfg.Kafka.Topics.Readings, Partitions: cfg.Kafka.Partitions},
 		stream.TopicSpec{Name: cfg.Kafka.Topics.Rejected, Partitions: cfg.Kafka.Partitions})
 	cancel()

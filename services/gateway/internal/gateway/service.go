@@ -25,6 +25,7 @@ type Deps struct {
 // Service is the gateway service: a Gateway wired to Kafka writers from the configuration.
 type Service struct {
 	cfg     *config.Config
+	kafka   stream.Cluster
 	log     *slog.Logger
 	gw      *Gateway
 	writers []*stream.Writer
@@ -58,11 +59,15 @@ func New(cfg *config.Config, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, log: d.Log}
+	kc, err := stream.NewCluster(cfg.Kafka)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, kafka: kc, log: d.Log}
 	km := stream.NewMetrics(d.Registry, "gateway") // riverwatch_gateway_publish_duration_seconds{topic} …
 	writer := func(topic, label string) *stream.Writer {
 		w := stream.NewWriter(stream.WriterConfig{
-			Brokers: cfg.Kafka.Brokers, Topic: topic, BatchTimeout: cfg.Kafka.BatchTimeout, BatchSize: cfg.Kafka.BatchSize,
+			Cluster: kc, Topic: topic, BatchTimeout: cfg.Kafka.BatchTimeout, BatchSize: cfg.Kafka.BatchSize,
 			Label: label,
 		}, km)
 		s.writers = append(s.writers, w)
@@ -94,7 +99,7 @@ func (s *Service) Run(ctx context.Context, ready func(bool)) error {
 	// A fresh development broker has no topics; a broker that is down is not fatal:
 	// stations are simply not answered until it is back.
 	topicCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	if err := stream.EnsureTopics(topicCtx, s.cfg.Kafka.Brokers,
+	if err := stream.EnsureTopics(topicCtx, s.kafka,
 		stream.TopicSpec{Name: s.cfg.Kafka.Topics.Readings, Partitions: s.cfg.Kafka.Partitions},
 		stream.TopicSpec{Name: s.cfg.Kafka.Topics.Rejected, Partitions: s.cfg.Kafka.Partitions}); err != nil {
 		s.log.Warn("could not ensure topics; continuing", "err", err)

@@ -45,6 +45,7 @@ type Deps struct {
 type Responder struct {
 	cfg    *config.Config
 	rc     config.Responder
+	kafka  stream.Cluster
 	log    *slog.Logger
 	net    *network.Network
 	books  *playbook.Set
@@ -121,6 +122,10 @@ func New(cfg *config.Config, d Deps) (*Responder, error) {
 	if err != nil {
 		return nil, err
 	}
+	kc, err := stream.NewCluster(cfg.Kafka)
+	if err != nil {
+		return nil, err
+	}
 	for _, gap := range books.Gaps(net, contacts) {
 		log.Warn("no contact for a role that playbooks can reach; its steps will be logged as not delivered", "jurisdiction_role", gap)
 	}
@@ -140,9 +145,10 @@ func New(cfg *config.Config, d Deps) (*Responder, error) {
 			MaxAttempts: rc.MaxAttempts, RetryBase: rc.RetryBase, RetryMax: rc.RetryMax,
 		}, d.Clock, net, books, contacts),
 		km:       km,
-		updates:  stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Incidents, BatchTimeout: cfg.Kafka.BatchTimeout, Label: "incidents"}, km),
-		state:    stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: rc.StateTopic, BatchTimeout: cfg.Kafka.BatchTimeout, Label: "state"}, km),
-		rejected: stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Rejected, BatchTimeout: cfg.Kafka.BatchTimeout, Label: "rejected"}, km),
+		kafka:    kc,
+		updates:  stream.NewWriter(stream.WriterConfig{Cluster: kc, Topic: cfg.Kafka.Topics.Incidents, BatchTimeout: cfg.Kafka.BatchTimeout, Label: "incidents"}, km),
+		state:    stream.NewWriter(stream.WriterConfig{Cluster: kc, Topic: rc.StateTopic, BatchTimeout: cfg.Kafka.BatchTimeout, Label: "state"}, km),
+		rejected: stream.NewWriter(stream.WriterConfig{Cluster: kc, Topic: cfg.Kafka.Topics.Rejected, BatchTimeout: cfg.Kafka.BatchTimeout, Label: "rejected"}, km),
 		wake:     make(chan struct{}, 1),
 		slots:    make(chan struct{}, rc.Workers),
 	}
@@ -156,7 +162,7 @@ func (r *Responder) Run(ctx context.Context, ready func(bool)) error {
 	defer r.state.Close()
 	defer r.rejected.Close()
 	k := r.cfg.Kafka
-	if err := stream.EnsureTopics(ctx, k.Brokers,
+	if err := stream.EnsureTopics(ctx, r.kafka,
 		stream.TopicSpec{Name: r.rc.StateTopic, Partitions: k.Partitions, Compacted: true},
 		stream.TopicSpec{Name: k.Topics.Events, Partitions: k.Partitions},
 		stream.TopicSpec{Name: k.Topics.Commands, Partitions: k.Partitions},
@@ -173,11 +179,11 @@ func (r *Responder) Run(ctx context.Context, ready func(bool)) error {
 		defer ready(false)
 	}
 	events := stream.NewConsumer(stream.ConsumerConfig{
-		Brokers: k.Brokers, Topic: k.Topics.Events, GroupID: k.GroupPrefix + ".responder.events",
+		Cluster: r.kafka, Topic: k.Topics.Events, GroupID: k.GroupPrefix + ".responder.events",
 		MaxRows: 500, MaxDelay: 20 * time.Millisecond, MaxWait: k.MaxWait, Logger: r.log, Metrics: r.km,
 	})
 	commands := stream.NewConsumer(stream.ConsumerConfig{
-		Brokers: k.Brokers, Topic: k.Topics.Commands, GroupID: k.GroupPrefix + ".responder.commands",
+		Cluster: r.kafka, Topic: k.Topics.Commands, GroupID: k.GroupPrefix + ".responder.commands",
 		MaxRows: 100, MaxDelay: 10 * time.Millisecond, MaxWait: k.MaxWait, Logger: r.log, Metrics: r.km,
 	})
 	// Stopped in reverse order: the consumers first (nothing new comes in), then the
@@ -204,7 +210,7 @@ func (r *Responder) Run(ctx context.Context, ready func(bool)) error {
 // recover reads the state topic and restores every incident it holds.
 func (r *Responder) recover(ctx context.Context) error {
 	start := time.Now()
-	vals, err := readState(ctx, r.cfg.Kafka.Brokers, r.rc.StateTopic, r.log)
+	vals, err := readState(ctx, r.kafka, r.rc.StateTopic, r.log)
 	if err != nil {
 		return fmt.Errorf("recover incident state: %w", err)
 	}

@@ -277,9 +277,9 @@ func TestExceedanceNotifiesUpAndDownstreamAndSurvivesSIGKILL(t *testing.T) {
 	defer cancel()
 	ups := &updates{}
 	go ups.run(ctx, cfg, cfg.Kafka.GroupPrefix+".test-reader")
-	events := stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Events}, nil)
+	events := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Events}, nil)
 	defer events.Close()
-	commands := stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Commands}, nil)
+	commands := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Commands}, nil)
 	defer commands.Close()
 
 	a := start(t, bin, env, listen, logPath)
@@ -512,7 +512,7 @@ func TestUndecodableEventEndsOnTheRejectedTopic(t *testing.T) {
 	defer cancel()
 	ups := &updates{}
 	go ups.run(ctx, cfg, cfg.Kafka.GroupPrefix+".test-reader")
-	events := stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Events}, nil)
+	events := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Events}, nil)
 	defer events.Close()
 	start(t, bin, env, listen, logPath)
 

@@ -22,8 +22,8 @@ const stateReadTimeout = 2 * time.Minute
 // readState reads the compacted state topic to its end (stream.ReadCompacted: the newest
 // value of each key, tombstones removing keys), retried with backoff for
 // stateReadPatience.
-func readState(ctx context.Context, brokers []string, topic string, log *slog.Logger) (map[string][]byte, error) {
-	if len(brokers) == 0 {
+func readState(ctx context.Context, cl stream.Cluster, topic string, log *slog.Logger) (map[string][]byte, error) {
+	if len(cl.Brokers) == 0 {
 		return nil, errNoBrokers
 	}
 	b := backoff.NewExponentialBackOff()
@@ -31,7 +31,7 @@ func readState(ctx context.Context, brokers []string, topic string, log *slog.Lo
 	return backoff.Retry(ctx, func() (map[string][]byte, error) {
 		rctx, cancel := context.WithTimeout(ctx, stateReadTimeout)
 		defer cancel()
-		c, err := stream.ReadCompacted(rctx, stream.ReaderConfig{Brokers: brokers}, topic)
+		c, err := stream.ReadCompacted(rctx, stream.ReaderConfig{Cluster: cl}, topic)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", topic, err)
 		}

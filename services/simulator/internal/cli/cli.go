@@ -149,7 +149,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "simulator: drills without the api sign their commands: config key kafka.commands_key_file: %v\n", err)
 			return 2
 		}
-		w := stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Commands, BatchTimeout: cfg.Kafka.BatchTimeout}, nil)
+		kc, err := stream.NewCluster(cfg.Kafka)
+		if err != nil {
+			fmt.Fprintln(stderr, "simulator:", err)
+			return 2
+		}
+		w := stream.NewWriter(stream.WriterConfig{Cluster: kc, Topic: cfg.Kafka.Topics.Commands, BatchTimeout: cfg.Kafka.BatchTimeout}, nil)
 		defer w.Close()
 		d := &simulate.KafkaDrill{Writer: w, Key: key, RunID: runID, Actor: "simulator"}
 		fleet.Drill = d.Start
@@ -190,9 +195,14 @@ func checkOverlap(cfg *config.Config, sc *simulate.Scenario, net *network.Networ
 	for _, s := range sc.Stations(net) {
 		ids = append(ids, s.ID)
 	}
+	kc, err := stream.NewCluster(cfg.Kafka)
+	if err != nil {
+		fmt.Fprintln(stderr, "simulator:", err)
+		return 2
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	latest, err := simulate.LatestObserved(ctx, cfg.Kafka.Brokers, cfg.Kafka.Topics.Readings, ids, 500)
+	latest, err := simulate.LatestObserved(ctx, kc, cfg.Kafka.Topics.Readings, ids, 500)
 	if err != nil {
 		log.Warn("could not check the readings topic for earlier runs", "err", err)
 		return 0
@@ -253,9 +263,14 @@ func cmdNarrate(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	ctx, cancel := context.WithTimeout(sig, *timeout)
 	defer cancel()
+	kc, err := stream.NewCluster(cfg.Kafka)
+	if err != nil {
+		fmt.Fprintln(stderr, "narrator:", err)
+		return 2
+	}
 	errc := make(chan error, 1)
 	go func() {
-		errc <- simulate.Follow(ctx, cfg.Kafka.Brokers, simulate.Topics{
+		errc <- simulate.Follow(ctx, kc, simulate.Topics{
 			Readings: cfg.Kafka.Topics.Readings, Events: cfg.Kafka.Topics.Events, Incidents: cfg.Kafka.Topics.Incidents,
 		}, from, n, log)
 	}()
@@ -356,12 +371,17 @@ func cmdLoad(args []string, stdout, stderr io.Writer) int {
 			cfg.SitesFile, len(sites), *stations, *stations)
 		return 2
 	}
+	kc, err := stream.NewCluster(cfg.Kafka)
+	if err != nil {
+		fmt.Fprintln(stderr, "simulator load:", err)
+		return 2
+	}
 	ctx, stop := ops.SignalContext()
 	defer stop()
 	res, err := simulate.Load(ctx, simulate.LoadConfig{
 		Mode: *mode, Stations: sites, Params: *params, Rate: *rate, Duration: *duration,
 		Addr: first(*gateway, cfg.Simulator.Gateway), Window: *window, AckTimeout: cfg.Simulator.AckTimeout,
-		Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Readings, Loc: net.Location,
+		Kafka: kc, Topic: cfg.Kafka.Topics.Readings, Loc: net.Location,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "simulator load:", err)

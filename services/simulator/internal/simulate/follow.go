@@ -25,7 +25,7 @@ type Topics struct {
 // until ctx is done. It reads each partition directly from the offset of that time — no
 // consumer group, nothing committed — so several narrators can watch one pipeline and none
 // misses what was published between its start and its first fetch.
-func Follow(ctx context.Context, brokers []string, topics Topics, since time.Time, n *Narrator, log *slog.Logger) error {
+func Follow(ctx context.Context, cl stream.Cluster, topics Topics, since time.Time, n *Narrator, log *slog.Logger) error {
 	type rec struct {
 		topic string
 		value []byte
@@ -39,18 +39,18 @@ func Follow(ctx context.Context, brokers []string, topics Topics, since time.Tim
 		if topic == "" {
 			continue
 		}
-		parts, err := stream.Partitions(ctx, brokers, topic)
+		parts, err := stream.Partitions(ctx, cl, topic)
 		if err != nil {
 			return err
 		}
 		for _, p := range parts {
-			off, err := stream.OffsetAt(ctx, brokers, topic, p, since)
+			off, err := stream.OffsetAt(ctx, cl, topic, p, since)
 			if err != nil {
 				return fmt.Errorf("seek %s[%d] to %s: %w", topic, p, since.Format(time.RFC3339), err)
 			}
 			readers++
 			go func() {
-				cfg := stream.ReaderConfig{Brokers: brokers, MaxWait: 200 * time.Millisecond}
+				cfg := stream.ReaderConfig{Cluster: cl, MaxWait: 200 * time.Millisecond}
 				err := stream.ReadPartition(ctx, cfg, topic, p, off, -1, func(m kafka.Message) error {
 					select {
 					case ch <- rec{topic: topic, value: m.Value}:

@@ -22,12 +22,12 @@ func waitTopic(t *testing.T, brokers []string, topic string) {
 	testinfra.Eventually(t, 30*time.Second, "topic "+topic+" ready", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		parts, err := stream.Partitions(ctx, brokers, topic)
+		parts, err := stream.Partitions(ctx, stream.Plain(brokers...), topic)
 		if err != nil || len(parts) == 0 {
 			return false
 		}
 		for _, p := range parts {
-			if _, err := stream.OffsetAt(ctx, brokers, topic, p, time.Now()); err != nil {
+			if _, err := stream.OffsetAt(ctx, stream.Plain(brokers...), topic, p, time.Now()); err != nil {
 				return false
 			}
 		}
@@ -38,7 +38,7 @@ func waitTopic(t *testing.T, brokers []string, topic string) {
 func publish(t *testing.T, ctx context.Context, brokers []string, topic, key string, v any) {
 	t.Helper()
 	waitTopic(t, brokers, topic)
-	w := stream.NewWriter(stream.WriterConfig{Brokers: brokers, Topic: topic}, nil)
+	w := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(brokers...), Topic: topic}, nil)
 	defer w.Close()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -82,7 +82,7 @@ func TestFollowTellsWhatWasPublishedSinceItsStart(t *testing.T) {
 	fctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- Follow(fctx, brokers, Topics{Readings: topics.Readings, Events: topics.Events, Incidents: topics.Incidents}, since, n, quietLog())
+		done <- Follow(fctx, stream.Plain(brokers...), Topics{Readings: topics.Readings, Events: topics.Events, Incidents: topics.Incidents}, since, n, quietLog())
 	}()
 	for !n.Complete() && ctx.Err() == nil {
 		time.Sleep(50 * time.Millisecond)
@@ -105,7 +105,7 @@ func TestKafkaDrillPublishesTheDrillCommandAsTheAPIDoes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	waitTopic(t, cfg.Kafka.Brokers, cfg.Kafka.Topics.Commands)
-	w := stream.NewWriter(stream.WriterConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Commands}, nil)
+	w := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Commands}, nil)
 	defer w.Close()
 	key, err := message.LoadCommandKey(cfg.Kafka.CommandsKeyFile)
 	if err != nil {
@@ -149,7 +149,7 @@ func TestLoadStraightToKafkaPublishesReadings(t *testing.T) {
 	waitTopic(t, cfg.Kafka.Brokers, cfg.Kafka.Topics.Readings)
 	res, err := Load(context.Background(), LoadConfig{
 		Mode: ModeKafka, Stations: net.Sites()[:3], Params: 5, Duration: 8 * time.Second, Rate: 500,
-		Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topics.Readings, Batch: 100,
+		Kafka: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Readings, Batch: 100,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +182,7 @@ func TestLatestObservedFindsAnEarlierRunsReadings(t *testing.T) {
 	defer cancel()
 	topic := cfg.Kafka.Topics.Readings
 	waitTopic(t, cfg.Kafka.Brokers, topic)
-	if got, err := LatestObserved(ctx, cfg.Kafka.Brokers, topic, []string{"STH-S2"}, 100); err != nil || !got.IsZero() {
+	if got, err := LatestObserved(ctx, stream.Plain(cfg.Kafka.Brokers...), topic, []string{"STH-S2"}, 100); err != nil || !got.IsZero() {
 		t.Fatalf("empty topic: %v, %v", got, err)
 	}
 	base := time.Now().Add(-3 * time.Hour).Truncate(time.Second).UTC()
@@ -195,7 +195,7 @@ func TestLatestObservedFindsAnEarlierRunsReadings(t *testing.T) {
 		r.ID = string(rune('a' + i))
 		publish(t, ctx, cfg.Kafka.Brokers, topic, r.Site, r)
 	}
-	got, err := LatestObserved(ctx, cfg.Kafka.Brokers, topic, []string{"STH-S2", "STH-D2"}, 100)
+	got, err := LatestObserved(ctx, stream.Plain(cfg.Kafka.Brokers...), topic, []string{"STH-S2", "STH-D2"}, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,9 +67,9 @@ type LoadConfig struct {
 	Window int
 	// AckTimeout counts an upload as unanswered after this long (default 10 s).
 	AckTimeout time.Duration
-	// Brokers and Topic of the readings topic (kafka mode); Batch readings per publish
+	// Kafka and Topic: the cluster and the readings topic (kafka mode); Batch readings per publish
 	// (default 1000).
-	Brokers []string
+	Kafka   stream.Cluster
 	Topic   string
 	Batch   int
 	Loc     *time.Location
@@ -380,7 +380,7 @@ func paramNames(n int) []string {
 }
 
 func loadKafka(ctx context.Context, cfg LoadConfig, p *pacer, lat *sampler, res *LoadResult) error {
-	if len(cfg.Brokers) == 0 || cfg.Topic == "" {
+	if len(cfg.Kafka.Brokers) == 0 || cfg.Topic == "" {
 		return errors.New("load: kafka mode needs brokers and the readings topic")
 	}
 	batch := cfg.Batch
@@ -400,7 +400,7 @@ func loadKafka(ctx context.Context, cfg LoadConfig, p *pacer, lat *sampler, res 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			wr := stream.NewWriter(stream.WriterConfig{Brokers: cfg.Brokers, Topic: cfg.Topic, BatchSize: batch}, nil)
+			wr := stream.NewWriter(stream.WriterConfig{Cluster: cfg.Kafka, Topic: cfg.Topic, BatchSize: batch}, nil)
 			defer wr.Close()
 			var mine []*network.Site
 			for i := w; i < len(cfg.Stations); i += workers {

@@ -21,14 +21,14 @@ import (
 // span of the first replays times the pipeline has already seen, and the assessor ignores a
 // reading more than assessor.grace older than its series' newest. `simulator run` checks
 // this before it starts instead of telling a story nobody will hear.
-func LatestObserved(ctx context.Context, brokers []string, topic string, sites []string, perPartition int) (time.Time, error) {
-	parts, err := stream.Partitions(ctx, brokers, topic)
+func LatestObserved(ctx context.Context, cl stream.Cluster, topic string, sites []string, perPartition int) (time.Time, error) {
+	parts, err := stream.Partitions(ctx, cl, topic)
 	if err != nil {
 		return time.Time{}, err
 	}
 	var latest time.Time
 	for _, p := range parts {
-		t, err := latestInPartition(ctx, brokers, topic, p, sites, perPartition)
+		t, err := latestInPartition(ctx, cl, topic, p, sites, perPartition)
 		if err != nil {
 			return time.Time{}, err
 		}
@@ -39,15 +39,15 @@ func LatestObserved(ctx context.Context, brokers []string, topic string, sites [
 	return latest, nil
 }
 
-func latestInPartition(ctx context.Context, brokers []string, topic string, partition int, sites []string, n int) (time.Time, error) {
-	first, last, err := stream.Bounds(ctx, brokers, topic, partition)
+func latestInPartition(ctx context.Context, cl stream.Cluster, topic string, partition int, sites []string, n int) (time.Time, error) {
+	first, last, err := stream.Bounds(ctx, cl, topic, partition)
 	if err != nil {
 		return time.Time{}, err
 	}
 	start := max(first, last-int64(n))
 	var latest time.Time
 	// Idle: a range that ends in a gap of the log must not keep the simulator waiting.
-	cfg := stream.ReaderConfig{Brokers: brokers, Idle: 5 * time.Second}
+	cfg := stream.ReaderConfig{Cluster: cl, Idle: 5 * time.Second}
 	err = stream.ReadPartition(ctx, cfg, topic, partition, start, last, func(m kafka.Message) error {
 		var r message.Reading
 		if json.Unmarshal(m.Value, &r) == nil && slices.Contains(sites, r.Site) && r.ObservedAt.After(latest) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/store"
 	"github.com/riverwatch/riverwatch/services/api/internal/api"
 )
 
@@ -24,6 +25,9 @@ type MemStore struct {
 	mu             sync.Mutex
 	readings       []message.Reading
 	readingAt      map[string]int // reading id → index in readings
+	readingVersion []uint64       // store.ReadingVersion or store.CorrectionVersion of readings[i]
+	corrections    []message.Correction
+	correctionAt   map[string]int // correction id → index in corrections
 	events         []message.Event
 	eventAt        map[eventKey]int
 	eventVersion   []int64 // emitted_at in ms of events[i]
@@ -55,7 +59,7 @@ type notificationKey struct {
 // NewMemStore returns an empty MemStore.
 func NewMemStore() *MemStore {
 	return &MemStore{
-		incidents: map[string]message.Incident{}, readingAt: map[string]int{}, eventAt: map[eventKey]int{},
+		incidents: map[string]message.Incident{}, readingAt: map[string]int{}, correctionAt: map[string]int{}, eventAt: map[eventKey]int{},
 		logAt: map[[2]string]int{}, notificationAt: map[notificationKey]int{},
 	}
 }
@@ -79,15 +83,115 @@ func (m *MemStore) AddReadings(rs ...message.Reading) {
 	defer m.mu.Unlock()
 	for _, r := range rs {
 		r.ObservedAt, r.ReceivedAt = ms(r.ObservedAt), ms(r.ReceivedAt)
-		if i, ok := m.readingAt[r.ID]; ok && r.ID != "" {
-			if r.ReceivedAt.UnixMilli() < m.readings[i].ReceivedAt.UnixMilli() {
-				m.readings[i] = r
-			}
+		m.putReading(r, store.ReadingVersion(r.ReceivedAt))
+	}
+}
+
+// AddCorrections stores corrections as the archiver does: the corrected reading with a
+// version above every receipt's (store.CorrectionVersion), and the record.
+func (m *MemStore) AddCorrections(cs ...message.Correction) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range cs {
+		c.At = ms(c.At)
+		r := c.Reading
+		r.ObservedAt, r.ReceivedAt, r.Source = ms(r.ObservedAt), c.At, message.SourceCorrection
+		if r.ID == "" {
+			r.ID = message.ReadingID(r.Site, r.Parameter, r.Interval, r.ObservedAt)
+		}
+		c.Reading = r
+		m.putReading(r, store.CorrectionVersion(c.At))
+		if i, ok := m.correctionAt[c.ID]; ok {
+			m.corrections[i] = c
 			continue
 		}
-		m.readingAt[r.ID] = len(m.readings)
-		m.readings = append(m.readings, r)
+		m.correctionAt[c.ID] = len(m.corrections)
+		m.corrections = append(m.corrections, c)
 	}
+}
+
+// putReading keeps one row per reading id, the highest version winning (a tie: the later
+// write), as ReplacingMergeTree does.
+func (m *MemStore) putReading(r message.Reading, version uint64) {
+	if i, ok := m.readingAt[r.ID]; ok && r.ID != "" {
+		if version >= m.readingVersion[i] {
+			m.readings[i], m.readingVersion[i] = r, version
+		}
+		return
+	}
+	m.readingAt[r.ID] = len(m.readings)
+	m.readings = append(m.readings, r)
+	m.readingVersion = append(m.readingVersion, version)
+}
+
+// MonthlyCorrections implements api.Store: corrected readings and corrections per site and
+// calendar month of q.Location, ordered by site and month.
+func (m *MemStore) MonthlyCorrections(_ context.Context, q api.MeansQuery) ([]api.CorrectionCount, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Fail != nil {
+		return nil, m.Fail
+	}
+	loc := q.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	type key struct {
+		site  string
+		month time.Time
+	}
+	counts := map[key]*api.CorrectionCount{}
+	readings := map[key]map[string]bool{}
+	for _, c := range m.corrections {
+		if !slices.Contains(q.Sites, c.Reading.Site) || outside(c.Reading.ObservedAt, q.From, q.To) {
+			continue
+		}
+		l := c.Reading.ObservedAt.In(loc)
+		k := key{c.Reading.Site, time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, loc)}
+		if counts[k] == nil {
+			counts[k], readings[k] = &api.CorrectionCount{Site: k.site, Month: k.month}, map[string]bool{}
+		}
+		counts[k].Corrections++
+		readings[k][c.Reading.ID] = true
+	}
+	out := make([]api.CorrectionCount, 0, len(counts))
+	for k, c := range counts {
+		c.Readings = uint64(len(readings[k]))
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Site != out[j].Site {
+			return out[i].Site < out[j].Site
+		}
+		return out[i].Month.Before(out[j].Month)
+	})
+	return out, nil
+}
+
+// Corrections implements api.Store.
+func (m *MemStore) Corrections(_ context.Context, q api.CorrectionQuery) ([]message.Correction, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Fail != nil {
+		return nil, m.Fail
+	}
+	var out []message.Correction
+	for _, c := range m.corrections {
+		if c.Reading.Site == q.Site && !outside(c.Reading.ObservedAt, q.From, q.To) {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].At.Equal(out[j].At) {
+			return out[i].At.After(out[j].At)
+		}
+		return out[i].ID < out[j].ID
+	})
+	out = out[min(q.Offset, len(out)):]
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
 }
 
 // AddEvents stores events. An event stored again replaces the stored copy unless that one
