@@ -72,6 +72,7 @@ for t in readings rejected events incidents commands corrections; do
   export "RIVERWATCH_KAFKA_TOPICS_${t^^}=$prefix.$t"
 done
 export RIVERWATCH_RESPONDER_STATE_TOPIC="$prefix.responder-state"
+export RIVERWATCH_ARCHIVER_ROLLUP_TOPIC="$prefix.archiver-rollups"
 export RIVERWATCH_CLICKHOUSE_ADDR="$RW_HOST:$CLICKHOUSE_TCP_PORT"
 export RIVERWATCH_CLICKHOUSE_DATABASE="$db"
 export RIVERWATCH_API_LISTEN="$RW_HOST:$port"

@@ -383,6 +383,7 @@ assessor literal topic Read,Describe,Create $p.readings
 assessor literal topic Write,Describe,Create $p.events $p.rejected
 assessor prefixed group Read,Describe $p.assessor
 archiver literal topic Read,Describe $p.readings $p.rejected $p.events $p.incidents $p.corrections
+archiver literal topic Read,Describe,Write,Create $p.archiver-rollups
 archiver prefixed group Read,Describe $p-archiver-
 responder literal topic Read,Describe,Write,Create $p.responder-state
 responder literal topic Read,Describe,Create $p.events $p.commands

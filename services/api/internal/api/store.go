@@ -81,6 +81,9 @@ type Store interface {
 	// Corrections returns the explicit corrections of a site's readings observed in
 	// [From, To), the latest first.
 	Corrections(ctx context.Context, q CorrectionQuery) ([]message.Correction, error)
+	// RollupsThrough is the time up to which the rollups hold every archived reading; ok
+	// is false when they are rebuilt with every batch.
+	RollupsThrough(ctx context.Context) (through time.Time, ok bool, err error)
 	// MonthlyCorrections counts the corrected readings of q.Sites per calendar month.
 	MonthlyCorrections(ctx context.Context, q MeansQuery) ([]CorrectionCount, error)
 }

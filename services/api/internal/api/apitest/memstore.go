@@ -41,6 +41,9 @@ type MemStore struct {
 	notificationAt map[notificationKey]int
 	// Fail, when set, is returned by every read: for error-path tests.
 	Fail error
+	// Through, when set, is what RollupsThrough answers: rollups rebuilt apart from the
+	// raw readings, as the archiver's rollup loop does.
+	Through time.Time
 }
 
 // eventKey is the events table's ORDER BY key.
@@ -122,6 +125,18 @@ func (m *MemStore) putReading(r message.Reading, version uint64) {
 	m.readingAt[r.ID] = len(m.readings)
 	m.readings = append(m.readings, r)
 	m.readingVersion = append(m.readingVersion, version)
+}
+
+// RollupsThrough implements api.Store: the in-memory store computes its rollups when
+// asked, so they are never behind (ok false, as with rollups rebuilt inside each batch),
+// unless a test set Through.
+func (m *MemStore) RollupsThrough(context.Context) (time.Time, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Fail != nil {
+		return time.Time{}, false, m.Fail
+	}
+	return m.Through, !m.Through.IsZero(), nil
 }
 
 // MonthlyCorrections implements api.Store: corrected readings and corrections per site and
