@@ -152,6 +152,7 @@ func (e *Env) serviceEnv() []string {
 		"RIVERWATCH_KAFKA_TOPICS_CORRECTIONS="+t.Corrections,
 		"RIVERWATCH_ASSESSOR_STATE_TOPIC="+e.Topic("assessor-state"),
 		"RIVERWATCH_RESPONDER_STATE_TOPIC="+e.Topic("responder-state"),
+		"RIVERWATCH_ARCHIVER_ROLLUP_TOPIC="+e.Topic("archiver-rollups"),
 		"RIVERWATCH_CLICKHOUSE_ADDR="+e.CHAddr,
 		"RIVERWATCH_CLICKHOUSE_DATABASE="+e.Database,
 		"RIVERWATCH_SITES_FILE="+st.sites,

@@ -68,10 +68,11 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 port=$(free_port)
 export RIVERWATCH_KAFKA_PARTITIONS=1
 export RIVERWATCH_KAFKA_GROUP_PREFIX="$prefix"
-for t in readings rejected events incidents commands; do
+for t in readings rejected events incidents commands corrections; do
   export "RIVERWATCH_KAFKA_TOPICS_${t^^}=$prefix.$t"
 done
 export RIVERWATCH_RESPONDER_STATE_TOPIC="$prefix.responder-state"
+export RIVERWATCH_ARCHIVER_ROLLUP_TOPIC="$prefix.archiver-rollups"
 export RIVERWATCH_CLICKHOUSE_ADDR="$RW_HOST:$CLICKHOUSE_TCP_PORT"
 export RIVERWATCH_CLICKHOUSE_DATABASE="$db"
 export RIVERWATCH_API_LISTEN="$RW_HOST:$port"
@@ -91,9 +92,9 @@ export RIVERWATCH_LOG_LEVEL=warn
 
 rw_log "database $db, topics $prefix.*, api on $RW_HOST:$port"
 RIVERWATCH_KAFKA_BROKERS="$RW_HOST:$KAFKA_PORT" "$work/archiver" migrate >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log" >&2; rw_die "migrate failed"; }
-# The responder creates the topics it uses; the archiver also reads these two.
+# The responder creates the topics it uses; the archiver also reads these three.
 topics_made=1
-for t in readings rejected; do
+for t in readings rejected corrections; do
   RW_KAFKA_QUICK_JVM=1 timeout 60 "$RW_LOCAL_DIR/kafka.sh" tool org.apache.kafka.tools.TopicCommand \
     --bootstrap-server "$RW_HOST:$KAFKA_PORT" --create --if-not-exists --topic "$prefix.$t" \
     --partitions 1 --replication-factor 1 >/dev/null &

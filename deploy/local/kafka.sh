@@ -373,7 +373,7 @@ make_users() {
 
 # acl_rules PREFIX: one rule a line, "user pattern type operations names...": what each
 # service must do and nothing more (docs/security.md has the same table). Only the gateway
-# writes readings; only the api writes commands.
+# writes readings; only the api writes commands and corrections.
 acl_rules() {
   local p=$1
   cat <<EOF
@@ -383,12 +383,14 @@ assessor literal topic Read,Describe,Create $p.readings
 assessor literal topic Write,Describe,Create $p.events $p.rejected
 assessor prefixed group Read,Describe $p.assessor
 archiver literal topic Read,Describe $p.readings $p.rejected $p.events $p.incidents $p.corrections
+archiver literal topic Read,Describe,Write,Create $p.archiver-rollups
 archiver prefixed group Read,Describe $p-archiver-
 responder literal topic Read,Describe,Write,Create $p.responder-state
 responder literal topic Read,Describe,Create $p.events $p.commands
 responder literal topic Write,Describe,Create $p.incidents $p.rejected
 responder prefixed group Read,Describe $p.responder.
-api literal topic Write,Describe $p.commands $p.corrections
+api literal topic Write,Describe $p.commands
+api literal topic Write,Describe,Create $p.corrections
 EOF
 }
 
@@ -399,7 +401,8 @@ cmd_acls() {
   [[ $prefix =~ ^[A-Za-z0-9._-]+$ ]] || rw_die "acls: prefix $prefix is not a topic name"
   write_tool_configs
   fetch
-  marker="$KAFKA_DIR/acls/$prefix"
+  # The marker names the rules' digest: a changed table is granted again.
+  marker="$KAFKA_DIR/acls/$prefix.$(acl_rules "$prefix" | sha256sum | cut -c1-16)"
   [[ -f $marker ]] && return 0
   rw_mkdirs "$KAFKA_DIR/acls"
   local user pattern type ops rest o name

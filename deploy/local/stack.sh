@@ -118,7 +118,7 @@ reset)
   db="${RIVERWATCH_CLICKHOUSE_DATABASE:-riverwatch}"
   rw_log "dropping ClickHouse database $db"
   "$RW_LOCAL_DIR/clickhouse.sh" client -q "DROP DATABASE IF EXISTS \`$db\`"
-  topics=("${RW_TOPICS[@]}" riverwatch.assessor-state riverwatch.responder-state)
+  topics=("${RW_TOPICS[@]}" riverwatch.assessor-state riverwatch.responder-state riverwatch.archiver-rollups)
   rw_log "deleting Kafka topics ${topics[*]}"
   list() { "$RW_LOCAL_DIR/kafka.sh" tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$RW_HOST:$KAFKA_PORT" --list 2>/dev/null; }
   for t in "${topics[@]}"; do

@@ -107,6 +107,19 @@ func Drill(a Actor, siteJurisdiction string) error {
 	return nil
 }
 
+// Correct decides who may correct a stored reading's value: an admin holding the site's
+// jurisdiction. Nothing else can change a stored value (security review M5).
+func Correct(a Actor, siteJurisdiction string) error {
+	p := a.principal()
+	if !p.Can(auth.RoleAdmin) {
+		return refuse(ErrForbidden, "role %q may not correct a reading (needs admin)", a.Role)
+	}
+	if !p.Sees(siteJurisdiction) {
+		return refuse(ErrNotVisible, "the site belongs to jurisdiction %s, which %s does not hold", siteJurisdiction, a.describe())
+	}
+	return nil
+}
+
 func (a Actor) describe() string {
 	if a.Name == "" {
 		return "the actor"

@@ -44,7 +44,9 @@ func TestTheRuleBook(t *testing.T) {
 	}
 }
 
-func TestDrillsAreForAdminsOfTheSite(t *testing.T) {
+// Drills and corrections of readings follow one rule: an admin holding the site's
+// jurisdiction.
+func TestDrillsAndCorrectionsAreForAdminsOfTheSite(t *testing.T) {
 	cases := []struct {
 		name string
 		a    Actor
@@ -54,13 +56,16 @@ func TestDrillsAreForAdminsOfTheSite(t *testing.T) {
 		{"an admin of every jurisdiction", Actor{Role: auth.RoleAdmin, Jurisdictions: []string{auth.AllJurisdictions}}, nil},
 		{"an admin of another jurisdiction", Actor{Role: auth.RoleAdmin, Jurisdictions: []string{"jb"}}, ErrNotVisible},
 		{"a responder", Actor{Role: auth.RoleResponder, Jurisdictions: []string{"ja"}}, ErrForbidden},
+		{"a viewer", Actor{Role: auth.RoleViewer, Jurisdictions: []string{"ja"}}, ErrForbidden},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := Drill(c.a, "ja")
-			if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
-				t.Errorf("got %v, want %v", err, c.want)
-			}
-		})
+	for name, rule := range map[string]func(Actor, string) error{"drill": Drill, "correct": Correct} {
+		for _, c := range cases {
+			t.Run(name+": "+c.name, func(t *testing.T) {
+				err := rule(c.a, "ja")
+				if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+					t.Errorf("got %v, want %v", err, c.want)
+				}
+			})
+		}
 	}
 }

@@ -37,10 +37,53 @@ var systemCodes = map[string]string{
 	"34": "海洋环境污染源", "35": "土壤环境污染源", "36": "声环境污染源", "37": "振动环境污染源",
 	"38": "放射性环境污染源", "39": "工地扬尘污染源", "41": "电磁环境污染源",
 	"51": "烟气排放过程监控", "52": "污水排放过程监控", "91": "系统交互",
+	// New in HJ 212-2025 (anchors.md §2.2): electricity use of production and treatment
+	// facilities (d2xxxx/d3xxxx codes) and key process conditions (p991xx flags).
+	"44": "用电监控 (HJ 212-2025)", "45": "关键生产工况 (HJ 212-2025)",
 }
 
-// KnownST reports whether st is a system code of the standard.
+// KnownST reports whether st is a system code of the standard (HJ 212-2025's included).
 func KnownST(st string) bool { _, ok := systemCodes[st]; return ok }
+
+// DescribeST names a system code for a person: "ST 44 (用电监控 (HJ 212-2025))", or
+// "ST 99 (not a system code of HJ 212)".
+func DescribeST(st string) string {
+	if name, ok := systemCodes[st]; ok {
+		return "ST " + st + " (" + name + ")"
+	}
+	return "ST " + st + " (not a system code of HJ 212)"
+}
+
+// command2025 is a command code HJ 212-2025 added (anchors.md §2.2; facts.md §3.5).
+type command2025 struct {
+	name string
+	dir  Direction // as sent by a field machine
+}
+
+// commands2025 are the command codes new in HJ 212-2025 that riverwatch knows of. The
+// gateway turns none of them into readings: each is refused with its name, never silently.
+var commands2025 = map[string]command2025{
+	"1001": {"上传数采仪硬件序列号 (hardware serial for MN assignment)", DirUpload},
+	"1002": {"设置数采仪入网编码 (set the MN)", DirRequest},
+	"1014": {"获取/设置新密钥 (SM4 key rotation)", DirUpload},
+	"2052": {"噪声单值 (noise single value)", DirUpload},
+	"2111": {"焚烧炉5分钟均值 (furnace 5-minute mean)", DirUpload},
+}
+
+// DescribeCN names a command code for a person: "CN 2052 (噪声单值 (noise single value),
+// new in HJ 212-2025)", "CN 2013". v is the packet's edition: a 2025 code in an older
+// packet says so.
+func DescribeCN(cn string, v Version) string {
+	c, ok := commands2025[cn]
+	if !ok {
+		return "CN " + cn
+	}
+	d := "CN " + cn + " (" + c.name + ", new in HJ 212-2025"
+	if v < V2025 {
+		d += ", in a packet read as " + v.String()
+	}
+	return d + ")"
+}
 
 // WaterST reports whether st is a system code whose data are water data: surface water,
 // groundwater and seawater quality, water pollution sources and wastewater process
@@ -79,6 +122,9 @@ func CommandDirection(cn string) Direction {
 		return DirResponse
 	case CNHeartbeat:
 		return DirHeartbeat
+	}
+	if c, ok := commands2025[cn]; ok {
+		return c.dir
 	}
 	if len(cn) == 4 && cn[:2] == "30" && cn >= "3011" && cn <= "3024" {
 		return DirRequest // calibration, sampling, back-flush, … (host → field)

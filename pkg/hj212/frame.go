@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"strings"
 )
 
 const (
@@ -22,6 +23,13 @@ const (
 type Frame struct {
 	Data []byte // the data segment, from "QN=" (or the first field) to the closing "&&"
 	Raw  []byte // the whole frame, "##" to CR LF
+	// Deviations are the departures from the standard the frame's station was allowed
+	// (Decoder.Profile) and used: DevModbusCRC, DevLowerHex.
+	Deviations Deviation
+	// Encrypted marks a frame whose CP region arrived SM4-encrypted (HJ 212-2025 §6.4):
+	// Data is then the decrypted data segment, which the CRC was checked on, and Raw the
+	// frame as received.
+	Encrypted bool
 }
 
 // FrameError is a refusal by the Decoder: the Reason, and the raw bytes it skipped
@@ -46,6 +54,13 @@ func (e *FrameError) Unwrap() error { return e.Err }
 // returned once, as a *FrameError, and decoding continues; only errors of the source
 // (io.EOF, a timeout, …) end it.
 type Decoder struct {
+	// Profile gives what the host knows of the station with an MN: the deviations
+	// (DevModbusCRC, DevLowerHex) it may make in its framing and its SM4 keys; nil allows
+	// no deviation and knows no key. It is asked only for a frame that needs it (a
+	// deviation, an encrypted CP), with the MN the frame claims (MNOf), before anything
+	// authenticated it.
+	Profile func(mn string) Profile
+
 	src  io.Reader
 	max  int
 	buf  []byte
@@ -216,15 +231,102 @@ func (d *Decoder) scan() (f Frame, err error, ok bool) {
 	}
 	raw := buf[:total]
 	data := raw[headerLen : headerLen+n]
-	want, okCRC := parseHex4(raw[headerLen+n : headerLen+n+4])
+	crcText := raw[headerLen+n : headerLen+n+4]
+	want, okCRC := parseHex4(crcText)
 	d.r += total
 	if !okCRC {
-		return Frame{}, frameErr(ReasonCRC, "CRC "+strconv.Quote(string(raw[headerLen+n:headerLen+n+4]))+" is not 4 hex digits", raw), true
+		return Frame{}, frameErr(ReasonCRC, "CRC "+strconv.Quote(string(crcText))+" is not 4 hex digits", raw), true
 	}
-	if got := CRC16(data); got != want {
-		return Frame{}, frameErr(ReasonCRC, "CRC "+string(raw[headerLen+n:headerLen+n+4])+" does not match the data ("+string(appendHex4(nil, got))+")", raw), true
+	f, ferr := d.verify(data, raw, crcText, want)
+	return f, ferr, true
+}
+
+// verify checks a frame's CRC (want, written crcText) over its data segment, decrypting an
+// SM4-encrypted CP first (the CRC is over the plaintext, HJ 212-2025 App. A.2), and the
+// deviations it needed against its station's Profile.
+func (d *Decoder) verify(data, raw, crcText []byte, want uint16) (Frame, error) {
+	var (
+		prof  Profile
+		asked bool
+	)
+	profile := func() Profile {
+		if !asked && d.Profile != nil {
+			prof, asked = d.Profile(MNOf(data)), true
+		}
+		return prof
 	}
-	return Frame{Data: data, Raw: raw}, nil, true
+	var used Deviation
+	for _, c := range crcText {
+		if c >= 'a' && c <= 'f' {
+			used |= DevLowerHex
+		}
+	}
+	f := Frame{Data: data, Raw: raw}
+	// Header values never hold '&', so the first "CP=&&" is the CP field: a fast test for
+	// the common, plaintext frame before the exact bounds.
+	start, end, enc := 0, 0, false
+	if i := bytes.Index(data, cpOpen); i >= 0 && i+len(cpOpen) < len(data) && data[i+len(cpOpen)] == '{' {
+		var ok bool
+		start, end, ok = cpRegion(data)
+		enc = ok && encrypted(data[start:end])
+	}
+	if enc {
+		keys := profile().Keys
+		if len(keys) == 0 {
+			return Frame{}, frameErr(ReasonSM4, "CP is SM4-encrypted but station "+strconv.Quote(MNOf(data))+" has no key (sites.yaml station.sm4_keys)", raw)
+		}
+		ct, tail, err := parseCiphertext(data[start:end])
+		if err != nil {
+			return Frame{}, frameErr(ReasonSM4, err.Error(), raw)
+		}
+		var plainCRC uint16
+		found := false
+		for _, k := range keys {
+			pt, ok := k.decryptCP(ct, tail)
+			if !ok {
+				continue
+			}
+			cand := make([]byte, 0, start+len(pt)+len(data)-end)
+			cand = append(append(append(cand, data[:start]...), pt...), data[end:]...)
+			if c := CRC16(cand); c == want || CRC16Modbus(cand) == want {
+				f.Data, f.Encrypted, plainCRC, found = cand, true, c, true
+				break
+			}
+		}
+		if !found {
+			return Frame{}, frameErr(ReasonSM4, "no SM4 key of station "+strconv.Quote(MNOf(data))+" decrypts the CP to text whose CRC is "+string(crcText)+" (wrong or rotated key?)", raw)
+		}
+		if plainCRC != want {
+			used |= DevModbusCRC
+		}
+	} else if got := CRC16(data); got != want {
+		if CRC16Modbus(data) != want {
+			return Frame{}, frameErr(ReasonCRC, "CRC "+string(crcText)+" does not match the data ("+string(appendHex4(nil, got))+")", raw)
+		}
+		used |= DevModbusCRC
+	}
+	if used != 0 {
+		if refused := used &^ profile().Allow; refused != 0 {
+			return Frame{}, frameErr(ReasonCRC, deviationDetail(refused, string(crcText)), raw)
+		}
+	}
+	f.Deviations = used
+	return f, nil
+}
+
+var cpOpen = []byte("CP=&&")
+
+// deviationDetail says which framing deviations a frame made that its station is not
+// allowed (sites.yaml station.compat).
+func deviationDetail(refused Deviation, crc string) string {
+	var what []string
+	if refused&DevModbusCRC != 0 {
+		what = append(what, "CRC "+crc+" is CRC-16/MODBUS, not the HJ 212 CRC")
+	}
+	if refused&DevLowerHex != 0 {
+		what = append(what, "CRC "+crc+" is lower-case hex")
+	}
+	return strings.Join(what, "; ") + ": a deviation from the standard the station is not configured for (station.compat: " + strings.Join(refused.Names(), ", ") + ")"
 }
 
 // resync refuses the frame starting at d.r and skips to the next "##" after its header

@@ -244,7 +244,7 @@ func TestDecoderFraming(t *testing.T) {
 		{name: "two frames in one read", input: fa + fb, wantFrames: []string{a, b}},
 		{name: "one byte per read", input: fa + fb, reader: iotest.OneByteReader, wantFrames: []string{a, b}},
 		{name: "half frames per read", input: fa + fb, reader: iotest.HalfReader, wantFrames: []string{a, b}},
-		{name: "lower-case CRC accepted", input: lower, wantFrames: []string{a}},
+		{name: "lower-case CRC refused from a station not configured for it", input: lower + fb, wantFrames: []string{b}, wantReasons: []string{ReasonCRC}},
 		{name: "junk before and between frames", input: "hello" + fa + "\r\n" + fb, wantFrames: []string{a, b},
 			wantReasons: []string{ReasonFrameSync, ReasonFrameSync}},
 		{name: "bad CRC skips the frame only", input: badCRC + fb, wantFrames: []string{b}, wantReasons: []string{ReasonCRC}},

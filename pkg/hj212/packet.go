@@ -19,17 +19,44 @@ type Packet struct {
 	// OmitFlag marks a packet without a Flag field (HJ/T 212-2005 devices may leave it
 	// out). Such a packet is version 2005 and never asks for an answer.
 	OmitFlag bool
+	// RF marks a back-fill (补传) packet of HJ 212-2025: data the field machine stored while
+	// it could not send and sends now ("RF=1"). The field is absent otherwise; the standard
+	// has no RF=0 (Table 3), so a value other than 1 is refused. Only HJ 212-2025 packets
+	// carry it (Receiver.Decode refuses it under another edition).
+	RF bool
+	// Edition is the edition the station is configured to speak (Receiver.Profile, from
+	// sites.yaml station.protocol); EditionDetect (the zero value) reads it from the Flag.
+	// It is not written on the wire: Version uses it, so that answers and the pollutant
+	// codes follow the station's edition.
+	Edition Edition
 	// CP is the command-parameter content between "CP=&&" and the closing "&&" (empty for
 	// "CP=&&&&"). See ParseCP and ParseData.
 	CP string
 }
 
-// Version returns the edition of the standard the packet follows.
+// Version returns the edition of the standard the packet follows: the station's configured
+// Edition when set, else the Flag's version bits (HJ/T 212-2005 without a Flag).
 func (p *Packet) Version() Version {
+	if v, ok := p.Edition.Version(); ok {
+		return v
+	}
+	return p.FlagVersion()
+}
+
+// FlagVersion returns the edition the Flag's version bits name (2005 without a Flag).
+func (p *Packet) FlagVersion() Version {
 	if p.OmitFlag {
 		return V2005
 	}
 	return p.Flag.Version()
+}
+
+// FlagDisagrees reports whether the station's configured Edition differs from the edition
+// its Flag names: a legacy logger sending Flag=8, or a firmware that never updated its
+// version bits. The configured edition is the one used.
+func (p *Packet) FlagDisagrees() bool {
+	v, ok := p.Edition.Version()
+	return ok && v != p.FlagVersion()
 }
 
 // WantsAck reports whether the sender asks for an answer.
@@ -47,12 +74,16 @@ func (p *Packet) WantsAck() bool { return !p.OmitFlag && p.Flag.Ack() }
 //
 // A missing, repeated, unknown or malformed field is refused with ReasonBadField.
 func ParsePacket(data []byte) (Packet, error) {
-	return parsePacket(string(data))
+	p, _, err := parsePacket(string(data), 0)
+	return p, err
 }
 
-func parsePacket(s string) (Packet, error) {
+// parsePacket parses a data segment, accepting the deviations in allow (DevNoCPEnd); used
+// says which it needed.
+func parsePacket(s string, allow Deviation) (Packet, Deviation, error) {
 	var (
 		p    Packet
+		used Deviation
 		seen uint16
 		flag = -1
 	)
@@ -65,28 +96,35 @@ func parsePacket(s string) (Packet, error) {
 		hPW
 		hMN
 		hFlag
+		hRF
 	)
 	rest := s
 	for {
 		eq := strings.IndexByte(rest, '=')
 		if eq < 0 {
-			return p, errorf(ReasonBadField, "no CP field (expected CP=&&…&&)")
+			return p, used, errorf(ReasonBadField, "no CP field (expected CP=&&…&&)")
 		}
 		key := rest[:eq]
 		if key == "CP" {
 			cp := rest[eq+1:]
-			if len(cp) < 4 || cp[:2] != "&&" || cp[len(cp)-2:] != "&&" {
-				return p, errorf(ReasonBadField, "CP must be &&…&& and end the data segment")
+			switch {
+			case len(cp) >= 4 && cp[:2] == "&&" && cp[len(cp)-2:] == "&&":
+				p.CP = cp[2 : len(cp)-2]
+			case len(cp) >= 2 && cp[:2] == "&&" && allow&DevNoCPEnd != 0:
+				p.CP, used = cp[2:], used|DevNoCPEnd // "CP=&&…" without the closing "&&"
+			case len(cp) >= 2 && cp[:2] == "&&" && !strings.HasSuffix(cp, "&&"):
+				return p, used, errorf(ReasonBadField, "CP has no closing && (a deviation from the standard the station is not configured for: station.compat: no_cp_end)")
+			default:
+				return p, used, errorf(ReasonBadField, "CP must be &&…&& and end the data segment")
 			}
-			p.CP = cp[2 : len(cp)-2]
 			if i := badCPByte(p.CP); i >= 0 {
-				return p, errorf(ReasonBadField, "CP holds a byte 0x"+strconv.FormatUint(uint64(p.CP[i]), 16)+" at "+strconv.Itoa(i)+" ('&' or a non-printable)")
+				return p, used, errorf(ReasonBadField, "CP holds a byte 0x"+strconv.FormatUint(uint64(p.CP[i]), 16)+" at "+strconv.Itoa(i)+" ('&' or a non-printable)")
 			}
 			break
 		}
 		semi := strings.IndexByte(rest, ';')
 		if semi < 0 || semi < eq {
-			return p, errorf(ReasonBadField, "field "+quote(rest[:min(len(rest), 16)])+" is not key=value;")
+			return p, used, errorf(ReasonBadField, "field "+quote(rest[:min(len(rest), 16)])+" is not key=value;")
 		}
 		val := rest[eq+1 : semi]
 		rest = rest[semi+1:]
@@ -95,13 +133,13 @@ func parsePacket(s string) (Packet, error) {
 		case "QN":
 			bit = hQN
 			if !validQN(val) {
-				return p, errorf(ReasonBadField, "QN "+quote(val)+" is not 17 digits of a valid time yyyyMMddHHmmssSSS")
+				return p, used, errorf(ReasonBadField, "QN "+quote(val)+" is not 17 digits of a valid time yyyyMMddHHmmssSSS")
 			}
 			p.QN = val
 		case "PNUM", "PNO":
 			n, ok := parseSmallInt(val)
 			if !ok || n == 0 {
-				return p, errorf(ReasonBadField, key+" "+quote(val)+" is not a number 1–9999")
+				return p, used, errorf(ReasonBadField, key+" "+quote(val)+" is not a number 1–9999")
 			}
 			if key == "PNUM" {
 				bit, p.PNUM = hPNUM, n
@@ -111,42 +149,48 @@ func parsePacket(s string) (Packet, error) {
 		case "ST":
 			bit = hST
 			if !allDigits(val, 2, 2) {
-				return p, errorf(ReasonBadField, "ST "+quote(val)+" is not 2 digits")
+				return p, used, errorf(ReasonBadField, "ST "+quote(val)+" is not 2 digits")
 			}
 			p.ST = val
 		case "CN":
 			bit = hCN
 			if !allDigits(val, 4, 4) {
-				return p, errorf(ReasonBadField, "CN "+quote(val)+" is not 4 digits")
+				return p, used, errorf(ReasonBadField, "CN "+quote(val)+" is not 4 digits")
 			}
 			p.CN = val
 		case "PW":
 			bit = hPW
 			if !validPW(val) {
-				return p, errorf(ReasonBadField, "PW must be 1–6 printable characters")
+				return p, used, errorf(ReasonBadField, "PW must be 1–6 printable characters")
 			}
 			p.PW = val
 		case "MN":
 			bit = hMN
 			if !validMN(val) {
-				return p, errorf(ReasonBadField, "MN "+quote(val)+" is not 1–24 letters or digits")
+				return p, used, errorf(ReasonBadField, "MN "+quote(val)+" is not 1–24 letters or digits")
 			}
 			p.MN = val
 		case "Flag":
 			bit = hFlag
 			if !allDigits(val, 1, 3) {
-				return p, errorf(ReasonBadField, "Flag "+quote(val)+" is not a number 0–255")
+				return p, used, errorf(ReasonBadField, "Flag "+quote(val)+" is not a number 0–255")
 			}
 			n, _ := strconv.Atoi(val)
 			if n > 255 {
-				return p, errorf(ReasonBadField, "Flag "+quote(val)+" is not a number 0–255")
+				return p, used, errorf(ReasonBadField, "Flag "+quote(val)+" is not a number 0–255")
 			}
 			flag = n
+		case "RF":
+			bit = hRF
+			if val != "1" {
+				return p, used, errorf(ReasonBadField, "RF "+quote(val)+" is not 1 (HJ 212-2025 Table 3: RF=1 marks a back-fill packet; there is no other value)")
+			}
+			p.RF = true
 		default:
-			return p, errorf(ReasonBadField, "unknown field "+quote(key))
+			return p, used, errorf(ReasonBadField, "unknown field "+quote(key))
 		}
 		if seen&bit != 0 {
-			return p, errorf(ReasonBadField, "field "+key+" repeated")
+			return p, used, errorf(ReasonBadField, "field "+key+" repeated")
 		}
 		seen |= bit
 	}
@@ -155,7 +199,7 @@ func parsePacket(s string) (Packet, error) {
 	} else {
 		p.Flag = Flag(flag)
 		if !p.Flag.Version().Known() {
-			return p, errorf(ReasonVersion, "Flag "+strconv.Itoa(flag)+" has version bits "+strconv.Itoa(int(p.Flag.Version()))+" (known: 0 = 2005, 1 = 2017, 2 = 2025)")
+			return p, used, errorf(ReasonVersion, "Flag "+strconv.Itoa(flag)+" has version bits "+strconv.Itoa(int(p.Flag.Version()))+" (known: 0 = 2005, 1 = 2017, 2 = 2025)")
 		}
 	}
 	for _, f := range [...]struct {
@@ -163,16 +207,16 @@ func parsePacket(s string) (Packet, error) {
 		name string
 	}{{hST, "ST"}, {hCN, "CN"}, {hPW, "PW"}, {hMN, "MN"}} {
 		if seen&f.bit == 0 {
-			return p, errorf(ReasonBadField, "field "+f.name+" missing")
+			return p, used, errorf(ReasonBadField, "field "+f.name+" missing")
 		}
 	}
 	if p.QN == "" && p.Version() >= V2017 {
-		return p, errorf(ReasonBadField, "field QN missing (required from HJ 212-2017 on)")
+		return p, used, errorf(ReasonBadField, "field QN missing (required from HJ 212-2017 on)")
 	}
 	if err := p.checkSplit(); err != nil {
-		return p, err
+		return p, used, err
 	}
-	return p, nil
+	return p, used, nil
 }
 
 // checkSplit checks that PNUM and PNO are present exactly when the Flag says split.
@@ -211,6 +255,8 @@ func (p *Packet) Validate() error {
 		return errorf(ReasonVersion, "Flag version bits "+strconv.Itoa(int(p.Flag.Version()))+" are not 2005, 2017 or 2025")
 	case p.PNUM < 0 || p.PNUM > 9999 || p.PNO < 0 || p.PNO > 9999:
 		return errorf(ReasonBadField, "PNUM and PNO must be 1–9999")
+	case p.RF && p.Version() < V2025:
+		return errorf(ReasonBadField, "RF (back-fill) is a field of HJ 212-2025, not of "+p.Version().String())
 	}
 	if i := badCPByte(p.CP); i >= 0 {
 		return errorf(ReasonBadField, "CP holds '&' or a non-printable byte at "+strconv.Itoa(i))
@@ -244,13 +290,30 @@ func (p *Packet) AppendSegment(dst []byte) []byte {
 		dst = append(dst, ";Flag="...)
 		dst = strconv.AppendInt(dst, int64(p.Flag), 10)
 	}
+	if p.RF {
+		dst = append(dst, ";RF=1"...) // after Flag (and PNUM/PNO), before CP: HJ 212-2025 Table 3
+	}
 	dst = append(dst, ";CP=&&"...)
 	dst = append(dst, p.CP...)
 	return append(dst, "&&"...)
 }
 
 // AppendEncode validates the packet and appends its frame to dst.
-func AppendEncode(dst []byte, p Packet) ([]byte, error) {
+func AppendEncode(dst []byte, p Packet) ([]byte, error) { return appendEncode(dst, p, CRC16) }
+
+// EncodeFor encodes an answer to a station whose frame made the deviations dev: with
+// DevModbusCRC the answer's CRC is CRC-16/MODBUS, the one such a logger checks (otherwise it
+// drops our answer and resends forever). Other deviations are not mirrored: the answer is
+// standard.
+func EncodeFor(p Packet, dev Deviation) ([]byte, error) {
+	crc := CRC16
+	if dev&DevModbusCRC != 0 {
+		crc = CRC16Modbus
+	}
+	return appendEncode(make([]byte, 0, 64+len(p.CP)), p, crc)
+}
+
+func appendEncode(dst []byte, p Packet, crc func([]byte) uint16) ([]byte, error) {
 	if err := p.Validate(); err != nil {
 		return dst, err
 	}
@@ -262,7 +325,7 @@ func AppendEncode(dst []byte, p Packet) ([]byte, error) {
 		return dst[:start], ErrTooLong
 	}
 	dst[start+2], dst[start+3], dst[start+4], dst[start+5] = byte('0'+n/1000), byte('0'+n/100%10), byte('0'+n/10%10), byte('0'+n%10)
-	dst = appendHex4(dst, CRC16(dst[start+headerLen:]))
+	dst = appendHex4(dst, crc(dst[start+headerLen:]))
 	return append(dst, '\r', '\n'), nil
 }
 

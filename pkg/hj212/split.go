@@ -8,12 +8,20 @@ import (
 	"time"
 )
 
+// MaxSegment2025 is the longest data segment of one HJ 212-2025 packet: a longer one must
+// be split (HJ 212-2025 §8.1.2).
+const MaxSegment2025 = 1024
+
 // Split cuts a packet whose frame would exceed maxData bytes of data segment into packets
 // of a split message: each carries PNUM, PNO and the Flag's D bit, the same QN, and whole
 // CP groups; a leading DataTime group is repeated in every packet, so that each packet
 // still says when its values were measured. A packet that fits is returned as it is.
-// maxData ≤ 0 means MaxDataLen.
+// maxData ≤ 0 means the edition's limit: MaxSegment2025 for an HJ 212-2025 packet,
+// MaxDataLen (what the length field can say) for the others.
 func Split(p Packet, maxData int) ([]Packet, error) {
+	if maxData <= 0 && p.Version() == V2025 {
+		maxData = MaxSegment2025
+	}
 	if maxData <= 0 || maxData > MaxDataLen {
 		maxData = MaxDataLen
 	}
@@ -180,9 +188,9 @@ func (r *Reassembler) Add(p Packet, now time.Time) (Packet, bool, error) {
 	case p.PNUM != f.PNUM:
 		r.drop(k, s)
 		return Packet{}, false, errorf(ReasonSplit, "PNUM changed from "+strconv.Itoa(f.PNUM)+" to "+strconv.Itoa(p.PNUM)+" within message QN="+p.QN)
-	case p.ST != f.ST || p.PW != f.PW || p.Version() != f.Version():
+	case p.ST != f.ST || p.PW != f.PW || p.Version() != f.Version() || p.RF != f.RF:
 		r.drop(k, s)
-		return Packet{}, false, errorf(ReasonSplit, "ST, PW or version changed within message QN="+p.QN)
+		return Packet{}, false, errorf(ReasonSplit, "ST, PW, version or RF changed within message QN="+p.QN)
 	}
 	delta := len(p.CP)
 	if old, dup := s.parts[p.PNO]; dup {

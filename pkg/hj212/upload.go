@@ -24,6 +24,12 @@ type Upload struct {
 	// Pollutants[i] is the pollutant of Data.Items[i]; Param is "" when the item's code
 	// has no canonical parameter in the packet's version (LookupPollutant).
 	Pollutants []Pollutant
+	// Deviations are the departures from the standard the frame made, which its station's
+	// Profile allowed (the Frame's and DevNoCPEnd).
+	Deviations Deviation
+	// Encrypted marks a packet whose CP arrived SM4-encrypted (Frame.Encrypted); for a
+	// joined split message, any of its packets.
+	Encrypted bool
 }
 
 // Stage says how far Decode got before it refused a frame.
@@ -74,6 +80,11 @@ type Receiver struct {
 	Authenticate func(p *Packet) error
 	// Reassembler holds the split messages in progress; the caller expires and drains it.
 	Reassembler Reassembler
+	// Profile gives what the host knows of the station with an MN (its configured edition,
+	// the deviations it is allowed); nil, or the zero Profile, reads every frame strictly by
+	// the standard and its Flag. It is asked once per frame before the packet is parsed and
+	// authenticated, with the MN the frame claims (MNOf).
+	Profile func(mn string) Profile
 }
 
 // Decode decodes one result of the Decoder (f, and ferr, its error: a *FrameError becomes
@@ -87,9 +98,29 @@ func (r *Receiver) Decode(f Frame, ferr error, now time.Time) (Upload, error) {
 		return Upload{}, &RefusalError{Stage: StageFrame, Reason: fe.Err.Reason, Detail: fe.Err.Detail, Raw: string(fe.Raw), Err: ferr}
 	}
 	raw := string(f.Raw)
-	p, err := ParsePacket(f.Data)
+	var prof Profile
+	if r.Profile != nil {
+		prof = r.Profile(MNOf(f.Data))
+	}
+	p, used, err := parsePacket(string(f.Data), prof.Allow)
 	if err != nil {
 		return Upload{}, refusal(StagePacket, err, raw, nil)
+	}
+	p.Edition = prof.Edition
+	dev := f.Deviations | used
+	if err := checkEdition(&p); err != nil {
+		return Upload{}, refusal(StagePacket, err, raw, nil)
+	}
+	if len(prof.Keys) > 0 && !f.Encrypted && MustEncrypt(p.CN) && len(p.CP) >= 16 {
+		return Upload{}, refusal(StagePacket, errorf(ReasonSM4, "CN "+p.CN+" of station "+p.MN+" arrived in plaintext; HJ 212-2025 §6.4.4 has it SM4-encrypted and the station has a key (sites.yaml station.sm4_keys)"), raw, nil)
+	}
+	// The limit is on the segment as sent: encryption lengthens it about five times.
+	if n := len(f.Raw) - headerLen - trailerLen; n > MaxSegment2025 && p.Version() == V2025 {
+		if prof.Allow&DevLongSegment == 0 {
+			return Upload{}, refusal(StagePacket, errorf(ReasonSplit, "data segment of "+itoa(n)+" characters exceeds "+itoa(MaxSegment2025)+
+				": HJ 212-2025 §8.1.2 has it split (PNUM/PNO); a deviation the station is not configured for (station.compat: long_segment)"), raw, nil)
+		}
+		dev |= DevLongSegment
 	}
 	if r.Authenticate != nil {
 		if err := r.Authenticate(&p); err != nil {
@@ -102,18 +133,18 @@ func (r *Receiver) Decode(f Frame, ferr error, now time.Time) (Upload, error) {
 			return Upload{}, refusal(StageSplit, err, raw, &p)
 		}
 		if !done {
-			return Upload{Packet: p, Raw: raw, Pending: true}, nil
+			return Upload{Packet: p, Raw: raw, Pending: true, Deviations: dev, Encrypted: f.Encrypted}, nil
 		}
 		p = joined
 		raw = string(p.AppendSegment(nil))
 	}
-	up := Upload{Packet: p, Raw: raw}
+	up := Upload{Packet: p, Raw: raw, Deviations: dev, Encrypted: f.Encrypted}
 	if !IsData(p.CN) {
 		return up, nil
 	}
 	if !WaterST(p.ST) {
 		return up, &RefusalError{Stage: StageData, Reason: ReasonSystemCode, Final: true, Raw: raw, Packet: &up.Packet,
-			Detail: "ST " + p.ST + " is not a water system code (21, 32, …); data of station " + p.MN + " refused"}
+			Detail: DescribeST(p.ST) + " is not a water system code (21, 32, …); data of station " + p.MN + " refused"}
 	}
 	v := p.Version()
 	d, err := ParseData(p.CP, v, r.Location)
@@ -128,6 +159,18 @@ func (r *Receiver) Decode(f Frame, ferr error, now time.Time) (Upload, error) {
 		}
 	}
 	return up, nil
+}
+
+// checkEdition refuses what the packet's edition does not have: RF (back-fill) before
+// HJ 212-2025; no QN from HJ 212-2017 on (a station configured 2017 that sends no Flag).
+func checkEdition(p *Packet) error {
+	if p.QN == "" && p.Version() >= V2017 {
+		return errorf(ReasonBadField, "field QN missing (required from HJ 212-2017 on; the station is configured "+p.Edition.String()+")")
+	}
+	if p.RF && p.Version() < V2025 {
+		return errorf(ReasonBadField, "RF=1 (back-fill) is a field of HJ 212-2025; this packet is "+p.Version().String())
+	}
+	return nil
 }
 
 // refusal wraps an error of a stage; an *Error in its chain gives Reason and Detail.

@@ -90,6 +90,11 @@ func fastReading(data []byte, in Interner, r *Reading) bool {
 			r.Min, ok = p.optNumber()
 		case "max":
 			r.Max, ok = p.optNumber()
+		case "backfill":
+			if p.null() {
+				break // encoding/json leaves the field as it was
+			}
+			r.Backfill, ok = p.boolean()
 		case "observed_at":
 			ok = p.timeField(&r.ObservedAt)
 		case "received_at":
@@ -136,6 +141,20 @@ func (p *jsonScanner) consume(c byte) bool {
 func (p *jsonScanner) end() bool {
 	p.skipSpace()
 	return p.i == len(p.data)
+}
+
+// boolean reads true or false.
+func (p *jsonScanner) boolean() (bool, bool) {
+	rest := p.data[p.i:]
+	switch {
+	case len(rest) >= 4 && string(rest[:4]) == "true":
+		p.i += 4
+		return true, true
+	case len(rest) >= 5 && string(rest[:5]) == "false":
+		p.i += 5
+		return false, true
+	}
+	return false, false
 }
 
 func (p *jsonScanner) null() bool {

@@ -12,6 +12,13 @@ var readingJSONCases = []string{
 	`{"id":"a1","site":"STH-S2","station":"65230100000002","parameter":"cod","value":21.5,"unit":"mg/L","min":1,"max":30.25,"interval":"hour","flag":"N","observed_at":"2025-06-01T08:00:00Z","received_at":"2025-06-01T08:00:02.123456789+08:00","source":"hj212"}`,
 	` { "site" : "S1" , "parameter":"ph", "value": -0.5e-3 , "observed_at":"2025-06-01T08:00:00.5Z" } `,
 	`{}`,
+	`{"site":"S1","backfill":true}`,
+	`{"site":"S1","backfill":false,"source":"hj212"}`,
+	`{"site":"S1","backfill":null}`,
+	`{"site":"S1","backfill":true,"backfill":null}`, // null leaves it as it was
+	`{"site":"S1","backfill":1}`,                    // wrong type
+	`{"site":"S1","backfill":"true"}`,               // wrong type
+	`{"site":"S1","backfill":tru}`,                  // bad literal
 	`{"site":null,"value":null,"min":null,"observed_at":null}`,
 	`{"site":"S1","min":1,"min":null}`,
 	`{"site":"a\"b","parameter":"cod"}`,       // escape: encoding/json decides

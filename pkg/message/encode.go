@@ -46,6 +46,9 @@ func AppendReadingJSON(b []byte, r *Reading) []byte {
 	b = r.ReceivedAt.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","source":`...)
 	b = appendJSONString(b, r.Source)
+	if r.Backfill {
+		b = append(b, `,"backfill":true`...)
+	}
 	return append(b, '}')
 }
 

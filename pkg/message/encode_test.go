@@ -19,6 +19,8 @@ func fillEveryField(t *testing.T, v reflect.Value) {
 			f.SetString("x" + v.Type().Field(i).Name)
 		case reflect.Float64:
 			f.SetFloat(float64(i) + 0.25)
+		case reflect.Bool:
+			f.SetBool(true)
 		case reflect.Pointer:
 			if f.Type().Elem().Kind() != reflect.Float64 {
 				t.Fatalf("field %s: unhandled pointer type %s", v.Type().Field(i).Name, f.Type())

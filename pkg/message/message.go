@@ -74,6 +74,12 @@ type Reading struct {
 	ObservedAt time.Time `json:"observed_at"`
 	ReceivedAt time.Time `json:"received_at"`
 	Source     string    `json:"source"`
+	// Backfill marks a reading the station stored while it could not send and sent later
+	// (HJ 212-2025 RF=1, 补传). It is stored and counted in the period evaluation like any
+	// reading, but the assessor does not judge it as live water: it opens, updates and
+	// clears no exceedance and pages nobody (docs/protocol.md). Absent (false) in the JSON
+	// of every live reading, so older consumers and records read the same.
+	Backfill bool `json:"backfill,omitempty"`
 }
 
 // NormalFlag reports whether r comes from an instrument working normally (its flag,

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/riverwatch/riverwatch/pkg/hj212"
 )
 
 // Site kinds.
@@ -48,6 +50,40 @@ type Station struct {
 	// IntervalS is how often the station is expected to report, in seconds (default 3600,
 	// hourly data as automatic water stations send it).
 	IntervalS int `yaml:"interval_s" json:"interval_s,omitempty"`
+	// Protocol is the edition of HJ 212 the data logger speaks: hj212-2005, hj212-2017,
+	// hj212-2025, or detect (the default: the Flag's version bits). Set it for a legacy
+	// logger whose Flag misleads (Flag=8 before HJ 212-2025); the Flag is then a
+	// cross-check (docs/protocol.md).
+	Protocol string `yaml:"protocol" json:"protocol,omitempty"`
+	// Compat lists the deviations from HJ 212 accepted from this station's logger:
+	// modbus_crc, lowercase_hex, no_cp_end, long_segment (docs/protocol.md). Empty (the default): strict.
+	// Each accepted deviation is counted, so that the logger gets fixed.
+	Compat []string `yaml:"compat" json:"compat,omitempty"`
+	// SM4Keys are the station's HJ 212-2025 SM4 keys, 32 hex digits each, the current one
+	// first (docs/protocol.md): an encrypted CP is decrypted with the first that gives its
+	// CRC, so that a rotation (every 90 days, §6.4.3) loses no frame while both are listed.
+	// Secrets like Password: never serialised, never logged.
+	SM4KeysHex []string `yaml:"sm4_keys" json:"-"`
+	sm4Keys    []hj212.SM4Key
+}
+
+// SM4Keys returns the station's parsed SM4 keys (SM4KeysHex, validated by Parse).
+func (st *Station) SM4Keys() []hj212.SM4Key { return st.sm4Keys }
+
+// Deviations returns the station's accepted deviations (Compat, validated by Parse).
+func (st *Station) Deviations() hj212.Deviation {
+	var d hj212.Deviation
+	for _, name := range st.Compat {
+		v, _ := hj212.ParseDeviation(name)
+		d |= v
+	}
+	return d
+}
+
+// Edition returns the station's configured edition (Protocol, validated by Parse).
+func (st *Station) Edition() hj212.Edition {
+	e, _ := hj212.ParseEdition(st.Protocol)
+	return e
 }
 
 // Limits names the discharge limits of an outfall: a named standard (GB18918-1A, ...) or a
@@ -292,6 +328,23 @@ func build(f File) (*Network, error) {
 			}
 			if st.IntervalS == 0 {
 				st.IntervalS = 3600
+			}
+			if _, ok := hj212.ParseEdition(st.Protocol); !ok {
+				fail("%s: station protocol %q is not hj212-2005, hj212-2017, hj212-2025 or detect", where, st.Protocol)
+			}
+			st.sm4Keys = nil
+			for i, h := range st.SM4KeysHex {
+				k, err := hj212.ParseSM4Key(h)
+				if err != nil {
+					fail("%s: station sm4_keys[%d]: %v", where, i, err) // the error never holds the key
+					continue
+				}
+				st.sm4Keys = append(st.sm4Keys, k)
+			}
+			for _, c := range st.Compat {
+				if _, ok := hj212.ParseDeviation(c); !ok {
+					fail("%s: station compat %q is not modbus_crc, lowercase_hex, no_cp_end or long_segment", where, c)
+				}
 			}
 		}
 		n.byID[s.ID] = s

@@ -1,11 +1,15 @@
 package network
 
 import (
+	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/hj212"
 )
 
 const tributaryNet = `
@@ -99,6 +103,9 @@ sites:
 		{"duplicate MN", "  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: \"1\"}}\n  - {id: T, kind: section, river: r, km: 2, jurisdiction: a, target_class: III, station: {mn: \"1\"}}", `duplicate station mn "1"`},
 		{"duplicate id", "  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III}\n  - {id: S, kind: section, river: r, km: 2, jurisdiction: a, target_class: III}", "duplicate site id"},
 		{"unknown kind", `  - {id: S, kind: lake, river: r, km: 1, jurisdiction: a}`, `kind "lake"`},
+		{"sm4 key not 16 bytes", `  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1", sm4_keys: ["0011aa"]}}`, `sm4_keys[0]: sm4 key: want 32 hex digits`},
+		{"unknown compat", `  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1", compat: [modbus]}}`, `compat "modbus"`},
+		{"unknown protocol", `  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1", protocol: hj212-2020}}`, `protocol "hj212-2020"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,5 +151,86 @@ func TestRepositorySitesFileIsValid(t *testing.T) {
 	}
 	if in, ok := n.NextIntake("STH-O1"); !ok || in.Site.ID != "STH-D2" {
 		t.Errorf("intake below the Santun outfall = %v, want STH-D2", in.Site)
+	}
+}
+
+func TestStationProtocolIsOptionalAndNamesAnEdition(t *testing.T) {
+	base := `
+jurisdictions: [{id: a, name: A}]
+rivers: [{id: r, name: R, velocity_mps: 1, flow_m3s: 1, length_km: 50}]
+sites:
+  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1"%s}}
+`
+	for _, tc := range []struct {
+		yaml string
+		want hj212.Edition
+	}{
+		{"", hj212.EditionDetect},
+		{", protocol: detect", hj212.EditionDetect},
+		{", protocol: hj212-2005", hj212.Edition2005},
+		{", protocol: hj212-2017", hj212.Edition2017},
+		{", protocol: HJ212-2025", hj212.Edition2025},
+	} {
+		n, err := Parse([]byte(fmt.Sprintf(base, tc.yaml)))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.yaml, err)
+		}
+		s, _ := n.SiteByMN("1")
+		if got := s.Station.Edition(); got != tc.want {
+			t.Errorf("%q: edition %v, want %v", tc.yaml, got, tc.want)
+		}
+	}
+}
+
+func TestStationCompatNamesDeviations(t *testing.T) {
+	n, err := Parse([]byte(`
+jurisdictions: [{id: a, name: A}]
+rivers: [{id: r, name: R, velocity_mps: 1, flow_m3s: 1, length_km: 50}]
+sites:
+  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1", compat: [modbus_crc, no_cp_end]}}
+  - {id: T, kind: section, river: r, km: 2, jurisdiction: a, target_class: III, station: {mn: "2"}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := n.SiteByMN("1")
+	if got := s.Station.Deviations(); got != hj212.DevModbusCRC|hj212.DevNoCPEnd {
+		t.Errorf("deviations %v, want modbus_crc+no_cp_end", got)
+	}
+	s, _ = n.SiteByMN("2")
+	if got := s.Station.Deviations(); got != 0 {
+		t.Errorf("a station without compat allows %v, want none", got)
+	}
+}
+
+func TestStationSM4KeysAreParsedAndNeverSerialised(t *testing.T) {
+	const key = "8f3ae1c9027b44d5a6e0193c7d2b5f18"
+	n, err := Parse([]byte(`
+jurisdictions: [{id: a, name: A}]
+rivers: [{id: r, name: R, velocity_mps: 1, flow_m3s: 1, length_km: 50}]
+sites:
+  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1", sm4_keys: ["` + key + `"]}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := n.SiteByMN("1")
+	if ks := s.Station.SM4Keys(); len(ks) != 1 || !ks[0].Valid() {
+		t.Fatalf("keys %v, want one", ks)
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), key) || strings.Contains(string(b), "sm4") {
+		t.Errorf("site JSON shows the key: %s", b)
+	}
+	if _, err := Parse([]byte(strings.Replace(`
+jurisdictions: [{id: a, name: A}]
+rivers: [{id: r, name: R, velocity_mps: 1, flow_m3s: 1, length_km: 50}]
+sites:
+  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1", sm4_keys: ["KEY"]}}
+`, "KEY", key[:30]+"zz", 1))); err == nil || strings.Contains(err.Error(), key[:30]) {
+		t.Errorf("a malformed key: %v (must be refused without showing it)", err)
 	}
 }

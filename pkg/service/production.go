@@ -92,7 +92,8 @@ func developmentCommandKey(path string) error {
 }
 
 // stationPasswords refuses a station with an empty or factory password, and a password
-// shared by several stations (one leak would open them all). Passwords are never printed.
+// shared by several stations (one leak would open them all), and SM4 keys that are one
+// byte repeated. Passwords and keys are never printed.
 func stationPasswords(path string) error {
 	net, err := network.Load(path)
 	if err != nil {
@@ -103,6 +104,11 @@ func stationPasswords(path string) error {
 	for _, s := range net.Sites() {
 		if s.Station == nil {
 			continue
+		}
+		for i, k := range s.Station.SM4KeysHex {
+			if patternedKey(k) {
+				errs = append(errs, refuse("sites_file", "%s: site %s (MN %s): sm4_keys[%d] is one byte repeated (HJ 212-2025 §6.4.3: no fixed or patterned keys; App. A.2's test key is 16 × 0x30)", path, s.ID, s.Station.MN, i))
+			}
 		}
 		switch s.Station.Password {
 		case "":
@@ -138,4 +144,14 @@ func stationPasswords(path string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// patternedKey reports whether a key written in hex is one byte repeated (16 × 0x30, all
+// zeros, …).
+func patternedKey(h string) bool {
+	h = strings.ToLower(h)
+	if len(h) < 4 {
+		return false
+	}
+	return strings.Count(h, h[:2]) == len(h)/2
 }

@@ -65,6 +65,7 @@ sites:
   - {id: A, name: a, kind: section, river: santun, km: 1, jurisdiction: changji, target_class: III, station: {mn: "1", password: "k9x!2q"}}
   - {id: B, name: b, kind: section, river: santun, km: 2, jurisdiction: changji, target_class: III, station: {mn: "2", password: "k9x!2q"}}
   - {id: C, name: c, kind: section, river: santun, km: 3, jurisdiction: changji, target_class: III, station: {mn: "3", password: ""}}
+  - {id: D, name: d, kind: section, river: santun, km: 4, jurisdiction: changji, target_class: III, station: {mn: "4", password: "p4!xz", sm4_keys: ["8f3ae1c9027b44d5a6e0193c7d2b5f18", "30303030303030303030303030303030"]}}
 `
 
 // In production a service refuses to start with each kind of development default, naming
@@ -90,7 +91,7 @@ func TestProductionRefusesEachDevelopmentDefaultNamingTheKey(t *testing.T) {
 			[]string{"config key sites_file ", "STH-S2", "factory default 123456"}},
 		{"a station password shared by several stations, and an empty one", "gateway",
 			map[string]string{"RIVERWATCH_SITES_FILE": "SHARED"},
-			[]string{"config key sites_file ", "sites A, B share one station password", "site C (MN 3): the station password is empty"}},
+			[]string{"config key sites_file ", "sites A, B share one station password", "site C (MN 3): the station password is empty", "site D (MN 4): sm4_keys[1] is one byte repeated"}},
 		{"an empty ClickHouse password", "archiver",
 			map[string]string{"RIVERWATCH_CLICKHOUSE_PASSWORD": ""},
 			[]string{"config key clickhouse.password "}},

@@ -7,11 +7,14 @@
 // # Delivery: nothing lost, nothing counted twice
 //
 //	Kafka ──FetchMessage──► batch (rows | bytes | time) ──► decode ──► one INSERT per table
-//	      ◄──commit offsets── rollups rebuilt ◄── ClickHouse returned ◄──┘
+//	      ◄──commit offsets── dirty buckets on Kafka ◄── ClickHouse returned ◄──┘
 //
 // One consumer group per topic (<kafka.group_prefix>-archiver-<kind>). A batch becomes one
 // INSERT per table with its columns named, and the offsets are committed only after
-// ClickHouse returned and the rollups the batch touched were rebuilt (stream.Consumer).
+// ClickHouse returned and the rollup buckets the batch touched are recorded durably
+// (Writer.WriteRaw; the archiver puts them on archiver.rollup_topic, whose own consumer
+// rebuilds them — "Rollups off the commit path" below). With archiver.rollup_delay 0 the
+// batch rebuilds its rollups itself before the commit (Writer.Write).
 // When an insert fails — ClickHouse down, a network cut — the same batch is retried with
 // backoff (archiver.retry_max) and nothing more is fetched, so consumption pauses with
 // memory bounded by one batch plus the reader's queue per topic, and resumes without loss.
@@ -45,6 +48,20 @@
 // last value compose exactly from level to level (the mean is value_sum / valid). Daily
 // rows use local calendar days in archiver.rollup_timezone (Asia/Shanghai by default).
 // Migration 4 added readings_5min and filled it from the readings stored before.
+//
+// # Rollups off the commit path
+//
+// A rebuild's cost grows with the rows already in the touched hours, not with the batch,
+// and it used to sit between the insert and the commit of every readings batch. Now the
+// readings path records the touched buckets (Dirty) on a one-partition Kafka topic before
+// it commits, and a separate consumer of that topic merges what arrived within
+// archiver.rollup_delay into one rebuild (RebuildDirty), records the Kafka time of the
+// newest mark it covered in rollup_progress (RecordRollupProgress: every reading archived
+// before it is in the rollups; the api answers it as rollups_through), and commits only
+// then. No rebuild is lost to a crash — a mark is committed after its rebuild, a batch after
+// its mark — and none can double-count, because a rebuild recomputes from FINAL. Tests:
+// archiver TestReadingsCommitBeforeTheirRollupsWhichFollowWithAWatermark and the SIGKILL
+// and ClickHouse-outage tests, which check the rollups once the rollup loop has committed.
 //
 // # Reading the archive
 //

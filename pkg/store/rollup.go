@@ -19,8 +19,9 @@ import (
 // recomputes the touched hours from `readings_5min FINAL`, and the touched days from
 // `readings_hourly FINAL`, the same way. Recomputing is idempotent: a replayed batch
 // rewrites the same numbers with a higher version, and FINAL (or a merge) keeps only the
-// newest row per key. This happens before the Kafka offset is committed, so a crash before
-// the rebuild is followed by a replay that rebuilds.
+// newest row per key. The touched buckets are recorded durably before the Kafka offset is
+// committed (doc.go, "Rollups off the commit path"), so a crash before the rebuild is
+// followed by a rebuild.
 //
 // Why three levels: the hourly rebuild used to read the whole hour from `readings FINAL`
 // for every batch. Now only the touched five-minute buckets are read from readings; the
@@ -30,9 +31,10 @@ import (
 // ties between them). Measured on 18.16 (BenchmarkRollupFullHour, 4 million readings in
 // the hour) this is only about 15–25% cheaper, not twelve times: FINAL reads whole
 // granules (8192 rows) and `site IN (…)` over many sites prunes little by time, so a
-// five-minute range reads about as many rows as the hour. What would cut it further: a
-// finer index_granularity on readings (a new table), or rebuilding less often than once
-// per batch with the touched buckets recorded durably before the commit.
+// five-minute range reads about as many rows as the hour. Rebuilding less often than once
+// per batch, from the touched buckets recorded durably before the commit, is what the
+// archiver's rollup loop does; a finer index_granularity on readings (a new table) would
+// cut each rebuild further.
 
 // A rebuild recomputes every parameter of the touched sites over the touched range, not
 // just the touched (site, parameter) pairs: a station reports its parameters together, so

@@ -24,6 +24,8 @@ const (
 	// TableCorrections records every explicit correction of a reading: who, when, why, the
 	// value before and after (message.Correction).
 	TableCorrections = "corrections"
+	// TableRollupProgress holds how far the deferred rollup rebuilds have come (dirty.go).
+	TableRollupProgress = "rollup_progress"
 )
 
 // DedupWindow is how many recent insert blocks a table remembers for insert deduplication
@@ -355,6 +357,22 @@ var (
 	dailyTable   = rollupTable(TableReadingsDaily, column{"day", typ("Date")},
 		[]column{{"hours", typ("UInt8")}}, // hours of the day with at least one valid reading
 		"toYear(day)")
+	// One row, the latest version wins: every reading archived before `through` is in the
+	// rollups. Shared by the whole cluster, like the migration record.
+	rollupProgressTable = tableSpec{
+		name: TableRollupProgress,
+		columns: []column{
+			{"name", typ(tString)},
+			{"through", typ(tTime)},
+			{"through_ms", typ(tMs)},
+			{"at", typ(tTime)},
+			{"at_ms", typ(tMs)},
+			{"version", typ(tU64)},
+		},
+		version:     "version",
+		orderBy:     "name",
+		clusterWide: true,
+	}
 	migrationsTable = tableSpec{
 		name: TableMigrations,
 		columns: []column{

@@ -43,6 +43,8 @@ func (w *Writer) Schema() Schema { return w.schema }
 type WriteResult struct {
 	Rows     map[string]int // rows per table
 	Rejected int            // messages recorded in rejected as undecodable
+	// Dirty is what WriteRaw left for RebuildDirty: the rollup buckets the batch touched.
+	Dirty Dirty
 }
 
 // Write archives one batch of a topic of the given kind. It returns nil only once every
@@ -50,6 +52,25 @@ type WriteResult struct {
 // offsets. On error nothing is to be committed and the same batch may be retried; retrying
 // (or replaying) is harmless, see doc.go.
 func (w *Writer) Write(ctx context.Context, kind Kind, topic string, msgs []kafka.Message) (WriteResult, error) {
+	res, err := w.WriteRaw(ctx, kind, topic, msgs)
+	if err != nil {
+		return res, err
+	}
+	if len(res.Dirty) > 0 {
+		if err := w.RebuildDirty(ctx, res.Dirty); err != nil {
+			w.m.Errors.WithLabelValues(topic, "rollup").Inc()
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// WriteRaw archives one batch without rebuilding its rollups: it returns once every row is
+// in ClickHouse, with the buckets it touched in WriteResult.Dirty. The caller records those
+// durably (the archiver: on its rollup topic) before it commits the offsets, and has them
+// rebuilt by RebuildDirty later; a crash in between replays the batch, which records them
+// again.
+func (w *Writer) WriteRaw(ctx context.Context, kind Kind, topic string, msgs []kafka.Message) (WriteResult, error) {
 	res := WriteResult{Rows: map[string]int{}}
 	if len(msgs) == 0 {
 		return res, nil
@@ -63,12 +84,7 @@ func (w *Writer) Write(ctx context.Context, kind Kind, topic string, msgs []kafk
 		}
 		res.Rows[b.table] = b.rows
 	}
-	if len(rows.touched) > 0 {
-		if err := w.rebuildRollups(ctx, rows.touched); err != nil {
-			w.m.Errors.WithLabelValues(topic, "rollup").Inc()
-			return res, err
-		}
-	}
+	res.Dirty = rows.touched.dirty()
 	// Counted once the batch is durable, so that a retried batch does not count twice.
 	if n := len(rows.failures); n > 0 {
 		res.Rejected = n
@@ -173,8 +189,13 @@ func (w *Writer) nextVersion() uint64 {
 	return v
 }
 
-// rebuildRollups recomputes the five-minute buckets, then the hours, then the days, that a
-// batch touched; each level from the one below it (rollup.go).
+// RebuildDirty recomputes the five-minute buckets, then the hours, then the days, that one
+// or more batches touched; each level from the one below it (rollup.go). It is idempotent:
+// rebuilding a bucket again, or one no batch changed, writes the same numbers.
+func (w *Writer) RebuildDirty(ctx context.Context, d Dirty) error {
+	return w.rebuildRollups(ctx, d.touched())
+}
+
 func (w *Writer) rebuildRollups(ctx context.Context, t touchedSet) error {
 	ctx = w.insertContext(ctx, "")
 	start := time.Now()

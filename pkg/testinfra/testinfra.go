@@ -91,6 +91,7 @@ func Config(t testing.TB) *config.Config {
 	}
 	c.Assessor.StateTopic = name + ".assessor-state"
 	c.Responder.StateTopic = name + ".responder-state"
+	c.Archiver.RollupTopic = name + ".archiver-rollups"
 	c.ClickHouse.Addr = addr
 	c.ClickHouse.Database = name
 	// The defaults' paths are relative to the configuration's directory, configs/.
@@ -109,7 +110,8 @@ func Config(t testing.TB) *config.Config {
 	}
 	specs = append(specs,
 		stream.TopicSpec{Name: c.Assessor.StateTopic, Partitions: 3, Compacted: true},
-		stream.TopicSpec{Name: c.Responder.StateTopic, Partitions: 3, Compacted: true})
+		stream.TopicSpec{Name: c.Responder.StateTopic, Partitions: 3, Compacted: true},
+		stream.TopicSpec{Name: c.Archiver.RollupTopic, Partitions: 1})
 	if err := stream.EnsureTopics(ctx, stream.Plain(brokers...), specs...); err != nil {
 		t.Fatalf("create topics: %v", err)
 	}
@@ -212,6 +214,7 @@ func Env(c *config.Config) []string {
 		"RIVERWATCH_KAFKA_TOPICS_CORRECTIONS="+c.Kafka.Topics.Corrections,
 		"RIVERWATCH_ASSESSOR_STATE_TOPIC="+c.Assessor.StateTopic,
 		"RIVERWATCH_RESPONDER_STATE_TOPIC="+c.Responder.StateTopic,
+		"RIVERWATCH_ARCHIVER_ROLLUP_TOPIC="+c.Archiver.RollupTopic,
 		"RIVERWATCH_CLICKHOUSE_ADDR="+c.ClickHouse.Addr,
 		"RIVERWATCH_CLICKHOUSE_DATABASE="+c.ClickHouse.Database,
 		"RIVERWATCH_SITES_FILE="+c.SitesFile,

@@ -29,6 +29,7 @@ type Reader interface {
 	MonthlyMeans(ctx context.Context, q store.MeansQuery) ([]store.MonthlyMean, error)
 	Watermark(ctx context.Context) (store.Watermark, error)
 	Corrections(ctx context.Context, q store.CorrectionQuery) ([]message.Correction, error)
+	MonthlyCorrections(ctx context.Context, q store.MeansQuery) ([]store.CorrectionCount, error)
 }
 
 // Seeder stores records the way the pipeline delivers them: each call is one batch, as

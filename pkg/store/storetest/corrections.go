@@ -66,4 +66,28 @@ func firstReceiptAndCorrections(t *testing.T, r Reader, s Seeder) {
 	if other, err := r.Corrections(ctx, store.CorrectionQuery{Site: "STH-S1", From: obs.Add(-time.Hour), To: obs.Add(time.Hour)}); err != nil || len(other) != 0 {
 		t.Errorf("another site's corrections: %+v, %v", other, err)
 	}
+
+	// The report's count: one reading corrected twice in March (Shanghai), and in April a
+	// reading observed at 23:30 on 31 March UTC — 1 April 07:30 in Shanghai.
+	april := reading("STH-S2", "do", 7, time.Date(2026, 3, 31, 23, 30, 0, 0, time.UTC), message.FlagNormal)
+	s.Readings(t, april)
+	c3 := message.Correction{Reading: april, Reason: "wrong unit", Actor: "duty admin", ActorRole: "admin", At: april.ObservedAt.Add(time.Hour)}
+	c3.Reading.Value = 7.5
+	c3.ID = message.CorrectionID(april.ID, c3.Actor, c3.At)
+	s.Corrections(t, c3)
+	loc := shanghai(t)
+	counts, err := r.MonthlyCorrections(ctx, store.MeansQuery{Sites: []string{"STH-S2", "STH-S1"},
+		From: time.Date(2026, 3, 1, 0, 0, 0, 0, loc), To: time.Date(2026, 5, 1, 0, 0, 0, 0, loc), Location: loc})
+	want := []store.CorrectionCount{
+		{Site: "STH-S2", Month: time.Date(2026, 3, 1, 0, 0, 0, 0, loc), Readings: 1, Corrections: 2},
+		{Site: "STH-S2", Month: time.Date(2026, 4, 1, 0, 0, 0, 0, loc), Readings: 1, Corrections: 1},
+	}
+	if err != nil || len(counts) != len(want) {
+		t.Fatalf("monthly corrections %+v (err %v), want %+v", counts, err, want)
+	}
+	for i := range want {
+		if g := counts[i]; g.Site != want[i].Site || !g.Month.Equal(want[i].Month) || g.Readings != want[i].Readings || g.Corrections != want[i].Corrections {
+			t.Errorf("monthly corrections[%d] = %+v, want %+v", i, g, want[i])
+		}
+	}
 }

@@ -81,7 +81,11 @@ func Committed(t testing.TB, cfg *config.Config, group, topic string) map[int]in
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c := &kafka.Client{Addr: kafka.TCP(cfg.Kafka.Brokers...)}
-	resp, err := c.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: {0, 1, 2}}})
+	parts, err := stream.Partitions(ctx, stream.Plain(cfg.Kafka.Brokers...), topic)
+	if err != nil {
+		t.Fatalf("partitions of %s: %v", topic, err)
+	}
+	resp, err := c.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
 	if err != nil {
 		t.Fatalf("offset fetch: %v", err)
 	}
@@ -95,20 +99,20 @@ func Committed(t testing.TB, cfg *config.Config, group, topic string) map[int]in
 // HighWaterMarks returns the end offsets of a topic, per partition.
 func HighWaterMarks(t testing.TB, cfg *config.Config, topic string) map[int]int64 {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cl := stream.Plain(cfg.Kafka.Brokers...)
+	parts, err := stream.Partitions(ctx, cl, topic)
+	if err != nil {
+		t.Fatalf("partitions of %s: %v", topic, err)
+	}
 	out := map[int]int64{}
-	for p := range 3 {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		lc, err := kafka.DialLeader(ctx, "tcp", cfg.Kafka.Brokers[0], topic, p)
-		cancel()
-		if err != nil {
-			t.Fatalf("leader %s/%d: %v", topic, p, err)
-		}
-		_, last, err := lc.ReadOffsets()
-		lc.Close()
+	for _, p := range parts {
+		_, end, err := stream.Bounds(ctx, cl, topic, p)
 		if err != nil {
 			t.Fatalf("offsets %s/%d: %v", topic, p, err)
 		}
-		out[p] = last
+		out[p] = end
 	}
 	return out
 }

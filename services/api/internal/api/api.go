@@ -28,12 +28,14 @@ type Commander interface {
 	Send(ctx context.Context, cmd message.Command) error
 }
 
-// Options builds a Server. Network, Tokens, Store and Commander are required.
+// Options builds a Server. Network, Tokens, Store, Commander and Corrector are required.
 type Options struct {
 	Network   *network.Network
 	Tokens    *auth.Tokens
 	Store     Store
 	Commander Commander
+	// Corrector publishes admins' corrections of stored readings.
+	Corrector Corrector
 	// Assets is the dashboard's file tree (services/api/internal/dashboard); nil serves no dashboard.
 	Assets fs.FS
 	// CommandTimeout bounds how long a command request waits for the responder.
@@ -106,6 +108,8 @@ func NewServer(opt Options) (*Server, error) {
 		return nil, errors.New("api: Store is required")
 	case opt.Commander == nil:
 		return nil, errors.New("api: Commander is required")
+	case opt.Corrector == nil:
+		return nil, errors.New("api: Corrector is required")
 	}
 	if opt.CommandTimeout <= 0 {
 		opt.CommandTimeout = 5 * time.Second
@@ -195,6 +199,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("GET", "/api/v1/sites", "sites", auth.RoleViewer, s.handleSites)
 	handle("GET", "/api/v1/sites/{id}", "site", auth.RoleViewer, s.handleSite)
 	handle("GET", "/api/v1/sites/{id}/readings", "readings", auth.RoleViewer, s.handleReadings)
+	handle("GET", "/api/v1/sites/{id}/readings/corrections", "corrections", auth.RoleViewer, s.handleCorrections)
+	handle("POST", "/api/v1/sites/{id}/readings/corrections", "correct", auth.RoleAdmin, s.handleCorrect)
 	handle("GET", "/api/v1/events", "events", auth.RoleViewer, s.handleEvents)
 	handle("GET", "/api/v1/incidents", "incidents", auth.RoleViewer, s.handleIncidents)
 	handle("GET", "/api/v1/incidents/{id}", "incident", auth.RoleViewer, s.handleIncident)

@@ -34,11 +34,15 @@ type SeriesView struct {
 
 // ReadingsResponse is the body of GET /api/v1/sites/{id}/readings.
 type ReadingsResponse struct {
-	Site       string       `json:"site"`
-	From       time.Time    `json:"from"`
-	To         time.Time    `json:"to"`
-	Resolution string       `json:"resolution"`
-	Series     []SeriesView `json:"series"`
+	Site       string    `json:"site"`
+	From       time.Time `json:"from"`
+	To         time.Time `json:"to"`
+	Resolution string    `json:"resolution"`
+	// RollupsThrough, on hour and day resolutions, is the time up to which the rollups hold
+	// every archived reading: they are rebuilt apart from the raw inserts and trail them by
+	// about archiver.rollup_delay (absent: rebuilt with every batch, or nothing yet).
+	RollupsThrough *time.Time   `json:"rollups_through,omitempty"`
+	Series         []SeriesView `json:"series"`
 }
 
 // Readings page limits (points per parameter). ClickHouse sends offset+limit points per
@@ -70,6 +74,17 @@ func (s *Server) handleReadings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := ReadingsResponse{Site: site.ID, From: q.From, To: q.To, Resolution: q.Resolution, Series: []SeriesView{}}
+	if q.Resolution != ResolutionRaw {
+		through, ok, err := s.store.RollupsThrough(r.Context())
+		if err != nil {
+			s.storeFail(w, r, "rollup progress", err)
+			return
+		}
+		if ok {
+			through = through.UTC()
+			resp.RollupsThrough = &through
+		}
+	}
 	for _, sr := range series {
 		v := seriesView(site, sr)
 		if len(v.Points) > q.Limit-1 {

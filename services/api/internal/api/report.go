@@ -50,6 +50,9 @@ type SiteCompliance struct {
 	// MainPollutants as 22号 reports them: "高锰酸盐指数(1.2)、氨氮(0.5)".
 	MainPollutants string `json:"main_pollutants"`
 	Samples        uint64 `json:"samples"`
+	// CorrectedReadings is how many of the site's readings in the period an admin corrected
+	// (POST …/readings/corrections): the report says what it rests on.
+	CorrectedReadings uint64 `json:"corrected_readings"`
 }
 
 // RiverRating is a river rated from its sections (2011 method, facts §2.5).
@@ -120,7 +123,12 @@ func (s *Server) handleCompliance(w http.ResponseWriter, r *http.Request) {
 		s.storeFail(w, r, "report", err)
 		return
 	}
-	rep := s.compliance(sites, means, from, to)
+	corrected, err := s.store.MonthlyCorrections(r.Context(), MeansQuery{Sites: siteIDs(sites), From: from, To: to, Location: loc})
+	if err != nil {
+		s.storeFail(w, r, "report", err)
+		return
+	}
+	rep := s.compliance(sites, means, corrected, from, to)
 	if wantCSV(r) {
 		s.writeComplianceCSV(w, rep)
 		return
@@ -129,7 +137,7 @@ func (s *Server) handleCompliance(w http.ResponseWriter, r *http.Request) {
 }
 
 // compliance builds the report from the monthly means.
-func (s *Server) compliance(sites []*network.Site, means []MonthlyMean, from, to time.Time) ComplianceReport {
+func (s *Server) compliance(sites []*network.Site, means []MonthlyMean, corrected []CorrectionCount, from, to time.Time) ComplianceReport {
 	loc := s.net.Location
 	rep := ComplianceReport{From: from, To: to, GeneratedAt: s.now().UTC(), Months: []PeriodReport{}}
 	byMonth := map[time.Time][]MonthlyMean{}
@@ -138,19 +146,30 @@ func (s *Server) compliance(sites []*network.Site, means []MonthlyMean, from, to
 		k = time.Date(k.Year(), k.Month(), 1, 0, 0, 0, 0, loc)
 		byMonth[k] = append(byMonth[k], m)
 	}
+	correctedByMonth := map[time.Time][]CorrectionCount{}
+	for _, c := range corrected {
+		k := c.Month.In(loc)
+		k = time.Date(k.Year(), k.Month(), 1, 0, 0, 0, 0, loc)
+		correctedByMonth[k] = append(correctedByMonth[k], c)
+	}
 	f := from.In(loc)
 	for m := time.Date(f.Year(), f.Month(), 1, 0, 0, 0, 0, loc); m.Before(to); m = m.AddDate(0, 1, 0) {
 		pf, pt := maxTime(m, from), minTime(m.AddDate(0, 1, 0), to)
-		rep.Months = append(rep.Months, s.period(m.Format("2006-01"), pf, pt, sites, byMonth[m]))
+		rep.Months = append(rep.Months, s.period(m.Format("2006-01"), pf, pt, sites, byMonth[m], correctedByMonth[m]))
 	}
 	label := f.Format("2006-01") + "/" + to.Add(-time.Second).In(loc).Format("2006-01")
-	rep.Period = s.period(label, from, to, sites, means)
+	rep.Period = s.period(label, from, to, sites, means, corrected)
 	return rep
 }
 
 // period assesses one period from the monthly means it covers: each item's period mean
-// is the mean of its readings, so months weigh by their number of readings.
-func (s *Server) period(label string, from, to time.Time, sites []*network.Site, means []MonthlyMean) PeriodReport {
+// is the mean of its readings, so months weigh by their number of readings. A reading
+// belongs to one month, so the months' corrected readings add up.
+func (s *Server) period(label string, from, to time.Time, sites []*network.Site, means []MonthlyMean, corrected []CorrectionCount) PeriodReport {
+	correctedOf := map[string]uint64{}
+	for _, c := range corrected {
+		correctedOf[c.Site] += c.Readings
+	}
 	type acc struct {
 		sum float64
 		n   uint64
@@ -223,7 +242,7 @@ func (s *Server) period(label string, from, to time.Time, sites []*network.Site,
 		sc := SiteCompliance{
 			Site: site.ID, Name: site.Name, Kind: site.Kind, River: site.River, TargetClass: site.TargetClass,
 			ClassRoman: res.Class.Roman(), Descriptor: res.Descriptor, Color: res.Color, MeetsTarget: meets,
-			MainPollutants: res.MainPollutantsText(), Samples: n,
+			MainPollutants: res.MainPollutantsText(), Samples: n, CorrectedReadings: correctedOf[site.ID],
 		}
 		if res.Class != 0 {
 			sc.Class = res.Class.String()
@@ -317,17 +336,17 @@ func (s *Server) writeComplianceCSV(w http.ResponseWriter, rep ComplianceReport)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte(csvBOM))
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"period", "scope", "id", "name", "target", "class", "descriptor", "meets_target", "value", "detail"})
+	_ = cw.Write([]string{"period", "scope", "id", "name", "target", "class", "descriptor", "meets_target", "value", "detail", "corrected_readings"})
 	periods := append(append([]PeriodReport{}, rep.Months...), rep.Period)
 	for _, p := range periods {
 		for _, sc := range p.Sites {
-			_ = cw.Write([]string{p.Label, "site", sc.Site, sc.Name, sc.TargetClass, sc.ClassRoman, sc.Descriptor, boolText(sc.MeetsTarget), strconv.FormatUint(sc.Samples, 10), sc.MainPollutants})
+			_ = cw.Write([]string{p.Label, "site", sc.Site, sc.Name, sc.TargetClass, sc.ClassRoman, sc.Descriptor, boolText(sc.MeetsTarget), strconv.FormatUint(sc.Samples, 10), sc.MainPollutants, strconv.FormatUint(sc.CorrectedReadings, 10)})
 		}
 		for _, rv := range p.Rivers {
-			_ = cw.Write([]string{p.Label, "river", rv.River, rv.Name, "", rv.ClassRoman, rv.Descriptor, "", trimFloat(rv.ShareIIIOrBetter, 4), rv.Method + " " + rv.MainPollutants})
+			_ = cw.Write([]string{p.Label, "river", rv.River, rv.Name, "", rv.ClassRoman, rv.Descriptor, "", trimFloat(rv.ShareIIIOrBetter, 4), rv.Method + " " + rv.MainPollutants, ""})
 		}
 		for _, in := range p.Indicators {
-			_ = cw.Write([]string{p.Label, "indicator", in.ID, in.Name, trimFloat(in.Target, 4), "", "", boolText(in.Meets), trimFloat(in.Value, 4), strconv.Itoa(in.Count) + "/" + strconv.Itoa(in.Of)})
+			_ = cw.Write([]string{p.Label, "indicator", in.ID, in.Name, trimFloat(in.Target, 4), "", "", boolText(in.Meets), trimFloat(in.Value, 4), strconv.Itoa(in.Count) + "/" + strconv.Itoa(in.Of), ""})
 		}
 	}
 	cw.Flush()

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
@@ -101,14 +102,26 @@ func (s *Service) Run(ctx context.Context, ready func(bool)) error {
 		return err
 	}
 	defer conn.Close()
+	km := stream.NewMetrics(s.d.Registry, "api")
 	w := stream.NewWriter(stream.WriterConfig{
 		Cluster: s.kafka, Topic: cfg.Kafka.Topics.Commands,
 		BatchTimeout: cfg.Kafka.BatchTimeout, BatchSize: cfg.Kafka.BatchSize, Label: "commands",
-	}, stream.NewMetrics(s.d.Registry, "api"))
+	}, km)
 	defer w.Close()
+	// The corrections topic is the api's own: it creates it when missing (a broker that is
+	// down is not fatal; a correction then fails with 503 until it is back).
+	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	if err := stream.EnsureTopics(tctx, s.kafka, stream.TopicSpec{Name: cfg.Kafka.Topics.Corrections, Partitions: cfg.Kafka.Partitions}); err != nil {
+		log.Warn("could not ensure the corrections topic; continuing", "topic", cfg.Kafka.Topics.Corrections, "err", err)
+	}
+	cancel()
+	cw := stream.NewWriter(stream.WriterConfig{
+		Cluster: s.kafka, Topic: cfg.Kafka.Topics.Corrections, BatchTimeout: cfg.Kafka.BatchTimeout, Label: "corrections",
+	}, km)
+	defer cw.Close()
 	api, err := NewServer(Options{
 		Network: s.net, Tokens: s.tokens, Store: store.NewReader(conn, cfg.ClickHouse.Database),
-		Commander: NewKafkaCommander(w, s.key), Assets: s.d.Assets,
+		Commander: NewKafkaCommander(w, s.key), Corrector: NewKafkaCorrector(cw), Assets: s.d.Assets,
 		CommandTimeout: cfg.API.CommandTimeout, CommandPoll: cfg.API.CommandPoll,
 		RefreshInterval: cfg.API.RefreshInterval, LatestLookback: cfg.API.LatestLookback,
 		RawMaxSpan: cfg.API.RawMaxSpan, HourMaxSpan: cfg.API.HourMaxSpan, QueryTimeout: cfg.API.QueryTimeout,

@@ -39,6 +39,8 @@ type (
 	Watermark = store.Watermark
 	// CorrectionQuery selects the corrections of a site's readings.
 	CorrectionQuery = store.CorrectionQuery
+	// CorrectionCount is the corrected readings of a site in a month.
+	CorrectionCount = store.CorrectionCount
 )
 
 // Store is everything the API reads. The ClickHouse implementation is store.Reader; handler
@@ -79,6 +81,11 @@ type Store interface {
 	// Corrections returns the explicit corrections of a site's readings observed in
 	// [From, To), the latest first.
 	Corrections(ctx context.Context, q CorrectionQuery) ([]message.Correction, error)
+	// RollupsThrough is the time up to which the rollups hold every archived reading; ok
+	// is false when they are rebuilt with every batch.
+	RollupsThrough(ctx context.Context) (through time.Time, ok bool, err error)
+	// MonthlyCorrections counts the corrected readings of q.Sites per calendar month.
+	MonthlyCorrections(ctx context.Context, q MeansQuery) ([]CorrectionCount, error)
 }
 
 var _ Store = (*store.Reader)(nil)

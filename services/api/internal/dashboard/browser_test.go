@@ -72,7 +72,7 @@ func newHarness(t *testing.T) *harness {
 	fix := apitest.Seed(store, net, time.Now())
 	applier := &apitest.Applier{Store: store, Delay: 300 * time.Millisecond}
 	s, err := api.NewServer(api.Options{
-		Network: net, Tokens: tokens, Store: store, Commander: applier, Assets: dashboard.Assets(),
+		Network: net, Tokens: tokens, Store: store, Commander: applier, Corrector: applier, Assets: dashboard.Assets(),
 		CommandTimeout: 5 * time.Second, CommandPoll: 20 * time.Millisecond, RefreshInterval: 200 * time.Millisecond,
 	})
 	if err != nil {

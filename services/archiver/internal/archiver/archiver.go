@@ -39,20 +39,57 @@ type Archiver struct {
 	cfg   *config.Config
 	kafka stream.Cluster
 	w     *store.Writer
+	m     *store.Metrics
 	km    *stream.Metrics
 	log   *slog.Logger
+	// rollupLag is how far behind its newest mark the last deferred rebuild finished.
+	rollupLag prometheus.Gauge
 }
 
 // NewArchiver returns an Archiver for the topics of cfg; km are the metrics of its
 // consumers (Archive.Kafka: riverwatch_archiver_kafka_*, lag per topic and partition
 // among them).
-func NewArchiver(cfg *config.Config, kc stream.Cluster, w *store.Writer, km *stream.Metrics, log *slog.Logger) *Archiver {
-	return &Archiver{cfg: cfg, kafka: kc, w: w, km: km, log: log}
+func NewArchiver(cfg *config.Config, kc stream.Cluster, w *store.Writer, m *store.Metrics, km *stream.Metrics, log *slog.Logger) *Archiver {
+	return &Archiver{cfg: cfg, kafka: kc, w: w, m: m, km: km, log: log, rollupLag: m.RollupLag}
 }
 
-// Run consumes until ctx is done (nil) or a consumer fails (its error).
+// Run consumes until ctx is done (nil) or a consumer fails (its error). With
+// archiver.rollup_delay set it also runs the rollup loop (rollups.go).
 func (a *Archiver) Run(ctx context.Context) error {
 	var g ops.Group
+	write := func(ctx context.Context, k store.Kind, topic string, batch []kafka.Message) error {
+		_, err := a.w.Write(ctx, k, topic, batch)
+		return err
+	}
+	if a.cfg.Archiver.RollupDelay > 0 {
+		rt := a.cfg.Archiver.RollupTopic
+		if err := stream.EnsureTopics(ctx, a.kafka, stream.TopicSpec{Name: rt, Partitions: 1}); err != nil {
+			return fmt.Errorf("rollup topic %s: %w", rt, err)
+		}
+		marks := stream.NewWriter(stream.WriterConfig{Cluster: a.kafka, Topic: rt, BatchTimeout: a.cfg.Kafka.BatchTimeout, Label: "rollups"}, a.km)
+		defer marks.Close()
+		marker := rollupMarker{w: marks}
+		write = func(ctx context.Context, k store.Kind, topic string, batch []kafka.Message) error {
+			res, err := a.w.WriteRaw(ctx, k, topic, batch)
+			if err != nil {
+				return err
+			}
+			return marker.mark(ctx, res.Dirty)
+		}
+		rc := stream.NewConsumer(stream.ConsumerConfig{
+			Cluster:  a.kafka,
+			Topic:    rt,
+			GroupID:  RollupGroupID(a.cfg.Kafka.GroupPrefix),
+			MaxRows:  a.cfg.Archiver.MaxRows,
+			MaxDelay: a.cfg.Archiver.RollupDelay,
+			MaxWait:  a.cfg.Kafka.MaxWait,
+			RetryMax: a.cfg.Archiver.RetryMax,
+			Logger:   a.log,
+			Metrics:  a.km,
+		})
+		a.log.Info("rebuilding rollups from the dirty buckets", "topic", rt, "delay", a.cfg.Archiver.RollupDelay, "group", RollupGroupID(a.cfg.Kafka.GroupPrefix))
+		g.Go(func(ctx context.Context) error { return rc.Run(ctx, a.rebuildMarked) })
+	}
 	for _, k := range store.Kinds() {
 		topic := k.Topic(a.cfg.Kafka.Topics)
 		if topic == "" {
@@ -77,8 +114,7 @@ func (a *Archiver) Run(ctx context.Context) error {
 		a.log.Info("archiving topic", "topic", topic, "kind", k, "group", GroupID(a.cfg.Kafka.GroupPrefix, k))
 		g.Go(func(ctx context.Context) error {
 			return c.Run(ctx, func(ctx context.Context, batch []kafka.Message) error {
-				_, err := a.w.Write(ctx, k, topic, batch)
-				return err
+				return write(ctx, k, topic, batch)
 			})
 		})
 	}

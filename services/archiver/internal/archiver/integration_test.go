@@ -32,7 +32,7 @@ func TestArchiverCommitsOnlyArchivedBatchesAndSkipsBadMessages(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() {
-			done <- NewArchiver(cfg, stream.Plain(cfg.Kafka.Brokers...), e.Writer, e.km, storetest.Quiet()).Run(ctx)
+			done <- NewArchiver(cfg, stream.Plain(cfg.Kafka.Brokers...), e.Writer, e.Metrics, e.km, storetest.Quiet()).Run(ctx)
 		}()
 		return func() {
 			cancel()
@@ -134,5 +134,110 @@ func TestReplayRearchivesARangeWithoutCountingTwice(t *testing.T) {
 	}
 	if _, err := Replay(ctx, stream.Plain(cfg.Kafka.Brokers...), ReplayRequest{Kind: store.KindReadings, Topic: topic, Partition: -1, FromOffset: 0, MaxRows: 50000, MaxBytes: 16 << 20}, e.Writer, storetest.Quiet()); err == nil || !strings.Contains(err.Error(), "-partition") {
 		t.Error("an offset range without a partition was accepted")
+	}
+}
+
+// TestACorrectionOnItsTopicReplacesTheArchivedValueOnce: a correction published after the
+// reading is archived wins in FINAL, is recorded once in the
+// corrections table, and a redelivery of it changes nothing.
+func TestACorrectionOnItsTopicReplacesTheArchivedValueOnce(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.Config
+	cfg.Archiver.MaxDelay = 50 * time.Millisecond
+	cfg.Archiver.RecordsMaxDelay = 50 * time.Millisecond
+	recs := storetest.Readings(10, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	storetest.Publish(t, cfg, cfg.Kafka.Topics.Readings, storetest.AsMessages(t, recs, storetest.ReadingKey, 0, 0))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- NewArchiver(cfg, stream.Plain(cfg.Kafka.Brokers...), e.Writer, e.Metrics, e.km, storetest.Quiet()).Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("archiver: %v", err)
+		}
+	}()
+	testinfra.Eventually(t, 60*time.Second, "the readings archived", func() bool {
+		return e.Count(t, "SELECT count() FROM %s FINAL", e.Table(store.TableReadings)) == 10
+	})
+
+	target := recs[3]
+	fixed := target
+	fixed.Value, fixed.Source = target.Value+1000, message.SourceCorrection
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	fixed.ReceivedAt = at
+	prev := target.Value
+	c := message.Correction{Reading: fixed, Previous: &prev, Reason: "lab comparison", Actor: "admin", ActorRole: "admin", At: at}
+	c.ID = message.CorrectionID(fixed.ID, c.Actor, c.At)
+	corr := storetest.AsMessages(t, []message.Correction{c}, func(message.Correction) string { return fixed.Site }, 0, 0)
+	storetest.Publish(t, cfg, cfg.Kafka.Topics.Corrections, corr)
+	storetest.Publish(t, cfg, cfg.Kafka.Topics.Corrections, corr) // a redelivery
+
+	testinfra.Eventually(t, 60*time.Second, "the corrected value in readings", func() bool {
+		return e.Count(t, "SELECT count() FROM %s FINAL WHERE id = '%s' AND value = %v", e.Table(store.TableReadings), fixed.ID, fixed.Value) == 1
+	})
+	if n := e.Count(t, "SELECT count() FROM %s FINAL", e.Table(store.TableReadings)); n != 10 {
+		t.Errorf("readings = %d after the correction, want 10", n)
+	}
+	testinfra.Eventually(t, 30*time.Second, "the correction recorded once", func() bool {
+		return e.Count(t, "SELECT count() FROM %s FINAL WHERE id = '%s' AND reason = 'lab comparison'", e.Table(store.TableCorrections), c.ID) == 1
+	})
+	if n := e.Count(t, "SELECT count() FROM %s FINAL", e.Table(store.TableCorrections)); n != 1 {
+		t.Errorf("corrections = %d after a redelivery, want 1", n)
+	}
+}
+
+// TestReadingsCommitBeforeTheirRollupsWhichFollowWithAWatermark: with the rollups off the
+// commit path, the readings' offsets are committed, the rollup loop rebuilds what they
+// marked and records how far it got, and a redelivered batch still counts once.
+func TestReadingsCommitBeforeTheirRollupsWhichFollowWithAWatermark(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.Config
+	cfg.Archiver.MaxDelay = 100 * time.Millisecond
+	cfg.Archiver.RollupDelay = 300 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- NewArchiver(cfg, stream.Plain(cfg.Kafka.Brokers...), e.Writer, e.Metrics, e.km, storetest.Quiet()).Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("archiver: %v", err)
+		}
+	}()
+
+	const n = 2000
+	published := time.Now()
+	recs := storetest.Readings(n, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	msgs := storetest.AsMessages(t, recs, storetest.ReadingKey, 0, 0)
+	storetest.Publish(t, cfg, cfg.Kafka.Topics.Readings, msgs)
+	waitCommitted(t, cfg, time.Minute) // the readings group, then the rollup loop's
+	samples := func(table string) uint64 {
+		return e.Count(t, "SELECT toUInt64(sum(samples)) FROM %s FINAL", e.Table(table))
+	}
+	for _, table := range []string{store.TableReadings5Min, store.TableReadingsHourly, store.TableReadingsDaily} {
+		if got := samples(table); got != n {
+			t.Errorf("%s samples = %d once the rollup loop committed, want %d", table, got, n)
+		}
+	}
+	through, ok, err := e.Reader.RollupsThrough(context.Background())
+	if err != nil || !ok || through.Before(published.Add(-time.Second)) {
+		t.Errorf("rollups through %v (ok %v, err %v), want a watermark after %v", through, ok, err, published)
+	}
+	if got := storetest.MetricValue(e.Metrics.Errors.WithLabelValues(cfg.Archiver.RollupTopic, "rollup")); got != 0 {
+		t.Errorf("%v rollup errors", got)
+	}
+
+	// The same batch delivered again (a producer retry): the rows and the rollups hold it once.
+	storetest.Publish(t, cfg, cfg.Kafka.Topics.Readings, msgs[:500])
+	waitCommitted(t, cfg, time.Minute)
+	if got := e.Count(t, "SELECT count() FROM %s FINAL", e.Table(store.TableReadings)); got != n {
+		t.Errorf("readings FINAL = %d after a redelivery, want %d", got, n)
+	}
+	if got := samples(store.TableReadingsHourly); got != n {
+		t.Errorf("hourly samples = %d after a redelivery, want %d", got, n)
 	}
 }

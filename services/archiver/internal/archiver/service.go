@@ -54,7 +54,7 @@ func (s *Service) Run(ctx context.Context, ready func(bool)) error {
 		ready(true)
 		defer ready(false)
 	}
-	return NewArchiver(s.cfg, s.kafka, a.Writer, a.Kafka, s.d.Log).Run(ctx)
+	return NewArchiver(s.cfg, s.kafka, a.Writer, a.Metrics, a.Kafka, s.d.Log).Run(ctx)
 }
 
 // Migrate applies the pending schema migrations.

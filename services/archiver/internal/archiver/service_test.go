@@ -265,10 +265,20 @@ func maxTime(a, b time.Time) time.Time {
 
 func waitCommitted(t *testing.T, cfg *config.Config, timeout time.Duration) {
 	t.Helper()
-	group := GroupID(cfg.Kafka.GroupPrefix, store.KindReadings)
-	hwm := storetest.HighWaterMarks(t, cfg, cfg.Kafka.Topics.Readings)
-	testinfra.Eventually(t, timeout, "every readings offset committed", func() bool {
-		c := storetest.Committed(t, cfg, group, cfg.Kafka.Topics.Readings)
+	waitGroupCommitted(t, cfg, GroupID(cfg.Kafka.GroupPrefix, store.KindReadings), cfg.Kafka.Topics.Readings, timeout)
+	// Then the rollup loop: its offsets are committed once the buckets the readings
+	// marked are rebuilt (rollups.go).
+	if cfg.Archiver.RollupDelay > 0 {
+		waitGroupCommitted(t, cfg, RollupGroupID(cfg.Kafka.GroupPrefix), cfg.Archiver.RollupTopic, timeout)
+	}
+}
+
+// waitGroupCommitted waits until group has committed the end of every partition of topic.
+func waitGroupCommitted(t *testing.T, cfg *config.Config, group, topic string, timeout time.Duration) {
+	t.Helper()
+	hwm := storetest.HighWaterMarks(t, cfg, topic)
+	testinfra.Eventually(t, timeout, "every offset of "+topic+" committed by "+group, func() bool {
+		c := storetest.Committed(t, cfg, group, topic)
 		for p, end := range hwm {
 			if c[p] != end {
 				return false

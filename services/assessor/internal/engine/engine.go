@@ -32,6 +32,7 @@ const (
 	OutcomeLateBeyondGrace  = "late_beyond_grace" // older than grace: history only
 	OutcomeDailyAverage     = "daily_average"     // CN 2031 day data: left to period evaluation
 	OutcomePeriodSuperseded = "period_superseded" // minute or hour average of a stretch finer data covered
+	OutcomeBackfill         = "backfill"          // HJ 212-2025 back-fill (RF=1): stored, evaluated per period, not judged live
 	OutcomeUnknownSite      = "unknown_site"
 	OutcomeUnknownParameter = "unknown_parameter"
 )
@@ -163,6 +164,14 @@ func (e *Engine) ApplyAt(r message.Reading, pos Position) []message.Event {
 	}
 	e.markDirty(s)
 
+	if r.Backfill {
+		// Data the station stored during an outage and sent later (HJ 212-2025 RF=1). It is
+		// stored and counted in the period evaluation (pkg/evaluate reads every stored
+		// reading), but it is not live water: it opens, updates and clears nothing, pages
+		// nobody and leaves the series' clock and quality state alone (docs/protocol.md).
+		e.m.outcome(OutcomeBackfill)
+		return out
+	}
 	if r.Interval == message.IntervalDay {
 		// Day averages arrive a day after their hours were judged; they feed the period
 		// evaluation (pkg/evaluate), not alarms.

@@ -32,7 +32,7 @@ type Metrics struct {
 var outcomes = []string{
 	OutcomeJudged, OutcomeNotApplicable, OutcomeFlag, OutcomeOverRange, OutcomeImplausible,
 	OutcomeFlatLine, OutcomeDuplicate, OutcomeReplayed, OutcomeLateJudged, OutcomeLateBeyondGrace,
-	OutcomeDailyAverage, OutcomePeriodSuperseded, OutcomeUnknownSite, OutcomeUnknownParameter,
+	OutcomeDailyAverage, OutcomePeriodSuperseded, OutcomeBackfill, OutcomeUnknownSite, OutcomeUnknownParameter,
 }
 
 // eventTypes lists every event type of the contract.

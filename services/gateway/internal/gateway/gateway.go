@@ -60,6 +60,9 @@ type Gateway struct {
 	uploadWait time.Duration // how long an upload waits for a slot: 5 s
 	rec        recorder
 
+	cmdMu sync.Mutex // guards st
+	st    stations   // sessions by MN, commands waiting for a station
+
 	lnMu  sync.Mutex
 	ln    net.Listener
 	ready chan struct{}
@@ -103,6 +106,7 @@ func NewGateway(d Parts, cfg config.Gateway) (*Gateway, error) {
 		split:    split,
 		uploads:  make(chan struct{}, cfg.MaxConcurrentUploads), uploadWait: 5 * time.Second,
 		ready: make(chan struct{}),
+		st:    stations{byMN: map[string]*session{}, queued: map[string][]queuedCommand{}},
 	}, nil
 }
 
@@ -114,6 +118,17 @@ type recorder struct {
 	mu    sync.Mutex
 	queue []*message.Rejection
 	done  chan struct{} // non-nil while a goroutine publishes; closed when it stops
+}
+
+// profile is what sites.yaml says of the station with an MN that changes how its frames
+// are read (hj212.Receiver.Profile, hj212.Decoder.Profile): its edition, accepted
+// deviations and SM4 keys. An unknown MN reads strictly by the standard, without keys.
+func (g *Gateway) profile(mn string) hj212.Profile {
+	site, ok := g.net.SiteByMN(mn)
+	if !ok || site.Station == nil {
+		return hj212.Profile{}
+	}
+	return hj212.Profile{Edition: site.Station.Edition(), Allow: site.Station.Deviations(), Keys: site.Station.SM4Keys()}
 }
 
 // recordUnauth records the refusal of unauthenticated input (a refused connection, an
@@ -192,6 +207,7 @@ type outbox struct {
 	arena      []byte   // message values of this batch (see addReading)
 
 	framesAccepted   int
+	backfill         int // readings marked back-fill (HJ 212-2025 RF=1)
 	framesRefused    map[string]int
 	readingsAccepted map[string]int    // by source
 	readingsRefused  map[[2]string]int // by source, reason
@@ -200,7 +216,7 @@ type outbox struct {
 func (o *outbox) reset() {
 	o.readings, o.rejections, o.replies, o.replyCNs = o.readings[:0], o.rejections[:0], o.replies[:0], o.replyCNs[:0]
 	o.after, o.keys, o.arena, o.err = o.after[:0], o.keys[:0], nil, nil
-	o.framesAccepted, o.frames = 0, 0
+	o.framesAccepted, o.frames, o.backfill = 0, 0, 0
 	clear(o.framesRefused)
 	clear(o.readingsAccepted)
 	clear(o.readingsRefused)
@@ -220,6 +236,9 @@ func (o *outbox) addReading(r *message.Reading) {
 		o.readingsAccepted = map[string]int{}
 	}
 	o.readingsAccepted[r.Source]++
+	if r.Backfill {
+		o.backfill++
+	}
 }
 
 // addRejection records a refusal. frame says whether it refuses a whole frame (or HTTP
@@ -299,6 +318,7 @@ func (g *Gateway) commit(o *outbox) {
 		f()
 	}
 	g.m.framesAccepted.Add(float64(o.framesAccepted))
+	g.m.backfill.Add(float64(o.backfill))
 	for reason, n := range o.framesRefused {
 		g.m.framesRefused.WithLabelValues(reason).Add(float64(n))
 	}

@@ -171,7 +171,13 @@ type harness struct {
 // newHarness starts a gateway with fake publishers on a free port; cfg tweaks the config.
 func newHarness(t testing.TB, tweak func(*config.Gateway)) *harness {
 	t.Helper()
-	nw, err := network.Parse([]byte(testSites))
+	return newHarnessSites(t, testSites, tweak)
+}
+
+// newHarnessSites is newHarness with another sites.yaml.
+func newHarnessSites(t testing.TB, sites string, tweak func(*config.Gateway)) *harness {
+	t.Helper()
+	nw, err := network.Parse([]byte(sites))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,6 +56,9 @@ func (g *Gateway) RunTCP(ctx context.Context) error {
 	g.lnMu.Unlock()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
+	timers := make(chan struct{})
+	go func() { defer close(timers); g.runCommandTimers(ctx) }()
+	defer func() { <-timers }()
 	// Out of file descriptors and the like: wait and retry, as net/http does (5 ms doubling
 	// to 1 s), with jitter.
 	retry := &backoff.ExponentialBackOff{InitialInterval: 5 * time.Millisecond, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: time.Second}

@@ -7,7 +7,7 @@ import (
 )
 
 // metrics of the gateway; its Kafka writers' (publish latency and failures, by topic:
-// readings, rejected) are stream.Metrics, registered by services/gateway. Label values come from fixed sets: reason codes, sources
+// readings, rejected) are stream.Metrics, registered by services/gateway. Label values come from fixed sets: reason codes, site ids of sites.yaml, editions, command states, sources
 // (hj212, http, csv), topics (readings, rejected), answer CNs, HTTP endpoints and codes.
 type metrics struct {
 	framesAccepted   prometheus.Counter     // riverwatch_gateway_frames_accepted_total
@@ -15,6 +15,12 @@ type metrics struct {
 	framesUnacked    prometheus.Counter     // riverwatch_gateway_frames_unacknowledged_total
 	readingsAccepted *prometheus.CounterVec // riverwatch_gateway_readings_accepted_total{source}
 	readingsRefused  *prometheus.CounterVec // riverwatch_gateway_readings_refused_total{source,reason}
+	backfill         prometheus.Counter     // riverwatch_gateway_backfill_readings_total
+	editionMismatch  *prometheus.CounterVec // riverwatch_gateway_edition_mismatch_total{site,configured,flag}
+	deviations       *prometheus.CounterVec // riverwatch_gateway_deviations_total{site,deviation}
+	encrypted        *prometheus.CounterVec // riverwatch_gateway_encrypted_frames_total{site}
+	commandsSent     *prometheus.CounterVec // riverwatch_gateway_commands_sent_total{cn}
+	commands         *prometheus.CounterVec // riverwatch_gateway_commands_total{cn,state}
 	connsOpen        prometheus.Gauge       // riverwatch_gateway_connections_open
 	connsTotal       prometheus.Counter     // riverwatch_gateway_connections_total
 	connsRefused     *prometheus.CounterVec // riverwatch_gateway_connections_refused_total{reason}
@@ -48,6 +54,30 @@ func newMetrics(reg prometheus.Registerer, splitBytes func() float64) (*metrics,
 			Name: "riverwatch_gateway_readings_refused_total",
 			Help: "Single readings (items, rows) refused, by source and reason (recorded on the rejected topic).",
 		}, []string{"source", "reason"}),
+		backfill: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "riverwatch_gateway_backfill_readings_total",
+			Help: "Readings published marked as back-fill (HJ 212-2025 RF=1: stored by the station during an outage, sent later); also counted in readings_accepted_total.",
+		}),
+		editionMismatch: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riverwatch_gateway_edition_mismatch_total",
+			Help: "Authenticated HJ 212 packets whose Flag version bits name another edition than the station's sites.yaml station.protocol (the configured edition is used), by site, configured edition and Flag edition.",
+		}, []string{"site", "configured", "flag"}),
+		deviations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riverwatch_gateway_deviations_total",
+			Help: "Authenticated HJ 212 frames accepted with a deviation from the standard their station is allowed (sites.yaml station.compat), by site and deviation (modbus_crc, lowercase_hex, no_cp_end): loggers to fix.",
+		}, []string{"site", "deviation"}),
+		encrypted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riverwatch_gateway_encrypted_frames_total",
+			Help: "Authenticated HJ 212 frames whose CP arrived SM4-encrypted (HJ 212-2025 §6.4) and was decrypted with the station's key, by site.",
+		}, []string{"site"}),
+		commandsSent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riverwatch_gateway_commands_sent_total",
+			Help: "Host commands written to stations (first sends, not resends), by command code.",
+		}, []string{"cn"}),
+		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riverwatch_gateway_commands_total",
+			Help: "Host commands ended, by command code and final state: done (9012 ExeRtn=1), rejected (9011 QnRtn other than 1), failed (9012 other than 1, or not sent), timed_out (no 9011 after the resends, no 9012 in time, connection closed), expired (cn empty: the station did not connect within the TTL).",
+		}, []string{"cn", "state"}),
 		connsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "riverwatch_gateway_connections_open",
 			Help: "Open HJ 212 station connections.",
@@ -89,7 +119,7 @@ func newMetrics(reg prometheus.Registerer, splitBytes func() float64) (*metrics,
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.framesAccepted, m.framesRefused, m.framesUnacked, m.readingsAccepted,
-		m.readingsRefused, m.connsOpen, m.connsTotal, m.connsRefused, m.connsClosed, m.authFailures, m.suppressed, m.splitBytes,
+		m.readingsRefused, m.backfill, m.editionMismatch, m.deviations, m.encrypted, m.commandsSent, m.commands, m.connsOpen, m.connsTotal, m.connsRefused, m.connsClosed, m.authFailures, m.suppressed, m.splitBytes,
 		m.answers, m.httpRequests} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ingest: register metrics: %w", err)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/hj212"
@@ -31,8 +32,20 @@ type session struct {
 	locked bool          // a frame hit a lock-out: close after this batch
 	lastMN string        // the MN last authenticated (the guard is told of each new one)
 	out    outbox
-	errRun int // consecutive frames refused by the codec or authentication
+	errRun int             // consecutive frames refused by the codec or authentication
+	dev    hj212.Deviation // deviations of the frame being handled: answers mirror its CRC
 	wbuf   []byte
+	wmu    sync.Mutex // serialises writes: batch answers and host commands
+
+	// Host commands (commands.go), guarded by cmdMu: another goroutine sends them.
+	cmdMu    sync.Mutex
+	tracker  hj212.Tracker
+	cmdDone  map[string]CommandDone // by QN
+	attached string                 // the MN this session is registered as ("" until authenticated)
+	cmdPW    string                 // its password
+	lastST   string                 // the ST of its last packet (not 91)
+	lastVer  hj212.Version          // the edition of its last packet
+	cmdDev   hj212.Deviation        // the CRC deviation of its last frame (commands mirror it)
 }
 
 // serve reads frames until the station leaves, times out, misbehaves too often or the
@@ -40,13 +53,15 @@ type session struct {
 // together, then answered in order.
 func (g *Gateway) serve(ctx context.Context, conn net.Conn, addr string) {
 	defer conn.Close()
-	s := &session{g: g, conn: conn, remote: conn.RemoteAddr().String(), addr: addr}
-	s.rx = hj212.Receiver{Location: g.net.Location, Authenticate: s.authenticate,
+	s := &session{g: g, conn: conn, remote: conn.RemoteAddr().String(), addr: addr, cmdDone: map[string]CommandDone{}}
+	defer g.detach(s)
+	s.rx = hj212.Receiver{Location: g.net.Location, Authenticate: s.authenticate, Profile: g.profile,
 		Reassembler: hj212.Reassembler{MaxSets: g.cfg.MaxSplitSets, MaxBytes: g.cfg.MaxSplitBytes, Timeout: g.cfg.SplitTimeout, Budget: g.split}}
 	defer s.rx.Reassembler.Reset() // give the shared split budget back, however the session ends
 	// Until a frame authenticates, the connection lives at most gateway.auth_timeout.
 	s.rd = &deadlineReader{ctx: ctx, conn: conn, idle: g.cfg.IdleTimeout, frame: g.cfg.FrameTimeout, authBy: time.Now().Add(g.cfg.AuthTimeout)}
 	s.dec = hj212.NewDecoder(s.rd, g.cfg.MaxFrameBytes)
+	s.dec.Profile = g.profile
 	s.rd.dec = s.dec
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
@@ -72,6 +87,9 @@ func (g *Gateway) serve(ctx context.Context, conn net.Conn, addr string) {
 		}
 		if !s.flush(ctx, log) {
 			return
+		}
+		if s.lastMN != "" && s.lastMN != s.attachedMN() {
+			g.attach(s, s.lastMN) // and send the commands waiting for it
 		}
 		if s.locked {
 			g.m.connsClosed.WithLabelValues(ReasonAuthLocked).Inc()
@@ -147,8 +165,11 @@ func (s *session) flush(ctx context.Context, log *slog.Logger) bool {
 	for _, r := range o.replies {
 		s.wbuf = append(s.wbuf, r...)
 	}
+	s.wmu.Lock()
 	s.conn.SetWriteDeadline(time.Now().Add(s.g.cfg.WriteTimeout))
-	if _, err := s.conn.Write(s.wbuf); err != nil {
+	_, err := s.conn.Write(s.wbuf)
+	s.wmu.Unlock()
+	if err != nil {
 		log.Warn("answer station", "err", err)
 		return false
 	}
@@ -158,9 +179,16 @@ func (s *session) flush(ctx context.Context, log *slog.Logger) bool {
 	return true
 }
 
+// attachedMN is the MN the session is registered as for host commands.
+func (s *session) attachedMN() string {
+	s.cmdMu.Lock()
+	defer s.cmdMu.Unlock()
+	return s.attached
+}
+
 // reply queues an answer, sent once the batch is published.
 func (s *session) reply(p hj212.Packet) {
-	b, err := hj212.Encode(p)
+	b, err := hj212.EncodeFor(p, s.dev)
 	if err != nil { // answers are built from validated packets
 		s.g.log.Error("encode answer", "cn", p.CN, "err", err)
 		return
@@ -200,14 +228,17 @@ func (s *session) refuse(reason, detail, raw string, p *hj212.Packet, site *netw
 func (s *session) handle(f hj212.Frame, err error, now time.Time) {
 	s.out.frames++
 	up, err := s.rx.Decode(f, err, now)
+	s.dev = up.Deviations
 	var re *hj212.RefusalError
 	if errors.As(err, &re) {
+		s.dev = f.Deviations
 		site := s.site // known from StageAuth on (auth_pw names the site)
 		if re.Stage < hj212.StageAuth {
 			site = nil
 		}
 		if re.Authenticated() {
 			s.errRun = 0
+			s.crossCheck(re.Packet, f.Deviations, f.Encrypted)
 		}
 		s.refuse(re.Reason, re.Detail, re.Raw, re.Packet, site, now, !re.Authenticated())
 		if re.Final {
@@ -216,10 +247,36 @@ func (s *session) handle(f hj212.Frame, err error, now time.Time) {
 		return
 	}
 	s.errRun = 0
+	s.crossCheck(&up.Packet, up.Deviations, up.Encrypted)
+	s.cmdMu.Lock()
+	if up.Packet.ST != hj212.STSystem {
+		s.lastST = up.Packet.ST
+	}
+	s.lastVer, s.cmdDev = up.Packet.Version(), up.Deviations&hj212.DevModbusCRC
+	s.cmdMu.Unlock()
 	if up.Pending {
 		return // held until the set is complete; answered then
 	}
 	s.dispatch(&up, now)
+}
+
+// crossCheck counts, for an authenticated packet, a Flag that names another edition than
+// its station's configured one (sites.yaml station.protocol: the configured edition is
+// used), each deviation from the standard its station was allowed (station.compat), and
+// an SM4-encrypted CP.
+func (s *session) crossCheck(p *hj212.Packet, dev hj212.Deviation, encrypted bool) {
+	if s.site == nil {
+		return
+	}
+	if encrypted {
+		s.g.m.encrypted.WithLabelValues(s.site.ID).Inc()
+	}
+	if p.FlagDisagrees() {
+		s.g.m.editionMismatch.WithLabelValues(s.site.ID, p.Edition.String(), hj212.EditionOf(p.FlagVersion()).String()).Inc()
+	}
+	for _, name := range dev.Names() {
+		s.g.m.deviations.WithLabelValues(s.site.ID, name).Inc()
+	}
 }
 
 // authenticate checks a packet's MN and PW against sites.yaml, under the lock-out of
@@ -282,6 +339,13 @@ func (s *session) dispatch(up *hj212.Upload, now time.Time) {
 		s.data(up, now)
 		return
 	}
+	if s.answer(p, now) { // a 9011/9012 or an upload answering one of our commands
+		s.out.framesAccepted++
+		if p.WantsAck() && hj212.CommandDirection(p.CN) != hj212.DirResponse {
+			s.reply(hj212.Response9014(p)) // a data response: 3011–3024 are host-only when they start a request
+		}
+		return
+	}
 	switch hj212.CommandDirection(p.CN) {
 	case hj212.DirResponse:
 		s.out.framesAccepted++ // answers to our 1012, or stray: never answered
@@ -298,10 +362,10 @@ func (s *session) dispatch(up *hj212.Upload, now time.Time) {
 			return
 		}
 		// Stored as a rejection, so answered: sending it again would not change anything.
-		s.refuse(ReasonUnsupportedCN, "CN "+p.CN+" is an upload riverwatch does not turn into readings", raw, &p, site, now, false)
+		s.refuse(ReasonUnsupportedCN, hj212.DescribeCN(p.CN, p.Version())+" is an upload riverwatch does not turn into readings", raw, &p, site, now, false)
 		s.ack(p)
 	case hj212.DirRequest:
-		s.refuse(ReasonUnsupportedCN, "CN "+p.CN+" is a host-to-field request; the gateway is not a field machine", raw, &p, site, now, false)
+		s.refuse(ReasonUnsupportedCN, hj212.DescribeCN(p.CN, p.Version())+" is a host-to-field request; the gateway is not a field machine", raw, &p, site, now, false)
 		s.ack(p)
 	default:
 		s.refuse(ReasonUnknownCN, "CN "+p.CN+" is not a command of HJ 212", raw, &p, site, now, false)
@@ -395,5 +459,6 @@ func (s *session) item(p *hj212.Packet, pol hj212.Pollutant, site *network.Site,
 		refuse(pol.Param, rf.reason, it.Code+": "+rf.detail)
 		return
 	}
+	r.Backfill = p.RF // HJ 212-2025 back-fill: stored, not judged as live (docs/protocol.md)
 	s.out.addReading(&r)
 }

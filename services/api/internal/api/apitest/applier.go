@@ -156,3 +156,15 @@ func change(inc *message.Incident, cmd message.Command, now time.Time) (string, 
 	}
 	return "", errors.New("unknown command " + cmd.Type)
 }
+
+var _ api.Corrector = (*Applier)(nil)
+
+// Correct implements api.Corrector: the correction is stored at once, as the archiver
+// would store it (MemStore.AddCorrections); SendErr fails it as Kafka down would.
+func (a *Applier) Correct(_ context.Context, c message.Correction) error {
+	if a.SendErr != nil {
+		return a.SendErr
+	}
+	a.Store.AddCorrections(c)
+	return nil
+}

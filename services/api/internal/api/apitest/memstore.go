@@ -41,6 +41,9 @@ type MemStore struct {
 	notificationAt map[notificationKey]int
 	// Fail, when set, is returned by every read: for error-path tests.
 	Fail error
+	// Through, when set, is what RollupsThrough answers: rollups rebuilt apart from the
+	// raw readings, as the archiver's rollup loop does.
+	Through time.Time
 }
 
 // eventKey is the events table's ORDER BY key.
@@ -124,6 +127,62 @@ func (m *MemStore) putReading(r message.Reading, version uint64) {
 	m.readingVersion = append(m.readingVersion, version)
 }
 
+// RollupsThrough implements api.Store: the in-memory store computes its rollups when
+// asked, so they are never behind (ok false, as with rollups rebuilt inside each batch),
+// unless a test set Through.
+func (m *MemStore) RollupsThrough(context.Context) (time.Time, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Fail != nil {
+		return time.Time{}, false, m.Fail
+	}
+	return m.Through, !m.Through.IsZero(), nil
+}
+
+// MonthlyCorrections implements api.Store: corrected readings and corrections per site and
+// calendar month of q.Location, ordered by site and month.
+func (m *MemStore) MonthlyCorrections(_ context.Context, q api.MeansQuery) ([]api.CorrectionCount, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Fail != nil {
+		return nil, m.Fail
+	}
+	loc := q.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	type key struct {
+		site  string
+		month time.Time
+	}
+	counts := map[key]*api.CorrectionCount{}
+	readings := map[key]map[string]bool{}
+	for _, c := range m.corrections {
+		if !slices.Contains(q.Sites, c.Reading.Site) || outside(c.Reading.ObservedAt, q.From, q.To) {
+			continue
+		}
+		l := c.Reading.ObservedAt.In(loc)
+		k := key{c.Reading.Site, time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, loc)}
+		if counts[k] == nil {
+			counts[k], readings[k] = &api.CorrectionCount{Site: k.site, Month: k.month}, map[string]bool{}
+		}
+		counts[k].Corrections++
+		readings[k][c.Reading.ID] = true
+	}
+	out := make([]api.CorrectionCount, 0, len(counts))
+	for k, c := range counts {
+		c.Readings = uint64(len(readings[k]))
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Site != out[j].Site {
+			return out[i].Site < out[j].Site
+		}
+		return out[i].Month.Before(out[j].Month)
+	})
+	return out, nil
+}
+
 // Corrections implements api.Store.
 func (m *MemStore) Corrections(_ context.Context, q api.CorrectionQuery) ([]message.Correction, error) {
 	m.mu.Lock()
@@ -143,6 +202,7 @@ func (m *MemStore) Corrections(_ context.Context, q api.CorrectionQuery) ([]mess
 		}
 		return out[i].ID < out[j].ID
 	})
+	out = out[min(q.Offset, len(out)):]
 	if q.Limit > 0 && len(out) > q.Limit {
 		out = out[:q.Limit]
 	}

@@ -33,7 +33,7 @@ const I18N = {
     'ist.open': '未确认', 'ist.acknowledged': '已确认', 'ist.resolved': '已解除', 'ist.closed': '已关闭',
     'cmd.applied': '已执行', 'cmd.pending': '已提交，等待处置服务执行', 'cmd.failed': '操作失败',
     'rep.year': '年度', 'rep.indicators': '规划指标（表2—1）', 'rep.indicator': '指标', 'rep.value': '实际',
-    'rep.targetv': '2025年目标', 'rep.meets': '达标', 'rep.months': '逐月断面水质类别', 'rep.period': '时段',
+    'rep.targetv': '2025年目标', 'rep.meets': '达标', 'rep.corrected': '人工更正数据', 'rep.months': '逐月断面水质类别', 'rep.period': '时段',
     'rep.rivers': '河流水质评价（2011年评价办法）', 'rep.method': '方法', 'rep.share3': 'Ⅰ～Ⅲ类比例',
     'rep.csv': '下载CSV', 'rep.sections': '断面数', 'rep.yes': '达标', 'rep.no': '未达标', 'rep.na': '—',
     'method.mean_concentration': '平均浓度法', 'method.class_share': '断面类别比例法',
@@ -67,7 +67,7 @@ const I18N = {
     'ist.open': 'open', 'ist.acknowledged': 'acknowledged', 'ist.resolved': 'resolved', 'ist.closed': 'closed',
     'cmd.applied': 'Applied', 'cmd.pending': 'Sent; waiting for the responder to apply it', 'cmd.failed': 'Failed',
     'rep.year': 'Year', 'rep.indicators': 'Plan indicators (table 2-1)', 'rep.indicator': 'Indicator', 'rep.value': 'Actual',
-    'rep.targetv': '2025 target', 'rep.meets': 'Met', 'rep.months': 'Monthly class of each site', 'rep.period': 'Period',
+    'rep.targetv': '2025 target', 'rep.meets': 'Met', 'rep.corrected': 'Corrected readings', 'rep.months': 'Monthly class of each site', 'rep.period': 'Period',
     'rep.rivers': 'River ratings (2011 method)', 'rep.method': 'Method', 'rep.share3': 'Share Ⅰ–Ⅲ',
     'rep.csv': 'Download CSV', 'rep.sections': 'Sections', 'rep.yes': 'met', 'rep.no': 'not met', 'rep.na': '—',
     'method.mean_concentration': 'mean concentration', 'method.class_share': 'class share',
@@ -512,8 +512,8 @@ async function renderReports() {
       <tbody>${rep.period.indicators.map((i) => `<tr><td>${esc(state.lang === 'en' ? i.name_en : i.name)}</td><td class="num">${i.of ? `${pct(i.value)} <span class="muted">(${i.count}/${i.of})</span>` : '-'}</td>
         <td class="num">${i.direction === 'min' ? '≥ ' : '≤ '}${pct(i.target)}</td><td>${yn(i.meets)}</td></tr>`).join('')}</tbody></table></div>
     <div class="card"><h2 class="flush">${esc(t('rep.months'))}</h2>
-      <table class="grid"><thead><tr><th>${esc(t('col.site'))}</th><th>${esc(t('col.target'))}</th>${months.map((m) => `<th>${esc(m.label.slice(5))}</th>`).join('')}<th>${esc(t('rep.period'))}</th><th>${esc(t('rep.meets'))}</th><th>${esc(t('col.pollutants'))}</th></tr></thead>
-      <tbody>${sites.map((sc) => `<tr><td>${esc(sc.name)}</td><td>${roman(sc.target_class)}</td>${months.map((m) => cell(m.sites.find((x) => x.site === sc.site))).join('')}${cell(sc)}<td>${yn(sc.meets_target)}</td><td>${esc(sc.main_pollutants)}</td></tr>`).join('')}</tbody></table></div>
+      <table class="grid"><thead><tr><th>${esc(t('col.site'))}</th><th>${esc(t('col.target'))}</th>${months.map((m) => `<th>${esc(m.label.slice(5))}</th>`).join('')}<th>${esc(t('rep.period'))}</th><th>${esc(t('rep.meets'))}</th><th>${esc(t('col.pollutants'))}</th><th class="num">${esc(t('rep.corrected'))}</th></tr></thead>
+      <tbody>${sites.map((sc) => `<tr><td>${esc(sc.name)}</td><td>${roman(sc.target_class)}</td>${months.map((m) => cell(m.sites.find((x) => x.site === sc.site))).join('')}${cell(sc)}<td>${yn(sc.meets_target)}</td><td>${esc(sc.main_pollutants)}</td><td class="num">${sc.corrected_readings || 0}</td></tr>`).join('')}</tbody></table></div>
     <div class="card"><h2 class="flush">${esc(t('rep.rivers'))}</h2>
       <table data-testid="rivers"><thead><tr><th>${esc(t('col.river'))}</th><th>${esc(t('rep.method'))}</th><th class="num">${esc(t('rep.sections'))}</th><th>${esc(t('col.class'))}</th><th class="num">${esc(t('rep.share3'))}</th><th>${esc(t('col.pollutants'))}</th></tr></thead>
       <tbody>${rep.period.rivers.map((r) => `<tr><td>${esc(r.name)}</td><td>${esc(t('method.' + r.method))}</td><td class="num">${r.rated}/${r.sections}</td>
