@@ -29,7 +29,7 @@ func productionRefusals(name string) []string {
 	case "archiver":
 		return []string{"clickhouse.password"}
 	case "api":
-		return []string{"api.metrics_listen", "clickhouse.password", "auth.tokens_file"}
+		return []string{"api.metrics_listen", "api.clickhouse_username", "auth.tokens_file"}
 	}
 	return nil // the simulator is a development tool
 }
