@@ -21,6 +21,7 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/notify"
+	"github.com/riverwatch/riverwatch/pkg/silence"
 	"github.com/riverwatch/riverwatch/pkg/stream"
 	"github.com/riverwatch/riverwatch/pkg/testinfra"
 	"github.com/segmentio/kafka-go"
@@ -546,4 +547,99 @@ func TestUndecodableEventEndsOnTheRejectedTopic(t *testing.T) {
 		t.Errorf("rejection %+v", rej)
 	}
 	testinfra.Eventually(t, 60*time.Second, "the event behind the bad one opens an incident", func() bool { return ups.latest() != nil })
+}
+
+// TestSilenceHoldsThroughARestartAndItsExpiryReleases runs the responder binary on the real
+// broker: a silence of TTH-S2 arrives as a signed command; an exceedance there opens an
+// incident marked silenced_by, whose notifications are recorded as inhibited and reach
+// nobody, also after a SIGKILL and restart (the silence is in the state topic); when an
+// operator expires the silence the held notifications go out, once each.
+func TestSilenceHoldsThroughARestartAndItsExpiryReleases(t *testing.T) {
+	cfg := testinfra.Config(t)
+	bin := testinfra.BuildService(t, "responder")
+	rcv := newReceiver(t, -1)
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	cfg.ContactsFile = writeContacts(t, srv.URL)
+	listen := testinfra.FreeAddr(t)
+	env := append(testinfra.Env(cfg), "RIVERWATCH_RESPONDER_LISTEN="+listen, "RIVERWATCH_RESPONDER_WEBHOOK_SECRET="+webhookSecret,
+		"RIVERWATCH_RESPONDER_TICK_INTERVAL=50ms")
+	logPath := filepath.Join(t.TempDir(), "responder.log")
+	defer func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("responder log:\n%s", b)
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ups := &updates{}
+	go ups.run(ctx, cfg, cfg.Kafka.GroupPrefix+".test-reader")
+	events := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Events}, nil)
+	defer events.Close()
+	commands := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Commands}, nil)
+	defer commands.Close()
+	key, err := message.LoadCommandKey(cfg.Kafka.CommandsKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := start(t, bin, env, listen, logPath)
+
+	now := time.Now().UTC()
+	create := message.Command{ID: "cmd-silence", Type: message.CommandSilenceCreate, Actor: "urumqi-admin", ActorRole: auth.RoleAdmin,
+		ActorJurisdictions: []string{"urumqi"}, At: now, Silence: &silence.Silence{
+			ID: "sil-integration", Matchers: []silence.Matcher{{Name: silence.LabelSite, Value: "TTH-S2"}},
+			StartsAt: now.Add(-time.Minute), EndsAt: now.Add(time.Hour), Comment: "氨氮分析仪校准",
+		}}
+	publishSigned(t, commands, key, create)
+	testinfra.Eventually(t, 60*time.Second, "silence created", func() bool { return ups.logWith(create.ID) != nil })
+	if l := ups.logWith(create.ID); l.Action != "silence_created" {
+		t.Fatalf("silence_create: %s %s", l.Action, l.Detail)
+	}
+
+	ev := message.Event{
+		ID: message.EventID(message.EventExceedanceOpened, "TTH-S2", "nh3n", now, ""), Type: message.EventExceedanceOpened,
+		Site: "TTH-S2", River: "toutun", Parameter: "nh3n", Value: 3.2, Limit: 1.0, TargetClass: "III", Class: "劣V",
+		Multiple: 2.2, Severity: "severe", ObservedAt: now, EmittedAt: now,
+	}
+	publish(t, events, ev.Site, ev)
+	inhibited := func() int {
+		n := 0
+		for _, up := range ups.snapshot() {
+			if up.Notification != nil && up.Notification.Status == "inhibited" {
+				n++
+			}
+		}
+		return n
+	}
+	testinfra.Eventually(t, 60*time.Second, "silenced incident with inhibited notifications", func() bool {
+		inc := ups.latest()
+		return inc != nil && slices.Equal(inc.SilencedBy, []string{"sil-integration"}) && inhibited() >= 4
+	})
+	held := inhibited()
+	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.cmd.Wait()
+	start(t, bin, env, listen, logPath)
+	time.Sleep(time.Second) // ticks at 50 ms: a forgotten silence would deliver by now
+	if got := rcv.find(func(received) bool { return true }); len(got) != 0 {
+		t.Fatalf("a silenced incident reached %d receivers", len(got))
+	}
+
+	expire := message.Command{ID: "cmd-unsilence", Type: message.CommandSilenceExpire, SilenceID: "sil-integration", Actor: "urumqi-admin",
+		ActorRole: auth.RoleAdmin, ActorJurisdictions: []string{"urumqi"}, Note: "校准完成", At: time.Now().UTC()}
+	publishSigned(t, commands, key, expire)
+	testinfra.Eventually(t, 60*time.Second, "held notifications delivered after the expiry", func() bool {
+		return len(rcv.find(func(received) bool { return true })) >= held
+	})
+	time.Sleep(500 * time.Millisecond)
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if len(rcv.processed) != held || len(rcv.dropped) != 0 {
+		t.Errorf("%d held, %d delivered, %d repeats", held, len(rcv.processed), len(rcv.dropped))
+	}
+	if l := ups.logWith(expire.ID); l == nil || l.Action != "silence_expired" {
+		t.Errorf("expiry log %+v", l)
+	}
 }
