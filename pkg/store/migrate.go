@@ -46,6 +46,7 @@ func Migrations() []Migration {
 		{Version: 3, Name: "rollups: readings_hourly, readings_daily", Up: create(hourlyTable, dailyTable)},
 		{Version: 4, Name: "rollups: readings_5min, filled from readings", Up: fiveMinUp},
 		{Version: 5, Name: "corrections: the record of explicit reading corrections", Up: create(correctionsTable)},
+		{Version: 6, Name: "silences: the latest snapshot of every silence", Up: create(silencesTable)},
 	}
 }
 

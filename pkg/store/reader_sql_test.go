@@ -59,6 +59,9 @@ func TestReaderSQLMatchesGoldenFiles(t *testing.T) {
 			From: time.Date(2026, 1, 1, 0, 0, 0, 0, shanghai), To: time.Date(2026, 4, 1, 0, 0, 0, 0, shanghai), Location: shanghai})},
 		{"watermark", r.watermarkSQL()},
 		{"corrections", r.correctionsSQL(CorrectionQuery{Site: "STH-S2", From: from, To: to, Limit: 101})},
+		{"silences", r.silencesSQL(SilenceQuery{EndsAfter: from, Limit: 1000})},
+		{"silences_all", r.silencesSQL(SilenceQuery{})},
+		{"silence", r.silenceSQL("sil-1")},
 		{"scan", r.scanSQL(ScanQuery{From: from, To: to})},
 		{"scan_sites", r.scanSQL(ScanQuery{From: from, To: to, Sites: []string{"STH-S2", "TTH-S1"}})},
 		// Quoting: a value with quotes and backslashes stays one literal.

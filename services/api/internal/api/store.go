@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/silence"
 	"github.com/riverwatch/riverwatch/pkg/store"
 )
 
@@ -39,6 +40,8 @@ type (
 	Watermark = store.Watermark
 	// CorrectionQuery selects the corrections of a site's readings.
 	CorrectionQuery = store.CorrectionQuery
+	// SilenceQuery selects silences.
+	SilenceQuery = store.SilenceQuery
 )
 
 // Store is everything the API reads. The ClickHouse implementation is store.Reader; handler
@@ -79,6 +82,10 @@ type Store interface {
 	// Corrections returns the explicit corrections of a site's readings observed in
 	// [From, To), the latest first.
 	Corrections(ctx context.Context, q CorrectionQuery) ([]message.Correction, error)
+	// Silences returns the latest snapshot of each silence, the latest starting first.
+	Silences(ctx context.Context, q SilenceQuery) ([]silence.Silence, error)
+	// Silence returns the latest snapshot of one silence, or ErrNotFound.
+	Silence(ctx context.Context, id string) (silence.Silence, error)
 }
 
 var _ Store = (*store.Reader)(nil)

@@ -591,7 +591,14 @@ func TestSilenceHoldsThroughARestartAndItsExpiryReleases(t *testing.T) {
 			ID: "sil-integration", Matchers: []silence.Matcher{{Name: silence.LabelSite, Value: "TTH-S2"}},
 			StartsAt: now.Add(-time.Minute), EndsAt: now.Add(time.Hour), Comment: "氨氮分析仪校准",
 		}}
-	publishSigned(t, commands, key, create)
+	// The writer may not see the topics created a moment ago yet: retry until it does.
+	cb, _ := json.Marshal(create)
+	testinfra.Eventually(t, 30*time.Second, "the silence command published", func() bool {
+		wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+		defer wcancel()
+		return commands.Publish(wctx, kafka.Message{Key: []byte(create.Silence.ID), Value: cb,
+			Headers: []kafka.Header{{Key: message.HeaderCommandSignature, Value: []byte(key.Sign(cb))}}}) == nil
+	})
 	testinfra.Eventually(t, 60*time.Second, "silence created", func() bool { return ups.logWith(create.ID) != nil })
 	if l := ups.logWith(create.ID); l.Action != "silence_created" {
 		t.Fatalf("silence_create: %s %s", l.Action, l.Detail)
