@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/message"
-	"github.com/riverwatch/riverwatch/pkg/silence"
 	"github.com/riverwatch/riverwatch/pkg/network"
+	"github.com/riverwatch/riverwatch/pkg/silence"
 	"github.com/riverwatch/riverwatch/pkg/standard"
 )
 
