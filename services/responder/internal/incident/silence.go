@@ -67,6 +67,16 @@ func (e *Engine) Silences() []silence.Silence {
 	return out
 }
 
+// SilenceCounts returns how many silences are in each state now (every state present).
+func (e *Engine) SilenceCounts() map[string]int {
+	now := e.clock.Now()
+	m := map[string]int{silence.StatePending: 0, silence.StateActive: 0, silence.StateExpired: 0}
+	for _, s := range e.silences {
+		m[s.Silence.State(now)]++
+	}
+	return m
+}
+
 // Silence returns a copy of one silence.
 func (e *Engine) Silence(id string) (silence.Silence, bool) {
 	s, ok := e.silences[id]

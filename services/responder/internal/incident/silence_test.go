@@ -349,3 +349,42 @@ func TestSilencesAndHeldNotificationsSurviveARestart(t *testing.T) {
 		t.Errorf("an ended silence is kept past the retention: removed %v", rm.Removed)
 	}
 }
+
+func TestASilencedIncidentEscalatesOnlyAfterItsRelease(t *testing.T) {
+	e, clk := newEngine(t)
+	createSilence(t, e, silenceAt("sil-1", "T2", 2*time.Hour))
+	mustEvent(t, e, exceed("ev1", "T2", "nh3n", 3.2, 1.0, t0), OutcomeOpened)
+	clk.Advance(90 * time.Minute) // past every 30 min escalation delay, still silenced
+	if ch := e.Tick(); hasLog(ch, "escalated") {
+		t.Fatal("a silenced incident escalated: nobody was told, nobody failed to acknowledge")
+	}
+	clk.Advance(30 * time.Minute) // the silence ends: the held messages go out
+	e.Tick()
+	released := deliverAll(e)
+	if len(byKind(released, KindEscalation)) != 0 {
+		t.Fatalf("escalations sent with the released messages: %v", recipientsOf(released))
+	}
+	clk.Advance(29 * time.Minute)
+	if ch := e.Tick(); hasLog(ch, "escalated") {
+		t.Fatal("escalated before the delay, counted from the release, had passed")
+	}
+	clk.Advance(time.Minute)
+	if ch := e.Tick(); !hasLog(ch, "escalated") {
+		t.Fatal("no escalation 30 min after the release of unacknowledged steps")
+	}
+}
+
+func TestSilenceCountsByStateNow(t *testing.T) {
+	e, clk := newEngine(t)
+	createSilence(t, e, silenceAt("sil-now", "T2", time.Hour))
+	later := silenceAt("sil-later", "M2", 3*time.Hour)
+	later.StartsAt = t0.Add(2 * time.Hour)
+	createSilence(t, e, later)
+	if got := e.SilenceCounts(); got[silence.StateActive] != 1 || got[silence.StatePending] != 1 || got[silence.StateExpired] != 0 {
+		t.Errorf("at t0: %v", got)
+	}
+	clk.Advance(90 * time.Minute)
+	if got := e.SilenceCounts(); got[silence.StateActive] != 0 || got[silence.StatePending] != 1 || got[silence.StateExpired] != 1 {
+		t.Errorf("at t0+90m: %v", got)
+	}
+}

@@ -273,6 +273,11 @@ func (r *Responder) flush(ctx context.Context) error {
 			r.m.persistErrors.Inc()
 			return err
 		}
+		for _, u := range r.pending.Updates {
+			if u.Notification != nil && u.Notification.Status == "inhibited" {
+				r.m.inhibited.Inc()
+			}
+		}
 		r.pending.Updates = nil
 	}
 	var msgs []kafka.Message
@@ -469,6 +474,9 @@ func (r *Responder) tickLoop(ctx context.Context) error {
 			r.m.incidents.WithLabelValues(status).Set(float64(n))
 		}
 		r.m.queued.Set(float64(r.eng.Pending()))
+		for st, n := range r.eng.SilenceCounts() {
+			r.m.silences.WithLabelValues(st).Set(float64(n))
+		}
 		r.mu.Unlock()
 		r.kick()
 	}
