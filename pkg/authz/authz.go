@@ -126,3 +126,23 @@ func (a Actor) describe() string {
 	}
 	return fmt.Sprintf("%s (%s %v)", a.Name, a.Role, a.Jurisdictions)
 }
+
+// Silence decides whether the actor may create or expire a silence whose scope (the
+// jurisdictions of the sites it can concern, pkg/silence.Scope) is jurisdictions: an admin
+// who holds every one of them, since a silence holds the notifications of all of them. An
+// actor who sees none of them does not see the silence (ErrNotVisible).
+func Silence(a Actor, jurisdictions []string) error {
+	p := a.principal()
+	if len(jurisdictions) == 0 || !p.SeesAny(jurisdictions) {
+		return refuse(ErrNotVisible, "the silence concerns jurisdictions %v, none of which %s sees", jurisdictions, a.describe())
+	}
+	if !p.Can(auth.RoleAdmin) {
+		return refuse(ErrForbidden, "role %q may not create or expire a silence (needs admin)", a.Role)
+	}
+	for _, j := range jurisdictions {
+		if !p.Sees(j) {
+			return refuse(ErrForbidden, "the silence concerns jurisdiction %s, which %s does not hold", j, a.describe())
+		}
+	}
+	return nil
+}

@@ -69,3 +69,28 @@ func TestDrillsAndCorrectionsAreForAdminsOfTheSite(t *testing.T) {
 		}
 	}
 }
+
+func TestSilencesAreForAdminsOfEveryJurisdictionTheyReach(t *testing.T) {
+	cases := []struct {
+		name  string
+		a     Actor
+		scope []string
+		want  error
+	}{
+		{"an admin of the one jurisdiction", Actor{Role: auth.RoleAdmin, Jurisdictions: []string{"ja"}}, []string{"ja"}, nil},
+		{"an admin of every jurisdiction", Actor{Role: auth.RoleAdmin, Jurisdictions: []string{auth.AllJurisdictions}}, []string{"ja", "jb"}, nil},
+		{"an admin of only one of two", Actor{Role: auth.RoleAdmin, Jurisdictions: []string{"ja"}}, []string{"ja", "jb"}, ErrForbidden},
+		{"an admin of neither", Actor{Role: auth.RoleAdmin, Jurisdictions: []string{"jc"}}, []string{"ja", "jb"}, ErrNotVisible},
+		{"a responder of the jurisdiction", Actor{Role: auth.RoleResponder, Jurisdictions: []string{"ja"}}, []string{"ja"}, ErrForbidden},
+		{"a viewer of the jurisdiction", Actor{Role: auth.RoleViewer, Jurisdictions: []string{"ja"}}, []string{"ja"}, ErrForbidden},
+		{"a silence that reaches no site", Actor{Role: auth.RoleAdmin, Jurisdictions: []string{auth.AllJurisdictions}}, nil, ErrNotVisible},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := Silence(c.a, c.scope)
+			if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+				t.Errorf("got %v, want %v", err, c.want)
+			}
+		})
+	}
+}

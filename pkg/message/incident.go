@@ -1,6 +1,10 @@
 package message
 
-import "time"
+import (
+	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/silence"
+)
 
 // Incident states, in lifecycle order.
 const (
@@ -38,6 +42,10 @@ type Incident struct {
 	ResolvedAt    *time.Time `json:"resolved_at,omitempty"`
 	ClosedAt      *time.Time `json:"closed_at,omitempty"`
 	UpdatedAt     time.Time  `json:"updated_at"`
+	// SilencedBy names the silences that hold the incident's notifications now (pkg/silence):
+	// a silenced incident opens and is recorded as any other, but what it would send is
+	// held, recorded as inhibited, and sent when no silence holds it any more.
+	SilencedBy []string `json:"silenced_by,omitempty"`
 }
 
 // Step is one action a playbook assigns to a role in a jurisdiction.
@@ -85,7 +93,7 @@ type Notification struct {
 	Subject    string    `json:"subject"`
 	Body       string    `json:"body"`
 	Attempt    int       `json:"attempt"`
-	Status     string    `json:"status"` // sent, failed
+	Status     string    `json:"status"` // sent, failed, inhibited (held by a silence: Error says which), released
 	Error      string    `json:"error,omitempty"`
 	Drill      bool      `json:"drill"`
 	At         time.Time `json:"at"`
@@ -96,15 +104,18 @@ const (
 	UpdateIncident     = "incident"
 	UpdateLog          = "log"
 	UpdateNotification = "notification"
+	// UpdateSilence carries the latest snapshot of a silence (keyed by its id).
+	UpdateSilence = "silence"
 )
 
 // IncidentUpdate is the envelope on riverwatch.incidents: exactly one of its pointers is set,
 // named by Kind. Keyed by incident id, so one incident's history is in order.
 type IncidentUpdate struct {
-	Kind         string        `json:"kind"`
-	Incident     *Incident     `json:"incident,omitempty"`
-	Log          *LogEntry     `json:"log,omitempty"`
-	Notification *Notification `json:"notification,omitempty"`
+	Kind         string           `json:"kind"`
+	Incident     *Incident        `json:"incident,omitempty"`
+	Log          *LogEntry        `json:"log,omitempty"`
+	Notification *Notification    `json:"notification,omitempty"`
+	Silence      *silence.Silence `json:"silence,omitempty"`
 }
 
 // Command types sent by the api to the responder.
@@ -114,6 +125,10 @@ const (
 	CommandStepDone       = "step_done"
 	CommandResolve        = "resolve"
 	CommandDrill          = "drill"
+	// CommandSilenceCreate carries a new silence (Command.Silence); CommandSilenceExpire
+	// ends one now (Command.SilenceID).
+	CommandSilenceCreate = "silence_create"
+	CommandSilenceExpire = "silence_expire"
 )
 
 // Command is an operator's instruction to the responder.
@@ -126,10 +141,14 @@ type Command struct {
 	// ActorRole and ActorJurisdictions are the role and jurisdictions of the token that
 	// gave the command, as the api authenticated it: the responder checks them against the
 	// incident again (pkg/authz) and refuses a command without them.
-	ActorRole          string    `json:"actor_role,omitempty"`
-	ActorJurisdictions []string  `json:"actor_jurisdictions,omitempty"`
-	Note               string    `json:"note,omitempty"`
-	Site               string    `json:"site,omitempty"`      // drills: where the synthetic incident starts
-	Parameter          string    `json:"parameter,omitempty"` // drills
-	At                 time.Time `json:"at"`
+	ActorRole          string   `json:"actor_role,omitempty"`
+	ActorJurisdictions []string `json:"actor_jurisdictions,omitempty"`
+	Note               string   `json:"note,omitempty"`
+	Site               string   `json:"site,omitempty"`      // drills: where the synthetic incident starts
+	Parameter          string   `json:"parameter,omitempty"` // drills
+	// Silence is the silence a silence_create command creates (its id chosen by the api);
+	// SilenceID names the silence a silence_expire command ends.
+	Silence   *silence.Silence `json:"silence,omitempty"`
+	SilenceID string           `json:"silence_id,omitempty"`
+	At        time.Time        `json:"at"`
 }

@@ -112,7 +112,11 @@
 //	    id, incident_id, version, at, at_ms, actor, action, detail
 //	notifications  ReplacingMergeTree ORDER BY (incident_id, key, attempt) — one row per attempt
 //	    id, key, incident_id, step_id, kind, channel, recipient, subject, body, attempt,
-//	    status, error, drill, at, at_ms
+//	    status (sent, failed, interrupted; inhibited: held by a silence, error says which;
+//	    released), error, drill, at, at_ms
+//	silences       ReplacingMergeTree(version) ORDER BY id — the latest snapshot wins
+//	    id, version, starts_at, ends_at, created_by, comment, updated_at, doc (the whole
+//	    silence.Silence as JSON); a silence's audit trail is in incident_log under its id
 //	readings_5min  ReplacingMergeTree(version) PARTITION BY toYYYYMM(bucket)
 //	               ORDER BY (site, parameter, bucket)
 //	    the columns of readings_hourly with bucket (UTC start of five minutes) for hour

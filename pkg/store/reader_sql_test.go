@@ -62,6 +62,9 @@ func TestReaderSQLMatchesGoldenFiles(t *testing.T) {
 		{"corrections", r.correctionsSQL(CorrectionQuery{Site: "STH-S2", From: from, To: to, Limit: 101, Offset: 100})},
 		{"monthly_corrections", r.monthlyCorrectionsSQL(MeansQuery{Sites: []string{"STH-S2", "TTH-S1"},
 			From: time.Date(2026, 1, 1, 0, 0, 0, 0, shanghai), To: time.Date(2026, 4, 1, 0, 0, 0, 0, shanghai), Location: shanghai})},
+		{"silences", r.silencesSQL(SilenceQuery{EndsAfter: from, Limit: 1000})},
+		{"silences_all", r.silencesSQL(SilenceQuery{})},
+		{"silence", r.silenceSQL("sil-1")},
 		{"scan", r.scanSQL(ScanQuery{From: from, To: to})},
 		{"scan_sites", r.scanSQL(ScanQuery{From: from, To: to, Sites: []string{"STH-S2", "TTH-S1"}})},
 		// Quoting: a value with quotes and backslashes stays one literal.

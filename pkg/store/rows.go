@@ -10,6 +10,7 @@ import (
 
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/silence"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -400,6 +401,35 @@ func (r *notificationRows) block() block {
 	}}
 }
 
+type silenceRows struct {
+	id, createdBy, comment, doc []string
+	version                     []uint64
+	startsAt, endsAt, updatedAt []time.Time
+}
+
+func (r *silenceRows) add(x *silence.Silence) error {
+	doc, err := json.Marshal(x)
+	if err != nil {
+		return fmt.Errorf("silence %s: %w", x.ID, err)
+	}
+	r.id = append(r.id, x.ID)
+	r.version = append(r.version, x.Version)
+	r.startsAt = append(r.startsAt, sec(x.StartsAt))
+	r.endsAt = append(r.endsAt, sec(x.EndsAt))
+	r.createdBy = append(r.createdBy, x.CreatedBy)
+	r.comment = append(r.comment, x.Comment)
+	r.updatedAt = append(r.updatedAt, sec(x.UpdatedAt))
+	r.doc = append(r.doc, string(doc))
+	return nil
+}
+
+func (r *silenceRows) block() block {
+	return block{table: TableSilences, rows: len(r.id), cols: []blockCol{
+		{"id", r.id}, {"version", r.version}, {"starts_at", r.startsAt}, {"ends_at", r.endsAt},
+		{"created_by", r.createdBy}, {"comment", r.comment}, {"updated_at", r.updatedAt}, {"doc", r.doc},
+	}}
+}
+
 // decodeFailure is one message the archiver refused, with why.
 type decodeFailure struct {
 	msg kafka.Message
@@ -416,6 +446,7 @@ type batchRows struct {
 	logs          logRows
 	notifications notificationRows
 	corrections   correctionRows
+	silences      silenceRows
 	touched       touchedSet
 	failures      []decodeFailure
 	intern        message.Interner // the batch's distinct sites, units, flags …
@@ -425,7 +456,7 @@ type batchRows struct {
 // follow read them).
 func (b *batchRows) blocks() []block {
 	var out []block
-	for _, bl := range []block{b.readings.block(), b.events.block(), b.incidents.block(), b.logs.block(), b.notifications.block(), b.corrections.block(), b.rejected.block()} {
+	for _, bl := range []block{b.readings.block(), b.events.block(), b.incidents.block(), b.logs.block(), b.notifications.block(), b.corrections.block(), b.silences.block(), b.rejected.block()} {
 		if bl.rows > 0 {
 			out = append(out, bl)
 		}
@@ -540,6 +571,11 @@ func (b *batchRows) addUpdate(u *message.IncidentUpdate) error {
 			return errors.New("incident update: kind notification without incident_id or key")
 		}
 		b.notifications.add(u.Notification)
+	case message.UpdateSilence:
+		if u.Silence == nil || u.Silence.ID == "" {
+			return errors.New("incident update: kind silence without a silence id")
+		}
+		return b.silences.add(u.Silence)
 	default:
 		return fmt.Errorf("incident update: unknown kind %q", u.Kind)
 	}

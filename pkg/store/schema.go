@@ -26,6 +26,9 @@ const (
 	TableCorrections = "corrections"
 	// TableRollupProgress holds how far the deferred rollup rebuilds have come (dirty.go).
 	TableRollupProgress = "rollup_progress"
+	// TableSilences holds the latest snapshot of every silence (pkg/silence), written from
+	// riverwatch.incidents (message.UpdateSilence).
+	TableSilences = "silences"
 )
 
 // DedupWindow is how many recent insert blocks a table remembers for insert deduplication
@@ -193,6 +196,24 @@ var (
 		orderBy:     "(site, parameter, observed_at, id)",
 		shardBy:     "sipHash64(site)",
 		raw:         true,
+	}
+	silencesTable = tableSpec{
+		name: TableSilences,
+		columns: []column{
+			{"id", typ(tString)},
+			{"version", typ(tU64)},
+			{"starts_at", typ(tTime)},
+			{"ends_at", typ(tTime)},
+			{"created_by", typ(tString)},
+			{"comment", typ(tString)},
+			{"updated_at", typ(tTime)},
+			{"doc", typ(tString)}, // the whole silence.Silence as JSON
+		},
+		// The latest snapshot of a silence wins.
+		version: "version",
+		orderBy: "id",
+		shardBy: "sipHash64(id)",
+		raw:     true,
 	}
 	readingsTable = tableSpec{
 		name: TableReadings,
@@ -387,7 +408,7 @@ var (
 )
 
 // tables lists every table the archive creates, in creation order.
-var tables = []tableSpec{readingsTable, rejectedTable, eventsTable, incidentsTable, incidentLogTable, notificationsTable, hourlyTable, dailyTable, fiveMinTable}
+var tables = []tableSpec{readingsTable, rejectedTable, eventsTable, incidentsTable, incidentLogTable, notificationsTable, hourlyTable, dailyTable, fiveMinTable, silencesTable}
 
 // createTable returns the DDL that creates t: one statement on a single server; in cluster
 // mode the replicated local table and the Distributed table over it.

@@ -3,6 +3,7 @@
 // through riverwatch.commands.
 //
 //	api [-config FILE] [-check] [-version]
+//	api silences [-url URL] [-token TOKEN] list|create|expire ...   (a client of a running api)
 //
 // The logic lives in services/api/internal/api; the dashboard's files are embedded from
 // services/api/internal/dashboard.
@@ -12,19 +13,27 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	_ "time/tzdata" // the network's time zone must load on hosts without zoneinfo
 
 	"github.com/riverwatch/riverwatch/pkg/service"
 	"github.com/riverwatch/riverwatch/services/api/internal/api"
 	"github.com/riverwatch/riverwatch/services/api/internal/dashboard"
+	"github.com/riverwatch/riverwatch/services/api/internal/silencecli"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "silences" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return silencecli.Run(ctx, args[1:], stdout, stderr)
+	}
 	return service.Main(service.Program{
 		Name:  "api",
-		Usage: "usage: api [-config FILE] [-check] [-version]",
+		Usage: "usage: api [-config FILE] [-check] [-version] | api silences -h",
 		Check: api.Check,
 		Start: func(_ context.Context, rt *service.Runtime) error {
 			srv := rt.ServeWithMetrics(rt.Config.API.Listen, rt.Config.API.MetricsListen)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/silence"
 	"github.com/riverwatch/riverwatch/pkg/store"
 )
 
@@ -30,6 +31,8 @@ type Reader interface {
 	Watermark(ctx context.Context) (store.Watermark, error)
 	Corrections(ctx context.Context, q store.CorrectionQuery) ([]message.Correction, error)
 	MonthlyCorrections(ctx context.Context, q store.MeansQuery) ([]store.CorrectionCount, error)
+	Silences(ctx context.Context, q store.SilenceQuery) ([]silence.Silence, error)
+	Silence(ctx context.Context, id string) (silence.Silence, error)
 }
 
 // Seeder stores records the way the pipeline delivers them: each call is one batch, as
@@ -54,6 +57,7 @@ func Run(t *testing.T, newStore func(t *testing.T) (Reader, Seeder)) {
 		{"EventsAndOpenExceedances", eventsAndOpenExceedances},
 		{"IncidentsLogsNotificationsAndCommands", incidentsLogsAndCommands},
 		{"TheFirstReceiptStandsUntilACorrection", firstReceiptAndCorrections},
+		{"SilencesLatestSnapshotWins", silencesLatestSnapshot},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r, s := newStore(t)

@@ -210,6 +210,10 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("POST", "/api/v1/incidents/{id}/steps/{step}/done", "step_done", auth.RoleResponder, s.handleStepDone)
 	handle("POST", "/api/v1/drills", "drill", auth.RoleAdmin, s.handleDrill)
 	handle("GET", "/api/v1/reports/compliance", "compliance", auth.RoleViewer, s.handleCompliance)
+	handle("GET", "/api/v1/silences", "silences", auth.RoleViewer, s.handleSilences)
+	handle("POST", "/api/v1/silences", "silence_create", auth.RoleAdmin, s.handleCreateSilence)
+	handle("GET", "/api/v1/silences/{id}", "silence", auth.RoleViewer, s.handleSilence)
+	handle("DELETE", "/api/v1/silences/{id}", "silence_expire", auth.RoleAdmin, s.handleExpireSilence)
 	// The event stream alone takes its token from ?access_token= too: EventSource cannot
 	// set headers, and the stream carries only "reload" notices.
 	handle("GET", "/api/v1/stream", "stream", auth.RoleViewer, s.handleStream, auth.AllowQueryToken)

@@ -57,13 +57,22 @@ const (
 // ResolvedIncident concerns xpcc12 only; TTH-S1 is xpcc12's).
 type objects struct {
 	site, incident, step string
+	// silence is a seeded silence of the scope; silenceMatcher what a new one of the scope
+	// matches.
+	silence        string
+	silenceMatcher map[string]string
 }
 
 func matrixObjects(e *env) map[string]objects {
 	return map[string]objects{
-		scopeOwn:        {site: "STH-S2", incident: e.fix.OpenIncident, step: "s1"},
-		scopeDownstream: {site: "STH-S2", incident: e.fix.AckedIncident, step: "s2"},
-		scopeOutside:    {site: "TTH-S1", incident: e.fix.ResolvedIncident, step: "s1"},
+		scopeOwn: {site: "STH-S2", incident: e.fix.OpenIncident, step: "s1",
+			silence: e.fix.OwnSilence, silenceMatcher: map[string]string{"name": "site", "value": "STH-S2"}},
+		// A silence of the Toutun river reaches urumqi and xpcc12 too: changji sees it,
+		// but only an admin of all three creates or expires it.
+		scopeDownstream: {site: "STH-S2", incident: e.fix.AckedIncident, step: "s2",
+			silence: e.fix.RiverSilence, silenceMatcher: map[string]string{"name": "river", "value": "toutun"}},
+		scopeOutside: {site: "TTH-S1", incident: e.fix.ResolvedIncident, step: "s1",
+			silence: e.fix.OutsideSilence, silenceMatcher: map[string]string{"name": "site", "value": "TTH-S1"}},
 	}
 }
 
@@ -83,6 +92,8 @@ func request(t *testing.T, rt api.Route, o objects) (path string, body any, obje
 		path, object = strings.Replace(path, "{id}", o.site, 1), "site"
 	case strings.HasPrefix(path, "/api/v1/incidents/{id}"):
 		path, object = strings.Replace(path, "{id}", o.incident, 1), "incident"
+	case strings.HasPrefix(path, "/api/v1/silences/{id}"):
+		path, object = strings.Replace(path, "{id}", o.silence, 1), "silence"
 	}
 	path = strings.Replace(path, "{step}", o.step, 1)
 	if p := placeholder.FindString(path); p != "" {
@@ -95,6 +106,11 @@ func request(t *testing.T, rt api.Route, o objects) (path string, body any, obje
 		body = map[string]string{"step": o.step}
 	case "POST /api/v1/sites/{id}/readings/corrections":
 		body = map[string]any{"parameter": "nh3n", "observed_at": "2026-06-15T09:00:00Z", "value": 0.5, "reason": "matrix"}
+	case "POST /api/v1/silences":
+		body, object = map[string]any{
+			"matchers": []map[string]string{o.silenceMatcher},
+			"ends_at":  "2030-01-01T00:00:00Z", "comment": "matrix",
+		}, "silence"
 	}
 	return path, body, object
 }
@@ -117,6 +133,8 @@ func expected(rt api.Route, c caller, scope, object string) int {
 	case object == "incident" && scope == scopeDownstream &&
 		(strings.HasSuffix(rt.Pattern, "/ack") || strings.HasSuffix(rt.Pattern, "/resolve")):
 		return http.StatusForbidden // only the origin jurisdiction acknowledges and resolves
+	case object == "silence" && scope == scopeDownstream && rt.Method != http.MethodGet:
+		return http.StatusForbidden // a silence is created and expired by an admin of every jurisdiction it reaches
 	}
 	return http.StatusOK
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/silence"
 	"github.com/riverwatch/riverwatch/pkg/store"
 	"github.com/riverwatch/riverwatch/pkg/store/storetest"
 	"github.com/riverwatch/riverwatch/pkg/stream"
@@ -211,5 +212,83 @@ func TestServiceBinaryServesAPIAndDashboard(t *testing.T) {
 	}
 	if code, body := get("/metrics", ""); code != 200 || !strings.Contains(body, "riverwatch_api_requests_total") {
 		t.Errorf("metrics: %d", code)
+	}
+}
+
+// silencingResponder plays the responder for silence commands: it writes the silence's
+// snapshot and its log entry through the archiver (the log entry first), as the responder's
+// updates on riverwatch.incidents reach ClickHouse.
+type silencingResponder struct {
+	t  testing.TB
+	e  *storetest.Archive
+	wg *sync.WaitGroup
+}
+
+func (r silencingResponder) Send(ctx context.Context, cmd message.Command) error {
+	var sil silence.Silence
+	action := "silence_created"
+	switch cmd.Type {
+	case message.CommandSilenceCreate:
+		sil = *cmd.Silence
+		sil.CreatedBy, sil.Version = cmd.Actor, 1
+	case message.CommandSilenceExpire:
+		var err error
+		if sil, err = r.e.Reader.Silence(ctx, cmd.SilenceID); err != nil {
+			return err
+		}
+		sil.Expire(cmd.At, cmd.Actor, "expired by operator")
+		sil.Version++
+		action = "silence_expired"
+	}
+	sil.UpdatedAt = cmd.At
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		time.Sleep(100 * time.Millisecond)
+		if err := storetest.WriteErr(r.e, store.KindIncidents, storetest.UpdateIncidentID, message.IncidentUpdate{Kind: message.UpdateLog,
+			Log: &message.LogEntry{ID: "log-" + cmd.ID, IncidentID: sil.ID, Version: sil.Version, At: cmd.At, Actor: cmd.Actor, Action: action, CommandID: cmd.ID}}); err != nil {
+			r.t.Error(err)
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+		if err := storetest.WriteErr(r.e, store.KindIncidents, storetest.UpdateIncidentID, message.IncidentUpdate{Kind: message.UpdateSilence, Silence: &sil}); err != nil {
+			r.t.Error(err)
+		}
+	}()
+	return nil
+}
+
+func TestSilenceRoundTripThroughClickHouse(t *testing.T) {
+	e := storetest.NewArchive(t)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	env := newEnv(t, func(o *api.Options) {
+		o.Store = e.Reader
+		o.Commander = silencingResponder{t: t, e: e, wg: &wg}
+		o.CommandTimeout = 10 * time.Second
+		o.CommandPoll = 50 * time.Millisecond
+	})
+	res := env.do(t, "POST", "/api/v1/silences", admin, map[string]any{
+		"matchers": []map[string]any{{"name": "site", "value": "STH-S2"}},
+		"ends_at":  env.now.Add(4 * time.Hour).Format(time.RFC3339), "comment": "断面站房改造",
+	})
+	var sr api.SilenceResponse
+	res.decode(t, &sr)
+	if res.status != http.StatusOK || sr.Silence == nil || sr.Silence.State != silence.StateActive || sr.Silence.Version != 1 {
+		t.Fatalf("create: %d %s", res.status, res.body)
+	}
+	var list api.SilencesResponse
+	env.do(t, "GET", "/api/v1/silences", viewerChangji, nil).decode(t, &list)
+	if len(list.Silences) != 1 || list.Silences[0].ID != sr.SilenceID || list.Silences[0].Comment != "断面站房改造" {
+		t.Fatalf("list %+v", list)
+	}
+	res = env.do(t, "DELETE", "/api/v1/silences/"+sr.SilenceID, admin, nil)
+	res.decode(t, &sr)
+	if res.status != http.StatusOK || sr.Silence == nil || sr.Silence.State != silence.StateExpired || sr.Silence.Version != 2 {
+		t.Fatalf("expire: %d %s", res.status, res.body)
+	}
+	env.do(t, "GET", "/api/v1/silences", viewerChangji, nil).decode(t, &list)
+	if len(list.Silences) != 0 {
+		t.Errorf("an expired silence is listed as live: %+v", list)
 	}
 }

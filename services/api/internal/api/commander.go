@@ -17,7 +17,7 @@ type publisher interface {
 
 // KafkaCommander publishes commands to riverwatch.commands, keyed by incident id so that
 // one incident's commands stay in order on one partition (a drill, which has no incident
-// yet, is keyed by its site).
+// yet, is keyed by its site; a silence's commands by the silence id).
 type KafkaCommander struct {
 	w   publisher
 	key message.CommandKey // signs every command (header riverwatch-signature)
@@ -38,6 +38,9 @@ func (c *KafkaCommander) Send(ctx context.Context, cmd message.Command) error {
 	key := cmd.IncidentID
 	if key == "" {
 		key = cmd.Site
+	}
+	if key == "" {
+		key = cmd.SilenceID // a silence's commands stay in order on one partition
 	}
 	sig := kafka.Header{Key: message.HeaderCommandSignature, Value: []byte(c.key.Sign(value))}
 	if err := c.w.Publish(ctx, kafka.Message{Key: []byte(key), Value: value, Headers: []kafka.Header{sig}}); err != nil {

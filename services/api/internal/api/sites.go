@@ -380,7 +380,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 		can = append(can, message.CommandAcknowledge, message.CommandConfirmReceipt, message.CommandStepDone, message.CommandResolve)
 	}
 	if p.Can(auth.RoleAdmin) {
-		can = append(can, message.CommandDrill)
+		can = append(can, message.CommandDrill, message.CommandSilenceCreate, message.CommandSilenceExpire)
 	}
 	writeJSON(w, http.StatusOK, MeResponse{Name: p.Name, Role: p.Role, Jurisdictions: p.Jurisdictions, Can: can})
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/silence"
 	"github.com/riverwatch/riverwatch/pkg/store"
 )
 
@@ -41,6 +42,8 @@ type (
 	CorrectionQuery = store.CorrectionQuery
 	// CorrectionCount is the corrected readings of a site in a month.
 	CorrectionCount = store.CorrectionCount
+	// SilenceQuery selects silences.
+	SilenceQuery = store.SilenceQuery
 )
 
 // Store is everything the API reads. The ClickHouse implementation is store.Reader; handler
@@ -86,6 +89,10 @@ type Store interface {
 	RollupsThrough(ctx context.Context) (through time.Time, ok bool, err error)
 	// MonthlyCorrections counts the corrected readings of q.Sites per calendar month.
 	MonthlyCorrections(ctx context.Context, q MeansQuery) ([]CorrectionCount, error)
+	// Silences returns the latest snapshot of each silence, the latest starting first.
+	Silences(ctx context.Context, q SilenceQuery) ([]silence.Silence, error)
+	// Silence returns the latest snapshot of one silence, or ErrNotFound.
+	Silence(ctx context.Context, id string) (silence.Silence, error)
 }
 
 var _ Store = (*store.Reader)(nil)

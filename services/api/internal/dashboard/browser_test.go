@@ -420,3 +420,68 @@ func TestDashboardRefreshesItselfWhenAnIncidentArrives(t *testing.T) {
 	get(h, chromedp.Poll[bool](`document.querySelector('[data-testid="count-incidents"]').textContent.trim() === '3'`, chromedp.WithPollingTimeout(15*time.Second)))
 	h.shot("overview-refreshed")
 }
+
+// Silences: an admin sees every live silence, creates a maintenance window from the form
+// and expires one after confirming; a viewer sees its jurisdictions' silences and no
+// controls; a silenced incident is marked on the board.
+func TestSilencesPageCreatesListsAndExpires(t *testing.T) {
+	h := newHarness(t)
+	h.signIn("dev-admin-token", "zh")
+	row := func(id string) string { return fmt.Sprintf(`tr[data-silence=%q]`, id) }
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/silences"),
+		chromedp.WaitVisible(`body[data-ready="silences"] [data-testid="silence-form"]`),
+		chromedp.WaitVisible(row(h.fix.OwnSilence)+`[data-state="active"]`),
+	)
+	live := get(h, chromedp.Evaluate[int](`document.querySelectorAll('tr[data-silence]').length`))
+	if live != 3 {
+		t.Errorf("%d live silences listed to an admin of everything, want 3", live)
+	}
+	get(h, chromedp.Evaluate[bool](`(() => { const f = document.querySelector('#silence-form');
+		f.site.value = 'STH-O1'; f.parameter.value = 'cod'; f.hours.value = '4'; f.comment.value = '在线监测仪维护';
+		f.querySelector('input[name=day][value=tue]').checked = true; return true; })()`))
+	h.do(
+		chromedp.Click(`[data-testid="silence-create"]`),
+		chromedp.WaitVisible(`body[data-ready="silences"] tr[data-silence]:nth-of-type(4)`),
+	)
+	h.shot("silences-created")
+	sent := h.applier.Sent()
+	if len(sent) != 1 || sent[0].Type != message.CommandSilenceCreate || sent[0].Silence == nil ||
+		len(sent[0].Silence.Matchers) != 2 || sent[0].Silence.Matchers[0].Value != "STH-O1" || sent[0].Silence.Recurrence == nil ||
+		sent[0].Silence.Comment != "在线监测仪维护" {
+		t.Fatalf("commands sent: %+v", sent)
+	}
+	get(h, chromedp.Evaluate[bool](`window.confirm = () => true; true`))
+	h.do(
+		chromedp.Click(row(h.fix.OwnSilence)+` [data-expire]`),
+		chromedp.WaitNotPresent(row(h.fix.OwnSilence)),
+	)
+	if sent := h.applier.Sent(); len(sent) != 2 || sent[1].Type != message.CommandSilenceExpire || sent[1].SilenceID != h.fix.OwnSilence {
+		t.Errorf("expire sent %+v", sent)
+	}
+
+	// A silenced incident is marked on the board.
+	inc, err := h.store.Incident(context.Background(), h.fix.OpenIncident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc.Version++
+	inc.SilencedBy = []string{h.fix.OwnSilence}
+	h.store.PutIncident(inc)
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/incidents"),
+		chromedp.WaitVisible(fmt.Sprintf(`article[data-incident=%q] [data-testid="silenced"]`, h.fix.OpenIncident)),
+	)
+
+	v := newHarness(t)
+	v.signIn("dev-viewer-changji", "zh")
+	v.do(
+		chromedp.Navigate(v.srv.URL+"/#/silences"),
+		chromedp.WaitVisible(`body[data-ready="silences"] `+row(v.fix.RiverSilence)),
+	)
+	controls := get(v, chromedp.Evaluate[int](`document.querySelectorAll('#silence-form, [data-expire]').length`))
+	outside := get(v, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll('%s').length`, row(v.fix.OutsideSilence))))
+	if controls != 0 || outside != 0 {
+		t.Errorf("a viewer of changji is offered %d controls and sees %d silences of xpcc12", controls, outside)
+	}
+}

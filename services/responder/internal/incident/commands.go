@@ -60,6 +60,9 @@ func (e *Engine) HandleCommand(cmd message.Command) (string, Changes) {
 	if cmd.Type == message.CommandDrill {
 		return e.drill(t, cmd, actor)
 	}
+	if cmd.Type == message.CommandSilenceCreate || cmd.Type == message.CommandSilenceExpire {
+		return e.silenceCommand(t, cmd, actor)
+	}
 	// refuse records a refusal without touching any incident state.
 	refuse := func(outcome, action, format string, args ...any) (string, Changes) {
 		t.extra = append(t.extra, message.IncidentUpdate{Kind: message.UpdateLog, Log: &message.LogEntry{
@@ -233,6 +236,10 @@ func (e *Engine) resolve(t *tx, st *State, actor, detail, commandID string) {
 	st.Incident.ResolvedAt = &now
 	t.log(st, "resolved", actor, detail, commandID)
 	st.Round++
+	if n := dropHeld(t, st); n > 0 {
+		t.log(st, "held_dropped", actorResponder, fmt.Sprintf("%d notifications held by %s were never sent: resolved while silenced", n, strings.Join(st.Incident.SilencedBy, ", ")), "")
+	}
+	e.endOnResolve(t, st)
 	var f *Fact
 	if n := len(st.Facts); n > 0 {
 		f = &st.Facts[n-1]

@@ -30,6 +30,7 @@ type Delivery struct {
 // happened, and re-deliver it with the same key rather than with a new one or not at all.
 func (e *Engine) StartDeliveries(max int) ([]Delivery, Changes) {
 	t := e.begin()
+	e.applySilences(t) // a silence that began since the last call holds what it matches
 	var out []Delivery
 	for _, st := range e.sorted() {
 		for _, o := range st.Outbox {

@@ -30,6 +30,12 @@
 // Drill: every message starts with 【演练】, they never absorb real events, and their
 // response times are summarised in the audit trail (DrillReport).
 //
+// Silences (pkg/silence) arrive as commands and are kept in the state topic under
+// SilenceKey. An incident every event of which an active silence matches is silenced: it
+// opens as any other, with SilencedBy set, but its queued notifications are held (recorded
+// as inhibited), it does not escalate, and when no silence holds it any more the held
+// messages are released. End of Alert is never held and goes only to those told.
+//
 // Playbook durations are divided by Config.TimeScale, so demos and tests can run a one-hour
 // deadline in a minute or a second.
 package incident

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/network"
 	"github.com/riverwatch/riverwatch/pkg/notify"
+	"github.com/riverwatch/riverwatch/pkg/silence"
 	"github.com/riverwatch/riverwatch/services/responder/internal/playbook"
 )
 
@@ -147,7 +149,7 @@ type Outgoing struct {
 	Target    string     `json:"-"`
 	Subject   string     `json:"subject"`
 	Body      string     `json:"body"`
-	Status    string     `json:"status"` // pending, sending, sent, failed
+	Status    string     `json:"status"` // pending, sending, sent, failed; held (by a silence), inhibited (held until its incident resolved)
 	Attempts  int        `json:"attempts"`
 	NextAt    time.Time  `json:"next_at"`
 	SentAt    *time.Time `json:"sent_at,omitempty"`
@@ -189,6 +191,7 @@ type Engine struct {
 	contacts  *notify.Contacts
 	incidents map[string]*State
 	byEvent   map[string]string
+	silences  map[string]*SilenceState
 }
 
 // New returns an empty engine.
@@ -198,7 +201,7 @@ func New(cfg Config, clock Clock, net *network.Network, books *playbook.Set, con
 	}
 	return &Engine{
 		cfg: cfg.withDefaults(), clock: clock, net: net, books: books, contacts: contacts,
-		incidents: map[string]*State{}, byEvent: map[string]string{},
+		incidents: map[string]*State{}, byEvent: map[string]string{}, silences: map[string]*SilenceState{},
 	}
 }
 
@@ -231,8 +234,20 @@ func (e *Engine) Restore(states []*State) Changes {
 	return t.finish()
 }
 
-// Marshal encodes an incident's state for the state topic.
+// Marshal encodes an incident's state (or, for a SilenceKey, a silence's) for the state
+// topic.
 func (e *Engine) Marshal(id string) ([]byte, bool, error) {
+	if sid, ok := strings.CutPrefix(id, SilenceKeyPrefix); ok {
+		ss, ok := e.silences[sid]
+		if !ok {
+			return nil, false, nil
+		}
+		b, err := json.Marshal(ss)
+		if err != nil {
+			return nil, true, fmt.Errorf("encode silence %s: %w", sid, err)
+		}
+		return b, true, nil
+	}
 	st, ok := e.incidents[id]
 	if !ok {
 		return nil, false, nil
@@ -333,6 +348,7 @@ func clone(in message.Incident) message.Incident {
 	out.Jurisdictions = slices.Clone(in.Jurisdictions)
 	out.EventIDs = slices.Clone(in.EventIDs)
 	out.Steps = slices.Clone(in.Steps)
+	out.SilencedBy = slices.Clone(in.SilencedBy)
 	return out
 }
 
@@ -345,10 +361,13 @@ type tx struct {
 	logs    map[*State][]message.LogEntry
 	extra   []message.IncidentUpdate
 	removed []string
+	// silTouched are the silences changed (a new version each), silLogs their audit trail.
+	silTouched []*silence.Silence
+	silLogs    map[*silence.Silence][]message.LogEntry
 }
 
 func (e *Engine) begin() *tx {
-	return &tx{e: e, now: e.clock.Now().UTC(), logs: map[*State][]message.LogEntry{}}
+	return &tx{e: e, now: e.clock.Now().UTC(), logs: map[*State][]message.LogEntry{}, silLogs: map[*silence.Silence][]message.LogEntry{}}
 }
 
 // touch marks a change of the published incident (a new version).
@@ -385,7 +404,22 @@ func (t *tx) record(st *State, o *Outgoing, status, errText string) {
 }
 
 func (t *tx) finish() Changes {
+	// Every call ends with the silences applied: what it queued is held if a silence holds
+	// its incident, and what a silence held is released once none does.
+	t.e.applySilences(t)
 	var c Changes
+	for _, s := range t.silTouched {
+		s.Version++
+		s.UpdatedAt = t.now
+		snap := cloneSilence(s)
+		c.Updates = append(c.Updates, message.IncidentUpdate{Kind: message.UpdateSilence, Silence: &snap})
+		for i := range t.silLogs[s] {
+			l := t.silLogs[s][i]
+			l.Version = s.Version
+			c.Updates = append(c.Updates, message.IncidentUpdate{Kind: message.UpdateLog, Log: &l})
+		}
+		c.Dirty = append(c.Dirty, SilenceKey(s.ID))
+	}
 	for _, st := range t.touched {
 		st.Incident.Version++
 		st.Incident.UpdatedAt = t.now

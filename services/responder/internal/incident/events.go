@@ -475,13 +475,14 @@ func (e *Engine) enqueueRendered(t *tx, st *State, r recipient, kind, stepID, te
 	e.enqueue(t, st, r, stepID, kind, playbook.Render(text, vars), seq)
 }
 
-// recipients lists everyone notified so far (distinct contacts), End of Alert excluded.
+// recipients lists everyone notified so far (distinct contacts), End of Alert excluded, and
+// so are messages a silence held: they told nobody.
 func (e *Engine) recipients(st *State) []recipient {
 	var out []recipient
 	seen := map[string]bool{}
 	for _, o := range st.Outbox {
-		if o.Kind == KindEndOfAlert {
-			continue
+		if o.Kind == KindEndOfAlert || o.Status == statusHeld || o.Status == statusInhibited {
+			continue // a silenced message told nobody
 		}
 		k := o.Jurisdiction + "|" + o.Role + "|" + o.Name + "|" + o.Channel
 		if seen[k] {

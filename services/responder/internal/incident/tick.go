@@ -9,17 +9,23 @@ import (
 	"github.com/riverwatch/riverwatch/services/responder/internal/playbook"
 )
 
-// Tick advances time: it escalates steps past their delays, resolves incidents that have
+// Tick advances time: it applies silences (holding and releasing notifications), escalates
+// the steps of incidents no silence holds past their delays, resolves incidents that have
 // recovered for their playbook's hold, closes resolved incidents that stayed quiet, and
 // forgets closed ones after the retention.
 func (e *Engine) Tick() Changes {
 	t := e.begin()
+	e.applySilences(t) // first, so that escalation sees who is silenced now
 	for _, st := range e.sorted() {
 		inc := &st.Incident
 		pb, _ := e.books.Book(inc.Playbook)
 		switch inc.Status {
 		case message.IncidentOpen, message.IncidentAcknowledged:
-			e.escalate(t, st)
+			if len(inc.SilencedBy) == 0 {
+				// A silenced incident does not escalate: nobody was told, so nobody failed
+				// to acknowledge (its steps' escalation delays restart when it is released).
+				e.escalate(t, st)
+			}
 			if pb != nil && pb.Resolve.Auto && st.RecoveredAt != nil && !t.now.Before(st.RecoveredAt.Add(e.scale(pb.Resolve.Hold.D()))) {
 				e.resolve(t, st, actorResponder, "water quality recovered at "+st.RecoveredAt.In(e.net.Location).Format("2006-01-02 15:04:05"), "")
 			}
@@ -44,6 +50,7 @@ func (e *Engine) Tick() Changes {
 			}
 		}
 	}
+	e.forgetSilences(t)
 	return t.finish()
 }
 

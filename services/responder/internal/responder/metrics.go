@@ -14,6 +14,8 @@ type metrics struct {
 	queued        prometheus.Gauge
 	invalid       *prometheus.CounterVec
 	persistErrors prometheus.Counter
+	silences      *prometheus.GaugeVec
+	inhibited     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -43,9 +45,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		persistErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "riverwatch_responder_persist_errors_total", Help: "Failed writes to the incidents, state or rejected topic (retried).",
 		}),
+		silences: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "riverwatch_responder_silences", Help: "Silences held, by state now (pending, active, expired within the retention).",
+		}, []string{"state"}),
+		inhibited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "riverwatch_responder_notifications_inhibited_total", Help: "Notifications held by a silence (recorded as inhibited).",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.commands, m.notifications, m.deliveryTime, m.incidents, m.queued, m.invalid, m.persistErrors)
+		reg.MustRegister(m.events, m.commands, m.notifications, m.deliveryTime, m.incidents, m.queued, m.invalid, m.persistErrors, m.silences, m.inhibited)
 	}
 	return m
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -235,7 +236,18 @@ func (r *Responder) recover(ctx context.Context) error {
 		return fmt.Errorf("recover incident state: %w", err)
 	}
 	var states []*incident.State
+	var silences []*incident.SilenceState
 	for key, v := range vals {
+		if strings.HasPrefix(key, incident.SilenceKeyPrefix) {
+			ss, err := incident.UnmarshalSilence(v)
+			if err != nil {
+				r.m.invalid.WithLabelValues("state").Inc()
+				r.log.Error("unreadable silence state skipped", "key", key, "err", err)
+				continue
+			}
+			silences = append(silences, ss)
+			continue
+		}
 		st, err := incident.Unmarshal(v)
 		if err != nil {
 			r.m.invalid.WithLabelValues("state").Inc()
@@ -246,8 +258,9 @@ func (r *Responder) recover(ctx context.Context) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.eng.RestoreSilences(silences) // first: the incidents restored are held by them
 	r.pending.Merge(r.eng.Restore(states))
-	r.log.Info("incident state recovered", "incidents", len(states), "took", time.Since(start))
+	r.log.Info("incident state recovered", "incidents", len(states), "silences", len(silences), "took", time.Since(start))
 	_, err = backoff.Retry(ctx, func() (struct{}, error) { return struct{}{}, r.flush(ctx) },
 		backoff.WithBackOff(&backoff.ExponentialBackOff{
 			InitialInterval: 200 * time.Millisecond, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: 5 * time.Second,
@@ -279,6 +292,11 @@ func (r *Responder) flush(ctx context.Context) error {
 		if err := r.updates.Publish(wctx, msgs...); err != nil {
 			r.m.persistErrors.Inc()
 			return err
+		}
+		for _, u := range r.pending.Updates {
+			if u.Notification != nil && u.Notification.Status == "inhibited" {
+				r.m.inhibited.Inc()
+			}
 		}
 		r.pending.Updates = nil
 	}
@@ -313,6 +331,8 @@ func updateKey(u message.IncidentUpdate) string {
 		return u.Log.CommandID
 	case u.Notification != nil:
 		return u.Notification.IncidentID
+	case u.Silence != nil:
+		return u.Silence.ID
 	}
 	return ""
 }
@@ -388,7 +408,7 @@ func (r *Responder) handleCommands(ctx context.Context, batch []kafka.Message) e
 	for _, cmd := range cmds {
 		outcome, ch := r.eng.HandleCommand(cmd)
 		r.m.commands.WithLabelValues(cmd.Type, outcome).Inc()
-		r.log.Info("command", "id", cmd.ID, "type", cmd.Type, "incident", cmd.IncidentID, "outcome", outcome)
+		r.log.Info("command", "id", cmd.ID, "type", cmd.Type, "incident", cmd.IncidentID, "silence", cmd.SilenceID, "outcome", outcome)
 		r.pending.Merge(ch)
 	}
 	err = r.flush(ctx)
@@ -474,6 +494,9 @@ func (r *Responder) tickLoop(ctx context.Context) error {
 			r.m.incidents.WithLabelValues(status).Set(float64(n))
 		}
 		r.m.queued.Set(float64(r.eng.Pending()))
+		for st, n := range r.eng.SilenceCounts() {
+			r.m.silences.WithLabelValues(st).Set(float64(n))
+		}
 		r.mu.Unlock()
 		r.kick()
 	}

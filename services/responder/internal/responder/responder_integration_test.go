@@ -21,6 +21,7 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/notify"
+	"github.com/riverwatch/riverwatch/pkg/silence"
 	"github.com/riverwatch/riverwatch/pkg/stream"
 	"github.com/riverwatch/riverwatch/pkg/testinfra"
 	"github.com/segmentio/kafka-go"
@@ -546,4 +547,258 @@ func TestUndecodableEventEndsOnTheRejectedTopic(t *testing.T) {
 		t.Errorf("rejection %+v", rej)
 	}
 	testinfra.Eventually(t, 60*time.Second, "the event behind the bad one opens an incident", func() bool { return ups.latest() != nil })
+}
+
+// TestSilenceHoldsThroughARestartAndItsExpiryReleases runs the responder binary on the real
+// broker: a silence of TTH-S2 arrives as a signed command; an exceedance there opens an
+// incident marked silenced_by, whose notifications are recorded as inhibited and reach
+// nobody, also after a SIGKILL and restart (the silence is in the state topic); when an
+// operator expires the silence the held notifications go out, once each.
+func TestSilenceHoldsThroughARestartAndItsExpiryReleases(t *testing.T) {
+	cfg := testinfra.Config(t)
+	bin := testinfra.BuildService(t, "responder")
+	rcv := newReceiver(t, -1)
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	cfg.ContactsFile = writeContacts(t, srv.URL)
+	listen := testinfra.FreeAddr(t)
+	env := append(testinfra.Env(cfg), "RIVERWATCH_RESPONDER_LISTEN="+listen, "RIVERWATCH_RESPONDER_WEBHOOK_SECRET="+webhookSecret,
+		"RIVERWATCH_RESPONDER_TICK_INTERVAL=50ms")
+	logPath := filepath.Join(t.TempDir(), "responder.log")
+	defer func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("responder log:\n%s", b)
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ups := &updates{}
+	go ups.run(ctx, cfg, cfg.Kafka.GroupPrefix+".test-reader")
+	events := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Events}, nil)
+	defer events.Close()
+	commands := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Commands}, nil)
+	defer commands.Close()
+	key, err := message.LoadCommandKey(cfg.Kafka.CommandsKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := start(t, bin, env, listen, logPath)
+
+	now := time.Now().UTC()
+	create := message.Command{ID: "cmd-silence", Type: message.CommandSilenceCreate, Actor: "urumqi-admin", ActorRole: auth.RoleAdmin,
+		ActorJurisdictions: []string{"urumqi"}, At: now, Silence: &silence.Silence{
+			ID: "sil-integration", Matchers: []silence.Matcher{{Name: silence.LabelSite, Value: "TTH-S2"}},
+			StartsAt: now.Add(-time.Minute), EndsAt: now.Add(time.Hour), Comment: "氨氮分析仪校准",
+		}}
+	// The writer may not see the topics created a moment ago yet: retry until it does.
+	cb, _ := json.Marshal(create)
+	testinfra.Eventually(t, 30*time.Second, "the silence command published", func() bool {
+		wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+		defer wcancel()
+		return commands.Publish(wctx, kafka.Message{Key: []byte(create.Silence.ID), Value: cb,
+			Headers: []kafka.Header{{Key: message.HeaderCommandSignature, Value: []byte(key.Sign(cb))}}}) == nil
+	})
+	testinfra.Eventually(t, 60*time.Second, "silence created", func() bool { return ups.logWith(create.ID) != nil })
+	if l := ups.logWith(create.ID); l.Action != "silence_created" {
+		t.Fatalf("silence_create: %s %s", l.Action, l.Detail)
+	}
+
+	ev := message.Event{
+		ID: message.EventID(message.EventExceedanceOpened, "TTH-S2", "nh3n", now, ""), Type: message.EventExceedanceOpened,
+		Site: "TTH-S2", River: "toutun", Parameter: "nh3n", Value: 3.2, Limit: 1.0, TargetClass: "III", Class: "劣V",
+		Multiple: 2.2, Severity: "severe", ObservedAt: now, EmittedAt: now,
+	}
+	publish(t, events, ev.Site, ev)
+	inhibited := func() int {
+		n := 0
+		for _, up := range ups.snapshot() {
+			if up.Notification != nil && up.Notification.Status == "inhibited" {
+				n++
+			}
+		}
+		return n
+	}
+	testinfra.Eventually(t, 60*time.Second, "silenced incident with inhibited notifications", func() bool {
+		inc := ups.latest()
+		return inc != nil && slices.Equal(inc.SilencedBy, []string{"sil-integration"}) && inhibited() >= 4
+	})
+	held := inhibited()
+	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.cmd.Wait()
+	start(t, bin, env, listen, logPath)
+	time.Sleep(time.Second) // ticks at 50 ms: a forgotten silence would deliver by now
+	if got := rcv.find(func(received) bool { return true }); len(got) != 0 {
+		t.Fatalf("a silenced incident reached %d receivers", len(got))
+	}
+
+	expire := message.Command{ID: "cmd-unsilence", Type: message.CommandSilenceExpire, SilenceID: "sil-integration", Actor: "urumqi-admin",
+		ActorRole: auth.RoleAdmin, ActorJurisdictions: []string{"urumqi"}, Note: "校准完成", At: time.Now().UTC()}
+	publishSigned(t, commands, key, expire)
+	testinfra.Eventually(t, 60*time.Second, "held notifications delivered after the expiry", func() bool {
+		return len(rcv.find(func(received) bool { return true })) >= held
+	})
+	time.Sleep(500 * time.Millisecond)
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if len(rcv.processed) != held || len(rcv.dropped) != 0 {
+		t.Errorf("%d held, %d delivered, %d repeats", held, len(rcv.processed), len(rcv.dropped))
+	}
+	if l := ups.logWith(expire.ID); l == nil || l.Action != "silence_expired" {
+		t.Errorf("expiry log %+v", l)
+	}
+}
+
+// apiCall sends one request to a running api and decodes its JSON answer.
+func apiCall(t *testing.T, method, url, token string, body, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = strings.NewReader(string(b))
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && json.Unmarshal(b, out) != nil {
+		t.Logf("%s %s → %d %s", method, url, resp.StatusCode, b)
+	}
+	return resp.StatusCode
+}
+
+// TestSilenceEndToEndThroughTheAPI runs the api, the responder and the archiver binaries on
+// the real broker and ClickHouse: an admin creates a silence through the REST API; an
+// exceedance at the silenced site opens an incident that the api shows silenced_by it, with
+// inhibited notifications and nothing delivered; the admin expires the silence through the
+// API, and the held notifications are delivered and recorded as sent.
+func TestSilenceEndToEndThroughTheAPI(t *testing.T) {
+	cfg := testinfra.Config(t)
+	bins := map[string]string{}
+	for _, name := range []string{"responder", "archiver", "api"} {
+		bins[name] = testinfra.BuildService(t, name)
+	}
+	rcv := newReceiver(t, -1)
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	cfg.ContactsFile = writeContacts(t, srv.URL)
+	listen := map[string]string{"responder": testinfra.FreeAddr(t), "archiver": testinfra.FreeAddr(t), "api": testinfra.FreeAddr(t)}
+	env := append(testinfra.Env(cfg),
+		"RIVERWATCH_RESPONDER_LISTEN="+listen["responder"], "RIVERWATCH_ARCHIVER_LISTEN="+listen["archiver"],
+		"RIVERWATCH_API_LISTEN="+listen["api"], "RIVERWATCH_API_COMMAND_TIMEOUT=30s",
+		"RIVERWATCH_RESPONDER_WEBHOOK_SECRET="+webhookSecret, "RIVERWATCH_RESPONDER_TICK_INTERVAL=50ms")
+	dir := t.TempDir()
+	defer func() {
+		if t.Failed() {
+			for name := range bins {
+				b, err := os.ReadFile(filepath.Join(dir, name+".log"))
+				t.Logf("%s log (%v, tail):\n%s", name, err, b[max(0, len(b)-3000):])
+			}
+		}
+	}()
+	for _, name := range []string{"archiver", "responder", "api"} { // the archiver migrates first
+		start(t, bins[name], env, listen[name], filepath.Join(dir, name+".log"))
+	}
+	base := "http://" + listen["api"] + "/api/v1"
+	const admin = "dev-admin-token"
+
+	now := time.Now().UTC()
+	var created struct {
+		Status    string `json:"status"`
+		SilenceID string `json:"silence_id"`
+	}
+	code := apiCall(t, "POST", base+"/silences", admin, map[string]any{
+		"matchers": []map[string]any{{"name": "site", "value": "TTH-S2"}},
+		"ends_at":  now.Add(time.Hour).Format(time.RFC3339), "comment": "八钢断面氨氮分析仪校准",
+	}, &created)
+	if code != http.StatusOK || created.Status != "applied" {
+		t.Fatalf("POST /silences: %d %+v", code, created)
+	}
+
+	events := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Events}, nil)
+	defer events.Close()
+	publish(t, events, "TTH-S2", message.Event{
+		ID: message.EventID(message.EventExceedanceOpened, "TTH-S2", "nh3n", now, ""), Type: message.EventExceedanceOpened,
+		Site: "TTH-S2", River: "toutun", Parameter: "nh3n", Value: 3.2, Limit: 1.0, TargetClass: "III", Class: "劣V",
+		Multiple: 2.2, Severity: "severe", ObservedAt: now, EmittedAt: now,
+	})
+	type detail struct {
+		Incident      message.Incident       `json:"incident"`
+		Notifications []message.Notification `json:"notifications"`
+		Log           []message.LogEntry     `json:"log"`
+	}
+	var d detail
+	count := func(status string) int {
+		n := 0
+		for _, x := range d.Notifications {
+			if x.Status == status {
+				n++
+			}
+		}
+		return n
+	}
+	testinfra.Eventually(t, 60*time.Second, "the api shows a silenced incident with inhibited notifications", func() bool {
+		var page struct {
+			Items []message.Incident `json:"items"`
+		}
+		if apiCall(t, "GET", base+"/incidents", admin, nil, &page) != http.StatusOK || len(page.Items) == 0 {
+			return false
+		}
+		d = detail{}
+		apiCall(t, "GET", base+"/incidents/"+page.Items[0].ID, admin, nil, &d)
+		return slices.Equal(d.Incident.SilencedBy, []string{created.SilenceID}) && count("inhibited") >= 4
+	})
+	held := count("inhibited")
+	time.Sleep(500 * time.Millisecond)
+	if got := rcv.find(func(received) bool { return true }); len(got) != 0 {
+		t.Fatalf("a silenced incident reached %d receivers", len(got))
+	}
+	if path := os.Getenv("RIVERWATCH_SILENCE_RECORD"); path != "" {
+		b, _ := json.MarshalIndent(d, "", "  ")
+		_ = os.WriteFile(path, b, 0o644)
+	}
+
+	var expired struct {
+		Status  string `json:"status"`
+		Silence struct {
+			State     string `json:"state"`
+			ExpiredBy string `json:"expired_by"`
+		} `json:"silence"`
+	}
+	if code := apiCall(t, "DELETE", base+"/silences/"+created.SilenceID, admin, nil, &expired); code != http.StatusOK || expired.Silence.State != "expired" {
+		t.Fatalf("DELETE /silences/%s: %d %+v", created.SilenceID, code, expired)
+	}
+	defer func() {
+		if t.Failed() {
+			t.Logf("%d held, %d received, %d recorded sent, silenced_by %v", held, len(rcv.find(func(received) bool { return true })), count("sent"), d.Incident.SilencedBy)
+		}
+	}()
+	testinfra.Eventually(t, 60*time.Second, "the held notifications delivered and recorded as sent", func() bool {
+		var fresh detail // silenced_by is omitted once empty: decode into a new value
+		apiCall(t, "GET", base+"/incidents/"+d.Incident.ID, admin, nil, &fresh)
+		d = fresh
+		return len(rcv.find(func(received) bool { return true })) >= held && count("sent") >= held && len(d.Incident.SilencedBy) == 0
+	})
+	var list struct {
+		Silences []struct {
+			ID    string `json:"id"`
+			State string `json:"state"`
+		} `json:"silences"`
+	}
+	apiCall(t, "GET", base+"/silences?state=expired", admin, nil, &list)
+	if len(list.Silences) != 1 || list.Silences[0].ID != created.SilenceID {
+		t.Errorf("expired silences %+v", list)
+	}
 }

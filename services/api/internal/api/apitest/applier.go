@@ -101,6 +101,10 @@ func (a *Applier) apply(cmd message.Command) {
 			Action: "drill_started", Detail: cmd.Note, CommandID: cmd.ID})
 		return
 	}
+	if cmd.Type == message.CommandSilenceCreate || cmd.Type == message.CommandSilenceExpire {
+		a.applySilence(cmd, now)
+		return
+	}
 	inc, err := a.Store.Incident(context.Background(), cmd.IncidentID)
 	if err != nil {
 		return
@@ -167,4 +171,30 @@ func (a *Applier) Correct(_ context.Context, c message.Correction) error {
 	}
 	a.Store.AddCorrections(c)
 	return nil
+}
+
+// applySilence creates or expires a silence as the responder would (the api has authorised
+// the command already; the responder's own checks are its package's tests).
+func (a *Applier) applySilence(cmd message.Command, now time.Time) {
+	entry := message.LogEntry{ID: cmd.ID + "-log", IncidentID: cmd.SilenceID, At: now, Actor: cmd.Actor, CommandID: cmd.ID}
+	sil, err := a.Store.Silence(context.Background(), cmd.SilenceID)
+	switch {
+	case cmd.Type == message.CommandSilenceCreate && err == nil:
+		return // a replay
+	case cmd.Type == message.CommandSilenceCreate && cmd.Silence != nil:
+		sil = *cmd.Silence
+		sil.CreatedBy, sil.Version, sil.UpdatedAt = cmd.Actor, 1, now
+		entry.Action, entry.Detail = "silence_created", sil.Describe()
+	case cmd.Type == message.CommandSilenceExpire && err == nil && sil.Expire(now, cmd.Actor, "expired by operator"):
+		sil.Version++
+		sil.UpdatedAt = now
+		entry.Action, entry.Detail = "silence_expired", "expired by operator"
+	default:
+		entry.Action, entry.Detail = "command_rejected", fmt.Sprintf("%s: silence %s cannot be changed", cmd.Type, cmd.SilenceID)
+		a.Store.AddLog(entry)
+		return
+	}
+	entry.Version = sil.Version
+	a.Store.PutSilence(sil)
+	a.Store.AddLog(entry)
 }

@@ -8,10 +8,12 @@ import (
 	"context"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/silence"
 	"github.com/riverwatch/riverwatch/pkg/store"
 	"github.com/riverwatch/riverwatch/services/api/internal/api"
 )
@@ -39,6 +41,7 @@ type MemStore struct {
 	logRows        uint64
 	notifications  []message.Notification
 	notificationAt map[notificationKey]int
+	silences       map[string]silence.Silence
 	// Fail, when set, is returned by every read: for error-path tests.
 	Fail error
 	// Through, when set, is what RollupsThrough answers: rollups rebuilt apart from the
@@ -63,7 +66,7 @@ type notificationKey struct {
 func NewMemStore() *MemStore {
 	return &MemStore{
 		incidents: map[string]message.Incident{}, readingAt: map[string]int{}, correctionAt: map[string]int{}, eventAt: map[eventKey]int{},
-		logAt: map[[2]string]int{}, notificationAt: map[notificationKey]int{},
+		logAt: map[[2]string]int{}, notificationAt: map[notificationKey]int{}, silences: map[string]silence.Silence{},
 	}
 }
 
@@ -246,6 +249,57 @@ func (m *MemStore) PutIncident(inc message.Incident) {
 		return
 	}
 	m.incidents[inc.ID] = inc
+}
+
+// PutSilence stores a silence snapshot; the highest version wins (a tie: the later write).
+func (m *MemStore) PutSilence(s silence.Silence) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if old, ok := m.silences[s.ID]; ok && old.Version > s.Version {
+		return
+	}
+	s.StartsAt, s.EndsAt, s.UpdatedAt = s.StartsAt.UTC(), s.EndsAt.UTC(), s.UpdatedAt.UTC()
+	m.silences[s.ID] = s
+}
+
+// Silences implements api.Store.
+func (m *MemStore) Silences(_ context.Context, q store.SilenceQuery) ([]silence.Silence, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Fail != nil {
+		return nil, m.Fail
+	}
+	var out []silence.Silence
+	for _, s := range m.silences {
+		if !q.EndsAfter.IsZero() && !sec(s.EndsAt).After(sec(q.EndsAfter)) {
+			continue
+		}
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b silence.Silence) int {
+		if c := sec(b.StartsAt).Compare(sec(a.StartsAt)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
+
+// Silence implements api.Store.
+func (m *MemStore) Silence(_ context.Context, id string) (silence.Silence, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Fail != nil {
+		return silence.Silence{}, m.Fail
+	}
+	s, ok := m.silences[id]
+	if !ok {
+		return silence.Silence{}, api.ErrNotFound
+	}
+	return s, nil
 }
 
 // AddLog stores audit-trail entries; an entry stored again replaces the stored copy.

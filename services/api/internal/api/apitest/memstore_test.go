@@ -21,6 +21,8 @@ func (s memSeeder) IncidentUpdates(t testing.TB, us ...message.IncidentUpdate) {
 			s.m.AddLog(*u.Log)
 		case u.Notification != nil:
 			s.m.AddNotifications(*u.Notification)
+		case u.Silence != nil:
+			s.m.PutSilence(*u.Silence)
 		default:
 			t.Fatalf("incident update of kind %q without a record", u.Kind)
 		}

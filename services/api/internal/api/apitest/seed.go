@@ -6,6 +6,7 @@ import (
 
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/network"
+	"github.com/riverwatch/riverwatch/pkg/silence"
 	"github.com/riverwatch/riverwatch/pkg/standard"
 )
 
@@ -16,6 +17,11 @@ type Fixture struct {
 	// AckedIncident (acknowledged) starts at TTH-S2 in urumqi and concerns changji
 	// downstream; ResolvedIncident concerns xpcc12 only.
 	OpenIncident, AckedIncident, ResolvedIncident string
+	// Silences (pkg/silence), active at Now unless said otherwise: OwnSilence of STH-D1
+	// (changji); RiverSilence of the Toutun river (urumqi, xpcc12 and changji);
+	// OutsideSilence of TTH-S1 (xpcc12 only); ExpiredSilence of STH-S1 (changji), ended an
+	// hour before Now.
+	OwnSilence, RiverSilence, OutsideSilence, ExpiredSilence string
 	// Classes is the current class each section and source was seeded to have.
 	Classes map[string]standard.Class
 }
@@ -161,6 +167,16 @@ func Seed(m *MemStore, net *network.Network, now time.Time) Fixture {
 		message.Notification{ID: "n2", Key: "k2", IncidentID: f.OpenIncident, StepID: "s3", Kind: "warning", Channel: "wecom",
 			Recipient: "xpcc6-duty", Subject: "上游来水预警", Attempt: 1, Status: "failed", Error: "timeout", At: opened.Add(2 * time.Minute)},
 	)
+	f.OwnSilence, f.RiverSilence, f.OutsideSilence, f.ExpiredSilence = "sil-changji-d1", "sil-toutun", "sil-xpcc12-tth-s1", "sil-changji-old"
+	sil := func(id, name, value string, starts, ends time.Time, comment string) silence.Silence {
+		return silence.Silence{ID: id, Version: 1, Matchers: []silence.Matcher{{Name: name, Value: value}}, StartsAt: starts, EndsAt: ends,
+			CreatedBy: "changji-admin", Comment: comment, UpdatedAt: starts}
+	}
+	m.PutSilence(sil(f.OwnSilence, silence.LabelSite, "STH-D1", now.Add(-time.Hour), now.Add(3*time.Hour), "水源地在线监测仪季度校准"))
+	m.PutSilence(sil(f.RiverSilence, silence.LabelRiver, "toutun", now.Add(-30*time.Minute), now.Add(6*time.Hour), "头屯河全线通信改造"))
+	m.PutSilence(sil(f.OutsideSilence, silence.LabelSite, "TTH-S1", now.Add(-2*time.Hour), now.Add(2*time.Hour), "兵团站点维护"))
+	old := sil(f.ExpiredSilence, silence.LabelSite, "STH-S1", now.Add(-5*time.Hour), now.Add(-time.Hour), "上次校准")
+	m.PutSilence(old)
 	return f
 }
 

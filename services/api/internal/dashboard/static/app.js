@@ -41,6 +41,13 @@ const I18N = {
     'ev.prediction.issued': '污染预测', 'ev.prediction.cleared': '预测解除', 'ev.quality.suspect': '数据存疑',
     'ev.station.offline': '站点离线', 'ev.station.online': '站点恢复',
     'err.forbidden': '无权访问', 'err.load': '加载失败', 'back': '← 返回总览', 'none': '无',
+    'nav.silences': '静默与维护', 'sil.live': '生效与待生效', 'sil.expired': '已结束', 'sil.none': '暂无静默',
+    'sil.state': '状态', 'sil.matchers': '匹配条件', 'sil.starts': '开始', 'sil.ends': '结束', 'sil.by': '创建人',
+    'sil.comment': '原因', 'sil.weekly': '每周', 'sil.expire': '结束静默', 'sil.expire.confirm': '确定结束该静默？被暂缓的通知将立即发出。',
+    'sil.new': '新建静默/维护窗口', 'sil.site': '点位', 'sil.param': '指标（可选）', 'sil.hours': '时长（小时）',
+    'sil.eor': '事件解除时结束', 'sil.days': '仅每周（可选）', 'sil.at': '起始时刻', 'sil.len': '窗口时长', 'sil.create': '创建',
+    'sst.pending': '待生效', 'sst.active': '生效中', 'sst.expired': '已结束', 'inc.silenced': '已静默',
+    'day.mon': '一', 'day.tue': '二', 'day.wed': '三', 'day.thu': '四', 'day.fri': '五', 'day.sat': '六', 'day.sun': '日',
   },
   en: {
     'app.title': 'Changji river water-quality warning', 'nav.overview': 'Overview', 'nav.incidents': 'Incidents', 'nav.reports': 'Reports',
@@ -75,6 +82,13 @@ const I18N = {
     'ev.prediction.issued': 'prediction', 'ev.prediction.cleared': 'prediction cleared', 'ev.quality.suspect': 'suspect data',
     'ev.station.offline': 'station offline', 'ev.station.online': 'station online',
     'err.forbidden': 'Not allowed', 'err.load': 'Failed to load', 'back': '← Overview', 'none': 'none',
+    'nav.silences': 'Silences', 'sil.live': 'Active and pending', 'sil.expired': 'Ended', 'sil.none': 'No silences',
+    'sil.state': 'State', 'sil.matchers': 'Matchers', 'sil.starts': 'Starts', 'sil.ends': 'Ends', 'sil.by': 'Created by',
+    'sil.comment': 'Comment', 'sil.weekly': 'weekly', 'sil.expire': 'Expire', 'sil.expire.confirm': 'Expire this silence? The notifications it holds go out at once.',
+    'sil.new': 'New silence / maintenance window', 'sil.site': 'Site', 'sil.param': 'Parameter (optional)', 'sil.hours': 'Hours',
+    'sil.eor': 'End when the incident resolves', 'sil.days': 'Only weekly on (optional)', 'sil.at': 'From', 'sil.len': 'Window', 'sil.create': 'Create',
+    'sst.pending': 'pending', 'sst.active': 'active', 'sst.expired': 'ended', 'inc.silenced': 'silenced',
+    'day.mon': 'Mon', 'day.tue': 'Tue', 'day.wed': 'Wed', 'day.thu': 'Thu', 'day.fri': 'Fri', 'day.sat': 'Sat', 'day.sun': 'Sun',
   },
 };
 const DESCRIPTOR_EN = { '优': 'excellent', '良好': 'good', '轻度污染': 'slightly polluted', '中度污染': 'moderately polluted', '重度污染': 'heavily polluted' };
@@ -85,6 +99,7 @@ const state = {
   me: null,
   range: '24h',
   incFilter: 'active',
+  silFilter: 'live',
   year: null,
   source: null,
 };
@@ -218,6 +233,7 @@ async function route(isRefresh = false) {
       case 'site': await renderSite(decodeURIComponent(arg), isRefresh); break;
       case 'incidents': await renderIncidents(isRefresh); break;
       case 'reports': await renderReports(isRefresh); break;
+      case 'silences': await renderSilences(isRefresh); break;
       default: await renderOverview(isRefresh);
     }
     document.body.dataset.ready = page || 'overview';
@@ -466,12 +482,12 @@ function incidentCard(d, names, juris) {
       <span>${esc(t('inc.site'))} <a href="#/site/${encodeURIComponent(inc.site)}">${esc(names[inc.site] || inc.site)}</a></span>
       <span>${esc(t('inc.jur'))}: ${esc((inc.jurisdictions || []).map((j) => juris[j] || j).join('、'))}</span>
       ${inc.acked_at ? `<span>${esc(t('inc.acked'))} ${esc(fmtTime(inc.acked_at))}</span>` : ''}</div></div>
-      <span class="tag ${esc(inc.status)}" data-testid="incident-status">${esc(t('ist.' + inc.status))}</span></header>
+      <span>${(inc.silenced_by || []).length ? `<span class="tag warn" data-testid="silenced" title="${esc(inc.silenced_by.join(', '))}">${esc(t('inc.silenced'))}</span> ` : ''}<span class="tag ${esc(inc.status)}" data-testid="incident-status">${esc(t('ist.' + inc.status))}</span></span></header>
     ${steps ? `<table><thead><tr><th>${esc(t('step.relation'))}</th><th>${esc(t('step.jur'))}</th><th>${esc(t('step.owner'))}</th><th>${esc(t('step.action'))}</th><th>${esc(t('step.deadline'))}</th><th>${esc(t('step.receipt'))}</th><th>${esc(t('step.done'))}</th></tr></thead><tbody>${steps}</tbody></table>` : ''}
     <div class="actions">${buttons.join('')}</div>
     <details><summary>${esc(t('inc.log'))} (${d.log.length}) · ${esc(t('inc.notifications'))} (${d.notifications.length})</summary>
       <table>${d.log.map((l) => `<tr><td>${esc(fmtTime(l.at))}</td><td>${esc(l.actor)}</td><td>${esc(l.action)}</td><td>${esc(l.detail)}</td></tr>`).join('')}</table>
-      <table>${d.notifications.map((n) => `<tr><td>${esc(fmtTime(n.at))}</td><td>${esc(n.channel)}</td><td>${esc(n.recipient)}</td><td>${esc(n.kind)}</td><td><span class="tag ${n.status === 'sent' ? 'good' : 'bad'}">${esc(n.status)}</span> ${esc(n.error || '')}</td></tr>`).join('')}</table>
+      <table>${d.notifications.map((n) => `<tr><td>${esc(fmtTime(n.at))}</td><td>${esc(n.channel)}</td><td>${esc(n.recipient)}</td><td>${esc(n.kind)}</td><td><span class="tag ${n.status === 'sent' ? 'good' : n.status === 'inhibited' || n.status === 'released' ? 'warn' : 'bad'}">${esc(n.status)}</span> ${esc(n.error || '')}</td></tr>`).join('')}</table>
     </details></article>`;
 }
 function act(b) {
@@ -485,6 +501,64 @@ async function command(button, path, body) {
   button.disabled = true;
   try {
     const res = await api(path, { method: 'POST', body });
+    toast(res.status === 202 ? t('cmd.pending') : t('cmd.applied'));
+  } catch (e) {
+    if (e.status !== 401) toast(`${t('cmd.failed')}: ${e.message}`);
+  }
+  await route(true);
+}
+
+// ---- silences -----------------------------------------------------------------------------
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+const holdsAll = (js) => (js || []).every((j) => sees(j));
+function matcherText(m) { return `${m.name}${m.is_regex ? '=~' : '='}${m.value}`; }
+async function renderSilences() {
+  const q = state.silFilter === 'expired' ? '?state=expired' : '';
+  const [list, sites] = await Promise.all([api(`/api/v1/silences${q}`), api('/api/v1/sites')]);
+  const admin = can('silence_create');
+  const rows = list.data.silences.map((s) => `<tr data-silence="${esc(s.id)}" data-state="${esc(s.state)}">
+    <td><span class="tag ${s.state === 'active' ? 'warn' : ''}">${esc(t('sst.' + s.state))}</span></td>
+    <td>${esc(s.matchers.map(matcherText).join(', '))}${s.recurrence ? ` <span class="muted">${esc(t('sil.weekly'))} ${esc(s.recurrence.weekdays.map((d) => t('day.' + d)).join('、'))} ${esc(s.recurrence.start)}+${esc(s.recurrence.duration)}</span>` : ''}</td>
+    <td>${esc(fmtTime(s.starts_at))}</td><td>${esc(fmtTime(s.ends_at))}</td><td>${esc(s.created_by)}</td><td>${esc(s.comment)}</td>
+    <td>${admin && s.state !== 'expired' && holdsAll(s.jurisdictions) ? `<button type="button" class="btn danger" data-expire="${esc(s.id)}">${esc(t('sil.expire'))}</button>` : ''}</td></tr>`).join('');
+  view().innerHTML = `
+    <div class="toolbar">
+      <button type="button" class="seg ${state.silFilter === 'live' ? 'on' : ''}" data-sfilter="live">${esc(t('sil.live'))}</button>
+      <button type="button" class="seg ${state.silFilter === 'expired' ? 'on' : ''}" data-sfilter="expired">${esc(t('sil.expired'))}</button>
+    </div>
+    <div class="card">${rows ? `<table data-testid="silences"><thead><tr><th>${esc(t('sil.state'))}</th><th>${esc(t('sil.matchers'))}</th><th>${esc(t('sil.starts'))}</th><th>${esc(t('sil.ends'))}</th><th>${esc(t('sil.by'))}</th><th>${esc(t('sil.comment'))}</th><th></th></tr></thead><tbody>${rows}</tbody></table>`
+      : `<p class="muted" data-testid="silences">${esc(t('sil.none'))}</p>`}</div>
+    ${admin ? `<form class="card silence-form" id="silence-form" data-testid="silence-form"><h3>${esc(t('sil.new'))}</h3>
+      <label>${esc(t('sil.site'))} <select name="site">${sites.data.items.map((x) => `<option value="${esc(x.id)}">${esc(x.name)}</option>`).join('')}</select></label>
+      <label>${esc(t('sil.param'))} <input name="parameter" size="8"></label>
+      <label>${esc(t('sil.hours'))} <input name="hours" type="number" min="0.25" step="0.25" value="2" required></label>
+      <label>${esc(t('sil.comment'))} <input name="comment" required size="24"></label>
+      <label><input name="eor" type="checkbox"> ${esc(t('sil.eor'))}</label>
+      <fieldset><legend>${esc(t('sil.days'))}</legend>${DAYS.map((d) => `<label><input type="checkbox" name="day" value="${esc(d)}"> ${esc(t('day.' + d))}</label>`).join('')}
+        <label>${esc(t('sil.at'))} <input name="at" type="time" value="09:00"></label>
+        <label>${esc(t('sil.len'))} <input name="len" value="2h" size="5"></label></fieldset>
+      <button type="submit" class="btn" data-testid="silence-create">${esc(t('sil.create'))}</button></form>` : ''}`;
+  view().querySelectorAll('[data-sfilter]').forEach((b) => b.addEventListener('click', () => { state.silFilter = b.dataset.sfilter; route(); }));
+  view().querySelectorAll('[data-expire]').forEach((b) => b.addEventListener('click', () => {
+    if (!window.confirm(t('sil.expire.confirm'))) return;
+    silenceCommand(b, `/api/v1/silences/${encodeURIComponent(b.dataset.expire)}`, 'DELETE');
+  }));
+  $('#silence-form')?.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const f = new FormData(e.target);
+    const matchers = [{ name: 'site', value: f.get('site') }];
+    if (String(f.get('parameter') || '').trim()) matchers.push({ name: 'parameter', value: String(f.get('parameter')).trim() });
+    const body = { matchers, comment: f.get('comment'), ends_at: new Date(Date.now() + Number(f.get('hours')) * 3600e3).toISOString() };
+    if (f.get('eor')) body.end_on_resolve = true;
+    const days = f.getAll('day');
+    if (days.length) body.recurrence = { weekdays: days, start: f.get('at'), duration: f.get('len') };
+    silenceCommand(e.target.querySelector('button'), '/api/v1/silences', 'POST', body);
+  });
+}
+async function silenceCommand(button, path, method, body) {
+  button.disabled = true;
+  try {
+    const res = await api(path, { method, body: body ?? {} });
     toast(res.status === 202 ? t('cmd.pending') : t('cmd.applied'));
   } catch (e) {
     if (e.status !== 401) toast(`${t('cmd.failed')}: ${e.message}`);

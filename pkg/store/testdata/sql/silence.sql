@@ -1,0 +1,1 @@
+SELECT doc FROM `riverwatch`.`silences` FINAL WHERE id = 'sil-1'
