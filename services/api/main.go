@@ -3,6 +3,12 @@
 // through riverwatch.commands.
 //
 //	api [-config FILE] [-check] [-version]
+//	api verify-evidence -pub KEYFILE BUNDLE.zip
+//
+// verify-evidence checks an evidence bundle (GET /api/v1/incidents/{id}/evidence) offline
+// with the deployment's Ed25519 public key: the manifest's signature and every file's
+// SHA-256, naming any file changed, missing or added; exit 0 intact, 1 not, 2 usage. It
+// reads no configuration and connects to nothing (services/api/internal/evidence).
 //
 // The logic lives in services/api/internal/api; the dashboard's files are embedded from
 // services/api/internal/dashboard.
@@ -10,23 +16,34 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
+	"strings"
 	_ "time/tzdata" // the network's time zone must load on hosts without zoneinfo
 
 	"github.com/riverwatch/riverwatch/pkg/service"
 	"github.com/riverwatch/riverwatch/services/api/internal/api"
 	"github.com/riverwatch/riverwatch/services/api/internal/dashboard"
+	"github.com/riverwatch/riverwatch/services/api/internal/evidence"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	// verify-evidence runs before the service's flags and configuration: an auditor checks
+	// a bundle with the public key alone, on a machine without riverwatch's files.
+	if len(args) > 0 && args[0] == "verify-evidence" {
+		return evidence.VerifyCommand(args[1:], stdout, stderr)
+	}
 	return service.Main(service.Program{
 		Name:  "api",
-		Usage: "usage: api [-config FILE] [-check] [-version]",
+		Usage: "usage: api [-config FILE] [-check] [-version]\n       " + strings.TrimPrefix(evidence.VerifyUsage, "usage: "),
 		Check: api.Check,
 		Start: func(_ context.Context, rt *service.Runtime) error {
+			if len(rt.Args) > 0 {
+				return service.UsageError{Err: errors.New("unknown command " + rt.Args[0] + " (verify-evidence comes first, without -config)")}
+			}
 			srv := rt.ServeWithMetrics(rt.Config.API.Listen, rt.Config.API.MetricsListen)
 			a, err := api.New(rt.Config, api.Deps{Log: rt.Log, Registry: rt.Registry, Mux: srv.Mux, Assets: dashboard.Assets()})
 			if err != nil {
