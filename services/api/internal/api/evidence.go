@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -264,7 +265,8 @@ func (s *Server) buildEvidence(r *http.Request, p *auth.Principal, inc message.I
 		if src == nil {
 			continue
 		}
-		cf := evidence.ConfigFile{Key: src.Key, Path: src.Path, SHA256: evidence.Digest(src.Data), ReadAt: src.ReadAt.UTC()}
+		// The file's name only: the server's directories are nobody's business (L7).
+		cf := evidence.ConfigFile{Key: src.Key, Path: filepath.Base(src.Path), SHA256: evidence.Digest(src.Data), ReadAt: src.ReadAt.UTC()}
 		switch src.Key {
 		case "sites_file":
 			var sees func(string) bool

@@ -53,7 +53,7 @@ type FileEntry struct {
 // member name and what was removed from it.
 type ConfigFile struct {
 	Key    string    `json:"key"`  // the config key naming the file (sites_file, ...)
-	Path   string    `json:"path"` // as the api read it
+	Path   string    `json:"path"` // the file's name
 	SHA256 string    `json:"sha256"`
 	ReadAt time.Time `json:"read_at"`
 	// Member is the bundle member holding the copy; empty when the file is omitted.
