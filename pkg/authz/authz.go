@@ -15,6 +15,7 @@
 //     jurisdiction. A step's playbook role (eeb, river_chief_office, ...) names the contact
 //     that is notified; API tokens are per jurisdiction desk, so the jurisdiction is what a
 //     token is checked against.
+//   - evidence bundle: a responder (or an admin) who sees the incident (Evidence).
 //   - drill: an admin whose jurisdictions include the drill site's (a site outside them is
 //     ErrNotVisible, as an unknown one).
 //
@@ -116,6 +117,22 @@ func Correct(a Actor, siteJurisdiction string) error {
 	}
 	if !p.Sees(siteJurisdiction) {
 		return refuse(ErrNotVisible, "the site belongs to jurisdiction %s, which %s does not hold", siteJurisdiction, a.describe())
+	}
+	return nil
+}
+
+// Evidence decides who may download an incident's evidence bundle: a responder (or an
+// admin) who sees the incident, downstream desks included — the bundle is theirs to account
+// for as much as the origin's. A viewer is refused (ErrForbidden); an incident outside the
+// actor's jurisdictions is ErrNotVisible. What the bundle holds of sites the actor does not
+// see is left out by the api, as everywhere else.
+func Evidence(a Actor, inc message.Incident) error {
+	p := a.principal()
+	if !p.SeesAny(inc.Jurisdictions) {
+		return refuse(ErrNotVisible, "incident %s concerns jurisdictions %v, none of which %s sees", inc.ID, inc.Jurisdictions, a.describe())
+	}
+	if !p.Can(auth.RoleResponder) {
+		return refuse(ErrForbidden, "role %q may not download evidence (needs responder or admin)", a.Role)
 	}
 	return nil
 }

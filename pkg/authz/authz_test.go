@@ -94,3 +94,27 @@ func TestSilencesAreForAdminsOfEveryJurisdictionTheyReach(t *testing.T) {
 		})
 	}
 }
+
+func TestEvidenceIsForRespondersWhoSeeTheIncident(t *testing.T) {
+	inc := message.Incident{ID: "inc-1", Jurisdictions: []string{"ja", "jb"}}
+	cases := []struct {
+		name string
+		a    Actor
+		want error
+	}{
+		{"the origin's responder", Actor{Role: auth.RoleResponder, Jurisdictions: []string{"ja"}}, nil},
+		{"a downstream responder", Actor{Role: auth.RoleResponder, Jurisdictions: []string{"jb"}}, nil},
+		{"an admin who sees it", Actor{Role: auth.RoleAdmin, Jurisdictions: []string{"jb"}}, nil},
+		{"a viewer who sees it", Actor{Role: auth.RoleViewer, Jurisdictions: []string{"ja"}}, ErrForbidden},
+		{"a responder elsewhere", Actor{Role: auth.RoleResponder, Jurisdictions: []string{"jc"}}, ErrNotVisible},
+		{"a viewer elsewhere is not told it exists", Actor{Role: auth.RoleViewer, Jurisdictions: []string{"jc"}}, ErrNotVisible},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := Evidence(c.a, inc)
+			if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+				t.Errorf("got %v, want %v", err, c.want)
+			}
+		})
+	}
+}

@@ -443,6 +443,14 @@ type API struct {
 	// is never silently short. Narrow the range, pick an hourly or daily resolution, or
 	// page with limit and offset. Default 500000.
 	ExportMaxRows int `mapstructure:"export_max_rows"`
+	// EvidenceKeyFile is the deployment's Ed25519 key that signs evidence bundles (GET
+	// /api/v1/incidents/{id}/evidence): a PEM PRIVATE KEY (openssl genpkey -algorithm
+	// ed25519), or a 32-byte seed or 64-byte key, raw or hex. Empty: the route answers 503
+	// "no signing key configured". Relative to the configuration file's directory.
+	EvidenceKeyFile string `mapstructure:"evidence_key_file"`
+	// EvidenceMargin widens an incident's span on both sides for the readings and events of
+	// its evidence bundle. Default 24 h.
+	EvidenceMargin time.Duration `mapstructure:"evidence_margin"`
 }
 
 func defaultAPI() API {
@@ -451,6 +459,7 @@ func defaultAPI() API {
 		RefreshInterval: 2 * time.Second, LatestLookback: 30 * 24 * time.Hour,
 		RawMaxSpan: 48 * time.Hour, HourMaxSpan: 92 * 24 * time.Hour, QueryTimeout: 30 * time.Second,
 		RateLimit: 50, RateBurst: 200, MaxInflightPerToken: 4, ExportMaxRows: 500000,
+		EvidenceMargin: 24 * time.Hour,
 	}
 }
 
@@ -475,6 +484,7 @@ func (a API) Validate() error {
 	v.positive("api.rate_burst", a.RateBurst)
 	v.positive("api.max_inflight_per_token", a.MaxInflightPerToken)
 	v.positive("api.export_max_rows", a.ExportMaxRows)
+	v.positive("api.evidence_margin", a.EvidenceMargin)
 	return v.err()
 }
 

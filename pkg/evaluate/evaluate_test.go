@@ -109,7 +109,7 @@ func TestSectionThreeMonthsHandWorked(t *testing.T) {
 		r.Status != standard.StatusSlightlyPolluted {
 		t.Errorf("section = %s %v %s %s", r.Site, r.Class, r.Descriptor, r.Color)
 	}
-	if got, want := r.MainPollutantsText(), "高锰酸盐指数(0.17)、化学需氧量(0.15)、氨氮(0.1)"; got != want {
+	if got, want := r.MainPollutantsText(), "高锰酸盐指数(0.2)、化学需氧量(0.2)、氨氮(0.1)"; got != want {
 		t.Errorf("main pollutants = %q, want %q", got, want)
 	}
 	if !r.From.Equal(day(1, 15)) || !r.To.Equal(day(3, 15)) || r.Samples != 28 || r.Skipped != 0 {
@@ -151,13 +151,13 @@ func TestMainPollutantOrdering(t *testing.T) {
 	}{
 		{"cyanide first when it exceeds, then by class and multiple",
 			map[string]float64{"cyanide": 0.25, "codmn": 20, "nh3n": 1.8, "tp": 0.35, "cod": 35},
-			"氰化物(0.25)、高锰酸盐指数(2.33)、氨氮(0.8)"},
+			"氰化物(0.3)、高锰酸盐指数(2.3)、氨氮(0.8)"},
 		{"heavy metals first, ranked among themselves by class then multiple",
 			map[string]float64{"pb": 0.06, "cr6": 0.08, "codmn": 20, "nh3n": 1.8},
-			"六价铬(0.6)、铅(0.2)、高锰酸盐指数(2.33)"},
+			"六价铬(0.6)、铅(0.2)、高锰酸盐指数(2.3)"},
 		{"worst class first, then the larger multiple, top three only",
 			map[string]float64{"codmn": 12, "nh3n": 1.9, "cod": 45, "bod5": 5, "tp": 0.25},
-			"化学需氧量(1.25)、高锰酸盐指数(1)、氨氮(0.9)"},
+			"化学需氧量(1.3)、高锰酸盐指数(1.0)、氨氮(0.9)"},
 		{"DO has no multiple and follows items of its class that have one",
 			map[string]float64{"do": 2.5, "nh3n": 1.8},
 			"氨氮(0.8)、溶解氧"},
@@ -224,7 +224,7 @@ func TestRiverWithThreeSectionsUsesMeanConcentrations(t *testing.T) {
 	if r.MainPollutants != nil || r.RiverPollutants != nil {
 		t.Errorf("river-level main pollutants must be empty: %v %v", r.MainPollutants, r.RiverPollutants)
 	}
-	if got, want := r.Sections[2].MainPollutantsText(), "总磷(0.75)、氨氮(0.6)、高锰酸盐指数(0.33)"; got != want {
+	if got, want := r.Sections[2].MainPollutantsText(), "总磷(0.8)、氨氮(0.6)、高锰酸盐指数(0.3)"; got != want {
 		t.Errorf("S3 main pollutants %q, want %q", got, want)
 	}
 }
@@ -466,5 +466,31 @@ func TestSectionMeanAtALimitStaysInItsClass(t *testing.T) {
 	r := evaluate.Section([]evaluate.Sample{s("X", "nh3n", 0.1, day(1, 1)), s("X", "nh3n", 0.2, day(2, 1))}, standard.River)
 	if it, _ := r.Item("nh3n"); it.Class != standard.ClassI || r.Class != standard.ClassI {
 		t.Errorf("mean %v: item class %v, section class %v; want I", it.Mean, it.Class, r.Class)
+	}
+}
+
+func TestMultiplesArePrintedWithOneDecimalAs22HaoPrintsThem(t *testing.T) {
+	// Worked by hand against Class Ⅲ: CODMn 6 mg/L, NH3-N 1.0, cyanide 0.2, TP 0.2.
+	cases := []struct {
+		name  string
+		param string
+		mean  float64
+		want  string
+	}{
+		{"7.2 CODMn is (7.2−6)/6 = 0.2", "codmn", 7.2, "高锰酸盐指数(0.2)"},
+		{"13.2 CODMn is 7.2/6 = 1.2, the method's own example", "codmn", 13.2, "高锰酸盐指数(1.2)"},
+		{"2.0 NH3-N is exactly 1: printed 1.0, not 1", "nh3n", 2.0, "氨氮(1.0)"},
+		{"0.25 cyanide is 0.25: a five rounds up, despite 0.24999999999999994 in floating point", "cyanide", 0.25, "氰化物(0.3)"},
+		{"0.35 TP is 0.75 → 0.8", "tp", 0.35, "总磷(0.8)"},
+		{"8 CODMn is 0.333… → 0.3", "codmn", 8, "高锰酸盐指数(0.3)"},
+		{"2.96 NH3-N is 1.96 → 2.0", "nh3n", 2.96, "氨氮(2.0)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := evaluate.Section([]evaluate.Sample{s("X", c.param, c.mean, day(1, 1))}, standard.River)
+			if got := r.MainPollutantsText(); got != c.want {
+				t.Errorf("main pollutants = %q, want %q", got, c.want)
+			}
+		})
 	}
 }

@@ -74,8 +74,8 @@ type MainPollutant struct {
 }
 
 // String formats the pollutant as 22号 reports do, with the multiple after
-// the name, rounded to two decimals: "高锰酸盐指数(1.2)", or "溶解氧" for an
-// item without a multiple.
+// the name to one decimal: "高锰酸盐指数(1.2)", "氨氮(1.0)", or "溶解氧" for an
+// item without a multiple (RoundMultiple).
 func (m MainPollutant) String() string {
 	name := m.Name
 	if name == "" {
@@ -84,7 +84,15 @@ func (m MainPollutant) String() string {
 	if !m.HasMultiple {
 		return name
 	}
-	return name + "(" + strconv.FormatFloat(math.Round(m.Multiple*100)/100, 'f', -1, 64) + ")"
+	return name + "(" + strconv.FormatFloat(RoundMultiple(m.Multiple), 'f', 1, 64) + ")"
+}
+
+// RoundMultiple rounds an over-standard multiple to the one decimal 22号 prints, half
+// away from zero (四舍五入: 0.25 → 0.3). The multiple is first cut to nine decimals, so
+// that a binary remainder of its computation ((0.25−0.2)/0.2 is 0.24999999999999994 in
+// floating point) does not round a printed 5 down.
+func RoundMultiple(m float64) float64 {
+	return math.Round(math.Round(m*1e9)/1e8) / 10
 }
 
 // SectionResult is the period assessment of one section (or one

@@ -38,6 +38,9 @@ type Options struct {
 	Corrector Corrector
 	// Assets is the dashboard's file tree (services/api/internal/dashboard); nil serves no dashboard.
 	Assets fs.FS
+	// Evidence configures the signed evidence bundles (evidence.go); without a key their
+	// route answers 503.
+	Evidence EvidenceOptions
 	// CommandTimeout bounds how long a command request waits for the responder.
 	CommandTimeout time.Duration
 	// CommandPoll is how often the API looks for the responder's log entry of a command.
@@ -204,6 +207,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("GET", "/api/v1/events", "events", auth.RoleViewer, s.handleEvents)
 	handle("GET", "/api/v1/incidents", "incidents", auth.RoleViewer, s.handleIncidents)
 	handle("GET", "/api/v1/incidents/{id}", "incident", auth.RoleViewer, s.handleIncident)
+	handle("GET", "/api/v1/incidents/{id}/evidence", "evidence", auth.RoleResponder, s.handleEvidence)
 	handle("POST", "/api/v1/incidents/{id}/ack", "ack", auth.RoleResponder, s.handleAck)
 	handle("POST", "/api/v1/incidents/{id}/resolve", "resolve", auth.RoleResponder, s.handleResolve)
 	handle("POST", "/api/v1/incidents/{id}/receipt", "receipt", auth.RoleResponder, s.handleReceipt)

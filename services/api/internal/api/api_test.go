@@ -78,7 +78,8 @@ func newEnv(t testing.TB, opts ...func(*api.Options)) *env {
 	o := api.Options{
 		Network: net, Tokens: tokens, Store: store, Commander: applier, Corrector: applier, Registry: reg,
 		CommandTimeout: 300 * time.Millisecond, CommandPoll: 5 * time.Millisecond,
-		Now: func() time.Time { return now },
+		Now:      func() time.Time { return now },
+		Evidence: testEvidence(t, now),
 	}
 	for _, f := range opts {
 		f(&o)

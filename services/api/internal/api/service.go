@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -16,8 +17,10 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/network"
+	"github.com/riverwatch/riverwatch/pkg/ops"
 	"github.com/riverwatch/riverwatch/pkg/store"
 	"github.com/riverwatch/riverwatch/pkg/stream"
+	"github.com/riverwatch/riverwatch/services/api/internal/evidence"
 )
 
 // Deps are what New takes from the binary besides the configuration.
@@ -40,13 +43,44 @@ type Service struct {
 	net    *network.Network
 	tokens *auth.Tokens
 	key    message.CommandKey
+	ev     EvidenceOptions
 }
 
 // Check loads the files the api reads (sites, tokens, the command key) and reports what
 // is wrong.
 func Check(cfg *config.Config) error {
 	_, _, _, err := load(cfg)
-	return err
+	_, everr := loadEvidence(cfg, time.Now())
+	return errors.Join(err, everr)
+}
+
+// loadEvidence reads what evidence bundles need: the signing key (api.evidence_key_file;
+// none configured is no error, the route then answers 503) and, with a key, the
+// configuration files in force (sites_file, playbooks_file, contacts_file), which must
+// then be readable: a bundle without them would not say what rules were applied.
+func loadEvidence(cfg *config.Config, now time.Time) (EvidenceOptions, error) {
+	ev := EvidenceOptions{Margin: cfg.API.EvidenceMargin, Build: ops.ReadBuild().String()}
+	if cfg.API.EvidenceKeyFile == "" {
+		return ev, nil
+	}
+	key, err := evidence.LoadPrivateKey(cfg.API.EvidenceKeyFile)
+	if err != nil {
+		return ev, fmt.Errorf("config key api.evidence_key_file: %w", err)
+	}
+	ev.Key = key
+	var errs []error
+	read := func(key, path string) *ConfigSource {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("config key %s (evidence bundles carry it): %w", key, err))
+			return nil
+		}
+		return &ConfigSource{Key: key, Path: path, Data: b, ReadAt: now}
+	}
+	ev.Sites = read("sites_file", cfg.SitesFile)
+	ev.Playbooks = read("playbooks_file", cfg.PlaybooksFile)
+	ev.Contacts = read("contacts_file", cfg.ContactsFile)
+	return ev, errors.Join(errs...)
 }
 
 func load(cfg *config.Config) (*network.Network, *auth.Tokens, message.CommandKey, error) {
@@ -80,11 +114,18 @@ func New(cfg *config.Config, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	ev, err := loadEvidence(cfg, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if ev.Key == nil {
+		d.Log.Warn("no evidence signing key configured: GET /api/v1/incidents/{id}/evidence answers 503", "key", "api.evidence_key_file")
+	}
 	kc, err := stream.NewCluster(cfg.Kafka)
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, d: d, kafka: kc, net: net, tokens: tokens, key: key}, nil
+	return &Service{cfg: cfg, d: d, kafka: kc, net: net, tokens: tokens, key: key, ev: ev}, nil
 }
 
 // Tokens returns the tokens the API authenticates with (swapped by a reload on SIGHUP).
@@ -121,7 +162,7 @@ func (s *Service) Run(ctx context.Context, ready func(bool)) error {
 	defer cw.Close()
 	api, err := NewServer(Options{
 		Network: s.net, Tokens: s.tokens, Store: store.NewReader(conn, cfg.ClickHouse.Database),
-		Commander: NewKafkaCommander(w, s.key), Corrector: NewKafkaCorrector(cw), Assets: s.d.Assets,
+		Commander: NewKafkaCommander(w, s.key), Corrector: NewKafkaCorrector(cw), Assets: s.d.Assets, Evidence: s.ev,
 		CommandTimeout: cfg.API.CommandTimeout, CommandPoll: cfg.API.CommandPoll,
 		RefreshInterval: cfg.API.RefreshInterval, LatestLookback: cfg.API.LatestLookback,
 		RawMaxSpan: cfg.API.RawMaxSpan, HourMaxSpan: cfg.API.HourMaxSpan, QueryTimeout: cfg.API.QueryTimeout,

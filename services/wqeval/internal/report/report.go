@@ -105,7 +105,7 @@ func printItems(out io.Writer, items []evaluate.ItemResult, meanHeader, nHeader 
 	for _, it := range items {
 		over := ""
 		if it.Multiple > 0 {
-			over = strconv.FormatFloat(it.Multiple, 'f', 2, 64)
+			over = strconv.FormatFloat(evaluate.RoundMultiple(it.Multiple), 'f', 1, 64) // as 22号 prints it
 		}
 		ev := ""
 		if it.Evaluated {
