@@ -188,7 +188,38 @@ type Event struct {
 	ArrivalAt      time.Time `json:"arrival_at,omitempty"`
 	PredictedValue float64   `json:"predicted_value,omitempty"`
 	DistanceKm     float64   `json:"distance_km,omitempty"`
+	// Prediction is the structured forecast of a prediction.issued: the plume's window at
+	// Site (docs/plume.md). Absent (the zero value) in events from before it existed and on
+	// other types. A value, not a pointer, so that events stay comparable.
+	Prediction Prediction `json:"prediction,omitzero"`
 }
+
+// Prediction is the arrival window of a plume at a downstream site, from the plume model
+// (pkg/plume, docs/plume.md). Times are RFC 3339; Trailing and Latest are absent when the
+// release's end is not known. IsZero reports an event without one.
+type Prediction struct {
+	Site      string `json:"site"`      // the downstream site the window is for
+	Origin    string `json:"origin"`    // the upstream site that exceeded
+	Parameter string `json:"parameter"` // what travels
+	// ReleaseStart is when the origin's exceedance began, the window's time zero.
+	ReleaseStart time.Time `json:"release_start"`
+	Earliest     time.Time `json:"earliest"`          // earliest the leading edge can arrive (the band's low edge)
+	Leading      time.Time `json:"leading"`           // expected leading edge
+	Peak         time.Time `json:"peak"`              // expected peak
+	Trailing     time.Time `json:"trailing,omitzero"` // expected back below
+	Latest       time.Time `json:"latest,omitzero"`   // latest fall back (the band's high edge)
+	// PeakConcentration is the expected peak at Site, after dilution, decay and dispersion.
+	PeakConcentration float64 `json:"peak_concentration"`
+	Unit              string  `json:"unit,omitempty"`
+	// Confidence: "medium" when every leg's velocity came from a live discharge, else
+	// "low" ("high" is reserved for calibrated reaches).
+	Confidence  string  `json:"confidence"`
+	VelocityMPS float64 `json:"velocity_mps"` // mean over the way: distance ÷ travel time
+	DistanceKm  float64 `json:"distance_km"`
+}
+
+// IsZero reports whether p is absent: no site.
+func (p Prediction) IsZero() bool { return p.Site == "" }
 
 // EventID is the deterministic id of an event: the same transition of the same series at the
 // same observed time always has the same id.
