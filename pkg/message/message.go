@@ -156,9 +156,13 @@ const (
 	EventExceedanceCleared = "exceedance.cleared"
 	EventPredictionIssued  = "prediction.issued"
 	EventPredictionCleared = "prediction.cleared"
-	EventQualitySuspect    = "quality.suspect"
-	EventStationOffline    = "station.offline"
-	EventStationOnline     = "station.online"
+	// EventPredictionVerified and EventPredictionRefuted judge a prediction's window
+	// against what its site saw (docs/plume.md, "Predictions that check themselves").
+	EventPredictionVerified = "prediction.verified"
+	EventPredictionRefuted  = "prediction.refuted"
+	EventQualitySuspect     = "quality.suspect"
+	EventStationOffline     = "station.offline"
+	EventStationOnline      = "station.online"
 )
 
 // Event is a judgement the assessor made about a site.
@@ -192,7 +196,30 @@ type Event struct {
 	// Site (docs/plume.md). Absent (the zero value) in events from before it existed and on
 	// other types. A value, not a pointer, so that events stay comparable.
 	Prediction Prediction `json:"prediction,omitzero"`
+	// Verification is what a prediction.verified or prediction.refuted found.
+	Verification Verification `json:"verification,omitzero"`
 }
+
+// Verification compares a prediction's window with the plume its site saw. Errors are
+// observed − predicted, in seconds for times; they are set when the plume was seen.
+type Verification struct {
+	Outcome   string    `json:"outcome"`   // verified or refuted
+	Threshold float64   `json:"threshold"` // a reading at or above it showed the plume
+	RiseAt    time.Time `json:"rise_at,omitzero"`
+	PeakAt    time.Time `json:"peak_at,omitzero"`
+	Peak      float64   `json:"peak,omitempty"`
+	FallAt    time.Time `json:"fall_at,omitzero"`
+	// RiseErrorS: the rise against the expected leading edge; PeakTimeErrorS and
+	// PeakError: the peak's time and height; DurationErrorS: time above the threshold
+	// against trailing − leading (0 when the fall was not seen).
+	RiseErrorS     float64 `json:"rise_error_s,omitempty"`
+	PeakTimeErrorS float64 `json:"peak_time_error_s,omitempty"`
+	PeakError      float64 `json:"peak_error,omitempty"`
+	DurationErrorS float64 `json:"duration_error_s,omitempty"`
+}
+
+// IsZero reports whether v is absent.
+func (v Verification) IsZero() bool { return v.Outcome == "" }
 
 // Prediction is the arrival window of a plume at a downstream site, from the plume model
 // (pkg/plume, docs/plume.md). Times are RFC 3339; Trailing and Latest are absent when the

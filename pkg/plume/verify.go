@@ -58,18 +58,56 @@ type Verdict struct {
 	DurationError time.Duration
 }
 
-// Assess compares a prediction's window with the samples at its site (in time order or
-// not; samples after c.Now are ignored, and so are rises before the release began: the
-// caller should not ask about a site that was already above the threshold). Without a
-// latest edge (the release's end unknown), the band ends at peak + (peak − earliest).
-func Assess(p message.Prediction, samples []Sample, c Check) Verdict {
-	lo := p.Earliest.Add(-c.Slack)
+// Passage is what a site has seen of a plume so far, built one sample at a time (Observe)
+// so that a stream processor can keep it instead of the samples. The JSON form is for
+// the assessor's state.
+type Passage struct {
+	// RiseAt is the first sample at or above the threshold (at or after the release),
+	// PeakAt and Peak the highest from then until FallAt, the first below it again.
+	RiseAt time.Time `json:"rise_at,omitzero"`
+	PeakAt time.Time `json:"peak_at,omitzero"`
+	Peak   float64   `json:"peak,omitempty"`
+	FallAt time.Time `json:"fall_at,omitzero"`
+	// InBand counts the samples within the band: readings there that never rose refute.
+	InBand int `json:"in_band,omitempty"`
+}
+
+// band returns the window's band widened by the slack. Without a latest edge (the
+// release's end unknown), it ends at peak + (peak − earliest).
+func band(p message.Prediction, c Check) (lo, hi time.Time) {
 	end := p.Latest
 	if end.IsZero() {
 		end = p.Peak.Add(p.Peak.Sub(p.Earliest))
 	}
-	hi := end.Add(c.Slack)
+	return p.Earliest.Add(-c.Slack), end.Add(c.Slack)
+}
 
+// Observe adds one sample, in time order (a sample earlier than the rise that is itself at
+// or above the threshold moves the rise back).
+func (ps *Passage) Observe(p message.Prediction, s Sample, c Check) {
+	lo, hi := band(p, c)
+	if !s.At.Before(lo) && !s.At.After(hi) {
+		ps.InBand++
+	}
+	above := s.Value >= c.Threshold && !s.At.Before(p.ReleaseStart)
+	switch {
+	case above && (ps.RiseAt.IsZero() || s.At.Before(ps.RiseAt)):
+		if ps.RiseAt.IsZero() || s.Value > ps.Peak {
+			ps.PeakAt, ps.Peak = s.At, s.Value
+		}
+		ps.RiseAt = s.At
+	case ps.RiseAt.IsZero() || !ps.FallAt.IsZero() || s.At.Before(ps.RiseAt):
+	case !above:
+		ps.FallAt = s.At
+	case s.Value > ps.Peak:
+		ps.PeakAt, ps.Peak = s.At, s.Value
+	}
+}
+
+// Assess compares a prediction's window with the samples at its site (in time order or
+// not; samples after c.Now are ignored, and so are rises before the release began: the
+// caller should not ask about a site that was already above the threshold).
+func Assess(p message.Prediction, samples []Sample, c Check) Verdict {
 	ordered := make([]Sample, 0, len(samples))
 	for _, s := range samples {
 		if !s.At.After(c.Now) {
@@ -77,30 +115,19 @@ func Assess(p message.Prediction, samples []Sample, c Check) Verdict {
 		}
 	}
 	sortSamples(ordered)
-
-	var v Verdict
-	inBand := 0
-	rise := -1
-	for i, s := range ordered {
-		if !s.At.Before(lo) && !s.At.After(hi) {
-			inBand++
-		}
-		if rise < 0 && s.Value >= c.Threshold && !s.At.Before(p.ReleaseStart) {
-			rise = i
-		}
+	var ps Passage
+	for _, s := range ordered {
+		ps.Observe(p, s, c)
 	}
-	if rise >= 0 {
-		v.RiseAt = ordered[rise].At
-		v.PeakAt, v.Peak = v.RiseAt, ordered[rise].Value
-		for _, s := range ordered[rise:] {
-			if s.Value < c.Threshold {
-				v.FallAt = s.At
-				break
-			}
-			if s.Value > v.Peak {
-				v.PeakAt, v.Peak = s.At, s.Value
-			}
-		}
+	return ps.Judge(p, c)
+}
+
+// Judge compares the passage seen so far with the window, at c.Now.
+func (ps *Passage) Judge(p message.Prediction, c Check) Verdict {
+	lo, hi := band(p, c)
+	v := Verdict{RiseAt: ps.RiseAt, PeakAt: ps.PeakAt, Peak: ps.Peak, FallAt: ps.FallAt}
+	rose := !ps.RiseAt.IsZero()
+	if rose {
 		v.RiseError = v.RiseAt.Sub(p.Leading)
 		v.PeakTimeError = v.PeakAt.Sub(p.Peak)
 		v.PeakError = v.Peak - p.PeakConcentration
@@ -109,25 +136,25 @@ func Assess(p message.Prediction, samples []Sample, c Check) Verdict {
 		}
 	}
 	switch {
-	case rise >= 0 && v.RiseAt.Before(lo):
+	case rose && v.RiseAt.Before(lo):
 		v.Outcome = OutcomeRefuted
 		v.Reason = fmt.Sprintf("rose %s before the earliest arrival", lo.Sub(v.RiseAt).Round(time.Minute))
-	case rise >= 0 && !v.RiseAt.After(hi):
+	case rose && !v.RiseAt.After(hi):
 		v.Outcome = OutcomeVerified
 		v.Reason = fmt.Sprintf("rose within the window, %s from the expected leading edge; peak %.3g against %.3g predicted",
 			signed(v.RiseError), v.Peak, p.PeakConcentration)
-	case rise >= 0:
+	case rose:
 		v.Outcome = OutcomeRefuted
 		v.Reason = fmt.Sprintf("rose %s after the latest arrival", v.RiseAt.Sub(hi).Round(time.Minute))
 	case !c.Now.After(hi):
 		v.Outcome = OutcomePending
 		v.Reason = "window still open"
-	case inBand == 0:
+	case ps.InBand == 0:
 		v.Outcome = OutcomeNoData
 		v.Reason = "no reading within the window"
 	default:
 		v.Outcome = OutcomeRefuted
-		v.Reason = fmt.Sprintf("no reading at or above %.3g within the window (%d readings)", c.Threshold, inBand)
+		v.Reason = fmt.Sprintf("no reading at or above %.3g within the window (%d readings)", c.Threshold, ps.InBand)
 	}
 	return v
 }

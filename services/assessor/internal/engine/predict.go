@@ -7,6 +7,7 @@ import (
 
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/network"
+	"github.com/riverwatch/riverwatch/pkg/plume"
 	"github.com/riverwatch/riverwatch/pkg/standard"
 )
 
@@ -21,6 +22,13 @@ type prediction struct {
 	value   float64 // predicted concentration of the last issue
 	excess  float64 // its excess over the downstream limit
 	clearAt int64   // when the clean water arrives after the upstream cleared; 0 while open
+	// win is the plume model's window of the last issue (zero when it had none),
+	// threshold the level that shows the plume at the site, seen what the site has shown
+	// of it, judged whether prediction.verified or .refuted was said (verify.go).
+	win       message.Prediction
+	threshold float64
+	seen      plume.Passage
+	judged    bool
 }
 
 // flowParam is the parameter code of a discharge flow reading (m³/s once canonical).
@@ -71,8 +79,12 @@ func (e *Engine) predict(out []message.Event, s *series, r message.Reading, obs 
 			s.preds = append(s.preds, prediction{site: di, travel: travel, first: obs, origin: s.openedAt})
 			p = &s.preds[len(s.preds)-1]
 			e.m.predictions.Inc()
+			e.watchDirty = true
 		}
 		p.travel, p.arrival, p.value, p.excess, p.clearAt = travel, arrival, c, dv.excess, 0
+		if haveWin {
+			p.win, p.threshold = win.pred, threshold(win, dv.Limit)
+		}
 		sev := SeverityWarning
 		if dv.severe {
 			sev = SeveritySevere
@@ -190,8 +202,10 @@ func (e *Engine) upstreamCleared(s *series, obs int64) {
 func (e *Engine) supersede(out []message.Event, s *series, obs int64) []message.Event {
 	for i := range s.preds {
 		out = append(out, e.predictionCleared(s, &s.preds[i], obs, "superseded by a new exceedance upstream"))
+		e.retire(s, &s.preds[i])
 	}
 	s.preds = s.preds[:0]
+	e.watchDirty = true
 	return out
 }
 
@@ -208,11 +222,13 @@ func (e *Engine) supersede(out []message.Event, s *series, obs int64) []message.
 func (e *Engine) tickPredictions(out []message.Event) []message.Event {
 	window := e.opts.PredictionWindow.Milliseconds()
 	for _, s := range e.series {
-		if len(s.preds) == 0 || s.foreign {
+		if (len(s.preds) == 0 && len(s.verifying) == 0) || s.foreign {
 			continue
 		}
+		out = e.tickVerifying(out, s)
 		kept := s.preds[:0]
 		for i := range s.preds {
+			out = e.judgeLate(out, s, &s.preds[i])
 			p := s.preds[i]
 			d := e.series[keyOf(p.site, s.key.param())]
 			var reason string
@@ -229,9 +245,11 @@ func (e *Engine) tickPredictions(out []message.Event) []message.Event {
 				continue
 			}
 			out = append(out, e.predictionCleared(s, &p, at, reason))
+			e.retire(s, &p)
 		}
 		if len(kept) != len(s.preds) {
 			e.markDirty(s)
+			e.watchDirty = true
 		}
 		s.preds = kept
 		if len(s.preds) == 0 {

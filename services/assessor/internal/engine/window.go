@@ -16,8 +16,18 @@ const flowMaxAge = 6 * time.Hour
 
 // plumeWindow is the plume model's answer for one prediction.
 type plumeWindow struct {
-	travel int64 // advective travel time, ms: the front at half height
-	pred   message.Prediction
+	travel     int64 // advective travel time, ms: the front at half height
+	pred       message.Prediction
+	background float64 // the downstream site's latest value the model mixed with
+}
+
+// threshold is the level at which a reading shows the plume: half way from the
+// background to the predicted peak, or the site's limit when no rise is predicted.
+func threshold(w plumeWindow, limit float64) float64 {
+	if w.pred.PeakConcentration > w.background {
+		return w.background + (w.pred.PeakConcentration-w.background)/2
+	}
+	return limit
 }
 
 // window runs the plume model (pkg/plume, docs/plume.md) for an exceedance of s reaching
@@ -80,7 +90,7 @@ func (e *Engine) window(s *series, origin *siteInfo, rc network.Reach, di uint16
 	if w.Travel > 0 {
 		p.VelocityMPS = rc.DistanceKm * 1000 / w.Travel.Seconds()
 	}
-	return plumeWindow{travel: w.Travel.Milliseconds(), pred: p}, true
+	return plumeWindow{travel: w.Travel.Milliseconds(), pred: p, background: bg}, true
 }
 
 // liveFlow returns the discharge of the nearest section or source on river at or above

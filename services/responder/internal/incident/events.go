@@ -31,6 +31,7 @@ var known = []string{
 	message.EventExceedanceOpened, message.EventExceedanceUpdated, message.EventExceedanceCleared,
 	message.EventPredictionIssued, message.EventPredictionCleared, message.EventQualitySuspect,
 	message.EventStationOffline, message.EventStationOnline,
+	message.EventPredictionVerified, message.EventPredictionRefuted,
 }
 
 // HandleEvent applies one event from the assessor: it opens an incident, grows one, clears
@@ -49,6 +50,9 @@ func (e *Engine) HandleEvent(ev message.Event) (string, Changes, error) {
 	}
 	if _, dup := e.byEvent[ev.ID]; dup {
 		return OutcomeDuplicate, Changes{}, nil
+	}
+	if ev.Type == message.EventPredictionVerified || ev.Type == message.EventPredictionRefuted {
+		return e.recordVerdict(t, ev)
 	}
 	if slices.Contains(clearing, ev.Type) {
 		st := e.findActive(ev)

@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/message"
@@ -50,4 +51,24 @@ func window(f *Fact, tg *playbook.Target, arrival string, loc *time.Location) st
 		return ""
 	}
 	return "预计到达" + arrival
+}
+
+// recordVerdict puts a prediction.verified or .refuted on the record of the incident of
+// the exceedance the prediction came from: it joins the incident's events and its audit
+// trail, and changes nothing else (no step, no condition, no recovery clock).
+func (e *Engine) recordVerdict(t *tx, ev message.Event) (string, Changes, error) {
+	id, ok := e.byEvent[ev.OriginEventID]
+	st := e.incidents[id]
+	if !ok || st == nil || st.Incident.Status == message.IncidentClosed {
+		return OutcomeUnrelated, Changes{}, nil
+	}
+	t.touch(st)
+	e.byEvent[ev.ID] = st.Incident.ID
+	st.Incident.EventIDs = append(st.Incident.EventIDs, ev.ID)
+	action := "prediction_refuted"
+	if ev.Type == message.EventPredictionVerified {
+		action = "prediction_verified"
+	}
+	t.log(st, action, actorResponder, fmt.Sprintf("%s at %s %s: %s", ev.Type, ev.Site, ev.Parameter, ev.Reason), "")
+	return OutcomeGrouped, t.finish(), nil
 }

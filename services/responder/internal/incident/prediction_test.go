@@ -56,3 +56,33 @@ func TestPredictionWindowIsKeptInTheIncidentAndSaidInTheIntakeSteps(t *testing.T
 		t.Errorf("after the clearing: %+v, want none", inc.Predictions)
 	}
 }
+
+func TestAVerdictGoesOnTheRecordOfTheOriginsIncidentAndChangesNothingElse(t *testing.T) {
+	e, clk := newEngine(t)
+	mustEvent(t, e, exceed("ev1", "T2", "nh3n", 3.2, 1.0, t0), OutcomeOpened)
+	id, _ := e.IncidentOf("ev1")
+	deliverAll(e)
+	before, _ := e.Get(id)
+
+	clk.Advance(3 * time.Hour)
+	ch := mustEvent(t, e, message.Event{ID: "ver1", Type: message.EventPredictionVerified, Site: "MD", Parameter: "nh3n",
+		Value: 1.1, OriginSite: "T2", OriginEventID: "ev1", Reason: "rose within the window, +40m0s from the expected leading edge",
+		ObservedAt: clk.t, EmittedAt: clk.t}, OutcomeGrouped)
+	after, _ := e.Get(id)
+	if !slices.Contains(after.EventIDs, "ver1") || len(after.Steps) != len(before.Steps) || after.Level != before.Level {
+		t.Errorf("after the verdict: events %v, %d steps (was %d), level %s (was %s)", after.EventIDs, len(after.Steps), len(before.Steps), after.Level, before.Level)
+	}
+	logged := false
+	for _, l := range logsOf(ch) {
+		logged = logged || (l.Action == "prediction_verified" && strings.Contains(l.Detail, "+40m0s"))
+	}
+	if !logged {
+		t.Errorf("audit trail %+v, want prediction_verified with the reason", logsOf(ch))
+	}
+	if n := len(deliverAll(e)); n != 0 {
+		t.Errorf("a verdict notified %d recipients, want none", n)
+	}
+	// A verdict for no incident is unrelated, not an error.
+	mustEvent(t, e, message.Event{ID: "ref1", Type: message.EventPredictionRefuted, Site: "MD", Parameter: "nh3n",
+		OriginSite: "T2", OriginEventID: "unknown", ObservedAt: clk.t, EmittedAt: clk.t}, OutcomeUnrelated)
+}

@@ -40,6 +40,7 @@ const I18N = {
     'ev.exceedance.opened': '超标', 'ev.exceedance.updated': '超标更新', 'ev.exceedance.cleared': '超标解除',
     'ev.prediction.issued': '污染预测', 'ev.prediction.cleared': '预测解除', 'ev.quality.suspect': '数据存疑',
     'ev.station.offline': '站点离线', 'ev.station.online': '站点恢复',
+    'ev.prediction.verified': '预测应验', 'ev.prediction.refuted': '预测未应验',
     'err.forbidden': '无权访问', 'err.load': '加载失败', 'back': '← 返回总览', 'none': '无',
   },
   en: {
@@ -74,6 +75,7 @@ const I18N = {
     'ev.exceedance.opened': 'exceedance', 'ev.exceedance.updated': 'exceedance update', 'ev.exceedance.cleared': 'exceedance cleared',
     'ev.prediction.issued': 'prediction', 'ev.prediction.cleared': 'prediction cleared', 'ev.quality.suspect': 'suspect data',
     'ev.station.offline': 'station offline', 'ev.station.online': 'station online',
+    'ev.prediction.verified': 'prediction verified', 'ev.prediction.refuted': 'prediction refuted',
     'err.forbidden': 'Not allowed', 'err.load': 'Failed to load', 'back': '← Overview', 'none': 'none',
   },
 };
