@@ -28,20 +28,23 @@ type Incident struct {
 	// Playbooks lists every playbook whose steps the incident carries, the first being
 	// Playbook: an incident that grows (a section exceedance that then threatens an intake)
 	// gains the steps of the next playbook.
-	Playbooks     []string   `json:"playbooks,omitempty"`
-	River         string     `json:"river"`
-	Site          string     `json:"site"` // the site where it started
-	Sites         []string   `json:"sites"`
-	Parameters    []string   `json:"parameters"`
-	Jurisdictions []string   `json:"jurisdictions"` // every jurisdiction concerned, up- and downstream
-	Drill         bool       `json:"drill"`
-	EventIDs      []string   `json:"event_ids"`
-	Steps         []Step     `json:"steps"`
-	OpenedAt      time.Time  `json:"opened_at"`
-	AckedAt       *time.Time `json:"acked_at,omitempty"`
-	ResolvedAt    *time.Time `json:"resolved_at,omitempty"`
-	ClosedAt      *time.Time `json:"closed_at,omitempty"`
-	UpdatedAt     time.Time  `json:"updated_at"`
+	Playbooks     []string `json:"playbooks,omitempty"`
+	River         string   `json:"river"`
+	Site          string   `json:"site"` // the site where it started
+	Sites         []string `json:"sites"`
+	Parameters    []string `json:"parameters"`
+	Jurisdictions []string `json:"jurisdictions"` // every jurisdiction concerned, up- and downstream
+	Drill         bool     `json:"drill"`
+	EventIDs      []string `json:"event_ids"`
+	Steps         []Step   `json:"steps"`
+	// Predictions are the current plume windows of the incident's prediction.issued events
+	// (one per site, parameter and origin; removed when cleared). Absent when none.
+	Predictions []Prediction `json:"predictions,omitempty"`
+	OpenedAt    time.Time    `json:"opened_at"`
+	AckedAt     *time.Time   `json:"acked_at,omitempty"`
+	ResolvedAt  *time.Time   `json:"resolved_at,omitempty"`
+	ClosedAt    *time.Time   `json:"closed_at,omitempty"`
+	UpdatedAt   time.Time    `json:"updated_at"`
 	// SilencedBy names the silences that hold the incident's notifications now (pkg/silence):
 	// a silenced incident opens and is recorded as any other, but what it would send is
 	// held, recorded as inhibited, and sent when no silence holds it any more.

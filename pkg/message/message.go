@@ -162,9 +162,13 @@ const (
 	EventExceedanceCleared = "exceedance.cleared"
 	EventPredictionIssued  = "prediction.issued"
 	EventPredictionCleared = "prediction.cleared"
-	EventQualitySuspect    = "quality.suspect"
-	EventStationOffline    = "station.offline"
-	EventStationOnline     = "station.online"
+	// EventPredictionVerified and EventPredictionRefuted judge a prediction's window
+	// against what its site saw (docs/plume.md, "Predictions that check themselves").
+	EventPredictionVerified = "prediction.verified"
+	EventPredictionRefuted  = "prediction.refuted"
+	EventQualitySuspect     = "quality.suspect"
+	EventStationOffline     = "station.offline"
+	EventStationOnline      = "station.online"
 )
 
 // Event is a judgement the assessor made about a site.
@@ -194,7 +198,61 @@ type Event struct {
 	ArrivalAt      time.Time `json:"arrival_at,omitempty"`
 	PredictedValue float64   `json:"predicted_value,omitempty"`
 	DistanceKm     float64   `json:"distance_km,omitempty"`
+	// Prediction is the structured forecast of a prediction.issued: the plume's window at
+	// Site (docs/plume.md). Absent (the zero value) in events from before it existed and on
+	// other types. A value, not a pointer, so that events stay comparable.
+	Prediction Prediction `json:"prediction,omitzero"`
+	// Verification is what a prediction.verified or prediction.refuted found.
+	Verification Verification `json:"verification,omitzero"`
 }
+
+// Verification compares a prediction's window with the plume its site saw. Errors are
+// observed − predicted, in seconds for times; they are set when the plume was seen.
+type Verification struct {
+	Outcome   string    `json:"outcome"`   // verified or refuted
+	Threshold float64   `json:"threshold"` // a reading at or above it showed the plume
+	RiseAt    time.Time `json:"rise_at,omitzero"`
+	PeakAt    time.Time `json:"peak_at,omitzero"`
+	Peak      float64   `json:"peak,omitempty"`
+	FallAt    time.Time `json:"fall_at,omitzero"`
+	// RiseErrorS: the rise against the expected leading edge; PeakTimeErrorS and
+	// PeakError: the peak's time and height; DurationErrorS: time above the threshold
+	// against trailing − leading (0 when the fall was not seen).
+	RiseErrorS     float64 `json:"rise_error_s,omitempty"`
+	PeakTimeErrorS float64 `json:"peak_time_error_s,omitempty"`
+	PeakError      float64 `json:"peak_error,omitempty"`
+	DurationErrorS float64 `json:"duration_error_s,omitempty"`
+}
+
+// IsZero reports whether v is absent.
+func (v Verification) IsZero() bool { return v.Outcome == "" }
+
+// Prediction is the arrival window of a plume at a downstream site, from the plume model
+// (pkg/plume, docs/plume.md). Times are RFC 3339; Trailing and Latest are absent when the
+// release's end is not known. IsZero reports an event without one.
+type Prediction struct {
+	Site      string `json:"site"`      // the downstream site the window is for
+	Origin    string `json:"origin"`    // the upstream site that exceeded
+	Parameter string `json:"parameter"` // what travels
+	// ReleaseStart is when the origin's exceedance began, the window's time zero.
+	ReleaseStart time.Time `json:"release_start"`
+	Earliest     time.Time `json:"earliest"`          // earliest the leading edge can arrive (the band's low edge)
+	Leading      time.Time `json:"leading"`           // expected leading edge
+	Peak         time.Time `json:"peak"`              // expected peak
+	Trailing     time.Time `json:"trailing,omitzero"` // expected back below
+	Latest       time.Time `json:"latest,omitzero"`   // latest fall back (the band's high edge)
+	// PeakConcentration is the expected peak at Site, after dilution, decay and dispersion.
+	PeakConcentration float64 `json:"peak_concentration"`
+	Unit              string  `json:"unit,omitempty"`
+	// Confidence: "medium" when every leg's velocity came from a live discharge, else
+	// "low" ("high" is reserved for calibrated reaches).
+	Confidence  string  `json:"confidence"`
+	VelocityMPS float64 `json:"velocity_mps"` // mean over the way: distance ÷ travel time
+	DistanceKm  float64 `json:"distance_km"`
+}
+
+// IsZero reports whether p is absent: no site.
+func (p Prediction) IsZero() bool { return p.Site == "" }
 
 // EventID is the deterministic id of an event: the same transition of the same series at the
 // same observed time always has the same id.

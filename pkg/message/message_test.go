@@ -99,3 +99,54 @@ func TestUndecodableRejectionIsDeterministicAndNamesTheMessage(t *testing.T) {
 		t.Errorf("raw of %d bytes kept, want %d", len(long.Raw), MaxRawBytes)
 	}
 }
+
+func TestPredictionIsOptionalAndRoundTrips(t *testing.T) {
+	at := time.Date(2026, 7, 1, 8, 0, 0, 0, time.UTC)
+	old := `{"id":"x","type":"prediction.issued","site":"STH-D2","value":1,"limit":0.5,"multiple":1,` +
+		`"observed_at":"2026-07-01T08:00:00Z","emitted_at":"2026-07-01T08:00:01Z","arrival_at":"2026-07-01T13:00:00Z","predicted_value":1}`
+	var ev Event
+	if err := json.Unmarshal([]byte(old), &ev); err != nil || !ev.Prediction.IsZero() || !ev.ArrivalAt.Equal(at.Add(5*time.Hour)) {
+		t.Fatalf("an event from before predictions: %+v %v, want it decoded with no prediction", ev, err)
+	}
+	plain, _ := json.Marshal(Event{ID: "y", Type: EventExceedanceOpened})
+	if json.Valid(plain) && containsKey(plain, "prediction") {
+		t.Errorf("an event without a prediction writes %s", plain)
+	}
+
+	p := Prediction{Site: "STH-D2", Origin: "STH-O1", Parameter: "nh3n", ReleaseStart: at,
+		Earliest: at.Add(3 * time.Hour), Leading: at.Add(4 * time.Hour), Peak: at.Add(5 * time.Hour),
+		PeakConcentration: 1.25, Unit: "mg/L", Confidence: "low", VelocityMPS: 0.8, DistanceKm: 16}
+	data, err := json.Marshal(Event{ID: "z", Type: EventPredictionIssued, Prediction: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if containsKey(data, "trailing") || containsKey(data, "latest") {
+		t.Errorf("a window whose end is unknown writes %s, want no trailing or latest", data)
+	}
+	p.Trailing, p.Latest = at.Add(6*time.Hour), at.Add(9*time.Hour)
+	data, _ = json.Marshal(Event{ID: "z", Type: EventPredictionIssued, Prediction: p})
+	var back Event
+	if err := json.Unmarshal(data, &back); err != nil || back.Prediction != p {
+		t.Errorf("round trip: %+v %v, want %+v", back.Prediction, err, p)
+	}
+}
+
+func containsKey(doc []byte, key string) bool {
+	var m map[string]any
+	if json.Unmarshal(doc, &m) != nil {
+		return false
+	}
+	var walk func(any) bool
+	walk = func(v any) bool {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, vv := range x {
+				if k == key || walk(vv) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(m)
+}

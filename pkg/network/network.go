@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -41,6 +42,87 @@ type River struct {
 	FlowM3S     float64 `yaml:"flow_m3s" json:"flow_m3s"`
 	LengthKm    float64 `yaml:"length_km" json:"length_km,omitempty"` // optional
 	Joins       *Join   `yaml:"joins" json:"joins,omitempty"`
+	// Transport is the optional plume model of the river (docs/plume.md): how velocity
+	// follows live discharge and how much a plume spreads. Without it, velocity_mps holds
+	// at every flow and the spread follows Jobson's leading-edge ratio.
+	Transport *Transport `yaml:"transport" json:"transport,omitempty"`
+}
+
+// Transport holds a river's plume parameters; every field is optional (docs/plume.md).
+type Transport struct {
+	// VelocityCoefficient is a in v = a·Qᵇ (m/s at 1 m³/s). Default: the value that puts the
+	// relation through the river's velocity_mps at its flow_m3s.
+	VelocityCoefficient float64 `yaml:"velocity_coefficient" json:"velocity_coefficient,omitempty"`
+	// VelocityExponent is b in v = a·Qᵇ. Default 0.285 (Raymond et al. 2012, after Leopold
+	// and Maddock's hydraulic geometry).
+	VelocityExponent float64 `yaml:"velocity_exponent" json:"velocity_exponent,omitempty"`
+	// DispersionM2S is the longitudinal dispersion coefficient D in m²/s. Default 0: the
+	// spread is the one implied by Jobson's leading-edge ratio (σ = 5.5 % of the travel time).
+	DispersionM2S float64 `yaml:"dispersion_m2s" json:"dispersion_m2s,omitempty"`
+	// VelocityFactor bounds the velocity's uncertainty: the band runs from v·f (earliest
+	// arrival) to v/f (latest fall). Default 1.5.
+	VelocityFactor float64 `yaml:"velocity_factor" json:"velocity_factor,omitempty"`
+	// Reaches override the parameters above on stretches of the river.
+	Reaches []ReachTransport `yaml:"reaches" json:"reaches,omitempty"`
+}
+
+// ReachTransport overrides a river's transport parameters from FromKm to ToKm; a zero
+// field keeps the river's value.
+type ReachTransport struct {
+	FromKm              float64 `yaml:"from_km" json:"from_km"`
+	ToKm                float64 `yaml:"to_km" json:"to_km"`
+	VelocityCoefficient float64 `yaml:"velocity_coefficient" json:"velocity_coefficient,omitempty"`
+	VelocityExponent    float64 `yaml:"velocity_exponent" json:"velocity_exponent,omitempty"`
+	DispersionM2S       float64 `yaml:"dispersion_m2s" json:"dispersion_m2s,omitempty"`
+}
+
+// Transport defaults.
+const (
+	DefaultVelocityExponent = 0.285
+	DefaultVelocityFactor   = 1.5
+)
+
+// TransportAt returns the transport parameters that hold at km on the river, defaults
+// filled in: the river's own, overridden by the first reach that contains km (from_km ≤
+// km < to_km).
+func (r *River) TransportAt(km float64) ReachTransport {
+	out := ReachTransport{FromKm: 0, ToKm: -1, VelocityExponent: DefaultVelocityExponent}
+	t := r.Transport
+	if t != nil {
+		if t.VelocityExponent != 0 {
+			out.VelocityExponent = t.VelocityExponent
+		}
+		out.VelocityCoefficient, out.DispersionM2S = t.VelocityCoefficient, t.DispersionM2S
+	}
+	if t != nil {
+		for _, rt := range t.Reaches {
+			if km >= rt.FromKm && km < rt.ToKm {
+				out.FromKm, out.ToKm = rt.FromKm, rt.ToKm
+				if rt.VelocityExponent != 0 {
+					out.VelocityExponent = rt.VelocityExponent
+				}
+				if rt.VelocityCoefficient != 0 {
+					out.VelocityCoefficient = rt.VelocityCoefficient
+				}
+				if rt.DispersionM2S != 0 {
+					out.DispersionM2S = rt.DispersionM2S
+				}
+				break
+			}
+		}
+	}
+	if out.VelocityCoefficient == 0 && r.FlowM3S > 0 {
+		out.VelocityCoefficient = r.VelocityMPS / math.Pow(r.FlowM3S, out.VelocityExponent)
+	}
+	return out
+}
+
+// VelocityFactor returns the river's velocity uncertainty factor, default filled in.
+func (r *River) VelocityFactor() float64 {
+	if r.Transport != nil && r.Transport.VelocityFactor > 0 {
+		return r.Transport.VelocityFactor
+	}
+	return DefaultVelocityFactor
 }
 
 // Station is the data logger that reports for a site over HJ 212.
@@ -144,6 +226,16 @@ type Reach struct {
 	// DilutionFlowM3S is the river flow at the reached site: the main river's flow once a
 	// tributary has joined it, used for mass-balance mixing.
 	DilutionFlowM3S float64
+	// Path is the way along the flow from the one site to the other, one span per river,
+	// upstream first.
+	Path []Span
+}
+
+// Span is a stretch of one river, from FromKm down to ToKm.
+type Span struct {
+	River  string
+	FromKm float64
+	ToKm   float64
 }
 
 // Network is the validated river network. It is immutable after Load and safe for
@@ -255,6 +347,9 @@ func build(f File) (*Network, error) {
 		if _, dup := n.riverByID[r.ID]; dup {
 			fail("river %q: duplicate id", r.ID)
 		}
+		for _, msg := range r.Transport.problems() {
+			fail("river %q: transport: %s", r.ID, msg)
+		}
 		n.riverByID[r.ID] = r
 	}
 	for _, r := range n.rivers {
@@ -357,6 +452,42 @@ func build(f File) (*Network, error) {
 	return n, nil
 }
 
+// problems lists what is wrong with a river's transport parameters (none for a nil one).
+func (t *Transport) problems() []string {
+	if t == nil {
+		return nil
+	}
+	var out []string
+	check := func(where string, a, b, d float64) {
+		if a < 0 {
+			out = append(out, where+"velocity_coefficient must be ≥ 0")
+		}
+		if b < 0 || b > 1 {
+			out = append(out, where+"velocity_exponent must be within 0–1")
+		}
+		if d < 0 {
+			out = append(out, where+"dispersion_m2s must be ≥ 0")
+		}
+	}
+	check("", t.VelocityCoefficient, t.VelocityExponent, t.DispersionM2S)
+	if t.VelocityFactor != 0 && (t.VelocityFactor < 1 || t.VelocityFactor > 5) {
+		out = append(out, "velocity_factor must be within 1–5")
+	}
+	for i, rt := range t.Reaches {
+		where := fmt.Sprintf("reach %d (km %g–%g): ", i+1, rt.FromKm, rt.ToKm)
+		if rt.FromKm < 0 || rt.ToKm <= rt.FromKm {
+			out = append(out, where+"from_km must be ≥ 0 and below to_km")
+		}
+		for j := range i {
+			if o := t.Reaches[j]; rt.FromKm < o.ToKm && o.FromKm < rt.ToKm {
+				out = append(out, fmt.Sprintf("%soverlaps reach %d", where, j+1))
+			}
+		}
+		check(where, rt.VelocityCoefficient, rt.VelocityExponent, rt.DispersionM2S)
+	}
+	return out
+}
+
 func validClass(c string) bool {
 	switch strings.ToUpper(c) {
 	case "I", "II", "III", "IV", "V":
@@ -379,6 +510,9 @@ func (n *Network) joinCycle() string {
 	}
 	return ""
 }
+
+// MouthKm is where a river ends: its length, or its furthest site when no length is given.
+func (n *Network) MouthKm(riverID string) float64 { return n.mouthKm(riverID) }
 
 // mouthKm is where a river ends: its length, or its furthest site when no length is given.
 func (n *Network) mouthKm(riverID string) float64 {
@@ -403,6 +537,7 @@ func (n *Network) computeReaches() {
 		riverID, km := from.River, from.Km
 		var dist float64
 		var travel time.Duration
+		var path []Span
 		strict := true // on the site's own river only sites strictly below it
 		for riverID != "" {
 			r := n.riverByID[riverID]
@@ -416,6 +551,7 @@ func (n *Network) computeReaches() {
 					DistanceKm:      dist + d,
 					Travel:          travel + seconds(d*1000/r.VelocityMPS),
 					DilutionFlowM3S: r.FlowM3S,
+					Path:            append(append([]Span(nil), path...), Span{River: riverID, FromKm: km, ToKm: to.Km}),
 				})
 			}
 			if r.Joins == nil {
@@ -427,13 +563,14 @@ func (n *Network) computeReaches() {
 			}
 			dist += d
 			travel += seconds(d * 1000 / r.VelocityMPS)
+			path = append(path, Span{River: riverID, FromKm: km, ToKm: km + d})
 			riverID, km, strict = r.Joins.River, r.Joins.AtKm, false
 		}
 		sort.SliceStable(reaches, func(i, j int) bool { return reaches[i].DistanceKm < reaches[j].DistanceKm })
 		n.downstream[from.ID] = reaches
 		for _, rc := range reaches {
 			n.upstream[rc.Site.ID] = append(n.upstream[rc.Site.ID], Reach{
-				Site: from, DistanceKm: rc.DistanceKm, Travel: rc.Travel, DilutionFlowM3S: rc.DilutionFlowM3S,
+				Site: from, DistanceKm: rc.DistanceKm, Travel: rc.Travel, DilutionFlowM3S: rc.DilutionFlowM3S, Path: rc.Path,
 			})
 		}
 	}

@@ -13,6 +13,7 @@ var eventTypes = []string{
 	message.EventExceedanceOpened, message.EventExceedanceUpdated, message.EventExceedanceCleared,
 	message.EventPredictionIssued, message.EventPredictionCleared, message.EventQualitySuspect,
 	message.EventStationOffline, message.EventStationOnline,
+	message.EventPredictionVerified, message.EventPredictionRefuted,
 }
 
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {

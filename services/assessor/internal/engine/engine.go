@@ -67,6 +67,10 @@ type Engine struct {
 	dirty    []seriesKey
 	dirtySt  []uint16
 	nOpen    int // open exceedances, for the gauge
+	// watch maps a downstream series to the origin series whose predictions target it;
+	// rebuilt (verify.go) when watchDirty says predictions were added or removed.
+	watch      map[seriesKey][]seriesKey
+	watchDirty bool
 
 	// streamTime is the engine's event time, Unix ms: the newest observed time of the
 	// readings it applied, each capped at its reception time (the newest of its stations'
@@ -300,7 +304,8 @@ func (e *Engine) inOrder(out []message.Event, s *series, r message.Reading, obs 
 	}
 	e.m.outcome(OutcomeJudged)
 	s.lastMeets = v.Meets
-	return e.step(out, s, r, obs, v, jump)
+	out = e.step(out, s, r, obs, v, jump)
+	return e.observe(out, s, obs, r.Value)
 }
 
 // step advances the exceedance state machine with a judged, in-order reading.

@@ -40,6 +40,7 @@ var eventTypes = []string{
 	message.EventExceedanceOpened, message.EventExceedanceUpdated, message.EventExceedanceCleared,
 	message.EventPredictionIssued, message.EventPredictionCleared, message.EventQualitySuspect,
 	message.EventStationOffline, message.EventStationOnline,
+	message.EventPredictionVerified, message.EventPredictionRefuted,
 }
 
 // NewMetrics registers the engine's metrics on reg; nil registers them nowhere (tests,

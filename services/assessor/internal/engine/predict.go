@@ -7,6 +7,7 @@ import (
 
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/network"
+	"github.com/riverwatch/riverwatch/pkg/plume"
 	"github.com/riverwatch/riverwatch/pkg/standard"
 )
 
@@ -21,6 +22,13 @@ type prediction struct {
 	value   float64 // predicted concentration of the last issue
 	excess  float64 // its excess over the downstream limit
 	clearAt int64   // when the clean water arrives after the upstream cleared; 0 while open
+	// win is the plume model's window of the last issue (zero when it had none),
+	// threshold the level that shows the plume at the site, seen what the site has shown
+	// of it, judged whether prediction.verified or .refuted was said (verify.go).
+	win       message.Prediction
+	threshold float64
+	seen      plume.Passage
+	judged    bool
 }
 
 // flowParam is the parameter code of a discharge flow reading (m³/s once canonical).
@@ -48,7 +56,7 @@ func (e *Engine) predict(out []message.Event, s *series, r message.Reading, obs 
 		if !ok {
 			continue
 		}
-		c, how, ok := e.concentration(origin, oi, s.key.param(), rc, di, r.Value)
+		c, c0, qOut, how, ok := e.concentration(origin, oi, s.key.param(), rc, di, r.Value)
 		if !ok {
 			continue
 		}
@@ -57,17 +65,26 @@ func (e *Engine) predict(out []message.Event, s *series, r message.Reading, obs 
 		if !ok || dv.Meets {
 			continue
 		}
-		arrival := obs + rc.Travel.Milliseconds()
+		win, haveWin := e.window(s, origin, rc, di, c0, qOut, obs, r)
+		travel := rc.Travel.Milliseconds()
+		if haveWin {
+			travel = win.travel
+		}
+		arrival := obs + travel
 		p := s.predFor(di)
 		if p != nil && p.clearAt == 0 && dv.excess < p.excess*e.opts.UpdateRatio {
 			continue // already issued, not enough worse to say it again
 		}
 		if p == nil {
-			s.preds = append(s.preds, prediction{site: di, travel: rc.Travel.Milliseconds(), first: obs, origin: s.openedAt})
+			s.preds = append(s.preds, prediction{site: di, travel: travel, first: obs, origin: s.openedAt})
 			p = &s.preds[len(s.preds)-1]
 			e.m.predictions.Inc()
+			e.watchDirty = true
 		}
-		p.arrival, p.value, p.excess, p.clearAt = arrival, c, dv.excess, 0
+		p.travel, p.arrival, p.value, p.excess, p.clearAt = travel, arrival, c, dv.excess, 0
+		if haveWin {
+			p.win, p.threshold = win.pred, threshold(win, dv.Limit)
+		}
 		sev := SeverityWarning
 		if dv.severe {
 			sev = SeveritySevere
@@ -76,6 +93,9 @@ func (e *Engine) predict(out []message.Event, s *series, r message.Reading, obs 
 		ev.ID = message.EventID(message.EventPredictionIssued, dinfo.site.ID, param, time.UnixMilli(obs), origin.site.ID)
 		ev.OriginSite, ev.OriginEventID = origin.site.ID, originID
 		ev.ArrivalAt, ev.PredictedValue, ev.DistanceKm = time.UnixMilli(arrival).UTC(), c, rc.DistanceKm
+		if haveWin {
+			ev.Prediction = win.pred
+		}
 		out = append(out, ev)
 	}
 	return out
@@ -97,27 +117,32 @@ func (e *Engine) predict(out []message.Event, s *series, r message.Reading, obs 
 // f = e^(−k·t) is the optional first-order decay of the pollutant over the travel time t
 // (k per hour from assessor.decay_per_hour). ok is false when an outfall's discharge flow
 // is unknown (no flow reading, no flow_m3s): without it there is no mixing to compute.
-func (e *Engine) concentration(origin *siteInfo, oi uint16, param uint16, rc network.Reach, di uint16, value float64) (float64, string, bool) {
+// c0 is the plume's concentration at the origin after stage 1, before decay: the plume
+// model's starting point; qOut is an outfall's discharge, which travels with it (0 for a
+// section).
+func (e *Engine) concentration(origin *siteInfo, oi uint16, param uint16, rc network.Reach, di uint16, value float64) (c, c0, qOut float64, how string, ok bool) {
 	code := e.params[param]
 	f := 1.0
 	if k := e.opts.DecayPerHour[code]; k > 0 {
 		f = math.Exp(-k * rc.Travel.Hours())
 	}
-	c, qp := value*f, origin.riverFlow
-	how := fmt.Sprintf("carried %.3g km, %v", rc.DistanceKm, rc.Travel.Round(time.Minute))
+	c, c0 = value*f, value
+	qp := origin.riverFlow
+	how = fmt.Sprintf("carried %.3g km, %v", rc.DistanceKm, rc.Travel.Round(time.Minute))
 	if origin.site.Kind == network.KindOutfall {
-		qOut := origin.site.FlowM3S
+		qOut = origin.site.FlowM3S
 		if fl := standard.Order(flowParam); fl >= 0 {
 			if v, _, ok := e.latest(oi, uint16(fl)); ok && v > 0 {
 				qOut = v
 			}
 		}
 		if qOut <= 0 {
-			return 0, "", false
+			return 0, 0, 0, "", false
 		}
 		cUp, src := e.background(origin, param, di)
 		qr := origin.riverFlow
 		c = (value*f*qOut + cUp*qr) / (qOut + qr)
+		c0 = (value*qOut + cUp*qr) / (qOut + qr)
 		qp = qOut + qr
 		how = fmt.Sprintf("mixing (C_out %s × Q_out %s + C_up %s [%s] × Q_river %s)/(Q_out + Q_river), %s",
 			fmtF(value*f), fmtF(qOut), fmtF(cUp), src, fmtF(qr), how)
@@ -131,7 +156,7 @@ func (e *Engine) concentration(origin *siteInfo, oi uint16, param uint16, rc net
 	if f < 1 {
 		how += fmt.Sprintf("; decay e^(−%g/h × %.2f h) = %.3f", e.opts.DecayPerHour[code], rc.Travel.Hours(), f)
 	}
-	return c, how, true
+	return c, c0, qOut, how, true
 }
 
 // background returns the river's own concentration above an outfall: the latest value at
@@ -177,8 +202,10 @@ func (e *Engine) upstreamCleared(s *series, obs int64) {
 func (e *Engine) supersede(out []message.Event, s *series, obs int64) []message.Event {
 	for i := range s.preds {
 		out = append(out, e.predictionCleared(s, &s.preds[i], obs, "superseded by a new exceedance upstream"))
+		e.retire(s, &s.preds[i])
 	}
 	s.preds = s.preds[:0]
+	e.watchDirty = true
 	return out
 }
 
@@ -195,11 +222,13 @@ func (e *Engine) supersede(out []message.Event, s *series, obs int64) []message.
 func (e *Engine) tickPredictions(out []message.Event) []message.Event {
 	window := e.opts.PredictionWindow.Milliseconds()
 	for _, s := range e.series {
-		if len(s.preds) == 0 || s.foreign {
+		if (len(s.preds) == 0 && len(s.verifying) == 0) || s.foreign {
 			continue
 		}
+		out = e.tickVerifying(out, s)
 		kept := s.preds[:0]
 		for i := range s.preds {
+			out = e.judgeLate(out, s, &s.preds[i])
 			p := s.preds[i]
 			d := e.series[keyOf(p.site, s.key.param())]
 			var reason string
@@ -216,9 +245,11 @@ func (e *Engine) tickPredictions(out []message.Event) []message.Event {
 				continue
 			}
 			out = append(out, e.predictionCleared(s, &p, at, reason))
+			e.retire(s, &p)
 		}
 		if len(kept) != len(s.preds) {
 			e.markDirty(s)
+			e.watchDirty = true
 		}
 		s.preds = kept
 		if len(s.preds) == 0 {

@@ -209,3 +209,90 @@ func TestWorseUpstreamReissuesAndNewOpeningSupersedes(t *testing.T) {
 func predTick(e *Engine, now time.Time) []message.Event {
 	return only(e.Tick(now), message.EventPredictionCleared)
 }
+
+// The spill of TestPredictionFromAnOutfallOnATributary through the plume model
+// (docs/plume.md), computed by hand. The test network configures no transport, so the
+// spread is Jobson's (σ = 0.055 T per leg, adding linearly) and the band's factor 1.5.
+// The release began at t0 + 1 h (it opened at once) and lasts, as known, one hourly
+// interval: τ = 3600 s. At the outfall C₀ = 28 (before decay; there is none).
+//
+// T2: 5 km at 0.5 m/s, T = 10000 s, σ = 550 s. leading 8900 s, peak 10000 + 1800 = 11800 s,
+// back down 10000 + 3600 + 1100 = 14700 s; earliest at 0.75 m/s: T = 6666.7, 0.89·T =
+// 5933.3 s; latest at 1/3 m/s: T = 15000, σ = 825, 15000 + 3600 + 1650 = 20250 s.
+// Attenuation erf(3600/(2√2·550)) = erf(2.31426) = 1 − 0.001064 = 0.998936 → 27.9702.
+//
+// D1: 10 km of trib at 0.5 (20000 s) + 10 km of main at 1.0 (10000 s): T = 30000 s,
+// σ = 0.055·(20000 + 10000) = 1650 s. leading 26700, peak 31800, back down 36900 s.
+// Dilution: the plume's 2 + 0.5 m³/s into main's 10 + 2 + 0.5: 2.5/12.5 = 0.2, background
+// D1's 12: plateau 12 + 16·0.2 = 15.2 (the mass balance's value); attenuation
+// erf(3600/(2√2·1650)) = erf(0.771389) = 0.724688 (series) → 12 + 3.2·0.724688 = 14.3190.
+func TestPredictionCarriesTheArrivalWindow(t *testing.T) {
+	e, _ := newTestEngine(t, Options{})
+	applyAll(e, rd("T1", "cod", 10, 0), rd("D1", "cod", 12, 0))
+	preds := only(e.Apply(rd("TO", "cod", 100, h)), message.EventPredictionIssued)
+	start := t0.Add(h)
+	want := []struct {
+		site                                      string
+		earliest, leading, peak, trailing, latest time.Duration
+		peakC, velocity                           float64
+	}{
+		{"T2", 5933333 * time.Millisecond, 8900 * time.Second, 11800 * time.Second, 14700 * time.Second, 20250 * time.Second, 27.9702, 0.5},
+		{"D1", 0, 26700 * time.Second, 31800 * time.Second, 36900 * time.Second, 0, 14.3190, 20000.0 / 30000},
+	}
+	if len(preds) != len(want) {
+		t.Fatalf("predictions %+v", preds)
+	}
+	for i, w := range want {
+		p := preds[i].Prediction
+		if p.Site != w.site || p.Origin != "TO" || p.Parameter != "cod" || !p.ReleaseStart.Equal(start) || p.Confidence != "low" {
+			t.Errorf("prediction %d: %+v", i, p)
+		}
+		times := []struct {
+			name string
+			got  time.Time
+			want time.Duration
+		}{{"leading", p.Leading, w.leading}, {"peak", p.Peak, w.peak}, {"trailing", p.Trailing, w.trailing},
+			{"earliest", p.Earliest, w.earliest}, {"latest", p.Latest, w.latest}}
+		for _, tm := range times {
+			if tm.want == 0 {
+				continue // not computed by hand
+			}
+			if d := tm.got.Sub(start) - tm.want; d < -time.Second || d > time.Second {
+				t.Errorf("%s %s = start + %v, want + %v", w.site, tm.name, tm.got.Sub(start), tm.want)
+			}
+		}
+		if math.Abs(p.PeakConcentration-w.peakC) > 1e-3 || math.Abs(p.VelocityMPS-w.velocity) > 1e-9 {
+			t.Errorf("%s: peak %.4f at %.4f m/s, want %.4f at %.4f", w.site, p.PeakConcentration, p.VelocityMPS, w.peakC, w.velocity)
+		}
+	}
+}
+
+// A live discharge at T1 (8 m³/s, four times the configured 2) speeds the tributary up by
+// v = 0.5·(8/2)^0.285 = 0.5·e^(0.285·ln 4) = 0.5·1.484524 = 0.742262 m/s: T2, 5 km below
+// the outfall, is reached after 5000/0.742262 = 6736.2 s instead of 10000 s, and every
+// velocity came from a measurement: confidence medium.
+func TestLiveDischargeDrivesTheVelocity(t *testing.T) {
+	e, _ := newTestEngine(t, Options{})
+	applyAll(e, rd("T1", "cod", 10, 0), rd("T1", "flow", 8, 0))
+	spill := rd("TO", "cod", 100, h)
+	preds := only(e.Apply(spill), message.EventPredictionIssued)
+	if len(preds) == 0 || preds[0].Site != "T2" {
+		t.Fatalf("predictions %+v", preds)
+	}
+	p := preds[0]
+	if d := p.ArrivalAt.Sub(spill.ObservedAt) - 6736200*time.Millisecond; d < -time.Second || d > time.Second {
+		t.Errorf("arrival after %v, want 6736.2 s", p.ArrivalAt.Sub(spill.ObservedAt))
+	}
+	if p.Prediction.Confidence != "medium" || math.Abs(p.Prediction.VelocityMPS-0.742262) > 1e-5 {
+		t.Errorf("window %+v, want confidence medium at 0.742262 m/s", p.Prediction)
+	}
+
+	// Six hours and more later the reading is stale: back to the configured 0.5 m/s.
+	e2, _ := newTestEngine(t, Options{})
+	applyAll(e2, rd("T1", "flow", 8, 0), rd("T1", "cod", 10, 7*h))
+	late := rd("TO", "cod", 100, 8*h)
+	preds = only(e2.Apply(late), message.EventPredictionIssued)
+	if len(preds) == 0 || !preds[0].ArrivalAt.Equal(late.ObservedAt.Add(10000*time.Second)) || preds[0].Prediction.Confidence != "low" {
+		t.Errorf("with a stale flow reading: %+v", preds)
+	}
+}

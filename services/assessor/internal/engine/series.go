@@ -80,6 +80,8 @@ type series struct {
 	late      uint32  // readings that came later than Grace
 	ring      [ringSize]float32
 	preds     []prediction
+	// verifying holds cleared predictions whose window is still to be judged (verify.go).
+	verifying []prediction
 }
 
 // pushRing records a valid value for the jump rule.

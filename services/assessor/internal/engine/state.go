@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/plume"
 	"github.com/riverwatch/riverwatch/pkg/standard"
 )
 
@@ -45,6 +47,8 @@ type SeriesState struct {
 	// Ring holds the recent valid values, oldest first.
 	Ring  []float32         `json:"ring,omitempty"`
 	Preds []PredictionState `json:"preds,omitempty"`
+	// Verifying: cleared predictions whose window is still to be judged.
+	Verifying []PredictionState `json:"verifying,omitempty"`
 }
 
 // PredictionState is an exported prediction.
@@ -57,6 +61,12 @@ type PredictionState struct {
 	Value   float64 `json:"value"`
 	Excess  float64 `json:"excess"`
 	ClearAt int64   `json:"clear_at,omitempty"`
+	// Window, Threshold, Seen and Judged: the plume window and its verification
+	// (absent in state written before them).
+	Window    message.Prediction `json:"window,omitzero"`
+	Threshold float64            `json:"threshold,omitempty"`
+	Seen      plume.Passage      `json:"seen,omitzero"`
+	Judged    bool               `json:"judged,omitempty"`
 }
 
 // StationState is the exported state of a station.
@@ -165,10 +175,10 @@ func (e *Engine) exportSeries(s *series) SeriesState {
 		}
 	}
 	for _, p := range s.preds {
-		st.Preds = append(st.Preds, PredictionState{
-			Site: e.sites[p.site].site.ID, Travel: p.travel, Arrival: p.arrival, First: p.first,
-			Origin: p.origin, Value: p.value, Excess: p.excess, ClearAt: p.clearAt,
-		})
+		st.Preds = append(st.Preds, e.exportPrediction(p))
+	}
+	for _, p := range s.verifying {
+		st.Verifying = append(st.Verifying, e.exportPrediction(p))
 	}
 	return st
 }
@@ -176,6 +186,7 @@ func (e *Engine) exportSeries(s *series) SeriesState {
 // Reset forgets every series and station, before a restore.
 func (e *Engine) Reset() {
 	clear(e.series)
+	e.watchDirty = true
 	for i := range e.stations {
 		e.stations[i] = station{partition: -1, offset: -1}
 	}
@@ -246,6 +257,7 @@ func (e *Engine) importSeries(st *SeriesState, own bool) error {
 	if old != nil {
 		e.m.predictions.Sub(float64(len(old.preds)))
 	}
+	e.watchDirty = true
 	s := &series{
 		key: key, partition: st.Partition, offset: st.Offset, newest: st.Newest, lastRtd: st.LastRtd, lastMin: st.LastMin,
 		lastGood: st.LastGood, lastValue: st.LastValue, lastMeets: st.LastMeets, phase: st.Phase,
@@ -262,14 +274,14 @@ func (e *Engine) importSeries(st *SeriesState, own bool) error {
 	}
 	if own {
 		for _, p := range st.Preds {
-			di, ok := e.siteIx[p.Site]
-			if !ok {
-				continue // the site left the network: nothing to clear there
+			if q, ok := e.restorePrediction(p); ok {
+				s.preds = append(s.preds, q)
 			}
-			s.preds = append(s.preds, prediction{
-				site: di, travel: p.Travel, arrival: p.Arrival, first: p.First, origin: p.Origin,
-				value: p.Value, excess: p.Excess, clearAt: p.ClearAt,
-			})
+		}
+		for _, p := range st.Verifying {
+			if q, ok := e.restorePrediction(p); ok {
+				s.verifying = append(s.verifying, q)
+			}
 		}
 		e.m.predictions.Add(float64(len(s.preds)))
 		if s.phase == phaseOpen {
@@ -299,4 +311,25 @@ func (e *Engine) Stats() Stats {
 		st.Predictions += len(s.preds)
 	}
 	return st
+}
+
+func (e *Engine) exportPrediction(p prediction) PredictionState {
+	return PredictionState{
+		Site: e.sites[p.site].site.ID, Travel: p.travel, Arrival: p.arrival, First: p.first,
+		Origin: p.origin, Value: p.value, Excess: p.excess, ClearAt: p.clearAt,
+		Window: p.win, Threshold: p.threshold, Seen: p.seen, Judged: p.judged,
+	}
+}
+
+// restorePrediction is false when the site left the network: nothing to clear there.
+func (e *Engine) restorePrediction(p PredictionState) (prediction, bool) {
+	di, ok := e.siteIx[p.Site]
+	if !ok {
+		return prediction{}, false
+	}
+	return prediction{
+		site: di, travel: p.Travel, arrival: p.Arrival, first: p.First, origin: p.Origin,
+		value: p.Value, excess: p.Excess, clearAt: p.ClearAt,
+		win: p.Window, threshold: p.Threshold, seen: p.Seen, judged: p.Judged,
+	}, true
 }

@@ -85,6 +85,10 @@ func TestRecordsOfUnauthenticatedInputAreRateLimitedAndCounted(t *testing.T) {
 	waitFor(t, "6 refused connections", func() bool {
 		return metricValue(h.gw.m.connsRefused.WithLabelValues(ReasonAddressConnections)) == 6
 	})
+	// The refusals are recorded (or suppressed) in the background after the socket closed.
+	waitFor(t, "6 refusals counted", func() bool {
+		return metricValue(h.gw.m.framesRefused.WithLabelValues(ReasonAddressConnections)) == 6
+	})
 	h.gw.waitRecords()
 	if n := len(h.rejected.rejections(t)); n != 2 {
 		t.Fatalf("%d records, want the burst of 2", n)

@@ -120,8 +120,10 @@ type Fact struct {
 	Reason    string    `json:"reason,omitempty"`
 	Origin    string    `json:"origin_site,omitempty"`
 	Arrival   time.Time `json:"arrival,omitempty"`
-	At        time.Time `json:"at"`
-	Playbook  string    `json:"playbook,omitempty"` // the playbook this event matched
+	// Prediction is a prediction.issued's window (absent in state written before it).
+	Prediction message.Prediction `json:"prediction,omitzero"`
+	At         time.Time          `json:"at"`
+	Playbook   string             `json:"playbook,omitempty"` // the playbook this event matched
 }
 
 // StepState is the engine's bookkeeping of one step.

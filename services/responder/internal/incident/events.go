@@ -31,6 +31,7 @@ var known = []string{
 	message.EventExceedanceOpened, message.EventExceedanceUpdated, message.EventExceedanceCleared,
 	message.EventPredictionIssued, message.EventPredictionCleared, message.EventQualitySuspect,
 	message.EventStationOffline, message.EventStationOnline,
+	message.EventPredictionVerified, message.EventPredictionRefuted,
 }
 
 // HandleEvent applies one event from the assessor: it opens an incident, grows one, clears
@@ -49,6 +50,9 @@ func (e *Engine) HandleEvent(ev message.Event) (string, Changes, error) {
 	}
 	if _, dup := e.byEvent[ev.ID]; dup {
 		return OutcomeDuplicate, Changes{}, nil
+	}
+	if ev.Type == message.EventPredictionVerified || ev.Type == message.EventPredictionRefuted {
+		return e.recordVerdict(t, ev)
 	}
 	if slices.Contains(clearing, ev.Type) {
 		st := e.findActive(ev)
@@ -247,7 +251,7 @@ func (e *Engine) factFor(ev message.Event, site *network.Site, pb *playbook.Play
 	f := Fact{
 		EventID: ev.ID, Type: ev.Type, Site: site.ID, SiteKind: site.Kind, Parameter: ev.Parameter,
 		Value: ev.Value, Limit: ev.Limit, Multiple: ev.Multiple, Severity: ev.Severity, Reason: ev.Reason,
-		Origin: ev.OriginSite, Arrival: ev.ArrivalAt, At: eventTime(ev, e.clock.Now()),
+		Origin: ev.OriginSite, Arrival: ev.ArrivalAt, Prediction: ev.Prediction, At: eventTime(ev, e.clock.Now()),
 	}
 	if pb != nil {
 		f.Playbook = pb.ID
@@ -272,6 +276,7 @@ func (e *Engine) addEvent(t *tx, st *State, ev message.Event, site *network.Site
 	if ev.Parameter != "" && !slices.Contains(inc.Parameters, ev.Parameter) {
 		inc.Parameters = append(inc.Parameters, ev.Parameter)
 	}
+	keepPrediction(inc, ev)
 	key := activeKey(ev)
 	if slices.Contains(clearing, ev.Type) {
 		st.Active[key] = false

@@ -64,6 +64,7 @@ func (e *Engine) vars(st *State, f *Fact, tg *playbook.Target, deadline, now tim
 	if !f.Arrival.IsZero() && (tg == nil || tg.Site == nil || tg.Site.ID == f.Site) {
 		v["arrival"] = f.Arrival.In(loc).Format("01月02日15:04")
 	}
+	v["window"] = window(f, tg, v["arrival"], loc)
 	if tg != nil {
 		v["jurisdiction"] = tg.Jurisdiction
 		v["jurisdiction_name"] = e.jurName(tg.Jurisdiction)

@@ -1,0 +1,82 @@
+package assessor_test
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/riverwatch/riverwatch/pkg/message"
+)
+
+func countOf(evs []message.Event, typ string) int {
+	n := 0
+	for _, ev := range uniq(evs) {
+		if ev.Type == typ {
+			n++
+		}
+	}
+	return n
+}
+
+func find(evs []message.Event, typ, site string) (message.Event, bool) {
+	for _, ev := range evs {
+		if ev.Type == typ && ev.Site == site {
+			return ev, true
+		}
+	}
+	return message.Event{}, false
+}
+
+// Two spills on the real network (configs/sites.yaml), both released at 1 h; neither river
+// configures a transport, so the spread is Jobson's and the band's factor 1.5.
+//
+//   - STH-O1 → STH-D2: 16 km at 0.8 m/s, T = 20,000 s. Band, with STH-D2's hourly slack:
+//     0.89·20000/1.5 − 3600 = 8267 s … 30000 + 3600 + 0.11·30000 + 3600 = 40500 s after the
+//     release. C₀ = (100·0.6 + 10·5)/5.6 = 19.64 over the intake's 12: peak
+//     12 + 7.64·erf(3600/(2√2·1100)) = 18.86, threshold half way, 15.43. COD 17 at 6 h
+//     (18,000 s in): verified.
+//   - TTH-S2 → TTH-S3: 30 km at 1 m/s, T = 30,000 s. Band 17800 − 3600 = 14,200 s …
+//     45000 + 3600 + 0.11·45000 + 3600 = 57,150 s after the release (16 h 52.5 min). NH3-N
+//     2.5, no background: peak 2.5·erf(3600/(2√2·1650)) = 1.81, threshold 0.906. Clean
+//     readings at 11 h and 13 h, then 18 h, past the band: refuted (2 readings in it).
+func TestPredictionsAreVerifiedAndRefutedOnTheRealBroker(t *testing.T) {
+	cfg := testConfig(t)
+	run := newRun(t, cfg)
+	run.start()
+	run.publishScript([]step{
+		{"STH-S1", "cod", 10, 0, "", ""},
+		{"STH-D2", "cod", 12, 0, "", ""},
+		{"STH-O1", "cod", 100, h, "", ""},
+		{"TTH-S2", "nh3n", 2.5, h, "", ""},
+	})
+	// Sites travel on different partitions: the downstream readings go once both
+	// predictions are out.
+	run.waitFor("two predictions", func(evs []message.Event) bool { return countOf(evs, message.EventPredictionIssued) >= 2 })
+	run.publish(
+		step{"STH-D2", "cod", 17, 6 * h, "", ""},
+		step{"TTH-S3", "nh3n", 0.3, 11 * h, "", ""},
+		step{"TTH-S3", "nh3n", 0.3, 13 * h, "", ""},
+		step{"TTH-S3", "nh3n", 0.3, 18 * h, "", ""},
+	)
+	run.waitFor("a verdict on each", func(evs []message.Event) bool {
+		return countOf(evs, message.EventPredictionVerified) >= 1 && countOf(evs, message.EventPredictionRefuted) >= 1
+	})
+	run.stop(syscall.SIGTERM)
+
+	run.mu.Lock()
+	evs := uniq(run.events)
+	run.mu.Unlock()
+	v, ok := find(evs, message.EventPredictionVerified, "STH-D2")
+	if !ok || v.ID != message.EventID(message.EventPredictionVerified, "STH-D2", "cod", base.Add(h), "STH-O1") ||
+		v.Verification.RiseErrorS != 18000-17800 || v.Verification.Peak != 17 || v.Prediction.Origin != "STH-O1" {
+		t.Errorf("verified: %+v", v)
+	}
+	r, ok := find(evs, message.EventPredictionRefuted, "TTH-S3")
+	if !ok || r.ID != message.EventID(message.EventPredictionRefuted, "TTH-S3", "nh3n", base.Add(h), "TTH-S2") ||
+		!strings.Contains(r.Reason, "(2 readings)") {
+		t.Errorf("refuted: %+v", r)
+	}
+	if n := countOf(evs, message.EventPredictionVerified) + countOf(evs, message.EventPredictionRefuted); n != 2 {
+		t.Errorf("%d verdicts, want 2", n)
+	}
+}
