@@ -1,8 +1,10 @@
 package archiver
 
 import (
+	"context"
 	"testing"
 
+	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/store/storetest"
 	"github.com/riverwatch/riverwatch/pkg/stream"
 )
@@ -49,4 +51,21 @@ func (e *env) gauges(t testing.TB, name string, match map[string]string) []float
 		}
 	}
 	return out
+}
+
+// runArchiver runs an Archiver over the env's archive with cfg until the returned stop is
+// called, which reports the error Run returned.
+func (e *env) runArchiver(t *testing.T, cfg *config.Config) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- NewArchiver(cfg, stream.Plain(cfg.Kafka.Brokers...), e.Writer, e.Metrics, e.km, storetest.Quiet()).Run(ctx)
+	}()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("archiver: %v", err)
+		}
+	}
 }

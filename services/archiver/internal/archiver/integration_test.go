@@ -28,19 +28,7 @@ func TestArchiverCommitsOnlyArchivedBatchesAndSkipsBadMessages(t *testing.T) {
 	storetest.Publish(t, cfg, cfg.Kafka.Topics.Events, storetest.AsMessages(t, []message.Event{{Type: message.EventStationOffline, Site: "STH-S1", ObservedAt: time.Now(), EmittedAt: time.Now()}},
 		func(message.Event) string { return "STH-S1" }, 0, 0))
 
-	run := func() (stop func()) {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- NewArchiver(cfg, stream.Plain(cfg.Kafka.Brokers...), e.Writer, e.Metrics, e.km, storetest.Quiet()).Run(ctx)
-		}()
-		return func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("archiver: %v", err)
-			}
-		}
-	}
+	run := func() (stop func()) { return e.runArchiver(t, cfg) }
 	stop := run()
 	group := GroupID(cfg.Kafka.GroupPrefix, store.KindReadings)
 	hwm := storetest.HighWaterMarks(t, cfg, cfg.Kafka.Topics.Readings)
@@ -148,17 +136,7 @@ func TestACorrectionOnItsTopicReplacesTheArchivedValueOnce(t *testing.T) {
 	recs := storetest.Readings(10, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
 	storetest.Publish(t, cfg, cfg.Kafka.Topics.Readings, storetest.AsMessages(t, recs, storetest.ReadingKey, 0, 0))
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- NewArchiver(cfg, stream.Plain(cfg.Kafka.Brokers...), e.Writer, e.Metrics, e.km, storetest.Quiet()).Run(ctx)
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("archiver: %v", err)
-		}
-	}()
+	defer e.runArchiver(t, cfg)()
 	testinfra.Eventually(t, 60*time.Second, "the readings archived", func() bool {
 		return e.Count(t, "SELECT count() FROM %s FINAL", e.Table(store.TableReadings)) == 10
 	})
@@ -197,17 +175,7 @@ func TestReadingsCommitBeforeTheirRollupsWhichFollowWithAWatermark(t *testing.T)
 	cfg := e.Config
 	cfg.Archiver.MaxDelay = 100 * time.Millisecond
 	cfg.Archiver.RollupDelay = 300 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- NewArchiver(cfg, stream.Plain(cfg.Kafka.Brokers...), e.Writer, e.Metrics, e.km, storetest.Quiet()).Run(ctx)
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("archiver: %v", err)
-		}
-	}()
+	defer e.runArchiver(t, cfg)()
 
 	const n = 2000
 	published := time.Now()
