@@ -89,6 +89,9 @@ export RIVERWATCH_API_COMMAND_TIMEOUT=50ms
 # their own tests (services/api/internal/api/hardening_test.go).
 export RIVERWATCH_API_RATE_LIMIT=1000000 RIVERWATCH_API_RATE_BURST=1000000 RIVERWATCH_API_MAX_INFLIGHT_PER_TOKEN=256
 export RIVERWATCH_LOG_LEVEL=warn
+# Evidence bundles are signed: with the development key the route answers its bundles
+# instead of 503 no_signing_key.
+eval "$("$RW_LOCAL_DIR/evidence-key.sh")"
 
 rw_log "database $db, topics $prefix.*, api on $RW_HOST:$port"
 RIVERWATCH_KAFKA_BROKERS="$RW_HOST:$KAFKA_PORT" "$work/archiver" migrate >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log" >&2; rw_die "migrate failed"; }
