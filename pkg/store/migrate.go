@@ -47,6 +47,7 @@ func Migrations() []Migration {
 		{Version: 4, Name: "rollups: readings_5min, filled from readings", Up: fiveMinUp},
 		{Version: 5, Name: "corrections: the record of explicit reading corrections", Up: create(correctionsTable)},
 		{Version: 6, Name: "rollup_progress: how far the deferred rollup rebuilds have come", Up: create(rollupProgressTable)},
+		{Version: 7, Name: "station_commands: host commands to stations and what became of them", Up: create(stationCommandsTable)},
 	}
 }
 
