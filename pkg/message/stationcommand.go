@@ -13,7 +13,7 @@ import (
 // over its HJ 212 connection (docs/protocol.md, Host commands).
 const (
 	// StationRaiseFrequency sets the real-time interval (CN 1062) to RtdInterval seconds,
-	// and the minute interval (CN 1064) to MinInterval minutes when given: 加密监测.
+	// or the minute interval (CN 1064) to MinInterval minutes: 加密监测.
 	StationRaiseFrequency = "raise_frequency"
 	// StationRestoreFrequency sets the intervals back (the same CNs) to the values given,
 	// the station's usual ones.
@@ -53,8 +53,8 @@ type StationCommand struct {
 	Site    string `json:"site"`
 	MN      string `json:"mn"`
 	Command string `json:"command"`
-	// RtdInterval (seconds) and MinInterval (minutes) are the intervals of
-	// raise_frequency and restore_frequency; at least one of them is set for those.
+	// RtdInterval (seconds, CN 1062) or MinInterval (minutes, CN 1064) is the interval of
+	// raise_frequency and restore_frequency: exactly one of them (one HJ 212 command).
 	RtdInterval int `json:"rtd_interval_s,omitempty"`
 	MinInterval int `json:"min_interval_min,omitempty"`
 	// RequestedBy and RequestedRole are the api-authenticated caller, or "responder" and a
@@ -112,8 +112,8 @@ func (c *StationCommand) Validate() error {
 		errs = append(errs, fmt.Errorf("command %q is not one of %s", c.Command, strings.Join(StationCommands, ", ")))
 	}
 	if c.Command == StationRaiseFrequency || c.Command == StationRestoreFrequency {
-		if c.RtdInterval == 0 && c.MinInterval == 0 {
-			errs = append(errs, fmt.Errorf("%s needs rtd_interval_s or min_interval_min", c.Command))
+		if (c.RtdInterval == 0) == (c.MinInterval == 0) {
+			errs = append(errs, fmt.Errorf("%s needs one of rtd_interval_s and min_interval_min (one HJ 212 command each)", c.Command))
 		}
 		if c.RtdInterval < 0 || c.RtdInterval > 9999 {
 			errs = append(errs, errors.New("rtd_interval_s is not 1–9999 seconds"))
