@@ -95,6 +95,8 @@ func request(t *testing.T, rt api.Route, o objects) (path string, body any, obje
 		body = map[string]string{"step": o.step}
 	case "POST /api/v1/sites/{id}/readings/corrections":
 		body = map[string]any{"parameter": "nh3n", "observed_at": "2026-06-15T09:00:00Z", "value": 0.5, "reason": "matrix"}
+	case "POST /api/v1/sites/{id}/commands":
+		body = map[string]any{"command": "retain_sample", "reason": "matrix"}
 	}
 	return path, body, object
 }
