@@ -114,6 +114,9 @@ func (s *Server) handleStationCommands(w http.ResponseWriter, r *http.Request) {
 		s.handleErr(w, r, "station commands", err)
 		return
 	}
+	if r.URL.Query().Get("to") == "" {
+		to = to.Add(time.Second) // the end is exclusive: include what was requested this instant
+	}
 	limit, offset, err := parsePage(r, defaultLimit, maxLimit, maxOffset)
 	if err != nil {
 		s.handleErr(w, r, "station commands", err)
