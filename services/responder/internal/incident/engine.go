@@ -353,11 +353,11 @@ func clone(in message.Incident) message.Incident {
 
 // tx collects the effects of one engine call.
 type tx struct {
-	e       *Engine
-	now     time.Time
-	touched []*State
-	dirtied []*State
-	logs    map[*State][]message.LogEntry
+	e        *Engine
+	now      time.Time
+	touched  []*State
+	dirtied  []*State
+	logs     map[*State][]message.LogEntry
 	extra    []message.IncidentUpdate
 	removed  []string
 	stations []message.StationCommand
