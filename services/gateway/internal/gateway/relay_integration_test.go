@@ -86,6 +86,7 @@ func TestIntegrationAStationCommandFromKafkaReachesTheLoggerAndItsOutcomeIsRecor
 	}
 
 	cmd := receive(t, logger, 20*time.Second)
+	t.Logf("request published → 1062 at the logger: %v", time.Since(at).Round(time.Millisecond))
 	if cmd.CN != hj212.CNSetRtdInterval || cmd.CP != "RtdInterval=60" || cmd.MN != itMN {
 		t.Fatalf("the logger got %s CP=%q, want a 1062 RtdInterval=60", cmd.CN, cmd.CP)
 	}
@@ -95,7 +96,12 @@ func TestIntegrationAStationCommandFromKafkaReachesTheLoggerAndItsOutcomeIsRecor
 	if err := logger.Send(ctx, answerTo(cmd, hj212.CNExecutionResult, "ExeRtn=1", false)); err != nil {
 		t.Fatal(err)
 	}
+	answered := time.Now()
 	got := records(t, cfg, 5) // the request, not_connected (b), sent, acknowledged, executed (a)
+	if e, ok := got[[2]string{"gw-a", message.StationExecuted}]; ok {
+		t.Logf("executed record stamped %[2]v after the 9012 was sent (read back after %[1]v: readTopic polls each partition)", time.Since(answered).Round(time.Millisecond),
+			e.StatusAt.Sub(answered).Round(time.Millisecond))
+	}
 	for _, k := range [][2]string{{"", message.StationRequested}, {"gw-b", message.StationNotConnected},
 		{"gw-a", message.StationSent}, {"gw-a", message.StationAcknowledged}, {"gw-a", message.StationExecuted}} {
 		c, ok := got[k]
