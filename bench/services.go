@@ -131,6 +131,7 @@ func (e *Env) topics() config.Topics {
 	return config.Topics{
 		Readings: e.Topic("readings"), Rejected: e.Topic("rejected"), Events: e.Topic("events"),
 		Incidents: e.Topic("incidents"), Commands: e.Topic("commands"), Corrections: e.Topic("corrections"),
+		StationCommands: e.Topic("station-commands"),
 	}
 }
 

@@ -373,24 +373,30 @@ make_users() {
 
 # acl_rules PREFIX: one rule a line, "user pattern type operations names...": what each
 # service must do and nothing more (docs/security.md has the same table). Only the gateway
-# writes readings; only the api writes commands and corrections.
+# writes readings; only the api writes commands and corrections. Station commands: the api
+# and the responder request them, the gateway reads them (a group per replica) and writes
+# what became of each, the archiver stores them all.
 acl_rules() {
   local p=$1
   cat <<EOF
 gateway literal topic Write,Describe,Create $p.readings $p.rejected
+gateway literal topic Read,Write,Describe,Create $p.station-commands
+gateway prefixed group Read,Describe $p.gateway.
 assessor literal topic Read,Describe,Write,Create $p.assessor-state
 assessor literal topic Read,Describe,Create $p.readings
 assessor literal topic Write,Describe,Create $p.events $p.rejected
 assessor prefixed group Read,Describe $p.assessor
-archiver literal topic Read,Describe $p.readings $p.rejected $p.events $p.incidents $p.corrections
+archiver literal topic Read,Describe $p.readings $p.rejected $p.events $p.incidents $p.corrections $p.station-commands
 archiver literal topic Read,Describe,Write,Create $p.archiver-rollups
 archiver prefixed group Read,Describe $p-archiver-
 responder literal topic Read,Describe,Write,Create $p.responder-state
 responder literal topic Read,Describe,Create $p.events $p.commands
 responder literal topic Write,Describe,Create $p.incidents $p.rejected
+responder literal topic Write,Describe $p.station-commands
 responder prefixed group Read,Describe $p.responder.
 api literal topic Write,Describe $p.commands
 api literal topic Write,Describe,Create $p.corrections
+api literal topic Write,Describe $p.station-commands
 EOF
 }
 

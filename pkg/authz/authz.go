@@ -163,3 +163,18 @@ func Silence(a Actor, jurisdictions []string) error {
 	}
 	return nil
 }
+
+// StationCommand decides who may send a host command to a site's station (raise its
+// reporting frequency, retain a sample, …): a responder or an admin holding the site's
+// jurisdiction. A responder of a neighbouring jurisdiction asks that jurisdiction's
+// desk, or the incident's playbook does it.
+func StationCommand(a Actor, siteJurisdiction string) error {
+	p := a.principal()
+	if !p.Can(auth.RoleResponder) {
+		return refuse(ErrForbidden, "role %q may not command a station (needs responder)", a.Role)
+	}
+	if !p.Sees(siteJurisdiction) {
+		return refuse(ErrNotVisible, "the site belongs to jurisdiction %s, which %s does not hold", siteJurisdiction, a.describe())
+	}
+	return nil
+}

@@ -118,3 +118,28 @@ func TestEvidenceIsForRespondersWhoSeeTheIncident(t *testing.T) {
 		})
 	}
 }
+
+// A station command is for the responders and admins holding the site's jurisdiction.
+func TestStationCommandsAreForRespondersAndAdminsOfTheSite(t *testing.T) {
+	cases := []struct {
+		name string
+		a    Actor
+		want error
+	}{
+		{"a responder of the site's jurisdiction", Actor{Role: auth.RoleResponder, Jurisdictions: []string{"ja"}}, nil},
+		{"an admin of the site's jurisdiction", Actor{Role: auth.RoleAdmin, Jurisdictions: []string{"ja"}}, nil},
+		{"an admin of every jurisdiction", Actor{Role: auth.RoleAdmin, Jurisdictions: []string{auth.AllJurisdictions}}, nil},
+		{"a responder of another jurisdiction", Actor{Role: auth.RoleResponder, Jurisdictions: []string{"jb"}}, ErrNotVisible},
+		{"an admin of another jurisdiction", Actor{Role: auth.RoleAdmin, Jurisdictions: []string{"jb"}}, ErrNotVisible},
+		{"a viewer of the site's jurisdiction", Actor{Role: auth.RoleViewer, Jurisdictions: []string{"ja"}}, ErrForbidden},
+		{"an actor without a role", Actor{Jurisdictions: []string{"ja"}}, ErrForbidden},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := StationCommand(c.a, "ja")
+			if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+				t.Errorf("got %v, want %v", err, c.want)
+			}
+		})
+	}
+}

@@ -111,11 +111,14 @@ type Topics struct {
 	Commands  string `mapstructure:"commands"`  // operator commands to the responder
 	// Corrections carries admins' explicit corrections of stored readings (api → archiver).
 	Corrections string `mapstructure:"corrections"`
+	// StationCommands carries host commands to stations and the gateways' records of them
+	// (api, responder → gateway → archiver).
+	StationCommands string `mapstructure:"station_commands"`
 }
 
 // All returns every topic name.
 func (t Topics) All() []string {
-	return []string{t.Readings, t.Rejected, t.Events, t.Incidents, t.Commands, t.Corrections}
+	return []string{t.Readings, t.Rejected, t.Events, t.Incidents, t.Commands, t.Corrections, t.StationCommands}
 }
 
 // Validate refuses what no producer or consumer can work with.
@@ -136,6 +139,7 @@ func (k Kafka) Validate() error {
 	v.nonEmpty("kafka.topics.incidents", k.Topics.Incidents)
 	v.nonEmpty("kafka.topics.commands", k.Topics.Commands)
 	v.nonEmpty("kafka.topics.corrections", k.Topics.Corrections)
+	v.nonEmpty("kafka.topics.station_commands", k.Topics.StationCommands)
 	k.TLS.validate(&v, "kafka.tls")
 	k.SASL.validate(&v)
 	return v.err()
@@ -242,6 +246,7 @@ func Default() Config {
 			Topics: Topics{
 				Readings: message.TopicReadings, Rejected: message.TopicRejected, Events: message.TopicEvents,
 				Incidents: message.TopicIncidents, Commands: message.TopicCommands, Corrections: message.TopicCorrections,
+				StationCommands: message.TopicStationCommands,
 			},
 		},
 		ClickHouse: ClickHouse{

@@ -60,6 +60,12 @@ type Gateway struct {
 	// one): kafka-go keeps one produce request in flight per partition and writer. Raise it
 	// when batches reach kafka.batch_size and publish latency grows (stream.Sharded).
 	KafkaWriters int `mapstructure:"kafka_writers"`
+	// Instance names this gateway replica: its consumer group of station commands
+	// (<group_prefix>.gateway.station-commands.<instance>, one per replica, so that every
+	// replica sees every command and sends those of the stations it holds) and the gateway
+	// field of the outcomes it records. Default empty: the host name. Two replicas must
+	// not share one.
+	Instance string `mapstructure:"instance"`
 
 	// Abuse limits (docs/security.md, "Gateway").
 

@@ -17,10 +17,15 @@ const (
 	// TopicCorrections carries the explicit corrections of stored readings (Correction),
 	// published by the api only and archived; nothing else consumes it.
 	TopicCorrections = "riverwatch.corrections"
+	// TopicStationCommands carries host commands to stations (StationCommand): the
+	// requests of the api and the responder, and the gateways' records of what became of
+	// each; archived into station_commands.
+	TopicStationCommands = "riverwatch.station-commands"
 )
 
 // Topics lists every topic of the contract, in pipeline order.
-var Topics = []string{TopicReadings, TopicRejected, TopicEvents, TopicIncidents, TopicCommands, TopicCorrections}
+var Topics = []string{TopicReadings, TopicRejected, TopicEvents, TopicIncidents, TopicCommands, TopicCorrections,
+	TopicStationCommands}
 
 // Source says how a reading reached riverwatch.
 const (

@@ -48,6 +48,7 @@ func Migrations() []Migration {
 		{Version: 5, Name: "corrections: the record of explicit reading corrections", Up: create(correctionsTable)},
 		{Version: 6, Name: "rollup_progress: how far the deferred rollup rebuilds have come", Up: create(rollupProgressTable)},
 		{Version: 7, Name: "silences: the latest snapshot of every silence", Up: create(silencesTable)},
+		{Version: 8, Name: "station_commands: host commands to stations and what became of them", Up: create(stationCommandsTable)},
 	}
 }
 

@@ -27,11 +27,13 @@ const (
 	// KindCorrections: message.Correction → the corrected reading in readings (+ rollups),
 	// and the record in corrections.
 	KindCorrections Kind = "corrections"
+	// KindStationCommands: message.StationCommand (requests and outcomes) → station_commands.
+	KindStationCommands Kind = "station_commands"
 )
 
 // Kinds returns the archived topic kinds in pipeline order.
 func Kinds() []Kind {
-	return []Kind{KindReadings, KindRejected, KindEvents, KindIncidents, KindCorrections}
+	return []Kind{KindReadings, KindRejected, KindEvents, KindIncidents, KindCorrections, KindStationCommands}
 }
 
 // Topic returns the topic of a kind in a configuration.
@@ -47,6 +49,8 @@ func (k Kind) Topic(t config.Topics) string {
 		return t.Incidents
 	case KindCorrections:
 		return t.Corrections
+	case KindStationCommands:
+		return t.StationCommands
 	}
 	return ""
 }
@@ -59,7 +63,7 @@ func ParseKind(t config.Topics, s string) (Kind, string, error) {
 			return k, k.Topic(t), nil
 		}
 	}
-	return "", "", fmt.Errorf("unknown topic %q: want one of readings, rejected, events, incidents, corrections or their topic names", s)
+	return "", "", fmt.Errorf("unknown topic %q: want one of readings, rejected, events, incidents, corrections, station_commands or their topic names", s)
 }
 
 // ReasonDecode is the rejection reason of a message the archiver could not decode or that
@@ -447,6 +451,7 @@ type batchRows struct {
 	notifications notificationRows
 	corrections   correctionRows
 	silences      silenceRows
+	stationCmds   stationCommandRows
 	touched       touchedSet
 	failures      []decodeFailure
 	intern        message.Interner // the batch's distinct sites, units, flags …
@@ -456,7 +461,7 @@ type batchRows struct {
 // follow read them).
 func (b *batchRows) blocks() []block {
 	var out []block
-	for _, bl := range []block{b.readings.block(), b.events.block(), b.incidents.block(), b.logs.block(), b.notifications.block(), b.corrections.block(), b.silences.block(), b.rejected.block()} {
+	for _, bl := range []block{b.readings.block(), b.events.block(), b.incidents.block(), b.logs.block(), b.notifications.block(), b.corrections.block(), b.silences.block(), b.stationCmds.block(), b.rejected.block()} {
 		if bl.rows > 0 {
 			out = append(out, bl)
 		}
@@ -548,6 +553,15 @@ func (b *batchRows) add(kind Kind, m kafka.Message) error {
 		b.readings.addVersion(&r, CorrectionVersion(c.At))
 		b.touched.add(r.Site, r.ObservedAt)
 		b.corrections.add(&c)
+	case KindStationCommands:
+		var c message.StationCommand
+		if err := json.Unmarshal(m.Value, &c); err != nil {
+			return fmt.Errorf("station command: %w", err)
+		}
+		if err := c.Validate(); err != nil {
+			return fmt.Errorf("station command: %w", err)
+		}
+		b.stationCmds.add(&c)
 	default:
 		return fmt.Errorf("unknown topic kind %q", kind)
 	}
@@ -668,5 +682,51 @@ func (r *correctionRows) block() block {
 		{"interval_kind", r.interval}, {"observed_at", r.observedAt}, {"observed_ms", r.observedMs},
 		{"value", r.value}, {"previous", r.previous}, {"reason", r.reason}, {"actor", r.actor},
 		{"actor_role", r.actorRole}, {"at", r.at}, {"at_ms", r.atMs},
+	}}
+}
+
+type stationCommandRows struct {
+	id, site, mn, command, requestedBy, requestedRole, reason, incident []string
+	status, gateway, qn, qnRtn, exeRtn, detail                          []string
+	rtd, min, ttl, attempts                                             []uint32
+	at, statusAt                                                        []time.Time
+	atMs, statusMs                                                      []uint16
+}
+
+func (r *stationCommandRows) add(c *message.StationCommand) {
+	at, ams := split(c.At)
+	st, sms := split(c.StatusAt)
+	if c.Status == message.StationRequested && c.StatusAt.IsZero() {
+		st, sms = at, ams
+	}
+	r.id = append(r.id, c.ID)
+	r.site = append(r.site, c.Site)
+	r.mn = append(r.mn, c.MN)
+	r.command = append(r.command, c.Command)
+	r.rtd = append(r.rtd, uint32(max(c.RtdInterval, 0)))
+	r.min = append(r.min, uint32(max(c.MinInterval, 0)))
+	r.requestedBy = append(r.requestedBy, c.RequestedBy)
+	r.requestedRole = append(r.requestedRole, c.RequestedRole)
+	r.reason = append(r.reason, c.Reason)
+	r.incident = append(r.incident, c.Incident)
+	r.ttl = append(r.ttl, uint32(max(c.TTLSeconds, 0)))
+	r.at, r.atMs = append(r.at, at), append(r.atMs, ams)
+	r.status = append(r.status, c.Status)
+	r.statusAt, r.statusMs = append(r.statusAt, st), append(r.statusMs, sms)
+	r.gateway = append(r.gateway, c.Gateway)
+	r.qn = append(r.qn, c.QN)
+	r.qnRtn = append(r.qnRtn, c.QnRtn)
+	r.exeRtn = append(r.exeRtn, c.ExeRtn)
+	r.attempts = append(r.attempts, uint32(max(c.Attempts, 0)))
+	r.detail = append(r.detail, c.Detail)
+}
+
+func (r *stationCommandRows) block() block {
+	return block{table: TableStationCommands, rows: len(r.id), cols: []blockCol{
+		{"id", r.id}, {"site", r.site}, {"mn", r.mn}, {"command", r.command}, {"rtd_interval_s", r.rtd},
+		{"min_interval_min", r.min}, {"requested_by", r.requestedBy}, {"requested_role", r.requestedRole},
+		{"reason", r.reason}, {"incident_id", r.incident}, {"ttl_s", r.ttl}, {"at", r.at}, {"at_ms", r.atMs},
+		{"status", r.status}, {"status_at", r.statusAt}, {"status_ms", r.statusMs}, {"gateway", r.gateway},
+		{"qn", r.qn}, {"qn_rtn", r.qnRtn}, {"exe_rtn", r.exeRtn}, {"attempts", r.attempts}, {"detail", r.detail},
 	}}
 }

@@ -24,6 +24,9 @@ const (
 	// TableCorrections records every explicit correction of a reading: who, when, why, the
 	// value before and after (message.Correction).
 	TableCorrections = "corrections"
+	// TableStationCommands records every station command and what became of it: one row
+	// per record of riverwatch.station-commands (message.StationCommand).
+	TableStationCommands = "station_commands"
 	// TableRollupProgress holds how far the deferred rollup rebuilds have come (dirty.go).
 	TableRollupProgress = "rollup_progress"
 	// TableSilences holds the latest snapshot of every silence (pkg/silence), written from
@@ -174,6 +177,39 @@ func (t tableSpec) columnNames() []string {
 // Each duplicate always lands in the same partition because the partition key is a function
 // of the sorting key.
 var (
+	// stationCommandsTable: one row per (command, status, gateway); a replayed record is
+	// the same row.
+	stationCommandsTable = tableSpec{
+		name: TableStationCommands,
+		columns: []column{
+			{"id", typ(tString)},
+			{"site", lowCard},
+			{"mn", typ(tString)},
+			{"command", lowCard},
+			{"rtd_interval_s", typ(tU32)},
+			{"min_interval_min", typ(tU32)},
+			{"requested_by", typ(tString)},
+			{"requested_role", lowCard},
+			{"reason", typ(tString)},
+			{"incident_id", typ(tString)},
+			{"ttl_s", typ(tU32)},
+			{"at", typ(tTime)},
+			{"at_ms", typ(tMs)},
+			{"status", lowCard},
+			{"status_at", typ(tTime)},
+			{"status_ms", typ(tMs)},
+			{"gateway", typ(tString)},
+			{"qn", typ(tString)},
+			{"qn_rtn", typ(tString)},
+			{"exe_rtn", typ(tString)},
+			{"attempts", typ(tU32)},
+			{"detail", typ(tString)},
+		},
+		partitionBy: "toYYYYMM(at)",
+		orderBy:     "(site, at, id, status, gateway)",
+		shardBy:     "sipHash64(site)",
+		raw:         true,
+	}
 	correctionsTable = tableSpec{
 		name: TableCorrections,
 		columns: []column{

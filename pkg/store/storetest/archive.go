@@ -136,6 +136,13 @@ func (a *Archive) Corrections(t testing.TB, cs ...message.Correction) {
 	Write(t, a, store.KindCorrections, func(c message.Correction) string { return c.Reading.Site }, cs...)
 }
 
+// StationCommands implements Seeder: one batch of station-command records through the
+// Writer.
+func (a *Archive) StationCommands(t testing.TB, cs ...message.StationCommand) {
+	t.Helper()
+	Write(t, a, store.KindStationCommands, func(c message.StationCommand) string { return c.Site }, cs...)
+}
+
 var _ Seeder = (*Archive)(nil)
 
 // UpdateIncidentID returns the incident an update concerns: the responder's message key.

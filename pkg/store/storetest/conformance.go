@@ -30,6 +30,7 @@ type Reader interface {
 	MonthlyMeans(ctx context.Context, q store.MeansQuery) ([]store.MonthlyMean, error)
 	Watermark(ctx context.Context) (store.Watermark, error)
 	Corrections(ctx context.Context, q store.CorrectionQuery) ([]message.Correction, error)
+	StationCommands(ctx context.Context, q store.StationCommandQuery) ([]message.StationCommand, error)
 	MonthlyCorrections(ctx context.Context, q store.MeansQuery) ([]store.CorrectionCount, error)
 	Silences(ctx context.Context, q store.SilenceQuery) ([]silence.Silence, error)
 	Silence(ctx context.Context, id string) (silence.Silence, error)
@@ -43,6 +44,7 @@ type Seeder interface {
 	Events(t testing.TB, es ...message.Event)
 	IncidentUpdates(t testing.TB, us ...message.IncidentUpdate)
 	Corrections(t testing.TB, cs ...message.Correction)
+	StationCommands(t testing.TB, cs ...message.StationCommand)
 }
 
 // Run runs the conformance suite: every behaviour of the read model the api relies on,
@@ -58,6 +60,7 @@ func Run(t *testing.T, newStore func(t *testing.T) (Reader, Seeder)) {
 		{"IncidentsLogsNotificationsAndCommands", incidentsLogsAndCommands},
 		{"TheFirstReceiptStandsUntilACorrection", firstReceiptAndCorrections},
 		{"SilencesLatestSnapshotWins", silencesLatestSnapshot},
+		{"StationCommandsAndTheirOutcomesInOrder", stationCommandsAndOutcomes},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r, s := newStore(t)

@@ -36,6 +36,9 @@ type Options struct {
 	Commander Commander
 	// Corrector publishes admins' corrections of stored readings.
 	Corrector Corrector
+	// StationCommander publishes station command requests (nil: POST …/commands answers
+	// 503).
+	StationCommander StationCommander
 	// Assets is the dashboard's file tree (services/api/internal/dashboard); nil serves no dashboard.
 	Assets fs.FS
 	// Evidence configures the signed evidence bundles (evidence.go); without a key their
@@ -204,6 +207,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("GET", "/api/v1/sites/{id}/readings", "readings", auth.RoleViewer, s.handleReadings)
 	handle("GET", "/api/v1/sites/{id}/readings/corrections", "corrections", auth.RoleViewer, s.handleCorrections)
 	handle("POST", "/api/v1/sites/{id}/readings/corrections", "correct", auth.RoleAdmin, s.handleCorrect)
+	handle("GET", "/api/v1/sites/{id}/commands", "station_commands", auth.RoleViewer, s.handleStationCommands)
+	handle("POST", "/api/v1/sites/{id}/commands", "station_command", auth.RoleResponder, s.handleStationCommand)
 	handle("GET", "/api/v1/events", "events", auth.RoleViewer, s.handleEvents)
 	handle("GET", "/api/v1/incidents", "incidents", auth.RoleViewer, s.handleIncidents)
 	handle("GET", "/api/v1/incidents/{id}", "incident", auth.RoleViewer, s.handleIncident)

@@ -76,7 +76,7 @@ func newEnv(t testing.TB, opts ...func(*api.Options)) *env {
 	applier := &apitest.Applier{Store: store, Now: func() time.Time { return now }}
 	reg := prometheus.NewRegistry()
 	o := api.Options{
-		Network: net, Tokens: tokens, Store: store, Commander: applier, Corrector: applier, Registry: reg,
+		Network: net, Tokens: tokens, Store: store, Commander: applier, Corrector: applier, StationCommander: applier, Registry: reg,
 		CommandTimeout: 300 * time.Millisecond, CommandPoll: 5 * time.Millisecond,
 		Now:      func() time.Time { return now },
 		Evidence: testEvidence(t, now),

@@ -111,6 +111,8 @@ func request(t *testing.T, rt api.Route, o objects) (path string, body any, obje
 			"matchers": []map[string]string{o.silenceMatcher},
 			"ends_at":  "2030-01-01T00:00:00Z", "comment": "matrix",
 		}, "silence"
+	case "POST /api/v1/sites/{id}/commands":
+		body = map[string]any{"command": "retain_sample", "reason": "matrix"}
 	}
 	return path, body, object
 }

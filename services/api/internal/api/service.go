@@ -160,10 +160,15 @@ func (s *Service) Run(ctx context.Context, ready func(bool)) error {
 		Cluster: s.kafka, Topic: cfg.Kafka.Topics.Corrections, BatchTimeout: cfg.Kafka.BatchTimeout, Label: "corrections",
 	}, km)
 	defer cw.Close()
+	sw := stream.NewWriter(stream.WriterConfig{
+		Cluster: s.kafka, Topic: cfg.Kafka.Topics.StationCommands, BatchTimeout: cfg.Kafka.BatchTimeout, Label: "station_commands",
+	}, km)
+	defer sw.Close()
 	api, err := NewServer(Options{
 		Network: s.net, Tokens: s.tokens, Store: store.NewReader(conn, cfg.ClickHouse.Database),
 		Commander: NewKafkaCommander(w, s.key), Corrector: NewKafkaCorrector(cw), Assets: s.d.Assets, Evidence: s.ev,
-		CommandTimeout: cfg.API.CommandTimeout, CommandPoll: cfg.API.CommandPoll,
+		StationCommander: NewKafkaStationCommander(sw),
+		CommandTimeout:   cfg.API.CommandTimeout, CommandPoll: cfg.API.CommandPoll,
 		RefreshInterval: cfg.API.RefreshInterval, LatestLookback: cfg.API.LatestLookback,
 		RawMaxSpan: cfg.API.RawMaxSpan, HourMaxSpan: cfg.API.HourMaxSpan, QueryTimeout: cfg.API.QueryTimeout,
 		RateLimit: cfg.API.RateLimit, RateBurst: cfg.API.RateBurst, MaxInflightPerToken: cfg.API.MaxInflightPerToken,

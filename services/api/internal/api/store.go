@@ -40,6 +40,8 @@ type (
 	Watermark = store.Watermark
 	// CorrectionQuery selects the corrections of a site's readings.
 	CorrectionQuery = store.CorrectionQuery
+	// StationCommandQuery selects the station commands of a site.
+	StationCommandQuery = store.StationCommandQuery
 	// CorrectionCount is the corrected readings of a site in a month.
 	CorrectionCount = store.CorrectionCount
 	// SilenceQuery selects silences.
@@ -84,6 +86,9 @@ type Store interface {
 	// Corrections returns the explicit corrections of a site's readings observed in
 	// [From, To), the latest first.
 	Corrections(ctx context.Context, q CorrectionQuery) ([]message.Correction, error)
+	// StationCommands returns every record of a site's station commands requested in
+	// [From, To): the latest command first, its records in the order they were made.
+	StationCommands(ctx context.Context, q StationCommandQuery) ([]message.StationCommand, error)
 	// RollupsThrough is the time up to which the rollups hold every archived reading; ok
 	// is false when they are rebuilt with every batch.
 	RollupsThrough(ctx context.Context) (through time.Time, ok bool, err error)

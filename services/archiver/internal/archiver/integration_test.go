@@ -209,3 +209,40 @@ func TestReadingsCommitBeforeTheirRollupsWhichFollowWithAWatermark(t *testing.T)
 		t.Errorf("hourly samples = %d after a redelivery, want %d", got, n)
 	}
 }
+
+// TestStationCommandRecordsOnTheirTopicAreArchivedOnce: the request and the gateway's
+// outcomes of a station command reach station_commands, a redelivery adding nothing.
+func TestStationCommandRecordsOnTheirTopicAreArchivedOnce(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.Config
+	cfg.Archiver.RecordsMaxDelay = 50 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- NewArchiver(cfg, stream.Plain(cfg.Kafka.Brokers...), e.Writer, e.Metrics, e.km, storetest.Quiet()).Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("archiver: %v", err)
+		}
+	}()
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	req := message.StationCommand{Site: "STH-O1", MN: "65230100000101", Command: message.StationRetainSample, RequestedBy: "responder",
+		Reason: "outfall over its permit", Incident: "inc-1", TTLSeconds: 600, At: at, Status: message.StationRequested}
+	req.ID = message.StationCommandID(req.Site, req.Command, req.RequestedBy, at)
+	executed := req.Outcome(message.StationExecuted, "gw-a", at.Add(time.Minute))
+	executed.ExeRtn = "1"
+	bad := req
+	bad.Command = "reboot" // refused, counted, not archived as a command
+	recs := storetest.AsMessages(t, []message.StationCommand{req, req.Outcome(message.StationSent, "gw-a", at.Add(time.Second)), executed, bad},
+		func(c message.StationCommand) string { return c.Site }, 0, 0)
+	storetest.Publish(t, cfg, cfg.Kafka.Topics.StationCommands, recs)
+	storetest.Publish(t, cfg, cfg.Kafka.Topics.StationCommands, recs) // a redelivery
+	testinfra.Eventually(t, 60*time.Second, "the executed record archived", func() bool {
+		return e.Count(t, "SELECT count() FROM %s FINAL WHERE id = '%s' AND status = 'executed' AND exe_rtn = '1'", e.Table(store.TableStationCommands), req.ID) == 1
+	})
+	if n := e.Count(t, "SELECT count() FROM %s FINAL", e.Table(store.TableStationCommands)); n != 3 {
+		t.Errorf("station_commands = %d rows, want 3 (requested, sent, executed)", n)
+	}
+}

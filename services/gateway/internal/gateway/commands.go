@@ -12,8 +12,9 @@ import (
 // knows of it (ST of its last packet, MN, PW, edition), now the gateway's clock.
 type CommandBuilder func(t hj212.Target, now time.Time) (hj212.Packet, error)
 
-// CommandDone is called once with a command's final state (done, rejected, failed,
-// timed_out, expired), never with the gateway's locks held.
+// CommandDone is called with each step of a command, never with the gateway's locks held:
+// sent (as it is written), accepted (the 9011, and again for each reply with its QN), and
+// once with its final state (done, rejected, failed, timed_out, expired; State.Final).
 type CommandDone func(hj212.Command)
 
 // queuedCommand waits for its station to connect.
@@ -172,8 +173,12 @@ func (s *session) command(build CommandBuilder, done CommandDone, now time.Time)
 		return
 	}
 	s.cmdDone[p.QN] = done
+	sent := *c
 	s.cmdMu.Unlock()
 	s.g.m.commandsSent.WithLabelValues(c.Packet.CN).Inc()
+	if done != nil {
+		done(sent)
+	}
 	s.write(b) // a failed write ends the connection; detach then ends the command
 }
 
@@ -201,9 +206,17 @@ func (s *session) commandsDue(now time.Time) {
 func (s *session) answer(p hj212.Packet, now time.Time) bool {
 	s.cmdMu.Lock()
 	c, ok := s.tracker.Handle(p, now)
+	var step hj212.Command
+	var done CommandDone
+	if ok && !c.State.Final() {
+		step, done = *c, s.cmdDone[c.Packet.QN]
+	}
 	s.cmdMu.Unlock()
-	if ok && c.State.Final() {
+	switch {
+	case ok && c.State.Final():
 		s.endCommand(c)
+	case done != nil:
+		done(step)
 	}
 	return ok
 }

@@ -12,7 +12,11 @@ import (
 // doneCh collects the final states of commands.
 func doneCh() (chan hj212.Command, CommandDone) {
 	ch := make(chan hj212.Command, 4)
-	return ch, func(c hj212.Command) { ch <- c }
+	return ch, func(c hj212.Command) {
+		if c.State.Final() {
+			ch <- c
+		}
+	}
 }
 
 func waitDone(t *testing.T, ch chan hj212.Command) hj212.Command {

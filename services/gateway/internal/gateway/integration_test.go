@@ -83,11 +83,12 @@ func itConfig(t testing.TB) *config.Config {
 	return cfg
 }
 
-// waitWritable waits until the writers' transport knows the readings and rejected topics.
+// waitWritable waits until the writers' transport knows the readings, rejected and station
+// commands topics.
 func waitWritable(t testing.TB, cfg *config.Config) {
 	t.Helper()
 	client := &kafka.Client{Addr: kafka.TCP(cfg.Kafka.Brokers...)} // the writers' transport
-	for _, topic := range []string{cfg.Kafka.Topics.Readings, cfg.Kafka.Topics.Rejected} {
+	for _, topic := range []string{cfg.Kafka.Topics.Readings, cfg.Kafka.Topics.Rejected, cfg.Kafka.Topics.StationCommands} {
 		testinfra.Eventually(t, 30*time.Second, "topic "+topic+" known to the writers", func() bool {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()

@@ -21,6 +21,7 @@ type metrics struct {
 	encrypted        *prometheus.CounterVec // riverwatch_gateway_encrypted_frames_total{site}
 	commandsSent     *prometheus.CounterVec // riverwatch_gateway_commands_sent_total{cn}
 	commands         *prometheus.CounterVec // riverwatch_gateway_commands_total{cn,state}
+	stationCommands  *prometheus.CounterVec // riverwatch_gateway_station_command_records_total{status}
 	connsOpen        prometheus.Gauge       // riverwatch_gateway_connections_open
 	connsTotal       prometheus.Counter     // riverwatch_gateway_connections_total
 	connsRefused     *prometheus.CounterVec // riverwatch_gateway_connections_refused_total{reason}
@@ -78,6 +79,10 @@ func newMetrics(reg prometheus.Registerer, splitBytes func() float64) (*metrics,
 			Name: "riverwatch_gateway_commands_total",
 			Help: "Host commands ended, by command code and final state: done (9012 ExeRtn=1), rejected (9011 QnRtn other than 1), failed (9012 other than 1, or not sent), timed_out (no 9011 after the resends, no 9012 in time, connection closed), expired (cn empty: the station did not connect within the TTL).",
 		}, []string{"cn", "state"}),
+		stationCommands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riverwatch_gateway_station_command_records_total",
+			Help: "Records of riverwatch.station-commands: requests received (received), refused as undecodable (invalid), and the outcomes this gateway recorded, by status (sent, acknowledged, executed, failed, refused, timed_out, expired, not_connected) and unpublished (lost).",
+		}, []string{"status"}),
 		connsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "riverwatch_gateway_connections_open",
 			Help: "Open HJ 212 station connections.",
@@ -119,7 +124,7 @@ func newMetrics(reg prometheus.Registerer, splitBytes func() float64) (*metrics,
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.framesAccepted, m.framesRefused, m.framesUnacked, m.readingsAccepted,
-		m.readingsRefused, m.backfill, m.editionMismatch, m.deviations, m.encrypted, m.commandsSent, m.commands, m.connsOpen, m.connsTotal, m.connsRefused, m.connsClosed, m.authFailures, m.suppressed, m.splitBytes,
+		m.readingsRefused, m.backfill, m.editionMismatch, m.deviations, m.encrypted, m.commandsSent, m.commands, m.stationCommands, m.connsOpen, m.connsTotal, m.connsRefused, m.connsClosed, m.authFailures, m.suppressed, m.splitBytes,
 		m.answers, m.httpRequests} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ingest: register metrics: %w", err)

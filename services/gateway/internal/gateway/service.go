@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +32,8 @@ type Service struct {
 	gw      *Gateway
 	writers []*stream.Writer
 	tokens  *auth.Tokens
+	relay   *CommandRelay
+	cmds    *stream.Consumer
 }
 
 // Check loads the files the gateway reads (sites, tokens) and reports what is wrong.
@@ -86,6 +90,16 @@ func New(cfg *config.Config, d Deps) (*Service, error) {
 		s.close()
 		return nil, err
 	}
+	instance, err := Instance(cfg.Gateway)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	s.relay = NewCommandRelay(s.gw, writer(cfg.Kafka.Topics.StationCommands, "station_commands"), instance)
+	s.cmds = stream.NewConsumer(stream.ConsumerConfig{
+		Cluster: kc, Topic: cfg.Kafka.Topics.StationCommands, GroupID: CommandGroup(cfg.Kafka.GroupPrefix, instance),
+		MaxRows: 100, MaxDelay: 5 * time.Millisecond, MaxWait: cfg.Kafka.MaxWait, StartLast: true, Logger: d.Log, Metrics: km,
+	})
 	return s, nil
 }
 
@@ -105,7 +119,8 @@ func (s *Service) Run(ctx context.Context, ready func(bool)) error {
 	topicCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	if err := stream.EnsureTopics(topicCtx, s.kafka,
 		stream.TopicSpec{Name: s.cfg.Kafka.Topics.Readings, Partitions: s.cfg.Kafka.Partitions},
-		stream.TopicSpec{Name: s.cfg.Kafka.Topics.Rejected, Partitions: s.cfg.Kafka.Partitions}); err != nil {
+		stream.TopicSpec{Name: s.cfg.Kafka.Topics.Rejected, Partitions: s.cfg.Kafka.Partitions},
+		stream.TopicSpec{Name: s.cfg.Kafka.Topics.StationCommands, Partitions: s.cfg.Kafka.Partitions}); err != nil {
 		s.log.Warn("could not ensure topics; continuing", "err", err)
 	}
 	cancel()
@@ -120,7 +135,36 @@ func (s *Service) Run(ctx context.Context, ready func(bool)) error {
 			ready(false) // stop taking traffic while connections drain
 		}()
 	}
-	return s.gw.RunTCP(ctx)
+	// Station commands: the relay's outbox and its consumer run beside the listener.
+	cctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = s.relay.Run(cctx) })
+	wg.Go(func() {
+		if err := s.cmds.Run(cctx, s.relay.Handle); err != nil && cctx.Err() == nil {
+			s.log.Error("station commands consumer stopped", "err", err)
+		}
+	})
+	err := s.gw.RunTCP(ctx)
+	stop()
+	wg.Wait()
+	return err
+}
+
+// Instance returns the name of this gateway replica: gateway.instance, else the host name.
+func Instance(c config.Gateway) (string, error) {
+	if c.Instance != "" {
+		return c.Instance, nil
+	}
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "", fmt.Errorf("config key gateway.instance: empty, and no host name to default to: %w", err)
+	}
+	return h, nil
+}
+
+// CommandGroup is the consumer group of station commands of one gateway replica.
+func CommandGroup(prefix, instance string) string {
+	return prefix + ".gateway.station-commands." + instance
 }
 
 func (s *Service) close() {

@@ -249,6 +249,7 @@ func (e *Engine) resolve(t *tx, st *State, actor, detail, commandID string) {
 		e.enqueueRendered(t, st, r, KindEndOfAlert, "", e.books.Messages.EndOfAlert, f, fmt.Sprintf("eoa#%d", st.Round))
 	}
 	t.log(st, "end_of_alert", actorResponder, fmt.Sprintf("End of Alert to %d recipients", len(recips)), "")
+	e.restoreFrequencies(t, st)
 	if st.Incident.Drill {
 		t.log(st, "drill_report", actorResponder, DrillSummary(st.Incident), "")
 	}

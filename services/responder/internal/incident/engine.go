@@ -104,6 +104,17 @@ type State struct {
 	Skipped     []string              `json:"skipped,omitempty"`
 	LogSeq      uint64                `json:"log_seq"`
 	Round       int                   `json:"round"`
+	// Raised are the stations whose reporting frequency a step raised: the resolve restores
+	// them.
+	Raised []Raised `json:"raised,omitempty"`
+}
+
+// Raised is one station whose real-time interval a playbook step raised.
+type Raised struct {
+	Site    string `json:"site"`
+	MN      string `json:"mn"`
+	StepID  string `json:"step_id"`
+	Restore int    `json:"restore_s"` // the interval to restore, in seconds
 }
 
 // Fact is what the engine keeps of one event.
@@ -165,6 +176,9 @@ type Changes struct {
 	Updates []message.IncidentUpdate
 	Dirty   []string
 	Removed []string
+	// StationCommands are the playbooks' host commands to publish on
+	// riverwatch.station-commands.
+	StationCommands []message.StationCommand
 }
 
 // Merge appends o to c.
@@ -176,11 +190,12 @@ func (c *Changes) Merge(o Changes) {
 		}
 	}
 	c.Removed = append(c.Removed, o.Removed...)
+	c.StationCommands = append(c.StationCommands, o.StationCommands...)
 }
 
 // Empty reports whether nothing changed.
 func (c *Changes) Empty() bool {
-	return len(c.Updates) == 0 && len(c.Dirty) == 0 && len(c.Removed) == 0
+	return len(c.Updates) == 0 && len(c.Dirty) == 0 && len(c.Removed) == 0 && len(c.StationCommands) == 0
 }
 
 // Engine is the incident state machine. It is not safe for concurrent use: the responder
@@ -366,6 +381,7 @@ type tx struct {
 	// silTouched are the silences changed (a new version each), silLogs their audit trail.
 	silTouched []*silence.Silence
 	silLogs    map[*silence.Silence][]message.LogEntry
+	stations   []message.StationCommand
 }
 
 func (e *Engine) begin() *tx {
@@ -441,5 +457,6 @@ func (t *tx) finish() Changes {
 	}
 	c.Updates = append(c.Updates, t.extra...)
 	c.Removed = t.removed
+	c.StationCommands = t.stations
 	return c
 }

@@ -421,6 +421,9 @@ func (e *Engine) applyPlaybook(t *tx, st *State, pb *playbook.Playbook, f *Fact,
 				body += "\n" + playbook.Render(e.books.Messages.ReceiptAsk, vars)
 			}
 			e.enqueueRole(t, st, id, def.Kind, tg.Jurisdiction, def.Actor.Role, body, "")
+			if def.StationCommand != nil {
+				e.stationCommand(t, st, id, pb.ID+"."+def.ID, def.StationCommand, tg.Site)
+			}
 		}
 	}
 }

@@ -148,7 +148,56 @@ type StepDef struct {
 	Deadline       Duration         `yaml:"deadline"`
 	ConfirmReceipt bool             `yaml:"confirm_receipt"`
 	Escalation     []EscalationRule `yaml:"escalation"`
-	Line           int              `yaml:"-"`
+	// StationCommand, when set, is sent to the station of each of the step's target sites
+	// (the event's site for self, the nearest site of each jurisdiction for the others) as
+	// the step starts: joint monitoring (加密监测) or sample retention (超标留样).
+	StationCommand *StationAction `yaml:"station_command"`
+	Line           int            `yaml:"-"`
+}
+
+// StationAction is a step's host command (message.StationCommand).
+type StationAction struct {
+	// Command is raise_frequency, retain_sample or sync_clock (restore_frequency is what
+	// the resolve sends after a raise_frequency, not a step's).
+	Command string `yaml:"command"`
+	// Interval is the raised real-time interval (CN 1062, whole seconds), Restore the
+	// station's usual one, sent as restore_frequency when the incident resolves; both for
+	// raise_frequency only.
+	Interval Duration `yaml:"interval"`
+	Restore  Duration `yaml:"restore"`
+	// TTL is how long the command may wait for the station to connect (default 1h).
+	TTL Duration `yaml:"ttl"`
+}
+
+// DefaultStationCommandTTL is a step's station command TTL when it names none.
+const DefaultStationCommandTTL = time.Hour
+
+// check returns what is wrong with a step's station action.
+func (a *StationAction) check() []string {
+	var bad []string
+	seconds := func(name string, d Duration) {
+		if d <= 0 || d.D()%time.Second != 0 || d.D() > 9999*time.Second {
+			bad = append(bad, fmt.Sprintf("station_command %s must be whole seconds from 1s to 9999s (HJ 212 RtdInterval)", name))
+		}
+	}
+	switch a.Command {
+	case message.StationRaiseFrequency:
+		seconds("interval", a.Interval)
+		seconds("restore", a.Restore)
+	case message.StationRetainSample, message.StationSyncClock:
+		if a.Interval != 0 || a.Restore != 0 {
+			bad = append(bad, "station_command "+a.Command+" takes no interval or restore")
+		}
+	default:
+		bad = append(bad, fmt.Sprintf("station_command command %q is not raise_frequency, retain_sample or sync_clock", a.Command))
+	}
+	if a.TTL < 0 || a.TTL.D() > message.MaxStationCommandTTL {
+		bad = append(bad, "station_command ttl must be at most "+message.MaxStationCommandTTL.String())
+	}
+	if a.TTL == 0 {
+		a.TTL = Duration(DefaultStationCommandTTL)
+	}
+	return bad
 }
 
 // Actor is a role in a jurisdiction given relative to the site.
@@ -395,6 +444,11 @@ func build(f file, net *network.Network, contacts *notify.Contacts) (*Set, error
 			}
 			if st.Deadline <= 0 {
 				fail(st.Line, "%s: deadline must be a positive duration", sw)
+			}
+			if st.StationCommand != nil {
+				for _, bad := range st.StationCommand.check() {
+					fail(st.Line, "%s: %s", sw, bad)
+				}
 			}
 			for k := range st.Escalation {
 				e := &st.Escalation[k]

@@ -52,6 +52,18 @@ func TestDefaultConfigsLoadWithoutGaps(t *testing.T) {
 			t.Errorf("default playbook %s missing", id)
 		}
 	}
+	// The default playbooks raise the frequency on both sides of the boundary and retain a
+	// sample at an outfall.
+	sections, _ := s.Book("section_exceedance")
+	for _, id := range []string{"verify", "search_upstream", "warn_downstream"} {
+		if d, ok := sections.Step(id); !ok || d.StationCommand == nil || d.StationCommand.Command != message.StationRaiseFrequency {
+			t.Errorf("section_exceedance.%s raises no frequency", id)
+		}
+	}
+	outfall, _ := s.Book("outfall_permit")
+	if d, ok := outfall.Step("inspect_discharger"); !ok || d.StationCommand == nil || d.StationCommand.Command != message.StationRetainSample {
+		t.Error("outfall_permit.inspect_discharger retains no sample")
+	}
 	// Every empty target went to the default webhook.
 	if got := c.For("xpcc12", "eeb"); len(got) != 1 || got[0].Target != "http://127.0.0.1:8085/hook" {
 		t.Errorf("xpcc12/eeb contacts = %+v, want one at the default webhook", got)
@@ -99,6 +111,11 @@ func TestParseReportsTheLineOfEachProblem(t *testing.T) {
 		{"closing event as trigger", "events: [exceedance.opened]", "events: [exceedance.cleared]", "line 10: playbook \"p1\": trigger event \"exceedance.cleared\" cannot open"},
 		{"bad level", "level: IV", "level: V", "line 10: playbook \"p1\": level \"V\""},
 		{"misspelt field", "deadline: 1h", "deadline: 1h\n        confirm_reciept: true", "line 20: field confirm_reciept not found"},
+		{"unknown station command", "deadline: 1h", "deadline: 1h\n        station_command: {command: reboot}", "line 16: playbook \"p1\" step \"s1\": station_command command \"reboot\""},
+		{"a raise without its restore", "deadline: 1h", "deadline: 1h\n        station_command: {command: raise_frequency, interval: 60s}", "station_command restore must be whole seconds"},
+		{"a raise in fractions of a second", "deadline: 1h", "deadline: 1h\n        station_command: {command: raise_frequency, interval: 1500ms, restore: 300s}", "station_command interval must be whole seconds"},
+		{"a retained sample with an interval", "deadline: 1h", "deadline: 1h\n        station_command: {command: retain_sample, interval: 60s}", "takes no interval"},
+		{"restore_frequency as a step", "deadline: 1h", "deadline: 1h\n        station_command: {command: restore_frequency, interval: 60s}", "is not raise_frequency"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

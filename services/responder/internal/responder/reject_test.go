@@ -85,7 +85,7 @@ func newTestResponder(t *testing.T, rejected *fakePublisher) (*Responder, *fakeP
 	return &Responder{
 		log: slog.New(slog.DiscardHandler), net: net, books: books, key: key, m: newMetrics(prometheus.NewRegistry()),
 		eng:     incident.New(incident.Config{}, nil, net, books, contacts),
-		updates: updates, state: &fakePublisher{}, rejected: rejected,
+		updates: updates, state: &fakePublisher{}, rejected: rejected, stations: &fakePublisher{},
 		wake: make(chan struct{}, 1),
 	}, updates
 }

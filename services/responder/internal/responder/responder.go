@@ -64,6 +64,7 @@ type Responder struct {
 	updates  publisher
 	state    publisher
 	rejected publisher // undecodable events and commands (message.UndecodableRejection)
+	stations publisher // the playbooks' station commands (riverwatch.station-commands)
 
 	wake     chan struct{}
 	slots    chan struct{} // one per delivery in flight
@@ -170,6 +171,7 @@ func New(cfg *config.Config, d Deps) (*Responder, error) {
 		updates:  stream.NewWriter(stream.WriterConfig{Cluster: kc, Topic: cfg.Kafka.Topics.Incidents, BatchTimeout: cfg.Kafka.BatchTimeout, Label: "incidents"}, km),
 		state:    stream.NewWriter(stream.WriterConfig{Cluster: kc, Topic: rc.StateTopic, BatchTimeout: cfg.Kafka.BatchTimeout, Label: "state"}, km),
 		rejected: stream.NewWriter(stream.WriterConfig{Cluster: kc, Topic: cfg.Kafka.Topics.Rejected, BatchTimeout: cfg.Kafka.BatchTimeout, Label: "rejected"}, km),
+		stations: stream.NewWriter(stream.WriterConfig{Cluster: kc, Topic: cfg.Kafka.Topics.StationCommands, BatchTimeout: cfg.Kafka.BatchTimeout, Label: "station_commands"}, km),
 		wake:     make(chan struct{}, 1),
 		slots:    make(chan struct{}, rc.Workers),
 	}
@@ -182,6 +184,7 @@ func (r *Responder) Run(ctx context.Context, ready func(bool)) error {
 	defer r.updates.Close()
 	defer r.state.Close()
 	defer r.rejected.Close()
+	defer r.stations.Close()
 	k := r.cfg.Kafka
 	if err := stream.EnsureTopics(ctx, r.kafka,
 		stream.TopicSpec{Name: r.rc.StateTopic, Partitions: k.Partitions, Compacted: true},
@@ -300,6 +303,10 @@ func (r *Responder) flush(ctx context.Context) error {
 		}
 		r.pending.Updates = nil
 	}
+	if err := r.publishStationCommands(wctx); err != nil {
+		r.m.persistErrors.Inc()
+		return err
+	}
 	var msgs []kafka.Message
 	for _, id := range r.pending.Dirty {
 		b, ok, err := r.eng.Marshal(id)
@@ -318,6 +325,27 @@ func (r *Responder) flush(ctx context.Context) error {
 		return err
 	}
 	r.pending = incident.Changes{}
+	return nil
+}
+
+// publishStationCommands publishes the playbooks' pending station commands, keyed by site
+// (docs/architecture.md, Station commands); r.mu is held.
+func (r *Responder) publishStationCommands(ctx context.Context) error {
+	if len(r.pending.StationCommands) == 0 {
+		return nil
+	}
+	msgs := make([]kafka.Message, 0, len(r.pending.StationCommands))
+	for _, c := range r.pending.StationCommands {
+		b, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("encode station command: %w", err)
+		}
+		msgs = append(msgs, kafka.Message{Key: []byte(c.Site), Value: b})
+	}
+	if err := r.stations.Publish(ctx, msgs...); err != nil {
+		return fmt.Errorf("publish station commands: %w", err)
+	}
+	r.pending.StationCommands = nil
 	return nil
 }
 

@@ -198,3 +198,15 @@ func (a *Applier) applySilence(cmd message.Command, now time.Time) {
 	a.Store.PutSilence(sil)
 	a.Store.AddLog(entry)
 }
+
+var _ api.StationCommander = (*Applier)(nil)
+
+// RequestStationCommand implements api.StationCommander: the request is stored at once,
+// as the archiver would store it; SendErr fails it as Kafka down would.
+func (a *Applier) RequestStationCommand(_ context.Context, c message.StationCommand) error {
+	if a.SendErr != nil {
+		return a.SendErr
+	}
+	a.Store.AddStationCommands(c)
+	return nil
+}

@@ -30,6 +30,8 @@ type MemStore struct {
 	readingVersion []uint64       // store.ReadingVersion or store.CorrectionVersion of readings[i]
 	corrections    []message.Correction
 	correctionAt   map[string]int // correction id → index in corrections
+	stationCmds    []message.StationCommand
+	stationCmdAt   map[stationCommandKey]int
 	events         []message.Event
 	eventAt        map[eventKey]int
 	eventVersion   []int64 // emitted_at in ms of events[i]

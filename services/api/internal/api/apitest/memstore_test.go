@@ -30,6 +30,9 @@ func (s memSeeder) IncidentUpdates(t testing.TB, us ...message.IncidentUpdate) {
 }
 
 func (s memSeeder) Corrections(_ testing.TB, cs ...message.Correction) { s.m.AddCorrections(cs...) }
+func (s memSeeder) StationCommands(_ testing.TB, cs ...message.StationCommand) {
+	s.m.AddStationCommands(cs...)
+}
 
 // TestMemStoreConformance holds MemStore to the read model's suite, which the ClickHouse
 // Reader passes too (pkg/store, with RIVERWATCH_INTEGRATION=1): handler tests on MemStore

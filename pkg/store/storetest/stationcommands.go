@@ -1,0 +1,70 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/store"
+)
+
+// stationCommandsAndOutcomes: every record of a station command is kept (the request,
+// then each gateway's outcome, in the order made), a replayed record stays one, the
+// latest command comes first and another site's are not listed.
+func stationCommandsAndOutcomes(t *testing.T, r Reader, s Seeder) {
+	ctx := context.Background()
+	at := time.Date(2026, 3, 10, 4, 0, 0, 123e6, time.UTC)
+	raise := message.StationCommand{Site: "STH-S2", MN: "65230100000002", Command: message.StationRaiseFrequency,
+		RtdInterval: 60, RequestedBy: "responder", RequestedRole: "playbook", Reason: "joint monitoring",
+		Incident: "inc-sth-s2-nh3n", TTLSeconds: 3600, At: at, Status: message.StationRequested}
+	raise.ID = message.StationCommandID(raise.Site, raise.Command, raise.RequestedBy, at)
+	sent := raise.Outcome(message.StationSent, "gw-a", at.Add(time.Second))
+	sent.QN, sent.Attempts = "20260310120000123", 1
+	acked := raise.Outcome(message.StationAcknowledged, "gw-a", at.Add(2*time.Second))
+	acked.QnRtn = "1"
+	done := raise.Outcome(message.StationExecuted, "gw-a", at.Add(3*time.Second))
+	done.ExeRtn, done.Detail = "1", "executed"
+	elsewhere := raise.Outcome(message.StationNotConnected, "gw-b", at.Add(500*time.Millisecond))
+
+	retain := message.StationCommand{Site: "STH-S2", MN: "65230100000002", Command: message.StationRetainSample,
+		RequestedBy: "duty responder", RequestedRole: "responder", Reason: "over the permit", TTLSeconds: 600,
+		At: at.Add(time.Hour), Status: message.StationRequested}
+	retain.ID = message.StationCommandID(retain.Site, retain.Command, retain.RequestedBy, retain.At)
+	expired := retain.Outcome(message.StationExpired, "gw-a", retain.At.Add(10*time.Minute))
+	other := raise
+	other.Site, other.ID = "STH-S1", "other"
+
+	s.StationCommands(t, raise, other)
+	s.StationCommands(t, sent, elsewhere, acked)
+	s.StationCommands(t, done, retain, expired)
+	s.StationCommands(t, acked, done) // a replay
+
+	got, err := r.StationCommands(ctx, store.StationCommandQuery{Site: "STH-S2", From: at.Add(-time.Hour), To: at.Add(2 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []message.StationCommand{retain, expired, raise, elsewhere, sent, acked, done}
+	if len(got) != len(want) {
+		t.Fatalf("got %d records, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		g := got[i]
+		wantStatusAt := w.StatusAt
+		if wantStatusAt.IsZero() {
+			wantStatusAt = w.At
+		}
+		if g.ID != w.ID || g.Status != w.Status || g.Gateway != w.Gateway || !g.At.Equal(w.At) || !g.StatusAt.Equal(wantStatusAt) ||
+			g.Command != w.Command || g.RtdInterval != w.RtdInterval || g.RequestedBy != w.RequestedBy || g.Reason != w.Reason ||
+			g.Incident != w.Incident || g.TTLSeconds != w.TTLSeconds || g.QN != w.QN || g.QnRtn != w.QnRtn ||
+			g.ExeRtn != w.ExeRtn || g.Attempts != w.Attempts || g.Detail != w.Detail || g.MN != w.MN {
+			t.Errorf("record %d:\n got %+v\nwant %+v", i, g, w)
+		}
+	}
+	if n, err := r.StationCommands(ctx, store.StationCommandQuery{Site: "STH-S2", From: at.Add(-time.Hour), To: at.Add(2 * time.Hour), Limit: 2}); err != nil || len(n) != 2 {
+		t.Errorf("limit 2: %d records, %v", len(n), err)
+	}
+	if n, err := r.StationCommands(ctx, store.StationCommandQuery{Site: "STH-S2", From: at.Add(time.Minute), To: at.Add(2 * time.Hour)}); err != nil || len(n) != 2 {
+		t.Errorf("from after the first request: %d records, %v; want the retain_sample's 2", len(n), err)
+	}
+}

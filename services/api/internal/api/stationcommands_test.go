@@ -1,0 +1,92 @@
+package api_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/services/api/internal/api"
+)
+
+const stationCommandsPath = "/api/v1/sites/STH-S2/commands"
+
+// TestAResponderCommandsTheSitesStationAndTheListingShowsItsOutcome: the request is
+// published with who asked and why, and the listing shows it with what the gateways
+// recorded, the final record winning over another replica's not_connected.
+func TestAResponderCommandsTheSitesStationAndTheListingShowsItsOutcome(t *testing.T) {
+	e := newEnv(t)
+	res := e.do(t, "POST", stationCommandsPath, responderChangji, map[string]any{
+		"command": "raise_frequency", "rtd_interval_s": 60, "reason": "加密监测", "incident": e.fix.OpenIncident, "ttl_s": 600,
+	})
+	var cr api.StationCommandResponse
+	res.decode(t, &cr)
+	if res.status != http.StatusAccepted || cr.Status != "accepted" || cr.CommandID == "" {
+		t.Fatalf("%d %s", res.status, res.body)
+	}
+	site, _ := e.net.Site("STH-S2")
+	var list api.Page[api.StationCommandView]
+	e.do(t, "GET", stationCommandsPath, viewerChangji, nil).decode(t, &list)
+	if len(list.Items) != 1 {
+		t.Fatalf("listed %d commands, want 1", len(list.Items))
+	}
+	req := list.Items[0].StationCommand
+	if req.ID != cr.CommandID || req.MN != site.Station.MN || req.Command != message.StationRaiseFrequency || req.RtdInterval != 60 ||
+		req.RequestedBy == "" || req.RequestedRole != "responder" || req.Reason != "加密监测" || req.Incident != e.fix.OpenIncident ||
+		req.TTLSeconds != 600 || req.Status != message.StationRequested {
+		t.Fatalf("request %+v", req)
+	}
+
+	// What the gateways record: one replica does not hold the station, the other sends it.
+	now := e.now
+	executed := req.Outcome(message.StationExecuted, "gw-a", now.Add(3*time.Second))
+	executed.ExeRtn = "1"
+	e.store.AddStationCommands(req.Outcome(message.StationNotConnected, "gw-b", now.Add(time.Second)),
+		req.Outcome(message.StationSent, "gw-a", now.Add(2*time.Second)), executed,
+		req.Outcome(message.StationNotConnected, "gw-c", now.Add(4*time.Second)))
+	e.do(t, "GET", stationCommandsPath, viewerChangji, nil).decode(t, &list)
+	v := list.Items[0]
+	if v.Status != message.StationExecuted || v.Gateway != "gw-a" || v.ExeRtn != "1" || len(v.Records) != 5 ||
+		v.Records[0].Status != message.StationRequested {
+		t.Fatalf("view status %s by %s ExeRtn %s with %d records, want executed by gw-a with 5", v.Status, v.Gateway, v.ExeRtn, len(v.Records))
+	}
+}
+
+func TestAStationCommandRequestIsRefusedWithoutWhatItNeeds(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct {
+		name string
+		body map[string]any
+		want string
+	}{
+		{"no reason", map[string]any{"command": "retain_sample"}, "reason"},
+		{"an unknown command", map[string]any{"command": "reboot", "reason": "x"}, "is not one of"},
+		{"a raise without an interval", map[string]any{"command": "raise_frequency", "reason": "x"}, "rtd_interval_s"},
+		{"a TTL over a week", map[string]any{"command": "retain_sample", "reason": "x", "ttl_s": 700000}, "ttl_s"},
+		{"an unknown field", map[string]any{"command": "retain_sample", "reason": "x", "station": "other"}, "station"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := e.do(t, "POST", stationCommandsPath, responderChangji, c.body)
+			if res.status != http.StatusBadRequest || !strings.Contains(string(res.body), c.want) {
+				t.Fatalf("%d %s, want 400 naming %q", res.status, res.body, c.want)
+			}
+		})
+	}
+	if n := len(e.do(t, "GET", stationCommandsPath, viewerChangji, nil).body); n == 0 {
+		t.Fatal("empty listing body")
+	}
+	var list api.Page[api.StationCommandView]
+	e.do(t, "GET", stationCommandsPath, viewerChangji, nil).decode(t, &list)
+	if len(list.Items) != 0 {
+		t.Errorf("refused requests were published: %+v", list.Items)
+	}
+	// A responder of another jurisdiction does not see the site (404, as one that does not
+	// exist), a viewer may not command (403).
+	if res := e.do(t, "POST", stationCommandsPath, responderUrumqi, map[string]any{"command": "retain_sample", "reason": "x"}); res.status != http.StatusNotFound {
+		t.Errorf("urumqi responder: %d", res.status)
+	}
+	if res := e.do(t, "POST", stationCommandsPath, viewerChangji, map[string]any{"command": "retain_sample", "reason": "x"}); res.status != http.StatusForbidden {
+		t.Errorf("viewer: %d", res.status)
+	}
+}
