@@ -103,14 +103,16 @@ EOF
 }
 
 # zk_classpath: ZooKeeper's jars with Kafka's SLF4J 1.x API and log4j binding in place of
-# ZooKeeper's SLF4J 2 API (which has no binding in its poms, so it would log nothing).
+# ZooKeeper's SLF4J 2 API (which has no binding in its poms, so it would log nothing), and
+# Kafka's snappy-java ("provided" in ZooKeeper's pom, loaded by the server's snapshots).
 zk_classpath() {
   local cp="" j
   for j in "$ZK_DIST"/libs/*.jar; do
     [[ $(basename "$j") == slf4j-api-* ]] && continue
     cp+="$j:"
   done
-  for j in "$KAFKA_LIBS"/log4j-api-*.jar "$KAFKA_LIBS"/log4j-core-*.jar "$KAFKA_LIBS"/log4j-slf4j*-impl-*.jar "$KAFKA_LIBS"/slf4j-api-*.jar; do
+  for j in "$KAFKA_LIBS"/log4j-api-*.jar "$KAFKA_LIBS"/log4j-core-*.jar "$KAFKA_LIBS"/log4j-slf4j*-impl-*.jar "$KAFKA_LIBS"/slf4j-api-*.jar \
+    "$KAFKA_LIBS"/snappy-java-*.jar; do
     cp+="$j:"
   done
   printf '%s\n' "${cp%:}"
@@ -288,6 +290,14 @@ EOF
 
 node_pid() { rw_pid_of "$PIDFILE" "$PATTERN"; }
 
+# zk_ok: ZooKeeper answers "imok" to ruok (its port alone opens before the server runs).
+zk_ok() {
+  local reply
+  # shellcheck disable=SC2016 # $0/$1 belong to the inner shell
+  reply=$(timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf ruok >&3 && cat <&3' "$RW_HOST" "$CLUSTER_ZK_PORT" 2>/dev/null) || true
+  [[ $reply == imok ]]
+}
+
 # wait_port PID SECONDS: until the node accepts connections on PORT, or it dies.
 wait_port() {
   local pid=$1 deadline=$((SECONDS + $2))
@@ -296,7 +306,11 @@ wait_port() {
       rw_tail "$OUT" "$LOG_DIR/$NODE-server.log"
       rw_die "$NODE exited during start-up (logs in $LOG_DIR)"
     }
-    rw_port_open "$PORT" && return 0
+    if [[ $NODE == zookeeper ]]; then
+      zk_ok && return 0
+    else
+      rw_port_open "$PORT" && return 0
+    fi
     sleep 0.3
   done
   rw_tail "$OUT" "$LOG_DIR/$NODE-server.log"
