@@ -11,6 +11,8 @@
 #   stop NODE     stop one node (TERM, then KILL)
 #   kill NODE     SIGKILL one node at once (the fault tests); `start NODE` brings it back
 #   env           print the RIVERWATCH_TEST_CLUSTER_* settings of the cluster tests
+#   test          the cluster tests (TestCluster* of pkg/store and pkg/stream), on a cluster
+#                 started for them and stopped afterwards (one that already ran is left up)
 #
 # What runs (all on 127.0.0.1, state under $RIVERWATCH_STATE_DIR/cluster/):
 #   kafka-N       broker CLUSTER_KAFKA_PORT_N (29092, 29192, 29292), controller port +1;
@@ -473,6 +475,23 @@ RIVERWATCH_TEST_CLUSTER_SCRIPT=$RW_LOCAL_DIR/cluster.sh
 EOF
 }
 
+# cmd_test: the cluster tests (pkg/store, pkg/stream TestCluster*) on a cluster started
+# for them unless it already runs, stopped afterwards if this run started it.
+cmd_test() {
+  local started=0 t0 rc=0
+  t0=$(rw_now_ms)
+  cmd_status >/dev/null 2>&1 || started=1
+  ((started)) && trap cmd_down EXIT
+  (cmd_up)
+  local root
+  root="$(cd "$RW_LOCAL_DIR/../.." && pwd)"
+  # shellcheck disable=SC2046 # one KEY=VALUE per line
+  (cd "$root" && env $(cmd_env) RIVERWATCH_STATE_DIR="$BASE_STATE_DIR" \
+    go test -count=1 -timeout 10m -run '^TestCluster' -v ./pkg/store/ ./pkg/stream/) || rc=$?
+  rw_log "cluster tests took $(($(rw_now_ms) - t0)) ms (cluster up included)"
+  return "$rc"
+}
+
 cluster_main() {
   (($# >= 1)) || cusage
   local cmd=$1
@@ -485,6 +504,7 @@ cluster_main() {
   stop) (($# == 1)) || cusage && stop_node "$1" ;;
   kill) (($# == 1)) || cusage && kill_node "$1" ;;
   env) cmd_env ;;
+  test) cmd_test ;;
   *) cusage ;;
   esac
 }
