@@ -38,7 +38,7 @@ test-unit: lint ## every unit test, no servers (integration tests skip); about a
 test: ## everything on real Kafka and ClickHouse (started if needed), schemathesis included
 	deploy/local/test.sh
 
-test-cluster: ## the cluster tests on 3 brokers + 2 ClickHouse replicas (started and stopped); ~70 s
+test-cluster: ## the cluster tests on 3 brokers + 2 ClickHouse replicas (started and stopped); 1-2 min
 	deploy/local/cluster.sh test
 
 # The operations artefacts (image, compose, Kubernetes, systemd, Prometheus, Grafana), each

@@ -44,7 +44,7 @@ rw_log "go test (unit + integration)"
 go test -count=1 -timeout 40m ./...
 "$RW_LOCAL_DIR/../check-artefacts.sh"
 
-# The cluster tests (three brokers, two ClickHouse replicas; about 70 s with the cluster's
+# The cluster tests (three brokers, two ClickHouse replicas; 1-2 minutes with the cluster's
 # start and stop): on a cluster of their own beside the single-node servers, stopped after.
 # RIVERWATCH_CLUSTER_TESTS=0 leaves them out.
 if [[ ${RIVERWATCH_CLUSTER_TESTS:-1} != 0 ]]; then
