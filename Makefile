@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin
 STATE   := $(or $(RIVERWATCH_STATE_DIR),$(HOME)/.cache/riverwatch/state)
 
-.PHONY: all help build test test-unit lint up down status demo bench clean check-deploy
+.PHONY: all help build test test-unit test-cluster lint up down status demo bench clean check-deploy
 
 all: build
 
@@ -37,6 +37,9 @@ test-unit: lint ## every unit test, no servers (integration tests skip); about a
 
 test: ## everything on real Kafka and ClickHouse (started if needed), schemathesis included
 	deploy/local/test.sh
+
+test-cluster: ## the cluster tests on 3 brokers + 2 ClickHouse replicas (started and stopped); 1-2 min
+	deploy/local/cluster.sh test
 
 # The operations artefacts (image, compose, Kubernetes, systemd, Prometheus, Grafana), each
 # with its own tool; also run by make test.

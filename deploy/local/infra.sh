@@ -5,10 +5,15 @@
 #   up                    install ClickHouse if missing, start what is not running, create the
 #                         contract topics, print the endpoints; records what this run started
 #   down                  stop both servers (ours; a server these scripts did not start is left)
+#                         and the local cluster if it runs
 #   down --started-only   stop only what the last `up` started itself, e.g. in `make test`:
 #                           deploy/local/infra.sh up
 #                           trap 'deploy/local/infra.sh down --started-only' EXIT
 #   status                exit 0 iff both are running
+#
+# With RIVERWATCH_CLUSTER=1, up, down and status also start, stop and check the local cluster
+# of cluster.sh (three brokers, ZooKeeper, two ClickHouse replicas) beside the single-node
+# servers, which keep their ports so every client and script works unchanged.
 #
 # The record is STATE_DIR/infra.started and holds what the most recent `up` started: an `up`
 # that finds everything running empties it, so a test run never stops servers a developer
@@ -56,6 +61,11 @@ cmd_up() {
     fi
   done
   svc kafka topics
+  if [[ ${RIVERWATCH_CLUSTER:-0} == 1 ]]; then
+    # Recorded before it starts (as above), so a failed start is still cleaned up.
+    svc cluster status >/dev/null 2>&1 || { echo cluster >>"$RECORD" && started+=(cluster); }
+    svc cluster up
+  fi
   cat <<EOF
 riverwatch local infrastructure is up ($(($(rw_now_ms) - t0)) ms)
   started now:      ${started[*]:-nothing}
@@ -81,10 +91,11 @@ cmd_down() {
     ((${#targets[@]})) || rw_log "the last 'up' started nothing: leaving the servers as they are"
   else
     targets=("${SERVICES[@]}")
+    targets+=(cluster) # stopped whatever RIVERWATCH_CLUSTER says: a no-op when it is down
   fi
   for ((i = ${#targets[@]} - 1; i >= 0; i--)); do
     s=${targets[i]}
-    case $s in clickhouse | kafka) svc "$s" stop ;; *) rw_log "ignoring '$s' in $RECORD" ;; esac
+    case $s in clickhouse | kafka) svc "$s" stop ;; cluster) svc cluster down ;; *) rw_log "ignoring '$s' in $RECORD" ;; esac
   done
   rm -f "$RECORD"
 }
@@ -94,6 +105,7 @@ cmd_status() {
   for s in "${SERVICES[@]}"; do
     svc "$s" status || rc=1
   done
+  if [[ ${RIVERWATCH_CLUSTER:-0} == 1 ]]; then svc cluster status || rc=1; fi
   return "$rc"
 }
 

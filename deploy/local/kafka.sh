@@ -633,4 +633,5 @@ main() {
   esac
 }
 
-main "$@"
+# Sourced (deploy/local/cluster.sh reuses fetch, check_java and kafka_cmd): define only.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then main "$@"; fi

@@ -5,7 +5,8 @@
 # Central), starts Kafka and ClickHouse unless they already run, runs vet, the gofmt check,
 # every Go test with RIVERWATCH_INTEGRATION=1 (so integration tests run, never skip),
 # schemathesis against the running api (apicheck.sh), short bounded fuzz runs of the HJ 212
-# parsers, and stops only the servers it started.
+# parsers, the cluster tests (cluster.sh test, on a cluster of their own; RIVERWATCH_CLUSTER_TESTS=0
+# skips them), and stops only the servers it started.
 set -euo pipefail
 
 RW_NAME=test
@@ -42,6 +43,14 @@ export RIVERWATCH_CLICKHOUSE_ADDR="$RW_HOST:$CLICKHOUSE_TCP_PORT"
 rw_log "go test (unit + integration)"
 go test -count=1 -timeout 40m ./...
 "$RW_LOCAL_DIR/../check-artefacts.sh"
+
+# The cluster tests (three brokers, two ClickHouse replicas; 1-2 minutes with the cluster's
+# start and stop): on a cluster of their own beside the single-node servers, stopped after.
+# RIVERWATCH_CLUSTER_TESTS=0 leaves them out.
+if [[ ${RIVERWATCH_CLUSTER_TESTS:-1} != 0 ]]; then
+  rw_log "cluster tests (make test-cluster)"
+  "$RW_LOCAL_DIR/cluster.sh" test
+fi
 
 rw_log "schemathesis: the running api against openapi.json"
 "$RW_LOCAL_DIR/apicheck.sh"
