@@ -3,6 +3,7 @@ package responder_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -223,11 +224,37 @@ func start(t *testing.T, bin string, env []string, listen, logPath string) *proc
 func publish(t *testing.T, w *stream.Writer, key string, v any, headers ...kafka.Header) {
 	t.Helper()
 	b, _ := json.Marshal(v)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := w.Publish(ctx, kafka.Message{Key: []byte(key), Value: b, Headers: headers}); err != nil {
-		t.Fatal(err)
+	// kafka-go's shared transport caches the cluster's metadata for a few seconds, so a
+	// writer may not see a topic the test created a moment ago: retry that, nothing else.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := w.Publish(ctx, kafka.Message{Key: []byte(key), Value: b, Headers: headers})
+		cancel()
+		switch {
+		case err == nil:
+			return
+		case unknownTopic(err) && time.Now().Before(deadline):
+			time.Sleep(500 * time.Millisecond)
+		default:
+			t.Fatal(err)
+		}
 	}
+}
+
+// unknownTopic reports whether a publish failed only because the writer did not know the
+// topic yet.
+func unknownTopic(err error) bool {
+	var we kafka.WriteErrors
+	if errors.As(err, &we) {
+		for _, e := range we {
+			if e != nil && !errors.Is(e, kafka.UnknownTopicOrPartition) {
+				return false
+			}
+		}
+		return true
+	}
+	return errors.Is(err, kafka.UnknownTopicOrPartition)
 }
 
 // publishSigned publishes a command signed with key, as the api does.
