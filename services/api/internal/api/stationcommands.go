@@ -72,6 +72,19 @@ func (s *Server) handleStationCommand(w http.ResponseWriter, r *http.Request) {
 		s.handleErr(w, r, "station command", err)
 		return
 	}
+	// The ranges of the document (openapi.json): an HJ 212 interval field holds at most
+	// four digits of seconds, the minute interval at most an hour, the wait at most a week.
+	switch {
+	case req.RtdIntervalS < 0 || req.RtdIntervalS > 9999:
+		s.fail(w, r, http.StatusBadRequest, "bad_request", "rtd_interval_s %d: want 1–9999 seconds", req.RtdIntervalS)
+		return
+	case req.MinIntervalMin < 0 || req.MinIntervalMin > 60:
+		s.fail(w, r, http.StatusBadRequest, "bad_request", "min_interval_min %d: want 1–60 minutes", req.MinIntervalMin)
+		return
+	case req.TTLS < 0 || req.TTLS > 604800:
+		s.fail(w, r, http.StatusBadRequest, "bad_request", "ttl_s %d: want 0 (the default) to 604800 seconds", req.TTLS)
+		return
+	}
 	if site.Station == nil {
 		s.fail(w, r, http.StatusConflict, "no_station", "site %s has no HJ 212 station to command", site.ID)
 		return
