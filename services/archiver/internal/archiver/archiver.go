@@ -42,15 +42,13 @@ type Archiver struct {
 	m     *store.Metrics
 	km    *stream.Metrics
 	log   *slog.Logger
-	// rollupLag is how far behind its newest mark the last deferred rebuild finished.
-	rollupLag prometheus.Gauge
 }
 
 // NewArchiver returns an Archiver for the topics of cfg; km are the metrics of its
 // consumers (Archive.Kafka: riverwatch_archiver_kafka_*, lag per topic and partition
 // among them).
 func NewArchiver(cfg *config.Config, kc stream.Cluster, w *store.Writer, m *store.Metrics, km *stream.Metrics, log *slog.Logger) *Archiver {
-	return &Archiver{cfg: cfg, kafka: kc, w: w, m: m, km: km, log: log, rollupLag: m.RollupLag}
+	return &Archiver{cfg: cfg, kafka: kc, w: w, m: m, km: km, log: log}
 }
 
 // Run consumes until ctx is done (nil) or a consumer fails (its error). With

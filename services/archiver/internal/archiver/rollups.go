@@ -83,6 +83,6 @@ func (a *Archiver) rebuildMarked(ctx context.Context, batch []kafka.Message) err
 	if err := a.w.RecordRollupProgress(ctx, through); err != nil {
 		return err
 	}
-	a.rollupLag.Set(time.Since(through).Seconds())
+	a.m.RollupLag.Set(time.Since(through).Seconds())
 	return nil
 }
