@@ -324,11 +324,23 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, cmd message.Command
 }
 
 // await polls the responder's audit trail for the command's log entry, then for the
-// incident snapshot at least as new as that entry (the archiver may store the two in
-// different batches).
+// incident snapshot at least as new as that entry.
 func (s *Server) await(ctx context.Context, commandID string) (message.LogEntry, message.Incident, error) {
+	return awaitApplied(ctx, s, commandID, func(ctx context.Context, entry message.LogEntry) (message.Incident, uint64, error) {
+		inc, err := s.store.Incident(ctx, entry.IncidentID)
+		return inc, inc.Version, err
+	})
+}
+
+// awaitApplied polls the audit trail every CommandPoll for the command's log entry, then,
+// unless the responder refused the command, for the snapshot the command changed until
+// it is at least as new as the entry: the archiver may store the two in different
+// batches, and an answer must not show the state from before the command.
+func awaitApplied[T any](ctx context.Context, s *Server, commandID string,
+	snapshot func(context.Context, message.LogEntry) (T, uint64, error)) (message.LogEntry, T, error) {
 	tick := time.NewTicker(s.opt.CommandPoll)
 	defer tick.Stop()
+	var none T
 	var entry *message.LogEntry
 	for {
 		if entry == nil {
@@ -337,24 +349,24 @@ func (s *Server) await(ctx context.Context, commandID string) (message.LogEntry,
 			case err == nil:
 				entry = &e
 			case !errors.Is(err, ErrNotFound):
-				return message.LogEntry{}, message.Incident{}, err
+				return message.LogEntry{}, none, err
 			}
 		}
 		if entry != nil {
 			if slices.Contains(RefusedActions, entry.Action) {
-				return *entry, message.Incident{}, nil
+				return *entry, none, nil
 			}
-			inc, err := s.store.Incident(ctx, entry.IncidentID)
+			v, version, err := snapshot(ctx, *entry)
 			switch {
-			case err == nil && inc.Version >= entry.Version:
-				return *entry, inc, nil
+			case err == nil && version >= entry.Version:
+				return *entry, v, nil
 			case err != nil && !errors.Is(err, ErrNotFound):
-				return *entry, inc, err
+				return *entry, v, err
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return message.LogEntry{}, message.Incident{}, ctx.Err()
+			return message.LogEntry{}, none, ctx.Err()
 		case <-tick.C:
 		}
 	}

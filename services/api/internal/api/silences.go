@@ -216,36 +216,11 @@ func (s *Server) runSilence(w http.ResponseWriter, r *http.Request, cmd message.
 	}
 }
 
+// awaitSilence waits for the command's log entry, then for the silence's snapshot at
+// least as new.
 func (s *Server) awaitSilence(ctx context.Context, commandID, silenceID string) (message.LogEntry, silence.Silence, error) {
-	tick := time.NewTicker(s.opt.CommandPoll)
-	defer tick.Stop()
-	var entry *message.LogEntry
-	for {
-		if entry == nil {
-			e, err := s.store.CommandLog(ctx, commandID)
-			switch {
-			case err == nil:
-				entry = &e
-			case !errors.Is(err, ErrNotFound):
-				return message.LogEntry{}, silence.Silence{}, err
-			}
-		}
-		if entry != nil {
-			if slices.Contains(RefusedActions, entry.Action) {
-				return *entry, silence.Silence{}, nil
-			}
-			sil, err := s.store.Silence(ctx, silenceID)
-			switch {
-			case err == nil && sil.Version >= entry.Version:
-				return *entry, sil, nil
-			case err != nil && !errors.Is(err, ErrNotFound):
-				return *entry, sil, err
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return message.LogEntry{}, silence.Silence{}, ctx.Err()
-		case <-tick.C:
-		}
-	}
+	return awaitApplied(ctx, s, commandID, func(ctx context.Context, _ message.LogEntry) (silence.Silence, uint64, error) {
+		sil, err := s.store.Silence(ctx, silenceID)
+		return sil, sil.Version, err
+	})
 }
