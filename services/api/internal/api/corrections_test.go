@@ -1,10 +1,13 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"maps"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,7 +155,21 @@ func TestTheComplianceReportCountsTheCorrectedReadings(t *testing.T) {
 		}
 	}
 	res := e.do(t, "GET", "/api/v1/reports/compliance?from=2026-06-01&to=2026-07-01&format=csv", admin, nil)
-	if !strings.Contains(string(res.body), "corrected_readings") || !strings.Contains(string(res.body), ",1\n") {
-		t.Errorf("csv has no corrected_readings column with the count:\n%s", truncate(res.body))
+	rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(res.body, []byte("\uFEFF")))).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("csv: %d rows, %v\n%s", len(rows), err, truncate(res.body))
+	}
+	col := slices.Index(rows[0], "corrected_readings")
+	if col < 0 {
+		t.Fatalf("csv header has no corrected_readings: %v", rows[0])
+	}
+	got := map[string]string{}
+	for _, row := range rows[1:] {
+		if row[1] == "site" && row[col] != "0" {
+			got[row[2]] = row[col]
+		}
+	}
+	if want := map[string]string{"STH-S2": "1"}; !maps.Equal(got, want) {
+		t.Errorf("csv corrected_readings per site %v, want %v", got, want)
 	}
 }
