@@ -27,6 +27,8 @@ const (
 	QnRtnRejected      = "2"    // QnRtn: request rejected
 	QnRtnPasswordError = "3"    // QnRtn: PW error
 	QnRtnMNError       = "4"    // QnRtn: MN error
+	ExeRtnDone         = "1"    // ExeRtn: executed
+	ExeRtnFailed       = "2"    // ExeRtn: failed, reason unknown
 )
 
 // systemCodes are the ST codes of HJ 212-2017 (facts.md §3.4).

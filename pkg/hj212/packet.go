@@ -344,11 +344,21 @@ func Response9014(req Packet) Packet {
 }
 
 // Response9011 returns the request response (CN 9011) with a QnRtn code (QnRtnReady,
-// QnRtnRejected, …) to a request.
+// QnRtnRejected, …) to a request: the host's to a field machine's, or a field machine's
+// to a host command.
 func Response9011(req Packet, qnRtn string) Packet {
 	return Packet{
 		QN: req.QN, ST: STSystem, CN: CNRequestResponse, PW: req.PW, MN: req.MN,
 		Flag: NewFlag(req.Version(), false, false), CP: "QnRtn=" + qnRtn,
+	}
+}
+
+// Response9012 returns the execution result (CN 9012) with an ExeRtn code (ExeRtnDone,
+// ExeRtnFailed, …) that a field machine sends once it has carried out a host command.
+func Response9012(req Packet, exeRtn string) Packet {
+	return Packet{
+		QN: req.QN, ST: STSystem, CN: CNExecutionResult, PW: req.PW, MN: req.MN,
+		Flag: NewFlag(req.Version(), false, false), CP: "ExeRtn=" + exeRtn,
 	}
 }
 

@@ -65,6 +65,25 @@ func (c *Clock) SleepUntil(ctx context.Context, s time.Time) bool {
 	return sleepCtx(ctx, c.WallAt(s).Sub(c.now()), nil)
 }
 
+// sleepUntil is SleepUntil that also ends when wake receives: woken says so, live that
+// ctx is not done.
+func (c *Clock) sleepUntil(ctx context.Context, s time.Time, wake <-chan struct{}) (woken, live bool) {
+	d := c.WallAt(s).Sub(c.now())
+	if d <= 0 {
+		return false, ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false, false
+	case <-t.C:
+		return false, true
+	case <-wake:
+		return true, true
+	}
+}
+
 // sleepCtx waits for d (none when d ≤ 0), or until wake receives (nil: never), and
 // reports whether ctx is still live: false means ctx is done and the caller should stop.
 func sleepCtx(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {

@@ -41,6 +41,12 @@ type DataLogger struct {
 	MaxBacklog int
 	// Offline, when set and true, holds the link down.
 	Offline func() bool
+	// Execute carries out a host command (1011, 1062, 1064, 3015, …) and returns the CP of
+	// the report the command asks for ("" for none). The logger answers the protocol around
+	// it: 9011 QnRtn=1, the report under the command's QN, then 9012 ExeRtn=1, or ExeRtn=2
+	// when Execute fails. A command Execute does not know (ErrUnsupportedCommand), or any
+	// command when Execute is nil, is refused with QnRtn=2.
+	Execute func(cmd hj212.Packet) (report string, err error)
 	Metrics *Metrics
 	Log     *slog.Logger
 
@@ -48,8 +54,21 @@ type DataLogger struct {
 	queue []*Upload
 	wake  chan struct{}
 
-	acked, resent, dropped, given atomic.Int64
+	// answered keeps the answers to the last host commands by QN: a command the host
+	// resends (its 9011 was lost, or late) is answered again, not executed twice — a
+	// second retained sample would take a second bottle.
+	answered      map[string][]hj212.Packet
+	answeredOrder []string
+
+	acked, resent, dropped, given, obeyed, refused atomic.Int64
 }
+
+// ErrUnsupportedCommand is what Execute returns for a host command the station does not
+// carry out; the logger refuses it with QnRtn=2.
+var ErrUnsupportedCommand = errors.New("host command not supported by this station")
+
+// answeredKept bounds the answers kept for resent commands.
+const answeredKept = 16
 
 // LoggerStats counts what a data logger did.
 type LoggerStats struct {
@@ -58,6 +77,8 @@ type LoggerStats struct {
 	GivenUp int64 // uploads abandoned after MaxAttempts sends
 	Dropped int64 // uploads dropped because the backlog was full
 	Pending int   // uploads waiting now
+	Obeyed  int64 // host commands accepted and executed (ExeRtn=1)
+	Refused int64 // host commands refused (QnRtn=2) or failed (ExeRtn=2)
 }
 
 // Stats returns the logger's counters.
@@ -65,7 +86,8 @@ func (d *DataLogger) Stats() LoggerStats {
 	d.mu.Lock()
 	pending := len(d.queue)
 	d.mu.Unlock()
-	return LoggerStats{Acked: d.acked.Load(), Resent: d.resent.Load(), GivenUp: d.given.Load(), Dropped: d.dropped.Load(), Pending: pending}
+	return LoggerStats{Acked: d.acked.Load(), Resent: d.resent.Load(), GivenUp: d.given.Load(), Dropped: d.dropped.Load(), Pending: pending,
+		Obeyed: d.obeyed.Load(), Refused: d.refused.Load()}
 }
 
 // Pending returns how many uploads wait for an acknowledgement.
@@ -175,6 +197,14 @@ func (d *DataLogger) Run(ctx context.Context) error {
 			continue
 		}
 		if u == nil {
+			if c != nil {
+				// Idle on an open link: listen, so that a host command is answered now and
+				// not only when the next upload is due.
+				if !d.listen(ctx, c, time.Second) {
+					closeConn()
+				}
+				continue
+			}
 			if !sleepCtx(ctx, time.Second, d.wake) {
 				break
 			}
@@ -195,6 +225,7 @@ func (d *DataLogger) Run(ctx context.Context) error {
 				}
 				continue
 			}
+			c.OnPacket = func(p hj212.Packet) { d.obey(ctx, c, p, log) }
 			if down {
 				log.Info("gateway reachable again", "addr", d.Addr, "pending", d.Pending())
 			}
@@ -239,4 +270,87 @@ func (d *DataLogger) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// listen waits up to wait (or until an upload is queued) for a packet from the host and
+// obeys it. It reports false when the connection is gone.
+func (d *DataLogger) listen(ctx context.Context, c *hj212.Client, wait time.Duration) bool {
+	lctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	go func() {
+		select {
+		case <-d.wake:
+			cancel()
+		case <-lctx.Done():
+		}
+	}()
+	p, err := c.Receive(lctx)
+	if err == nil {
+		c.OnPacket(p)
+		return true
+	}
+	if lctx.Err() != nil {
+		return true // nothing came: the link is as good as before
+	}
+	var fe *hj212.FrameError
+	var pe *hj212.Error
+	return errors.As(err, &fe) || errors.As(err, &pe) // a broken frame leaves the link usable
+}
+
+// obey answers a packet from the host that is not the 9014 an upload waits for: a host
+// command is answered 9011, carried out through Execute, reported and answered 9012; a
+// command resent under a QN already answered gets the same answers again.
+func (d *DataLogger) obey(ctx context.Context, c *hj212.Client, p hj212.Packet, log *slog.Logger) {
+	if p.CN == hj212.CNDataResponse || !p.WantsAck() {
+		return // a late 9014, or a packet that asks for nothing
+	}
+	d.mu.Lock()
+	answers, again := d.answered[p.QN]
+	d.mu.Unlock()
+	if !again {
+		answers = d.answer(p, log)
+		d.mu.Lock()
+		if d.answered == nil {
+			d.answered = map[string][]hj212.Packet{}
+		}
+		d.answered[p.QN] = answers
+		d.answeredOrder = append(d.answeredOrder, p.QN)
+		if len(d.answeredOrder) > answeredKept {
+			delete(d.answered, d.answeredOrder[0])
+			d.answeredOrder = d.answeredOrder[1:]
+		}
+		d.mu.Unlock()
+	}
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := c.Send(sctx, answers...); err != nil {
+		log.Debug("answer to a host command not sent", "cn", p.CN, "qn", p.QN, "err", err)
+	}
+}
+
+// answer executes a new host command and returns the packets that answer it.
+func (d *DataLogger) answer(cmd hj212.Packet, log *slog.Logger) []hj212.Packet {
+	if d.Execute == nil {
+		d.refused.Add(1)
+		return []hj212.Packet{hj212.Response9011(cmd, hj212.QnRtnRejected)}
+	}
+	report, err := d.Execute(cmd)
+	if errors.Is(err, ErrUnsupportedCommand) {
+		d.refused.Add(1)
+		log.Info("host command refused", "cn", cmd.CN, "qn", cmd.QN)
+		return []hj212.Packet{hj212.Response9011(cmd, hj212.QnRtnRejected)}
+	}
+	out := []hj212.Packet{hj212.Response9011(cmd, hj212.QnRtnReady)}
+	if err != nil {
+		d.refused.Add(1)
+		log.Warn("host command failed", "cn", cmd.CN, "qn", cmd.QN, "err", err)
+		return append(out, hj212.Response9012(cmd, hj212.ExeRtnFailed))
+	}
+	if report != "" {
+		out = append(out, hj212.Packet{QN: cmd.QN, ST: cmd.ST, CN: cmd.CN, PW: cmd.PW, MN: cmd.MN,
+			Flag: hj212.NewFlag(cmd.Version(), false, false), CP: report})
+	}
+	d.obeyed.Add(1)
+	log.Info("host command executed", "cn", cmd.CN, "qn", cmd.QN, "cp", cmd.CP)
+	return append(out, hj212.Response9012(cmd, hj212.ExeRtnDone))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -169,4 +170,67 @@ func metricValue(m prometheus.Metric) float64 {
 		return d.Counter.GetValue()
 	}
 	return d.Gauge.GetValue()
+}
+
+func TestDataLoggerAnswersHostCommandsAroundWhatTheStationDoes(t *testing.T) {
+	target := hj212.Target{ST: hj212.STWaterPollution, MN: "65230100000005", PW: "123456", Version: hj212.V2017}
+	at := time.Date(2026, 11, 28, 11, 0, 0, 0, time.UTC) // QNs apart from the upload's
+	rtd, err := hj212.SetRtdInterval(target, 60, at, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setTime := hj212.NewCommand(target, hj212.CNSetTime, "SystemTime=20261128100000", at.Add(time.Second), time.UTC)
+	for _, c := range []struct {
+		name    string
+		cmd     hj212.Packet
+		execute func(hj212.Packet) (string, error)
+		want    []string // CN and CP of each answer, in order
+	}{
+		{"an executed command is answered 9011 QnRtn=1, then 9012 ExeRtn=1", rtd,
+			func(hj212.Packet) (string, error) { return "", nil },
+			[]string{"9011 QnRtn=1", "9012 ExeRtn=1"}},
+		{"a command with a report sends it under the command's QN before the 9012", hj212.RetainSample(target, at, time.UTC),
+			func(hj212.Packet) (string, error) { return "DataTime=20261128100000;VaseNo=1", nil },
+			[]string{"9011 QnRtn=1", "3015 DataTime=20261128100000;VaseNo=1", "9012 ExeRtn=1"}},
+		{"a command the station could not carry out is accepted and fails with ExeRtn=2", rtd,
+			func(hj212.Packet) (string, error) { return "", fmt.Errorf("pump stuck") },
+			[]string{"9011 QnRtn=1", "9012 ExeRtn=2"}},
+		{"a command the station does not support is refused with QnRtn=2", setTime,
+			func(hj212.Packet) (string, error) { return "", ErrUnsupportedCommand },
+			[]string{"9011 QnRtn=2"}},
+		{"without Execute every command is refused", rtd, nil, []string{"9011 QnRtn=2"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			host := newFakeHost(t)
+			var calls atomic.Int32
+			d := &DataLogger{Addr: host.addr(), AckTimeout: time.Second, Log: quietLog()}
+			if c.execute != nil {
+				d.Execute = func(p hj212.Packet) (string, error) { calls.Add(1); return c.execute(p) }
+			}
+			stop := runLogger(t, d)
+			defer stop()
+			d.Enqueue(testUpload(t, 0)) // connects; the command comes while the logger is idle
+			waitFor(t, "the upload acknowledged", func() bool { return d.Stats().Acked == 1 })
+			host.command(c.cmd)
+			waitFor(t, "the answers", func() bool { return len(host.answersTo(c.cmd.QN)) >= len(c.want) })
+			// The host resends the command (as after a lost 9011): the same answers again,
+			// and the station does not carry it out twice.
+			host.command(c.cmd)
+			waitFor(t, "the answers to the resend", func() bool { return len(host.answersTo(c.cmd.QN)) >= 2*len(c.want) })
+			var got []string
+			for _, p := range host.answersTo(c.cmd.QN) {
+				if p.WantsAck() {
+					t.Errorf("answer %s asks for an answer itself", p.CN)
+				}
+				got = append(got, p.CN+" "+p.CP)
+			}
+			want := append(slices.Clone(c.want), c.want...)
+			if !slices.Equal(got, want) {
+				t.Errorf("answers %q, want %q", got, want)
+			}
+			if c.execute != nil && calls.Load() != 1 {
+				t.Errorf("Execute ran %d times for one command sent twice, want once", calls.Load())
+			}
+		})
+	}
 }

@@ -61,4 +61,9 @@
 // answered in time is sent again with the same QN and values (the gateway and the readings'
 // deterministic ids absorb the repeat); while the link is down the uploads wait and go out
 // in order when it returns, as field loggers resend (补发).
+//
+// A data logger also takes host commands over its open connection, as field loggers do:
+// it answers the protocol (9011, the report under the command's QN, 9012) and the station
+// does the work (DataLogger.Execute): 1062 and 1064 change its reporting schedule from the
+// command on, 3015 retains a sample, 1011 reports its time.
 package simulate

@@ -24,6 +24,8 @@ type fakeHost struct {
 	// silent: answer nothing at all.
 	silent bool
 	conns  int
+	last   net.Conn   // the newest connection: where command writes
+	wmu    sync.Mutex // one write at a time on a connection (9014s and commands)
 	wg     sync.WaitGroup
 }
 
@@ -62,6 +64,7 @@ func (h *fakeHost) accept() {
 		}
 		h.mu.Lock()
 		h.conns++
+		h.last = c
 		h.mu.Unlock()
 		conns = append(conns, c)
 		h.wg.Add(1)
@@ -113,10 +116,45 @@ func (h *fakeHost) serve(c net.Conn) {
 			h.t.Errorf("encode 9014: %v", err)
 			return
 		}
-		if _, err := c.Write(b); err != nil {
+		h.wmu.Lock()
+		_, err = c.Write(b)
+		h.wmu.Unlock()
+		if err != nil {
 			return
 		}
 	}
+}
+
+// command writes a host command to the newest connection, as the gateway does over a
+// station's open session.
+func (h *fakeHost) command(p hj212.Packet) {
+	h.t.Helper()
+	b, err := hj212.Encode(p)
+	if err != nil {
+		h.t.Fatalf("encode command: %v", err)
+	}
+	h.mu.Lock()
+	c := h.last
+	h.mu.Unlock()
+	if c == nil {
+		h.t.Fatal("command: no station connected")
+	}
+	h.wmu.Lock()
+	defer h.wmu.Unlock()
+	if _, err := c.Write(b); err != nil {
+		h.t.Fatalf("write command: %v", err)
+	}
+}
+
+// answersTo returns the packets the station sent with the command's QN, in order.
+func (h *fakeHost) answersTo(qn string) []hj212.Packet {
+	var out []hj212.Packet
+	for _, p := range h.packets() {
+		if p.QN == qn {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func (h *fakeHost) packets() []hj212.Packet {

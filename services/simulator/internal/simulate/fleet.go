@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -238,6 +239,13 @@ type station struct {
 	channels []channel
 	logger   *DataLogger
 	qnSeq    int
+
+	// The intervals the host may change (CN 1062, 1064), in simulated time; changed wakes
+	// the schedule so that a new interval applies from the command on, not from the next
+	// tick of the old one.
+	rtdEvery, minEvery atomic.Int64
+	changed            chan struct{}
+	vases              atomic.Int64 // samples retained (CN 3015): the bottle number
 }
 
 func (f *Fleet) newStation(site *network.Site, log *slog.Logger) (*station, error) {
@@ -249,9 +257,12 @@ func (f *Fleet) newStation(site *network.Site, log *slog.Logger) (*station, erro
 	if site.Kind == network.KindOutfall {
 		st = hj212.STWaterPollution
 	}
-	s := &station{f: f, site: site, st: st, channels: chs}
+	s := &station{f: f, site: site, st: st, channels: chs, changed: make(chan struct{}, 1)}
+	sc := f.World.Scenario()
+	s.rtdEvery.Store(int64(sc.RealtimeInterval))
+	s.minEvery.Store(int64(sc.MinuteInterval))
 	s.logger = &DataLogger{
-		Addr: f.Addr, AckTimeout: f.AckTimeout, MaxAttempts: f.MaxAttempts, Metrics: f.Metrics,
+		Addr: f.Addr, AckTimeout: f.AckTimeout, MaxAttempts: f.MaxAttempts, Metrics: f.Metrics, Execute: s.execute,
 		Log: log.With("site", site.ID, "mn", site.Station.MN),
 		Offline: func() bool {
 			silent, _ := f.World.Silent(site, f.Clock.Now())
@@ -262,8 +273,9 @@ func (f *Fleet) newStation(site *network.Site, log *slog.Logger) (*station, erro
 }
 
 // run produces the station's uploads on the simulated schedule: real-time data every
-// RealtimeInterval, minute data (outfall monitors) every MinuteInterval, hourly data at the
-// top of each hour.
+// real-time interval, minute data (outfall monitors) every minute interval, hourly data at
+// the top of each hour. The intervals start as the scenario's and change when the host
+// sets them (1062, 1064): the next upload is then due one new interval after the last.
 func (s *station) run(ctx context.Context) error {
 	sc := s.f.World.Scenario()
 	clock := s.f.Clock
@@ -275,14 +287,22 @@ func (s *station) run(ctx context.Context) error {
 		}
 		return c
 	}
-	nextRtd := ceil(start, sc.RealtimeInterval)
+	rtdEvery := time.Duration(s.rtdEvery.Load())
+	nextRtd := ceil(start, rtdEvery)
 	nextHour := ceil(start.Add(time.Nanosecond), time.Hour)
 	var nextMin time.Time
-	minute := sc.MinuteInterval > 0 && s.site.Kind == network.KindOutfall
+	minEvery := time.Duration(s.minEvery.Load())
+	minute := minEvery > 0 && s.site.Kind == network.KindOutfall
 	if minute {
-		nextMin = ceil(start.Add(time.Nanosecond), sc.MinuteInterval)
+		nextMin = ceil(start.Add(time.Nanosecond), minEvery)
 	}
 	for {
+		if d := time.Duration(s.rtdEvery.Load()); d != rtdEvery {
+			nextRtd, rtdEvery = nextRtd.Add(d-rtdEvery), d
+		}
+		if d := time.Duration(s.minEvery.Load()); minute && d != minEvery {
+			nextMin, minEvery = nextMin.Add(d-minEvery), d
+		}
 		next := nextRtd
 		if sc.Hourly && nextHour.Before(next) {
 			next = nextHour
@@ -293,8 +313,12 @@ func (s *station) run(ctx context.Context) error {
 		if !s.f.Live && next.After(clock.End()) {
 			return nil
 		}
-		if !clock.SleepUntil(ctx, next) {
+		woken, live := clock.sleepUntil(ctx, next, s.changed)
+		if !live {
 			return nil
+		}
+		if woken {
+			continue // an interval changed: reschedule
 		}
 		silent, backfill := s.f.World.Silent(s.site, next)
 		produce := !silent || backfill
@@ -304,15 +328,15 @@ func (s *station) run(ctx context.Context) error {
 					return err
 				}
 			}
-			nextRtd = nextRtd.Add(sc.RealtimeInterval)
+			nextRtd = nextRtd.Add(rtdEvery)
 		}
 		if minute && next.Equal(nextMin) {
 			if produce {
-				if err := s.send(hj212.CNMinute, next.Add(-sc.MinuteInterval), next, sc.MinuteInterval); err != nil {
+				if err := s.send(hj212.CNMinute, next.Add(-minEvery), next, minEvery); err != nil {
 					return err
 				}
 			}
-			nextMin = nextMin.Add(sc.MinuteInterval)
+			nextMin = nextMin.Add(minEvery)
 		}
 		if sc.Hourly && next.Equal(nextHour) {
 			// A station that was not running for the whole hour has no hourly mean to give.
@@ -324,6 +348,43 @@ func (s *station) run(ctx context.Context) error {
 			nextHour = nextHour.Add(time.Hour)
 		}
 	}
+}
+
+// execute carries out a host command the data logger received: the reporting intervals
+// (1062 in seconds, 1064 in minutes, of simulated time), a retained sample (3015: the
+// bottle number and the time, in the report) and the clock query (1011). Anything else is
+// not supported: the scenario's clock is not the station's to set (1012).
+func (s *station) execute(cmd hj212.Packet) (string, error) {
+	loc := s.f.World.model.loc
+	now := s.f.Clock.Now()
+	fields, err := hj212.ParseCP(cmd.CP)
+	if err != nil {
+		return "", fmt.Errorf("command CP: %w", err)
+	}
+	setEvery := func(v *atomic.Int64, key string, unit time.Duration, max int) error {
+		text, _ := hj212.Lookup(fields, key)
+		n, err := strconv.Atoi(text)
+		if err != nil || n <= 0 || n > max {
+			return fmt.Errorf("%s %q is not 1–%d", key, text, max)
+		}
+		v.Store(int64(time.Duration(n) * unit))
+		select {
+		case s.changed <- struct{}{}:
+		default:
+		}
+		return nil
+	}
+	switch cmd.CN {
+	case hj212.CNSetRtdInterval:
+		return "", setEvery(&s.rtdEvery, "RtdInterval", time.Second, 9999)
+	case hj212.CNSetMinInterval:
+		return "", setEvery(&s.minEvery, "MinInterval", time.Minute, 60)
+	case hj212.CNRetainSample:
+		return "DataTime=" + hj212.FormatTime(now, loc) + ";VaseNo=" + strconv.FormatInt(s.vases.Add(1), 10), nil
+	case hj212.CNGetTime:
+		return "SystemTime=" + hj212.FormatTime(now, loc), nil
+	}
+	return "", ErrUnsupportedCommand
 }
 
 // send builds one upload and queues it: real-time values at dataTime, or the minimum,

@@ -3,6 +3,7 @@ package simulate
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -137,3 +138,111 @@ func TestSilentStationBackfillsWhenItsLinkReturns(t *testing.T) {
 		t.Error("nothing sent after the outage")
 	}
 }
+
+func TestAStationReportsAtTheIntervalTheHostSetsFromTheCommandOn(t *testing.T) {
+	net := repoNetwork(t)
+	sc := repoScenario(t, net, "spill")
+	sc.Hourly, sc.MinuteInterval = false, 0 // real-time data only: its gaps are the interval
+	host := newFakeHost(t)
+	clock := NewClock(time.Now(), sc.Span, 3000) // 5 simulated minutes in 0.1 s
+	f := &Fleet{World: NewWorld(net, NewModel(net, sc.Seed), sc, clock.SimStart), Clock: clock, Addr: host.addr(), Log: quietLog()}
+	site := mustSite(t, net, "TTH-S2")
+	s, err := f.newStation(site, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan struct{}, 2)
+	go func() { s.logger.Run(ctx); done <- struct{}{} }()
+	go func() { s.run(ctx); done <- struct{}{} }()
+	defer func() { cancel(); <-done; <-done }()
+
+	times := func() []time.Time {
+		var out []time.Time
+		for _, p := range host.packets() {
+			if p.CN == hj212.CNRealtime {
+				d, err := hj212.ParseData(p.CP, p.Version(), net.Location)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, d.DataTime)
+			}
+		}
+		return out
+	}
+	waitFor(t, "three real-time uploads", func() bool { return len(times()) >= 3 })
+	tg := hj212.Target{ST: hj212.STSurfaceWater, MN: site.Station.MN, PW: site.Station.Password, Version: hj212.V2017}
+	cmd, err := hj212.SetRtdInterval(tg, 60, clock.Now().Add(time.Hour), net.Location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host.command(cmd)
+	waitFor(t, "the 9012", func() bool { return len(host.answersTo(cmd.QN)) == 2 })
+	before := len(times())
+	waitFor(t, "five uploads after the command", func() bool { return len(times()) >= before+5 })
+	got := times()
+	gap := func(i int) time.Duration { return got[i].Sub(got[i-1]) }
+	for i := 1; i < 3; i++ {
+		if gap(i) != 5*time.Minute {
+			t.Errorf("gap %d before the command %v, want the scenario's 5m", i, gap(i))
+		}
+	}
+	for i := before + 1; i < before+5; i++ {
+		if gap(i) != time.Minute {
+			t.Errorf("gap %d after the command %v, want the 60 s it set", i, gap(i))
+		}
+	}
+	if a := host.answersTo(cmd.QN); a[0].CP != "QnRtn=1" || a[1].CP != "ExeRtn=1" {
+		t.Errorf("answers %s, %s", a[0].CP, a[1].CP)
+	}
+}
+
+func TestAStationCarriesOutTheHostCommandsItSupports(t *testing.T) {
+	net := repoNetwork(t)
+	sc := repoScenario(t, net, "spill")
+	clock := NewClock(time.Now(), sc.Span, 1)
+	f := &Fleet{World: NewWorld(net, NewModel(net, sc.Seed), sc, clock.SimStart), Clock: clock, Log: quietLog()}
+	s, err := f.newStation(mustSite(t, net, "TTH-S2"), quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, cn, cp string
+		report       string // prefix of the report; "" for none
+		err          error  // nil, ErrUnsupportedCommand, or errAny
+		check        func() bool
+	}{
+		{"1062 sets the real-time interval in seconds", hj212.CNSetRtdInterval, "RtdInterval=30", "", nil,
+			func() bool { return time.Duration(s.rtdEvery.Load()) == 30*time.Second }},
+		{"1064 sets the minute interval in minutes", hj212.CNSetMinInterval, "MinInterval=5", "", nil,
+			func() bool { return time.Duration(s.minEvery.Load()) == 5*time.Minute }},
+		{"1062 out of range fails and changes nothing", hj212.CNSetRtdInterval, "RtdInterval=0", "", errAny,
+			func() bool { return time.Duration(s.rtdEvery.Load()) == 30*time.Second }},
+		{"3015 retains a sample in the first bottle", hj212.CNRetainSample, "", "DataTime=", nil,
+			func() bool { return s.vases.Load() == 1 }},
+		{"3015 again takes the next bottle", hj212.CNRetainSample, "", "DataTime=", nil,
+			func() bool { return s.vases.Load() == 2 }},
+		{"1011 reports the station's time", hj212.CNGetTime, "", "SystemTime=", nil, func() bool { return true }},
+		{"1012 is not the simulator's to obey: the scenario owns the clock", hj212.CNSetTime, "SystemTime=20260101000000", "", ErrUnsupportedCommand,
+			func() bool { return true }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			report, err := s.execute(hj212.Packet{CN: c.cn, CP: c.cp})
+			switch {
+			case c.err == errAny && err == nil, c.err != errAny && !errors.Is(err, c.err):
+				t.Fatalf("error %v, want %v", err, c.err)
+			case !strings.HasPrefix(report, c.report) || (c.report == "") != (report == ""):
+				t.Errorf("report %q, want one starting %q", report, c.report)
+			case !c.check():
+				t.Errorf("the station's state did not change as the command says")
+			}
+		})
+	}
+	if got := time.Duration(s.rtdEvery.Load()); got != 30*time.Second {
+		t.Errorf("real-time interval %v at the end", got)
+	}
+}
+
+// errAny stands for "some error" in the table above.
+var errAny = errors.New("any error")
