@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -60,6 +61,23 @@ func stationCommandsAndOutcomes(t *testing.T, r Reader, s Seeder) {
 			g.ExeRtn != w.ExeRtn || g.Attempts != w.Attempts || g.Detail != w.Detail || g.MN != w.MN {
 			t.Errorf("record %d:\n got %+v\nwant %+v", i, g, w)
 		}
+	}
+	// By incident: the records of the commands its playbook asked for, at every site
+	// (other is at STH-S1), and none of another incident's or of none.
+	byIncident, err := r.StationCommands(ctx, store.StationCommandQuery{Incident: raise.Incident, From: at.Add(-time.Hour), To: at.Add(2 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotIDs []string
+	for _, c := range byIncident {
+		gotIDs = append(gotIDs, c.ID+"/"+c.Site+"/"+c.Status)
+	}
+	wantIDs := []string{raise.ID + "/STH-S2/" + raise.Status, elsewhere.ID + "/STH-S2/" + elsewhere.Status, sent.ID + "/STH-S2/" + sent.Status,
+		acked.ID + "/STH-S2/" + acked.Status, done.ID + "/STH-S2/" + done.Status, "other/STH-S1/" + other.Status}
+	slices.Sort(gotIDs)
+	slices.Sort(wantIDs)
+	if !slices.Equal(gotIDs, wantIDs) {
+		t.Errorf("by incident: %q, want %q", gotIDs, wantIDs)
 	}
 	if n, err := r.StationCommands(ctx, store.StationCommandQuery{Site: "STH-S2", From: at.Add(-time.Hour), To: at.Add(2 * time.Hour), Limit: 2}); err != nil || len(n) != 2 {
 		t.Errorf("limit 2: %d records, %v", len(n), err)

@@ -160,6 +160,9 @@ func (s *Server) buildEvidence(r *http.Request, p *auth.Principal, inc message.I
 	if err := addJSON("notifications.json", d.Notifications); err != nil {
 		return bundle{}, err
 	}
+	if err := addJSON("station_commands.json", d.StationCommands); err != nil {
+		return bundle{}, err
+	}
 
 	// Sites: where it started and every site concerned; those the caller does not see are
 	// left out, as GET /sites/{id}/readings and /events would (L9).

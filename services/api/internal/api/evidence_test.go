@@ -154,7 +154,7 @@ func TestEvidenceBundleHoldsTheIncidentsRecordAndVerifies(t *testing.T) {
 	for _, f := range m.Files {
 		names = append(names, f.Name)
 	}
-	want := []string{"incident.json", "log.json", "notifications.json", "events.json", "site_events.json", "readings/STH-S2.csv", "config/sites.yaml", "config/playbooks.yaml"}
+	want := []string{"incident.json", "log.json", "notifications.json", "station_commands.json", "events.json", "site_events.json", "readings/STH-S2.csv", "config/sites.yaml", "config/playbooks.yaml"}
 	if !slices.Equal(names, want) {
 		t.Errorf("members %v, want %v", names, want)
 	}

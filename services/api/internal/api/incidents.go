@@ -96,6 +96,10 @@ type IncidentDetail struct {
 	Incident      message.Incident       `json:"incident"`
 	Log           []message.LogEntry     `json:"log"`
 	Notifications []message.Notification `json:"notifications"`
+	// StationCommands are the host commands its playbooks asked of the stations (raised
+	// frequency and its restore, retained samples), with what each station answered; those
+	// at sites the caller does not see are left out.
+	StationCommands []StationCommandView `json:"station_commands"`
 }
 
 // incidentFor loads {id}: 404 when unknown, and the same 404 when it concerns none of the
@@ -141,6 +145,22 @@ func (s *Server) detail(r *http.Request, inc message.Incident) (IncidentDetail, 
 	}
 	if d.Notifications, err = s.store.Notifications(r.Context(), inc.ID); err != nil {
 		return d, err
+	}
+	recs, err := s.store.StationCommands(r.Context(), StationCommandQuery{Incident: inc.ID,
+		// Requested after the opening; the hour before allows for the clocks of the
+		// responder and the gateways, the second after for a request made this instant.
+		From: inc.OpenedAt.Add(-time.Hour), To: s.now().Add(time.Second), Limit: maxStationCommandRecords})
+	if err != nil {
+		return d, err
+	}
+	p := principal(r)
+	recs = slices.DeleteFunc(recs, func(c message.StationCommand) bool {
+		site, ok := s.net.Site(c.Site)
+		return !ok || !p.Sees(site.Jurisdiction)
+	})
+	d.StationCommands = StationCommandViews(recs)
+	if d.StationCommands == nil {
+		d.StationCommands = []StationCommandView{}
 	}
 	if d.Log == nil {
 		d.Log = []message.LogEntry{}

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +89,44 @@ func TestAStationCommandRequestIsRefusedWithoutWhatItNeeds(t *testing.T) {
 	}
 	if res := e.do(t, "POST", stationCommandsPath, viewerChangji, map[string]any{"command": "retain_sample", "reason": "x"}); res.status != http.StatusForbidden {
 		t.Errorf("viewer: %d", res.status)
+	}
+}
+
+// TestTheIncidentShowsTheStationCommandsOfItsPlaybooksAtTheSitesTheTokenSees: joint
+// monitoring raises the frequency on both sides of the boundary; each side's token sees
+// its own station's command and answers on the incident, the admin both, and a command of
+// another incident is not there.
+func TestTheIncidentShowsTheStationCommandsOfItsPlaybooksAtTheSitesTheTokenSees(t *testing.T) {
+	e := newEnv(t)
+	raise := func(site, incident string) message.StationCommand {
+		s, _ := e.net.Site(site)
+		c := message.StationCommand{Site: site, MN: s.Station.MN, Command: message.StationRaiseFrequency, RtdInterval: 60,
+			RequestedBy: "responder", RequestedRole: "playbook", Reason: "加密监测", Incident: incident, TTLSeconds: 3600,
+			At: e.now.Add(-time.Minute), Status: message.StationRequested}
+		c.ID = message.StationCommandID(site, c.Command, c.RequestedBy, c.At)
+		return c
+	}
+	here, there, other := raise("STH-S2", e.fix.OpenIncident), raise("STH-S3", e.fix.OpenIncident), raise("STH-S1", e.fix.AckedIncident)
+	executed := here.Outcome(message.StationExecuted, "gw-a", e.now.Add(-50*time.Second))
+	executed.ExeRtn = "1"
+	e.store.AddStationCommands(here, there, other, executed)
+	for _, c := range []struct {
+		token string
+		want  []string // site:status of each command
+	}{
+		{admin, []string{"STH-S2:" + message.StationExecuted, "STH-S3:" + message.StationRequested}},
+		{viewerChangji, []string{"STH-S2:" + message.StationExecuted}},
+		{viewerXPCC6, []string{"STH-S3:" + message.StationRequested}},
+	} {
+		var d api.IncidentDetail
+		e.do(t, "GET", "/api/v1/incidents/"+e.fix.OpenIncident, c.token, nil).decode(t, &d)
+		var got []string
+		for _, v := range d.StationCommands {
+			got = append(got, v.Site+":"+v.Status)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s sees station commands %q, want %q", c.token, got, c.want)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -483,5 +484,32 @@ func TestSilencesPageCreatesListsAndExpires(t *testing.T) {
 	outside := get(v, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll('%s').length`, row(v.fix.OutsideSilence))))
 	if controls != 0 || outside != 0 {
 		t.Errorf("a viewer of changji is offered %d controls and sees %d silences of xpcc12", controls, outside)
+	}
+}
+
+// TestTheIncidentCardListsItsStationCommandsAndTheirAnswers: the playbook's raised
+// frequency at the incident's station shows on its card with what the station answered.
+func TestTheIncidentCardListsItsStationCommandsAndTheirAnswers(t *testing.T) {
+	h := newHarness(t)
+	site, _ := h.net.Site("STH-S2")
+	at := time.Now().Add(-time.Minute)
+	raise := message.StationCommand{Site: site.ID, MN: site.Station.MN, Command: message.StationRaiseFrequency, RtdInterval: 60,
+		RequestedBy: "responder", RequestedRole: "playbook", Reason: "加密监测", Incident: h.fix.OpenIncident, TTLSeconds: 3600,
+		At: at, Status: message.StationRequested}
+	raise.ID = message.StationCommandID(site.ID, raise.Command, raise.RequestedBy, at)
+	executed := raise.Outcome(message.StationExecuted, "gw-a", at.Add(2*time.Second))
+	executed.ExeRtn, executed.Detail = "1", "ExeRtn=1 (executed)"
+	h.store.AddStationCommands(raise, executed)
+	h.signIn("dev-viewer-changji", "zh")
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/incidents"),
+		chromedp.WaitVisible(fmt.Sprintf(`article[data-incident=%q] [data-testid="station-commands"]`, h.fix.OpenIncident)),
+	)
+	cells := get(h, chromedp.Evaluate[[]string](fmt.Sprintf(`[...(document.querySelector('article[data-incident=%q] [data-testid="station-commands"] tr[data-command=%q]')?.cells || [])].map(c => c.innerText.trim())`,
+		h.fix.OpenIncident, raise.ID)))
+	h.shot("incident-station-commands")
+	want := []string{site.Name, "加密监测 60 s", "executed ExeRtn=1 (executed)"}
+	if len(cells) != 5 || !slices.Equal(cells[1:4], want) {
+		t.Errorf("station command row %q, want time, %q, time", cells, want)
 	}
 }

@@ -48,7 +48,11 @@ func (m *MemStore) StationCommands(_ context.Context, q api.StationCommandQuery)
 	}
 	var out []message.StationCommand
 	for _, c := range m.stationCmds {
-		if c.Site == q.Site && !outside(c.At, q.From, q.To) {
+		match := c.Site == q.Site
+		if q.Incident != "" {
+			match = c.Incident == q.Incident
+		}
+		if match && !outside(c.At, q.From, q.To) {
 			out = append(out, c)
 		}
 	}

@@ -25,7 +25,7 @@ const I18N = {
     'range.24h': '24小时', 'range.7d': '7天', 'range.30d': '30天', 'range.1y': '1年',
     'inc.active': '未结', 'inc.all': '全部', 'inc.none': '暂无事件', 'inc.opened': '发生', 'inc.level': '级别',
     'inc.jur': '涉及属地', 'inc.site': '起始点位', 'inc.acked': '确认', 'inc.ack': '确认接警', 'inc.resolve': '解除事件', 'inc.resolve.confirm': '确定解除该事件？将向所有已通知的单位发送解除通知。',
-    'inc.receipt': '确认收到', 'inc.done': '完成', 'inc.log': '处置记录', 'inc.notifications': '通知记录',
+    'inc.receipt': '确认收到', 'inc.done': '完成', 'inc.log': '处置记录', 'inc.notifications': '通知记录', 'inc.stationCommands': '站点指令', 'scmd.raise_frequency': '加密监测', 'scmd.restore_frequency': '恢复监测频次', 'scmd.retain_sample': '超标留样', 'scmd.sync_clock': '校时',
     'inc.drill': '发起演练', 'inc.drill.site': '演练点位', 'inc.drill.param': '指标', 'inc.drillTag': '演练',
     'step.relation': '关系', 'step.jur': '属地', 'step.owner': '责任单位', 'step.action': '措施', 'step.deadline': '时限',
     'step.receipt': '签收', 'step.done': '完成',
@@ -67,7 +67,7 @@ const I18N = {
     'range.24h': '24 h', 'range.7d': '7 days', 'range.30d': '30 days', 'range.1y': '1 year',
     'inc.active': 'Active', 'inc.all': 'All', 'inc.none': 'No incidents', 'inc.opened': 'Opened', 'inc.level': 'Level',
     'inc.jur': 'Jurisdictions', 'inc.site': 'Origin', 'inc.acked': 'Acknowledged', 'inc.ack': 'Acknowledge', 'inc.resolve': 'Resolve', 'inc.resolve.confirm': 'Resolve this incident? Everyone notified will be sent the End of Alert.',
-    'inc.receipt': 'Confirm receipt', 'inc.done': 'Done', 'inc.log': 'Audit trail', 'inc.notifications': 'Notifications',
+    'inc.receipt': 'Confirm receipt', 'inc.done': 'Done', 'inc.log': 'Audit trail', 'inc.notifications': 'Notifications', 'inc.stationCommands': 'Station commands', 'scmd.raise_frequency': 'Raise frequency', 'scmd.restore_frequency': 'Restore frequency', 'scmd.retain_sample': 'Retain a sample', 'scmd.sync_clock': 'Clock check',
     'inc.drill': 'Start drill', 'inc.drill.site': 'Drill site', 'inc.drill.param': 'Parameter', 'inc.drillTag': 'drill',
     'step.relation': 'Relation', 'step.jur': 'Jurisdiction', 'step.owner': 'Owner', 'step.action': 'Action', 'step.deadline': 'Deadline',
     'step.receipt': 'Receipt', 'step.done': 'Done',
@@ -487,10 +487,21 @@ function incidentCard(d, names, juris) {
       <span>${(inc.silenced_by || []).length ? `<span class="tag warn" data-testid="silenced" title="${esc(inc.silenced_by.join(', '))}">${esc(t('inc.silenced'))}</span> ` : ''}<span class="tag ${esc(inc.status)}" data-testid="incident-status">${esc(t('ist.' + inc.status))}</span></span></header>
     ${steps ? `<table><thead><tr><th>${esc(t('step.relation'))}</th><th>${esc(t('step.jur'))}</th><th>${esc(t('step.owner'))}</th><th>${esc(t('step.action'))}</th><th>${esc(t('step.deadline'))}</th><th>${esc(t('step.receipt'))}</th><th>${esc(t('step.done'))}</th></tr></thead><tbody>${steps}</tbody></table>` : ''}
     <div class="actions">${buttons.join('')}</div>
+    ${stationCommandsTable(d.station_commands || [], names)}
     <details><summary>${esc(t('inc.log'))} (${d.log.length}) · ${esc(t('inc.notifications'))} (${d.notifications.length})</summary>
       <table>${d.log.map((l) => `<tr><td>${esc(fmtTime(l.at))}</td><td>${esc(l.actor)}</td><td>${esc(l.action)}</td><td>${esc(l.detail)}</td></tr>`).join('')}</table>
       <table>${d.notifications.map((n) => `<tr><td>${esc(fmtTime(n.at))}</td><td>${esc(n.channel)}</td><td>${esc(n.recipient)}</td><td>${esc(n.kind)}</td><td><span class="tag ${n.status === 'sent' ? 'good' : n.status === 'inhibited' || n.status === 'released' ? 'warn' : 'bad'}">${esc(n.status)}</span> ${esc(n.error || '')}</td></tr>`).join('')}</table>
     </details></article>`;
+}
+// The host commands the incident's playbooks asked of the stations and what each station
+// answered: the raised reporting interval, its restore, a retained sample.
+function stationCommandsTable(cmds, names) {
+  if (!cmds.length) return '';
+  const what = (c) => t('scmd.' + c.command) + (c.rtd_interval_s ? ` ${c.rtd_interval_s} s` : c.min_interval_min ? ` ${c.min_interval_min} min` : '');
+  const cls = (st) => (st === 'executed' ? 'good' : st === 'requested' || st === 'sent' || st === 'acknowledged' || st === 'not_connected' ? 'warn' : 'bad');
+  return `<table data-testid="station-commands"><caption>${esc(t('inc.stationCommands'))}</caption>${cmds.map((c) => `<tr data-command="${esc(c.id)}"><td>${esc(fmtTime(c.at))}</td>
+    <td><a href="#/site/${encodeURIComponent(c.site)}">${esc(names[c.site] || c.site)}</a></td><td>${esc(what(c))}</td>
+    <td><span class="tag ${cls(c.status)}">${esc(c.status)}</span> ${esc(c.detail || '')}</td><td>${esc(fmtTime(c.status_at))}</td></tr>`).join('')}</table>`;
 }
 function act(b) {
   // Resolving sends End of Alert to everyone notified: ask first (M2).
