@@ -329,6 +329,38 @@ func TestDemoSpillStoryEndToEnd(t *testing.T) {
 	if !eoaDelivered || sink.Refused() != 0 {
 		t.Errorf("the sink received %d notifications (%d refused), End of Alert among them: %v", len(sink.Received()), sink.Refused(), eoaDelivered)
 	}
+	// The host talked back: the playbooks' station commands reached the simulated loggers,
+	// which answered 9011/9012 — the raised frequency at STH-S2 on the incident's record,
+	// the retained sample at the outfall on its station's list. The resolve asks for the
+	// restore; by then the scenario is over and its loggers have hung up, so the restore
+	// waits for their next connection (not_connected) until its TTL.
+	if withAPI {
+		executed := func(cmds []demoStationCommand, site, command string) bool {
+			return slices.ContainsFunc(cmds, func(c demoStationCommand) bool {
+				return c.Site == site && c.Command == command && c.Status == message.StationExecuted
+			})
+		}
+		var detail struct {
+			StationCommands []demoStationCommand `json:"station_commands"`
+		}
+		if err := pollAPI(ctx, addr["api"], "/api/v1/incidents/"+n.IncidentID(), &detail, func() bool {
+			return executed(detail.StationCommands, "STH-S2", message.StationRaiseFrequency) &&
+				slices.ContainsFunc(detail.StationCommands, func(c demoStationCommand) bool {
+					return c.Site == "STH-S2" && c.Command == message.StationRestoreFrequency
+				})
+		}); err != nil {
+			t.Errorf("the incident's station commands: %v: %+v", err, detail.StationCommands)
+		}
+		var outfall struct {
+			Items []demoStationCommand `json:"items"`
+		}
+		if err := pollAPI(ctx, addr["api"], "/api/v1/sites/STH-O1/commands", &outfall, func() bool {
+			return executed(outfall.Items, "STH-O1", message.StationRetainSample)
+		}); err != nil {
+			t.Errorf("the outfall's station commands: %v: %+v", err, outfall.Items)
+		}
+	}
+
 	// The narrator binary told the story too, and said so with its exit status.
 	waitExit(t, narrator, time.Minute)
 	if code := narrator.cmd.ProcessState.ExitCode(); code != 0 {
@@ -414,6 +446,37 @@ func acknowledge(ctx context.Context, cfg *config.Config, withAPI bool, apiAddr,
 		time.Sleep(250 * time.Millisecond)
 	}
 	return fmt.Errorf("POST /api/v1/incidents/%s/ack: %s", id, last)
+}
+
+// demoStationCommand is what the demo reads of a station command through the api.
+type demoStationCommand struct {
+	Site    string `json:"site"`
+	Command string `json:"command"`
+	Status  string `json:"status"`
+	Detail  string `json:"detail"`
+}
+
+// pollAPI GETs path as the admin into v until done reports true, for up to 30 s.
+func pollAPI(ctx context.Context, apiAddr, path string, v any, done func() bool) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+apiAddr+path, nil)
+		req.Header.Set("Authorization", "Bearer dev-admin-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			err = json.NewDecoder(resp.Body).Decode(v)
+			resp.Body.Close()
+			if err == nil && done() {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("GET %s: not there in time (last error %v)", path, err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 func waitExit(t *testing.T, s *service, d time.Duration) {
