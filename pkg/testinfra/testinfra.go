@@ -95,6 +95,9 @@ func Config(t testing.TB) *config.Config {
 	c.Archiver.RollupTopic = name + ".archiver-rollups"
 	c.ClickHouse.Addr = addr
 	c.ClickHouse.Database = name
+	// On a replicated cluster (deploy/local/cluster.sh's tests) the schema is created ON
+	// CLUSTER, and Env hands the name to the service binaries.
+	c.ClickHouse.Cluster = os.Getenv("RIVERWATCH_CLICKHOUSE_CLUSTER")
 	// The defaults' paths are relative to the configuration's directory, configs/.
 	configs := filepath.Join(ModuleRoot(t), "configs")
 	c.SitesFile = filepath.Join(configs, c.SitesFile)
@@ -219,6 +222,7 @@ func Env(c *config.Config) []string {
 		"RIVERWATCH_ARCHIVER_ROLLUP_TOPIC="+c.Archiver.RollupTopic,
 		"RIVERWATCH_CLICKHOUSE_ADDR="+c.ClickHouse.Addr,
 		"RIVERWATCH_CLICKHOUSE_DATABASE="+c.ClickHouse.Database,
+		"RIVERWATCH_CLICKHOUSE_CLUSTER="+c.ClickHouse.Cluster,
 		"RIVERWATCH_SITES_FILE="+c.SitesFile,
 		"RIVERWATCH_PLAYBOOKS_FILE="+c.PlaybooksFile,
 		"RIVERWATCH_CONTACTS_FILE="+c.ContactsFile,
