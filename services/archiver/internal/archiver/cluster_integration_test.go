@@ -2,12 +2,9 @@ package archiver
 
 import (
 	"context"
-	"io"
 	"maps"
-	"net/http"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,39 +17,10 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/testinfra"
 )
 
-// committedOffsets reads the running archiver's riverwatch_archiver_kafka_last_committed_offset
-// of topic, by partition: the partitions of its current generation, -1 until it commits one.
+// committedOffsets is the running archiver's committed offsets of topic, by partition (see
+// testinfra.LastCommittedOffsets).
 func (p *archiverProc) committedOffsets(topic string) (map[int]float64, error) {
-	resp, err := http.Get("http://" + p.listen + "/metrics")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	out := map[int]float64{}
-	for _, line := range strings.Split(string(b), "\n") {
-		if !strings.HasPrefix(line, "riverwatch_archiver_kafka_last_committed_offset{") || !strings.Contains(line, `topic="`+topic+`"`) {
-			continue
-		}
-		_, rest, ok := strings.Cut(line, `partition="`)
-		if !ok {
-			continue
-		}
-		ps, _, _ := strings.Cut(rest, `"`)
-		part, err := strconv.Atoi(ps)
-		if err != nil {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-		if err != nil {
-			continue
-		}
-		out[part] = v
-	}
-	return out, nil
+	return testinfra.LastCommittedOffsets(p.listen, "archiver", topic)
 }
 
 // TestClusterArchiverReplicaKilledTheOtherTakesOverItsPartitions runs two archiver processes
