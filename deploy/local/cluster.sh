@@ -11,7 +11,7 @@
 #   stop NODE     stop one node (TERM, then KILL)
 #   kill NODE     SIGKILL one node at once (the fault tests); `start NODE` brings it back
 #   env           print the RIVERWATCH_TEST_CLUSTER_* settings of the cluster tests
-#   test          the cluster tests (TestCluster* of pkg/store, pkg/stream and the archiver), on a cluster
+#   test          the cluster tests (TestCluster* of pkg/store, pkg/stream, the archiver and the assessor), on a cluster
 #                 started for them and stopped afterwards (one that already ran is left up)
 #
 # What runs (all on 127.0.0.1, state under $RIVERWATCH_STATE_DIR/cluster/):
@@ -491,7 +491,7 @@ RIVERWATCH_TEST_CLUSTER_SCRIPT=$RW_LOCAL_DIR/cluster.sh
 EOF
 }
 
-# cmd_test: the cluster tests (TestCluster* of pkg/store, pkg/stream and the archiver) on a cluster started
+# cmd_test: the cluster tests (TestCluster* of pkg/store, pkg/stream, the archiver and the assessor) on a cluster started
 # for them unless it already runs, stopped afterwards if this run started it.
 cmd_test() {
   local started=0 t0 rc=0
@@ -504,7 +504,7 @@ cmd_test() {
   root="$(cd "$RW_LOCAL_DIR/../.." && pwd)"
   # shellcheck disable=SC2046 # one KEY=VALUE per line
   (cd "$root" && env $(cmd_env) RIVERWATCH_STATE_DIR="$BASE_STATE_DIR" \
-    go test -count=1 -timeout 10m -run '^TestCluster' -v ./pkg/store/ ./pkg/stream/ ./services/archiver/internal/archiver/) || rc=$?
+    go test -count=1 -timeout 10m -run '^TestCluster' -v ./pkg/store/ ./pkg/stream/ ./services/archiver/internal/archiver/ ./services/assessor/internal/assessor/) || rc=$?
   if ((started)); then
     trap - EXIT
     cmd_down || rc=1

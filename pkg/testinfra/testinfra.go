@@ -289,3 +289,31 @@ func envOr(key, def string) string {
 	}
 	return def
 }
+
+// UseCluster points the integration helpers of this test (Config, ClickHouse, Env and the
+// service binaries it starts) at deploy/local/cluster.sh's cluster: its three brokers, its
+// first ClickHouse replica and the schema ON CLUSTER riverwatch. It returns the replicas'
+// addresses and skips the test unless cluster.sh test set RIVERWATCH_TEST_CLUSTER_KAFKA and
+// RIVERWATCH_TEST_CLUSTER_CLICKHOUSE. It sets the environment, so the test must not be
+// parallel.
+func UseCluster(t *testing.T) (replicas []string) {
+	t.Helper()
+	brokers := os.Getenv("RIVERWATCH_TEST_CLUSTER_KAFKA")
+	addrs := os.Getenv("RIVERWATCH_TEST_CLUSTER_CLICKHOUSE")
+	if brokers == "" || addrs == "" {
+		t.Skip("RIVERWATCH_TEST_CLUSTER_KAFKA and _CLICKHOUSE are not set: the cluster of deploy/local/cluster.sh (cluster.sh test, which make test runs)")
+	}
+	replicas = strings.Split(addrs, ",")
+	if len(replicas) != 2 {
+		t.Fatalf("RIVERWATCH_TEST_CLUSTER_CLICKHOUSE=%s: want the two replicas' addresses", addrs)
+	}
+	for k, v := range map[string]string{
+		"RIVERWATCH_INTEGRATION":        "1",
+		"RIVERWATCH_KAFKA_BROKERS":      brokers,
+		"RIVERWATCH_CLICKHOUSE_ADDR":    replicas[0],
+		"RIVERWATCH_CLICKHOUSE_CLUSTER": "riverwatch",
+	} {
+		t.Setenv(k, v)
+	}
+	return replicas
+}

@@ -5,7 +5,6 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,21 +28,7 @@ func (p *archiverProc) committedOffsets(topic string) (map[int]float64, error) {
 // takes over its partitions, and every reading is in riverwatch.readings exactly once, as
 // both replicas answer.
 func TestClusterArchiverReplicaKilledTheOtherTakesOverItsPartitions(t *testing.T) {
-	kafkaAddrs := os.Getenv("RIVERWATCH_TEST_CLUSTER_KAFKA")
-	chAddrs := os.Getenv("RIVERWATCH_TEST_CLUSTER_CLICKHOUSE")
-	if kafkaAddrs == "" || chAddrs == "" {
-		t.Skip("RIVERWATCH_TEST_CLUSTER_KAFKA and _CLICKHOUSE are not set: the cluster of deploy/local/cluster.sh (cluster.sh test, make test)")
-	}
-	replicas := strings.Split(chAddrs, ",")
-	if len(replicas) != 2 {
-		t.Fatalf("RIVERWATCH_TEST_CLUSTER_CLICKHOUSE=%s: want the two replicas' addresses", chAddrs)
-	}
-	// The integration helpers (storetest.NewArchive, the archiver binary's environment) on
-	// the cluster: its brokers, the first replica, the schema ON CLUSTER riverwatch.
-	t.Setenv("RIVERWATCH_INTEGRATION", "1")
-	t.Setenv("RIVERWATCH_KAFKA_BROKERS", kafkaAddrs)
-	t.Setenv("RIVERWATCH_CLICKHOUSE_ADDR", replicas[0])
-	t.Setenv("RIVERWATCH_CLICKHOUSE_CLUSTER", "riverwatch")
+	replicas := testinfra.UseCluster(t)
 	e := storetest.NewArchive(t)
 	cfg := e.Config
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
