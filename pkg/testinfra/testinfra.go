@@ -95,6 +95,9 @@ func Config(t testing.TB) *config.Config {
 	c.Archiver.RollupTopic = name + ".archiver-rollups"
 	c.ClickHouse.Addr = addr
 	c.ClickHouse.Database = name
+	// On a replicated cluster (deploy/local/cluster.sh's tests) the schema is created ON
+	// CLUSTER, and Env hands the name to the service binaries.
+	c.ClickHouse.Cluster = os.Getenv("RIVERWATCH_CLICKHOUSE_CLUSTER")
 	// The defaults' paths are relative to the configuration's directory, configs/.
 	configs := filepath.Join(ModuleRoot(t), "configs")
 	c.SitesFile = filepath.Join(configs, c.SitesFile)
@@ -219,6 +222,7 @@ func Env(c *config.Config) []string {
 		"RIVERWATCH_ARCHIVER_ROLLUP_TOPIC="+c.Archiver.RollupTopic,
 		"RIVERWATCH_CLICKHOUSE_ADDR="+c.ClickHouse.Addr,
 		"RIVERWATCH_CLICKHOUSE_DATABASE="+c.ClickHouse.Database,
+		"RIVERWATCH_CLICKHOUSE_CLUSTER="+c.ClickHouse.Cluster,
 		"RIVERWATCH_SITES_FILE="+c.SitesFile,
 		"RIVERWATCH_PLAYBOOKS_FILE="+c.PlaybooksFile,
 		"RIVERWATCH_CONTACTS_FILE="+c.ContactsFile,
@@ -284,4 +288,32 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// UseCluster points the integration helpers of this test (Config, ClickHouse, Env and the
+// service binaries it starts) at deploy/local/cluster.sh's cluster: its three brokers, its
+// first ClickHouse replica and the schema ON CLUSTER riverwatch. It returns the replicas'
+// addresses and skips the test unless cluster.sh test set RIVERWATCH_TEST_CLUSTER_KAFKA and
+// RIVERWATCH_TEST_CLUSTER_CLICKHOUSE. It sets the environment, so the test must not be
+// parallel.
+func UseCluster(t *testing.T) (replicas []string) {
+	t.Helper()
+	brokers := os.Getenv("RIVERWATCH_TEST_CLUSTER_KAFKA")
+	addrs := os.Getenv("RIVERWATCH_TEST_CLUSTER_CLICKHOUSE")
+	if brokers == "" || addrs == "" {
+		t.Skip("RIVERWATCH_TEST_CLUSTER_KAFKA and _CLICKHOUSE are not set: the cluster of deploy/local/cluster.sh (cluster.sh test, which make test runs)")
+	}
+	replicas = strings.Split(addrs, ",")
+	if len(replicas) != 2 {
+		t.Fatalf("RIVERWATCH_TEST_CLUSTER_CLICKHOUSE=%s: want the two replicas' addresses", addrs)
+	}
+	for k, v := range map[string]string{
+		"RIVERWATCH_INTEGRATION":        "1",
+		"RIVERWATCH_KAFKA_BROKERS":      brokers,
+		"RIVERWATCH_CLICKHOUSE_ADDR":    replicas[0],
+		"RIVERWATCH_CLICKHOUSE_CLUSTER": "riverwatch",
+	} {
+		t.Setenv(k, v)
+	}
+	return replicas
 }
