@@ -43,7 +43,7 @@ func alarm(typ string) bool {
 // verdict says sensor fault, or every alarm of it is at (or predicted from) a site whose
 // station is offline or whose series is suspect. A drill, a maintenance incident and a
 // confirmed pollution are never inhibited.
-func (e *Engine) inhibitedBy(st *State) []string {
+func (e *Engine) inhibitedBy(st *State, fs faults) []string {
 	inc := &st.Incident
 	if st.Category != CategoryWaterQuality || inc.Drill || inc.Status == message.IncidentClosed || inc.Status == message.IncidentResolved {
 		return nil
@@ -74,7 +74,7 @@ func (e *Engine) inhibitedBy(st *State) []string {
 		if f.Type == message.EventPredictionIssued && f.Origin != "" {
 			site = f.Origin
 		}
-		r := e.stationFault(site, f.Parameter)
+		r := fs.of(site, f.Parameter)
 		if r == "" {
 			all = false
 			break
@@ -92,10 +92,17 @@ func (e *Engine) inhibitedBy(st *State) []string {
 	return out
 }
 
-// stationFault says why a site's series is not to be trusted now, or "": a maintenance
-// incident that is open or acknowledged holds the station offline, or a quality.suspect of
-// the parameter (or of the whole station) at it.
-func (e *Engine) stationFault(site, param string) string {
+// faults is what the open maintenance incidents say of the stations now: why a site's
+// station is offline, and why a series (site|parameter, or site| for the whole station) is
+// suspect. It is built once per engine call, so that inhibition costs one pass over the
+// incidents, not one per alarm.
+type faults struct {
+	offline map[string]string
+	suspect map[string]string
+}
+
+func (e *Engine) faults() faults {
+	fs := faults{offline: map[string]string{}, suspect: map[string]string{}}
 	for _, st := range e.sorted() {
 		if st.Category != CategoryMaintenance {
 			continue
@@ -103,23 +110,38 @@ func (e *Engine) stationFault(site, param string) string {
 		if s := st.Incident.Status; s != message.IncidentOpen && s != message.IncidentAcknowledged {
 			continue
 		}
-		if st.Active[activeKey(message.Event{Type: message.EventStationOffline, Site: site})] {
-			return fmt.Sprintf("station %s offline (incident %s)", site, st.Incident.ID)
-		}
 		for _, f := range st.Facts {
-			if f.Type == message.EventQualitySuspect && f.Site == site && (f.Parameter == "" || f.Parameter == param) {
-				return fmt.Sprintf("series %s/%s suspect: %s (incident %s)", site, param, f.Reason, st.Incident.ID)
+			switch {
+			case f.Type == message.EventStationOffline && st.Active[activeKey(message.Event{Type: f.Type, Site: f.Site})]:
+				if _, ok := fs.offline[f.Site]; !ok {
+					fs.offline[f.Site] = fmt.Sprintf("station %s offline (incident %s)", f.Site, st.Incident.ID)
+				}
+			case f.Type == message.EventQualitySuspect:
+				if k := f.Site + "|" + f.Parameter; fs.suspect[k] == "" {
+					fs.suspect[k] = fmt.Sprintf("series %s/%s suspect: %s (incident %s)", f.Site, f.Parameter, f.Reason, st.Incident.ID)
+				}
 			}
 		}
 	}
-	return ""
+	return fs
+}
+
+// of says why a site's series is not to be trusted now, or "".
+func (fs faults) of(site, param string) string {
+	if r := fs.offline[site]; r != "" {
+		return r
+	}
+	if r := fs.suspect[site+"|"+param]; r != "" {
+		return r
+	}
+	return fs.suspect[site+"|"]
 }
 
 // applyInhibition updates an incident's InhibitedBy, logs the change, tells the
 // maintenance unit when the inhibition starts and restarts the escalation delays when it
 // lifts. It reports whether the incident is inhibited now.
-func (e *Engine) applyInhibition(t *tx, st *State) bool {
-	inh := e.inhibitedBy(st)
+func (e *Engine) applyInhibition(t *tx, st *State, fs faults) bool {
+	inh := e.inhibitedBy(st, fs)
 	was := st.Incident.InhibitedBy
 	if slices.Equal(inh, was) {
 		return len(inh) > 0
@@ -233,7 +255,7 @@ func (e *Engine) judge(t *tx, st *State, ev message.Event) {
 			evidence = append(evidence, "no upstream neighbour to compare with")
 		}
 		evidence = append(evidence, fmt.Sprintf("%s did not follow after the travel time (expected %s): %s", down, ev.ArrivalAt.Format(time.RFC3339), ev.Reason))
-		if r := e.stationFault(origin, ev.Parameter); r != "" {
+		if r := e.faults().of(origin, ev.Parameter); r != "" {
 			conf += 0.2
 			evidence = append(evidence, r)
 		}

@@ -244,8 +244,9 @@ func (e *Engine) silencedBy(st *State, t *tx) []string {
 // incidents no silence holds any more. End of Alert is never held: it goes to whoever was
 // told.
 func (e *Engine) applySilences(t *tx) {
+	fs := e.faults()
 	for _, st := range e.sorted() {
-		inhibited := e.applyInhibition(t, st)
+		inhibited := e.applyInhibition(t, st, fs)
 		if len(e.silences) == 0 && len(st.Incident.SilencedBy) == 0 && !inhibited && !hasHeld(st) {
 			continue
 		}
