@@ -49,6 +49,31 @@ type Incident struct {
 	// a silenced incident opens and is recorded as any other, but what it would send is
 	// held, recorded as inhibited, and sent when no silence holds it any more.
 	SilencedBy []string `json:"silenced_by,omitempty"`
+	// InhibitedBy says why the incident's water-quality alarms are inhibited now: the
+	// station at its sites is offline, their series is suspect, or the verdict is a sensor
+	// fault. An inhibited incident's messages are held and recorded as inhibited, as a
+	// silenced one's, and the maintenance unit is told instead. Absent when none.
+	InhibitedBy []string `json:"inhibited_by,omitempty"`
+	// Verdict is the responder's judgement of the incident from the river topology: a
+	// sensor fault or a confirmed pollution. Absent until one is made.
+	Verdict *Verdict `json:"verdict,omitempty"`
+}
+
+// Verdict kinds.
+const (
+	// VerdictSensorFaultLikely: the station jumped while its upstream neighbour did not and
+	// its downstream neighbour did not follow after the travel time.
+	VerdictSensorFaultLikely = "sensor_fault_likely"
+	// VerdictPollutionConfirmed: the downstream site followed at the predicted time.
+	VerdictPollutionConfirmed = "pollution_confirmed"
+)
+
+// Verdict is a judgement of an incident with what it rests on.
+type Verdict struct {
+	Kind       string    `json:"kind"`       // VerdictSensorFaultLikely or VerdictPollutionConfirmed
+	Confidence float64   `json:"confidence"` // 0..1
+	Evidence   []string  `json:"evidence"`   // one line per observation, in words
+	At         time.Time `json:"at"`
 }
 
 // Step is one action a playbook assigns to a role in a jurisdiction.

@@ -468,11 +468,22 @@ func TestSilencesPageCreatesListsAndExpires(t *testing.T) {
 	}
 	inc.Version++
 	inc.SilencedBy = []string{h.fix.OwnSilence}
+	// So is an inhibited one, with its verdict and evidence.
+	inc.InhibitedBy = []string{"station STH-S2 offline (incident inc-maint)"}
+	inc.Verdict = &message.Verdict{Kind: message.VerdictSensorFaultLikely, Confidence: 0.7, At: inc.UpdatedAt,
+		Evidence: []string{"STH-S2 jumped", "upstream neighbour STH-S1 did not jump"}}
 	h.store.PutIncident(inc)
+	card := fmt.Sprintf(`article[data-incident=%q]`, h.fix.OpenIncident)
 	h.do(
 		chromedp.Navigate(h.srv.URL+"/#/incidents"),
-		chromedp.WaitVisible(fmt.Sprintf(`article[data-incident=%q] [data-testid="silenced"]`, h.fix.OpenIncident)),
+		chromedp.WaitVisible(card+` [data-testid="silenced"]`),
+		chromedp.WaitVisible(card+` [data-testid="inhibited"]`),
 	)
+	h.shot("incident-inhibited")
+	said := get(h, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector('%s [data-testid="verdict"]').innerText`, card)))
+	if !strings.Contains(said, "疑似仪器故障") || !strings.Contains(said, "70%") || !strings.Contains(said, "upstream neighbour STH-S1 did not jump") {
+		t.Errorf("the verdict reads %q", said)
+	}
 
 	v := newHarness(t)
 	v.signIn("dev-viewer-changji", "zh")

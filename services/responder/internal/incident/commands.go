@@ -237,7 +237,7 @@ func (e *Engine) resolve(t *tx, st *State, actor, detail, commandID string) {
 	t.log(st, "resolved", actor, detail, commandID)
 	st.Round++
 	if n := dropHeld(t, st); n > 0 {
-		t.log(st, "held_dropped", actorResponder, fmt.Sprintf("%d notifications held by %s were never sent: resolved while silenced", n, strings.Join(st.Incident.SilencedBy, ", ")), "")
+		t.log(st, "held_dropped", actorResponder, fmt.Sprintf("%d notifications held by %s were never sent: resolved while silenced or inhibited", n, strings.Join(append(slices.Clone(st.Incident.SilencedBy), st.Incident.InhibitedBy...), ", ")), "")
 	}
 	e.endOnResolve(t, st)
 	var f *Fact

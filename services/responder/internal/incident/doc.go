@@ -36,6 +36,12 @@
 // as inhibited), it does not escalate, and when no silence holds it any more the held
 // messages are released. End of Alert is never held and goes only to those told.
 //
+// Inhibition (inhibit.go) holds a water-quality incident's messages the same way, with
+// InhibitedBy set, when every alarm of it stands on an offline station or a suspect series,
+// or when its verdict is sensor_fault_likely; the maintenance unit is told instead. The
+// verdict comes from prediction.verified / .refuted and the network's neighbours:
+// pollution_confirmed lifts the inhibition with an escalation.
+//
 // Playbook durations are divided by Config.TimeScale, so demos and tests can run a one-hour
 // deadline in a minute or a second.
 package incident

@@ -366,6 +366,12 @@ func clone(in message.Incident) message.Incident {
 	out.EventIDs = slices.Clone(in.EventIDs)
 	out.Steps = slices.Clone(in.Steps)
 	out.SilencedBy = slices.Clone(in.SilencedBy)
+	out.InhibitedBy = slices.Clone(in.InhibitedBy)
+	if in.Verdict != nil {
+		v := *in.Verdict
+		v.Evidence = slices.Clone(in.Verdict.Evidence)
+		out.Verdict = &v
+	}
 	return out
 }
 

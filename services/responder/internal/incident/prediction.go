@@ -55,7 +55,8 @@ func window(f *Fact, tg *playbook.Target, arrival string, loc *time.Location) st
 
 // recordVerdict puts a prediction.verified or .refuted on the record of the incident of
 // the exceedance the prediction came from: it joins the incident's events and its audit
-// trail, and changes nothing else (no step, no condition, no recovery clock).
+// trail and makes the incident's verdict (judge), and changes no step, condition or
+// recovery clock.
 func (e *Engine) recordVerdict(t *tx, ev message.Event) (string, Changes, error) {
 	id, ok := e.byEvent[ev.OriginEventID]
 	st := e.incidents[id]
@@ -70,5 +71,6 @@ func (e *Engine) recordVerdict(t *tx, ev message.Event) (string, Changes, error)
 		action = "prediction_verified"
 	}
 	t.log(st, action, actorResponder, fmt.Sprintf("%s at %s %s: %s", ev.Type, ev.Site, ev.Parameter, ev.Reason), "")
+	e.judge(t, st, ev)
 	return OutcomeGrouped, t.finish(), nil
 }

@@ -244,8 +244,10 @@ func (e *Engine) silencedBy(st *State, t *tx) []string {
 // incidents no silence holds any more. End of Alert is never held: it goes to whoever was
 // told.
 func (e *Engine) applySilences(t *tx) {
+	fs := e.faults()
 	for _, st := range e.sorted() {
-		if len(e.silences) == 0 && len(st.Incident.SilencedBy) == 0 {
+		inhibited := e.applyInhibition(t, st, fs)
+		if len(e.silences) == 0 && len(st.Incident.SilencedBy) == 0 && !inhibited && !hasHeld(st) {
 			continue
 		}
 		ids := e.silencedBy(st, t)
@@ -254,13 +256,7 @@ func (e *Engine) applySilences(t *tx) {
 			st.Incident.SilencedBy = ids
 			switch {
 			case len(ids) == 0:
-				// The escalation delays of steps nobody was told about run from now.
-				for i := range st.Incident.Steps {
-					step := &st.Incident.Steps[i]
-					if ss := st.Steps[step.ID]; ss != nil && step.NotifiedAt == nil && ss.Created.Before(t.now) {
-						ss.Created = t.now
-					}
-				}
+				restartDelays(t, st)
 				t.log(st, "silence_lifted", actorResponder, fmt.Sprintf("no silence holds it any more (was %s): held notifications are sent", strings.Join(was, ", ")), "")
 			default:
 				t.log(st, "silenced", actorResponder, "notifications held by "+e.describeSilences(ids), "")
@@ -272,9 +268,13 @@ func (e *Engine) applySilences(t *tx) {
 				o.Status = statusHeld
 				t.record(st, o, statusInhibited, "held by "+e.describeSilences(ids))
 				t.dirty(st)
-			case len(ids) == 0 && o.Status == statusHeld:
+			case inhibited && o.Status == statusPending && o.Kind != KindEndOfAlert && o.Kind != KindMaintenanceNotice:
+				o.Status = statusHeld
+				t.record(st, o, statusInhibited, "inhibited, maintenance told instead: "+strings.Join(st.Incident.InhibitedBy, "; "))
+				t.dirty(st)
+			case len(ids) == 0 && !inhibited && o.Status == statusHeld:
 				o.Status, o.NextAt = statusPending, t.now
-				t.record(st, o, statusReleased, "no silence holds the incident any more")
+				t.record(st, o, statusReleased, "no silence or inhibition holds the incident any more")
 				t.dirty(st)
 			}
 		}
@@ -292,6 +292,10 @@ func (e *Engine) describeSilences(ids []string) string {
 		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+func hasHeld(st *State) bool {
+	return slices.ContainsFunc(st.Outbox, func(o *Outgoing) bool { return o.Status == statusHeld })
 }
 
 // dropHeld ends the held notifications of an incident that resolves while silenced: they

@@ -21,7 +21,7 @@ func (e *Engine) Tick() Changes {
 		pb, _ := e.books.Book(inc.Playbook)
 		switch inc.Status {
 		case message.IncidentOpen, message.IncidentAcknowledged:
-			if len(inc.SilencedBy) == 0 {
+			if len(inc.SilencedBy) == 0 && len(inc.InhibitedBy) == 0 {
 				// A silenced incident does not escalate: nobody was told, so nobody failed
 				// to acknowledge (its steps' escalation delays restart when it is released).
 				e.escalate(t, st)

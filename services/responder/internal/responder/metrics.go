@@ -49,7 +49,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "riverwatch_responder_silences", Help: "Silences held, by state now (pending, active, expired within the retention).",
 		}, []string{"state"}),
 		inhibited: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "riverwatch_responder_notifications_inhibited_total", Help: "Notifications held by a silence (recorded as inhibited).",
+			Name: "riverwatch_responder_notifications_inhibited_total", Help: "Notifications held by a silence or an inhibition (recorded as inhibited).",
 		}),
 	}
 	if reg != nil {

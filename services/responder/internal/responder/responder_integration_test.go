@@ -829,3 +829,77 @@ func TestSilenceEndToEndThroughTheAPI(t *testing.T) {
 		t.Errorf("expired silences %+v", list)
 	}
 }
+
+// TestOfflineStationsExceedancePagesMaintenanceOnly runs the responder on the real broker:
+// a station goes offline, then its series exceeds. The exceedance's incident is inhibited
+// (inhibited_by says the station is offline), every notification it would have sent is
+// recorded as inhibited with who and why, and only the maintenance unit is told.
+func TestOfflineStationsExceedancePagesMaintenanceOnly(t *testing.T) {
+	cfg := testinfra.Config(t)
+	bin := testinfra.BuildService(t, "responder")
+	rcv := newReceiver(t, -1)
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	cfg.ContactsFile = writeContacts(t, srv.URL)
+	listen := testinfra.FreeAddr(t)
+	env := append(testinfra.Env(cfg), "RIVERWATCH_RESPONDER_LISTEN="+listen, "RIVERWATCH_RESPONDER_WEBHOOK_SECRET="+webhookSecret,
+		"RIVERWATCH_RESPONDER_TICK_INTERVAL=50ms")
+	logPath := filepath.Join(t.TempDir(), "responder.log")
+	defer func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("responder log:\n%s", b)
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ups := &updates{}
+	go ups.run(ctx, cfg, cfg.Kafka.GroupPrefix+".test-reader")
+	events := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Events}, nil)
+	defer events.Close()
+	start(t, bin, env, listen, logPath)
+
+	now := time.Now().UTC()
+	off := message.Event{ID: message.EventID(message.EventStationOffline, "TTH-S2", "", now, ""), Type: message.EventStationOffline,
+		Site: "TTH-S2", River: "toutun", ObservedAt: now, EmittedAt: now}
+	publish(t, events, off.Site, off)
+	ev := message.Event{
+		ID: message.EventID(message.EventExceedanceOpened, "TTH-S2", "nh3n", now, ""), Type: message.EventExceedanceOpened,
+		Site: "TTH-S2", River: "toutun", Parameter: "nh3n", Value: 3.2, Limit: 1.0, TargetClass: "III", Class: "劣V",
+		Multiple: 2.2, Severity: "severe", ObservedAt: now, EmittedAt: now.Add(time.Second),
+	}
+	publish(t, events, ev.Site, ev)
+
+	alarm := func() *message.Incident {
+		var best *message.Incident
+		for _, up := range ups.snapshot() {
+			if up.Incident != nil && slices.Contains(up.Incident.EventIDs, ev.ID) && (best == nil || up.Incident.Version > best.Version) {
+				best = up.Incident
+			}
+		}
+		return best
+	}
+	chiefsNotTold := func() int {
+		n := 0
+		for _, up := range ups.snapshot() {
+			if nt := up.Notification; nt != nil && nt.Status == "inhibited" && strings.Contains(nt.Recipient, "/river_chief_office/") &&
+				strings.Contains(nt.Error, "offline") {
+				n++
+			}
+		}
+		return n
+	}
+	testinfra.Eventually(t, 60*time.Second, "the exceedance's incident inhibited, the river chief's page recorded as inhibited", func() bool {
+		inc := alarm()
+		return inc != nil && len(inc.InhibitedBy) > 0 && strings.Contains(inc.InhibitedBy[0], "TTH-S2 offline") && chiefsNotTold() > 0
+	})
+	testinfra.Eventually(t, 60*time.Second, "the maintenance unit told of the inhibited alarm", func() bool {
+		return len(rcv.find(func(r received) bool { return r.Role == "maintenance" && strings.Contains(r.Text, "告警已抑制") })) > 0
+	})
+	time.Sleep(time.Second) // ticks at 50 ms: a page that was not inhibited would be delivered by now
+	for _, r := range rcv.find(func(received) bool { return true }) {
+		if r.Role != "maintenance" {
+			t.Errorf("%s/%s was told (%s): only the maintenance unit should be", r.Jurisdiction, r.Role, r.Kind)
+		}
+	}
+}

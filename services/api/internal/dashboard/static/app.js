@@ -47,7 +47,7 @@ const I18N = {
     'sil.comment': '原因', 'sil.weekly': '每周', 'sil.expire': '结束静默', 'sil.expire.confirm': '确定结束该静默？被暂缓的通知将立即发出。',
     'sil.new': '新建静默/维护窗口', 'sil.site': '点位', 'sil.param': '指标（可选）', 'sil.hours': '时长（小时）',
     'sil.eor': '事件解除时结束', 'sil.days': '仅每周（可选）', 'sil.at': '起始时刻', 'sil.len': '窗口时长', 'sil.create': '创建',
-    'sst.pending': '待生效', 'sst.active': '生效中', 'sst.expired': '已结束', 'inc.silenced': '已静默',
+    'sst.pending': '待生效', 'sst.active': '生效中', 'sst.expired': '已结束', 'inc.silenced': '已静默', 'inc.inhibited': '已抑制（仅通知运维）', 'inc.verdict': '研判', 'vk.sensor_fault_likely': '疑似仪器故障', 'vk.pollution_confirmed': '污染已确认', 'inc.confidence': '置信度',
     'day.mon': '一', 'day.tue': '二', 'day.wed': '三', 'day.thu': '四', 'day.fri': '五', 'day.sat': '六', 'day.sun': '日',
   },
   en: {
@@ -89,7 +89,7 @@ const I18N = {
     'sil.comment': 'Comment', 'sil.weekly': 'weekly', 'sil.expire': 'Expire', 'sil.expire.confirm': 'Expire this silence? The notifications it holds go out at once.',
     'sil.new': 'New silence / maintenance window', 'sil.site': 'Site', 'sil.param': 'Parameter (optional)', 'sil.hours': 'Hours',
     'sil.eor': 'End when the incident resolves', 'sil.days': 'Only weekly on (optional)', 'sil.at': 'From', 'sil.len': 'Window', 'sil.create': 'Create',
-    'sst.pending': 'pending', 'sst.active': 'active', 'sst.expired': 'ended', 'inc.silenced': 'silenced',
+    'sst.pending': 'pending', 'sst.active': 'active', 'sst.expired': 'ended', 'inc.silenced': 'silenced', 'inc.inhibited': 'inhibited (maintenance only)', 'inc.verdict': 'Verdict', 'vk.sensor_fault_likely': 'sensor fault likely', 'vk.pollution_confirmed': 'pollution confirmed', 'inc.confidence': 'confidence',
     'day.mon': 'Mon', 'day.tue': 'Tue', 'day.wed': 'Wed', 'day.thu': 'Thu', 'day.fri': 'Fri', 'day.sat': 'Sat', 'day.sun': 'Sun',
   },
 };
@@ -484,7 +484,8 @@ function incidentCard(d, names, juris) {
       <span>${esc(t('inc.site'))} <a href="#/site/${encodeURIComponent(inc.site)}">${esc(names[inc.site] || inc.site)}</a></span>
       <span>${esc(t('inc.jur'))}: ${esc((inc.jurisdictions || []).map((j) => juris[j] || j).join('、'))}</span>
       ${inc.acked_at ? `<span>${esc(t('inc.acked'))} ${esc(fmtTime(inc.acked_at))}</span>` : ''}</div></div>
-      <span>${(inc.silenced_by || []).length ? `<span class="tag warn" data-testid="silenced" title="${esc(inc.silenced_by.join(', '))}">${esc(t('inc.silenced'))}</span> ` : ''}<span class="tag ${esc(inc.status)}" data-testid="incident-status">${esc(t('ist.' + inc.status))}</span></span></header>
+      <span>${(inc.silenced_by || []).length ? `<span class="tag warn" data-testid="silenced" title="${esc(inc.silenced_by.join(', '))}">${esc(t('inc.silenced'))}</span> ` : ''}${(inc.inhibited_by || []).length ? `<span class="tag warn" data-testid="inhibited" title="${esc(inc.inhibited_by.join('; '))}">${esc(t('inc.inhibited'))}</span> ` : ''}<span class="tag ${esc(inc.status)}" data-testid="incident-status">${esc(t('ist.' + inc.status))}</span></span></header>
+    ${inc.verdict ? `<p class="verdict" data-testid="verdict" data-kind="${esc(inc.verdict.kind)}"><strong>${esc(t('inc.verdict'))}: ${esc(t('vk.' + inc.verdict.kind))}</strong> (${esc(t('inc.confidence'))} ${esc(Math.round(inc.verdict.confidence * 100))}%, ${esc(fmtTime(inc.verdict.at))})<br>${(inc.verdict.evidence || []).map(esc).join('<br>')}</p>` : ''}
     ${steps ? `<table><thead><tr><th>${esc(t('step.relation'))}</th><th>${esc(t('step.jur'))}</th><th>${esc(t('step.owner'))}</th><th>${esc(t('step.action'))}</th><th>${esc(t('step.deadline'))}</th><th>${esc(t('step.receipt'))}</th><th>${esc(t('step.done'))}</th></tr></thead><tbody>${steps}</tbody></table>` : ''}
     <div class="actions">${buttons.join('')}</div>
     ${stationCommandsTable(d.station_commands || [], names)}
