@@ -432,6 +432,15 @@ func TestPropertySectionIsNeverBetterThanItsWorstItem(t *testing.T) {
 			if err != nil {
 				c = 0
 			}
+			if it.Param == "ph" {
+				// pH is judged by its range: the worse of its lowest and highest value.
+				lo, _ := standard.Classify(it.Param, it.Min, body)
+				hi, _ := standard.Classify(it.Param, it.Max, body)
+				c = max(lo, hi)
+			}
+			if !it.HasRange || it.Min > it.Mean+1e-9 || it.Mean > it.Max+1e-9 {
+				t.Fatalf("item %s mean %v outside its range %v–%v (has range %v)", it.Param, it.Mean, it.Min, it.Max, it.HasRange)
+			}
 			if c != it.Class {
 				t.Fatalf("item %s mean %v class %v, Classify gives %v", it.Param, it.Mean, it.Class, c)
 			}
@@ -490,6 +499,61 @@ func TestMultiplesArePrintedWithOneDecimalAs22HaoPrintsThem(t *testing.T) {
 			r := evaluate.Section([]evaluate.Sample{s("X", c.param, c.mean, day(1, 1))}, standard.River)
 			if got := r.MainPollutantsText(); got != c.want {
 				t.Errorf("main pollutants = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestPHIsJudgedByItsRangeNotItsMean(t *testing.T) {
+	// pH 6–9 is the limit of every class (GB 3838-2002 item 2): in range is Class Ⅰ,
+	// outside it 劣Ⅴ. The mean of 5.6 and 9.4 is 7.5, in range; neither reading is.
+	cases := []struct {
+		name   string
+		values []float64
+		want   standard.Class
+	}{
+		{"5.6 and 9.4 average to 7.5 but both are out of range", []float64{5.6, 9.4}, standard.ClassWorseV},
+		{"one reading of 9.4 among in-range ones", []float64{7, 7.5, 9.4}, standard.ClassWorseV},
+		{"one reading of 5.9 below the range", []float64{5.9, 7, 8}, standard.ClassWorseV},
+		{"6.0 and 9.0 are the inclusive ends of the range", []float64{6.0, 9.0}, standard.ClassI},
+		{"all in range", []float64{7.1, 7.8}, standard.ClassI},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var ss []evaluate.Sample
+			for i, v := range c.values {
+				ss = append(ss, s("X", "ph", v, day(1, 1+i)))
+			}
+			r := evaluate.Section(ss, standard.River)
+			it, _ := r.Item("ph")
+			if it.Class != c.want || r.Class != c.want {
+				t.Errorf("pH %v: item class %v, section class %v; want %v", c.values, it.Class, r.Class, c.want)
+			}
+			if !it.HasRange || it.Min != slices.Min(c.values) || it.Max != slices.Max(c.values) {
+				t.Errorf("pH range = %v–%v (has %v), want %v–%v", it.Min, it.Max, it.HasRange, slices.Min(c.values), slices.Max(c.values))
+			}
+		})
+	}
+}
+
+func TestSectionOfMeansJudgesPHByItsRangeAndOtherItemsByTheirMean(t *testing.T) {
+	cases := []struct {
+		name  string
+		means []evaluate.ItemMean
+		want  standard.Class
+		text  string
+	}{
+		{"pH mean 7.5 from 5.6 and 9.4 is 劣Ⅴ", []evaluate.ItemMean{{Param: "ph", N: 2, Mean: 7.5, Min: 5.6, Max: 9.4, HasRange: true}}, standard.ClassWorseV, "pH值"},
+		{"pH without a range is judged by its mean", []evaluate.ItemMean{{Param: "ph", N: 2, Mean: 7.5}}, standard.ClassI, ""},
+		{"NH3-N is judged by its mean even when a reading exceeded", []evaluate.ItemMean{{Param: "nh3n", N: 2, Mean: 0.4, Min: 0.1, Max: 1.8, HasRange: true}}, standard.ClassII, ""},
+		{"CODMn mean 13.2 is Ⅴ with multiple 1.2", []evaluate.ItemMean{{Param: "codmn", N: 4, Mean: 13.2, Min: 10, Max: 16, HasRange: true}}, standard.ClassV, "高锰酸盐指数(1.2)"},
+		{"an item without readings is left out", []evaluate.ItemMean{{Param: "codmn", N: 0, Mean: 13.2}}, 0, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := evaluate.SectionOfMeans("X", c.means, standard.River)
+			if r.Class != c.want || r.MainPollutantsText() != c.text {
+				t.Errorf("class %v, main pollutants %q; want %v, %q", r.Class, r.MainPollutantsText(), c.want, c.text)
 			}
 		})
 	}

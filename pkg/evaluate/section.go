@@ -50,6 +50,10 @@ type ItemResult struct {
 	// Mean is the arithmetic mean of the effective values (22号: periods are
 	// evaluated on the arithmetic mean; facts §2.6).
 	Mean float64
+	// Min and Max are the lowest and highest effective value, set when
+	// HasRange is true (a section's samples, or ItemMeans that carry them).
+	Min, Max float64
+	HasRange bool
 	// Class is the GB 3838-2002 class of Mean, 0 when the item has none for
 	// the water body (temperature, TN in rivers, Table 2/3 and other items).
 	Class standard.Class
@@ -141,14 +145,40 @@ func (r SectionResult) Item(param string) (ItemResult, bool) {
 
 // acc accumulates the samples of one parameter.
 type acc struct {
-	sum    float64
-	n, bdl int
+	sum, min, max float64
+	n, bdl        int
+}
+
+// ItemMean is one parameter's aggregate over a period, for a period assessed from
+// stored means rather than samples (the compliance report reads monthly means).
+type ItemMean struct {
+	Param    string
+	N        int     // readings averaged
+	Mean     float64 // their arithmetic mean
+	Min, Max float64 // their lowest and highest value, when HasRange
+	HasRange bool
+}
+
+// SectionOfMeans assesses a period of one section from per-item aggregates, by the same
+// rules as Section: an item's class is that of its mean, except pH, judged by its range.
+func SectionOfMeans(site string, means []ItemMean, body standard.WaterBody) SectionResult {
+	r := SectionResult{Site: site, Body: body}
+	items := make([]ItemResult, 0, len(means))
+	for _, m := range means {
+		if m.N <= 0 || math.IsNaN(m.Mean) || math.IsInf(m.Mean, 0) {
+			continue
+		}
+		items = append(items, ItemResult{Param: m.Param, N: m.N, Mean: m.Mean, Min: m.Min, Max: m.Max, HasRange: m.HasRange})
+		r.Samples += m.N
+	}
+	assess(&r, items)
+	return r
 }
 
 // Section assesses a period of one section from its samples (环办〔2011〕22号;
 // facts §2.2–2.4, §2.6): each item is the arithmetic mean of its effective
 // values (below detection limit as DL/2), classified by GB 3838-2002 for
-// body; the section's class is the worst class of the 21 evaluated items;
+// body (pH by its lowest and highest value: its limit is a range); the section's class is the worst class of the 21 evaluated items;
 // main pollutants are found when it is worse than Class Ⅲ. All samples are
 // taken to belong to one section: Site is that of the first sample.
 func Section(samples []Sample, body standard.WaterBody) SectionResult {
@@ -168,6 +198,12 @@ func Section(samples []Sample, body standard.WaterBody) SectionResult {
 			a = &acc{}
 			accs[s.Param] = a
 		}
+		if a.n == 0 || v < a.min {
+			a.min = v
+		}
+		if a.n == 0 || v > a.max {
+			a.max = v
+		}
 		a.sum += v
 		a.n++
 		if s.BelowDL {
@@ -183,7 +219,7 @@ func Section(samples []Sample, body standard.WaterBody) SectionResult {
 	}
 	items := make([]ItemResult, 0, len(accs))
 	for p, a := range accs {
-		items = append(items, ItemResult{Param: p, N: a.n, BelowDL: a.bdl, Mean: a.sum / float64(a.n)})
+		items = append(items, ItemResult{Param: p, N: a.n, BelowDL: a.bdl, Mean: a.sum / float64(a.n), Min: a.min, Max: a.max, HasRange: true})
 	}
 	assess(&r, items)
 	return r
@@ -197,6 +233,15 @@ func assess(r *SectionResult, items []ItemResult) {
 		it.Name, _ = standard.Describe(it.Param)
 		if c, err := standard.Classify(it.Param, it.Mean, r.Body); err == nil {
 			it.Class = c
+		}
+		if it.Param == paramPH && it.HasRange {
+			// pH is a range limit (6–9 for every class): a period is judged by its
+			// lowest and highest reading, so 5.6 and 9.4 are not a Class Ⅰ mean of 7.5.
+			for _, v := range []float64{it.Min, it.Max} {
+				if c, err := standard.Classify(it.Param, v, r.Body); err == nil && c > it.Class {
+					it.Class = c
+				}
+			}
 		}
 		if m, ok := standard.Multiple(it.Param, it.Mean, r.Body); ok && m > 0 {
 			it.Multiple = m
@@ -282,3 +327,6 @@ func mainPollutants(items []ItemResult, c standard.Class, body standard.WaterBod
 	}
 	return out
 }
+
+// paramPH is the canonical code of pH, the one item whose limit is a range.
+const paramPH = "ph"
