@@ -536,25 +536,44 @@ func TestPHIsJudgedByItsRangeNotItsMean(t *testing.T) {
 	}
 }
 
-func TestSectionOfMeansJudgesPHByItsRangeAndOtherItemsByTheirMean(t *testing.T) {
+func TestSamplesThatCarryARangeJudgePHByIt(t *testing.T) {
+	// The compliance report passes one sample per item: a stored mean with the
+	// lowest and highest reading of the period.
+	rs := func(param string, mean, lo, hi float64) evaluate.Sample {
+		smp := s("X", param, mean, day(1, 1))
+		smp.HasRange, smp.Min, smp.Max = true, lo, hi
+		return smp
+	}
 	cases := []struct {
-		name  string
-		means []evaluate.ItemMean
-		want  standard.Class
-		text  string
+		name    string
+		samples []evaluate.Sample
+		want    standard.Class
+		text    string
 	}{
-		{"pH mean 7.5 from 5.6 and 9.4 is 劣Ⅴ", []evaluate.ItemMean{{Param: "ph", N: 2, Mean: 7.5, Min: 5.6, Max: 9.4, HasRange: true}}, standard.ClassWorseV, "pH值"},
-		{"pH without a range is judged by its mean", []evaluate.ItemMean{{Param: "ph", N: 2, Mean: 7.5}}, standard.ClassI, ""},
-		{"NH3-N is judged by its mean even when a reading exceeded", []evaluate.ItemMean{{Param: "nh3n", N: 2, Mean: 0.4, Min: 0.1, Max: 1.8, HasRange: true}}, standard.ClassII, ""},
-		{"CODMn mean 13.2 is Ⅴ with multiple 1.2", []evaluate.ItemMean{{Param: "codmn", N: 4, Mean: 13.2, Min: 10, Max: 16, HasRange: true}}, standard.ClassV, "高锰酸盐指数(1.2)"},
-		{"an item without readings is left out", []evaluate.ItemMean{{Param: "codmn", N: 0, Mean: 13.2}}, 0, ""},
+		{"pH mean 7.5 from 5.6 and 9.4 is 劣Ⅴ", []evaluate.Sample{rs("ph", 7.5, 5.6, 9.4)}, standard.ClassWorseV, "pH值"},
+		{"pH mean 7.5 without a range is judged by its mean", []evaluate.Sample{s("X", "ph", 7.5, day(1, 1))}, standard.ClassI, ""},
+		{"NH3-N is judged by its mean even when a reading exceeded", []evaluate.Sample{rs("nh3n", 0.4, 0.1, 1.8)}, standard.ClassII, ""},
+		{"CODMn mean 13.2 is Ⅴ with multiple (13.2−6)/6 = 1.2", []evaluate.Sample{rs("codmn", 13.2, 10, 16)}, standard.ClassV, "高锰酸盐指数(1.2)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := evaluate.SectionOfMeans("X", c.means, standard.River)
+			r := evaluate.Section(c.samples, standard.River)
 			if r.Class != c.want || r.MainPollutantsText() != c.text {
 				t.Errorf("class %v, main pollutants %q; want %v, %q", r.Class, r.MainPollutantsText(), c.want, c.text)
 			}
 		})
+	}
+}
+
+func TestRiverMeanConcentrationKeepsTheSectionsPHRange(t *testing.T) {
+	// Two sections with pH means 7.0 and 8.0; one read 9.4 once. The river mean is
+	// 7.5, but its pH range is 6.8–9.4: 劣Ⅴ.
+	a := s("A", "ph", 7.0, day(1, 1))
+	a.HasRange, a.Min, a.Max = true, 6.8, 7.2
+	b := s("B", "ph", 8.0, day(1, 1))
+	b.HasRange, b.Min, b.Max = true, 7.0, 9.4
+	rr := evaluate.River(map[string][]evaluate.Sample{"A": {a}, "B": {b}})
+	if rr.Class != standard.ClassWorseV {
+		t.Errorf("river class %v, want 劣Ⅴ", rr.Class)
 	}
 }

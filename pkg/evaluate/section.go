@@ -22,6 +22,19 @@ type Sample struct {
 	// DL is the detection limit of a BelowDL value. When it is 0, Value is
 	// taken as the detection limit (the HJ/T 91 "DL + L" notation).
 	DL float64
+	// HasRange marks a sample that stands for several readings (a stored
+	// monthly mean): Min and Max are their lowest and highest value, which
+	// judge pH (a mean of 5.6 and 9.4 is in range; neither reading is).
+	HasRange bool
+	Min, Max float64
+}
+
+// bounds returns the lowest and highest value s stands for: its range, or v.
+func (s Sample) bounds(v float64) (lo, hi float64) {
+	if s.HasRange && !math.IsNaN(s.Min) && !math.IsNaN(s.Max) {
+		return min(s.Min, v), max(s.Max, v)
+	}
+	return v, v
 }
 
 // Effective returns the value that enters statistics: the value itself, or
@@ -50,8 +63,8 @@ type ItemResult struct {
 	// Mean is the arithmetic mean of the effective values (22号: periods are
 	// evaluated on the arithmetic mean; facts §2.6).
 	Mean float64
-	// Min and Max are the lowest and highest effective value, set when
-	// HasRange is true (a section's samples, or ItemMeans that carry them).
+	// Min and Max are the lowest and highest value of the item's samples (and
+	// of the ranges they carry), when HasRange; pH is judged by them.
 	Min, Max float64
 	HasRange bool
 	// Class is the GB 3838-2002 class of Mean, 0 when the item has none for
@@ -149,32 +162,6 @@ type acc struct {
 	n, bdl        int
 }
 
-// ItemMean is one parameter's aggregate over a period, for a period assessed from
-// stored means rather than samples (the compliance report reads monthly means).
-type ItemMean struct {
-	Param    string
-	N        int     // readings averaged
-	Mean     float64 // their arithmetic mean
-	Min, Max float64 // their lowest and highest value, when HasRange
-	HasRange bool
-}
-
-// SectionOfMeans assesses a period of one section from per-item aggregates, by the same
-// rules as Section: an item's class is that of its mean, except pH, judged by its range.
-func SectionOfMeans(site string, means []ItemMean, body standard.WaterBody) SectionResult {
-	r := SectionResult{Site: site, Body: body}
-	items := make([]ItemResult, 0, len(means))
-	for _, m := range means {
-		if m.N <= 0 || math.IsNaN(m.Mean) || math.IsInf(m.Mean, 0) {
-			continue
-		}
-		items = append(items, ItemResult{Param: m.Param, N: m.N, Mean: m.Mean, Min: m.Min, Max: m.Max, HasRange: m.HasRange})
-		r.Samples += m.N
-	}
-	assess(&r, items)
-	return r
-}
-
 // Section assesses a period of one section from its samples (环办〔2011〕22号;
 // facts §2.2–2.4, §2.6): each item is the arithmetic mean of its effective
 // values (below detection limit as DL/2), classified by GB 3838-2002 for
@@ -198,11 +185,12 @@ func Section(samples []Sample, body standard.WaterBody) SectionResult {
 			a = &acc{}
 			accs[s.Param] = a
 		}
-		if a.n == 0 || v < a.min {
-			a.min = v
+		lo, hi := s.bounds(v)
+		if a.n == 0 || lo < a.min {
+			a.min = lo
 		}
-		if a.n == 0 || v > a.max {
-			a.max = v
+		if a.n == 0 || hi > a.max {
+			a.max = hi
 		}
 		a.sum += v
 		a.n++
