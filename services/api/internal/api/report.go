@@ -53,7 +53,14 @@ type SiteCompliance struct {
 	// CorrectedReadings is how many of the site's readings in the period an admin corrected
 	// (POST …/readings/corrections): the report says what it rests on.
 	CorrectedReadings uint64 `json:"corrected_readings"`
+	// PHMin and PHMax are the lowest and highest pH reading of the period, null without
+	// pH: pH is judged by its range (6–9 for every class), not by its mean.
+	PHMin *float64 `json:"ph_min"`
+	PHMax *float64 `json:"ph_max"`
 }
+
+// paramPH is the canonical code of pH.
+const paramPH = "ph"
 
 // RiverRating is a river rated from its sections (2011 method, facts §2.5).
 type RiverRating struct {
@@ -171,8 +178,8 @@ func (s *Server) period(label string, from, to time.Time, sites []*network.Site,
 		correctedOf[c.Site] += c.Readings
 	}
 	type acc struct {
-		sum float64
-		n   uint64
+		sum, min, max float64
+		n             uint64
 	}
 	sums := map[string]map[string]*acc{}
 	for _, m := range means {
@@ -187,6 +194,12 @@ func (s *Server) period(label string, from, to time.Time, sites []*network.Site,
 			a = &acc{}
 			sums[m.Site][m.Parameter] = a
 		}
+		if a.n == 0 || m.Min < a.min {
+			a.min = m.Min
+		}
+		if a.n == 0 || m.Max > a.max {
+			a.max = m.Max
+		}
 		a.sum += m.Mean * float64(m.Count)
 		a.n += m.Count
 	}
@@ -200,7 +213,8 @@ func (s *Server) period(label string, from, to time.Time, sites []*network.Site,
 		sort.Strings(params)
 		for _, p := range params {
 			a := sums[site][p]
-			out = append(out, evaluate.Sample{Site: site, Param: p, Value: a.sum / float64(a.n), Time: from})
+			// The range goes with the mean: pH is judged by its lowest and highest reading.
+			out = append(out, evaluate.Sample{Site: site, Param: p, Value: a.sum / float64(a.n), Time: from, HasRange: true, Min: a.min, Max: a.max})
 			n += a.n
 		}
 		return out, n
@@ -246,6 +260,9 @@ func (s *Server) period(label string, from, to time.Time, sites []*network.Site,
 		}
 		if res.Class != 0 {
 			sc.Class = res.Class.String()
+		}
+		if ph, ok := res.Item(paramPH); ok && ph.HasRange {
+			sc.PHMin, sc.PHMax = &ph.Min, &ph.Max
 		}
 		pr.Sites = append(pr.Sites, sc)
 	}
@@ -336,20 +353,28 @@ func (s *Server) writeComplianceCSV(w http.ResponseWriter, rep ComplianceReport)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte(csvBOM))
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"period", "scope", "id", "name", "target", "class", "descriptor", "meets_target", "value", "detail", "corrected_readings"})
+	_ = cw.Write([]string{"period", "scope", "id", "name", "target", "class", "descriptor", "meets_target", "value", "detail", "corrected_readings", "ph_min", "ph_max"})
 	periods := append(append([]PeriodReport{}, rep.Months...), rep.Period)
 	for _, p := range periods {
 		for _, sc := range p.Sites {
-			_ = cw.Write([]string{p.Label, "site", sc.Site, sc.Name, sc.TargetClass, sc.ClassRoman, sc.Descriptor, boolText(sc.MeetsTarget), strconv.FormatUint(sc.Samples, 10), sc.MainPollutants, strconv.FormatUint(sc.CorrectedReadings, 10)})
+			_ = cw.Write([]string{p.Label, "site", sc.Site, sc.Name, sc.TargetClass, sc.ClassRoman, sc.Descriptor, boolText(sc.MeetsTarget), strconv.FormatUint(sc.Samples, 10), sc.MainPollutants, strconv.FormatUint(sc.CorrectedReadings, 10), optFloat(sc.PHMin), optFloat(sc.PHMax)})
 		}
 		for _, rv := range p.Rivers {
-			_ = cw.Write([]string{p.Label, "river", rv.River, rv.Name, "", rv.ClassRoman, rv.Descriptor, "", trimFloat(rv.ShareIIIOrBetter, 4), rv.Method + " " + rv.MainPollutants, ""})
+			_ = cw.Write([]string{p.Label, "river", rv.River, rv.Name, "", rv.ClassRoman, rv.Descriptor, "", trimFloat(rv.ShareIIIOrBetter, 4), rv.Method + " " + rv.MainPollutants, "", "", ""})
 		}
 		for _, in := range p.Indicators {
-			_ = cw.Write([]string{p.Label, "indicator", in.ID, in.Name, trimFloat(in.Target, 4), "", "", boolText(in.Meets), trimFloat(in.Value, 4), strconv.Itoa(in.Count) + "/" + strconv.Itoa(in.Of), ""})
+			_ = cw.Write([]string{p.Label, "indicator", in.ID, in.Name, trimFloat(in.Target, 4), "", "", boolText(in.Meets), trimFloat(in.Value, 4), strconv.Itoa(in.Count) + "/" + strconv.Itoa(in.Of), "", "", ""})
 		}
 	}
 	cw.Flush()
+}
+
+// optFloat writes an optional number, "" for null.
+func optFloat(f *float64) string {
+	if f == nil {
+		return ""
+	}
+	return trimFloat(*f, 4)
 }
 
 func boolText(b *bool) string {
