@@ -285,13 +285,13 @@ func (s *Server) period(label string, from, to time.Time, sites []*network.Site,
 		sort.Strings(params)
 		for _, p := range params {
 			a := sums[site][p]
+			n += a.n // samples says what the period holds, short items included
 			if !rule.enough(a.n, a.months) {
 				short = append(short, p)
 				continue
 			}
 			// The range goes with the mean: pH is judged by its lowest and highest reading.
 			out = append(out, evaluate.Sample{Site: site, Param: p, Value: a.sum / float64(a.n), Time: from, HasRange: true, Min: a.min, Max: a.max})
-			n += a.n
 		}
 		return out, n, short
 	}

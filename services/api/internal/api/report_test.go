@@ -134,6 +134,9 @@ func TestTheComplianceReportShowsAPeriodWithTooLittleDataAsSuch(t *testing.T) {
 				t.Errorf("assessment %s with min %d %s, want %s with %d", p.Assessment, p.MinData, p.MinDataUnit, c.assessment, c.minData)
 			}
 			sc := siteOf(p, "STH-S1")
+			if want := uint64(len(c.months) * c.n); sc.Samples != want {
+				t.Errorf("samples %d, want %d: every reading of the period, short items included", sc.Samples, want)
+			}
 			if sc.DataStatus != c.status {
 				t.Fatalf("data status %q, want %q (%+v)", sc.DataStatus, c.status, sc)
 			}
