@@ -449,6 +449,16 @@ type API struct {
 	// is never silently short. Narrow the range, pick an hourly or daily resolution, or
 	// page with limit and offset. Default 500000.
 	ExportMaxRows int `mapstructure:"export_max_rows"`
+	// ReportMinMonthly, ReportMinQuarterly and ReportMinAnnual are the data an item needs
+	// to enter the compliance report's class of a period (环办〔2011〕22号 month, quarter
+	// and year assessment): readings in a month (default 1), months with data in a
+	// quarter (default 2) and months with data in a year (default 8, scaled to periods of
+	// other lengths). A site whose items all fall short is shown as insufficient_data
+	// (数据不足), not as a class. 22号's quarterly and annual counts are unverified (facts
+	// §2.6, §7): the defaults are the usual figures.
+	ReportMinMonthly   int `mapstructure:"report_min_monthly"`
+	ReportMinQuarterly int `mapstructure:"report_min_quarterly"`
+	ReportMinAnnual    int `mapstructure:"report_min_annual"`
 	// EvidenceKeyFile is the deployment's Ed25519 key that signs evidence bundles (GET
 	// /api/v1/incidents/{id}/evidence): a PEM PRIVATE KEY (openssl genpkey -algorithm
 	// ed25519), or a 32-byte seed or 64-byte key, raw or hex. Empty: the route answers 503
@@ -465,6 +475,7 @@ func defaultAPI() API {
 		RefreshInterval: 2 * time.Second, LatestLookback: 30 * 24 * time.Hour,
 		RawMaxSpan: 48 * time.Hour, HourMaxSpan: 92 * 24 * time.Hour, QueryTimeout: 30 * time.Second,
 		RateLimit: 50, RateBurst: 200, MaxInflightPerToken: 4, ExportMaxRows: 500000,
+		ReportMinMonthly: 1, ReportMinQuarterly: 2, ReportMinAnnual: 8,
 		EvidenceMargin: 24 * time.Hour,
 	}
 }
@@ -490,6 +501,15 @@ func (a API) Validate() error {
 	v.positive("api.rate_burst", a.RateBurst)
 	v.positive("api.max_inflight_per_token", a.MaxInflightPerToken)
 	v.positive("api.export_max_rows", a.ExportMaxRows)
+	v.positive("api.report_min_monthly", a.ReportMinMonthly)
+	v.positive("api.report_min_quarterly", a.ReportMinQuarterly)
+	v.positive("api.report_min_annual", a.ReportMinAnnual)
+	if a.ReportMinQuarterly > 3 {
+		v.add("api.report_min_quarterly", "%d months: a quarter has 3", a.ReportMinQuarterly)
+	}
+	if a.ReportMinAnnual > 12 {
+		v.add("api.report_min_annual", "%d months: a year has 12", a.ReportMinAnnual)
+	}
 	v.positive("api.evidence_margin", a.EvidenceMargin)
 	return v.err()
 }

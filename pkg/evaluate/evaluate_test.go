@@ -432,6 +432,15 @@ func TestPropertySectionIsNeverBetterThanItsWorstItem(t *testing.T) {
 			if err != nil {
 				c = 0
 			}
+			if it.Param == "ph" {
+				// pH is judged by its range: the worse of its lowest and highest value.
+				lo, _ := standard.Classify(it.Param, it.Min, body)
+				hi, _ := standard.Classify(it.Param, it.Max, body)
+				c = max(lo, hi)
+			}
+			if !it.HasRange || it.Min > it.Mean+1e-9 || it.Mean > it.Max+1e-9 {
+				t.Fatalf("item %s mean %v outside its range %v–%v (has range %v)", it.Param, it.Mean, it.Min, it.Max, it.HasRange)
+			}
 			if c != it.Class {
 				t.Fatalf("item %s mean %v class %v, Classify gives %v", it.Param, it.Mean, it.Class, c)
 			}
@@ -492,5 +501,79 @@ func TestMultiplesArePrintedWithOneDecimalAs22HaoPrintsThem(t *testing.T) {
 				t.Errorf("main pollutants = %q, want %q", got, c.want)
 			}
 		})
+	}
+}
+
+func TestPHIsJudgedByItsRangeNotItsMean(t *testing.T) {
+	// pH 6–9 is the limit of every class (GB 3838-2002 item 2): in range is Class Ⅰ,
+	// outside it 劣Ⅴ. The mean of 5.6 and 9.4 is 7.5, in range; neither reading is.
+	cases := []struct {
+		name   string
+		values []float64
+		want   standard.Class
+	}{
+		{"5.6 and 9.4 average to 7.5 but both are out of range", []float64{5.6, 9.4}, standard.ClassWorseV},
+		{"one reading of 9.4 among in-range ones", []float64{7, 7.5, 9.4}, standard.ClassWorseV},
+		{"one reading of 5.9 below the range", []float64{5.9, 7, 8}, standard.ClassWorseV},
+		{"6.0 and 9.0 are the inclusive ends of the range", []float64{6.0, 9.0}, standard.ClassI},
+		{"all in range", []float64{7.1, 7.8}, standard.ClassI},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var ss []evaluate.Sample
+			for i, v := range c.values {
+				ss = append(ss, s("X", "ph", v, day(1, 1+i)))
+			}
+			r := evaluate.Section(ss, standard.River)
+			it, _ := r.Item("ph")
+			if it.Class != c.want || r.Class != c.want {
+				t.Errorf("pH %v: item class %v, section class %v; want %v", c.values, it.Class, r.Class, c.want)
+			}
+			if !it.HasRange || it.Min != slices.Min(c.values) || it.Max != slices.Max(c.values) {
+				t.Errorf("pH range = %v–%v (has %v), want %v–%v", it.Min, it.Max, it.HasRange, slices.Min(c.values), slices.Max(c.values))
+			}
+		})
+	}
+}
+
+func TestSamplesThatCarryARangeJudgePHByIt(t *testing.T) {
+	// The compliance report passes one sample per item: a stored mean with the
+	// lowest and highest reading of the period.
+	rs := func(param string, mean, lo, hi float64) evaluate.Sample {
+		smp := s("X", param, mean, day(1, 1))
+		smp.HasRange, smp.Min, smp.Max = true, lo, hi
+		return smp
+	}
+	cases := []struct {
+		name    string
+		samples []evaluate.Sample
+		want    standard.Class
+		text    string
+	}{
+		{"pH mean 7.5 from 5.6 and 9.4 is 劣Ⅴ", []evaluate.Sample{rs("ph", 7.5, 5.6, 9.4)}, standard.ClassWorseV, "pH值"},
+		{"pH mean 7.5 without a range is judged by its mean", []evaluate.Sample{s("X", "ph", 7.5, day(1, 1))}, standard.ClassI, ""},
+		{"NH3-N is judged by its mean even when a reading exceeded", []evaluate.Sample{rs("nh3n", 0.4, 0.1, 1.8)}, standard.ClassII, ""},
+		{"CODMn mean 13.2 is Ⅴ with multiple (13.2−6)/6 = 1.2", []evaluate.Sample{rs("codmn", 13.2, 10, 16)}, standard.ClassV, "高锰酸盐指数(1.2)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := evaluate.Section(c.samples, standard.River)
+			if r.Class != c.want || r.MainPollutantsText() != c.text {
+				t.Errorf("class %v, main pollutants %q; want %v, %q", r.Class, r.MainPollutantsText(), c.want, c.text)
+			}
+		})
+	}
+}
+
+func TestRiverMeanConcentrationKeepsTheSectionsPHRange(t *testing.T) {
+	// Two sections with pH means 7.0 and 8.0; one read 9.4 once. The river mean is
+	// 7.5, but its pH range is 6.8–9.4: 劣Ⅴ.
+	a := s("A", "ph", 7.0, day(1, 1))
+	a.HasRange, a.Min, a.Max = true, 6.8, 7.2
+	b := s("B", "ph", 8.0, day(1, 1))
+	b.HasRange, b.Min, b.Max = true, 7.0, 9.4
+	rr := evaluate.River(map[string][]evaluate.Sample{"A": {a}, "B": {b}})
+	if rr.Class != standard.ClassWorseV {
+		t.Errorf("river class %v, want 劣Ⅴ", rr.Class)
 	}
 }

@@ -150,8 +150,9 @@ func rateSections(sections map[string][]Sample, body standard.WaterBody) RiverRe
 // sampled it, and assesses the means as one section.
 func meanOfSections(sections []SectionResult, body standard.WaterBody) SectionResult {
 	type sum struct {
-		s float64
-		n int
+		s, min, max float64
+		n           int
+		ranged      bool
 	}
 	sums := map[string]*sum{}
 	m := SectionResult{Body: body}
@@ -173,13 +174,25 @@ func meanOfSections(sections []SectionResult, body standard.WaterBody) SectionRe
 				a = &sum{}
 				sums[it.Param] = a
 			}
+			lo, hi := it.Mean, it.Mean
+			if it.HasRange {
+				lo, hi = it.Min, it.Max
+			}
+			if a.n == 0 || lo < a.min {
+				a.min = lo
+			}
+			if a.n == 0 || hi > a.max {
+				a.max = hi
+			}
+			a.ranged = a.ranged || it.HasRange
 			a.s += it.Mean
 			a.n++
 		}
 	}
 	items := make([]ItemResult, 0, len(sums))
 	for p, a := range sums {
-		items = append(items, ItemResult{Param: p, N: a.n, Mean: a.s / float64(a.n)})
+		// The sections' ranges carry over, so that pH of the river is judged by its range too.
+		items = append(items, ItemResult{Param: p, N: a.n, Mean: a.s / float64(a.n), Min: a.min, Max: a.max, HasRange: a.ranged})
 	}
 	assess(&m, items)
 	return m

@@ -22,6 +22,19 @@ type Sample struct {
 	// DL is the detection limit of a BelowDL value. When it is 0, Value is
 	// taken as the detection limit (the HJ/T 91 "DL + L" notation).
 	DL float64
+	// HasRange marks a sample that stands for several readings (a stored
+	// monthly mean): Min and Max are their lowest and highest value, which
+	// judge pH (a mean of 5.6 and 9.4 is in range; neither reading is).
+	HasRange bool
+	Min, Max float64
+}
+
+// bounds returns the lowest and highest value s stands for: its range, or v.
+func (s Sample) bounds(v float64) (lo, hi float64) {
+	if s.HasRange && !math.IsNaN(s.Min) && !math.IsNaN(s.Max) {
+		return min(s.Min, v), max(s.Max, v)
+	}
+	return v, v
 }
 
 // Effective returns the value that enters statistics: the value itself, or
@@ -50,6 +63,10 @@ type ItemResult struct {
 	// Mean is the arithmetic mean of the effective values (22号: periods are
 	// evaluated on the arithmetic mean; facts §2.6).
 	Mean float64
+	// Min and Max are the lowest and highest value of the item's samples (and
+	// of the ranges they carry), when HasRange; pH is judged by them.
+	Min, Max float64
+	HasRange bool
 	// Class is the GB 3838-2002 class of Mean, 0 when the item has none for
 	// the water body (temperature, TN in rivers, Table 2/3 and other items).
 	Class standard.Class
@@ -141,14 +158,14 @@ func (r SectionResult) Item(param string) (ItemResult, bool) {
 
 // acc accumulates the samples of one parameter.
 type acc struct {
-	sum    float64
-	n, bdl int
+	sum, min, max float64
+	n, bdl        int
 }
 
 // Section assesses a period of one section from its samples (环办〔2011〕22号;
 // facts §2.2–2.4, §2.6): each item is the arithmetic mean of its effective
 // values (below detection limit as DL/2), classified by GB 3838-2002 for
-// body; the section's class is the worst class of the 21 evaluated items;
+// body (pH by its lowest and highest value: its limit is a range); the section's class is the worst class of the 21 evaluated items;
 // main pollutants are found when it is worse than Class Ⅲ. All samples are
 // taken to belong to one section: Site is that of the first sample.
 func Section(samples []Sample, body standard.WaterBody) SectionResult {
@@ -168,6 +185,13 @@ func Section(samples []Sample, body standard.WaterBody) SectionResult {
 			a = &acc{}
 			accs[s.Param] = a
 		}
+		lo, hi := s.bounds(v)
+		if a.n == 0 || lo < a.min {
+			a.min = lo
+		}
+		if a.n == 0 || hi > a.max {
+			a.max = hi
+		}
 		a.sum += v
 		a.n++
 		if s.BelowDL {
@@ -183,7 +207,7 @@ func Section(samples []Sample, body standard.WaterBody) SectionResult {
 	}
 	items := make([]ItemResult, 0, len(accs))
 	for p, a := range accs {
-		items = append(items, ItemResult{Param: p, N: a.n, BelowDL: a.bdl, Mean: a.sum / float64(a.n)})
+		items = append(items, ItemResult{Param: p, N: a.n, BelowDL: a.bdl, Mean: a.sum / float64(a.n), Min: a.min, Max: a.max, HasRange: true})
 	}
 	assess(&r, items)
 	return r
@@ -197,6 +221,15 @@ func assess(r *SectionResult, items []ItemResult) {
 		it.Name, _ = standard.Describe(it.Param)
 		if c, err := standard.Classify(it.Param, it.Mean, r.Body); err == nil {
 			it.Class = c
+		}
+		if it.Param == paramPH && it.HasRange {
+			// pH is a range limit (6–9 for every class): a period is judged by its
+			// lowest and highest reading, so 5.6 and 9.4 are not a Class Ⅰ mean of 7.5.
+			for _, v := range []float64{it.Min, it.Max} {
+				if c, err := standard.Classify(it.Param, v, r.Body); err == nil && c > it.Class {
+					it.Class = c
+				}
+			}
 		}
 		if m, ok := standard.Multiple(it.Param, it.Mean, r.Body); ok && m > 0 {
 			it.Multiple = m
@@ -282,3 +315,6 @@ func mainPollutants(items []ItemResult, c standard.Class, body standard.WaterBod
 	}
 	return out
 }
+
+// paramPH is the canonical code of pH, the one item whose limit is a range.
+const paramPH = "ph"

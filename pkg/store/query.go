@@ -82,6 +82,10 @@ type MonthlyMean struct {
 	Month     time.Time `json:"month"` // first instant of the month, in the query's location
 	Mean      float64   `json:"mean"`
 	Count     uint64    `json:"count"`
+	// Min and Max are the lowest and highest valid reading of the month: the report judges
+	// pH by its range, not its mean (a mean of 5.6 and 9.4 is in range; neither reading is).
+	Min float64 `json:"min"`
+	Max float64 `json:"max"`
 }
 
 // Watermark summarises the newest data, compared between polls.

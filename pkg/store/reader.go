@@ -503,7 +503,7 @@ func (r *Reader) monthlyMeansSQL(q MeansQuery) string {
 	loc := locationOr(q.Location)
 	first := q.From.In(loc).Format("2006-01-02")
 	last := q.To.Add(-time.Second).In(loc).Format("2006-01-02")
-	return fmt.Sprintf(`SELECT site, parameter, toStartOfMonth(day) AS m, sum(value_sum) / sum(valid), sum(valid)
+	return fmt.Sprintf(`SELECT site, parameter, toStartOfMonth(day) AS m, sum(value_sum) / sum(valid), sum(valid), min(value_min), max(value_max)
 FROM %s FINAL
 WHERE site IN %s AND day >= toDate(%s) AND day <= toDate(%s) AND valid > 0
 GROUP BY site, parameter, m
@@ -528,7 +528,7 @@ func (r *Reader) MonthlyMeans(ctx context.Context, q MeansQuery) ([]MonthlyMean,
 	for rows.Next() {
 		var m MonthlyMean
 		var month time.Time
-		if err := rows.Scan(&m.Site, &m.Parameter, &month, &m.Mean, &m.Count); err != nil {
+		if err := rows.Scan(&m.Site, &m.Parameter, &month, &m.Mean, &m.Count, &m.Min, &m.Max); err != nil {
 			return nil, fmt.Errorf("monthly means: %w", err)
 		}
 		m.Month = time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, loc)

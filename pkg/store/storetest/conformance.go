@@ -254,6 +254,12 @@ func readingsSeriesAndMeans(t *testing.T, r Reader, s Seeder) {
 	}) {
 		t.Errorf("monthly means (local months, valid readings):\n got %+v\nwant %+v", means, want)
 	}
+	// Each month carries its lowest and highest valid reading (the report judges pH by them).
+	for _, m := range means {
+		if m.Min > m.Mean+1e-9 || m.Mean > m.Max+1e-9 || m.Count == 1 && (m.Min != m.Mean || m.Max != m.Mean) {
+			t.Errorf("monthly range of %s %s %s: %v ≤ %v ≤ %v does not hold", m.Site, m.Parameter, m.Month.Format("2006-01"), m.Min, m.Mean, m.Max)
+		}
+	}
 	// A range inside days is taken in whole local days: 31 January 10:00 to 1 February
 	// 02:00 is the two days, every reading of the series but tp's.
 	days, err := r.MonthlyMeans(ctx, store.MeansQuery{Sites: []string{"STH-S2", "STH-S1"}, From: time.Date(2026, 1, 31, 10, 0, 0, 0, loc), To: time.Date(2026, 2, 1, 2, 0, 0, 0, loc), Location: loc})

@@ -69,6 +69,9 @@ type Options struct {
 	InflightWait time.Duration
 	// ExportMaxRows bounds the rows of one CSV export of readings. Default 500000.
 	ExportMaxRows int
+	// ReportMinData is the minimum data of the compliance report's periods; zero fields take
+	// DefaultMinData's.
+	ReportMinData MinData
 	Logger        *slog.Logger
 	Registry      prometheus.Registerer
 	// Now is the clock; nil uses time.Now.
@@ -161,6 +164,15 @@ func NewServer(opt Options) (*Server, error) {
 	}
 	if opt.ExportMaxRows <= 0 {
 		opt.ExportMaxRows = 500000
+	}
+	if opt.ReportMinData.Monthly <= 0 {
+		opt.ReportMinData.Monthly = DefaultMinData.Monthly
+	}
+	if opt.ReportMinData.Quarterly <= 0 {
+		opt.ReportMinData.Quarterly = DefaultMinData.Quarterly
+	}
+	if opt.ReportMinData.Annual <= 0 {
+		opt.ReportMinData.Annual = DefaultMinData.Annual
 	}
 	m, err := newMetrics(opt.Registry)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/evaluate"
@@ -27,12 +28,17 @@ type ComplianceReport struct {
 
 // PeriodReport is the assessment of one period.
 type PeriodReport struct {
-	Label      string           `json:"label"` // 2024-06, or 2024-01/2024-12 for the range
-	From       time.Time        `json:"from"`
-	To         time.Time        `json:"to"`
-	Sites      []SiteCompliance `json:"sites"`
-	Rivers     []RiverRating    `json:"rivers"`
-	Indicators []PlanIndicator  `json:"indicators"`
+	Label string `json:"label"` // 2024-06, or 2024-01/2024-12 for the range
+	// Assessment is monthly, quarterly (2–3 months) or annual (longer); MinData and
+	// MinDataUnit are the data an item needs to enter a class in it (MinData).
+	Assessment  string           `json:"assessment"`
+	MinData     int              `json:"min_data"`
+	MinDataUnit string           `json:"min_data_unit"`
+	From        time.Time        `json:"from"`
+	To          time.Time        `json:"to"`
+	Sites       []SiteCompliance `json:"sites"`
+	Rivers      []RiverRating    `json:"rivers"`
+	Indicators  []PlanIndicator  `json:"indicators"`
 }
 
 // SiteCompliance is one section's or drinking-water source's class over a period.
@@ -53,7 +59,75 @@ type SiteCompliance struct {
 	// CorrectedReadings is how many of the site's readings in the period an admin corrected
 	// (POST …/readings/corrections): the report says what it rests on.
 	CorrectedReadings uint64 `json:"corrected_readings"`
+	// PHMin and PHMax are the lowest and highest pH reading of the period, null without
+	// pH: pH is judged by its range (6–9 for every class), not by its mean.
+	PHMin *float64 `json:"ph_min"`
+	PHMax *float64 `json:"ph_max"`
+	// DataStatus is DataRated, DataInsufficient (readings, but fewer than the period's
+	// minimum for every evaluated item: no class, meets_target null) or DataNone.
+	DataStatus string `json:"data_status"`
+	// InsufficientItems are the parameters left out of the class for too little data.
+	InsufficientItems []string `json:"insufficient_items"`
 }
+
+// Data statuses of a site in a period.
+const (
+	DataRated        = "rated"
+	DataInsufficient = "insufficient_data" // 数据不足
+	DataNone         = "no_data"
+)
+
+// Assessments of a period, by its length in months (环办〔2011〕22号: 月、季度、年度评价).
+const (
+	AssessMonthly   = "monthly"
+	AssessQuarterly = "quarterly"
+	AssessAnnual    = "annual"
+)
+
+// MinData is the minimum data for an item to enter a period's class (config api.report_min_*):
+// Monthly readings in a month, Quarterly months with data in a quarter, Annual months with
+// data in a year. A quarter's or year's count is of months, since 22号 counts samplings and
+// a manual section is sampled once a month; a station that was down for months does not
+// make a year from a few weeks of readings.
+type MinData struct {
+	Monthly, Quarterly, Annual int
+}
+
+// DefaultMinData: a month may rest on one sample, a quarter on two (22号 as recalled, facts
+// §2.6, unverified), a year on 8 months (the usual figure for sections sampled monthly;
+// facts §7 item 2 lists it as open).
+var DefaultMinData = MinData{Monthly: 1, Quarterly: 2, Annual: 8}
+
+// dataRule is the minimum that applies to one period.
+type dataRule struct {
+	Assessment string
+	Min        int
+	Unit       string // "readings" or "months"
+}
+
+// rule returns the rule of a period of months calendar months: a month, up to a quarter, or
+// longer, whose annual minimum is scaled to its length (8 of every 12 months, rounded up).
+func (m MinData) rule(months int) dataRule {
+	switch {
+	case months <= 1:
+		return dataRule{AssessMonthly, m.Monthly, "readings"}
+	case months <= 3:
+		return dataRule{AssessQuarterly, min(m.Quarterly, months), "months"}
+	default:
+		return dataRule{AssessAnnual, (m.Annual*months + 11) / 12, "months"}
+	}
+}
+
+// enough reports whether an item with n readings in months months meets the rule.
+func (r dataRule) enough(n uint64, months int) bool {
+	if r.Unit == "readings" {
+		return n >= uint64(r.Min)
+	}
+	return months >= r.Min
+}
+
+// paramPH is the canonical code of pH.
+const paramPH = "ph"
 
 // RiverRating is a river rated from its sections (2011 method, facts §2.5).
 type RiverRating struct {
@@ -155,24 +229,25 @@ func (s *Server) compliance(sites []*network.Site, means []MonthlyMean, correcte
 	f := from.In(loc)
 	for m := time.Date(f.Year(), f.Month(), 1, 0, 0, 0, 0, loc); m.Before(to); m = m.AddDate(0, 1, 0) {
 		pf, pt := maxTime(m, from), minTime(m.AddDate(0, 1, 0), to)
-		rep.Months = append(rep.Months, s.period(m.Format("2006-01"), pf, pt, sites, byMonth[m], correctedByMonth[m]))
+		rep.Months = append(rep.Months, s.period(m.Format("2006-01"), pf, pt, sites, byMonth[m], correctedByMonth[m], s.opt.ReportMinData.rule(1)))
 	}
 	label := f.Format("2006-01") + "/" + to.Add(-time.Second).In(loc).Format("2006-01")
-	rep.Period = s.period(label, from, to, sites, means, corrected)
+	rep.Period = s.period(label, from, to, sites, means, corrected, s.opt.ReportMinData.rule(len(rep.Months)))
 	return rep
 }
 
 // period assesses one period from the monthly means it covers: each item's period mean
 // is the mean of its readings, so months weigh by their number of readings. A reading
 // belongs to one month, so the months' corrected readings add up.
-func (s *Server) period(label string, from, to time.Time, sites []*network.Site, means []MonthlyMean, corrected []CorrectionCount) PeriodReport {
+func (s *Server) period(label string, from, to time.Time, sites []*network.Site, means []MonthlyMean, corrected []CorrectionCount, rule dataRule) PeriodReport {
 	correctedOf := map[string]uint64{}
 	for _, c := range corrected {
 		correctedOf[c.Site] += c.Readings
 	}
 	type acc struct {
-		sum float64
-		n   uint64
+		sum, min, max float64
+		n             uint64
+		months        int
 	}
 	sums := map[string]map[string]*acc{}
 	for _, m := range means {
@@ -187,12 +262,22 @@ func (s *Server) period(label string, from, to time.Time, sites []*network.Site,
 			a = &acc{}
 			sums[m.Site][m.Parameter] = a
 		}
+		if a.n == 0 || m.Min < a.min {
+			a.min = m.Min
+		}
+		if a.n == 0 || m.Max > a.max {
+			a.max = m.Max
+		}
 		a.sum += m.Mean * float64(m.Count)
 		a.n += m.Count
+		a.months++ // one MonthlyMean per site, parameter and month
 	}
-	samplesOf := func(site string) ([]evaluate.Sample, uint64) {
+	// samplesOf returns the site's items with enough data for the period's assessment, their
+	// readings, and the items left out for too little data.
+	samplesOf := func(site string) ([]evaluate.Sample, uint64, []string) {
 		var out []evaluate.Sample
 		var n uint64
+		short := []string{}
 		params := make([]string, 0, len(sums[site]))
 		for p := range sums[site] {
 			params = append(params, p)
@@ -200,17 +285,23 @@ func (s *Server) period(label string, from, to time.Time, sites []*network.Site,
 		sort.Strings(params)
 		for _, p := range params {
 			a := sums[site][p]
-			out = append(out, evaluate.Sample{Site: site, Param: p, Value: a.sum / float64(a.n), Time: from})
-			n += a.n
+			n += a.n // samples says what the period holds, short items included
+			if !rule.enough(a.n, a.months) {
+				short = append(short, p)
+				continue
+			}
+			// The range goes with the mean: pH is judged by its lowest and highest reading.
+			out = append(out, evaluate.Sample{Site: site, Param: p, Value: a.sum / float64(a.n), Time: from, HasRange: true, Min: a.min, Max: a.max})
 		}
-		return out, n
+		return out, n, short
 	}
-	pr := PeriodReport{Label: label, From: from, To: to, Sites: []SiteCompliance{}, Rivers: []RiverRating{}}
+	pr := PeriodReport{Label: label, From: from, To: to, Assessment: rule.Assessment, MinData: rule.Min, MinDataUnit: rule.Unit,
+		Sites: []SiteCompliance{}, Rivers: []RiverRating{}}
 	var sections []evaluate.SectionResult
 	var sources []evaluate.SourceResult
 	riverSamples := map[string]map[string][]evaluate.Sample{}
 	for _, site := range sites {
-		samples, n := samplesOf(site.ID)
+		samples, n, short := samplesOf(site.ID)
 		body := standard.River
 		if site.IsLake() {
 			body = standard.Lake
@@ -243,9 +334,21 @@ func (s *Server) period(label string, from, to time.Time, sites []*network.Site,
 			Site: site.ID, Name: site.Name, Kind: site.Kind, River: site.River, TargetClass: site.TargetClass,
 			ClassRoman: res.Class.Roman(), Descriptor: res.Descriptor, Color: res.Color, MeetsTarget: meets,
 			MainPollutants: res.MainPollutantsText(), Samples: n, CorrectedReadings: correctedOf[site.ID],
+			DataStatus: DataRated, InsufficientItems: short,
+		}
+		switch {
+		case res.Class != 0:
+		case len(short) > 0:
+			// Readings, but too few for the period: shown as such, neither meeting nor failing.
+			sc.DataStatus = DataInsufficient
+		default:
+			sc.DataStatus = DataNone
 		}
 		if res.Class != 0 {
 			sc.Class = res.Class.String()
+		}
+		if ph, ok := res.Item(paramPH); ok && ph.HasRange {
+			sc.PHMin, sc.PHMax = &ph.Min, &ph.Max
 		}
 		pr.Sites = append(pr.Sites, sc)
 	}
@@ -336,20 +439,28 @@ func (s *Server) writeComplianceCSV(w http.ResponseWriter, rep ComplianceReport)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte(csvBOM))
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"period", "scope", "id", "name", "target", "class", "descriptor", "meets_target", "value", "detail", "corrected_readings"})
+	_ = cw.Write([]string{"period", "scope", "id", "name", "target", "class", "descriptor", "meets_target", "value", "detail", "corrected_readings", "ph_min", "ph_max", "data_status", "insufficient_items"})
 	periods := append(append([]PeriodReport{}, rep.Months...), rep.Period)
 	for _, p := range periods {
 		for _, sc := range p.Sites {
-			_ = cw.Write([]string{p.Label, "site", sc.Site, sc.Name, sc.TargetClass, sc.ClassRoman, sc.Descriptor, boolText(sc.MeetsTarget), strconv.FormatUint(sc.Samples, 10), sc.MainPollutants, strconv.FormatUint(sc.CorrectedReadings, 10)})
+			_ = cw.Write([]string{p.Label, "site", sc.Site, sc.Name, sc.TargetClass, sc.ClassRoman, sc.Descriptor, boolText(sc.MeetsTarget), strconv.FormatUint(sc.Samples, 10), sc.MainPollutants, strconv.FormatUint(sc.CorrectedReadings, 10), optFloat(sc.PHMin), optFloat(sc.PHMax), sc.DataStatus, strings.Join(sc.InsufficientItems, ";")})
 		}
 		for _, rv := range p.Rivers {
-			_ = cw.Write([]string{p.Label, "river", rv.River, rv.Name, "", rv.ClassRoman, rv.Descriptor, "", trimFloat(rv.ShareIIIOrBetter, 4), rv.Method + " " + rv.MainPollutants, ""})
+			_ = cw.Write([]string{p.Label, "river", rv.River, rv.Name, "", rv.ClassRoman, rv.Descriptor, "", trimFloat(rv.ShareIIIOrBetter, 4), rv.Method + " " + rv.MainPollutants, "", "", "", "", ""})
 		}
 		for _, in := range p.Indicators {
-			_ = cw.Write([]string{p.Label, "indicator", in.ID, in.Name, trimFloat(in.Target, 4), "", "", boolText(in.Meets), trimFloat(in.Value, 4), strconv.Itoa(in.Count) + "/" + strconv.Itoa(in.Of), ""})
+			_ = cw.Write([]string{p.Label, "indicator", in.ID, in.Name, trimFloat(in.Target, 4), "", "", boolText(in.Meets), trimFloat(in.Value, 4), strconv.Itoa(in.Count) + "/" + strconv.Itoa(in.Of), "", "", "", "", ""})
 		}
 	}
 	cw.Flush()
+}
+
+// optFloat writes an optional number, "" for null.
+func optFloat(f *float64) string {
+	if f == nil {
+		return ""
+	}
+	return trimFloat(*f, 4)
 }
 
 func boolText(b *bool) string {

@@ -173,6 +173,7 @@ func (s *Service) Run(ctx context.Context, ready func(bool)) error {
 		RawMaxSpan: cfg.API.RawMaxSpan, HourMaxSpan: cfg.API.HourMaxSpan, QueryTimeout: cfg.API.QueryTimeout,
 		RateLimit: cfg.API.RateLimit, RateBurst: cfg.API.RateBurst, MaxInflightPerToken: cfg.API.MaxInflightPerToken,
 		ExportMaxRows: cfg.API.ExportMaxRows,
+		ReportMinData: MinData{Monthly: cfg.API.ReportMinMonthly, Quarterly: cfg.API.ReportMinQuarterly, Annual: cfg.API.ReportMinAnnual},
 		Logger:        log, Registry: s.d.Registry,
 	})
 	if err != nil {

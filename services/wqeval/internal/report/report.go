@@ -111,8 +111,13 @@ func printItems(out io.Writer, items []evaluate.ItemResult, meanHeader, nHeader 
 		if it.Evaluated {
 			ev = "yes"
 		}
+		mean := strconv.FormatFloat(it.Mean, 'g', 6, 64)
+		if it.Param == "ph" && it.HasRange && it.N > 1 {
+			// pH is classed by its range, not its mean: show the range that decided it.
+			mean += " (" + strconv.FormatFloat(it.Min, 'g', 6, 64) + "–" + strconv.FormatFloat(it.Max, 'g', 6, 64) + ")"
+		}
 		fmt.Fprintf(w, "  %s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", it.Param, it.N,
-			strconv.FormatFloat(it.Mean, 'g', 6, 64), standard.CanonicalUnit(it.Param), it.Class.Roman(), over, ev, it.Name)
+			mean, standard.CanonicalUnit(it.Param), it.Class.Roman(), over, ev, it.Name)
 	}
 	w.Flush()
 }

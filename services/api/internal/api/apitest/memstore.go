@@ -714,8 +714,8 @@ func (m *MemStore) MonthlyMeans(_ context.Context, q api.MeansQuery) ([]api.Mont
 		month       time.Time
 	}
 	type acc struct {
-		sum float64
-		n   uint64
+		sum, min, max float64
+		n             uint64
 	}
 	// Whole local days, as the daily rollup answers: the day of From through the day
 	// before To's day end.
@@ -736,12 +736,18 @@ func (m *MemStore) MonthlyMeans(_ context.Context, q api.MeansQuery) ([]api.Mont
 			a = &acc{}
 			sums[k] = a
 		}
+		if a.n == 0 || r.Value < a.min {
+			a.min = r.Value
+		}
+		if a.n == 0 || r.Value > a.max {
+			a.max = r.Value
+		}
 		a.sum += r.Value
 		a.n++
 	}
 	out := make([]api.MonthlyMean, 0, len(sums))
 	for k, a := range sums {
-		out = append(out, api.MonthlyMean{Site: k.site, Parameter: k.param, Month: k.month, Mean: a.sum / float64(a.n), Count: a.n})
+		out = append(out, api.MonthlyMean{Site: k.site, Parameter: k.param, Month: k.month, Mean: a.sum / float64(a.n), Count: a.n, Min: a.min, Max: a.max})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]

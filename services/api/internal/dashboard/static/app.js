@@ -35,7 +35,7 @@ const I18N = {
     'rep.year': '年度', 'rep.indicators': '规划指标（表2—1）', 'rep.indicator': '指标', 'rep.value': '实际',
     'rep.targetv': '2025年目标', 'rep.meets': '达标', 'rep.corrected': '人工更正数据', 'rep.months': '逐月断面水质类别', 'rep.period': '时段',
     'rep.rivers': '河流水质评价（2011年评价办法）', 'rep.method': '方法', 'rep.share3': 'Ⅰ～Ⅲ类比例',
-    'rep.csv': '下载CSV', 'rep.sections': '断面数', 'rep.yes': '达标', 'rep.no': '未达标', 'rep.na': '—',
+    'rep.csv': '下载CSV', 'rep.sections': '断面数', 'rep.yes': '达标', 'rep.no': '未达标', 'rep.na': '—', 'rep.insufficient': '数据不足',
     'method.mean_concentration': '平均浓度法', 'method.class_share': '断面类别比例法',
     'ev.exceedance.opened': '超标', 'ev.exceedance.updated': '超标更新', 'ev.exceedance.cleared': '超标解除',
     'ev.prediction.issued': '污染预测', 'ev.prediction.cleared': '预测解除', 'ev.quality.suspect': '数据存疑',
@@ -77,7 +77,7 @@ const I18N = {
     'rep.year': 'Year', 'rep.indicators': 'Plan indicators (table 2-1)', 'rep.indicator': 'Indicator', 'rep.value': 'Actual',
     'rep.targetv': '2025 target', 'rep.meets': 'Met', 'rep.corrected': 'Corrected readings', 'rep.months': 'Monthly class of each site', 'rep.period': 'Period',
     'rep.rivers': 'River ratings (2011 method)', 'rep.method': 'Method', 'rep.share3': 'Share Ⅰ–Ⅲ',
-    'rep.csv': 'Download CSV', 'rep.sections': 'Sections', 'rep.yes': 'met', 'rep.no': 'not met', 'rep.na': '—',
+    'rep.csv': 'Download CSV', 'rep.sections': 'Sections', 'rep.yes': 'met', 'rep.no': 'not met', 'rep.na': '—', 'rep.insufficient': 'insufficient data',
     'method.mean_concentration': 'mean concentration', 'method.class_share': 'class share',
     'ev.exceedance.opened': 'exceedance', 'ev.exceedance.updated': 'exceedance update', 'ev.exceedance.cleared': 'exceedance cleared',
     'ev.prediction.issued': 'prediction', 'ev.prediction.cleared': 'prediction cleared', 'ev.quality.suspect': 'suspect data',
@@ -591,7 +591,10 @@ async function renderReports() {
   const yn = (m) => (m === null || m === undefined ? `<span class="muted">${esc(t('rep.na'))}</span>`
     : m ? `<span class="tag good">${esc(t('rep.yes'))}</span>` : `<span class="tag bad">${esc(t('rep.no'))}</span>`);
   const pct = (v) => `${(v * 100).toFixed(1)}%`;
-  const cell = (sc) => (sc && sc.class ? `<td class="cell" data-bg="${esc(classColor(sc.class))}" title="${esc(sc.main_pollutants)}">${roman(sc.class)}</td>` : '<td class="cell muted">-</td>');
+  // A period with readings but too few for its assessment is shown as such (数据不足), not as a class.
+  const cell = (sc) => (sc && sc.class ? `<td class="cell" data-bg="${esc(classColor(sc.class))}" title="${esc(sc.main_pollutants)}">${roman(sc.class)}</td>`
+    : sc && sc.data_status === 'insufficient_data' ? `<td class="cell muted" data-testid="insufficient" title="${esc((sc.insufficient_items || []).join(', '))}">${esc(t('rep.insufficient'))}</td>`
+      : '<td class="cell muted">-</td>');
   view().innerHTML = `
     <div class="toolbar"><label>${esc(t('rep.year'))} <select id="year">${[0, 1, 2, 3, 4].map((i) => nowYear - i).map((y) => `<option ${y === year ? 'selected' : ''}>${y}</option>`).join('')}</select></label>
       <span class="grow"></span><button type="button" class="btn secondary" id="rep-csv" data-testid="report-csv">${esc(t('rep.csv'))}</button></div>
