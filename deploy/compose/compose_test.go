@@ -96,6 +96,19 @@ func TestComposeFileIsValid(t *testing.T) {
 			t.Errorf("secret %s: %v", name, err)
 		}
 	}
+	// Only the archiver and migrate hold the account that may write and drop; the api reads
+	// with its own read-only one.
+	for _, name := range names {
+		svc, _ := p.GetService(name)
+		var secrets []string
+		for _, sec := range svc.Secrets {
+			secrets = append(secrets, sec.Source)
+		}
+		holds := slices.Contains(secrets, "clickhouse-archiver.password")
+		if want := name == "archiver" || name == "migrate"; holds != want {
+			t.Errorf("%s holds the archiver's ClickHouse password: %v, want %v (secrets %v)", name, holds, want, secrets)
+		}
+	}
 	mig, _ := p.GetService("migrate")
 	if c := strings.Join(mig.Command, " "); !strings.HasSuffix(c, " migrate") {
 		t.Errorf("migrate runs %q", c)
