@@ -335,7 +335,10 @@ type Archiver struct {
 	// These cut batches of readings. A batch's offsets are committed once its rows are
 	// inserted and the rollup buckets it touched are recorded on RollupTopic; the rollups
 	// are rebuilt apart from that (RollupDelay), so a batch's cost no longer grows with the
-	// rows already in its hours and the delay can stay short.
+	// rows already in its hours and the delay can stay short: 200 ms by default, which
+	// makes a reading queryable through the api within about a quarter of a second at
+	// 1,000 and 10,000 readings/s and costs no throughput, since under load batches
+	// grow to MaxRows while the previous one is inserted (make bench, issue #17 note).
 	// Replay cuts its batches at MaxRows and MaxBytes too.
 	MaxRows  int           `mapstructure:"max_rows"`
 	MaxBytes int           `mapstructure:"max_bytes"`
@@ -369,7 +372,7 @@ type Archiver struct {
 
 func defaultArchiver() Archiver {
 	return Archiver{
-		Listen: "127.0.0.1:8084", MaxRows: 200000, MaxBytes: 64 << 20, MaxDelay: time.Second,
+		Listen: "127.0.0.1:8084", MaxRows: 200000, MaxBytes: 64 << 20, MaxDelay: 200 * time.Millisecond,
 		RecordsMaxDelay: 200 * time.Millisecond, RollupTopic: "riverwatch.archiver-rollups", RollupDelay: 2 * time.Second,
 		RetryMax: 10 * time.Second, RollupTimezone: "Asia/Shanghai", ConnectTimeout: 2 * time.Minute,
 	}
