@@ -197,6 +197,27 @@ type proc struct {
 	log *os.File
 }
 
+// follow sets up what the tests below share around a responder run: the path of its log
+// (printed when the test fails), a reader of the incidents it publishes and a writer of
+// events, all ended when the test is. ctx ends with the test too.
+func follow(t *testing.T, cfg *config.Config) (ctx context.Context, ups *updates, events *stream.Writer, logPath string) {
+	t.Helper()
+	logPath = filepath.Join(t.TempDir(), "responder.log")
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("responder log:\n%s", b)
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ups = &updates{}
+	go ups.run(ctx, cfg, cfg.Kafka.GroupPrefix+".test-reader")
+	events = stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Events}, nil)
+	t.Cleanup(func() { events.Close() })
+	return ctx, ups, events, logPath
+}
+
 func start(t *testing.T, bin string, env []string, listen, logPath string) *proc {
 	t.Helper()
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -293,20 +314,7 @@ func TestExceedanceNotifiesUpAndDownstreamAndSurvivesSIGKILL(t *testing.T) {
 		"RIVERWATCH_RESPONDER_WORKERS=2",
 		"RIVERWATCH_LOG_LEVEL=debug",
 	)
-	logPath := filepath.Join(t.TempDir(), "responder.log")
-	defer func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("responder log:\n%s", b)
-		}
-	}()
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ups := &updates{}
-	go ups.run(ctx, cfg, cfg.Kafka.GroupPrefix+".test-reader")
-	events := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Events}, nil)
-	defer events.Close()
+	_, ups, events, logPath := follow(t, cfg)
 	commands := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Commands}, nil)
 	defer commands.Close()
 
@@ -529,19 +537,7 @@ func TestUndecodableEventEndsOnTheRejectedTopic(t *testing.T) {
 	cfg.ContactsFile = writeContacts(t, srv.URL)
 	listen := testinfra.FreeAddr(t)
 	env := append(testinfra.Env(cfg), "RIVERWATCH_RESPONDER_LISTEN="+listen, "RIVERWATCH_RESPONDER_WEBHOOK_SECRET="+webhookSecret)
-	logPath := filepath.Join(t.TempDir(), "responder.log")
-	defer func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("responder log:\n%s", b)
-		}
-	}()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ups := &updates{}
-	go ups.run(ctx, cfg, cfg.Kafka.GroupPrefix+".test-reader")
-	events := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Events}, nil)
-	defer events.Close()
+	ctx, ups, events, logPath := follow(t, cfg)
 	start(t, bin, env, listen, logPath)
 
 	// The writer may not see the topic created a moment ago yet: retry until it does.
@@ -591,19 +587,7 @@ func TestSilenceHoldsThroughARestartAndItsExpiryReleases(t *testing.T) {
 	listen := testinfra.FreeAddr(t)
 	env := append(testinfra.Env(cfg), "RIVERWATCH_RESPONDER_LISTEN="+listen, "RIVERWATCH_RESPONDER_WEBHOOK_SECRET="+webhookSecret,
 		"RIVERWATCH_RESPONDER_TICK_INTERVAL=50ms")
-	logPath := filepath.Join(t.TempDir(), "responder.log")
-	defer func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("responder log:\n%s", b)
-		}
-	}()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ups := &updates{}
-	go ups.run(ctx, cfg, cfg.Kafka.GroupPrefix+".test-reader")
-	events := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Events}, nil)
-	defer events.Close()
+	ctx, ups, events, logPath := follow(t, cfg)
 	commands := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Commands}, nil)
 	defer commands.Close()
 	key, err := message.LoadCommandKey(cfg.Kafka.CommandsKeyFile)
@@ -844,19 +828,7 @@ func TestOfflineStationsExceedancePagesMaintenanceOnly(t *testing.T) {
 	listen := testinfra.FreeAddr(t)
 	env := append(testinfra.Env(cfg), "RIVERWATCH_RESPONDER_LISTEN="+listen, "RIVERWATCH_RESPONDER_WEBHOOK_SECRET="+webhookSecret,
 		"RIVERWATCH_RESPONDER_TICK_INTERVAL=50ms")
-	logPath := filepath.Join(t.TempDir(), "responder.log")
-	defer func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("responder log:\n%s", b)
-		}
-	}()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ups := &updates{}
-	go ups.run(ctx, cfg, cfg.Kafka.GroupPrefix+".test-reader")
-	events := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Events}, nil)
-	defer events.Close()
+	_, ups, events, logPath := follow(t, cfg)
 	start(t, bin, env, listen, logPath)
 
 	now := time.Now().UTC()

@@ -117,13 +117,7 @@ func TestARobotKeyInAFailedDeliveryLeavesNoTraceAnywhere(t *testing.T) {
 		"RIVERWATCH_RESPONDER_WEBHOOK_SECRET="+webhookSecret,
 		"RIVERWATCH_LOG_LEVEL=debug",
 	)
-	logPath := filepath.Join(t.TempDir(), "responder.log")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ups := &updates{}
-	go ups.run(ctx, cfg, cfg.Kafka.GroupPrefix+".test-reader")
-	events := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Events}, nil)
-	defer events.Close()
+	_, ups, events, logPath := follow(t, cfg)
 	commands := stream.NewWriter(stream.WriterConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...), Topic: cfg.Kafka.Topics.Commands}, nil)
 	defer commands.Close()
 
