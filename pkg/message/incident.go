@@ -48,9 +48,9 @@ type Incident struct {
 	// Acknowledgements lists every acknowledgement of the incident, expired ones with
 	// when and why. Absent when there was none.
 	Acknowledgements []Acknowledgement `json:"acknowledgements,omitempty"`
-	ResolvedAt  *time.Time   `json:"resolved_at,omitempty"`
-	ClosedAt    *time.Time   `json:"closed_at,omitempty"`
-	UpdatedAt   time.Time    `json:"updated_at"`
+	ResolvedAt       *time.Time        `json:"resolved_at,omitempty"`
+	ClosedAt         *time.Time        `json:"closed_at,omitempty"`
+	UpdatedAt        time.Time         `json:"updated_at"`
 	// SilencedBy names the silences that hold the incident's notifications now (pkg/silence):
 	// a silenced incident opens and is recorded as any other, but what it would send is
 	// held, recorded as inhibited, and sent when no silence holds it any more.

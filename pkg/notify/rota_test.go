@@ -49,7 +49,9 @@ func rotaFixture(t *testing.T) (*Contacts, *time.Location) {
 
 func TestOnDutyFollowsTheRotaOfTheHour(t *testing.T) {
 	c, loc := rotaFixture(t)
-	at := func(day, hour, minute int) time.Time { return time.Date(2026, 11, 30, hour, minute, 0, 0, loc).AddDate(0, 0, day) }
+	at := func(day, hour, minute int) time.Time {
+		return time.Date(2026, 11, 30, hour, minute, 0, 0, loc).AddDate(0, 0, day)
+	}
 	tests := []struct {
 		name string
 		at   time.Time

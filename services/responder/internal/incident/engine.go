@@ -72,23 +72,23 @@ const (
 
 // Notification kinds the engine adds to the playbook's step kinds.
 const (
-	KindEscalation   = "escalation"
+	KindEscalation = "escalation"
 	// KindReminder re-sends a step to its own actor (escalation_policy repeat).
 	KindReminder = "reminder"
 	// KindReacknowledge tells whoever acknowledged a re-opened incident that the
 	// acknowledgement has expired.
 	KindReacknowledge = "reacknowledge"
-	KindUpdate       = "update"
-	KindReopened     = "reopened"
-	KindEndOfAlert   = "end_of_alert"
-	statusPending    = "pending"
-	statusSending    = "sending"
-	statusSent       = "sent"
-	statusFailed     = "failed"
-	statusInterrupt  = "interrupted"
-	actorResponder   = "responder"
-	drillPrefix      = "【演练】"
-	defaultDrillParm = "nh3n"
+	KindUpdate        = "update"
+	KindReopened      = "reopened"
+	KindEndOfAlert    = "end_of_alert"
+	statusPending     = "pending"
+	statusSending     = "sending"
+	statusSent        = "sent"
+	statusFailed      = "failed"
+	statusInterrupt   = "interrupted"
+	actorResponder    = "responder"
+	drillPrefix       = "【演练】"
+	defaultDrillParm  = "nh3n"
 )
 
 // State is everything the responder knows about one incident: the published Incident plus
