@@ -236,7 +236,7 @@ func (e *Engine) resolve(t *tx, st *State, actor, detail, commandID string) {
 	st.Incident.Status = message.IncidentResolved
 	st.Incident.ResolvedAt = &now
 	t.log(st, "resolved", actor, detail, commandID)
-	expireAck(t, st, message.IncidentResolved)
+	expireAck(t, st, expiryResolved)
 	st.Round++
 	if n := dropHeld(t, st); n > 0 {
 		t.log(st, "held_dropped", actorResponder, fmt.Sprintf("%d notifications held by %s were never sent: resolved while silenced or inhibited", n, strings.Join(append(slices.Clone(st.Incident.SilencedBy), st.Incident.InhibitedBy...), ", ")), "")
