@@ -58,7 +58,9 @@ sites:
 	var b strings.Builder
 	b.WriteString("roles: {river_chief_office: 河长办}\ncontacts:\n")
 	for _, j := range []string{"village", "town", "county", "city"} {
-		to := func(who string) string { return fmt.Sprintf("%q", srv.URL+"/"+j+"/river_chief_office/webhook?who="+who) }
+		to := func(who string) string {
+			return fmt.Sprintf("%q", srv.URL+"/"+j+"/river_chief_office/webhook?who="+who)
+		}
 		fmt.Fprintf(&b, "  - jurisdiction: %s\n    role: river_chief_office\n    people: [{name: %s值班室, channel: webhook, target: %s}]\n", j, j, to("值班室"))
 		if j == "town" || j == "county" {
 			fmt.Fprintf(&b, "    rota:\n      shifts:\n        - {days: [weekdays, weekend, holiday], hours: %q, people: [{name: %s当班, channel: webhook, target: %s}]}\n        - {days: [weekdays, weekend, holiday], hours: %q, people: [{name: %s另班, channel: webhook, target: %s}]}\n",
