@@ -41,10 +41,16 @@ type Incident struct {
 	// (one per site, parameter and origin; removed when cleared). Absent when none.
 	Predictions []Prediction `json:"predictions,omitempty"`
 	OpenedAt    time.Time    `json:"opened_at"`
-	AckedAt     *time.Time   `json:"acked_at,omitempty"`
-	ResolvedAt  *time.Time   `json:"resolved_at,omitempty"`
-	ClosedAt    *time.Time   `json:"closed_at,omitempty"`
-	UpdatedAt   time.Time    `json:"updated_at"`
+	// AckedAt and AckedBy are the acknowledgement in force: it expires (both cleared,
+	// its record in Acknowledgements) when the incident resolves or re-opens.
+	AckedAt *time.Time `json:"acked_at,omitempty"`
+	AckedBy string     `json:"acked_by,omitempty"`
+	// Acknowledgements lists every acknowledgement of the incident, expired ones with
+	// when and why. Absent when there was none.
+	Acknowledgements []Acknowledgement `json:"acknowledgements,omitempty"`
+	ResolvedAt       *time.Time        `json:"resolved_at,omitempty"`
+	ClosedAt         *time.Time        `json:"closed_at,omitempty"`
+	UpdatedAt        time.Time         `json:"updated_at"`
 	// SilencedBy names the silences that hold the incident's notifications now (pkg/silence):
 	// a silenced incident opens and is recorded as any other, but what it would send is
 	// held, recorded as inhibited, and sent when no silence holds it any more.
@@ -57,6 +63,18 @@ type Incident struct {
 	// Verdict is the responder's judgement of the incident from the river topology: a
 	// sensor fault or a confirmed pollution. Absent until one is made.
 	Verdict *Verdict `json:"verdict,omitempty"`
+}
+
+// Acknowledgement is one acknowledgement of an incident.
+type Acknowledgement struct {
+	By string    `json:"by"` // the token name that acknowledged
+	At time.Time `json:"at"`
+	// Jurisdictions are the acknowledging token's: a re-opening re-notifies the
+	// acknowledger through them (docs/escalation.md).
+	Jurisdictions []string   `json:"jurisdictions,omitempty"`
+	ExpiredAt     *time.Time `json:"expired_at,omitempty"`
+	// Expiry is why it expired: resolved or reopened.
+	Expiry string `json:"expiry,omitempty"`
 }
 
 // Verdict kinds.

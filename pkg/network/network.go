@@ -26,6 +26,10 @@ const (
 type Jurisdiction struct {
 	ID   string `yaml:"id" json:"id"`
 	Name string `yaml:"name" json:"name"`
+	// Parent is the jurisdiction above this one in the river-chief tree (village →
+	// township → county → city, or a 兵团 regiment → division): escalation climbs to it
+	// (docs/escalation.md). Optional; empty for the top of a tree.
+	Parent string `yaml:"parent" json:"parent,omitempty"`
 }
 
 // Join says where a tributary meets its main river.
@@ -333,6 +337,18 @@ func build(f File) (*Network, error) {
 		}
 		n.jurByID[j.ID] = j
 	}
+	for _, j := range n.jurisdictions {
+		switch {
+		case j.Parent == "":
+		case j.Parent == j.ID:
+			fail("jurisdiction %q: parent is itself", j.ID)
+		case n.jurByID[j.Parent] == nil:
+			fail("jurisdiction %q: unknown parent %q", j.ID, j.Parent)
+		}
+	}
+	if cyc := n.parentCycle(); cyc != "" {
+		fail("jurisdictions: parents form a cycle through %q", cyc)
+	}
 	for i := range n.rivers {
 		r := &n.rivers[i]
 		switch {
@@ -511,6 +527,21 @@ func (n *Network) joinCycle() string {
 	return ""
 }
 
+// parentCycle returns a jurisdiction on a cycle of parents (longer than one: a
+// jurisdiction that is its own parent is reported on its own), or "".
+func (n *Network) parentCycle() string {
+	for _, j := range n.jurisdictions {
+		seen := map[string]bool{}
+		for cur := n.jurByID[j.ID]; cur != nil && cur.Parent != "" && cur.Parent != cur.ID; cur = n.jurByID[cur.Parent] {
+			if seen[cur.ID] {
+				return cur.ID
+			}
+			seen[cur.ID] = true
+		}
+	}
+	return ""
+}
+
 // MouthKm is where a river ends: its length, or its furthest site when no length is given.
 func (n *Network) MouthKm(riverID string) float64 { return n.mouthKm(riverID) }
 
@@ -610,6 +641,29 @@ func (n *Network) Rivers() []River { return n.rivers }
 func (n *Network) Jurisdiction(id string) (*Jurisdiction, bool) {
 	j, ok := n.jurByID[id]
 	return j, ok
+}
+
+// Ancestor returns the jurisdiction up levels above id in the river-chief tree (1: its
+// parent, 2: the parent's parent); up < 0 climbs to the top of the tree. It reports false
+// when the tree is not that deep above id (or id is unknown); up 0 is id itself.
+func (n *Network) Ancestor(id string, up int) (string, bool) {
+	cur, ok := n.jurByID[id]
+	if !ok {
+		return "", false
+	}
+	if up < 0 {
+		for cur.Parent != "" {
+			cur = n.jurByID[cur.Parent]
+		}
+		return cur.ID, true
+	}
+	for range up {
+		if cur.Parent == "" {
+			return "", false
+		}
+		cur = n.jurByID[cur.Parent]
+	}
+	return cur.ID, true
 }
 
 // Jurisdictions returns every jurisdiction, in file order.

@@ -234,3 +234,66 @@ sites:
 		t.Errorf("a malformed key: %v (must be refused without showing it)", err)
 	}
 }
+
+const treeNet = `
+jurisdictions:
+  - {id: city, name: 市}
+  - {id: county, name: 县, parent: city}
+  - {id: town, name: 镇, parent: county}
+  - {id: village, name: 村, parent: town}
+  - {id: xpcc, name: 兵团师}
+rivers:
+  - {id: r, name: R, velocity_mps: 1, flow_m3s: 1}
+sites:
+  - {id: S1, kind: section, river: r, km: 1, jurisdiction: village, target_class: III}
+`
+
+func TestAncestorClimbsTheRiverChiefTree(t *testing.T) {
+	n, err := Parse([]byte(treeNet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		from   string
+		up     int
+		want   string
+		wantOK bool
+	}{
+		{"village", 0, "village", true},
+		{"village", 1, "town", true},
+		{"village", 2, "county", true},
+		{"village", 3, "city", true},
+		{"village", 4, "", false},
+		{"village", -1, "city", true},
+		{"xpcc", 1, "", false},
+		{"xpcc", -1, "xpcc", true},
+		{"nowhere", 1, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s_up_%d", tt.from, tt.up), func(t *testing.T) {
+			got, ok := n.Ancestor(tt.from, tt.up)
+			if got != tt.want || ok != tt.wantOK {
+				t.Errorf("Ancestor(%s, %d) = %q, %v; want %q, %v", tt.from, tt.up, got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
+
+func TestParseRefusesBrokenJurisdictionTrees(t *testing.T) {
+	tests := []struct {
+		name, jurisdictions, want string
+	}{
+		{"unknown parent", "  - {id: a, name: A, parent: nowhere}\n", `jurisdiction "a": unknown parent "nowhere"`},
+		{"own parent", "  - {id: a, name: A, parent: a}\n", `jurisdiction "a": parent is itself`},
+		{"cycle", "  - {id: a, name: A, parent: c}\n  - {id: b, name: B, parent: a}\n  - {id: c, name: C, parent: b}\n", "parents form a cycle"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := "jurisdictions:\n" + tt.jurisdictions + "rivers:\n  - {id: r, name: R, velocity_mps: 1, flow_m3s: 1}\nsites:\n  - {id: S1, kind: section, river: r, km: 1, jurisdiction: a, target_class: III}\n"
+			_, err := Parse([]byte(doc))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Parse: got %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}

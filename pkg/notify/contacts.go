@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/network"
 	"gopkg.in/yaml.v3"
@@ -48,6 +49,8 @@ type Contacts struct {
 type directory struct {
 	roles map[string]string // role id → Chinese name
 	byKey map[string][]Contact
+	rotas map[string]*Rota // by the same key, for entries that have one
+	loc   *time.Location   // the deployment's time zone, for the rotas
 }
 
 // Replace makes c answer with n's directory from now on (a reload validated by
@@ -60,6 +63,9 @@ type contactsFile struct {
 		Jurisdiction string    `yaml:"jurisdiction"`
 		Role         string    `yaml:"role"`
 		People       []Contact `yaml:"people"`
+		// Rota, optional, says who is on duty when; People are the default, told when
+		// no shift covers the hour (docs/escalation.md).
+		Rota *Rota `yaml:"rota"`
 	} `yaml:"contacts"`
 }
 
@@ -97,7 +103,33 @@ func ParseContacts(data []byte, net *network.Network, defaultWebhook string) (*C
 	if len(f.Roles) == 0 {
 		errs = append(errs, errors.New("roles: declare at least one role (id: Chinese name)"))
 	}
-	c := &directory{roles: f.Roles, byKey: map[string][]Contact{}}
+	c := &directory{roles: f.Roles, byKey: map[string][]Contact{}, rotas: map[string]*Rota{}, loc: net.Location}
+	if c.loc == nil {
+		c.loc = time.UTC
+	}
+	// checkPerson validates one contact and fills in the default webhook.
+	checkPerson := func(line int, where string, p *Contact) bool {
+		if p.Name == "" {
+			fail(line, "%s: a contact has no name", where)
+		}
+		if !slices.Contains(channels, p.Channel) {
+			fail(line, "%s: %s: channel %q is not one of %s", where, p.Name, p.Channel, strings.Join(channels, ", "))
+			return false
+		}
+		if p.Channel == ChannelSMTP {
+			if !strings.Contains(p.Target, "@") {
+				fail(line, "%s: %s: smtp needs an e-mail address as target", where, p.Name)
+			}
+			return true
+		}
+		if p.Target == "" {
+			p.Target = defaultWebhook
+		}
+		if u, err := url.Parse(p.Target); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			fail(line, "%s: %s: target %q is not an http(s) URL (and no default webhook is configured)", where, p.Name, p.Target)
+		}
+		return true
+	}
 	for i, e := range f.Contacts {
 		line := 0
 		if i < len(lines) {
@@ -118,26 +150,21 @@ func ParseContacts(data []byte, net *network.Network, defaultWebhook string) (*C
 			fail(line, "%s: listed twice", where)
 		}
 		for _, p := range e.People {
-			if p.Name == "" {
-				fail(line, "%s: a contact has no name", where)
+			if checkPerson(line, where, &p) {
+				c.byKey[key] = append(c.byKey[key], p)
 			}
-			if !slices.Contains(channels, p.Channel) {
-				fail(line, "%s: %s: channel %q is not one of %s", where, p.Name, p.Channel, strings.Join(channels, ", "))
-				continue
+		}
+		if r := e.Rota; r != nil {
+			for _, bad := range r.compile() {
+				fail(line, "%s: %s", where, bad)
 			}
-			if p.Channel == ChannelSMTP {
-				if !strings.Contains(p.Target, "@") {
-					fail(line, "%s: %s: smtp needs an e-mail address as target", where, p.Name)
-				}
-			} else {
-				if p.Target == "" {
-					p.Target = defaultWebhook
-				}
-				if u, err := url.Parse(p.Target); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-					fail(line, "%s: %s: target %q is not an http(s) URL (and no default webhook is configured)", where, p.Name, p.Target)
+			for k := range r.Shifts {
+				sh := &r.Shifts[k]
+				for m := range sh.People {
+					checkPerson(line, fmt.Sprintf("%s: rota shift %d", where, k+1), &sh.People[m])
 				}
 			}
-			c.byKey[key] = append(c.byKey[key], p)
+			c.rotas[key] = r
 		}
 	}
 	if len(errs) > 0 {
@@ -148,15 +175,56 @@ func ParseContacts(data []byte, net *network.Network, defaultWebhook string) (*C
 	return out, nil
 }
 
-// For returns the contacts of a role in a jurisdiction.
+// For returns the default contacts of a role in a jurisdiction: its people, whoever the
+// rota puts on duty (OnDuty).
 func (c *Contacts) For(jurisdiction, role string) []Contact {
 	return c.dir.Load().byKey[jurisdiction+"/"+role]
 }
 
-// Find returns the contact of a role in a jurisdiction by name.
+// OnDuty returns the contacts of a role in a jurisdiction to notify at a time: the people
+// of the rota's shift that covers it, else the entry's people (For).
+func (c *Contacts) OnDuty(jurisdiction, role string, at time.Time) []Contact {
+	d := c.dir.Load()
+	key := jurisdiction + "/" + role
+	if on := d.rotas[key].OnDuty(at, d.loc); len(on) > 0 {
+		return on
+	}
+	return d.byKey[key]
+}
+
+// HasRota reports whether a role in a jurisdiction has a duty rota.
+func (c *Contacts) HasRota(jurisdiction, role string) bool {
+	return c.dir.Load().rotas[jurisdiction+"/"+role] != nil
+}
+
+// all returns every contact of a role in a jurisdiction: its people, then every shift's.
+func (d *directory) all(key string) []Contact {
+	out := d.byKey[key]
+	if r := d.rotas[key]; r != nil {
+		out = slices.Clone(out)
+		for _, s := range r.Shifts {
+			out = append(out, s.People...)
+		}
+	}
+	return out
+}
+
+// Find returns the contact of a role in a jurisdiction by name, among its people and its
+// rota's.
 func (c *Contacts) Find(jurisdiction, role, name string) (Contact, bool) {
-	for _, p := range c.For(jurisdiction, role) {
+	for _, p := range c.dir.Load().all(jurisdiction + "/" + role) {
 		if p.Name == name {
+			return p, true
+		}
+	}
+	return Contact{}, false
+}
+
+// Lookup returns the contact of a role in a jurisdiction by name and channel, among its
+// people and its rota's: the address of a queued notification is looked up by that key.
+func (c *Contacts) Lookup(jurisdiction, role, name, channel string) (Contact, bool) {
+	for _, p := range c.dir.Load().all(jurisdiction + "/" + role) {
+		if p.Name == name && p.Channel == channel {
 			return p, true
 		}
 	}

@@ -104,7 +104,8 @@ func (e *Engine) HandleCommand(cmd message.Command) (string, Changes) {
 			return reject("incident is %s", inc.Status)
 		}
 		inc.Status = message.IncidentAcknowledged
-		inc.AckedAt = &now
+		inc.AckedAt, inc.AckedBy = &now, actor
+		inc.Acknowledgements = append(inc.Acknowledgements, message.Acknowledgement{By: actor, At: now, Jurisdictions: slices.Clone(cmd.ActorJurisdictions)})
 		t.log(st, "acknowledged", actor, note("acknowledged "+now.Sub(inc.OpenedAt).Round(time.Second).String()+" after opening", cmd.Note), cmd.ID)
 	case message.CommandConfirmReceipt, message.CommandStepDone:
 		if inc.Status == message.IncidentClosed {
@@ -235,6 +236,7 @@ func (e *Engine) resolve(t *tx, st *State, actor, detail, commandID string) {
 	st.Incident.Status = message.IncidentResolved
 	st.Incident.ResolvedAt = &now
 	t.log(st, "resolved", actor, detail, commandID)
+	expireAck(t, st, expiryResolved)
 	st.Round++
 	if n := dropHeld(t, st); n > 0 {
 		t.log(st, "held_dropped", actorResponder, fmt.Sprintf("%d notifications held by %s were never sent: resolved while silenced or inhibited", n, strings.Join(append(slices.Clone(st.Incident.SilencedBy), st.Incident.InhibitedBy...), ", ")), "")

@@ -20,6 +20,12 @@
 // Escalation (Opsgenie if-not-acked / if-not-closed): each step rule fires once, after its
 // delay, if the step is still not acknowledged (no receipt, not done, and — for steps that
 // ask no receipt — the incident not acknowledged) or still not done.
+// A rule's target may climb the river-chief tree (network.Ancestor); a step's
+// escalation_policy arrives compiled into rules, its reminders re-sending the step to its
+// own actor. Every message goes to whoever the contact's rota has on duty when it is queued
+// (notify.Contacts.OnDuty). Acknowledgements expire (ack.go): the incident's when it
+// resolves or re-opens, the receipts of steps not done when it re-opens, whose escalation
+// then runs again; a re-opening within resolve.renotify_within tells the acknowledger.
 //
 // Notifications are queued in the incident's outbox with a deterministic idempotency key.
 // Delivery is write-ahead: StartDeliveries marks them sending (persist that), the caller

@@ -72,18 +72,23 @@ const (
 
 // Notification kinds the engine adds to the playbook's step kinds.
 const (
-	KindEscalation   = "escalation"
-	KindUpdate       = "update"
-	KindReopened     = "reopened"
-	KindEndOfAlert   = "end_of_alert"
-	statusPending    = "pending"
-	statusSending    = "sending"
-	statusSent       = "sent"
-	statusFailed     = "failed"
-	statusInterrupt  = "interrupted"
-	actorResponder   = "responder"
-	drillPrefix      = "【演练】"
-	defaultDrillParm = "nh3n"
+	KindEscalation = "escalation"
+	// KindReminder re-sends a step to its own actor (escalation_policy repeat).
+	KindReminder = "reminder"
+	// KindReacknowledge tells whoever acknowledged a re-opened incident that the
+	// acknowledgement has expired.
+	KindReacknowledge = "reacknowledge"
+	KindUpdate        = "update"
+	KindReopened      = "reopened"
+	KindEndOfAlert    = "end_of_alert"
+	statusPending     = "pending"
+	statusSending     = "sending"
+	statusSent        = "sent"
+	statusFailed      = "failed"
+	statusInterrupt   = "interrupted"
+	actorResponder    = "responder"
+	drillPrefix       = "【演练】"
+	defaultDrillParm  = "nh3n"
 )
 
 // State is everything the responder knows about one incident: the published Incident plus
@@ -144,6 +149,10 @@ type StepState struct {
 	Site     string    `json:"site"` // the site the step's relation was resolved from
 	Created  time.Time `json:"created"`
 	Fired    []bool    `json:"fired"` // per escalation rule: settled (fired or moot)
+	// Round counts the re-armings of the step's escalation (a re-opened incident's
+	// acknowledgements expire and its escalation runs again); it keeps the new round's
+	// messages apart from the earlier ones' idempotency keys.
+	Round int `json:"round,omitempty"`
 }
 
 // Outgoing is one notification to one contact, with its delivery state. Its Key is the
@@ -367,6 +376,7 @@ func clone(in message.Incident) message.Incident {
 	out.Steps = slices.Clone(in.Steps)
 	out.SilencedBy = slices.Clone(in.SilencedBy)
 	out.InhibitedBy = slices.Clone(in.InhibitedBy)
+	out.Acknowledgements = slices.Clone(in.Acknowledgements)
 	if in.Verdict != nil {
 		v := *in.Verdict
 		v.Evidence = slices.Clone(in.Verdict.Evidence)

@@ -217,12 +217,30 @@ func (e *Engine) open(t *tx, ev message.Event, site *network.Site, pb *playbook.
 func (e *Engine) grow(t *tx, st *State, ev message.Event, site *network.Site, pb *playbook.Playbook) {
 	before := e.recipients(st)
 	if st.Incident.Status == message.IncidentResolved {
+		resolvedAt := st.Incident.ResolvedAt
 		st.Incident.Status = message.IncidentOpen
 		st.Incident.ResolvedAt = nil
 		st.Round++
 		t.log(st, "reopened", actorResponder, fmt.Sprintf("%s at %s after resolution", ev.Type, site.ID), "")
+		expireAck(t, st, expiryReopened) // one that outlived the resolution (state written before expiry)
+		rearm(t, st)
 		f := e.factFor(ev, site, nil)
+		var acker []recipient
+		if last, rs, ok := e.acknowledger(st); ok && resolvedAt != nil && t.now.Sub(*resolvedAt) <= e.renotifyWithin(st) {
+			acker = rs
+			vars := e.vars(st, &f, nil, time.Time{}, t.now)
+			vars["acked_by"] = last.By
+			vars["acked_at"] = last.At.In(e.net.Location).Format("01月02日15:04")
+			for _, r := range rs {
+				vars["jurisdiction"], vars["jurisdiction_name"], vars["role_name"] = r.Jurisdiction, e.jurName(r.Jurisdiction), e.contacts.RoleName(r.Role)
+				e.enqueue(t, st, r, "", KindReacknowledge, playbook.Render(e.books.Messages.Reacknowledge, vars), fmt.Sprintf("reack#%d", st.Round))
+			}
+			t.log(st, "acknowledger_renotified", actorResponder, fmt.Sprintf("re-opened %s after resolution: %s, who acknowledged at %s, told to acknowledge again (%d contacts)", t.now.Sub(*resolvedAt).Round(time.Second), last.By, last.At.Format(time.RFC3339), len(rs)), "")
+		}
 		for _, r := range before {
+			if slices.ContainsFunc(acker, func(a recipient) bool { return sameRecipient(a, r) }) {
+				continue // told by the re-acknowledgement message instead
+			}
 			e.enqueueRendered(t, st, r, KindReopened, "", e.books.Messages.Reopened, &f, fmt.Sprintf("reopen#%d", st.Round))
 		}
 	}
@@ -310,6 +328,22 @@ func anyActive(st *State) bool {
 		}
 	}
 	return false
+}
+
+// renotifyWithin is how long after its resolution a re-opening re-notifies the
+// acknowledger: the playbook's resolve.renotify_within, else its close_after (scaled).
+func (e *Engine) renotifyWithin(st *State) time.Duration {
+	pb, ok := e.books.Book(st.Incident.Playbook)
+	if !ok {
+		return e.scale(24 * time.Hour)
+	}
+	if d := pb.Resolve.RenotifyWithin.D(); d > 0 {
+		return e.scale(d)
+	}
+	if d := pb.Resolve.CloseAfter.D(); d > 0 {
+		return e.scale(d)
+	}
+	return e.scale(24 * time.Hour)
 }
 
 // concern adds every jurisdiction a playbook's steps designate from a site.
@@ -428,9 +462,10 @@ func (e *Engine) applyPlaybook(t *tx, st *State, pb *playbook.Playbook, f *Fact,
 	}
 }
 
-// enqueueRole queues one message to every contact of a role in a jurisdiction.
+// enqueueRole queues one message to every contact of a role in a jurisdiction on duty now
+// (the rota's shift of this hour, else the entry's people).
 func (e *Engine) enqueueRole(t *tx, st *State, stepID, kind, jur, role, body, seq string) {
-	contacts := e.contacts.For(jur, role)
+	contacts := e.contacts.OnDuty(jur, role, t.now)
 	if len(contacts) == 0 {
 		t.log(st, "no_contact", actorResponder, fmt.Sprintf("no contact for %s/%s: %s %s not delivered", jur, role, kind, stepID), "")
 		return

@@ -2,6 +2,7 @@ package incident
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -112,6 +113,27 @@ func (e *Engine) escalate(t *tx, st *State) {
 				}
 				reason = "完成"
 			}
+			var f *Fact
+			if n := len(st.Facts); n > 0 {
+				f = &st.Facts[n-1]
+			}
+			vars := e.vars(st, f, nil, step.Deadline, t.now)
+			vars["jurisdiction"] = step.Jurisdiction
+			vars["jurisdiction_name"] = e.jurName(step.Jurisdiction)
+			vars["role_name"] = e.contacts.RoleName(step.Role)
+			vars["reason"] = reason
+			vars["step_action"] = shorten(step.Action, 80)
+			seq := fmt.Sprintf("esc#%d.%d", k, ss.Round)
+			if ss.Round == 0 {
+				seq = fmt.Sprintf("esc#%d", k) // the key of state written before re-arming
+			}
+			if rule.Reminder {
+				// The step again, to its own actor (on duty now): no escalation yet.
+				vars["repeat"] = fmt.Sprint(rule.Repeat)
+				e.enqueueRole(t, st, step.ID, KindReminder, step.Jurisdiction, step.Role, playbook.Render(e.books.Messages.Reminder, vars)+"\n"+step.Action, seq)
+				t.log(st, "reminded", actorResponder, fmt.Sprintf("%s %s: reminder %d to %s/%s", step.ID, rule.If, rule.Repeat, step.Jurisdiction, step.Role), "")
+				continue
+			}
 			var targets []string
 			if rule.To.Relation == playbook.RelStep {
 				targets = []string{step.Jurisdiction}
@@ -120,22 +142,29 @@ func (e *Engine) escalate(t *tx, st *State) {
 					targets = append(targets, tg.Jurisdiction)
 				}
 			}
+			var to, missing []string
+			for _, j := range targets {
+				// Climb the river-chief tree from the designated jurisdiction.
+				up, ok := e.net.Ancestor(j, rule.To.Up)
+				if !ok {
+					missing = append(missing, j)
+					continue
+				}
+				if !slices.Contains(to, up+"/"+rule.To.Role) {
+					to = append(to, up+"/"+rule.To.Role)
+				}
+			}
+			if len(missing) > 0 {
+				t.log(st, "escalation_skipped", actorResponder, fmt.Sprintf("%s %s: no %s of %s in the river-chief tree (sites.yaml parent)", step.ID, rule.If, rule.To.Level, strings.Join(missing, ", ")), "")
+			}
+			if len(to) == 0 {
+				continue
+			}
 			now := t.now
 			step.EscalatedAt = &now
-			var to []string
-			for _, j := range targets {
-				to = append(to, j+"/"+rule.To.Role)
-				var f *Fact
-				if n := len(st.Facts); n > 0 {
-					f = &st.Facts[n-1]
-				}
-				vars := e.vars(st, f, nil, step.Deadline, t.now)
-				vars["jurisdiction"] = step.Jurisdiction
-				vars["jurisdiction_name"] = e.jurName(step.Jurisdiction)
-				vars["role_name"] = e.contacts.RoleName(step.Role)
-				vars["reason"] = reason
-				vars["step_action"] = shorten(step.Action, 80)
-				e.enqueueRole(t, st, step.ID, KindEscalation, j, rule.To.Role, playbook.Render(e.books.Messages.Escalation, vars), fmt.Sprintf("esc#%d", k))
+			for _, jr := range to {
+				j, role, _ := strings.Cut(jr, "/")
+				e.enqueueRole(t, st, step.ID, KindEscalation, j, role, playbook.Render(e.books.Messages.Escalation, vars), seq)
 			}
 			step.EscalatedTo = strings.Join(to, ",")
 			t.log(st, "escalated", actorResponder, fmt.Sprintf("%s %s → %s", step.ID, rule.If, step.EscalatedTo), "")

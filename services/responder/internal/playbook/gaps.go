@@ -23,14 +23,18 @@ func (s *Set) Gaps(net *network.Network, c *notify.Contacts) []string {
 					need[t.Jurisdiction+"/"+st.Actor.Role] = true
 					for _, e := range st.Escalation {
 						if e.To.Relation == RelStep {
-							need[t.Jurisdiction+"/"+e.To.Role] = true
+							if j, ok := net.Ancestor(t.Jurisdiction, e.To.Up); ok {
+								need[j+"/"+e.To.Role] = true
+							}
 						}
 					}
 				}
 				for _, e := range st.Escalation {
 					if e.To.Relation != RelStep {
 						for _, t := range Resolve(net, site.ID, e.To.Relation) {
-							need[t.Jurisdiction+"/"+e.To.Role] = true
+							if j, ok := net.Ancestor(t.Jurisdiction, e.To.Up); ok {
+								need[j+"/"+e.To.Role] = true
+							}
 						}
 					}
 				}

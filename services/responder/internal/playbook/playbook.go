@@ -96,7 +96,20 @@ type Messages struct {
 	Escalation   string `yaml:"escalation"`
 	EndOfAlert   string `yaml:"end_of_alert"`
 	ReceiptAsk   string `yaml:"receipt_request"`
+	// Reminder re-sends a step to its own actor (escalation_policy repeat); optional,
+	// DefaultReminder when empty.
+	Reminder string `yaml:"reminder"`
+	// Reacknowledge tells whoever acknowledged an incident that it re-opened and that
+	// the acknowledgement has expired (resolve.renotify_within); optional,
+	// DefaultReacknowledge when empty.
+	Reacknowledge string `yaml:"reacknowledge"`
 }
+
+// Default texts of the optional messages.
+const (
+	DefaultReminder      = "【催办·第{repeat}次】{jurisdiction_name}{role_name}尚未{reason}：“{step_action}”（事件 {incident}）。"
+	DefaultReacknowledge = "【续报】{title}：您确认过的事件已重新启动，原确认已失效，请重新确认并继续处置（事件 {incident}）。"
+)
 
 // Playbook is one response plan.
 type Playbook struct {
@@ -148,6 +161,10 @@ type StepDef struct {
 	Deadline       Duration         `yaml:"deadline"`
 	ConfirmReceipt bool             `yaml:"confirm_receipt"`
 	Escalation     []EscalationRule `yaml:"escalation"`
+	// Policy is the step's escalation policy (docs/escalation.md): repeat the step to its
+	// own actor, then climb level by level. Parse compiles it into rules appended to
+	// Escalation, so that the engine has one mechanism.
+	Policy *EscalationPolicy `yaml:"escalation_policy"`
 	// StationCommand, when set, is sent to the station of each of the step's target sites
 	// (the event's site for self, the nearest site of each jurisdiction for the others) as
 	// the step starts: joint monitoring (加密监测) or sample retention (超标留样).
@@ -204,7 +221,24 @@ func (a *StationAction) check() []string {
 type Actor struct {
 	Relation string `yaml:"relation"`
 	Role     string `yaml:"role"`
+	// Level, only in an escalation target, climbs the river-chief tree (the
+	// jurisdictions' parent in sites.yaml) from the jurisdiction the relation designates:
+	// self (the default), parent, grandparent, or top (the root of its tree).
+	Level string `yaml:"level"`
+	// Up is Level as a number of levels (-1: top); set by Parse.
+	Up int `yaml:"-"`
 }
+
+// Escalation target levels.
+const (
+	LevelSelf        = "self"
+	LevelParent      = "parent"
+	LevelGrandparent = "grandparent"
+	LevelTop         = "top"
+)
+
+// levelUp maps a target level to the number of levels climbed (-1: the top).
+var levelUp = map[string]int{"": 0, LevelSelf: 0, LevelParent: 1, LevelGrandparent: 2, LevelTop: -1}
 
 // EscalationRule notifies To when the step is still not acknowledged (or not done) After
 // its start; After defaults to the step's deadline.
@@ -213,6 +247,60 @@ type EscalationRule struct {
 	After Duration `yaml:"after"`
 	To    Actor    `yaml:"to"`
 	Line  int      `yaml:"-"`
+	// Reminder marks a rule compiled from a policy's repeat: it re-sends the step to the
+	// step's own actor (Repeat is its number, from 1) instead of escalating.
+	Reminder bool `yaml:"-"`
+	Repeat   int  `yaml:"-"`
+}
+
+// EscalationPolicy is a step's escalation as a ladder (PagerDuty's escalation policy):
+// while the condition holds, the step is re-sent to its own actor Repeat times, one Every
+// apart, then each of Levels is notified in turn, one Every apart. Levels typically run
+// from the next role of the same jurisdiction to the parent jurisdiction's river chief:
+//
+//	escalation_policy:
+//	  repeat: 2
+//	  every: 10m
+//	  levels:
+//	    - {role: eeb}
+//	    - {role: river_chief_office, level: parent}
+//
+// With a step starting at 0: reminders at 10m and 20m, eeb at 30m, the parent's river
+// chief at 40m. The policy's rules come after the step's escalation rules.
+type EscalationPolicy struct {
+	If     string   `yaml:"if"`     // not_acknowledged (the default) or not_done
+	Repeat int      `yaml:"repeat"` // reminders to the step's actor, 0 to 10
+	Every  Duration `yaml:"every"`  // between rungs; default the step's deadline
+	Levels []Actor  `yaml:"levels"`
+}
+
+// MaxPolicyRepeat bounds a policy's reminders.
+const MaxPolicyRepeat = 10
+
+// compile returns the policy's rules for a step.
+func (p *EscalationPolicy) compile(def *StepDef) []EscalationRule {
+	every := p.Every
+	if every == 0 {
+		every = def.Deadline
+	}
+	var out []EscalationRule
+	rung := 0
+	for i := range p.Repeat {
+		rung++
+		out = append(out, EscalationRule{
+			If: p.If, After: Duration(rung) * every, To: Actor{Relation: RelStep, Role: def.Actor.Role},
+			Line: def.Line, Reminder: true, Repeat: i + 1,
+		})
+	}
+	for _, lv := range p.Levels {
+		rung++
+		to := lv
+		if to.Relation == "" {
+			to.Relation = RelStep
+		}
+		out = append(out, EscalationRule{If: p.If, After: Duration(rung) * every, To: to, Line: def.Line})
+	}
+	return out
 }
 
 // ResolvePolicy says when an incident following the playbook may resolve and close.
@@ -225,6 +313,11 @@ type ResolvePolicy struct {
 	// CloseAfter closes a resolved incident that stayed quiet this long; until then a
 	// related event reopens it instead of opening a new one.
 	CloseAfter Duration `yaml:"close_after"`
+	// RenotifyWithin: an incident that re-opens within this long of its resolution tells
+	// whoever acknowledged it that the acknowledgement has expired (messages.reacknowledge),
+	// besides the usual re-opening message to everyone told. Default 0: the close_after
+	// (every re-opening does).
+	RenotifyWithin Duration `yaml:"renotify_within"`
 }
 
 type file struct {
@@ -356,6 +449,13 @@ func build(f file, net *network.Network, contacts *notify.Contacts) (*Set, error
 			fail(line, "%s: role %q is not declared in the contacts file's roles (%s)", where, role, strings.Join(contacts.RoleIDs(), ", "))
 		}
 	}
+	for name, text := range map[string]*string{"reminder": &s.Messages.Reminder, "reacknowledge": &s.Messages.Reacknowledge} {
+		if *text == "" {
+			*text = map[string]string{"reminder": DefaultReminder, "reacknowledge": DefaultReacknowledge}[name]
+		} else if bad := UnknownPlaceholders(*text); len(bad) > 0 {
+			errs = append(errs, fmt.Errorf("messages.%s: unknown placeholders %v (known: %s)", name, bad, strings.Join(Placeholders, ", ")))
+		}
+	}
 	if len(f.Playbooks) == 0 {
 		errs = append(errs, errors.New("no playbooks"))
 	}
@@ -431,6 +531,9 @@ func build(f file, net *network.Network, contacts *notify.Contacts) (*Set, error
 				fail(st.Line, "%s: actor relation %q is not one of %s", sw, st.Actor.Relation, strings.Join(relations, ", "))
 			}
 			checkRole(st.Line, sw, st.Actor.Role)
+			if st.Actor.Level != "" {
+				fail(st.Line, "%s: actor level is for escalation targets only", sw)
+			}
 			if st.Kind == "" {
 				st.Kind = KindAssign
 			}
@@ -450,6 +553,21 @@ func build(f file, net *network.Network, contacts *notify.Contacts) (*Set, error
 					fail(st.Line, "%s: %s", sw, bad)
 				}
 			}
+			if p := st.Policy; p != nil {
+				if p.If == "" {
+					p.If = IfNotAcknowledged
+				}
+				if p.Repeat < 0 || p.Repeat > MaxPolicyRepeat {
+					fail(st.Line, "%s: escalation_policy repeat must be within 0–%d", sw, MaxPolicyRepeat)
+				}
+				if p.Every < 0 {
+					fail(st.Line, "%s: escalation_policy every must not be negative", sw)
+				}
+				if p.Repeat == 0 && len(p.Levels) == 0 {
+					fail(st.Line, "%s: escalation_policy needs repeat or levels", sw)
+				}
+				st.Escalation = append(st.Escalation, p.compile(st)...)
+			}
 			for k := range st.Escalation {
 				e := &st.Escalation[k]
 				if e.If != IfNotAcknowledged && e.If != IfNotDone {
@@ -465,10 +583,15 @@ func build(f file, net *network.Network, contacts *notify.Contacts) (*Set, error
 					fail(e.Line, "%s: escalation to relation %q is not step or one of %s", sw, e.To.Relation, strings.Join(relations, ", "))
 				}
 				checkRole(e.Line, sw+" escalation", e.To.Role)
+				if up, ok := levelUp[e.To.Level]; ok {
+					e.To.Up = up
+				} else {
+					fail(e.Line, "%s: escalation to level %q is not self, parent, grandparent or top", sw, e.To.Level)
+				}
 			}
 		}
-		if b.Resolve.Hold < 0 || b.Resolve.CloseAfter < 0 {
-			fail(b.Line, "%s: resolve hold and close_after must not be negative", where)
+		if b.Resolve.Hold < 0 || b.Resolve.CloseAfter < 0 || b.Resolve.RenotifyWithin < 0 {
+			fail(b.Line, "%s: resolve hold, close_after and renotify_within must not be negative", where)
 		}
 		if b.ID != "" {
 			s.byID[b.ID] = b
@@ -531,7 +654,7 @@ var Placeholders = []string{
 	"site", "site_name", "river", "parameter", "parameter_name", "value", "unit", "limit",
 	"multiple", "arrival", "level", "colour", "title", "incident", "jurisdiction",
 	"jurisdiction_name", "role_name", "target_site_name", "distance_km", "deadline", "now",
-	"step_action", "reason", "origin_site_name", "window",
+	"step_action", "reason", "origin_site_name", "window", "repeat", "acked_at", "acked_by",
 }
 
 var placeholderRE = regexp.MustCompile(`\{([a-z_]+)\}`)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/network"
@@ -252,5 +253,75 @@ func TestRenderFillsPlaceholdersAndDashesMissingOnes(t *testing.T) {
 	})
 	if want := "八钢断面氨氮超标2.20倍，预计—到达"; got != want {
 		t.Fatalf("Render = %q, want %q", got, want)
+	}
+}
+
+func TestEscalationPolicyCompilesIntoALadderOfRules(t *testing.T) {
+	n := testNet(t)
+	c := testContacts(t, n)
+	doc := strings.Replace(base, "        escalation:\n          - {if: not_done, to: {role: emergency}}\n",
+		"        escalation:\n          - {if: not_done, to: {role: emergency}}\n"+
+			"        escalation_policy:\n          repeat: 2\n          every: 10m\n"+
+			"          levels:\n            - {role: eeb, level: parent}\n            - {role: river_chief_office, level: top}\n", 1)
+	s, err := Parse([]byte(doc), n, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := s.Book("p1")
+	def, _ := b.Step("s1")
+	type rung struct {
+		after    time.Duration
+		reminder bool
+		role     string
+		up       int
+	}
+	want := []rung{
+		{time.Duration(0), false, "emergency", 0}, // the step's own rule comes first, unchanged
+		{10 * time.Minute, true, "eeb", 0},
+		{20 * time.Minute, true, "eeb", 0},
+		{30 * time.Minute, false, "eeb", 1},
+		{40 * time.Minute, false, "river_chief_office", -1},
+	}
+	if len(def.Escalation) != len(want) {
+		t.Fatalf("%d rules, want %d: %+v", len(def.Escalation), len(want), def.Escalation)
+	}
+	for i, w := range want {
+		r := def.Escalation[i]
+		got := rung{r.After.D(), r.Reminder, r.To.Role, r.To.Up}
+		if got != w {
+			t.Errorf("rule %d = %+v, want %+v", i, got, w)
+		}
+		if i > 0 && (r.If != IfNotAcknowledged || r.To.Relation != RelStep) {
+			t.Errorf("rule %d: if %q relation %q, want the policy's default not_acknowledged on the step's jurisdiction", i, r.If, r.To.Relation)
+		}
+	}
+	if s.Messages.Reminder != DefaultReminder || s.Messages.Reacknowledge != DefaultReacknowledge {
+		t.Error("optional messages are not defaulted")
+	}
+}
+
+func TestParseRefusesBadEscalationLevelsAndPolicies(t *testing.T) {
+	n := testNet(t)
+	c := testContacts(t, n)
+	cases := []struct{ name, from, to, want string }{
+		{"unknown level", "to: {role: emergency}}", "to: {role: emergency, level: heaven}}", `escalation to level "heaven" is not self, parent, grandparent or top`},
+		{"level on a step's actor", "actor: {relation: self, role: eeb}", "actor: {relation: self, role: eeb, level: parent}", "actor level is for escalation targets only"},
+		{"empty policy", "deadline: 1h", "deadline: 1h\n        escalation_policy: {every: 5m}", "escalation_policy needs repeat or levels"},
+		{"too many reminders", "deadline: 1h", "deadline: 1h\n        escalation_policy: {repeat: 11}", "escalation_policy repeat must be within 0–10"},
+		{"undeclared role in a level", "deadline: 1h", "deadline: 1h\n        escalation_policy: {levels: [{role: mayor}]}", `role "mayor" is not declared`},
+		{"bad policy condition", "deadline: 1h", "deadline: 1h\n        escalation_policy: {if: not_closed, repeat: 1}", `escalation if "not_closed"`},
+		{"unknown placeholder in the reminder", "receipt_request: \"请确认\"", "receipt_request: \"请确认\"\n  reminder: \"{when}\"", "messages.reminder: unknown placeholders [when]"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := strings.Replace(base, tc.from, tc.to, 1)
+			if doc == base {
+				t.Fatalf("case does not apply: %q not in the base document", tc.from)
+			}
+			_, err := Parse([]byte(doc), n, c)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v\nwant it to contain %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -615,10 +615,8 @@ func (r *Responder) deliver(ctx context.Context, d incident.Delivery) {
 // queued with while the responder runs.
 func (r *Responder) address(d incident.Delivery) string {
 	if r.contacts != nil {
-		for _, c := range r.contacts.For(d.Jurisdiction, d.Role) {
-			if c.Name == d.Name && c.Channel == d.Channel {
-				return c.Target
-			}
+		if c, ok := r.contacts.Lookup(d.Jurisdiction, d.Role, d.Name, d.Channel); ok {
+			return c.Target
 		}
 	}
 	return d.Target

@@ -33,6 +33,7 @@ const webhookSecret = "integration-secret"
 // received is one message as a jurisdiction's receiver processed it.
 type received struct {
 	Key, Jurisdiction, Role, Format, Text, Kind, StepID string
+	Who                                                 string // the target URL's who= (a rota's person)
 }
 
 // receiver stands for every jurisdiction's endpoint (/<jurisdiction>/<role>/<format>). It
@@ -62,7 +63,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := r.Header.Get(notify.HeaderIdempotencyKey)
-	m := received{Key: key, Jurisdiction: parts[0], Role: parts[1], Format: parts[2]}
+	m := received{Key: key, Jurisdiction: parts[0], Role: parts[1], Format: parts[2], Who: r.URL.Query().Get("who")}
 	switch m.Format {
 	case "webhook":
 		if err := notify.Verify(webhookSecret, r.Header.Get(notify.HeaderSignature), body, time.Now(), 5*time.Minute); err != nil {

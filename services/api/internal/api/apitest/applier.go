@@ -138,10 +138,17 @@ func change(inc *message.Incident, cmd message.Command, now time.Time) (string, 
 		if inc.Status != message.IncidentOpen {
 			return "", fmt.Errorf("incident is %s", inc.Status)
 		}
-		inc.Status, inc.AckedAt = message.IncidentAcknowledged, &now
+		inc.Status, inc.AckedAt, inc.AckedBy = message.IncidentAcknowledged, &now, cmd.Actor
+		inc.Acknowledgements = append(inc.Acknowledgements, message.Acknowledgement{By: cmd.Actor, At: now, Jurisdictions: cmd.ActorJurisdictions})
 		return "acknowledged", nil
 	case message.CommandResolve:
 		inc.Status, inc.ResolvedAt = message.IncidentResolved, &now
+		// As the responder does: the acknowledgement expires with the resolution.
+		if n := len(inc.Acknowledgements); n > 0 && inc.AckedAt != nil {
+			inc.Acknowledgements = slices.Clone(inc.Acknowledgements) // the stored version is not written through
+			inc.Acknowledgements[n-1].ExpiredAt, inc.Acknowledgements[n-1].Expiry = &now, "resolved"
+		}
+		inc.AckedAt, inc.AckedBy = nil, ""
 		return "resolved", nil
 	case message.CommandConfirmReceipt:
 		st, err := step()

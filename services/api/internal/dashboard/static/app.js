@@ -478,12 +478,14 @@ function incidentCard(d, names, juris) {
   const owns = inc.site in names;
   if (inc.status === 'open' && can('acknowledge') && owns) buttons.push(`<button type="button" class="btn" data-action="ack" data-incident="${esc(inc.id)}" data-testid="ack">${esc(t('inc.ack'))}</button>`);
   if (active && can('resolve') && owns) buttons.push(`<button type="button" class="btn danger" data-action="resolve" data-incident="${esc(inc.id)}">${esc(t('inc.resolve'))}</button>`);
+  // The acknowledgement in force, else the last one (it expired on resolve or re-open).
+  const ack = inc.acked_at ? { at: inc.acked_at, by: inc.acked_by } : (inc.acknowledgements || []).slice(-1)[0];
   return `<article class="card incident ${esc(inc.status)}" data-incident="${esc(inc.id)}" data-status="${esc(inc.status)}">
     <header><div><h3>${esc(inc.title)} ${inc.drill ? `<span class="tag warn">${esc(t('inc.drillTag'))}</span>` : ''}</h3>
       <div class="meta"><span>${esc(t('inc.opened'))} ${esc(fmtTime(inc.opened_at))}</span><span>${esc(t('inc.level'))} ${esc(inc.level)}</span>
       <span>${esc(t('inc.site'))} <a href="#/site/${encodeURIComponent(inc.site)}">${esc(names[inc.site] || inc.site)}</a></span>
       <span>${esc(t('inc.jur'))}: ${esc((inc.jurisdictions || []).map((j) => juris[j] || j).join('、'))}</span>
-      ${inc.acked_at ? `<span>${esc(t('inc.acked'))} ${esc(fmtTime(inc.acked_at))}</span>` : ''}</div></div>
+      ${ack ? `<span data-testid="acked">${esc(t('inc.acked'))} ${esc(fmtTime(ack.at))}${ack.by ? ' ' + esc(ack.by) : ''}</span>` : ''}</div></div>
       <span>${(inc.silenced_by || []).length ? `<span class="tag warn" data-testid="silenced" title="${esc(inc.silenced_by.join(', '))}">${esc(t('inc.silenced'))}</span> ` : ''}${(inc.inhibited_by || []).length ? `<span class="tag warn" data-testid="inhibited" title="${esc(inc.inhibited_by.join('; '))}">${esc(t('inc.inhibited'))}</span> ` : ''}<span class="tag ${esc(inc.status)}" data-testid="incident-status">${esc(t('ist.' + inc.status))}</span></span></header>
     ${inc.verdict ? `<p class="verdict" data-testid="verdict" data-kind="${esc(inc.verdict.kind)}"><strong>${esc(t('inc.verdict'))}: ${esc(t('vk.' + inc.verdict.kind))}</strong> (${esc(t('inc.confidence'))} ${esc(Math.round(inc.verdict.confidence * 100))}%, ${esc(fmtTime(inc.verdict.at))})<br>${(inc.verdict.evidence || []).map(esc).join('<br>')}</p>` : ''}
     ${steps ? `<table><thead><tr><th>${esc(t('step.relation'))}</th><th>${esc(t('step.jur'))}</th><th>${esc(t('step.owner'))}</th><th>${esc(t('step.action'))}</th><th>${esc(t('step.deadline'))}</th><th>${esc(t('step.receipt'))}</th><th>${esc(t('step.done'))}</th></tr></thead><tbody>${steps}</tbody></table>` : ''}
