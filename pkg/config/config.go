@@ -70,6 +70,8 @@ type Config struct {
 	Archiver     Archiver  `mapstructure:"archiver"`
 	API          API       `mapstructure:"api"`
 	Simulator    Simulator `mapstructure:"simulator"`
+	// Drills are the recurring drills the api starts (DrillSchedule); none by default.
+	Drills []DrillSchedule `mapstructure:"drills"`
 }
 
 // Kafka configures the brokers and the producer and consumer plumbing.
@@ -389,7 +391,7 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(c.Kafka.Validate(), c.ClickHouse.Validate(), v.err(), c.Log.Validate(), c.Ops.Validate(),
 		c.Gateway.Validate(), c.Assessor.Validate(), c.Responder.Validate(), c.Archiver.Validate(),
-		c.API.Validate(), c.Simulator.Validate())
+		c.API.Validate(), c.Simulator.Validate(), validateDrills(c.Drills))
 }
 
 // EnvName returns the environment variable that overrides a key.

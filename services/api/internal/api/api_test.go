@@ -785,7 +785,7 @@ func TestComplianceMonthsWeighPeriodMeansByReadings(t *testing.T) {
 func TestStoreFailureIsAJSONServerError(t *testing.T) {
 	e := newEnv(t)
 	e.store.Fail = errors.New("clickhouse: connection refused")
-	for _, p := range []string{"/api/v1/sites", "/api/v1/sites/STH-S2", "/api/v1/events", "/api/v1/incidents", "/api/v1/reports/compliance"} {
+	for _, p := range []string{"/api/v1/sites", "/api/v1/sites/STH-S2", "/api/v1/events", "/api/v1/incidents", "/api/v1/reports/compliance", "/api/v1/drills", "/api/v1/reports/drills"} {
 		res := e.do(t, "GET", p, admin, nil)
 		var er struct{ Error, Code string }
 		res.decode(t, &er)

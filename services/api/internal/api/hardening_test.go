@@ -222,7 +222,7 @@ func TestStoreErrorTextIsLoggedNotAnswered(t *testing.T) {
 	e := newEnv(t, func(o *api.Options) { o.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
 	secret := "code: 516, message: default: Authentication failed: password is incorrect (clickhouse-3.internal:9000)"
 	e.store.Fail = errors.New(secret)
-	for _, p := range []string{"/api/v1/sites", "/api/v1/sites/STH-S2", "/api/v1/sites/STH-S2/readings", "/api/v1/events", "/api/v1/incidents", "/api/v1/incidents/" + e.fix.OpenIncident, "/api/v1/reports/compliance"} {
+	for _, p := range []string{"/api/v1/sites", "/api/v1/sites/STH-S2", "/api/v1/sites/STH-S2/readings", "/api/v1/events", "/api/v1/incidents", "/api/v1/incidents/" + e.fix.OpenIncident, "/api/v1/reports/compliance", "/api/v1/drills", "/api/v1/reports/drills"} {
 		res := e.do(t, "GET", p, admin, nil)
 		id := res.header.Get("X-Request-Id")
 		if res.status != 500 || strings.Contains(string(res.body), "clickhouse") || strings.Contains(string(res.body), "password") || !strings.Contains(string(res.body), id) {

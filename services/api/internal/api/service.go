@@ -49,9 +49,13 @@ type Service struct {
 // Check loads the files the api reads (sites, tokens, the command key) and reports what
 // is wrong.
 func Check(cfg *config.Config) error {
-	_, _, _, err := load(cfg)
+	net, _, _, err := load(cfg)
 	_, everr := loadEvidence(cfg, time.Now())
-	return errors.Join(err, everr)
+	var derr error
+	if net != nil {
+		_, derr = NewDrillScheduler(cfg.Drills, net, nil, nil, nil)
+	}
+	return errors.Join(err, everr, derr)
 }
 
 // loadEvidence reads what evidence bundles need: the signing key (api.evidence_key_file;
@@ -114,6 +118,9 @@ func New(cfg *config.Config, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, err := NewDrillScheduler(cfg.Drills, net, nil, nil, nil); err != nil {
+		return nil, err
+	}
 	ev, err := loadEvidence(cfg, time.Now())
 	if err != nil {
 		return nil, err
@@ -164,9 +171,14 @@ func (s *Service) Run(ctx context.Context, ready func(bool)) error {
 		Cluster: s.kafka, Topic: cfg.Kafka.Topics.StationCommands, BatchTimeout: cfg.Kafka.BatchTimeout, Label: "station_commands",
 	}, km)
 	defer sw.Close()
+	commander := NewKafkaCommander(w, s.key)
+	drills, err := NewDrillScheduler(cfg.Drills, s.net, commander, log, nil)
+	if err != nil {
+		return err
+	}
 	api, err := NewServer(Options{
 		Network: s.net, Tokens: s.tokens, Store: store.NewReader(conn, cfg.ClickHouse.Database),
-		Commander: NewKafkaCommander(w, s.key), Corrector: NewKafkaCorrector(cw), Assets: s.d.Assets, Evidence: s.ev,
+		Commander: commander, Corrector: NewKafkaCorrector(cw), Assets: s.d.Assets, Evidence: s.ev,
 		StationCommander: NewKafkaStationCommander(sw),
 		CommandTimeout:   cfg.API.CommandTimeout, CommandPoll: cfg.API.CommandPoll,
 		RefreshInterval: cfg.API.RefreshInterval, LatestLookback: cfg.API.LatestLookback,
@@ -187,7 +199,12 @@ func (s *Service) Run(ctx context.Context, ready func(bool)) error {
 		ready(true)
 		defer ready(false)
 	}
-	log.Info("api ready", "listen", cfg.API.Listen, "sites", len(s.net.Sites()), "commands_topic", cfg.Kafka.Topics.Commands)
+	log.Info("api ready", "listen", cfg.API.Listen, "sites", len(s.net.Sites()), "commands_topic", cfg.Kafka.Topics.Commands, "drill_schedules", len(cfg.Drills))
+	// The recurring drills run beside the Watcher and stop with it.
+	dctx, stopDrills := context.WithCancel(ctx)
+	drillsDone := make(chan struct{})
+	go func() { defer close(drillsDone); _ = drills.Run(dctx) }()
+	defer func() { stopDrills(); <-drillsDone }()
 	return api.NewWatcher().Run(ctx)
 }
 

@@ -405,6 +405,33 @@ func TestReportsPageShowsPlanIndicatorsAndRiverRatings(t *testing.T) {
 	}
 }
 
+// The reports page scores the drills: a row per jurisdiction for the year, and a row per
+// step of each drill with its outcome against the deadline (apitest.SeedDrills).
+func TestReportsPageShowsTheDrillScores(t *testing.T) {
+	h := newHarness(t)
+	fix := apitest.SeedDrills(h.store, time.Now(), h.net.Location)
+	h.signIn("dev-admin-token", "zh")
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/reports"),
+		chromedp.WaitVisible(`body[data-ready="reports"] [data-testid="drill-year"]`),
+		chromedp.WaitVisible(`[data-testid="drill-list"]`),
+	)
+	jurisdictions := get(h, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="drill-year"] tbody tr').length`))
+	running := get(h, chromedp.Evaluate[[]string](fmt.Sprintf(`[...document.querySelectorAll('tr[data-drill=%q]')].map((r) => r.dataset.outcome + ' ' + r.lastElementChild.textContent.trim())`, fix.Running)))
+	changji := get(h, chromedp.Evaluate[string](`document.querySelector('[data-testid="drill-year"] tr[data-jurisdiction="changji"] td').textContent`))
+	h.shot("reports-drills")
+	if jurisdictions != 4 {
+		t.Errorf("drill year: %d rows, want one per jurisdiction (4), those that did not drill included", jurisdictions)
+	}
+	// The running drill: urumqi's step pending with its deadline ahead, changji's missed.
+	if !slices.Equal(running, []string{"pending 进行中", "missed 未完成"}) {
+		t.Errorf("running drill's steps %q, want pending then missed", running)
+	}
+	if changji != "昌吉市" {
+		t.Errorf("changji's row is named %q", changji)
+	}
+}
+
 func TestDashboardRefreshesItselfWhenAnIncidentArrives(t *testing.T) {
 	h := newHarness(t)
 	h.signIn("dev-viewer-changji", "zh")

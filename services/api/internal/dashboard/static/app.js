@@ -37,6 +37,13 @@ const I18N = {
     'rep.rivers': '河流水质评价（2011年评价办法）', 'rep.method': '方法', 'rep.share3': 'Ⅰ～Ⅲ类比例',
     'rep.csv': '下载CSV', 'rep.sections': '断面数', 'rep.yes': '达标', 'rep.no': '未达标', 'rep.na': '—', 'rep.insufficient': '数据不足',
     'method.mean_concentration': '平均浓度法', 'method.class_share': '断面类别比例法',
+    'drill.year': '应急演练年度评估', 'drill.list': '演练评分（逐项措施）', 'drill.jur': '属地', 'drill.drills': '参演次数',
+    'drill.steps': '措施（按时/超时/未完成）', 'drill.share': '按时完成率', 'drill.receipt': '签收用时（中位数）', 'drill.ack': '确认接警用时（中位数）',
+    'drill.done': '完成用时（中位数）', 'drill.trend': '较上半年', 'drill.csv': '下载演练CSV', 'drill.listcsv': '下载评分CSV', 'drill.none': '本年度暂无演练',
+    'drill.opened': '开始', 'drill.title': '演练', 'drill.ackAfter': '确认用时', 'drill.receiptAfter': '签收用时', 'drill.doneAfter': '完成用时', 'drill.allowed': '时限',
+    'drill.outcome': '评定', 'drill.min': '分钟',
+    'out.met': '按时', 'out.late': '超时', 'out.missed': '未完成', 'out.pending': '进行中',
+    'trend.improved': '提升', 'trend.worse': '下降', 'trend.unchanged': '持平', 'trend.no_data': '无可比数据',
     'ev.exceedance.opened': '超标', 'ev.exceedance.updated': '超标更新', 'ev.exceedance.cleared': '超标解除',
     'ev.prediction.issued': '污染预测', 'ev.prediction.cleared': '预测解除', 'ev.quality.suspect': '数据存疑',
     'ev.station.offline': '站点离线', 'ev.station.online': '站点恢复',
@@ -79,6 +86,13 @@ const I18N = {
     'rep.rivers': 'River ratings (2011 method)', 'rep.method': 'Method', 'rep.share3': 'Share Ⅰ–Ⅲ',
     'rep.csv': 'Download CSV', 'rep.sections': 'Sections', 'rep.yes': 'met', 'rep.no': 'not met', 'rep.na': '—', 'rep.insufficient': 'insufficient data',
     'method.mean_concentration': 'mean concentration', 'method.class_share': 'class share',
+    'drill.year': 'Emergency drills of the year', 'drill.list': 'Drill scores (each step)', 'drill.jur': 'Jurisdiction', 'drill.drills': 'Drills',
+    'drill.steps': 'Steps (met/late/missed)', 'drill.share': 'Deadlines met', 'drill.receipt': 'Median to receipt', 'drill.ack': 'Median to acknowledge',
+    'drill.done': 'Median to done', 'drill.trend': 'Against previous half-year', 'drill.csv': 'Download drills CSV', 'drill.listcsv': 'Download scores CSV', 'drill.none': 'No drills this year',
+    'drill.opened': 'Started', 'drill.title': 'Drill', 'drill.ackAfter': 'Acknowledged after', 'drill.receiptAfter': 'Receipt after', 'drill.doneAfter': 'Done after', 'drill.allowed': 'Deadline',
+    'drill.outcome': 'Outcome', 'drill.min': 'min',
+    'out.met': 'met', 'out.late': 'late', 'out.missed': 'missed', 'out.pending': 'pending',
+    'trend.improved': 'improved', 'trend.worse': 'worse', 'trend.unchanged': 'unchanged', 'trend.no_data': 'no comparison',
     'ev.exceedance.opened': 'exceedance', 'ev.exceedance.updated': 'exceedance update', 'ev.exceedance.cleared': 'exceedance cleared',
     'ev.prediction.issued': 'prediction', 'ev.prediction.cleared': 'prediction cleared', 'ev.quality.suspect': 'suspect data',
     'ev.station.offline': 'station offline', 'ev.station.online': 'station online',
@@ -587,7 +601,8 @@ async function renderReports() {
   const nowYear = Number(new Intl.DateTimeFormat('en', { timeZone: TZ, year: 'numeric' }).format(new Date()));
   const year = state.year || nowYear;
   const q = `from=${year}-01-01&to=${year + 1}-01-01`;
-  const rep = (await api(`/api/v1/reports/compliance?${q}`)).data;
+  const [rep, drillYear, drillList] = (await Promise.all([api(`/api/v1/reports/compliance?${q}`),
+    api(`/api/v1/reports/drills?year=${year}`), api(`/api/v1/drills?${q}`)])).map((r) => r.data);
   const months = rep.months;
   const sites = rep.period.sites;
   const yn = (m) => (m === null || m === undefined ? `<span class="muted">${esc(t('rep.na'))}</span>`
@@ -610,9 +625,44 @@ async function renderReports() {
     <div class="card"><h2 class="flush">${esc(t('rep.rivers'))}</h2>
       <table data-testid="rivers"><thead><tr><th>${esc(t('col.river'))}</th><th>${esc(t('rep.method'))}</th><th class="num">${esc(t('rep.sections'))}</th><th>${esc(t('col.class'))}</th><th class="num">${esc(t('rep.share3'))}</th><th>${esc(t('col.pollutants'))}</th></tr></thead>
       <tbody>${rep.period.rivers.map((r) => `<tr><td>${esc(r.name)}</td><td>${esc(t('method.' + r.method))}</td><td class="num">${r.rated}/${r.sections}</td>
-        <td>${r.class ? badge(r.class) : ''} <span class="strong" data-fg="${esc(r.color || '#6b7a8c')}">${esc(descriptor(r.descriptor))}</span></td><td class="num">${r.rated ? pct(r.share_iii_or_better) : '-'}</td><td>${esc(r.main_pollutants)}</td></tr>`).join('')}</tbody></table></div>`;
+        <td>${r.class ? badge(r.class) : ''} <span class="strong" data-fg="${esc(r.color || '#6b7a8c')}">${esc(descriptor(r.descriptor))}</span></td><td class="num">${r.rated ? pct(r.share_iii_or_better) : '-'}</td><td>${esc(r.main_pollutants)}</td></tr>`).join('')}</tbody></table></div>
+    ${drillSection(drillYear, drillList)}`;
   $('#year').addEventListener('change', (e) => { state.year = Number(e.target.value); route(); });
   $('#rep-csv').addEventListener('click', () => download(`/api/v1/reports/compliance?${q}&format=csv`, `compliance_${year}.csv`));
+  $('#drill-csv').addEventListener('click', () => download(`/api/v1/reports/drills?year=${year}&format=csv`, `drills_${year}.csv`));
+  $('#drill-list-csv').addEventListener('click', () => download(`/api/v1/drills?${q}&format=csv`, `drills_${year}_steps.csv`));
+}
+
+// Drill scores (docs/reports.md): the year per jurisdiction, then every step of the year's drills.
+const OUTCOME_TAG = { met: 'good', late: 'warn', missed: 'bad', pending: '' };
+const TREND_TAG = { improved: 'good', worse: 'bad', unchanged: '', no_data: 'no_data' };
+function fmtSeconds(s) {
+  if (s === null || s === undefined) return '-';
+  const m = s / 60;
+  return `${m >= 10 || Number.isInteger(m) ? Math.round(m) : m.toFixed(1)} ${t('drill.min')}`;
+}
+function drillSection(year, list) {
+  const pct = (v) => (v === null || v === undefined ? '-' : `${(v * 100).toFixed(0)}%`);
+  const names = Object.fromEntries(year.jurisdictions.map((j) => [j.jurisdiction, j.name]));
+  const tag = (cls, text) => `<span class="tag ${esc(cls)}">${esc(text)}</span>`;
+  const rows = list.drills.flatMap((d) => (d.steps.length ? d.steps : [null]).map((s) => `<tr data-drill="${esc(d.incident)}" data-outcome="${esc(s ? s.outcome : '')}">
+      <td>${esc(fmtTime(d.opened_at))}</td><td>${esc(d.title)}</td><td class="num">${esc(fmtSeconds(d.ack_seconds))}</td>
+      <td>${esc(s ? names[s.jurisdiction] || s.jurisdiction : '')}</td><td>${esc(s ? s.role : '')}</td>
+      <td class="num">${esc(s ? fmtSeconds(s.receipt_seconds) : '')}</td><td class="num">${esc(s ? fmtSeconds(s.done_seconds) : '')}</td>
+      <td class="num">${esc(s ? fmtSeconds(s.deadline_seconds) : '')}</td><td>${s ? tag(OUTCOME_TAG[s.outcome] || '', t('out.' + s.outcome)) : ''}</td></tr>`)).join('');
+  return `<div class="card"><div class="toolbar"><h2 class="flush">${esc(t('drill.year'))} · ${esc(year.year)}</h2><span class="grow"></span>
+      <button type="button" class="btn secondary" id="drill-csv" data-testid="drill-csv">${esc(t('drill.csv'))}</button></div>
+      <table data-testid="drill-year"><thead><tr><th>${esc(t('drill.jur'))}</th><th class="num">${esc(t('drill.drills'))}</th><th class="num">${esc(t('drill.steps'))}</th>
+        <th class="num">${esc(t('drill.share'))}</th><th class="num">${esc(t('drill.receipt'))}</th><th class="num">${esc(t('drill.ack'))}</th><th class="num">${esc(t('drill.done'))}</th><th>${esc(t('drill.trend'))}</th></tr></thead>
+      <tbody>${year.jurisdictions.map((j) => `<tr data-jurisdiction="${esc(j.jurisdiction)}" data-trend="${esc(j.trend)}"><td>${esc(j.name || j.jurisdiction)}</td><td class="num">${esc(j.drills)}</td>
+        <td class="num">${esc(`${j.met}/${j.late}/${j.missed}`)}</td><td class="num">${esc(pct(j.met_share))}</td><td class="num">${esc(fmtSeconds(j.median_receipt_seconds))}</td>
+        <td class="num">${esc(fmtSeconds(j.median_ack_seconds))}</td><td class="num">${esc(fmtSeconds(j.median_done_seconds))}</td>
+        <td>${tag(TREND_TAG[j.trend] || '', t('trend.' + j.trend))} <span class="muted">${esc(`${j.previous.label} ${pct(j.previous.met_share)} → ${j.half.label} ${pct(j.half.met_share)}`)}</span></td></tr>`).join('')}</tbody></table></div>
+    <div class="card"><div class="toolbar"><h2 class="flush">${esc(t('drill.list'))}</h2><span class="grow"></span>
+      <button type="button" class="btn secondary" id="drill-list-csv" data-testid="drill-list-csv">${esc(t('drill.listcsv'))}</button></div>
+      ${rows ? `<table data-testid="drill-list"><thead><tr><th>${esc(t('drill.opened'))}</th><th>${esc(t('drill.title'))}</th><th class="num">${esc(t('drill.ackAfter'))}</th><th>${esc(t('step.jur'))}</th><th>${esc(t('step.owner'))}</th>
+        <th class="num">${esc(t('drill.receiptAfter'))}</th><th class="num">${esc(t('drill.doneAfter'))}</th><th class="num">${esc(t('drill.allowed'))}</th><th>${esc(t('drill.outcome'))}</th></tr></thead>
+      <tbody>${rows}</tbody></table>` : `<p class="muted" data-testid="drill-none">${esc(t('drill.none'))}</p>`}</div>`;
 }
 
 // ---- start --------------------------------------------------------------------------------
