@@ -531,7 +531,7 @@ var Placeholders = []string{
 	"site", "site_name", "river", "parameter", "parameter_name", "value", "unit", "limit",
 	"multiple", "arrival", "level", "colour", "title", "incident", "jurisdiction",
 	"jurisdiction_name", "role_name", "target_site_name", "distance_km", "deadline", "now",
-	"step_action", "reason", "origin_site_name", "window",
+	"step_action", "reason", "origin_site_name", "window", "exceedance",
 }
 
 var placeholderRE = regexp.MustCompile(`\{([a-z_]+)\}`)
