@@ -37,6 +37,8 @@ const I18N = {
     'rep.rivers': '河流水质评价（2011年评价办法）', 'rep.method': '方法', 'rep.share3': 'Ⅰ～Ⅲ类比例',
     'rep.csv': '下载CSV', 'rep.sections': '断面数', 'rep.yes': '达标', 'rep.no': '未达标', 'rep.na': '—', 'rep.insufficient': '数据不足',
     'method.mean_concentration': '平均浓度法', 'method.class_share': '断面类别比例法',
+    'rep.skill': '污染团预测检验（分河段）', 'skill.reach': '河段（起点 → 预测点位）', 'skill.checked': '检验', 'skill.verified': '应验', 'skill.refuted': '未应验',
+    'skill.hit': '命中率', 'skill.mean': '平均时间误差（分钟）', 'skill.abs': '平均绝对误差（分钟）', 'skill.none': '该时段无预测检验',
     'ev.exceedance.opened': '超标', 'ev.exceedance.updated': '超标更新', 'ev.exceedance.cleared': '超标解除',
     'ev.prediction.issued': '污染预测', 'ev.prediction.cleared': '预测解除', 'ev.quality.suspect': '数据存疑',
     'ev.station.offline': '站点离线', 'ev.station.online': '站点恢复',
@@ -79,6 +81,8 @@ const I18N = {
     'rep.rivers': 'River ratings (2011 method)', 'rep.method': 'Method', 'rep.share3': 'Share Ⅰ–Ⅲ',
     'rep.csv': 'Download CSV', 'rep.sections': 'Sections', 'rep.yes': 'met', 'rep.no': 'not met', 'rep.na': '—', 'rep.insufficient': 'insufficient data',
     'method.mean_concentration': 'mean concentration', 'method.class_share': 'class share',
+    'rep.skill': 'Plume predictions checked, per reach', 'skill.reach': 'Reach (origin → predicted site)', 'skill.checked': 'Checked', 'skill.verified': 'Verified', 'skill.refuted': 'Refuted',
+    'skill.hit': 'Hit rate', 'skill.mean': 'Mean timing error (min)', 'skill.abs': 'Mean absolute error (min)', 'skill.none': 'No predictions checked in this period',
     'ev.exceedance.opened': 'exceedance', 'ev.exceedance.updated': 'exceedance update', 'ev.exceedance.cleared': 'exceedance cleared',
     'ev.prediction.issued': 'prediction', 'ev.prediction.cleared': 'prediction cleared', 'ev.quality.suspect': 'suspect data',
     'ev.station.offline': 'station offline', 'ev.station.online': 'station online',
@@ -585,7 +589,11 @@ async function renderReports() {
   const nowYear = Number(new Intl.DateTimeFormat('en', { timeZone: TZ, year: 'numeric' }).format(new Date()));
   const year = state.year || nowYear;
   const q = `from=${year}-01-01&to=${year + 1}-01-01`;
-  const rep = (await api(`/api/v1/reports/compliance?${q}`)).data;
+  // The skill table is a second request: a failure of it leaves the compliance report shown.
+  const [rep, skill] = await Promise.all([
+    api(`/api/v1/reports/compliance?${q}`).then((r) => r.data),
+    api(`/api/v1/predictions/skill?${q}`).then((r) => r.data, () => null),
+  ]);
   const months = rep.months;
   const sites = rep.period.sites;
   const yn = (m) => (m === null || m === undefined ? `<span class="muted">${esc(t('rep.na'))}</span>`
@@ -608,9 +616,23 @@ async function renderReports() {
     <div class="card"><h2 class="flush">${esc(t('rep.rivers'))}</h2>
       <table data-testid="rivers"><thead><tr><th>${esc(t('col.river'))}</th><th>${esc(t('rep.method'))}</th><th class="num">${esc(t('rep.sections'))}</th><th>${esc(t('col.class'))}</th><th class="num">${esc(t('rep.share3'))}</th><th>${esc(t('col.pollutants'))}</th></tr></thead>
       <tbody>${rep.period.rivers.map((r) => `<tr><td>${esc(r.name)}</td><td>${esc(t('method.' + r.method))}</td><td class="num">${r.rated}/${r.sections}</td>
-        <td>${r.class ? badge(r.class) : ''} <span class="strong" data-fg="${esc(r.color || '#6b7a8c')}">${esc(descriptor(r.descriptor))}</span></td><td class="num">${r.rated ? pct(r.share_iii_or_better) : '-'}</td><td>${esc(r.main_pollutants)}</td></tr>`).join('')}</tbody></table></div>`;
+        <td>${r.class ? badge(r.class) : ''} <span class="strong" data-fg="${esc(r.color || '#6b7a8c')}">${esc(descriptor(r.descriptor))}</span></td><td class="num">${r.rated ? pct(r.share_iii_or_better) : '-'}</td><td>${esc(r.main_pollutants)}</td></tr>`).join('')}</tbody></table></div>
+    ${skill ? skillCard(skill) : ''}`;
   $('#year').addEventListener('change', (e) => { state.year = Number(e.target.value); route(); });
   $('#rep-csv').addEventListener('click', () => download(`/api/v1/reports/compliance?${q}&format=csv`, `compliance_${year}.csv`));
+}
+
+// skillCard is the per-reach skill of the plume predictions (GET /api/v1/predictions/skill).
+function skillCard(skill) {
+  // A signed error says early (−) or late (+); the absolute one has no sign.
+  const min = (v, signed) => (v === null || v === undefined ? '-' : (signed && v > 0 ? '+' : '') + Number(v).toFixed(1));
+  const rows = skill.reaches.map((r) => `<tr data-testid="skill-reach"><td>${esc(r.from_site_name || r.from_site)} → ${esc(r.to_site_name || r.to_site)}</td>
+    <td class="num">${r.checked}</td><td class="num">${r.verified}</td><td class="num">${r.refuted}</td><td class="num">${(r.hit_rate * 100).toFixed(0)}%</td>
+    <td class="num">${esc(min(r.mean_timing_error_min, true))}</td><td class="num">${esc(min(r.mean_abs_timing_error_min, false))}</td></tr>`).join('');
+  return `<div class="card"><h2 class="flush">${esc(t('rep.skill'))}</h2>
+    <table data-testid="skill"><thead><tr><th>${esc(t('skill.reach'))}</th><th class="num">${esc(t('skill.checked'))}</th><th class="num">${esc(t('skill.verified'))}</th>
+      <th class="num">${esc(t('skill.refuted'))}</th><th class="num">${esc(t('skill.hit'))}</th><th class="num">${esc(t('skill.mean'))}</th><th class="num">${esc(t('skill.abs'))}</th></tr></thead>
+    <tbody>${rows || `<tr><td colspan="7" class="muted">${esc(t('skill.none'))}</td></tr>`}</tbody></table></div>`;
 }
 
 // ---- start --------------------------------------------------------------------------------
