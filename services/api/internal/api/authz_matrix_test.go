@@ -150,13 +150,16 @@ func TestAuthorisationMatrixOfEveryRoute(t *testing.T) {
 		t.Run(rt.Method+" "+rt.Pattern, func(t *testing.T) {
 			t.Parallel()
 			withTokens := func(o *api.Options) { o.Tokens = auth.New(matrixTokens) }
-			shared := newEnv(t, withTokens)
+			// Prediction verdicts too, one reach of them (TTH-S1 → TTH-S2) outside changji:
+			// the skill report must not name it.
+			matrixEnv := func() *env { e := newEnv(t, withTokens); seedVerdicts(e); return e }
+			shared := matrixEnv()
 			for _, c := range matrixCallers() {
 				for _, scope := range []string{scopeOwn, scopeDownstream, scopeOutside} {
 					// A fresh API for each command: one applied must not change another cell.
 					e := shared
 					if rt.Method != http.MethodGet {
-						e = newEnv(t, withTokens)
+						e = matrixEnv()
 					}
 					path, body, object := request(t, rt, matrixObjects(e)[scope])
 					want := expected(rt, c, scope, object)

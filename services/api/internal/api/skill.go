@@ -79,13 +79,13 @@ func (s *Server) handleSkill(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		q.Limit = skillPage
-		page, err := s.store.Events(r.Context(), q)
+		batch, err := s.store.Events(r.Context(), q)
 		if err != nil {
 			s.storeFail(w, r, "skill", err)
 			return
 		}
-		verdicts = append(verdicts, page...)
-		if len(page) < skillPage {
+		verdicts = append(verdicts, batch...)
+		if len(batch) < skillPage {
 			break
 		}
 	}
