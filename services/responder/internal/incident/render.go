@@ -96,12 +96,12 @@ func multipleText(param string, m float64) string {
 	return strconv.FormatFloat(evaluate.RoundMultiple(m), 'f', 1, 64)
 }
 
-// noMultiple reports the parameters for which the method computes no multiple: pH, DO and
-// water temperature (环办〔2011〕22号, facts §2.4).
+// noMultiple reports the parameters with a limit for which the method computes no multiple:
+// pH (a range) and DO (a lower limit) (环办〔2011〕22号, facts §2.4). Water temperature has
+// no limit, so no multiple either.
 func noMultiple(param string) bool {
-	_, ok := standard.ClassLimit(param, standard.ClassIII, standard.River)
-	_, has := standard.Multiple(param, 1, standard.River)
-	return param == "ph" || (ok && !has)
+	_, kind, ok := standard.ClassLimit(param, standard.ClassIII, standard.River)
+	return param == "ph" || (ok && kind == standard.LimitLower)
 }
 
 // exceedanceText says how a value breaks its limit, in the words of the direction of the
@@ -116,6 +116,9 @@ func noMultiple(param string) bool {
 func exceedanceText(site *network.Site, param string, limit, multiple float64, unit string) string {
 	if param == "ph" {
 		return fmt.Sprintf("超出%s～%s范围", num(standard.PHMin), num(standard.PHMax))
+	}
+	if limit <= 0 { // not a judgement against a limit (a suspect reading, say)
+		return ""
 	}
 	class, outfall := "", false
 	if site != nil {

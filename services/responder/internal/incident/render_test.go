@@ -56,6 +56,7 @@ func TestExceedanceTextFollowsTheDirectionOfTheLimit(t *testing.T) {
 		{"Table 2 item at a source: against its single limit", source, "sulfate", 250, 0.2, "mg/L", "超过II类标准限值（≤250mg/L），超标0.2倍"},
 		{"outfall against its permit", outfall, "cod", 50, 0.5, "mg/L", "超过排放限值（≤50mg/L），超标0.5倍"},
 		{"unknown site", nil, "cod", 20, 1.5, "mg/L", "超过标准限值（≤20mg/L），超标1.5倍"},
+		{"no limit: no judgement to word", section, "do", 0, 0, "mg/L", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := exceedanceText(tc.site, tc.param, tc.limit, tc.multiple, tc.unit); got != tc.want {
