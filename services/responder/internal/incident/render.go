@@ -144,8 +144,8 @@ func exceedanceText(site *network.Site, param string, limit, multiple float64, u
 		m = "不足0.1"
 	}
 	// A Table 2/3 item's multiple is against its single limit, an outfall's against its
-	// permit: both are the limit named.
-	if outfall || class == "III" || !classItem {
+	// permit: both are the limit named (and a site of no known class names no other).
+	if outfall || class == "III" || class == "" || !classItem {
 		return text + "，超标" + m + "倍"
 	}
 	return text + "，超III类标准" + m + "倍"

@@ -548,10 +548,12 @@ func UnknownPlaceholders(text string) []string {
 }
 
 // Render replaces every {name} in text by vars[name]; a placeholder without a value
-// becomes "—" so that a message never shows raw braces.
+// becomes "—" so that a message never shows raw braces. {unit} alone may be empty: pH has
+// none, and "实测5.6—" would read as a missing value.
 func Render(text string, vars map[string]string) string {
 	return placeholderRE.ReplaceAllStringFunc(text, func(m string) string {
-		if v, ok := vars[m[1:len(m)-1]]; ok && v != "" {
+		name := m[1 : len(m)-1]
+		if v, ok := vars[name]; ok && (v != "" || name == "unit") {
 			return v
 		}
 		return "—"
