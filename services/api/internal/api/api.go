@@ -222,6 +222,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("GET", "/api/v1/sites/{id}/commands", "station_commands", auth.RoleViewer, s.handleStationCommands)
 	handle("POST", "/api/v1/sites/{id}/commands", "station_command", auth.RoleResponder, s.handleStationCommand)
 	handle("GET", "/api/v1/events", "events", auth.RoleViewer, s.handleEvents)
+	handle("GET", "/api/v1/predictions/skill", "skill", auth.RoleViewer, s.handleSkill)
 	handle("GET", "/api/v1/incidents", "incidents", auth.RoleViewer, s.handleIncidents)
 	handle("GET", "/api/v1/incidents/{id}", "incident", auth.RoleViewer, s.handleIncident)
 	handle("GET", "/api/v1/incidents/{id}/evidence", "evidence", auth.RoleResponder, s.handleEvidence)

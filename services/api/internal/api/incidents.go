@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/auth"
+	"github.com/riverwatch/riverwatch/pkg/evaluate"
 	"github.com/riverwatch/riverwatch/pkg/message"
 )
 
@@ -55,7 +56,23 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		s.storeFail(w, r, "events", err)
 		return
 	}
+	for i := range events {
+		events[i] = eventView(events[i])
+	}
 	writeJSON(w, http.StatusOK, page(events, limit, offset))
+}
+
+// multipleView is an over-standard multiple as the API shows it: rounded to the one decimal
+// the evaluation method prints (evaluate.RoundMultiple, 22号), so that a response says 0.6
+// and not 0.6000000000000001. The store keeps the exact value, which the responder's level
+// rules (min_multiple) compare; the signed evidence bundle carries the stored events as
+// they are.
+func multipleView(m float64) float64 { return evaluate.RoundMultiple(m) }
+
+// eventView is an event as the API shows it: its multiple rounded (multipleView).
+func eventView(e message.Event) message.Event {
+	e.Multiple = multipleView(e.Multiple)
+	return e
 }
 
 var incidentStatuses = []string{message.IncidentOpen, message.IncidentAcknowledged, message.IncidentResolved, message.IncidentClosed}

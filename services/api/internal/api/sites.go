@@ -164,7 +164,7 @@ func (s *Server) view(site *network.Site, latest []message.Reading, open []messa
 		if tgt != nil {
 			if vd, err := standard.Judge(*tgt, rd.Parameter, rd.Value, nil); err == nil && vd.Applicable {
 				meets := vd.Meets
-				lv.Meets, lv.Limit, lv.Multiple = &meets, vd.Limit, vd.Multiple
+				lv.Meets, lv.Limit, lv.Multiple = &meets, vd.Limit, multipleView(vd.Multiple)
 				if vd.Class.Valid() {
 					lv.Class = vd.Class.String()
 				}
@@ -193,7 +193,7 @@ func (s *Server) view(site *network.Site, latest []message.Reading, open []messa
 	}
 	for _, e := range open {
 		if e.Site == site.ID {
-			v.Exceedances = append(v.Exceedances, e)
+			v.Exceedances = append(v.Exceedances, eventView(e))
 		}
 	}
 	v.Status = StatusNormal

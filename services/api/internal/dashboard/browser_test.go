@@ -432,6 +432,39 @@ func TestReportsPageShowsTheDrillScores(t *testing.T) {
 	}
 }
 
+func TestReportsPageShowsThePredictionSkillOfEachReach(t *testing.T) {
+	h := newHarness(t)
+	// The worked example of docs/plume.md ("Skill per reach") on STH-S2 → STH-D2, observed
+	// just now (this year's report): rises 30 min late and 20 min early (verified), 90 min
+	// late (refuted), and one refutation that never rose.
+	now := time.Now().UTC().Truncate(time.Second)
+	add := func(typ string, n int, late time.Duration, value float64) {
+		observed := now.Add(-time.Duration(n) * time.Minute)
+		arrival := observed.Add(-late)
+		h.store.AddEvents(message.Event{
+			ID: message.EventID(typ, "STH-D2", "nh3n", arrival, "STH-S2"), Type: typ, Site: "STH-D2", Parameter: "nh3n",
+			Value: value, ObservedAt: observed, EmittedAt: observed, OriginSite: "STH-S2", ArrivalAt: arrival,
+		})
+	}
+	add(message.EventPredictionVerified, 1, 30*time.Minute, 0.9)
+	add(message.EventPredictionVerified, 2, -20*time.Minute, 1.1)
+	add(message.EventPredictionRefuted, 3, 90*time.Minute, 0.8)
+	add(message.EventPredictionRefuted, 4, time.Hour, 0)
+	h.signIn("dev-viewer-changji", "zh")
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/reports"),
+		chromedp.WaitVisible(`body[data-ready="reports"] [data-testid="skill"]`),
+	)
+	rows := get(h, chromedp.Evaluate[[][]string](`[...document.querySelectorAll('[data-testid="skill-reach"]')].map(tr => [...tr.cells].map(td => td.textContent.trim()))`))
+	h.shot("reports-skill")
+	from, _ := h.net.Site("STH-S2")
+	to, _ := h.net.Site("STH-D2")
+	want := [][]string{{from.Name + " → " + to.Name, "4", "2", "2", "50%", "+33.3", "46.7"}}
+	if fmt.Sprint(rows) != fmt.Sprint(want) {
+		t.Errorf("skill table %q, want %q", rows, want)
+	}
+}
+
 func TestDashboardRefreshesItselfWhenAnIncidentArrives(t *testing.T) {
 	h := newHarness(t)
 	h.signIn("dev-viewer-changji", "zh")

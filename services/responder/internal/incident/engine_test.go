@@ -137,7 +137,7 @@ func TestExceedanceOnTributaryAssignsStepsUpAndDownstream(t *testing.T) {
 		t.Errorf("search report upstream: kind %s body %q", search.Kind, search.Body)
 	}
 	warn := texts["section_exceedance.warn_downstream.jb"]
-	for _, s := range []string{"上游支流甲市断面", "氨氮", "3.2mg/L", "超标2.20倍", "05月01日18:20（约8.3小时后）", "干流乙市断面", "相距20.0公里", "请收到后立即确认回执"} {
+	for _, s := range []string{"上游支流甲市断面", "氨氮", "3.2mg/L", "超过III类标准限值（≤1mg/L），超标2.2倍", "05月01日18:20（约8.3小时后）", "干流乙市断面", "相距20.0公里", "请收到后立即确认回执"} {
 		if !strings.Contains(warn.Body, s) {
 			t.Errorf("downstream warning lacks %q:\n%s", s, warn.Body)
 		}

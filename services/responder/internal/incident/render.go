@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/riverwatch/riverwatch/pkg/evaluate"
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/network"
 	"github.com/riverwatch/riverwatch/pkg/standard"
@@ -50,7 +51,9 @@ func (e *Engine) vars(st *State, f *Fact, tg *playbook.Target, deadline, now tim
 		if v["unit"] == "1" {
 			v["unit"] = ""
 		}
-		v["multiple"] = strconv.FormatFloat(f.Multiple, 'f', 2, 64)
+		v["multiple"] = multipleText(f.Parameter, f.Multiple)
+		site, _ := e.net.Site(f.Site)
+		v["exceedance"] = exceedanceText(site, f.Parameter, f.Limit, f.Multiple, v["unit"])
 	}
 	v["reason"] = f.Reason
 	if v["reason"] == "" {
@@ -81,6 +84,71 @@ func (e *Engine) vars(st *State, f *Fact, tg *playbook.Target, deadline, now tim
 		}
 	}
 	return v
+}
+
+// multipleText is the over-standard multiple as the evaluation method prints it, with one
+// decimal (evaluate.RoundMultiple: 1.25 → "1.3"); "" where none is computed (DO, pH, water
+// temperature) or the value does not exceed, so that no text says "超标0.0倍".
+func multipleText(param string, m float64) string {
+	if m <= 0 || noMultiple(param) {
+		return ""
+	}
+	return strconv.FormatFloat(evaluate.RoundMultiple(m), 'f', 1, 64)
+}
+
+// noMultiple reports the parameters with a limit for which the method computes no multiple:
+// pH (a range) and DO (a lower limit) (环办〔2011〕22号, facts §2.4). Water temperature has
+// no limit, so no multiple either.
+func noMultiple(param string) bool {
+	_, kind, ok := standard.ClassLimit(param, standard.ClassIII, standard.River)
+	return param == "ph" || (ok && kind == standard.LimitLower)
+}
+
+// exceedanceText says how a value breaks its limit, in the words of the direction of the
+// limit (facts §0 item 3), for the {exceedance} placeholder:
+//
+//   - pH, a range: "超出6～9范围";
+//   - DO, a lower limit: "低于III类标准限值（≥5mg/L）" (no multiple: the method computes none);
+//   - an upper limit: "超过III类标准限值（≤1mg/L），超标2.2倍"; at a site whose target is not
+//     Ⅲ the multiple is still against Ⅲ and says so ("…，超III类标准0.6倍"), at an outfall it
+//     is against the permit ("超过排放限值（≤5mg/L），超标1.2倍"); a multiple that rounds to
+//     0.0 reads "不足0.1倍", and none (within Ⅲ, or not computed) leaves the limit alone.
+func exceedanceText(site *network.Site, param string, limit, multiple float64, unit string) string {
+	if param == "ph" {
+		return fmt.Sprintf("超出%s～%s范围", num(standard.PHMin), num(standard.PHMax))
+	}
+	if limit <= 0 { // not a judgement against a limit (a suspect reading, say)
+		return ""
+	}
+	class, outfall := "", false
+	if site != nil {
+		class, outfall = site.TargetClass, site.Kind == network.KindOutfall
+	}
+	std := "标准限值"
+	switch {
+	case outfall:
+		std = "排放限值"
+	case class != "":
+		std = class + "类标准限值"
+	}
+	_, kind, classItem := standard.ClassLimit(param, standard.ClassIII, standard.River)
+	if classItem && kind == standard.LimitLower && !outfall {
+		return fmt.Sprintf("低于%s（≥%s%s）", std, num(limit), unit)
+	}
+	text := fmt.Sprintf("超过%s（≤%s%s）", std, num(limit), unit)
+	m := multipleText(param, multiple)
+	if m == "" {
+		return text
+	}
+	if m == "0.0" {
+		m = "不足0.1"
+	}
+	// A Table 2/3 item's multiple is against its single limit, an outfall's against its
+	// permit: both are the limit named (and a site of no known class names no other).
+	if outfall || class == "III" || class == "" || !classItem {
+		return text + "，超标" + m + "倍"
+	}
+	return text + "，超III类标准" + m + "倍"
 }
 
 func human(d time.Duration) string {

@@ -654,7 +654,7 @@ var Placeholders = []string{
 	"site", "site_name", "river", "parameter", "parameter_name", "value", "unit", "limit",
 	"multiple", "arrival", "level", "colour", "title", "incident", "jurisdiction",
 	"jurisdiction_name", "role_name", "target_site_name", "distance_km", "deadline", "now",
-	"step_action", "reason", "origin_site_name", "window", "repeat", "acked_at", "acked_by",
+	"step_action", "reason", "origin_site_name", "window", "repeat", "acked_at", "acked_by", "exceedance",
 }
 
 var placeholderRE = regexp.MustCompile(`\{([a-z_]+)\}`)
@@ -671,10 +671,12 @@ func UnknownPlaceholders(text string) []string {
 }
 
 // Render replaces every {name} in text by vars[name]; a placeholder without a value
-// becomes "—" so that a message never shows raw braces.
+// becomes "—" so that a message never shows raw braces. {unit} alone may be empty: pH has
+// none, and "实测5.6—" would read as a missing value.
 func Render(text string, vars map[string]string) string {
 	return placeholderRE.ReplaceAllStringFunc(text, func(m string) string {
-		if v, ok := vars[m[1:len(m)-1]]; ok && v != "" {
+		name := m[1 : len(m)-1]
+		if v, ok := vars[name]; ok && (v != "" || name == "unit") {
 			return v
 		}
 		return "—"

@@ -325,3 +325,21 @@ func TestParseRefusesBadEscalationLevelsAndPolicies(t *testing.T) {
 		})
 	}
 }
+
+func TestRenderLeavesTheUnitOfADimensionlessParameterEmpty(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+		want string
+	}{
+		{"pH has no unit", map[string]string{"value": "5.6", "unit": ""}, "实测5.6，"},
+		{"a unit is written", map[string]string{"value": "3.2", "unit": "mg/L"}, "实测3.2mg/L，"},
+		{"no value at all is dashed", map[string]string{"unit": ""}, "实测—，"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Render("实测{value}{unit}，", tc.vars); got != tc.want {
+				t.Errorf("Render = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -367,7 +367,7 @@ func TestExceedanceNotifiesUpAndDownstreamAndSurvivesSIGKILL(t *testing.T) {
 		m      received
 		substr []string
 	}{
-		{"self verify", assigned("urumqi", "river_chief_office", "webhook")[0], []string{"【IV级·蓝色预警】头屯河八钢断面氨氮超标", "请立即组织现场核实", "3.2mg/L", "超标2.20倍"}},
+		{"self verify", assigned("urumqi", "river_chief_office", "webhook")[0], []string{"【IV级·蓝色预警】头屯河八钢断面氨氮超标", "请立即组织现场核实", "3.2mg/L", "超标2.2倍"}},
 		{"upstream search report", assigned("xpcc12", "eeb", "webhook")[0], []string{"【溯源排查】下游头屯河八钢断面", "头屯河水库出口断面", "1小时内"}},
 		{"downstream warning", assigned("changji", "river_chief_office", "wecom")[0], []string{"【预警】上游头屯河八钢断面", "预计于", "约8.3小时后", "头屯河昌吉市出境断面", "相距30.0公里"}},
 	}

@@ -44,6 +44,8 @@ const I18N = {
     'drill.outcome': '评定', 'drill.min': '分钟',
     'out.met': '按时', 'out.late': '超时', 'out.missed': '未完成', 'out.pending': '进行中',
     'trend.improved': '提升', 'trend.worse': '下降', 'trend.unchanged': '持平', 'trend.no_data': '无可比数据',
+    'rep.skill': '污染团预测检验（分河段）', 'skill.reach': '河段（起点 → 预测点位）', 'skill.checked': '检验', 'skill.verified': '应验', 'skill.refuted': '未应验',
+    'skill.hit': '命中率', 'skill.mean': '平均时间误差（分钟）', 'skill.abs': '平均绝对误差（分钟）', 'skill.none': '该时段无预测检验',
     'ev.exceedance.opened': '超标', 'ev.exceedance.updated': '超标更新', 'ev.exceedance.cleared': '超标解除',
     'ev.prediction.issued': '污染预测', 'ev.prediction.cleared': '预测解除', 'ev.quality.suspect': '数据存疑',
     'ev.station.offline': '站点离线', 'ev.station.online': '站点恢复',
@@ -93,6 +95,8 @@ const I18N = {
     'drill.outcome': 'Outcome', 'drill.min': 'min',
     'out.met': 'met', 'out.late': 'late', 'out.missed': 'missed', 'out.pending': 'pending',
     'trend.improved': 'improved', 'trend.worse': 'worse', 'trend.unchanged': 'unchanged', 'trend.no_data': 'no comparison',
+    'rep.skill': 'Plume predictions checked, per reach', 'skill.reach': 'Reach (origin → predicted site)', 'skill.checked': 'Checked', 'skill.verified': 'Verified', 'skill.refuted': 'Refuted',
+    'skill.hit': 'Hit rate', 'skill.mean': 'Mean timing error (min)', 'skill.abs': 'Mean absolute error (min)', 'skill.none': 'No predictions checked in this period',
     'ev.exceedance.opened': 'exceedance', 'ev.exceedance.updated': 'exceedance update', 'ev.exceedance.cleared': 'exceedance cleared',
     'ev.prediction.issued': 'prediction', 'ev.prediction.cleared': 'prediction cleared', 'ev.quality.suspect': 'suspect data',
     'ev.station.offline': 'station offline', 'ev.station.online': 'station online',
@@ -601,8 +605,13 @@ async function renderReports() {
   const nowYear = Number(new Intl.DateTimeFormat('en', { timeZone: TZ, year: 'numeric' }).format(new Date()));
   const year = state.year || nowYear;
   const q = `from=${year}-01-01&to=${year + 1}-01-01`;
-  const [rep, drillYear, drillList] = (await Promise.all([api(`/api/v1/reports/compliance?${q}`),
-    api(`/api/v1/reports/drills?year=${year}`), api(`/api/v1/drills?${q}`)])).map((r) => r.data);
+  // The skill table is a request of its own: a failure of it leaves the compliance report shown.
+  const [rep, drillYear, drillList, skill] = await Promise.all([
+    api(`/api/v1/reports/compliance?${q}`).then((r) => r.data),
+    api(`/api/v1/reports/drills?year=${year}`).then((r) => r.data),
+    api(`/api/v1/drills?${q}`).then((r) => r.data),
+    api(`/api/v1/predictions/skill?${q}`).then((r) => r.data, () => null),
+  ]);
   const months = rep.months;
   const sites = rep.period.sites;
   const yn = (m) => (m === null || m === undefined ? `<span class="muted">${esc(t('rep.na'))}</span>`
@@ -626,7 +635,8 @@ async function renderReports() {
       <table data-testid="rivers"><thead><tr><th>${esc(t('col.river'))}</th><th>${esc(t('rep.method'))}</th><th class="num">${esc(t('rep.sections'))}</th><th>${esc(t('col.class'))}</th><th class="num">${esc(t('rep.share3'))}</th><th>${esc(t('col.pollutants'))}</th></tr></thead>
       <tbody>${rep.period.rivers.map((r) => `<tr><td>${esc(r.name)}</td><td>${esc(t('method.' + r.method))}</td><td class="num">${r.rated}/${r.sections}</td>
         <td>${r.class ? badge(r.class) : ''} <span class="strong" data-fg="${esc(r.color || '#6b7a8c')}">${esc(descriptor(r.descriptor))}</span></td><td class="num">${r.rated ? pct(r.share_iii_or_better) : '-'}</td><td>${esc(r.main_pollutants)}</td></tr>`).join('')}</tbody></table></div>
-    ${drillSection(drillYear, drillList)}`;
+    ${drillSection(drillYear, drillList)}
+    ${skill ? skillCard(skill) : ''}`;
   $('#year').addEventListener('change', (e) => { state.year = Number(e.target.value); route(); });
   $('#rep-csv').addEventListener('click', () => download(`/api/v1/reports/compliance?${q}&format=csv`, `compliance_${year}.csv`));
   $('#drill-csv').addEventListener('click', () => download(`/api/v1/reports/drills?year=${year}&format=csv`, `drills_${year}.csv`));
@@ -663,6 +673,19 @@ function drillSection(year, list) {
       ${rows ? `<table data-testid="drill-list"><thead><tr><th>${esc(t('drill.opened'))}</th><th>${esc(t('drill.title'))}</th><th class="num">${esc(t('drill.ackAfter'))}</th><th>${esc(t('step.jur'))}</th><th>${esc(t('step.owner'))}</th>
         <th class="num">${esc(t('drill.receiptAfter'))}</th><th class="num">${esc(t('drill.doneAfter'))}</th><th class="num">${esc(t('drill.allowed'))}</th><th>${esc(t('drill.outcome'))}</th></tr></thead>
       <tbody>${rows}</tbody></table>` : `<p class="muted" data-testid="drill-none">${esc(t('drill.none'))}</p>`}</div>`;
+}
+
+// skillCard is the per-reach skill of the plume predictions (GET /api/v1/predictions/skill).
+function skillCard(skill) {
+  // A signed error says early (−) or late (+); the absolute one has no sign.
+  const min = (v, signed) => (v === null || v === undefined ? '-' : (signed && v > 0 ? '+' : '') + Number(v).toFixed(1));
+  const rows = skill.reaches.map((r) => `<tr data-testid="skill-reach"><td>${esc(r.from_site_name || r.from_site)} → ${esc(r.to_site_name || r.to_site)}</td>
+    <td class="num">${r.checked}</td><td class="num">${r.verified}</td><td class="num">${r.refuted}</td><td class="num">${(r.hit_rate * 100).toFixed(0)}%</td>
+    <td class="num">${esc(min(r.mean_timing_error_min, true))}</td><td class="num">${esc(min(r.mean_abs_timing_error_min, false))}</td></tr>`).join('');
+  return `<div class="card"><h2 class="flush">${esc(t('rep.skill'))}</h2>
+    <table data-testid="skill"><thead><tr><th>${esc(t('skill.reach'))}</th><th class="num">${esc(t('skill.checked'))}</th><th class="num">${esc(t('skill.verified'))}</th>
+      <th class="num">${esc(t('skill.refuted'))}</th><th class="num">${esc(t('skill.hit'))}</th><th class="num">${esc(t('skill.mean'))}</th><th class="num">${esc(t('skill.abs'))}</th></tr></thead>
+    <tbody>${rows || `<tr><td colspan="7" class="muted">${esc(t('skill.none'))}</td></tr>`}</tbody></table></div>`;
 }
 
 // ---- start --------------------------------------------------------------------------------
