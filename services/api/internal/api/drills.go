@@ -465,6 +465,8 @@ func csvInt(v *int64) string {
 	return strconv.FormatInt(*v, 10)
 }
 
+// startCSV answers 200 with a CSV download named name: the BOM first, then the rows the
+// returned writer is given. Every CSV export of the api starts here.
 func startCSV(w http.ResponseWriter, name string) *csv.Writer {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)

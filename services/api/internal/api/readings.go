@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/csv"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -225,11 +224,7 @@ func (s *Server) exportReadingsCSV(w http.ResponseWriter, r *http.Request, site 
 	var cw *csv.Writer
 	rows := 0
 	start := func() {
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-		w.WriteHeader(http.StatusOK)
-		_, _ = io.WriteString(w, csvBOM)
-		cw = csv.NewWriter(w)
+		cw = startCSV(w, name)
 		_ = cw.Write([]string{"site", "parameter", "name", "unit", "time", "resolution", "value", "min", "max", "count", "flag"})
 	}
 	err := s.store.SeriesEach(r.Context(), q, func(param, unit string, p Point) error {

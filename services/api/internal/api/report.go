@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/csv"
 	"net/http"
 	"sort"
 	"strconv"
@@ -434,11 +433,7 @@ func indicators(p evaluate.PlanIndicators) []PlanIndicator {
 func (s *Server) writeComplianceCSV(w http.ResponseWriter, rep ComplianceReport) {
 	loc := s.net.Location
 	name := "compliance_" + rep.From.In(loc).Format("20060102") + "-" + rep.To.In(loc).Format("20060102") + ".csv"
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write([]byte(csvBOM))
-	cw := csv.NewWriter(w)
+	cw := startCSV(w, name)
 	_ = cw.Write([]string{"period", "scope", "id", "name", "target", "class", "descriptor", "meets_target", "value", "detail", "corrected_readings", "ph_min", "ph_max", "data_status", "insufficient_items"})
 	periods := append(append([]PeriodReport{}, rep.Months...), rep.Period)
 	for _, p := range periods {
