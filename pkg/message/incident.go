@@ -190,8 +190,11 @@ type Command struct {
 	ActorRole          string   `json:"actor_role,omitempty"`
 	ActorJurisdictions []string `json:"actor_jurisdictions,omitempty"`
 	Note               string   `json:"note,omitempty"`
-	Site               string   `json:"site,omitempty"`      // drills: where the synthetic incident starts
-	Parameter          string   `json:"parameter,omitempty"` // drills
+	// Site is, for a drill, where the synthetic incident starts; for an incident's
+	// command, the incident's site, whose basin tells the responder replicas which of
+	// them owns the incident (services/responder/internal/responder, generation.go).
+	Site      string `json:"site,omitempty"`
+	Parameter string `json:"parameter,omitempty"` // drills
 	// Silence is the silence a silence_create command creates (its id chosen by the api);
 	// SilenceID names the silence a silence_expire command ends.
 	Silence   *silence.Silence `json:"silence,omitempty"`

@@ -717,3 +717,28 @@ func (n *Network) NextIntake(siteID string) (Reach, bool) {
 	}
 	return Reach{}, false
 }
+
+// Basin is the river system a site drains to: the id of the river at the end of its
+// river's chain of joins (the site's own river when that joins none). Sites of one basin
+// are the only ones whose events can group into one incident (a plume stays in its river
+// system), so the responder's shards are basins (docs/scaling.md). An unknown site is its
+// own basin.
+func (n *Network) Basin(siteID string) string {
+	s, ok := n.byID[siteID]
+	if !ok {
+		return siteID
+	}
+	r, ok := n.riverByID[s.River]
+	// Load refuses cycles of joins; the bound keeps a Network built otherwise from looping.
+	for i := 0; ok && r.Joins != nil && i <= len(n.rivers); i++ {
+		next, found := n.riverByID[r.Joins.River]
+		if !found {
+			break
+		}
+		r = next
+	}
+	if !ok {
+		return s.River
+	}
+	return r.ID
+}

@@ -297,3 +297,23 @@ func TestParseRefusesBrokenJurisdictionTrees(t *testing.T) {
 		})
 	}
 }
+
+func TestBasinIsTheRiverSystemASiteDrainsTo(t *testing.T) {
+	two := strings.Replace(tributaryNet, "sites:\n", "  - {id: other, name: Other, velocity_mps: 1.0, flow_m3s: 5}\nsites:\n  - {id: X1, kind: section, river: other, km: 1, jurisdiction: a, target_class: III}\n", 1)
+	n, err := Parse([]byte(two))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ site, want string }{
+		{"M1", "main"},   // on the main river
+		{"T1", "main"},   // a tributary's site drains to the main river
+		{"O1", "main"},   // so does its outfall
+		{"X1", "other"},  // another river system
+		{"gone", "gone"}, // an unknown site is its own basin
+	}
+	for _, tt := range tests {
+		if got := n.Basin(tt.site); got != tt.want {
+			t.Errorf("Basin(%s) = %q, want %q", tt.site, got, tt.want)
+		}
+	}
+}

@@ -20,8 +20,16 @@ type Handler func(ctx context.Context, batch []kafka.Message) error
 // each batch is committed as soon as it returns nil.
 func (c *Consumer) Run(ctx context.Context, h Handler) error {
 	return c.Consume(ctx, func(_ context.Context, g *Generation) (Session, error) {
-		return &handlerSession{h: h, g: g, c: c, backoff: c.backoff}, nil
+		return c.HandlerSession(g, h, nil), nil
 	})
+}
+
+// HandlerSession is the Session Run gives each generation, for an OpenFunc that has work of
+// its own to do around it (the responder restores the generation's state first): every
+// batch is retried with h until it succeeds, then committed; onClose, when not nil, runs
+// when the session ends.
+func (c *Consumer) HandlerSession(g *Generation, h Handler, onClose func()) Session {
+	return &handlerSession{h: h, g: g, c: c, backoff: c.backoff, onClose: onClose}
 }
 
 // backoff is the retry schedule of a failing handler: jittered, exponential from 100 ms,
@@ -40,6 +48,7 @@ type handlerSession struct {
 	g       *Generation
 	c       *Consumer
 	backoff func() backoff.BackOff
+	onClose func()
 }
 
 func (s *handlerSession) Handle(ctx context.Context, b Batch) error {
@@ -64,4 +73,8 @@ func (s *handlerSession) Handle(ctx context.Context, b Batch) error {
 	return nil
 }
 
-func (s *handlerSession) Close() {}
+func (s *handlerSession) Close() {
+	if s.onClose != nil {
+		s.onClose()
+	}
+}

@@ -99,3 +99,28 @@ func (m *Metrics) measuredLag(topic string, partition int, lag int64) {
 		m.lag.WithLabelValues(topic, strconv.Itoa(partition)).Set(float64(lag))
 	}
 }
+
+// CommittedOffsets returns the offsets a consumer group has committed on the partitions of
+// a topic (the next offset to read); a partition without a commit is absent.
+func CommittedOffsets(ctx context.Context, cl Cluster, group, topic string, partitions []int) (map[int]int64, error) {
+	t := cl.transport()
+	if t == nil {
+		t = &kafka.Transport{}
+	}
+	defer t.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(cl.Brokers...), Timeout: 10 * time.Second, Transport: t}
+	resp, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: partitions}})
+	if err == nil {
+		err = resp.Error
+	}
+	if err != nil {
+		return nil, fmt.Errorf("committed offsets of group %s on %s: %w", group, topic, err)
+	}
+	out := map[int]int64{}
+	for _, p := range resp.Topics[topic] {
+		if p.Error == nil && p.CommittedOffset >= 0 {
+			out[p.Partition] = p.CommittedOffset
+		}
+	}
+	return out, nil
+}

@@ -182,22 +182,34 @@ func ReadCompacted(ctx context.Context, cfg ReaderConfig, topic string) (Compact
 		return out, err
 	}
 	for _, p := range parts {
-		first, end, err := Bounds(ctx, cfg.Cluster, topic, p)
+		end, err := readCompactedPartition(ctx, cfg, topic, p, out.Values)
 		if err != nil {
 			return out, err
 		}
 		out.Ends[p] = end
-		err = ReadPartition(ctx, cfg, topic, p, first, end, func(m kafka.Message) error {
-			if len(m.Value) == 0 {
-				delete(out.Values, string(m.Key))
-			} else {
-				out.Values[string(m.Key)] = m.Value
-			}
-			return nil
-		})
-		if err != nil {
-			return out, err
-		}
 	}
 	return out, nil
+}
+
+// ReadCompactedPartition is ReadCompacted of one partition: the newest value of each key
+// in it, and where it ended.
+func ReadCompactedPartition(ctx context.Context, cfg ReaderConfig, topic string, partition int) (map[string][]byte, int64, error) {
+	vals := map[string][]byte{}
+	end, err := readCompactedPartition(ctx, cfg, topic, partition, vals)
+	return vals, end, err
+}
+
+func readCompactedPartition(ctx context.Context, cfg ReaderConfig, topic string, partition int, vals map[string][]byte) (int64, error) {
+	first, end, err := Bounds(ctx, cfg.Cluster, topic, partition)
+	if err != nil {
+		return 0, err
+	}
+	return end, ReadPartition(ctx, cfg, topic, partition, first, end, func(m kafka.Message) error {
+		if len(m.Value) == 0 {
+			delete(vals, string(m.Key))
+		} else {
+			vals[string(m.Key)] = m.Value
+		}
+		return nil
+	})
 }

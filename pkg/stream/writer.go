@@ -18,6 +18,9 @@ type WriterConfig struct {
 	// Topic. A short fixed name keeps the metrics' names alike across deployments, whose
 	// topic names differ.
 	Label string
+	// Partition chooses each message's partition (ByRoute, ByHeader); nil: the hash of its
+	// key (kafka-go's Hash).
+	Partition Partitioner
 }
 
 // MaxBatchSize caps WriterConfig.BatchSize. kafka-go allocates a slice of BatchSize
@@ -52,10 +55,14 @@ func NewWriter(cfg WriterConfig, m *Metrics) *Writer {
 		cfg.Label = cfg.Topic
 	}
 	t := cfg.Cluster.transport()
+	var bal kafka.Balancer = &kafka.Hash{}
+	if cfg.Partition != nil {
+		bal = balancer(cfg.Partition)
+	}
 	kw := &kafka.Writer{
 		Addr:         kafka.TCP(cfg.Cluster.Brokers...),
 		Topic:        cfg.Topic,
-		Balancer:     &kafka.Hash{},
+		Balancer:     bal,
 		RequiredAcks: kafka.RequireAll,
 		BatchTimeout: cfg.BatchTimeout,
 		BatchSize:    cfg.BatchSize,

@@ -217,7 +217,7 @@ func (s *Server) incidentCommand(w http.ResponseWriter, r *http.Request, typ str
 		return
 	}
 	s.run(w, r, message.Command{
-		ID: id, Type: typ, IncidentID: inc.ID, StepID: stepID, Actor: p.Name, ActorRole: p.Role,
+		ID: id, Type: typ, IncidentID: inc.ID, Site: inc.Site, StepID: stepID, Actor: p.Name, ActorRole: p.Role,
 		ActorJurisdictions: slices.Clone(p.Jurisdictions), Note: req.Note, At: s.now().UTC(),
 	})
 }

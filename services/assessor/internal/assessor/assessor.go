@@ -192,7 +192,12 @@ func NewAssessor(cfg Config, net *network.Network, reg prometheus.Registerer, lo
 			Cluster: cfg.Kafka, Topic: topic, BatchTimeout: cfg.BatchTimeout, Label: label,
 		}, km)
 	}
-	a.events = writer(cfg.EventsTopic, "events")
+	// Events are keyed by site and placed by basin: the responder shards incidents by
+	// partition, and every event that can join an incident must reach the same shard.
+	a.events = stream.NewWriter(stream.WriterConfig{
+		Cluster: cfg.Kafka, Topic: cfg.EventsTopic, BatchTimeout: cfg.BatchTimeout, Label: "events",
+		Partition: stream.ByRoute(func(m kafka.Message) string { return net.Basin(string(m.Key)) }),
+	}, km)
 	a.state = writer(cfg.StateTopic, "state")
 	a.rejected = writer(cfg.RejectedTopic, "rejected")
 	return a, nil

@@ -86,7 +86,8 @@ func newTestResponder(t *testing.T, rejected *fakePublisher) (*Responder, *fakeP
 		log: slog.New(slog.DiscardHandler), net: net, books: books, key: key, m: newMetrics(prometheus.NewRegistry()),
 		eng:     incident.New(incident.Config{}, nil, net, books, contacts),
 		updates: updates, state: &fakePublisher{}, rejected: rejected, stations: &fakePublisher{},
-		wake: make(chan struct{}, 1),
+		wake:   make(chan struct{}, 1),
+		shards: 1, owned: []int{0}, serving: true, placement: map[string]int{}, commandsNext: map[int]int64{},
 	}, updates
 }
 

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverwatch/riverwatch/pkg/config"
 	"github.com/riverwatch/riverwatch/pkg/message"
@@ -48,6 +48,7 @@ type Responder struct {
 	rc     config.Responder
 	kafka  stream.Cluster
 	log    *slog.Logger
+	clock  incident.Clock // nil: the wall clock
 	net    *network.Network
 	books  *playbook.Set
 	key    message.CommandKey // commands apply only with its signature (the api's)
@@ -55,11 +56,28 @@ type Responder struct {
 	m      *metrics
 	km     *stream.Metrics // of its consumers and writers
 
-	mu  sync.Mutex // guards eng and pending; held while persisting, so writes keep their order
+	// mu guards what the current generation owns (eng, pending and the fields below); held
+	// while persisting, so writes keep their order.
+	mu sync.Mutex
+	// eng holds the incidents of the partitions this replica owns; nil while it owns none.
 	eng *incident.Engine
 	// contacts gives a delivery its address by contact key (the state holds none).
 	contacts *notify.Contacts
 	pending  incident.Changes
+	// shards is the number of partitions of the events topic, the unit of ownership; owned
+	// are those of this generation (generation.go).
+	shards int
+	owned  []int
+	// serving is false between a generation's end and the next one's restore: nothing is
+	// dispatched, ticked or applied then.
+	serving bool
+	// placement is the state partition of each incident held: the partition of the event
+	// that opened it (or of a drill's basin), or the one it was restored from.
+	placement map[string]int
+	// commandsNext is, per partition of the commands topic, the next offset to apply;
+	// commandsDirty says it moved since it was last written to the state partitions.
+	commandsNext  map[int]int64
+	commandsDirty bool
 
 	updates  publisher
 	state    publisher
@@ -162,10 +180,7 @@ func New(cfg *config.Config, d Deps) (*Responder, error) {
 	km := stream.NewMetrics(reg, "responder")
 	r := &Responder{
 		cfg: cfg, rc: rc, log: log, net: net, books: books, sender: sender, m: m, contacts: contacts, key: key,
-		eng: incident.New(incident.Config{
-			GroupWindow: rc.GroupWindow, TimeScale: rc.TimeScale, MaxEventAge: rc.MaxEventAge, Retain: rc.Retain,
-			MaxAttempts: rc.MaxAttempts, RetryBase: rc.RetryBase, RetryMax: rc.RetryMax,
-		}, d.Clock, net, books, contacts),
+		clock:    d.Clock,
 		km:       km,
 		kafka:    kc,
 		updates:  stream.NewWriter(stream.WriterConfig{Cluster: kc, Topic: cfg.Kafka.Topics.Incidents, BatchTimeout: cfg.Kafka.BatchTimeout, Label: "incidents"}, km),
@@ -178,8 +193,10 @@ func New(cfg *config.Config, d Deps) (*Responder, error) {
 	return r, nil
 }
 
-// Run recovers the incident state, then consumes events and commands, escalates and
-// delivers until ctx is done. ready is called with true once recovery is complete.
+// Run joins the responders' consumer group on the events topic and, for each generation,
+// restores the state of the partitions assigned (generation.go), then consumes their events
+// and every command, escalates and delivers until ctx is done. ready is called with true
+// once the first generation is restored.
 func (r *Responder) Run(ctx context.Context, ready func(bool)) error {
 	defer r.updates.Close()
 	defer r.state.Close()
@@ -195,97 +212,51 @@ func (r *Responder) Run(ctx context.Context, ready func(bool)) error {
 	); err != nil {
 		return fmt.Errorf("responder topics: %w", err)
 	}
-	if err := r.recover(ctx); err != nil {
+	topo, err := r.topology(ctx)
+	if err != nil {
 		return err
-	}
-	if ready != nil {
-		ready(true)
-		defer ready(false)
 	}
 	events := stream.NewConsumer(stream.ConsumerConfig{
 		Cluster: r.kafka, Topic: k.Topics.Events, GroupID: k.GroupPrefix + ".responder.events",
 		MaxRows: 500, MaxDelay: 20 * time.Millisecond, MaxWait: k.MaxWait, Logger: r.log, Metrics: r.km,
 	})
-	commands := stream.NewConsumer(stream.ConsumerConfig{
-		Cluster: r.kafka, Topic: k.Topics.Commands, GroupID: k.GroupPrefix + ".responder.commands",
-		MaxRows: 100, MaxDelay: 10 * time.Millisecond, MaxWait: k.MaxWait, Logger: r.log, Metrics: r.km,
-	})
-	// Stopped in reverse order: the consumers first (nothing new comes in), then the
-	// clock, then the dispatcher.
+	var readyOnce sync.Once
+	restored := func() {
+		if ready != nil {
+			readyOnce.Do(func() { ready(true) })
+		}
+	}
+	if ready != nil {
+		defer ready(false)
+	}
+	// Stopped in reverse order: the consumer first (its generation's end waits for the
+	// deliveries in flight and writes the state), then the clock, then the dispatcher.
 	var g ops.Group
 	g.Add("dispatch", r.dispatchLoop)
 	g.Add("tick", r.tickLoop)
-	g.Add("commands", func(c context.Context) error { return commands.Run(c, r.handleCommands) })
-	g.Add("events", func(c context.Context) error { return events.Run(c, r.handleEvents) })
+	g.Add("events", func(c context.Context) error {
+		return events.Consume(c, func(gctx context.Context, gen *stream.Generation) (stream.Session, error) {
+			return r.openGeneration(gctx, events, gen, topo, restored)
+		})
+	})
 	gerr := g.Run(ctx)
-	r.inflight.Wait() // deliveries in flight finish and are recorded
-	r.mu.Lock()
-	ferr := r.flush(ctx)
-	r.mu.Unlock()
-	if gerr != nil {
-		return gerr
-	}
-	if ferr != nil {
-		return fmt.Errorf("final state write: %w", ferr)
-	}
-	return nil
+	r.inflight.Wait()
+	return gerr
 }
 
-// recover reads the state topic and restores every incident it holds.
-func (r *Responder) recover(ctx context.Context) error {
-	start := time.Now()
-	vals, err := readState(ctx, r.kafka, r.rc.StateTopic, r.log)
-	if err != nil {
-		return fmt.Errorf("recover incident state: %w", err)
-	}
-	var states []*incident.State
-	var silences []*incident.SilenceState
-	for key, v := range vals {
-		if strings.HasPrefix(key, incident.SilenceKeyPrefix) {
-			ss, err := incident.UnmarshalSilence(v)
-			if err != nil {
-				r.m.invalid.WithLabelValues("state").Inc()
-				r.log.Error("unreadable silence state skipped", "key", key, "err", err)
-				continue
-			}
-			silences = append(silences, ss)
-			continue
-		}
-		st, err := incident.Unmarshal(v)
-		if err != nil {
-			r.m.invalid.WithLabelValues("state").Inc()
-			r.log.Error("unreadable incident state skipped", "key", key, "err", err)
-			continue
-		}
-		states = append(states, st)
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.eng.RestoreSilences(silences) // first: the incidents restored are held by them
-	r.pending.Merge(r.eng.Restore(states))
-	r.log.Info("incident state recovered", "incidents", len(states), "silences", len(silences), "took", time.Since(start))
-	_, err = backoff.Retry(ctx, func() (struct{}, error) { return struct{}{}, r.flush(ctx) },
-		backoff.WithBackOff(&backoff.ExponentialBackOff{
-			InitialInterval: 200 * time.Millisecond, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: 5 * time.Second,
-		}),
-		backoff.WithMaxElapsedTime(0), // until ctx is done: nothing runs before this write
-		backoff.WithNotify(func(err error, next time.Duration) {
-			r.log.Warn("state write after recovery failed, retrying", "backoff", next, "err", err)
-		}))
-	return err
-}
-
-// flush publishes pending updates, then writes the state of every changed incident. It
-// must be called with r.mu held; on failure what is left stays pending for the next call.
+// flush publishes pending updates, then writes the state of every changed incident to its
+// partition (and of every changed silence, and the commands position, to each partition
+// owned). It must be called with r.mu held; on failure what is left stays pending for the
+// next call.
 func (r *Responder) flush(ctx context.Context) error {
-	if r.pending.Empty() {
+	if r.pending.Empty() && !r.commandsDirty {
 		return nil
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
-	if len(r.pending.Updates) > 0 {
-		msgs := make([]kafka.Message, 0, len(r.pending.Updates))
-		for _, u := range r.pending.Updates {
+	if updates := r.ownUpdates(r.pending.Updates); len(updates) > 0 {
+		msgs := make([]kafka.Message, 0, len(updates))
+		for _, u := range updates {
 			b, err := json.Marshal(u)
 			if err != nil {
 				return fmt.Errorf("encode incident update: %w", err)
@@ -296,37 +267,115 @@ func (r *Responder) flush(ctx context.Context) error {
 			r.m.persistErrors.Inc()
 			return err
 		}
-		for _, u := range r.pending.Updates {
+		for _, u := range updates {
 			if u.Notification != nil && u.Notification.Status == "inhibited" {
 				r.m.inhibited.Inc()
 			}
 		}
-		r.pending.Updates = nil
 	}
+	r.pending.Updates = nil
 	if err := r.publishStationCommands(wctx); err != nil {
 		r.m.persistErrors.Inc()
 		return err
 	}
-	var msgs []kafka.Message
-	for _, id := range r.pending.Dirty {
-		b, ok, err := r.eng.Marshal(id)
-		if err != nil {
-			return err
-		}
-		if ok {
-			msgs = append(msgs, kafka.Message{Key: []byte(id), Value: b})
-		}
-	}
-	for _, id := range r.pending.Removed {
-		msgs = append(msgs, kafka.Message{Key: []byte(id), Value: nil}) // tombstone
+	msgs, err := r.stateMessages()
+	if err != nil {
+		return err
 	}
 	if err := r.state.Publish(wctx, msgs...); err != nil {
 		r.m.persistErrors.Inc()
 		return err
 	}
+	for _, id := range r.pending.Removed {
+		delete(r.placement, id)
+	}
 	r.pending = incident.Changes{}
+	r.commandsDirty = false
 	return nil
 }
+
+// stateMessages encodes what flush writes to the state topic, each message with the
+// partition it belongs in (stream.ByHeader): an incident in its own, a silence and the
+// commands position in every partition owned, so that whoever owns any of them next has
+// the silences and knows where to resume the commands.
+func (r *Responder) stateMessages() ([]kafka.Message, error) {
+	var msgs []kafka.Message
+	add := func(key string, value []byte, partitions ...int) {
+		for _, p := range partitions {
+			msgs = append(msgs, kafka.Message{Key: []byte(key), Value: value, Headers: []kafka.Header{stream.PartitionHeader(p)}})
+		}
+	}
+	for _, id := range r.pending.Dirty {
+		b, ok, err := r.eng.Marshal(id)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			add(id, b, r.partitionsOf(id)...)
+		}
+	}
+	for _, id := range r.pending.Removed {
+		add(id, nil, r.partitionsOf(id)...) // tombstone
+	}
+	if r.commandsDirty {
+		b, err := json.Marshal(commandsPosition{Next: r.commandsNext})
+		if err != nil {
+			return nil, fmt.Errorf("encode commands position: %w", err)
+		}
+		add(commandsPositionKey, b, r.owned...)
+	}
+	return msgs, nil
+}
+
+// partitionsOf is where a state key is written: a silence in every partition owned, an
+// incident in its own (one opened without a placement, which the event and drill paths
+// always give, in its basin's).
+func (r *Responder) partitionsOf(key string) []int {
+	if strings.HasPrefix(key, incident.SilenceKeyPrefix) {
+		return r.owned
+	}
+	p, ok := r.placement[key]
+	if !ok {
+		inc, _ := r.eng.Get(key)
+		p = stream.Shard(r.net.Basin(inc.Site), r.shards)
+		r.placement[key] = p
+	}
+	return []int{p}
+}
+
+// ownUpdates leaves out the updates of silences this replica is not the home of: every
+// replica applies every silence to its own incidents, and only the owner of the silence's
+// home partition (stream.Shard of its id) publishes the silence and its audit trail, so
+// that each is published once. A replica owning every partition publishes all.
+func (r *Responder) ownUpdates(updates []message.IncidentUpdate) []message.IncidentUpdate {
+	if len(r.owned) == r.shards {
+		return updates
+	}
+	silences := map[string]bool{}
+	for _, u := range updates {
+		if u.Silence != nil {
+			silences[u.Silence.ID] = true
+		}
+	}
+	out := updates[:0:0]
+	for _, u := range updates {
+		id := ""
+		switch {
+		case u.Silence != nil:
+			id = u.Silence.ID
+		case u.Log != nil && silences[u.Log.IncidentID]:
+			id = u.Log.IncidentID
+		}
+		if id != "" && !r.ownsPartition(stream.Shard(id, r.shards)) {
+			continue
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// ownsPartition reports whether partition p of the events topic is this generation's.
+func (r *Responder) ownsPartition(p int) bool { return slices.Contains(r.owned, p) }
 
 // publishStationCommands publishes the playbooks' pending station commands, keyed by site
 // (docs/architecture.md, Station commands); r.mu is held.
@@ -368,9 +417,10 @@ func updateKey(u message.IncidentUpdate) string {
 // decodeOrReject decodes a batch's records as T and writes every record that does not
 // decode to the rejected topic, before anything of the batch is applied: a failed write
 // leaves nothing done, and the consumer retries the whole batch. It returns the decoded
-// records and how many were refused.
-func decodeOrReject[T any](ctx context.Context, r *Responder, batch []kafka.Message, what string) ([]T, int, error) {
+// records, the partition each came from, and how many were refused.
+func decodeOrReject[T any](ctx context.Context, r *Responder, batch []kafka.Message, what string) ([]T, []int, int, error) {
 	out := make([]T, 0, len(batch))
+	parts := make([]int, 0, len(batch))
 	var rejections []message.Rejection
 	for _, km := range batch {
 		var v T
@@ -380,17 +430,19 @@ func decodeOrReject[T any](ctx context.Context, r *Responder, batch []kafka.Mess
 			continue
 		}
 		out = append(out, v)
+		parts = append(parts, km.Partition)
 	}
 	if err := r.reject(ctx, rejections); err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
-	return out, len(rejections), nil
+	return out, parts, len(rejections), nil
 }
 
 // handleEvents applies a batch of events; the consumer commits only after it returns nil,
 // i.e. after the rejections of undecodable events and the resulting state are in Kafka.
+// An incident an event opens is placed in the event's partition.
 func (r *Responder) handleEvents(ctx context.Context, batch []kafka.Message) error {
-	evs, refused, err := decodeOrReject[message.Event](ctx, r, batch, "event")
+	evs, parts, refused, err := decodeOrReject[message.Event](ctx, r, batch, "event")
 	if err != nil {
 		return err
 	}
@@ -399,7 +451,7 @@ func (r *Responder) handleEvents(ctx context.Context, batch []kafka.Message) err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, ev := range evs {
+	for i, ev := range evs {
 		outcome, ch, err := r.eng.HandleEvent(ev)
 		r.m.events.WithLabelValues(outcome).Inc()
 		if err != nil {
@@ -408,6 +460,7 @@ func (r *Responder) handleEvents(ctx context.Context, batch []kafka.Message) err
 		if outcome == incident.OutcomeOpened {
 			r.log.Info("incident opened", "event", ev.ID, "type", ev.Type, "site", ev.Site, "parameter", ev.Parameter)
 		}
+		r.place(ch, parts[i])
 		r.pending.Merge(ch)
 	}
 	err = r.flush(ctx)
@@ -415,33 +468,105 @@ func (r *Responder) handleEvents(ctx context.Context, batch []kafka.Message) err
 	return err
 }
 
-// handleCommands applies a batch of operator commands, like handleEvents.
+// place gives the incidents a change created the state partition p.
+func (r *Responder) place(ch incident.Changes, p int) {
+	if p < 0 {
+		return
+	}
+	for _, id := range ch.Dirty {
+		if _, ok := r.placement[id]; !ok && !strings.HasPrefix(id, incident.SilenceKeyPrefix) {
+			r.placement[id] = p
+		}
+	}
+}
+
+// handleCommands applies command records in order (generation.go reads them one by one;
+// tests hand over several).
 func (r *Responder) handleCommands(ctx context.Context, batch []kafka.Message) error {
+	for _, km := range batch {
+		if err := r.handleCommand(ctx, km); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handleCommand applies one record of the commands topic, which every replica reads whole:
+// a command applies where it belongs (route), and what it refuses is recorded by one
+// replica, the owner of the partition with the record's partition number (its home).
+// The record's position is kept with the state, so a replay skips what was applied.
+func (r *Responder) handleCommand(ctx context.Context, km kafka.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.serving {
+		return nil
+	}
+	if next, ok := r.commandsNext[km.Partition]; ok && km.Offset < next {
+		return nil
+	}
+	home := r.ownsPartition(km.Partition % r.shards)
+	batch := []kafka.Message{km}
 	signed, forged := r.verifyCommands(batch)
+	if !home {
+		forged = nil
+	}
 	if err := r.reject(ctx, forged); err != nil {
 		return err
 	}
 	for _, rej := range forged {
 		r.m.commands.WithLabelValues("", rej.Reason).Inc()
 	}
-	cmds, refused, err := decodeOrReject[message.Command](ctx, r, signed, "command")
-	if err != nil {
-		return err
+	var cmd message.Command
+	if len(signed) == 1 {
+		if err := json.Unmarshal(km.Value, &cmd); err != nil {
+			if home {
+				r.log.Warn("undecodable command recorded as rejected", "topic", km.Topic, "partition", km.Partition, "offset", km.Offset, "err", err)
+				rej := message.UndecodableRejection(rejectionSource, km.Topic, km.Partition, km.Offset, km.Time, km.Value, err)
+				if err := r.reject(ctx, []message.Rejection{rej}); err != nil {
+					return err
+				}
+				r.m.commands.WithLabelValues("", incident.OutcomeInvalid).Inc()
+			}
+			signed = nil
+		}
 	}
-	if refused > 0 {
-		r.m.commands.WithLabelValues("", incident.OutcomeInvalid).Add(float64(refused))
+	if len(signed) == 1 {
+		if apply, p := r.route(cmd); apply {
+			outcome, ch := r.eng.HandleCommand(cmd)
+			r.m.commands.WithLabelValues(cmd.Type, outcome).Inc()
+			r.log.Info("command", "id", cmd.ID, "type", cmd.Type, "incident", cmd.IncidentID, "silence", cmd.SilenceID, "outcome", outcome)
+			r.place(ch, p)
+			r.pending.Merge(ch)
+		}
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, cmd := range cmds {
-		outcome, ch := r.eng.HandleCommand(cmd)
-		r.m.commands.WithLabelValues(cmd.Type, outcome).Inc()
-		r.log.Info("command", "id", cmd.ID, "type", cmd.Type, "incident", cmd.IncidentID, "silence", cmd.SilenceID, "outcome", outcome)
-		r.pending.Merge(ch)
-	}
-	err = r.flush(ctx)
+	r.commandsNext[km.Partition] = km.Offset + 1
+	r.commandsDirty = true
+	err := r.flush(ctx)
 	r.kick()
 	return err
+}
+
+// route says whether this replica applies cmd, and in which partition an incident it
+// opens is placed: a silence everywhere (each replica holds it for its own incidents); a
+// drill where its site's basin is owned; an incident's command where the incident is held,
+// or, for a command naming the incident's site, where that basin is owned (which records
+// that no such incident exists). A replica owning every partition applies everything.
+func (r *Responder) route(cmd message.Command) (bool, int) {
+	all := len(r.owned) == r.shards
+	switch cmd.Type {
+	case message.CommandSilenceCreate, message.CommandSilenceExpire:
+		return true, -1
+	case message.CommandDrill:
+		p := stream.Shard(r.net.Basin(cmd.Site), r.shards)
+		return all || r.ownsPartition(p), p
+	}
+	if _, held := r.eng.State(cmd.IncidentID); held {
+		return true, -1
+	}
+	if cmd.Site != "" {
+		return all || r.ownsPartition(stream.Shard(r.net.Basin(cmd.Site), r.shards)), -1
+	}
+	return all, -1
 }
 
 // verifyCommands splits a batch into the commands signed with the responder's key and the
@@ -513,20 +638,28 @@ func (r *Responder) tickLoop(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		r.mu.Lock()
-		r.pending.Merge(r.eng.Tick())
-		if err := r.flush(ctx); err != nil {
-			r.log.Warn("state write failed; will retry", "err", err)
-		}
-		for status, n := range r.eng.Counts() {
-			r.m.incidents.WithLabelValues(status).Set(float64(n))
-		}
-		r.m.queued.Set(float64(r.eng.Pending()))
-		for st, n := range r.eng.SilenceCounts() {
-			r.m.silences.WithLabelValues(st).Set(float64(n))
-		}
-		r.mu.Unlock()
+		r.tick(ctx)
 		r.kick()
+	}
+}
+
+// tick runs the engine's clock (escalations, expiries) and refreshes the gauges.
+func (r *Responder) tick(ctx context.Context) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.serving {
+		return
+	}
+	r.pending.Merge(r.eng.Tick())
+	if err := r.flush(ctx); err != nil {
+		r.log.Warn("state write failed; will retry", "err", err)
+	}
+	for status, n := range r.eng.Counts() {
+		r.m.incidents.WithLabelValues(status).Set(float64(n))
+	}
+	r.m.queued.Set(float64(r.eng.Pending()))
+	for st, n := range r.eng.SilenceCounts() {
+		r.m.silences.WithLabelValues(st).Set(float64(n))
 	}
 }
 
@@ -559,6 +692,10 @@ func (r *Responder) dispatch(ctx context.Context) {
 		return
 	}
 	r.mu.Lock()
+	if !r.serving {
+		r.mu.Unlock()
+		return
+	}
 	ds, ch := r.eng.StartDeliveries(free)
 	r.pending.Merge(ch)
 	if err := r.flush(ctx); err != nil {
@@ -567,10 +704,11 @@ func (r *Responder) dispatch(ctx context.Context) {
 		r.log.Warn("write-ahead of deliveries failed; not delivering yet", "err", err)
 		return
 	}
+	// Counted before the lock is let go, so that a generation ending now waits for them.
+	r.inflight.Add(len(ds))
 	r.mu.Unlock()
 	for _, d := range ds {
 		r.slots <- struct{}{}
-		r.inflight.Add(1)
 		go func() {
 			defer r.inflight.Done()
 			defer func() { <-r.slots; r.kick() }()
