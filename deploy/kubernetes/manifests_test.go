@@ -369,7 +369,7 @@ func checkRendered(t *testing.T, overlay string, objs []object) {
 		}
 	}
 	if overlay == "production" {
-		for _, name := range []string{"riverwatch-gateway", "riverwatch-api"} {
+		for _, name := range []string{"riverwatch-gateway", "riverwatch-api", "riverwatch-assessor", "riverwatch-archiver", "riverwatch-responder"} {
 			if d := deployments[name].(*appsv1.Deployment); d.Spec.Replicas == nil || *d.Spec.Replicas < 2 {
 				t.Errorf("production: %s should run at least 2 replicas", name)
 			}

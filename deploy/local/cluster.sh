@@ -11,7 +11,7 @@
 #   stop NODE     stop one node (TERM, then KILL)
 #   kill NODE     SIGKILL one node at once (the fault tests); `start NODE` brings it back
 #   env           print the RIVERWATCH_TEST_CLUSTER_* settings of the cluster tests
-#   test          the cluster tests (TestCluster* of pkg/store, pkg/stream, the archiver and the assessor), on a cluster
+#   test          the cluster tests (TestCluster* of pkg/store, pkg/stream, the archiver, the assessor and the responder), on a cluster
 #                 started for them and stopped afterwards (one that already ran is left up)
 #
 # What runs (all on 127.0.0.1, state under $RIVERWATCH_STATE_DIR/cluster/):
@@ -491,7 +491,7 @@ RIVERWATCH_TEST_CLUSTER_SCRIPT=$RW_LOCAL_DIR/cluster.sh
 EOF
 }
 
-# cmd_test: the cluster tests (TestCluster* of pkg/store, pkg/stream, the archiver and the
+# cmd_test: the cluster tests (TestCluster* of pkg/store, pkg/stream, the archiver, the responder and the
 # assessor) on a cluster started for them unless it already runs, stopped afterwards if this
 # run started it.
 cmd_test() {
@@ -507,7 +507,7 @@ cmd_test() {
   # kills clickhouse-2, pkg/stream kafka-2: disjoint), then the service faults, which kill
   # only their own processes but need every node up (the archiver's test reads clickhouse-2).
   local pkgs
-  for pkgs in "./pkg/store/ ./pkg/stream/" "./services/archiver/internal/archiver/ ./services/assessor/internal/assessor/"; do
+  for pkgs in "./pkg/store/ ./pkg/stream/" "./services/archiver/internal/archiver/ ./services/assessor/internal/assessor/ ./services/responder/internal/responder/"; do
     # shellcheck disable=SC2046,SC2086 # one KEY=VALUE per line; the packages split on spaces
     (cd "$root" && env $(cmd_env) RIVERWATCH_STATE_DIR="$BASE_STATE_DIR" \
       go test -count=1 -timeout 10m -run '^TestCluster' -v $pkgs) || rc=$?

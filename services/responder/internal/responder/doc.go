@@ -3,11 +3,23 @@
 // publishes every incident change on riverwatch.incidents (keyed by incident id), escalates
 // on a ticker and delivers notifications with retries.
 //
-// Durability. The responder owns incident state, and keeps it in a compacted state topic
-// (responder.state_topic) keyed by incident id. For every batch of input it publishes the
-// updates, then writes the state of each changed incident, and only then lets the consumer
-// commit the input offsets; a crash replays the batch, which the engine recognises by event
-// and command ids. On start it reads the state topic back before consuming anything.
+// Replicas. Responders form a consumer group on the events topic (generation.go). Events are
+// keyed by site and placed by basin (stream.ByRoute with network.Basin, in the assessor), so
+// every event that can join an incident arrives on one partition, and the replica that owns
+// the partition owns its incidents. A generation restores the state partitions with the
+// numbers of its events partitions, then applies their events; an incident lives in the
+// state partition of the event that opened it. Commands are few and concern any partition:
+// every replica reads the whole commands topic, applies a command where it belongs (the
+// incident it holds; a drill where its site's basin is owned; a silence everywhere) and keeps
+// the position it reached in each state partition it owns, so whoever owns the partition
+// next resumes there. A generation ends only once its deliveries in flight are recorded and
+// its state is written; the group gives the partitions to another replica after that, or,
+// when a replica dies, after its session times out (10 s).
+//
+// Durability. For every batch of input the responder publishes the updates, then writes the
+// state of each changed incident (keyed by incident id, in its partition), and only then
+// lets the consumer commit the input offsets; a crash replays the batch, which the engine
+// recognises by event and command ids.
 //
 // An event or command that does not decode is recorded on riverwatch.rejected
 // (message.UndecodableRejection, source "responder") before anything of its batch is
@@ -22,6 +34,4 @@
 // A receiver that ignores the key (a WeCom or DingTalk group robot) may show that one
 // message twice; exactly-once delivery to an external system needs the receiver's help.
 //
-// One responder instance owns the state: run a single replica (a second one would restore
-// the same incidents and act on them twice).
 package responder
