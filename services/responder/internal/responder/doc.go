@@ -33,5 +33,4 @@
 // mail): nothing is lost, and a receiver that honours the key processes nothing twice.
 // A receiver that ignores the key (a WeCom or DingTalk group robot) may show that one
 // message twice; exactly-once delivery to an external system needs the receiver's help.
-//
 package responder
