@@ -11,6 +11,7 @@
 #   stop NODE     stop one node (TERM, then KILL)
 #   kill NODE     SIGKILL one node at once (the fault tests); `start NODE` brings it back
 #   env           print the RIVERWATCH_TEST_CLUSTER_* settings of the cluster tests
+#   client ARGS   clickhouse-client on clickhouse-1, e.g. client -q 'SELECT 1'
 #   test          the cluster tests (TestCluster* of pkg/store, pkg/stream, the archiver, the assessor and the responder), on a cluster
 #                 started for them and stopped afterwards (one that already ran is left up)
 #
@@ -24,7 +25,12 @@
 #                 remote_servers cluster `riverwatch` (one shard, internal_replication),
 #                 macros {shard}=01 {replica}=clickhouse-N, ZooKeeper above
 # Ports are fixed here on purpose (the tests and docs/scaling.md name them); the single-node
-# servers' ports (9092-9094, 9000, 8123) are never used.
+# servers' ports (9092-9094, 9000, 8123) are never used, except in the "front" layout: with
+# RIVERWATCH_CLUSTER_LAYOUT=front (RIVERWATCH_CLUSTER=1 make up, where the cluster runs
+# instead of the single-node servers) clickhouse-1 answers on their ports (CLICKHOUSE_TCP_PORT
+# and CLICKHOUSE_HTTP_PORT: 9000 and 8123), so that every
+# client and script finds the data where it always does. The `up` that starts the cluster
+# chooses the layout; it is kept in $RIVERWATCH_STATE_DIR/cluster/layout until `down`.
 set -euo pipefail
 
 # Everything of the cluster lives in its own state dir, so that kafka.sh's functions
@@ -43,6 +49,14 @@ CLUSTER_KAFKA_PORTS=(29092 29192 29292)
 CLUSTER_CH_TCP=(9100 9200)
 CLUSTER_CH_HTTP=(8223 8323)
 CLUSTER_CH_INTERSERVER=(9109 9209)
+LAYOUT_FILE="$CLUSTER_DIR/layout"
+CLUSTER_LAYOUT=${RIVERWATCH_CLUSTER_LAYOUT:-beside}
+if [[ -s $LAYOUT_FILE ]]; then CLUSTER_LAYOUT=$(<"$LAYOUT_FILE"); fi
+case $CLUSTER_LAYOUT in
+front) CLUSTER_CH_TCP=("$CLICKHOUSE_TCP_PORT" 9200) CLUSTER_CH_HTTP=("$CLICKHOUSE_HTTP_PORT" 8323) ;;
+beside) ;;
+*) echo "cluster.sh: RIVERWATCH_CLUSTER_LAYOUT=$CLUSTER_LAYOUT: want beside or front" >&2 && exit 2 ;;
+esac
 CLUSTER_KAFKA_HEAP="${CLUSTER_KAFKA_HEAP:--Xmx384m -Xms128m}"
 CLUSTER_ZK_HEAP="${CLUSTER_ZK_HEAP:--Xmx256m -Xms64m}"
 CLUSTER_PARTITIONS="${CLUSTER_PARTITIONS:-6}"
@@ -430,6 +444,10 @@ cmd_up() {
   t0=$(rw_now_ms)
   rw_mkdirs
   rw_lock cluster # fd 9, which rw_spawn closes in the servers
+  if [[ -n ${RIVERWATCH_CLUSTER_LAYOUT:-} && $RIVERWATCH_CLUSTER_LAYOUT != "$CLUSTER_LAYOUT" ]]; then
+    rw_die "the cluster runs in the $CLUSTER_LAYOUT layout ($LAYOUT_FILE); run down before asking for $RIVERWATCH_CLUSTER_LAYOUT"
+  fi
+  printf '%s\n' "$CLUSTER_LAYOUT" >"$LAYOUT_FILE"
   check_java
   fetch
   zk_fetch
@@ -473,6 +491,7 @@ cmd_down() {
     pids+=($!)
   done
   for n in "${pids[@]}"; do wait "$n" || rc=1; done
+  ((rc != 0)) || rm -f "$LAYOUT_FILE"
   return "$rc"
 }
 
@@ -532,6 +551,7 @@ cluster_main() {
   stop) (($# == 1)) || cusage && stop_node "$1" ;;
   kill) (($# == 1)) || cusage && kill_node "$1" ;;
   env) cmd_env ;;
+  client) node_vars clickhouse-1 && ch_script client "$@" ;;
   test) cmd_test ;;
   *) cusage ;;
   esac

@@ -186,3 +186,19 @@ rw_start_result() {
 
 # rw_now_ms: milliseconds since the epoch, for start timings.
 rw_now_ms() { date +%s%3N; }
+
+# rw_cluster_env: with RIVERWATCH_CLUSTER=1, point what runs next (the services of stack.sh,
+# the demo's simulator and narrator) at the local cluster of cluster.sh in its front layout:
+# its three brokers, its first ClickHouse replica on the single-node port with the schema
+# ON CLUSTER riverwatch, and the stations spread over the two gateways. What the caller set
+# already is left as it is.
+rw_cluster_env() {
+  [[ ${RIVERWATCH_CLUSTER:-0} == 1 ]] || return 0
+  local line
+  while IFS= read -r line; do
+    case $line in RIVERWATCH_TEST_CLUSTER_KAFKA=*) : "${RIVERWATCH_KAFKA_BROKERS:=${line#*=}}" ;; esac
+  done < <("$RW_LOCAL_DIR/cluster.sh" env)
+  : "${RIVERWATCH_CLICKHOUSE_ADDR:=$RW_HOST:$CLICKHOUSE_TCP_PORT}" "${RIVERWATCH_CLICKHOUSE_CLUSTER:=riverwatch}"
+  : "${RIVERWATCH_SIMULATOR_GATEWAY:=$RW_HOST:9212,$RW_HOST:9312}"
+  export RIVERWATCH_KAFKA_BROKERS RIVERWATCH_CLICKHOUSE_ADDR RIVERWATCH_CLICKHOUSE_CLUSTER RIVERWATCH_SIMULATOR_GATEWAY
+}

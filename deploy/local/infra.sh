@@ -11,9 +11,11 @@
 #                           trap 'deploy/local/infra.sh down --started-only' EXIT
 #   status                exit 0 iff both are running
 #
-# With RIVERWATCH_CLUSTER=1, up, down and status also start, stop and check the local cluster
-# of cluster.sh (three brokers, ZooKeeper, two ClickHouse replicas) beside the single-node
-# servers, which keep their ports so every client and script works unchanged.
+# With RIVERWATCH_CLUSTER=1, up, down and status start, stop and check the local cluster of
+# cluster.sh (three brokers, ZooKeeper, two ClickHouse replicas) instead of the single-node
+# servers, in its "front" layout: its first ClickHouse replica answers on the single-node
+# ports (9000, 8123), so every client and script works unchanged; the services reach its
+# brokers through env.sh's rw_cluster_env (stack.sh).
 #
 # The record is STATE_DIR/infra.started and holds what the most recent `up` started: an `up`
 # that finds everything running empties it, so a test run never stops servers a developer
@@ -45,6 +47,13 @@ cmd_up() {
   # shellcheck disable=SC2064 # expand now: the path is fixed
   trap "rm -f '$result'" EXIT
   svc clickhouse install
+  if [[ ${RIVERWATCH_CLUSTER:-0} == 1 ]]; then
+    # Recorded before it starts, so a failed start is still cleaned up.
+    svc cluster status >/dev/null 2>&1 || { echo cluster >>"$RECORD" && started+=(cluster); }
+    RIVERWATCH_CLUSTER_LAYOUT=front svc cluster up
+    rw_log "riverwatch local cluster is up ($(($(rw_now_ms) - t0)) ms), started now: ${started[*]:-nothing}"
+    return 0
+  fi
   for s in "${SERVICES[@]}"; do
     # `start` itself says, under its lock, whether it started the server: deciding from a
     # `status` beforehand would let two concurrent `up`s both believe they started it.
@@ -61,11 +70,6 @@ cmd_up() {
     fi
   done
   svc kafka topics
-  if [[ ${RIVERWATCH_CLUSTER:-0} == 1 ]]; then
-    # Recorded before it starts (as above), so a failed start is still cleaned up.
-    svc cluster status >/dev/null 2>&1 || { echo cluster >>"$RECORD" && started+=(cluster); }
-    svc cluster up
-  fi
   cat <<EOF
 riverwatch local infrastructure is up ($(($(rw_now_ms) - t0)) ms)
   started now:      ${started[*]:-nothing}
@@ -102,10 +106,13 @@ cmd_down() {
 
 cmd_status() {
   local rc=0 s
+  if [[ ${RIVERWATCH_CLUSTER:-0} == 1 ]]; then
+    svc cluster status
+    return
+  fi
   for s in "${SERVICES[@]}"; do
     svc "$s" status || rc=1
   done
-  if [[ ${RIVERWATCH_CLUSTER:-0} == 1 ]]; then svc cluster status || rc=1; fi
   return "$rc"
 }
 

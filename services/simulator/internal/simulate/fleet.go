@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,7 +72,8 @@ func round(v float64, dec int) float64 {
 type Fleet struct {
 	World *World
 	Clock *Clock
-	// Addr is the gateway's HJ 212 address.
+	// Addr is the gateway's HJ 212 address, or several separated by commas (the gateway
+	// replicas of a cluster): the stations are spread over them in turn, in network order.
 	Addr string
 	// Live keeps the stations reporting (at the wall clock's pace) after the scenario's
 	// span; otherwise Run returns once the span is over and every upload is acknowledged.
@@ -248,6 +250,14 @@ type station struct {
 	vases              atomic.Int64 // samples retained (CN 3015): the bottle number
 }
 
+// gatewayOf is the gateway a station's logger connects to: one of Addr's, by the site's
+// place in the network, so that the stations spread evenly and each always uses the same.
+func (f *Fleet) gatewayOf(site *network.Site) string {
+	addrs := strings.Split(f.Addr, ",")
+	i := slices.Index(f.World.net.Sites(), site)
+	return strings.TrimSpace(addrs[max(i, 0)%len(addrs)])
+}
+
 func (f *Fleet) newStation(site *network.Site, log *slog.Logger) (*station, error) {
 	chs, err := channels(f.World.model.Parameters(site))
 	if err != nil {
@@ -262,7 +272,7 @@ func (f *Fleet) newStation(site *network.Site, log *slog.Logger) (*station, erro
 	s.rtdEvery.Store(int64(sc.RealtimeInterval))
 	s.minEvery.Store(int64(sc.MinuteInterval))
 	s.logger = &DataLogger{
-		Addr: f.Addr, AckTimeout: f.AckTimeout, MaxAttempts: f.MaxAttempts, Metrics: f.Metrics, Execute: s.execute,
+		Addr: f.gatewayOf(site), AckTimeout: f.AckTimeout, MaxAttempts: f.MaxAttempts, Metrics: f.Metrics, Execute: s.execute,
 		Log: log.With("site", site.ID, "mn", site.Station.MN),
 		Offline: func() bool {
 			silent, _ := f.World.Silent(site, f.Clock.Now())

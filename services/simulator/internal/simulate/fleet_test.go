@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -246,3 +247,26 @@ func TestAStationCarriesOutTheHostCommandsItSupports(t *testing.T) {
 
 // errAny stands for "some error" in the table above.
 var errAny = errors.New("any error")
+
+func TestStationsSpreadOverTheGatewaysGiven(t *testing.T) {
+	net := repoNetwork(t)
+	tests := []struct {
+		name, addr string
+		want       map[string]int
+	}{
+		{"one gateway takes every station", "127.0.0.1:9212", map[string]int{"127.0.0.1:9212": len(net.Sites())}},
+		{"two gateways take half each", "127.0.0.1:9212, 127.0.0.1:9312", map[string]int{"127.0.0.1:9212": (len(net.Sites()) + 1) / 2, "127.0.0.1:9312": len(net.Sites()) / 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &Fleet{World: &World{net: net}, Addr: tt.addr}
+			got := map[string]int{}
+			for _, s := range net.Sites() {
+				got[f.gatewayOf(s)]++
+			}
+			if !maps.Equal(got, tt.want) {
+				t.Errorf("stations per gateway %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
