@@ -12,7 +12,9 @@
 #   kill NODE     SIGKILL one node at once (the fault tests); `start NODE` brings it back
 #   env           print the RIVERWATCH_TEST_CLUSTER_* settings of the cluster tests
 #   client ARGS   clickhouse-client on clickhouse-1, e.g. client -q 'SELECT 1'
-#   test          the cluster tests (TestCluster* of pkg/store, pkg/stream, the archiver, the assessor and the responder), on a cluster
+#   topics        create the contract topics (replication factor 3) that do not exist yet
+#   test          the cluster tests (TestCluster* of pkg/store, pkg/stream, the archiver, the assessor,
+#                 the responder and clustertest's rolling restart), on a cluster
 #                 started for them and stopped afterwards (one that already ran is left up)
 #
 # What runs (all on 127.0.0.1, state under $RIVERWATCH_STATE_DIR/cluster/):
@@ -478,6 +480,25 @@ riverwatch local cluster is up ($(($(rw_now_ms) - t0)) ms)
 EOF
 }
 
+# cmd_topics: the contract topics (env.sh's RW_TOPICS) on the cluster, replication factor 3,
+# for the stack of RIVERWATCH_CLUSTER=1 make up: kafka-go's consumer groups do not notice a
+# topic created after they joined, and the archiver may not create the topics it reads.
+cmd_topics() {
+  local existing t failed=0 p
+  existing=$(RW_KAFKA_QUICK_JVM=1 timeout 40 "$RW_LOCAL_DIR/kafka.sh" tool "$TOPIC_COMMAND" --bootstrap-server "$(kafka_bootstrap)" --list) ||
+    rw_die "the cluster's brokers do not answer: $existing"
+  local -a pids=() made=()
+  for t in "${RW_TOPICS[@]}"; do
+    grep -qxF -- "$t" <<<"$existing" && continue
+    RW_KAFKA_QUICK_JVM=1 timeout 60 "$RW_LOCAL_DIR/kafka.sh" tool "$TOPIC_COMMAND" --bootstrap-server "$(kafka_bootstrap)" \
+      --create --if-not-exists --topic "$t" --partitions "$CLUSTER_PARTITIONS" --replication-factor 3 >/dev/null &
+    pids+=($!) made+=("$t")
+  done
+  for p in "${pids[@]}"; do wait "$p" || failed=1; done
+  ((failed == 0)) || rw_die "creating topics on the cluster failed"
+  ((${#made[@]} == 0)) || rw_log "created ${made[*]} ($CLUSTER_PARTITIONS partitions, rf 3)"
+}
+
 cmd_down() {
   local n rc=0
   rw_mkdirs
@@ -510,9 +531,9 @@ RIVERWATCH_TEST_CLUSTER_SCRIPT=$RW_LOCAL_DIR/cluster.sh
 EOF
 }
 
-# cmd_test: the cluster tests (TestCluster* of pkg/store, pkg/stream, the archiver, the responder and the
-# assessor) on a cluster started for them unless it already runs, stopped afterwards if this
-# run started it.
+# cmd_test: the cluster tests (TestCluster* of pkg/store, pkg/stream, the archiver, the
+# assessor, the responder and deploy/local/clustertest's rolling restart) on a cluster
+# started for them unless it already runs, stopped afterwards if this run started it.
 cmd_test() {
   local started=0 t0 rc=0
   t0=$(rw_now_ms)
@@ -522,11 +543,12 @@ cmd_test() {
   (cmd_up)
   local root
   root="$(cd "$RW_LOCAL_DIR/../.." && pwd)"
-  # Two rounds, because go test runs packages side by side: the node faults first (pkg/store
-  # kills clickhouse-2, pkg/stream kafka-2: disjoint), then the service faults, which kill
-  # only their own processes but need every node up (the archiver's test reads clickhouse-2).
+  # Three rounds, because go test runs packages side by side: the node faults first
+  # (pkg/store kills clickhouse-2, pkg/stream kafka-2: disjoint), then the service faults,
+  # which kill only their own processes but need every node up (the archiver's test reads
+  # clickhouse-2), then the rolling restart of every service and broker, alone.
   local pkgs
-  for pkgs in "./pkg/store/ ./pkg/stream/" "./services/archiver/internal/archiver/ ./services/assessor/internal/assessor/ ./services/responder/internal/responder/"; do
+  for pkgs in "./pkg/store/ ./pkg/stream/" "./services/archiver/internal/archiver/ ./services/assessor/internal/assessor/ ./services/responder/internal/responder/" "./deploy/local/clustertest/"; do
     # shellcheck disable=SC2046,SC2086 # one KEY=VALUE per line; the packages split on spaces
     (cd "$root" && env $(cmd_env) RIVERWATCH_STATE_DIR="$BASE_STATE_DIR" \
       go test -count=1 -timeout 10m -run '^TestCluster' -v $pkgs) || rc=$?
@@ -552,6 +574,7 @@ cluster_main() {
   kill) (($# == 1)) || cusage && kill_node "$1" ;;
   env) cmd_env ;;
   client) node_vars clickhouse-1 && ch_script client "$@" ;;
+  topics) cmd_topics ;;
   test) cmd_test ;;
   *) cusage ;;
   esac

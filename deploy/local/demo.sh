@@ -33,6 +33,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 # Development mode: the services run with the repository's public development tokens,
 # secrets and station passwords, which production mode (the binaries' default) refuses.
 export RIVERWATCH_MODE="${RIVERWATCH_MODE:-development}"
+rw_cluster_env # RIVERWATCH_CLUSTER=1: the simulator and the narrator use the cluster
 ROOT="$(cd "$RW_LOCAL_DIR/../.." && pwd)"
 BIN="${RIVERWATCH_BIN_DIR:-$ROOT/bin}"
 CONFIG="${RIVERWATCH_CONFIG:-$ROOT/configs/riverwatch.yaml}"
@@ -65,6 +66,7 @@ pid=$(rw_pid_of "$PID_DIR/responder.pid" "$BIN/responder") || rw_die "responder 
 if ! tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "RIVERWATCH_RESPONDER_TIME_SCALE=$TIME_SCALE"; then
   rw_log "restarting the responder with RIVERWATCH_RESPONDER_TIME_SCALE=$TIME_SCALE (playbook times ÷ $TIME_SCALE)"
   rw_stop responder "$PID_DIR/responder.pid" "$BIN/responder" 20
+  rw_stop responder-2 "$PID_DIR/responder-2.pid" "$BIN/responder" 20 # cluster mode's second replica
   RIVERWATCH_RESPONDER_TIME_SCALE=$TIME_SCALE "$RW_LOCAL_DIR/stack.sh" up >/dev/null
 fi
 

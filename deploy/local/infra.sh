@@ -51,6 +51,7 @@ cmd_up() {
     # Recorded before it starts, so a failed start is still cleaned up.
     svc cluster status >/dev/null 2>&1 || { echo cluster >>"$RECORD" && started+=(cluster); }
     RIVERWATCH_CLUSTER_LAYOUT=front svc cluster up
+    svc cluster topics
     rw_log "riverwatch local cluster is up ($(($(rw_now_ms) - t0)) ms), started now: ${started[*]:-nothing}"
     return 0
   fi

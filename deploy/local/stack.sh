@@ -193,8 +193,7 @@ reset)
     sleep 0.5
   done
   ((left == 0)) || rw_die "Kafka still lists $left riverwatch topics after 60 s"
-  # On the cluster the services create their topics (replication factor 3).
-  cluster_mode || "$RW_LOCAL_DIR/kafka.sh" topics
+  if cluster_mode; then "$RW_LOCAL_DIR/cluster.sh" topics; else "$RW_LOCAL_DIR/kafka.sh" topics; fi
   ;;
 status)
   "$RW_LOCAL_DIR/infra.sh" status || true
