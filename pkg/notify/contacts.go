@@ -69,7 +69,7 @@ type contactsFile struct {
 	SMS *SMSConfig `yaml:"sms"`
 	// RateLimits, by channel, replace DefaultRateLimits of the channels they name.
 	RateLimits map[string]RateLimit `yaml:"rate_limits"`
-	Contacts []struct {
+	Contacts   []struct {
 		Jurisdiction string    `yaml:"jurisdiction"`
 		Role         string    `yaml:"role"`
 		People       []Contact `yaml:"people"`
