@@ -57,7 +57,10 @@ type Channels struct {
 	WeCom    *WeCom
 	DingTalk *DingTalk
 	SMTP     *SMTP
-	SMS      *AliyunSMS // the account is the contacts file's sms section (WithSecrets)
+	// SMS and TencentSMS send the sms channel, by the provider of the contacts file's sms
+	// section (WithSecrets), which holds the account.
+	SMS        *AliyunSMS
+	TencentSMS *TencentSMS
 
 	contacts      *Contacts // secrets by jurisdiction, role and recipient (WithSecrets)
 	webhookSecret string    // for a generic webhook whose contact has none
@@ -90,7 +93,7 @@ func NewChannels(timeout time.Duration, smtp *SMTP, opts ...Option) *Channels {
 	hc := &http.Client{Timeout: timeout}
 	c := &Channels{
 		Webhook: &Webhook{Client: hc}, WeCom: &WeCom{Client: hc}, DingTalk: &DingTalk{Client: hc}, SMTP: smtp,
-		SMS: &AliyunSMS{Client: hc}, now: time.Now,
+		SMS: &AliyunSMS{Client: hc}, TencentSMS: &TencentSMS{Client: hc}, now: time.Now,
 	}
 	for _, o := range opts {
 		o(c)
@@ -166,6 +169,9 @@ func (c *Channels) send(ctx context.Context, t Target, m Message, sms *SMSConfig
 	case ChannelSMS:
 		if sms == nil {
 			return &PermanentError{Err: errors.New("sms: no provider account (the contacts file's sms section)")}
+		}
+		if sms.Provider == SMSProviderTencent {
+			return c.TencentSMS.Send(ctx, sms, t, m)
 		}
 		return c.SMS.Send(ctx, sms, t, m)
 	case ChannelWebhook:

@@ -23,7 +23,8 @@ import (
 
 // SMS providers.
 const (
-	SMSProviderAliyun = "aliyun"
+	SMSProviderAliyun  = "aliyun"  // Aliyun 短信服务 (dysmsapi SendSms)
+	SMSProviderTencent = "tencent" // Tencent Cloud 短信 (sms SendSms, API 3.0)
 )
 
 // Defaults of the Aliyun SMS API (dysmsapi, version 2017-05-25).
@@ -33,9 +34,11 @@ const (
 	aliyunSMSVersion  = "2017-05-25"
 )
 
-// smsParamRunes is the longest value of one template variable: Aliyun refuses a
-// notification template's variable longer than 35 characters (isv.PARAM_LENGTH_LIMIT).
-const smsParamRunes = 35
+// DefaultSMSParamRunes is the longest value of one template variable unless the sms
+// section says otherwise (param_max_runes): Aliyun refuses a notification template's
+// variable longer than 35 characters (isv.PARAM_LENGTH_LIMIT). A longer value is cut, with
+// "…", rather than have the provider refuse the message.
+const DefaultSMSParamRunes = 35
 
 // SMSParamFields are the fields of a notification a template variable may carry; a
 // template's params name them, and the variables have the same names.
@@ -53,19 +56,27 @@ type SMSTemplate struct {
 // SMSConfig is the provider account of the sms channel (the contacts file's sms
 // section). Its secret is read when a message is sent, never copied into a delivery.
 type SMSConfig struct {
-	Provider string `yaml:"provider" json:"provider"` // aliyun
-	// Endpoint is the API's base URL (default AliyunSMSEndpoint).
-	Endpoint    string `yaml:"endpoint" json:"endpoint"`
-	Region      string `yaml:"region" json:"region"` // default cn-hangzhou
+	Provider string `yaml:"provider" json:"provider"` // aliyun or tencent
+	// Endpoint is the API's base URL (default AliyunSMSEndpoint, TencentSMSEndpoint).
+	Endpoint string `yaml:"endpoint" json:"endpoint"`
+	// Region is the API's region (default cn-hangzhou, ap-guangzhou).
+	Region string `yaml:"region" json:"region"`
+	// AccessKeyID is Aliyun's AccessKey ID, or Tencent Cloud's SecretId.
 	AccessKeyID string `yaml:"access_key_id" json:"access_key_id"`
-	// AccessKeySecret, or better AccessKeySecretFile (a file holding only the secret, so
+	// SDKAppID is Tencent Cloud's SmsSdkAppId (the SMS application); Aliyun has none.
+	SDKAppID string `yaml:"sdk_app_id" json:"sdk_app_id"`
+	// ParamMaxRunes is the longest template variable (default DefaultSMSParamRunes): set it
+	// to what the provider allows the template's type.
+	ParamMaxRunes int `yaml:"param_max_runes" json:"param_max_runes"`
+	// AccessKeySecret (Tencent: SecretKey), or better AccessKeySecretFile (a file holding only the secret, so
 	// that the contacts file itself holds no credential): exactly one of them is set.
 	AccessKeySecret     string `yaml:"access_key_secret" json:"-"`
 	AccessKeySecretFile string `yaml:"access_key_secret_file" json:"access_key_secret_file"`
 	// SignName is the approved signature (短信签名) the provider prints as 【SignName】.
 	SignName string `yaml:"sign_name" json:"sign_name"`
 	// Templates maps a message kind (assign, warning, escalation, end_of_alert, …) to its
-	// approved template; "default" serves every kind without its own.
+	// approved template (Tencent: the TemplateId, its params in the order {1}, {2}, …);
+	// "default" serves every kind without its own.
 	Templates map[string]SMSTemplate `yaml:"templates" json:"templates"`
 }
 
@@ -74,8 +85,20 @@ var phoneRE = regexp.MustCompile(`^\+?[0-9]{6,15}$`)
 // validate reports what is wrong with the section, one problem per entry.
 func (c *SMSConfig) validate() []string {
 	var bad []string
-	if c.Provider != SMSProviderAliyun {
-		bad = append(bad, fmt.Sprintf("sms: provider %q is not one of %s", c.Provider, SMSProviderAliyun))
+	switch c.Provider {
+	case SMSProviderAliyun:
+		if c.SDKAppID != "" {
+			bad = append(bad, "sms: sdk_app_id is Tencent Cloud's; Aliyun has none")
+		}
+	case SMSProviderTencent:
+		if c.SDKAppID == "" {
+			bad = append(bad, "sms: sdk_app_id is empty (Tencent Cloud's SmsSdkAppId)")
+		}
+	default:
+		bad = append(bad, fmt.Sprintf("sms: provider %q is not one of %s, %s", c.Provider, SMSProviderAliyun, SMSProviderTencent))
+	}
+	if c.ParamMaxRunes < 0 {
+		bad = append(bad, "sms: param_max_runes must not be negative")
 	}
 	if c.Endpoint != "" {
 		if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -130,8 +153,9 @@ func (c *SMSConfig) secret() (string, error) {
 	return s, nil
 }
 
-// template returns the template of a message kind and its variables filled from m.
-func (c *SMSConfig) template(m Message) (string, map[string]string) {
+// template returns the template of a message kind and its variables filled from m, in the
+// order of the template's params.
+func (c *SMSConfig) template(m Message) (string, []string, []string) {
 	tp, ok := c.Templates[m.Kind]
 	if !ok {
 		tp = c.Templates["default"]
@@ -144,11 +168,15 @@ func (c *SMSConfig) template(m Message) (string, map[string]string) {
 		"subject": m.Subject, "level": m.Level, "incident": m.IncidentID, "kind": m.Kind,
 		"recipient": m.Recipient, "jurisdiction": m.Jurisdiction, "role": m.Role, "body": m.Body,
 	}
-	vars := make(map[string]string, len(params))
-	for _, p := range params {
-		vars[p] = truncateRunes(fields[p], smsParamRunes)
+	limit := c.ParamMaxRunes
+	if limit == 0 {
+		limit = DefaultSMSParamRunes
 	}
-	return tp.Code, vars
+	vals := make([]string, len(params))
+	for i, p := range params {
+		vals[i] = truncateRunes(fields[p], limit)
+	}
+	return tp.Code, params, vals
 }
 
 func truncateRunes(s string, n int) string {
@@ -194,7 +222,11 @@ func (a *AliyunSMS) Send(ctx context.Context, cfg *SMSConfig, t Target, m Messag
 	if err != nil {
 		return err
 	}
-	code, vars := cfg.template(m)
+	code, names, vals := cfg.template(m)
+	vars := make(map[string]string, len(names))
+	for i, n := range names {
+		vars[n] = vals[i]
+	}
 	tp, err := json.Marshal(vars)
 	if err != nil {
 		return &PermanentError{Err: fmt.Errorf("sms: template params: %w", err)}
