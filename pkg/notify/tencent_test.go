@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/network"
 )
 
 // tc3Check is the test's own check of a TC3-HMAC-SHA256 request, written from Tencent
@@ -208,5 +210,38 @@ func TestContactsAcceptATencentAccount(t *testing.T) {
 				t.Errorf("problems %q, want %q", bad, tt.want)
 			}
 		})
+	}
+}
+
+func TestChannelsSendSMSThroughTheProviderOfTheContactsFile(t *testing.T) {
+	n, err := network.Load("../../configs/sites.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	aliyun := newAliyunServer(t, smsSecret, 200, `{"Code":"OK"}`)
+	tencent, tencentGot := tencentServer(t, tencentSecret, `{"Response":{"SendStatusSet":[{"Code":"Ok"}],"RequestId":"T"}}`)
+	tests := []struct {
+		name, section string
+		reached       func() bool
+	}{
+		{"aliyun", fmt.Sprintf(`{provider: aliyun, endpoint: %q, access_key_id: LTAI5tTESTKEYID, access_key_secret: %q, sign_name: 河湖预警, templates: {default: {code: SMS_1}}}`, aliyun.srv.URL, smsSecret),
+			func() bool { return len(aliyun.got) == 1 }},
+		{"tencent", fmt.Sprintf(`{provider: tencent, endpoint: %q, access_key_id: AKIDtestSecretId, access_key_secret: %q, sdk_app_id: "1400006666", sign_name: 河湖预警, templates: {default: {code: "449739"}}}`, tencent.URL, tencentSecret),
+			func() bool { return len(tencentGot) == 1 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			contacts, err := ParseContacts([]byte("roles: {eeb: 生态环境局}\nsms: "+tt.section+"\ncontacts: [{jurisdiction: urumqi, role: eeb, people: [{name: 手机, channel: sms, target: \"13800138000\"}]}]\n"), n, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = NewChannels(time.Second, nil, WithSecrets(contacts, "")).Send(context.Background(), Target{Channel: ChannelSMS, Address: "13800138000"}, msg)
+			if err != nil || !tt.reached() {
+				t.Errorf("sent through %s: err %v, reached %v", tt.name, err, tt.reached())
+			}
+		})
+	}
+	if err := NewChannels(time.Second, nil).Send(context.Background(), Target{Channel: ChannelSMS, Address: "13800138000"}, msg); !IsPermanent(err) {
+		t.Errorf("sms without a provider account: %v, want a permanent error", err)
 	}
 }
