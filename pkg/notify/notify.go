@@ -141,7 +141,7 @@ func (c *Channels) Send(ctx context.Context, t Target, m Message) error {
 		}
 	}
 	if wait := c.limits.take(t, c.rateLimit(t.Channel), c.now()); wait > 0 {
-		return Redact(&RetryAfterError{After: wait, Err: fmt.Errorf("%s: the target's rate limit is reached; next message in %s", t.Channel, wait.Round(time.Millisecond))}, secrets...)
+		return Redact(&RetryAfterError{After: wait, Held: true, Err: fmt.Errorf("%s: not sent, the target is over its rate limit or asked to wait; next message in %s", t.Channel, wait.Round(time.Millisecond))}, secrets...)
 	}
 	err := c.send(ctx, t, m, sms)
 	if d, ok := RetryAfter(err); ok {

@@ -17,7 +17,10 @@ import (
 // limit code). The caller schedules the next attempt no earlier than After from now.
 type RetryAfterError struct {
 	After time.Duration
-	Err   error
+	// Held is true when nothing was sent: the target's bucket was empty, or it had asked to
+	// be left alone until later. The caller need not count it as an attempt.
+	Held bool
+	Err  error
 }
 
 func (e *RetryAfterError) Error() string { return e.Err.Error() }

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,12 @@ import (
 
 	"github.com/riverwatch/riverwatch/pkg/network"
 )
+
+// held reports whether err says nothing was sent.
+func held(err error) bool {
+	var ra *RetryAfterError
+	return errors.As(err, &ra) && ra.Held
+}
 
 // fakeClock is a settable clock for the rate limits.
 type fakeClock struct{ t atomic.Pointer[time.Time] }
@@ -56,8 +63,8 @@ func TestEachRobotHasItsOwnBucketOfTwentyAMinute(t *testing.T) {
 			}
 			err := ch.Send(context.Background(), robotA, msg)
 			d, ok := RetryAfter(err)
-			if !ok || IsPermanent(err) || d != 3*time.Second {
-				t.Fatalf("the 21st message in a minute: %v (retry after %v, %v), want a retry after 3s (60s / 20)", err, d, ok)
+			if !ok || IsPermanent(err) || d != 3*time.Second || !held(err) {
+				t.Fatalf("the 21st message in a minute: %v (retry after %v, %v, held %v), want it held for 3s (60s / 20)", err, d, ok, held(err))
 			}
 			if hits.Load() != 20 {
 				t.Errorf("the robot was called %d times, want 20: the 21st must not reach it", hits.Load())
@@ -178,6 +185,9 @@ func TestRetryAfterIsHonouredAndKeepsTheTargetWaiting(t *testing.T) {
 			if err == nil || IsPermanent(err) != tt.perm {
 				t.Fatalf("err %v, permanent %v, want a failure, permanent %v", err, IsPermanent(err), tt.perm)
 			}
+			if held(err) {
+				t.Errorf("%v: the target was called, yet the failure says it was held", err)
+			}
 			d, ok := RetryAfter(err)
 			// An HTTP-date is read against the real clock: allow the test's own run time.
 			if ok != (tt.want > 0) || d > tt.want || d < tt.want-5*time.Second {
@@ -191,7 +201,7 @@ func TestRetryAfterIsHonouredAndKeepsTheTargetWaiting(t *testing.T) {
 			}
 			// The target asked to be left alone: the next message does not call it.
 			err = ch.Send(context.Background(), target, msg)
-			if d2, ok := RetryAfter(err); !ok || d2 <= 0 || d2 > d || hits.Load() != 1 {
+			if d2, ok := RetryAfter(err); !ok || d2 <= 0 || d2 > d || hits.Load() != 1 || !held(err) {
 				t.Errorf("a message during the wait: %v (retry after %v), %d calls, want no call and the rest of the wait", err, d2, hits.Load())
 			}
 			clock.add(d + time.Second)
@@ -205,7 +215,7 @@ func TestRetryAfterIsHonouredAndKeepsTheTargetWaiting(t *testing.T) {
 
 func TestRedactKeepsTheRetryAfterHint(t *testing.T) {
 	const key = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=" + robotKey
-	orig := &RetryAfterError{After: 42 * time.Second, Err: fmt.Errorf("wecom: HTTP 429 at %s", key)}
+	orig := &RetryAfterError{After: 42 * time.Second, Held: true, Err: fmt.Errorf("wecom: HTTP 429 at %s", key)}
 	tests := []struct {
 		name string
 		err  error
@@ -216,8 +226,8 @@ func TestRedactKeepsTheRetryAfterHint(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if d, ok := RetryAfter(tt.err); !ok || d != 42*time.Second {
-				t.Errorf("retry after %v (%v), want 42s", d, ok)
+			if d, ok := RetryAfter(tt.err); !ok || d != 42*time.Second || !held(tt.err) {
+				t.Errorf("retry after %v (%v), held %v, want 42s, held", d, ok, held(tt.err))
 			}
 			if strings.Contains(tt.err.Error(), robotKey) || IsPermanent(tt.err) {
 				t.Errorf("%v: key kept or made permanent", tt.err)

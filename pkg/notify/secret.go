@@ -119,7 +119,7 @@ func Redact(err error, secrets ...string) error {
 	// The hint of when to come back survives redaction: the caller's backoff uses it.
 	var ra *RetryAfterError
 	if errors.As(err, &ra) {
-		return &RetryAfterError{After: ra.After, Err: &redactedError{text: text, err: nil}}
+		return &RetryAfterError{After: ra.After, Held: ra.Held, Err: &redactedError{text: text, err: nil}}
 	}
 	return &redactedError{text: text, err: inner}
 }
