@@ -685,3 +685,41 @@ func TestAnIncidentWorksOnAPhone(t *testing.T) {
 		t.Errorf("the board shows %d incidents, want every active one", n)
 	}
 }
+
+// TestTheIncidentBoardFitsAPhoneForEveryRole: the board and an incident's page, as each
+// kind of token sees them (an admin's drill controls, a viewer's read-only cards) and in
+// both languages (English labels are longer), are no wider than a 390 px phone.
+func TestTheIncidentBoardFitsAPhoneForEveryRole(t *testing.T) {
+	const width = 390
+	tests := []struct {
+		name, token, lang string
+	}{
+		{"admin, Chinese", "dev-admin-token", "zh"},
+		{"admin, English", "dev-admin-token", "en"},
+		{"viewer, Chinese", "dev-viewer-changji", "zh"},
+		{"responder, English", "dev-responder-changji", "en"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.do(chromedp.EmulateViewport(width, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+			h.signIn(tt.token, tt.lang)
+			for _, page := range []string{"#/incidents", "#/incidents/" + h.fix.AckedIncident} {
+				h.do(
+					chromedp.Navigate(h.srv.URL+"/"+page),
+					chromedp.WaitVisible(fmt.Sprintf(`article[data-incident=%q]`, h.fix.AckedIncident)),
+				)
+				if page == "#/incidents" {
+					// Every incident the token may see, resolved ones too.
+					h.do(chromedp.Click(`[data-filter="all"]`), chromedp.WaitVisible(`[data-filter="all"].on`))
+					h.shot("phone-board-" + strings.NewReplacer(", ", "-", " ", "-").Replace(tt.name))
+				}
+				w := get(h, chromedp.Evaluate[map[string]float64](`({doc: document.documentElement.scrollWidth, inner: window.innerWidth})`))
+				if w["inner"] != width || w["doc"] > width {
+					h.shot("phone-overflow-" + strings.ReplaceAll(tt.name, ", ", "-"))
+					t.Errorf("%s: scrollWidth %v in a %v px window, want at most %d", page, w["doc"], w["inner"], width)
+				}
+			}
+		})
+	}
+}
