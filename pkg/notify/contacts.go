@@ -57,6 +57,9 @@ type directory struct {
 	loc   *time.Location   // the deployment's time zone, for the rotas
 	sms   *SMSConfig       // the sms channel's provider account; nil: no sms contacts
 	rates map[string]RateLimit
+	// defaultWebhook replaced empty targets: one receiver (the development sink) standing
+	// for many robots, so the robots' rate limits do not apply to it.
+	defaultWebhook string
 }
 
 // Replace makes c answer with n's directory from now on (a reload validated by
@@ -113,7 +116,7 @@ func ParseContacts(data []byte, net *network.Network, defaultWebhook string) (*C
 	if len(f.Roles) == 0 {
 		errs = append(errs, errors.New("roles: declare at least one role (id: Chinese name)"))
 	}
-	c := &directory{roles: f.Roles, byKey: map[string][]Contact{}, rotas: map[string]*Rota{}, loc: net.Location, sms: f.SMS, rates: DefaultRateLimits()}
+	c := &directory{roles: f.Roles, byKey: map[string][]Contact{}, rotas: map[string]*Rota{}, loc: net.Location, sms: f.SMS, rates: DefaultRateLimits(), defaultWebhook: defaultWebhook}
 	if f.SMS != nil {
 		for _, bad := range f.SMS.validate() {
 			errs = append(errs, errors.New(bad))
@@ -291,9 +294,15 @@ func (c *Contacts) RoleName(role string) string {
 func (c *Contacts) SMS() *SMSConfig { return c.dir.Load().sms }
 
 // RateLimit returns the per-target limit of a channel (DefaultRateLimits, or the file's
-// rate_limits), and false for a channel without one.
-func (c *Contacts) RateLimit(channel string) (RateLimit, bool) {
-	r, ok := c.dir.Load().rates[channel]
+// rate_limits) for a target address, and false for a channel without one. The default
+// webhook, which empty targets were given, has none: it is one receiver (the development
+// sink) standing for every robot whose target was left empty.
+func (c *Contacts) RateLimit(channel, address string) (RateLimit, bool) {
+	d := c.dir.Load()
+	if d.defaultWebhook != "" && address == d.defaultWebhook {
+		return RateLimit{}, false
+	}
+	r, ok := d.rates[channel]
 	return r, ok
 }
 

@@ -140,7 +140,7 @@ func (c *Channels) Send(ctx context.Context, t Target, m Message) error {
 			secrets = append(secrets, s)
 		}
 	}
-	if wait := c.limits.take(t, c.rateLimit(t.Channel), c.now()); wait > 0 {
+	if wait := c.limits.take(t, c.rateLimit(t), c.now()); wait > 0 {
 		return Redact(&RetryAfterError{After: wait, Held: true, Err: fmt.Errorf("%s: not sent, the target is over its rate limit or asked to wait; next message in %s", t.Channel, wait.Round(time.Millisecond))}, secrets...)
 	}
 	err := c.send(ctx, t, m, sms)
@@ -150,15 +150,15 @@ func (c *Channels) Send(ctx context.Context, t Target, m Message) error {
 	return Redact(err, secrets...)
 }
 
-// rateLimit returns the limit of a channel: the contacts file's, else the default.
-func (c *Channels) rateLimit(channel string) *RateLimit {
+// rateLimit returns the limit of t's channel: the contacts file's, else the default.
+func (c *Channels) rateLimit(t Target) *RateLimit {
 	if c.contacts != nil {
-		if r, ok := c.contacts.RateLimit(channel); ok {
+		if r, ok := c.contacts.RateLimit(t.Channel, t.Address); ok {
 			return &r
 		}
 		return nil
 	}
-	if r, ok := DefaultRateLimits()[channel]; ok {
+	if r, ok := DefaultRateLimits()[t.Channel]; ok {
 		return &r
 	}
 	return nil

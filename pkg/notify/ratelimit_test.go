@@ -262,3 +262,49 @@ func TestParseRetryAfter(t *testing.T) {
 		})
 	}
 }
+
+// In development every robot whose target is empty posts to one sink (responder.webhook_url):
+// it is one receiver standing for many robots, so the robots' limit does not throttle it,
+// while a robot with its own URL keeps its bucket.
+func TestTheDefaultWebhookIsNotThrottledAsOneRobot(t *testing.T) {
+	n, err := network.Load("../../configs/sites.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink, sinkHits := countingServer(t, 200, nil, `{"errcode":0}`)
+	robot, _ := countingServer(t, 200, nil, `{"errcode":0}`)
+	contacts, err := ParseContacts(fmt.Appendf(nil, `
+roles: {eeb: 生态环境局, emergency: 应急管理局}
+contacts:
+  - {jurisdiction: urumqi, role: eeb, people: [{name: 群, channel: wecom}]}
+  - {jurisdiction: urumqi, role: emergency, people: [{name: 群, channel: wecom, target: %q}]}
+`, robot.URL), n, sink.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := NewChannels(time.Second, nil, WithSecrets(contacts, "k"), WithClock(newClock(time.Unix(0, 0)).now))
+	tests := []struct {
+		name     string
+		address  string
+		wantSent int
+	}{
+		{"the default webhook takes every message", contacts.For("urumqi", "eeb")[0].Target, 40},
+		{"a robot of its own keeps its limit", contacts.For("urumqi", "emergency")[0].Target, 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sent := 0
+			for range 40 {
+				if ch.Send(context.Background(), Target{Channel: ChannelWeCom, Address: tt.address}, msg) == nil {
+					sent++
+				}
+			}
+			if sent != tt.wantSent {
+				t.Errorf("%d of 40 sent in one instant, want %d", sent, tt.wantSent)
+			}
+		})
+	}
+	if sinkHits.Load() != 40 {
+		t.Errorf("the sink got %d messages, want 40", sinkHits.Load())
+	}
+}
