@@ -27,8 +27,8 @@ type Message struct {
 
 // Target is where a message goes.
 type Target struct {
-	Channel string // ChannelWebhook, ChannelWeCom, ChannelDingTalk or ChannelSMTP
-	Address string // URL or e-mail address
+	Channel string // ChannelWebhook, ChannelWeCom, ChannelDingTalk, ChannelSMTP or ChannelSMS
+	Address string // URL, e-mail address or phone number
 	// Secret is the HMAC key (webhook) or 加签 secret (dingtalk). Empty: Channels looks it
 	// up at delivery time (WithSecrets).
 	Secret string
