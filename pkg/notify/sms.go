@@ -251,7 +251,8 @@ func (a *AliyunSMS) Send(ctx context.Context, cfg *SMSConfig, t Target, m Messag
 		"AccessKeyId": cfg.AccessKeyID, "Action": "SendSms", "Format": "JSON", "RegionId": region,
 		"SignatureMethod": "HMAC-SHA1", "SignatureNonce": nonce(), "SignatureVersion": "1.0",
 		"Timestamp": now().UTC().Format("2006-01-02T15:04:05Z"), "Version": aliyunSMSVersion,
-		"PhoneNumbers": t.Address, "SignName": cfg.SignName, "TemplateCode": code,
+		// Aliyun takes the country code without "+" (86…, 852…), and a bare mainland number.
+		"PhoneNumbers": strings.TrimPrefix(t.Address, "+"), "SignName": cfg.SignName, "TemplateCode": code,
 		"TemplateParam": string(tp), "OutId": m.Key,
 	}
 	params["Signature"] = AliyunRPCSignature(http.MethodPost, params, secret)

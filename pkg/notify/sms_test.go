@@ -184,30 +184,31 @@ func TestAliyunSMSAnswersDecideTheOutcome(t *testing.T) {
 func TestAliyunSMSRequestCarriesTheTemplateOfTheKind(t *testing.T) {
 	long := strings.Repeat("水", 50)
 	tests := []struct {
-		name      string
-		m         Message
-		wantCode  string
-		wantParam map[string]string
+		name             string
+		m                Message
+		phone, wantPhone string
+		wantCode         string
+		wantParam        map[string]string
 	}{
-		{"a kind without its own template uses the default, with the subject", msg, "SMS_100001", map[string]string{"subject": msg.Subject}},
+		{"a kind without its own template uses the default, with the subject", msg, "13800138000", "13800138000", "SMS_100001", map[string]string{"subject": msg.Subject}},
 		{"an escalation uses its template and its variables", func() Message { m := msg; m.Kind, m.Level = "escalation", "IV"; return m }(),
-			"SMS_100002", map[string]string{"subject": msg.Subject, "level": "IV", "incident": "inc-1"}},
-		{"a variable longer than Aliyun's 35 characters is cut", func() Message { m := msg; m.Subject = long; return m }(),
-			"SMS_100001", map[string]string{"subject": strings.Repeat("水", 34) + "…"}},
+			"+8613800138000", "8613800138000", "SMS_100002", map[string]string{"subject": msg.Subject, "level": "IV", "incident": "inc-1"}},
+		{"a variable longer than Aliyun's 35 characters is cut; a number abroad loses its +", func() Message { m := msg; m.Subject = long; return m }(),
+			"+85291234567", "85291234567", "SMS_100001", map[string]string{"subject": strings.Repeat("水", 34) + "…"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newAliyunServer(t, smsSecret, 200, `{"Code":"OK"}`)
 			now := time.Date(2026, 12, 4, 10, 30, 0, 0, time.FixedZone("CST", 8*3600))
 			s := &AliyunSMS{Client: a.srv.Client(), Now: func() time.Time { return now }, Nonce: func() string { return "nonce-1" }}
-			if err := s.Send(context.Background(), smsAccount(a.srv.URL, smsSecret), Target{Channel: ChannelSMS, Address: "+8613800138000"}, tt.m); err != nil {
+			if err := s.Send(context.Background(), smsAccount(a.srv.URL, smsSecret), Target{Channel: ChannelSMS, Address: tt.phone}, tt.m); err != nil {
 				t.Fatal(err)
 			}
 			f := <-a.got
 			want := map[string]string{
 				"Action": "SendSms", "Version": "2017-05-25", "Format": "JSON", "RegionId": "cn-hangzhou",
 				"SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0", "SignatureNonce": "nonce-1",
-				"Timestamp": "2026-12-04T02:30:00Z", "AccessKeyId": "LTAI5tTESTKEYID", "PhoneNumbers": "+8613800138000",
+				"Timestamp": "2026-12-04T02:30:00Z", "AccessKeyId": "LTAI5tTESTKEYID", "PhoneNumbers": tt.wantPhone,
 				"SignName": "河湖预警", "TemplateCode": tt.wantCode, "OutId": "ntf-1",
 			}
 			for k, v := range want {
