@@ -22,15 +22,19 @@ const (
 	ChannelWeCom    = "wecom"
 	ChannelDingTalk = "dingtalk"
 	ChannelSMTP     = "smtp"
+	// ChannelSMS sends a text message through the provider of the contacts file's sms
+	// section; the target is a phone number.
+	ChannelSMS = "sms"
 )
 
-var channels = []string{ChannelWebhook, ChannelWeCom, ChannelDingTalk, ChannelSMTP}
+var channels = []string{ChannelWebhook, ChannelWeCom, ChannelDingTalk, ChannelSMTP, ChannelSMS}
 
 // Contact is one person or group reached on one channel.
 type Contact struct {
 	Name    string `yaml:"name" json:"name"`
 	Channel string `yaml:"channel" json:"channel"`
-	// Target is the URL of a webhook or group robot, or an e-mail address. An empty target
+	// Target is the URL of a webhook or group robot, an e-mail address, or a phone number
+	// (sms: 11 digits, or + and the country code for a number abroad). An empty target
 	// of an HTTP channel means the responder's default webhook (responder.webhook_url), so
 	// that a development setup sends everything to one local sink.
 	Target string `yaml:"target" json:"target"`
@@ -51,6 +55,11 @@ type directory struct {
 	byKey map[string][]Contact
 	rotas map[string]*Rota // by the same key, for entries that have one
 	loc   *time.Location   // the deployment's time zone, for the rotas
+	sms   *SMSConfig       // the sms channel's provider account; nil: no sms contacts
+	rates map[string]RateLimit
+	// defaultWebhook replaced empty targets: one receiver (the development sink) standing
+	// for many robots, so the robots' rate limits do not apply to it.
+	defaultWebhook string
 }
 
 // Replace makes c answer with n's directory from now on (a reload validated by
@@ -58,8 +67,12 @@ type directory struct {
 func (c *Contacts) Replace(n *Contacts) { c.dir.Store(n.dir.Load()) }
 
 type contactsFile struct {
-	Roles    map[string]string `yaml:"roles"`
-	Contacts []struct {
+	Roles map[string]string `yaml:"roles"`
+	// SMS is the provider account of the sms channel (docs/channels.md).
+	SMS *SMSConfig `yaml:"sms"`
+	// RateLimits, by channel, replace DefaultRateLimits of the channels they name.
+	RateLimits map[string]RateLimit `yaml:"rate_limits"`
+	Contacts   []struct {
 		Jurisdiction string    `yaml:"jurisdiction"`
 		Role         string    `yaml:"role"`
 		People       []Contact `yaml:"people"`
@@ -103,7 +116,29 @@ func ParseContacts(data []byte, net *network.Network, defaultWebhook string) (*C
 	if len(f.Roles) == 0 {
 		errs = append(errs, errors.New("roles: declare at least one role (id: Chinese name)"))
 	}
-	c := &directory{roles: f.Roles, byKey: map[string][]Contact{}, rotas: map[string]*Rota{}, loc: net.Location}
+	c := &directory{roles: f.Roles, byKey: map[string][]Contact{}, rotas: map[string]*Rota{}, loc: net.Location, sms: f.SMS, rates: DefaultRateLimits(), defaultWebhook: defaultWebhook}
+	if f.SMS != nil {
+		for _, bad := range f.SMS.validate() {
+			errs = append(errs, errors.New(bad))
+		}
+	}
+	rateChannels := make([]string, 0, len(f.RateLimits))
+	for ch := range f.RateLimits {
+		rateChannels = append(rateChannels, ch)
+	}
+	sort.Strings(rateChannels)
+	for _, ch := range rateChannels {
+		if !slices.Contains(channels, ch) {
+			errs = append(errs, fmt.Errorf("rate_limits: channel %q is not one of %s", ch, strings.Join(channels, ", ")))
+			continue
+		}
+		if err := f.RateLimits[ch].validate(); err != nil {
+			errs = append(errs, fmt.Errorf("rate_limits: %s: %w", ch, err))
+			continue
+		}
+		c.rates[ch] = f.RateLimits[ch]
+	}
+	smsUsed := false
 	if c.loc == nil {
 		c.loc = time.UTC
 	}
@@ -119,6 +154,13 @@ func ParseContacts(data []byte, net *network.Network, defaultWebhook string) (*C
 		if p.Channel == ChannelSMTP {
 			if !strings.Contains(p.Target, "@") {
 				fail(line, "%s: %s: smtp needs an e-mail address as target", where, p.Name)
+			}
+			return true
+		}
+		if p.Channel == ChannelSMS {
+			smsUsed = true
+			if !phoneRE.MatchString(p.Target) {
+				fail(line, "%s: %s: sms needs a phone number as target (digits, + and the country code abroad)", where, p.Name)
 			}
 			return true
 		}
@@ -166,6 +208,9 @@ func ParseContacts(data []byte, net *network.Network, defaultWebhook string) (*C
 			}
 			c.rotas[key] = r
 		}
+	}
+	if smsUsed && f.SMS == nil {
+		errs = append(errs, errors.New("sms: contacts use the sms channel but the file has no sms section (the provider account)"))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -243,6 +288,22 @@ func (c *Contacts) RoleName(role string) string {
 		return n
 	}
 	return role
+}
+
+// SMS returns the sms channel's provider account (nil when the file has none).
+func (c *Contacts) SMS() *SMSConfig { return c.dir.Load().sms }
+
+// RateLimit returns the per-target limit of a channel (DefaultRateLimits, or the file's
+// rate_limits) for a target address, and false for a channel without one. The default
+// webhook, which empty targets were given, has none: it is one receiver (the development
+// sink) standing for every robot whose target was left empty.
+func (c *Contacts) RateLimit(channel, address string) (RateLimit, bool) {
+	d := c.dir.Load()
+	if d.defaultWebhook != "" && address == d.defaultWebhook {
+		return RateLimit{}, false
+	}
+	r, ok := d.rates[channel]
+	return r, ok
 }
 
 // RoleIDs returns the declared roles, sorted.

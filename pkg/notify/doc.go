@@ -1,6 +1,7 @@
 // Package notify delivers the responder's messages: a generic JSON webhook signed with
 // HMAC-SHA256, the group-robot webhooks of WeCom (企业微信) and DingTalk (钉钉, with its 加签
-// signature), and SMTP mail.
+// signature), SMTP mail, and SMS through Aliyun (RPC signature, HMAC-SHA1) or Tencent Cloud
+// (TC3-HMAC-SHA256) — docs/channels.md.
 //
 // Every message carries an idempotency key: the same logical message to the same recipient
 // always has the same key, however often it is attempted. It travels as the Idempotency-Key
@@ -18,5 +19,9 @@
 // delivery goes to Kafka, and secrets must stay out of it.
 //
 // Senders do not retry: the responder schedules retries with backoff in its durable state.
-// A Permanent error (a 4xx answer other than 408/429, a robot's refusal) tells it not to.
+// A Permanent error (a 4xx answer other than 408/429, a robot's refusal) tells it not to; a
+// RetryAfterError (a target over its rate limit, a 429/503 with Retry-After, a robot's or an
+// SMS provider's throttling code) tells it the earliest time to try again. Channels keeps a
+// token bucket per target, by channel (DefaultRateLimits, the contacts file's rate_limits),
+// and does not call a target that is over it or asked to be left alone.
 package notify

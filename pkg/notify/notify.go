@@ -27,8 +27,8 @@ type Message struct {
 
 // Target is where a message goes.
 type Target struct {
-	Channel string // ChannelWebhook, ChannelWeCom, ChannelDingTalk or ChannelSMTP
-	Address string // URL or e-mail address
+	Channel string // ChannelWebhook, ChannelWeCom, ChannelDingTalk, ChannelSMTP or ChannelSMS
+	Address string // URL, e-mail address or phone number
 	// Secret is the HMAC key (webhook) or 加签 secret (dingtalk). Empty: Channels looks it
 	// up at delivery time (WithSecrets).
 	Secret string
@@ -57,9 +57,15 @@ type Channels struct {
 	WeCom    *WeCom
 	DingTalk *DingTalk
 	SMTP     *SMTP
+	// SMS and TencentSMS send the sms channel, by the provider of the contacts file's sms
+	// section (WithSecrets), which holds the account.
+	SMS        *AliyunSMS
+	TencentSMS *TencentSMS
 
 	contacts      *Contacts // secrets by jurisdiction, role and recipient (WithSecrets)
 	webhookSecret string    // for a generic webhook whose contact has none
+	limits        limiter   // per-target token buckets and Retry-After blocks
+	now           func() time.Time
 }
 
 // Option configures Channels.
@@ -77,10 +83,18 @@ func WithSecrets(contacts *Contacts, webhookSecret string) Option {
 	return func(c *Channels) { c.contacts, c.webhookSecret = contacts, webhookSecret }
 }
 
+// WithClock sets the clock of the rate limits (time.Now by default), for tests.
+func WithClock(now func() time.Time) Option {
+	return func(c *Channels) { c.now = now }
+}
+
 // NewChannels returns senders sharing one HTTP client with the given timeout.
 func NewChannels(timeout time.Duration, smtp *SMTP, opts ...Option) *Channels {
 	hc := &http.Client{Timeout: timeout}
-	c := &Channels{Webhook: &Webhook{Client: hc}, WeCom: &WeCom{Client: hc}, DingTalk: &DingTalk{Client: hc}, SMTP: smtp}
+	c := &Channels{
+		Webhook: &Webhook{Client: hc}, WeCom: &WeCom{Client: hc}, DingTalk: &DingTalk{Client: hc}, SMTP: smtp,
+		SMS: &AliyunSMS{Client: hc}, TencentSMS: &TencentSMS{Client: hc}, now: time.Now,
+	}
 	for _, o := range opts {
 		o(c)
 	}
@@ -105,18 +119,61 @@ func (c *Channels) secret(t Target, m Message) string {
 }
 
 // Send delivers m on t's channel. The error it returns has been through Redact: it holds
-// neither the address (a robot's key) nor a secret nor the SMTP password.
+// neither the address (a robot's key, a phone number) nor a secret nor the SMTP password.
+//
+// A target over its channel's rate limit (RateLimit), or one that asked to be left alone
+// (Retry-After, a rate limit code), is not called: Send fails at once with a
+// RetryAfterError saying when the next attempt may go.
 func (c *Channels) Send(ctx context.Context, t Target, m Message) error {
 	t.Secret = c.secret(t, m)
 	secrets := []string{t.Address, t.Secret}
 	if c.SMTP != nil {
 		secrets = append(secrets, c.SMTP.Password)
 	}
-	return Redact(c.send(ctx, t, m), secrets...)
+	var sms *SMSConfig
+	if c.contacts != nil {
+		sms = c.contacts.SMS()
+	}
+	if sms != nil && t.Channel == ChannelSMS {
+		secrets = append(secrets, sms.AccessKeySecret)
+		if s, err := sms.secret(); err == nil {
+			secrets = append(secrets, s)
+		}
+	}
+	if wait := c.limits.take(t, c.rateLimit(t), c.now()); wait > 0 {
+		return Redact(&RetryAfterError{After: wait, Held: true, Err: fmt.Errorf("%s: not sent, the target is over its rate limit or asked to wait; next message in %s", t.Channel, wait.Round(time.Millisecond))}, secrets...)
+	}
+	err := c.send(ctx, t, m, sms)
+	if d, ok := RetryAfter(err); ok {
+		c.limits.block(t, c.now().Add(d))
+	}
+	return Redact(err, secrets...)
 }
 
-func (c *Channels) send(ctx context.Context, t Target, m Message) error {
+// rateLimit returns the limit of t's channel: the contacts file's, else the default.
+func (c *Channels) rateLimit(t Target) *RateLimit {
+	if c.contacts != nil {
+		if r, ok := c.contacts.RateLimit(t.Channel, t.Address); ok {
+			return &r
+		}
+		return nil
+	}
+	if r, ok := DefaultRateLimits()[t.Channel]; ok {
+		return &r
+	}
+	return nil
+}
+
+func (c *Channels) send(ctx context.Context, t Target, m Message, sms *SMSConfig) error {
 	switch t.Channel {
+	case ChannelSMS:
+		if sms == nil {
+			return &PermanentError{Err: errors.New("sms: no provider account (the contacts file's sms section)")}
+		}
+		if sms.Provider == SMSProviderTencent {
+			return c.TencentSMS.Send(ctx, sms, t, m)
+		}
+		return c.SMS.Send(ctx, sms, t, m)
 	case ChannelWebhook:
 		return c.Webhook.Send(ctx, t, m)
 	case ChannelWeCom:

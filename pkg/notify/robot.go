@@ -118,8 +118,10 @@ func postRobot(ctx context.Context, c *http.Client, addr string, body any, key, 
 		switch {
 		case a.ErrCode == 0:
 			return nil
-		case a.ErrCode == 45009 || a.ErrCode == 130101: // rate limits of WeCom / DingTalk
-			return fmt.Errorf("%s: robot rate limit: %d %s", what, a.ErrCode, a.ErrMsg)
+		case a.ErrCode == 45009: // WeCom: over 20 a minute; the window is a minute
+			return &RetryAfterError{After: time.Minute, Err: fmt.Errorf("%s: robot rate limit: %d %s", what, a.ErrCode, a.ErrMsg)}
+		case a.ErrCode == 130101: // DingTalk: over 20 a minute, and then throttled for ten
+			return &RetryAfterError{After: 10 * time.Minute, Err: fmt.Errorf("%s: robot rate limit: %d %s", what, a.ErrCode, a.ErrMsg)}
 		default:
 			return &PermanentError{Err: fmt.Errorf("%s: robot refused: %d %s", what, a.ErrCode, a.ErrMsg)}
 		}

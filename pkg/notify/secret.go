@@ -99,8 +99,13 @@ func Redact(err error, secrets ...string) error {
 	}
 	text = scrub(text, secrets...)
 	if text == err.Error() {
-		if _, ok := err.(*redactedError); ok {
+		switch e := err.(type) {
+		case *redactedError:
 			return err
+		case *RetryAfterError:
+			if _, ok := e.Err.(*redactedError); ok {
+				return err
+			}
 		}
 	}
 	inner := err
@@ -110,6 +115,11 @@ func Redact(err error, secrets ...string) error {
 	var p *PermanentError
 	if errors.As(err, &p) {
 		return &PermanentError{Err: &redactedError{text: strings.TrimPrefix(text, "permanent: "), err: nil}}
+	}
+	// The hint of when to come back survives redaction: the caller's backoff uses it.
+	var ra *RetryAfterError
+	if errors.As(err, &ra) {
+		return &RetryAfterError{After: ra.After, Held: ra.Held, Err: &redactedError{text: text, err: nil}}
 	}
 	return &redactedError{text: text, err: inner}
 }

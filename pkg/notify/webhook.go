@@ -121,6 +121,12 @@ func do(c *http.Client, req *http.Request, what string, check func([]byte) error
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err := classify(what, resp.StatusCode, b); err != nil {
+		// 429 and 503 may say when to come back; the caller waits at least that long.
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+				return &RetryAfterError{After: d, Err: fmt.Errorf("%w (Retry-After %s)", err, d)}
+			}
+		}
 		return err
 	}
 	if check != nil {

@@ -584,3 +584,142 @@ func TestTheIncidentCardListsItsStationCommandsAndTheirAnswers(t *testing.T) {
 		t.Errorf("station command row %q, want time, %q, time", cells, want)
 	}
 }
+
+// box is an element's place on the screen.
+type box struct {
+	Left   float64 `json:"left"`
+	Right  float64 `json:"right"`
+	Width  float64 `json:"width"`
+	Height float64 `json:"height"`
+}
+
+// TestAnIncidentWorksOnAPhone: a duty officer opens the link of a WeCom or DingTalk message
+// on a phone (390 CSS pixels wide), reads who does what with the roles' Chinese names,
+// confirms receipt and acknowledges; nothing on the page is wider than the screen.
+func TestAnIncidentWorksOnAPhone(t *testing.T) {
+	const width = 390
+	h := newHarness(t)
+	inc, err := h.store.Incident(context.Background(), h.fix.OpenIncident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Steps as the responder writes them: role ids of configs/contacts.yaml.
+	inc.Version++
+	inc.Steps = append(inc.Steps,
+		message.Step{ID: "s4", Relation: "self", Jurisdiction: "changji", Role: "river_chief_office", Action: "报告河长：三屯河城区下游断面氨氮超标，请组织排查",
+			Deadline: inc.OpenedAt.Add(time.Hour), ConfirmReceipt: true},
+		message.Step{ID: "s5", Relation: "downstream_to_intake", Jurisdiction: "changji", Role: "water_plant", Action: "加密监测",
+			Deadline: inc.OpenedAt.Add(2 * time.Hour)})
+	h.store.PutIncident(inc)
+	h.do(chromedp.EmulateViewport(width, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	h.signIn("dev-responder-changji", "zh")
+	card := fmt.Sprintf(`article[data-incident=%q]`, h.fix.OpenIncident)
+	overflow := func(where string) {
+		t.Helper()
+		w := get(h, chromedp.Evaluate[map[string]float64](`({doc: document.documentElement.scrollWidth, body: document.body.scrollWidth, inner: window.innerWidth})`))
+		if w["inner"] != width || w["doc"] > width || w["body"] > width {
+			h.shot("phone-overflow-" + where)
+			t.Errorf("%s: scrollWidth %v (body %v) in a %v px wide window, want at most %d", where, w["doc"], w["body"], w["inner"], width)
+		}
+	}
+	onScreen := func(sel string) {
+		t.Helper()
+		b := get(h, chromedp.Evaluate[box](fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect(); return {left: r.left, right: r.right, width: r.width, height: r.height}; })()`, sel)))
+		if b.Left < 0 || b.Right > width || b.Height < 40 || b.Width < 44 {
+			t.Errorf("%s is at %+v: want it inside the %d px screen and at least 44×40 px to tap", sel, b, width)
+		}
+	}
+
+	// The message's link opens this incident alone.
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/incidents/"+h.fix.OpenIncident),
+		chromedp.WaitVisible(card+`[data-status="open"] [data-testid="ack"]`),
+	)
+	h.shot("phone-incident")
+	if n := get(h, chromedp.Evaluate[int](`document.querySelectorAll('article[data-incident]').length`)); n != 1 {
+		t.Errorf("the incident's own page shows %d incidents, want 1", n)
+	}
+	overflow("incident")
+	receipt := card + ` tr[data-step="s4"] [data-action="receipt"]`
+	onScreen(receipt)
+	onScreen(card + ` [data-testid="ack"]`)
+
+	roles := get(h, chromedp.Evaluate[[]string](fmt.Sprintf(`[...document.querySelectorAll('%s tr[data-step] [data-testid="step-role"]')].map(e => e.innerText.trim())`, card)))
+	if !slices.Contains(roles, "河长办") || !slices.Contains(roles, "水厂") || slices.Contains(roles, "river_chief_office") {
+		t.Errorf("roles read %q, want the Chinese names 河长办 and 水厂, not their ids", roles)
+	}
+	// Each cell of a step says what it is, once the table is a list.
+	label := get(h, chromedp.Evaluate[string](fmt.Sprintf(`getComputedStyle(document.querySelector('%s tr[data-step="s4"] [data-testid="step-role"]'), '::before').content`, card)))
+	if !strings.Contains(label, "责任单位") {
+		t.Errorf("the role cell is labelled %s on a phone, want 责任单位 (the table's heading is hidden)", label)
+	}
+
+	h.do(
+		chromedp.Click(receipt),
+		chromedp.WaitVisible(card+` tr[data-step="s4"] .done`),
+	)
+	overflow("after receipt")
+	h.do(
+		chromedp.Click(card+` [data-testid="ack"]`),
+		chromedp.WaitVisible(card+`[data-status="acknowledged"]`),
+	)
+	h.shot("phone-incident-acknowledged")
+	sent := h.applier.Sent()
+	var types []string
+	for _, c := range sent {
+		types = append(types, c.Type)
+	}
+	if len(sent) != 2 || sent[0].Type != message.CommandConfirmReceipt || sent[0].StepID != "s4" || sent[1].Type != message.CommandAcknowledge {
+		t.Errorf("commands sent %q (%+v), want a receipt of s4, then an acknowledgement", types, sent)
+	}
+
+	// The audit trail, opened, and the whole board fit too.
+	h.do(chromedp.Click(card + ` details summary`))
+	overflow("audit trail")
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/incidents"),
+		chromedp.WaitVisible(`[data-testid="incident-board"] `+card),
+	)
+	overflow("board")
+	if n := get(h, chromedp.Evaluate[int](`document.querySelectorAll('article[data-incident]').length`)); n < 2 {
+		t.Errorf("the board shows %d incidents, want every active one", n)
+	}
+}
+
+// TestTheIncidentBoardFitsAPhoneForEveryRole: the board and an incident's page, as each
+// kind of token sees them (an admin's drill controls, a viewer's read-only cards) and in
+// both languages (English labels are longer), are no wider than a 390 px phone.
+func TestTheIncidentBoardFitsAPhoneForEveryRole(t *testing.T) {
+	const width = 390
+	tests := []struct {
+		name, token, lang string
+	}{
+		{"admin, Chinese", "dev-admin-token", "zh"},
+		{"admin, English", "dev-admin-token", "en"},
+		{"viewer, Chinese", "dev-viewer-changji", "zh"},
+		{"responder, English", "dev-responder-changji", "en"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.do(chromedp.EmulateViewport(width, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+			h.signIn(tt.token, tt.lang)
+			for _, page := range []string{"#/incidents", "#/incidents/" + h.fix.AckedIncident} {
+				h.do(
+					chromedp.Navigate(h.srv.URL+"/"+page),
+					chromedp.WaitVisible(fmt.Sprintf(`article[data-incident=%q]`, h.fix.AckedIncident)),
+				)
+				if page == "#/incidents" {
+					// Every incident the token may see, resolved ones too.
+					h.do(chromedp.Click(`[data-filter="all"]`), chromedp.WaitVisible(`[data-filter="all"].on`))
+					h.shot("phone-board-" + strings.NewReplacer(", ", "-", " ", "-").Replace(tt.name))
+				}
+				w := get(h, chromedp.Evaluate[map[string]float64](`({doc: document.documentElement.scrollWidth, inner: window.innerWidth})`))
+				if w["inner"] != width || w["doc"] > width {
+					h.shot("phone-overflow-" + strings.ReplaceAll(tt.name, ", ", "-"))
+					t.Errorf("%s: scrollWidth %v in a %v px window, want at most %d", page, w["doc"], w["inner"], width)
+				}
+			}
+		})
+	}
+}

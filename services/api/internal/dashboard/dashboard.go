@@ -6,7 +6,8 @@
 // Pages (hash routes of one document): #/ overview (river schematic, sites coloured by
 // class, counters), #/site/{id} (each parameter against its class bands and target, events
 // marked), #/incidents (board with steps, owners, deadlines, receipt and acknowledgement,
-// action buttons by role), #/reports (monthly and period compliance, CSV download). Chinese
+// action buttons by role), #/incidents/{id} (one incident: the page a notification links
+// to, laid out for a phone), #/reports (monthly and period compliance, CSV download). Chinese
 // first, English by a toggle; the token is kept in localStorage; Server-Sent Events from
 // /api/v1/stream trigger refreshes.
 package dashboard

@@ -28,6 +28,10 @@ const I18N = {
     'inc.receipt': '确认收到', 'inc.done': '完成', 'inc.log': '处置记录', 'inc.notifications': '通知记录', 'inc.stationCommands': '站点指令', 'scmd.raise_frequency': '加密监测', 'scmd.restore_frequency': '恢复监测频次', 'scmd.retain_sample': '超标留样', 'scmd.sync_clock': '校时',
     'inc.drill': '发起演练', 'inc.drill.site': '演练点位', 'inc.drill.param': '指标', 'inc.drillTag': '演练',
     'step.relation': '关系', 'step.jur': '属地', 'step.owner': '责任单位', 'step.action': '措施', 'step.deadline': '时限',
+    'inc.back': '全部事件',
+    // Role names of configs/contacts.yaml (its roles:), which steps carry as ids.
+    'role.river_chief_office': '河长办', 'role.eeb': '生态环境局', 'role.emergency': '应急管理局', 'role.water_plant': '水厂',
+    'role.source_monitor': '水源地保护站', 'role.maintenance': '运维单位', 'role.discharger_supervisor': '排污监管科',
     'step.receipt': '签收', 'step.done': '完成',
     'rel.self': '本地', 'rel.upstream': '上游', 'rel.downstream': '下游', 'rel.downstream_to_intake': '下游取水口',
     'ist.open': '未确认', 'ist.acknowledged': '已确认', 'ist.resolved': '已解除', 'ist.closed': '已关闭',
@@ -79,6 +83,10 @@ const I18N = {
     'inc.receipt': 'Confirm receipt', 'inc.done': 'Done', 'inc.log': 'Audit trail', 'inc.notifications': 'Notifications', 'inc.stationCommands': 'Station commands', 'scmd.raise_frequency': 'Raise frequency', 'scmd.restore_frequency': 'Restore frequency', 'scmd.retain_sample': 'Retain a sample', 'scmd.sync_clock': 'Clock check',
     'inc.drill': 'Start drill', 'inc.drill.site': 'Drill site', 'inc.drill.param': 'Parameter', 'inc.drillTag': 'drill',
     'step.relation': 'Relation', 'step.jur': 'Jurisdiction', 'step.owner': 'Owner', 'step.action': 'Action', 'step.deadline': 'Deadline',
+    'inc.back': 'All incidents',
+    'role.river_chief_office': 'River chief office', 'role.eeb': 'Ecology and environment bureau', 'role.emergency': 'Emergency management bureau',
+    'role.water_plant': 'Water plant', 'role.source_monitor': 'Source protection station', 'role.maintenance': 'Maintenance contractor',
+    'role.discharger_supervisor': 'Discharge supervision',
     'step.receipt': 'Receipt', 'step.done': 'Done',
     'rel.self': 'self', 'rel.upstream': 'upstream', 'rel.downstream': 'downstream', 'rel.downstream_to_intake': 'intake downstream',
     'ist.open': 'open', 'ist.acknowledged': 'acknowledged', 'ist.resolved': 'resolved', 'ist.closed': 'closed',
@@ -125,6 +133,8 @@ const state = {
 };
 
 const t = (k) => (I18N[state.lang][k] ?? I18N.zh[k] ?? k);
+// roleName is a role's name in the language shown; a role the dashboard does not know shows its id.
+const roleName = (id) => (I18N[state.lang]['role.' + id] ?? I18N.zh['role.' + id] ?? id);
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 const $ = (sel, root = document) => root.querySelector(sel);
 const view = () => $('#view');
@@ -251,7 +261,7 @@ async function route(isRefresh = false) {
     if (!state.token) { askToken(); return; }
     switch (page) {
       case 'site': await renderSite(decodeURIComponent(arg), isRefresh); break;
-      case 'incidents': await renderIncidents(isRefresh); break;
+      case 'incidents': await renderIncidents(decodeURIComponent(arg || '')); break;
       case 'reports': await renderReports(isRefresh); break;
       case 'silences': await renderSilences(isRefresh); break;
       default: await renderOverview(isRefresh);
@@ -450,16 +460,21 @@ function chart(sr, events, from, to) {
 }
 
 // ---- incidents board ----------------------------------------------------------------------
-async function renderIncidents() {
+// #/incidents is the board; #/incidents/<id> is one incident, the page a notification links
+// to (a duty officer opens it on a phone from the WeCom or DingTalk message).
+async function renderIncidents(only) {
   const status = state.incFilter === 'active' ? '?status=active' : '';
   if (!caches.rivers) caches.rivers = await api('/api/v1/rivers');
-  const [list, sites] = await Promise.all([api(`/api/v1/incidents${status}`), api('/api/v1/sites')]);
-  const details = await Promise.all(list.data.items.map((inc) => api(`/api/v1/incidents/${encodeURIComponent(inc.id)}`)));
+  const [list, sites] = await Promise.all([only ? null : api(`/api/v1/incidents${status}`), api('/api/v1/sites')]);
+  const details = only ? [await api(`/api/v1/incidents/${encodeURIComponent(only)}`)]
+    : await Promise.all(list.data.items.map((inc) => api(`/api/v1/incidents/${encodeURIComponent(inc.id)}`)));
   const names = Object.fromEntries(sites.data.items.map((s) => [s.id, s.name]));
   const juris = Object.fromEntries((caches.rivers?.data.jurisdictions || []).map((j) => [j.id, j.name]));
   // A refresh keeps the audit trails that were open.
   const opened = new Set([...document.querySelectorAll('article[data-incident] details[open]')].map((d) => d.closest('article').dataset.incident));
-  view().innerHTML = `
+  view().innerHTML = only ? `
+    <div class="toolbar"><a href="#/incidents" data-testid="back">← ${esc(t('inc.back'))}</a></div>
+    <div class="incidents single" data-testid="incident-page">${incidentCard(details[0].data, names, juris)}</div>` : `
     <div class="toolbar">
       <button type="button" class="seg ${state.incFilter === 'active' ? 'on' : ''}" data-filter="active">${esc(t('inc.active'))}</button>
       <button type="button" class="seg ${state.incFilter === 'all' ? 'on' : ''}" data-filter="all">${esc(t('inc.all'))}</button>
@@ -474,6 +489,13 @@ async function renderIncidents() {
   view().querySelectorAll('[data-action]').forEach((b) => b.addEventListener('click', () => act(b)));
   $('#drill')?.addEventListener('click', (e) => command(e.target, '/api/v1/drills', { site: $('#drill-site').value, parameter: $('#drill-param').value }));
 }
+// escalatedTo reads a step's escalated_to ("jurisdiction/role,…", ids) as names.
+function escalatedTo(to, juris) {
+  return (to || '').split(',').filter(Boolean).map((jr) => {
+    const [j, r] = jr.split('/');
+    return (juris[j] || j) + (r ? roleName(r) : '');
+  }).join('、');
+}
 function incidentCard(d, names, juris) {
   const inc = d.incident;
   const now = Date.now();
@@ -486,9 +508,12 @@ function incidentCard(d, names, juris) {
     const done = st.done_at ? `<span class="done">✓ ${esc(fmtTime(st.done_at))}</span>`
       : active && can('step_done') && sees(st.jurisdiction)
         ? `<button type="button" class="btn secondary" data-action="done" data-incident="${esc(inc.id)}" data-step="${esc(st.id)}">${esc(t('inc.done'))}</button>` : '<span class="muted">…</span>';
-    return `<tr data-step="${esc(st.id)}"><td>${esc(t('rel.' + st.relation))}</td><td>${esc(juris[st.jurisdiction] || st.jurisdiction)}</td><td>${esc(st.role)}</td>
-      <td>${esc(st.action)}${st.escalated_at ? ` <span class="tag bad">↑ ${esc(st.escalated_to || '')}</span>` : ''}</td>
-      <td class="${overdue ? 'overdue' : ''}">${esc(fmtTime(st.deadline))}</td><td>${receipt}</td><td>${done}</td></tr>`;
+    // data-label names each cell where the table becomes a list (a phone, app.css).
+    const cell = (key, html, cls = '') => `<td data-label="${esc(t(key))}"${cls ? ` class="${esc(cls)}"` : ''}>${html}</td>`;
+    return `<tr data-step="${esc(st.id)}">${cell('step.relation', esc(t('rel.' + st.relation)))}${cell('step.jur', esc(juris[st.jurisdiction] || st.jurisdiction))}
+      <td data-label="${esc(t('step.owner'))}" data-testid="step-role" title="${esc(st.role)}">${esc(roleName(st.role))}</td>
+      ${cell('step.action', `${esc(st.action)}${st.escalated_at ? ` <span class="tag bad" data-testid="escalated-to" title="${esc(st.escalated_to || '')}">↑ ${esc(escalatedTo(st.escalated_to, juris))}</span>` : ''}`, 'action')}
+      ${cell('step.deadline', esc(fmtTime(st.deadline)), overdue ? 'overdue' : '')}${cell('step.receipt', receipt)}${cell('step.done', done)}</tr>`;
   }).join('');
   const buttons = [];
   // Acknowledging and resolving belong to the origin's jurisdiction (docs/security.md): a
@@ -506,7 +531,7 @@ function incidentCard(d, names, juris) {
       ${ack ? `<span data-testid="acked">${esc(t('inc.acked'))} ${esc(fmtTime(ack.at))}${ack.by ? ' ' + esc(ack.by) : ''}</span>` : ''}</div></div>
       <span>${(inc.silenced_by || []).length ? `<span class="tag warn" data-testid="silenced" title="${esc(inc.silenced_by.join(', '))}">${esc(t('inc.silenced'))}</span> ` : ''}${(inc.inhibited_by || []).length ? `<span class="tag warn" data-testid="inhibited" title="${esc(inc.inhibited_by.join('; '))}">${esc(t('inc.inhibited'))}</span> ` : ''}<span class="tag ${esc(inc.status)}" data-testid="incident-status">${esc(t('ist.' + inc.status))}</span></span></header>
     ${inc.verdict ? `<p class="verdict" data-testid="verdict" data-kind="${esc(inc.verdict.kind)}"><strong>${esc(t('inc.verdict'))}: ${esc(t('vk.' + inc.verdict.kind))}</strong> (${esc(t('inc.confidence'))} ${esc(Math.round(inc.verdict.confidence * 100))}%, ${esc(fmtTime(inc.verdict.at))})<br>${(inc.verdict.evidence || []).map(esc).join('<br>')}</p>` : ''}
-    ${steps ? `<table><thead><tr><th>${esc(t('step.relation'))}</th><th>${esc(t('step.jur'))}</th><th>${esc(t('step.owner'))}</th><th>${esc(t('step.action'))}</th><th>${esc(t('step.deadline'))}</th><th>${esc(t('step.receipt'))}</th><th>${esc(t('step.done'))}</th></tr></thead><tbody>${steps}</tbody></table>` : ''}
+    ${steps ? `<table class="steps"><thead><tr><th>${esc(t('step.relation'))}</th><th>${esc(t('step.jur'))}</th><th>${esc(t('step.owner'))}</th><th>${esc(t('step.action'))}</th><th>${esc(t('step.deadline'))}</th><th>${esc(t('step.receipt'))}</th><th>${esc(t('step.done'))}</th></tr></thead><tbody>${steps}</tbody></table>` : ''}
     <div class="actions">${buttons.join('')}</div>
     ${stationCommandsTable(d.station_commands || [], names)}
     <details><summary>${esc(t('inc.log'))} (${d.log.length}) · ${esc(t('inc.notifications'))} (${d.notifications.length})</summary>
@@ -657,7 +682,7 @@ function drillSection(year, list) {
   const tag = (cls, text) => `<span class="tag ${esc(cls)}">${esc(text)}</span>`;
   const rows = list.drills.flatMap((d) => (d.steps.length ? d.steps : [null]).map((s) => `<tr data-drill="${esc(d.incident)}" data-outcome="${esc(s ? s.outcome : '')}">
       <td>${esc(fmtTime(d.opened_at))}</td><td>${esc(d.title)}</td><td class="num">${esc(fmtSeconds(d.ack_seconds))}</td>
-      <td>${esc(s ? names[s.jurisdiction] || s.jurisdiction : '')}</td><td>${esc(s ? s.role : '')}</td>
+      <td>${esc(s ? names[s.jurisdiction] || s.jurisdiction : '')}</td><td>${esc(s ? roleName(s.role) : '')}</td>
       <td class="num">${esc(s ? fmtSeconds(s.receipt_seconds) : '')}</td><td class="num">${esc(s ? fmtSeconds(s.done_seconds) : '')}</td>
       <td class="num">${esc(s ? fmtSeconds(s.deadline_seconds) : '')}</td><td>${s ? tag(OUTCOME_TAG[s.outcome] || '', t('out.' + s.outcome)) : ''}</td></tr>`)).join('');
   return `<div class="card"><div class="toolbar"><h2 class="flush">${esc(t('drill.year'))} · ${esc(year.year)}</h2><span class="grow"></span>
