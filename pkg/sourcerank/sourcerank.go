@@ -86,11 +86,11 @@ type Rise struct {
 	Parameter string    `json:"parameter"`
 	Baseline  float64   `json:"baseline"`
 	Peak      float64   `json:"peak"`
-	Excess    float64   `json:"excess"`            // Peak − Baseline
-	Rose      bool      `json:"rose"`              // the excess stands out of the noise
-	At        time.Time `json:"at,omitempty"`      // the half-height crossing, when it rose
-	Samples   int       `json:"samples"`           // readings in the window
-	Limit     float64   `json:"limit,omitempty"`   // the site's own limit of the parameter
+	Excess    float64   `json:"excess"`               // Peak − Baseline
+	Rose      bool      `json:"rose"`                 // the excess stands out of the noise
+	At        time.Time `json:"at,omitempty"`         // the half-height crossing, when it rose
+	Samples   int       `json:"samples"`              // readings in the window
+	Limit     float64   `json:"limit,omitempty"`      // the site's own limit of the parameter
 	OverLimit bool      `json:"over_limit,omitempty"` // the peak broke it
 }
 

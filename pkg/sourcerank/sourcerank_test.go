@@ -38,7 +38,9 @@ func testNet(t *testing.T) *network.Network {
 // day is the morning of the worked example: the section's exceedance opened at 08:55.
 var day = time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
 
-func at(h, m int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+func at(h, m int) time.Time {
+	return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+}
 
 // step is a series every 5 minutes from 30 h before 08:55 to 09:30: base, then high from
 // `from` up to (not including) `until`.
@@ -103,7 +105,7 @@ func TestRankMatchesTheWorkedExample(t *testing.T) {
 	type want struct {
 		site                                           string
 		score, timing, signature, magnitude, overLimit float64
-		lag, expected, earliest, latest, slack        time.Duration
+		lag, expected, earliest, latest, slack         time.Duration
 	}
 	wants := []want{
 		{"O1", 0.929, 0.855, 1, 0.933, 1, 3000 * time.Second, 3600 * time.Second, 2136 * time.Second, 5400 * time.Second, 600 * time.Second},
