@@ -88,7 +88,7 @@ type Rise struct {
 	Peak      float64   `json:"peak"`
 	Excess    float64   `json:"excess"`               // Peak − Baseline
 	Rose      bool      `json:"rose"`                 // the excess stands out of the noise
-	At        time.Time `json:"at,omitempty"`         // the half-height crossing, when it rose
+	At        time.Time `json:"at,omitzero"`          // the half-height crossing, when it rose
 	Samples   int       `json:"samples"`              // readings in the window
 	Limit     float64   `json:"limit,omitempty"`      // the site's own limit of the parameter
 	OverLimit bool      `json:"over_limit,omitempty"` // the peak broke it
@@ -179,6 +179,7 @@ func Rank(net *network.Network, q Query, opt Options) (Ranking, error) {
 	if !ok {
 		return Ranking{}, fmt.Errorf("%w %q", ErrUnknownSite, q.Site)
 	}
+	q.Readings = sorted(q.Readings)
 	rk := Ranking{Site: q.Site, Onset: q.At}
 	tSlack := interval(target)
 	tt := targetOf(target)
@@ -339,7 +340,11 @@ func (c candidate) judge(net *network.Network, rk Ranking, rd Readings, opt Opti
 				here = append(here, r.Parameter)
 			}
 		}
-		say("nothing that rose at %s rose here (here: %s); %s", rk.Site, paramList(here), band)
+		if len(here) == 0 {
+			say("nothing rose here between %s and %s; %s", clock(sFrom, net), clock(sTo, net), band)
+		} else {
+			say("%s rose here, none of what rose at %s; %s", paramList(here), rk.Site, band)
+		}
 	}
 
 	// Signature: the excesses, in multiples of the section's limits, point the same way
@@ -607,6 +612,23 @@ func limit(t *standard.Target, p string, v float64) (float64, bool) {
 		return 0, false
 	}
 	return vd.Limit, !vd.Meets
+}
+
+// sorted returns the readings with every series oldest first (a copy where one is not).
+func sorted(rd Readings) Readings {
+	out := make(Readings, len(rd))
+	for site, ps := range rd {
+		out[site] = make(map[string][]Sample, len(ps))
+		for p, xs := range ps {
+			byTime := func(a, b Sample) int { return a.T.Compare(b.T) }
+			if !slices.IsSortedFunc(xs, byTime) {
+				xs = slices.Clone(xs)
+				slices.SortStableFunc(xs, byTime)
+			}
+			out[site][p] = xs
+		}
+	}
+	return out
 }
 
 func riseOf(rs []Rise, p string) (Rise, bool) {

@@ -204,7 +204,7 @@ func TestRankOrdersTheCandidatesByTheirEvidence(t *testing.T) {
 				"O1": {"nh3n": wavy(1.0, 0.5), "tp": flat(0.3)},
 			},
 			first:    "O9",
-			evidence: map[string]string{"O1": "nothing that rose at S rose here (here: no parameter)"},
+			evidence: map[string]string{"O1": "nothing rose here between 07-01 05:40 and 07-01 09:00"},
 		},
 	}
 	for _, tc := range tests {
