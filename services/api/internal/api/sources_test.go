@@ -9,55 +9,19 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/store"
 	"github.com/riverwatch/riverwatch/pkg/store/storetest"
 	"github.com/riverwatch/riverwatch/services/api/internal/api"
+	"github.com/riverwatch/riverwatch/services/api/internal/api/apitest"
 )
 
-// spillOpened is when the spill's incident at STH-S2 opened: ten days before the test
-// env's now, so that the seeded hourly readings are far away.
+// spillOpened is when the spill's incident at STH-S2 opened (apitest.Spill): ten days
+// before the test env's now, away from the seeded hourly readings.
 var spillOpened = time.Date(2026, 6, 5, 4, 0, 0, 0, time.UTC)
-
-// spill is an ammonia and phosphorus spill at the Changji wastewater plant's outfall
-// (STH-O1, km 66 of the Santun, 0.6 m³/s), seen 4 km down at STH-S2 (km 70) 85 minutes
-// later — the plume needs 4000 m ÷ 0.8 m/s = 83 min 20 s — while STH-S1 above the
-// outfall and the source STH-D1 stay flat: real-time readings every 5 minutes over the
-// 40 hours before the opening.
-func spill() (message.Incident, []message.Reading) {
-	var rs []message.Reading
-	series := func(site, param string, base, high float64, from time.Time) {
-		for t := spillOpened.Add(-40 * time.Hour); !t.After(spillOpened.Add(10 * time.Minute)); t = t.Add(5 * time.Minute) {
-			v := base
-			if !t.Before(from) {
-				v = high
-			}
-			rs = append(rs, message.Reading{
-				ID: message.ReadingID(site, param, message.IntervalRealtime, t), Site: site, Parameter: param, Value: v, Unit: "mg/L",
-				Interval: message.IntervalRealtime, Flag: message.FlagNormal, ObservedAt: t, ReceivedAt: t.Add(time.Minute), Source: message.SourceHJ212,
-			})
-		}
-	}
-	never := spillOpened.Add(time.Hour)
-	rise := spillOpened.Add(-5 * time.Minute)
-	series("STH-S2", "nh3n", 0.3, 2.1, rise)
-	series("STH-S2", "tp", 0.1, 0.2, rise)
-	series("STH-O1", "nh3n", 1.0, 18, rise.Add(-85*time.Minute))
-	series("STH-O1", "tp", 0.3, 1.4, rise.Add(-85*time.Minute))
-	series("STH-O1", "flow", 0.6, 0.6, never)
-	series("STH-S1", "nh3n", 0.4, 0.4, never)
-	series("STH-S1", "tp", 0.1, 0.1, never)
-	series("STH-D1", "nh3n", 0.1, 0.1, never)
-	inc := message.Incident{
-		ID: "inc-spill", Version: 1, Title: "三屯河城区下游断面 氨氮超标", Status: message.IncidentOpen, Level: "IV", Colour: "blue",
-		Playbook: "section_exceedance", River: "santun", Site: "STH-S2", Sites: []string{"STH-S2"}, Parameters: []string{"nh3n"},
-		Jurisdictions: []string{"changji", "xpcc6"}, EventIDs: []string{}, Steps: []message.Step{}, OpenedAt: spillOpened, UpdatedAt: spillOpened,
-	}
-	return inc, rs
-}
 
 // checkSpillRanking holds a sources answer to what the spill's readings say: the outfall
 // first, with its evidence; the flat sites with nothing.
 func checkSpillRanking(t *testing.T, e *env) {
 	t.Helper()
 	var rep api.SourcesReport
-	res := e.do(t, "GET", "/api/v1/incidents/inc-spill/sources", viewerChangji, nil)
+	res := e.do(t, "GET", "/api/v1/incidents/"+apitest.SpillIncident+"/sources", viewerChangji, nil)
 	res.decode(t, &rep)
 	if res.status != 200 {
 		t.Fatalf("%d %s", res.status, res.body)
@@ -87,14 +51,12 @@ func checkSpillRanking(t *testing.T, e *env) {
 
 func TestIncidentSourcesRankTheOutfallThatSpilledFirst(t *testing.T) {
 	e := newEnv(t)
-	inc, rs := spill()
-	e.store.PutIncident(inc)
-	e.store.AddReadings(rs...)
+	apitest.SeedSpill(e.store, spillOpened)
 	checkSpillRanking(t, e)
 
 	// xpcc6, downstream, sees the incident but none of the upstream sites: no candidate.
 	var rep api.SourcesReport
-	res := e.do(t, "GET", "/api/v1/incidents/inc-spill/sources", viewerXPCC6, nil)
+	res := e.do(t, "GET", "/api/v1/incidents/"+apitest.SpillIncident+"/sources", viewerXPCC6, nil)
 	res.decode(t, &rep)
 	if res.status != 200 || len(rep.Candidates) != 0 || strings.Contains(string(res.body), "STH-O1") {
 		t.Errorf("xpcc6: %d %s, want 200 without changji's sites", res.status, res.body)
@@ -106,7 +68,7 @@ func TestIncidentSourcesRankTheOutfallThatSpilledFirst(t *testing.T) {
 
 func TestIncidentSourcesOnClickHouse(t *testing.T) {
 	a := storetest.NewArchive(t)
-	inc, rs := spill()
+	inc, rs := apitest.Spill(spillOpened)
 	storetest.Write(t, a, store.KindIncidents, storetest.UpdateIncidentID, message.IncidentUpdate{Kind: message.UpdateIncident, Incident: &inc})
 	a.Readings(t, rs...)
 	e := newEnv(t, func(o *api.Options) { o.Store = a.Reader })
