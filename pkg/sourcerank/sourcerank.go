@@ -111,7 +111,8 @@ type Candidate struct {
 	Km         float64 `json:"km"`
 	DistanceKm float64 `json:"distance_km"`
 	// Score is WeightTiming·Timing + WeightSignature·Signature + WeightMagnitude·Magnitude
-	// + WeightOverLimit·OverLimit, three decimals; each part is within 0–1.
+	// + WeightOverLimit·OverLimit, three decimals, each part within 0–1; × PassFactor for
+	// each section between it and the site that saw the lead parameter stay flat.
 	Score     float64 `json:"score"`
 	Timing    float64 `json:"timing"`
 	Signature float64 `json:"signature"`
@@ -209,6 +210,7 @@ func Rank(net *network.Network, q Query, opt Options) (Ranking, error) {
 	for _, c := range candidates(net, target, flows(net, q.Readings, q.At), opt) {
 		rk.Candidates = append(rk.Candidates, c.judge(net, rk, q.Readings, opt))
 	}
+	passedThrough(net, &rk)
 	sort.SliceStable(rk.Candidates, func(i, j int) bool {
 		a, b := rk.Candidates[i], rk.Candidates[j]
 		if a.Score != b.Score {
@@ -418,6 +420,43 @@ func (c candidate) judge(net *network.Network, rk Ranking, rd Readings, opt Opti
 	out.Timing, out.Signature, out.Magnitude = round(out.Timing, 3), round(out.Signature, 3), round(out.Magnitude, 3)
 	out.Score = round(WeightTiming*out.Timing+WeightSignature*out.Signature+WeightMagnitude*out.Magnitude+WeightOverLimit*out.OverLimit, 3)
 	return out
+}
+
+// PassFactor is what a candidate's score is multiplied by when a section or source between
+// it and the site, whose readings cover its own window, saw no rise of the lead parameter:
+// the plume would have had to pass it.
+const PassFactor = 0.5
+
+// passedThrough checks each candidate against the monitored sections and sources between
+// it and the site (candidates themselves, with their own lags): one that saw the lead
+// parameter stay flat halves the candidate's score (PassFactor); one that saw it rise is
+// said, and changes nothing.
+func passedThrough(net *network.Network, rk *Ranking) {
+	if rk.Lead == "" {
+		return
+	}
+	byID := map[string]*Candidate{}
+	for i := range rk.Candidates {
+		byID[rk.Candidates[i].Site] = &rk.Candidates[i]
+	}
+	for i := range rk.Candidates {
+		c := &rk.Candidates[i]
+		for _, rc := range net.Downstream(c.Site) {
+			m, ok := byID[rc.Site.ID]
+			if !ok || m.Kind == network.KindOutfall {
+				continue
+			}
+			r, ok := riseOf(m.Rises, rk.Lead)
+			switch {
+			case !ok || r.Samples == 0:
+			case r.Rose:
+				c.Evidence = append(c.Evidence, fmt.Sprintf("%s, between here and %s, saw %s rise too", m.Site, rk.Site, rk.Lead))
+			case c.Score > 0:
+				c.Score = round(c.Score*PassFactor, 3)
+				c.Evidence = append(c.Evidence, fmt.Sprintf("%s, between here and %s, saw no rise of %s: score × %g", m.Site, rk.Site, rk.Lead, PassFactor))
+			}
+		}
+	}
 }
 
 // share is the part of a candidate's excess that reaches the section: an outfall's

@@ -19,6 +19,7 @@ rivers:
   - {id: r, name: R, velocity_mps: 1.0, flow_m3s: 5.0, length_km: 20}
 sites:
   - {id: U, kind: section, river: r, km: 2, jurisdiction: j, target_class: III, station: {mn: "1", password: p, interval_s: 300}}
+  - {id: M, kind: section, river: r, km: 5, jurisdiction: j, target_class: III, station: {mn: "6", password: p, interval_s: 300}}
   - {id: O3, kind: outfall, river: r, km: 4, jurisdiction: j, limits: GB18918-1A, flow_m3s: 0.4, station: {mn: "5", password: p, interval_s: 300}}
   - {id: O1, kind: outfall, river: r, km: 6.4, jurisdiction: j, limits: GB18918-1A, flow_m3s: 0.6, station: {mn: "2", password: p, interval_s: 300}}
   - {id: O2, kind: outfall, river: r, km: 8, jurisdiction: j, limits: {nh3n: 15, cod: 100, conductivity: 5000}, flow_m3s: 0.2, station: {mn: "3", password: p, interval_s: 300}}
@@ -89,8 +90,8 @@ func worked() Readings {
 // 0.096154/1.8 = 0.053419 → 0.053. 3.0 < 15: not over. Score 0.3 × 0.5 + 0.2 × 0.053 =
 // 0.1606 → 0.161.
 //
-// U, 8 km above, flat: nothing rose, score 0. O9, 1 km above, has no readings: score 0,
-// and it sorts after U by score then... both 0: the nearer (O9) first.
+// U, 8 km above, flat: nothing rose, score 0. O9 (1 km above), M and O3 have no readings:
+// score 0. Equal scores sort the nearer first: O9, M, O3, U.
 func TestRankMatchesTheWorkedExample(t *testing.T) {
 	rk, err := Rank(testNet(t), Query{Site: "S", At: at(8, 55), Parameters: []string{"nh3n"}, Readings: worked()}, Options{})
 	if err != nil {
@@ -113,15 +114,15 @@ func TestRankMatchesTheWorkedExample(t *testing.T) {
 		{"O9", 0, 0, 0, 0, 0, -1, 1000 * time.Second, 593333 * time.Millisecond, 1500 * time.Second, 3900 * time.Second}, // no station: hourly
 		{"U", 0, 0, 0, 0, 0, -1, 8000 * time.Second, 4746667 * time.Millisecond, 12000 * time.Second, 600 * time.Second},
 	}
-	// O3 (6 km) is flat too: it is not in its readings, like O9, and ranks after O9 by distance.
+	// M (5 km) and O3 (6 km) have no readings either, and rank after O9 by distance.
 	got := rk.Candidates
-	if len(got) != 5 {
-		t.Fatalf("%d candidates, want 5 (O9, O2, O1, O3, U)", len(got))
+	if len(got) != 6 {
+		t.Fatalf("%d candidates, want 6 (O1, O2, O9, M, O3, U): %v", len(got), summary(rk))
 	}
 	for i, w := range wants {
 		c := got[i]
 		if w.site == "U" {
-			c = got[4]
+			c = got[5]
 		}
 		if c.Site != w.site || c.Score != w.score || c.Timing != w.timing || c.Signature != w.signature ||
 			c.Magnitude != w.magnitude || c.OverLimit != w.overLimit {
@@ -135,8 +136,8 @@ func TestRankMatchesTheWorkedExample(t *testing.T) {
 			t.Errorf("%s: observed lag %v, want %v", c.Site, c.ObservedLag, w.lag)
 		}
 	}
-	if got[3].Site != "O3" {
-		t.Errorf("fourth candidate %s, want O3", got[3].Site)
+	if got[3].Site != "M" || got[4].Site != "O3" {
+		t.Errorf("fourth and fifth candidates %s and %s, want M and O3", got[3].Site, got[4].Site)
 	}
 	o1 := strings.Join(got[0].Evidence, "\n")
 	for _, s := range []string{"nh3n rose here at 07-01 08:00, 50 min before S; the plume needs 1 h (26 min–1 h 40 min)",
@@ -273,10 +274,52 @@ func TestWindowsCoverWhatRankReads(t *testing.T) {
 	if w := got["O1"]; !w.From.Equal(want) || !w.To.Equal(at(9, 5)) {
 		t.Errorf("O1: %v – %v, want %v – 09:05", w.From, w.To, want)
 	}
-	if len(ws) != 6 {
-		t.Errorf("%d windows, want S and its five upstream sites", len(ws))
+	if len(ws) != 7 {
+		t.Errorf("%d windows, want S and its six upstream sites", len(ws))
 	}
 	if _, err := Windows(net, "nowhere", at(8, 55), Options{}); err == nil {
 		t.Error("an unknown site has windows")
+	}
+}
+
+// TestASectionThatSawNothingHalvesTheSourcesAboveIt: O3's rise is as good as O1's in the
+// worked example, but M, between O3 and S, saw NH3-N stay flat through its own window:
+// the plume would have had to pass it.
+func TestASectionThatSawNothingHalvesTheSourcesAboveIt(t *testing.T) {
+	end := at(12, 0)
+	// O3 is 6 km above S: T = 6000 s; a rise at 07:10 is 100 min = 6000 s before 08:50.
+	base := Readings{
+		"S":  {"nh3n": step(0.2, 2.0, at(8, 50), end), "tp": step(0.05, 0.14, at(8, 50), end)},
+		"O3": {"nh3n": step(1.0, 19, at(7, 10), end), "tp": step(0.3, 1.2, at(7, 10), end), "flow": flat(0.6)},
+	}
+	score := func(rd Readings) Candidate {
+		t.Helper()
+		rk, err := Rank(testNet(t), Query{Site: "S", At: at(8, 55), Parameters: []string{"nh3n"}, Readings: rd}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range rk.Candidates {
+			if c.Site == "O3" {
+				return c
+			}
+		}
+		t.Fatal("O3 is not ranked")
+		return Candidate{}
+	}
+	alone := score(base)
+	base["M"] = map[string][]Sample{"nh3n": flat(0.3)}
+	flatM := score(base)
+	base["M"] = map[string][]Sample{"nh3n": step(0.3, 2.1, at(8, 0), end)}
+	risenM := score(base)
+	if alone.Score < 0.9 || flatM.Score != round(alone.Score*PassFactor, 3) || risenM.Score != alone.Score {
+		t.Errorf("O3 alone %v, under a flat M %v (want half), under a risen M %v (want the same)", alone.Score, flatM.Score, risenM.Score)
+	}
+	for _, tc := range []struct {
+		c    Candidate
+		want string
+	}{{flatM, "M, between here and S, saw no rise of nh3n: score × 0.5"}, {risenM, "M, between here and S, saw nh3n rise too"}} {
+		if !strings.Contains(strings.Join(tc.c.Evidence, "\n"), tc.want) {
+			t.Errorf("O3's evidence lacks %q: %q", tc.want, tc.c.Evidence)
+		}
 	}
 }
