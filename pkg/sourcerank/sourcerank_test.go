@@ -3,11 +3,14 @@ package sourcerank
 import (
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/network"
+	"github.com/riverwatch/riverwatch/pkg/testinfra"
 )
 
 // The river of docs/sources.md: 1.0 m/s, 5 m³/s, no transport section (Jobson's spread,
@@ -320,6 +323,29 @@ func TestASectionThatSawNothingHalvesTheSourcesAboveIt(t *testing.T) {
 	}{{flatM, "M, between here and S, saw no rise of nh3n: score × 0.5"}, {risenM, "M, between here and S, saw nh3n rise too"}} {
 		if !strings.Contains(strings.Join(tc.c.Evidence, "\n"), tc.want) {
 			t.Errorf("O3's evidence lacks %q: %q", tc.want, tc.c.Evidence)
+		}
+	}
+}
+
+// TestTheDocsQuoteTheWorkedExamplesEvidence: docs/sources.md prints O1's evidence as Rank
+// gives it, and its scores as the worked example's test checks them.
+func TestTheDocsQuoteTheWorkedExamplesEvidence(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(testinfra.ModuleRoot(t), "docs", "sources.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rk, err := Rank(testNet(t), Query{Site: "S", At: at(8, 55), Parameters: []string{"nh3n"}, Readings: worked()}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o1 := rk.Candidates[0]
+	block := "```\n" + strings.Join(o1.Evidence, "\n") + "\n```"
+	if !strings.Contains(string(doc), block) {
+		t.Errorf("docs/sources.md does not quote O1's evidence:\n%s", block)
+	}
+	for _, score := range []string{fmt.Sprintf("**%.3f**", o1.Score), fmt.Sprintf("**%.3f**", rk.Candidates[1].Score)} {
+		if !strings.Contains(string(doc), score) {
+			t.Errorf("docs/sources.md does not give the score %s", score)
 		}
 	}
 }
