@@ -152,7 +152,7 @@ var ErrUnknownSite = errors.New("sourcerank: unknown site")
 
 // Windows returns the readings Rank needs: the section's and every candidate's, each from
 // the start of its baseline to the end of its search, allowing for the section's onset
-// being up to Options.Onset before q.At.
+// being up to Options.Onset before at and one reporting interval after it.
 func Windows(net *network.Network, site string, at time.Time, opt Options) ([]Window, error) {
 	opt = opt.withDefaults()
 	target, ok := net.Site(site)
@@ -166,7 +166,7 @@ func Windows(net *network.Network, site string, at time.Time, opt Options) ([]Wi
 		// reaches back over the slow band once more.
 		c.lag.Latest = time.Duration(float64(c.lag.Latest) * c.factor)
 		from, _ := c.search(at.Add(-opt.Onset))
-		_, to := c.search(at)
+		_, to := c.search(at.Add(tSlack)) // the onset is at most one interval after at
 		out = append(out, Window{Site: c.reach.Site.ID, From: from.Add(-opt.Baseline), To: to})
 	}
 	return out, nil

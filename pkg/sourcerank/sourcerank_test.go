@@ -272,10 +272,11 @@ func TestWindowsCoverWhatRankReads(t *testing.T) {
 	if w := got["S"]; !w.From.Equal(at(8, 55).Add(-30*time.Hour)) || !w.To.Equal(at(9, 0)) {
 		t.Errorf("S: %v – %v", w.From, w.To)
 	}
-	// O1: latest 5400 s × f 1.5 = 8100 s; from (08:55 − 6 h) − 2 × 8100 s − 600 s − 24 h, to 08:55 + 600 s.
+	// O1: latest 5400 s × f 1.5 = 8100 s; from (08:55 − 6 h) − 2 × 8100 s − 600 s − 24 h,
+	// to 08:55 + S's interval + 600 s.
 	want := at(8, 55).Add(-6*time.Hour - 16200*time.Second - 600*time.Second - 24*time.Hour)
-	if w := got["O1"]; !w.From.Equal(want) || !w.To.Equal(at(9, 5)) {
-		t.Errorf("O1: %v – %v, want %v – 09:05", w.From, w.To, want)
+	if w := got["O1"]; !w.From.Equal(want) || !w.To.Equal(at(9, 10)) {
+		t.Errorf("O1: %v – %v, want %v – 09:10", w.From, w.To, want)
 	}
 	if len(ws) != 7 {
 		t.Errorf("%d windows, want S and its six upstream sites", len(ws))
