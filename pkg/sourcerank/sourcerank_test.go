@@ -350,3 +350,43 @@ func TestTheDocsQuoteTheWorkedExamplesEvidence(t *testing.T) {
 		}
 	}
 }
+
+// TestAnOutfallOnATributaryIsDilutedTwice: TO discharges 0.5 m³/s into a tributary of
+// 2 m³/s, which joins a main river of 10 m³/s above MS. Its share at MS is
+// 0.5/(0.5 + 2) × (2 + 0.5)/(12 + 0.5) = 0.2 × 0.2 = 0.04: a rise of 10 there explains
+// the 0.4 at MS exactly (magnitude 1).
+func TestAnOutfallOnATributaryIsDilutedTwice(t *testing.T) {
+	net, err := network.Parse([]byte(`
+timezone: UTC
+jurisdictions: [{id: j, name: J}]
+rivers:
+  - {id: main, name: M, velocity_mps: 1.0, flow_m3s: 10, length_km: 100}
+  - {id: trib, name: T, velocity_mps: 1.0, flow_m3s: 2, length_km: 20, joins: {river: main, at_km: 50}}
+sites:
+  - {id: TO, kind: outfall, river: trib, km: 18, jurisdiction: j, limits: GB18918-1A, flow_m3s: 0.5, station: {mn: "1", password: p, interval_s: 300}}
+  - {id: MS, kind: section, river: main, km: 51, jurisdiction: j, target_class: III, station: {mn: "2", password: p, interval_s: 300}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 3 km at 1 m/s: T = 3000 s = 50 min; TO rises 50 min before MS.
+	end := at(12, 0)
+	rd := Readings{
+		"MS": {"nh3n": step(0.2, 0.6, at(8, 50), end)},
+		"TO": {"nh3n": step(1, 11, at(8, 0), end)},
+	}
+	rk, err := Rank(net, Query{Site: "MS", At: at(8, 55), Parameters: []string{"nh3n"}, Readings: rd}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rk.Candidates) != 1 {
+		t.Fatalf("candidates %v", summary(rk))
+	}
+	c := rk.Candidates[0]
+	if c.DilutionShare != 0.04 || c.Magnitude != 1 || c.Timing != 1 {
+		t.Errorf("share %v magnitude %v timing %v, want 0.04, 1, 1:\n%s", c.DilutionShare, c.Magnitude, c.Timing, strings.Join(c.Evidence, "\n"))
+	}
+	if ev := strings.Join(c.Evidence, "\n"); !strings.Contains(ev, "discharge 0.5 m³/s into 2 m³/s, joined 2.5 → 12.5 m³/s") {
+		t.Errorf("evidence %s", ev)
+	}
+}
