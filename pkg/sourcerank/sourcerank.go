@@ -139,6 +139,8 @@ type Ranking struct {
 	Lead       string
 	Rises      []Rise
 	Candidates []Candidate
+	// own is the window the site's rises were looked for in: baseline from, search from, to.
+	own [3]time.Time
 }
 
 // Window is the span of one site's readings that Rank reads.
@@ -186,6 +188,7 @@ func Rank(net *network.Network, q Query, opt Options) (Ranking, error) {
 	tt := targetOf(target)
 	own := q.Readings[q.Site]
 	bFrom, sFrom, sTo := q.At.Add(-opt.Onset-opt.Baseline), q.At.Add(-opt.Onset), q.At.Add(tSlack)
+	rk.own = [3]time.Time{bFrom, sFrom, sTo}
 	for _, p := range sortedParams(own) {
 		if notTracer[p] {
 			continue
@@ -360,7 +363,8 @@ func (c candidate) judge(net *network.Network, rk Ranking, rd Readings, opt Opti
 			u = math.Max(0, tr.Excess)
 			common = append(common, r.Parameter)
 		} else {
-			tr = rise(r.Parameter, rd[rk.Site][r.Parameter], rk.Onset.Add(-opt.Onset-opt.Baseline), rk.Onset.Add(-opt.Onset), rk.Onset.Add(c.lag.Slack))
+			// A parameter that rose here but not there: the site's excess in the same window.
+			tr = rise(r.Parameter, rd[rk.Site][r.Parameter], rk.own[0], rk.own[1], rk.own[2])
 			if ts, ok := net.Site(rk.Site); ok {
 				tr.Limit, _ = limit(targetOf(ts), r.Parameter, tr.Peak)
 			}
