@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -46,27 +45,29 @@ const sourcesMaxRows = 200000
 
 // handleSources answers GET /api/v1/incidents/{id}/sources. The incident is checked as
 // every incident route checks it (404 outside the caller's jurisdictions); candidates at
-// sites the caller does not see are neither read nor shown.
+// sites the caller does not see are neither read nor shown, and a caller that does not see
+// the incident's own site (a desk downstream) gets no ranking: it rests on that site's
+// readings, which /sites/{id}/readings would not show it either.
 func (s *Server) handleSources(w http.ResponseWriter, r *http.Request) {
 	inc, ok := s.incidentFor(w, r)
 	if !ok {
 		return
 	}
 	rep := SourcesReport{Incident: inc.ID, Site: inc.Site, Onset: inc.OpenedAt.UTC(), Rises: []sourcerank.Rise{}, Candidates: []SourceCandidate{}}
-	wins, err := sourcerank.Windows(s.net, inc.Site, inc.OpenedAt, sourcerank.Options{})
-	if errors.Is(err, sourcerank.ErrUnknownSite) {
-		writeJSON(w, http.StatusOK, rep) // a site since removed from sites.yaml: nothing to trace
+	p := principal(r)
+	if site, ok := s.net.Site(inc.Site); !ok || !p.Sees(site.Jurisdiction) {
+		writeJSON(w, http.StatusOK, rep) // a site since removed from sites.yaml, or not the caller's
 		return
 	}
+	wins, err := sourcerank.Windows(s.net, inc.Site, inc.OpenedAt, sourcerank.Options{})
 	if err != nil {
 		s.storeFail(w, r, "sources of "+inc.ID, err)
 		return
 	}
-	p := principal(r)
 	rd := sourcerank.Readings{}
 	for _, win := range wins {
 		site, ok := s.net.Site(win.Site)
-		if !ok || (win.Site != inc.Site && !p.Sees(site.Jurisdiction)) {
+		if !ok || !p.Sees(site.Jurisdiction) {
 			continue
 		}
 		series, err := s.store.Series(r.Context(), SeriesQuery{Site: win.Site, From: win.From, To: win.To,

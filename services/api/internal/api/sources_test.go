@@ -54,12 +54,13 @@ func TestIncidentSourcesRankTheOutfallThatSpilledFirst(t *testing.T) {
 	apitest.SeedSpill(e.store, spillOpened)
 	checkSpillRanking(t, e)
 
-	// xpcc6, downstream, sees the incident but none of the upstream sites: no candidate.
+	// xpcc6, downstream, sees the incident but neither its site nor the upstream ones: no
+	// ranking, none of changji's readings.
 	var rep api.SourcesReport
 	res := e.do(t, "GET", "/api/v1/incidents/"+apitest.SpillIncident+"/sources", viewerXPCC6, nil)
 	res.decode(t, &rep)
-	if res.status != 200 || len(rep.Candidates) != 0 || strings.Contains(string(res.body), "STH-O1") {
-		t.Errorf("xpcc6: %d %s, want 200 without changji's sites", res.status, res.body)
+	if res.status != 200 || len(rep.Candidates) != 0 || len(rep.Rises) != 0 || strings.Contains(string(res.body), "STH-O1") {
+		t.Errorf("xpcc6: %d %s, want 200 without changji's sites and readings", res.status, res.body)
 	}
 	if res := e.do(t, "GET", "/api/v1/incidents/no-such/sources", viewerChangji, nil); res.status != 404 {
 		t.Errorf("unknown incident: %d", res.status)
