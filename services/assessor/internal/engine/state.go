@@ -211,6 +211,7 @@ func (e *Engine) Reset() {
 	e.m.offline.Reset()
 	e.m.open.Set(0)
 	e.m.predictions.Set(0)
+	e.m.reachScale.Reset()
 }
 
 // Import restores one record. own says whether this engine now owns the record's

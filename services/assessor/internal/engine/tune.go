@@ -90,6 +90,7 @@ func (e *Engine) retune(s *series, p *prediction, v plume.Verdict) {
 	t.verified++
 	t.partition = s.partition
 	e.markTune(k, t)
+	e.m.reachScale.WithLabelValues(e.sites[k[0]].site.ID, e.sites[k[1]].site.ID).Set(t.scale)
 }
 
 // reachFactor is the band factor f of the way from origin to site: the largest of its
@@ -148,8 +149,8 @@ func (e *Engine) importTune(r *ReachState) error {
 		return fmt.Errorf("restore reach %s→%s: velocity scale %g", r.Origin, r.Site, r.VelocityScale)
 	}
 	f := e.reachFactor(di, oi)
-	e.tunes[reachKey{oi, di}] = &tune{
-		scale: math.Min(f, math.Max(1/f, r.VelocityScale)), verified: r.Verified, partition: r.Partition,
-	}
+	t := &tune{scale: math.Min(f, math.Max(1/f, r.VelocityScale)), verified: r.Verified, partition: r.Partition}
+	e.tunes[reachKey{oi, di}] = t
+	e.m.reachScale.WithLabelValues(r.Origin, r.Site).Set(t.scale)
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/plume"
 )
@@ -142,6 +144,10 @@ func TestVerifiedArrivalsRetuneTheReachsVelocity(t *testing.T) {
 	}
 	if reach == nil || math.Abs(reach.VelocityScale-0.962250) > 1e-6 || reach.Verified != 1 {
 		t.Fatalf("reach state %+v, want scale 0.962250 from 1 arrival", reach)
+	}
+	var g dto.Metric
+	if err := e.m.reachScale.WithLabelValues("TO", "T2").Write(&g); err != nil || math.Abs(g.GetGauge().GetValue()-0.962250) > 1e-6 {
+		t.Errorf("riverwatch_assessor_reach_velocity_scale_ratio{origin=TO,site=T2} = %v (%v)", g.GetGauge().GetValue(), err)
 	}
 	restored, _ := newTestEngine(t, Options{})
 	key, val, err := EncodeRecord(Record{Key: "r|TO|T2", Reach: reach})
