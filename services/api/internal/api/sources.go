@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/message"
@@ -15,7 +16,8 @@ type SourcesReport struct {
 	Incident string `json:"incident"`
 	Site     string `json:"site"`
 	// Onset is when the site's lead parameter crossed half way to its peak, the instant
-	// every lag is measured back from; the incident's opening when it did not rise.
+	// every lag is measured back from; when it did not rise, when the incident's exceedance
+	// was observed (its exceedance.opened event at the site, else the incident's opening).
 	Onset time.Time `json:"onset"`
 	Lead  string    `json:"lead,omitempty"`
 	// Rises are what the site's parameters did around the onset: those that rose, and the
@@ -43,6 +45,11 @@ type SourceCandidate struct {
 // sourcesMaxRows bounds the raw readings read for one site of a ranking.
 const sourcesMaxRows = 200000
 
+// sourcesLookback is how long before the incident's opening its exceedance may have been
+// observed: the responder opens an incident when it processes the event, which for data
+// sent late (a backfill, a replay, the accelerated demo) is hours after the water did it.
+const sourcesLookback = 48 * time.Hour
+
 // handleSources answers GET /api/v1/incidents/{id}/sources. The incident is checked as
 // every incident route checks it (404 outside the caller's jurisdictions); candidates at
 // sites the caller does not see are neither read nor shown, and a caller that does not see
@@ -59,7 +66,13 @@ func (s *Server) handleSources(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, rep) // a site since removed from sites.yaml, or not the caller's
 		return
 	}
-	wins, err := sourcerank.Windows(s.net, inc.Site, inc.OpenedAt, sourcerank.Options{})
+	at, err := s.exceedanceAt(r, inc)
+	if err != nil {
+		s.storeFail(w, r, "events of "+inc.ID, err)
+		return
+	}
+	rep.Onset = at.UTC()
+	wins, err := sourcerank.Windows(s.net, inc.Site, at, sourcerank.Options{})
 	if err != nil {
 		s.storeFail(w, r, "sources of "+inc.ID, err)
 		return
@@ -78,7 +91,7 @@ func (s *Server) handleSources(w http.ResponseWriter, r *http.Request) {
 		}
 		rd[win.Site] = samples(series)
 	}
-	rk, err := sourcerank.Rank(s.net, sourcerank.Query{Site: inc.Site, At: inc.OpenedAt, Parameters: inc.Parameters, Readings: rd}, sourcerank.Options{})
+	rk, err := sourcerank.Rank(s.net, sourcerank.Query{Site: inc.Site, At: at, Parameters: inc.Parameters, Readings: rd}, sourcerank.Options{})
 	if err != nil {
 		s.storeFail(w, r, "sources of "+inc.ID, err)
 		return
@@ -102,6 +115,26 @@ func (s *Server) handleSources(w http.ResponseWriter, r *http.Request) {
 		rep.Candidates = append(rep.Candidates, v)
 	}
 	writeJSON(w, http.StatusOK, rep)
+}
+
+// exceedanceAt is when the incident's exceedance was observed at its site: the earliest
+// observed time of its exceedance.opened events there, else its opening.
+func (s *Server) exceedanceAt(r *http.Request, inc message.Incident) (time.Time, error) {
+	evs, err := s.store.Events(r.Context(), EventQuery{Sites: []string{inc.Site}, Types: []string{message.EventExceedanceOpened},
+		From: inc.OpenedAt.Add(-sourcesLookback), To: inc.OpenedAt.Add(time.Minute), Limit: maxLimit})
+	if err != nil {
+		return time.Time{}, err
+	}
+	var at time.Time
+	for _, e := range evs {
+		if slices.Contains(inc.EventIDs, e.ID) && (at.IsZero() || e.ObservedAt.Before(at)) {
+			at = e.ObservedAt
+		}
+	}
+	if at.IsZero() {
+		return inc.OpenedAt, nil
+	}
+	return at, nil
 }
 
 // samples keeps a series' valid readings (normal flag) for the ranking.

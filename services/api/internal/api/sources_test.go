@@ -69,9 +69,10 @@ func TestIncidentSourcesRankTheOutfallThatSpilledFirst(t *testing.T) {
 
 func TestIncidentSourcesOnClickHouse(t *testing.T) {
 	a := storetest.NewArchive(t)
-	inc, rs := apitest.Spill(spillOpened)
+	inc, rs, evs := apitest.Spill(spillOpened)
 	storetest.Write(t, a, store.KindIncidents, storetest.UpdateIncidentID, message.IncidentUpdate{Kind: message.UpdateIncident, Incident: &inc})
 	a.Readings(t, rs...)
+	a.Events(t, evs...)
 	e := newEnv(t, func(o *api.Options) { o.Store = a.Reader })
 	checkSpillRanking(t, e)
 }
