@@ -196,7 +196,7 @@ func (e *Engine) exportSeries(s *series) SeriesState {
 	return st
 }
 
-// Reset forgets every series and station, before a restore.
+// Reset forgets every series, station and reach calibration, before a restore.
 func (e *Engine) Reset() {
 	clear(e.series)
 	clear(e.tunes)

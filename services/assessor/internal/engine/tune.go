@@ -60,7 +60,7 @@ func (e *Engine) velocityScale(origin, site uint16) (float64, int) {
 }
 
 // retune fits a reach's scale to one verified arrival of p, a prediction of origin series
-// s. factor is the reach's band factor f.
+// s, within the reach's band factor f.
 func (e *Engine) retune(s *series, p *prediction, v plume.Verdict) {
 	if v.Outcome != plume.OutcomeVerified || v.RiseAt.IsZero() || p.travel <= 0 || p.win.ReleaseStart.IsZero() {
 		return
