@@ -249,8 +249,9 @@ type Prediction struct {
 	// PeakConcentration is the expected peak at Site, after dilution, decay and dispersion.
 	PeakConcentration float64 `json:"peak_concentration"`
 	Unit              string  `json:"unit,omitempty"`
-	// Confidence: "medium" when every leg's velocity came from a live discharge, else
-	// "low" ("high" is reserved for calibrated reaches).
+	// Confidence: "high" when the reach's velocity is re-tuned from verified arrivals
+	// (docs/plume.md, "Re-tuning"), else "medium" when every leg's velocity came from a live
+	// discharge, else "low".
 	Confidence  string  `json:"confidence"`
 	VelocityMPS float64 `json:"velocity_mps"` // mean over the way: distance ÷ travel time
 	DistanceKm  float64 `json:"distance_km"`

@@ -20,6 +20,9 @@ const (
 	ConfidenceLow = "low"
 	// ConfidenceMedium: every leg's velocity comes from a live discharge reading.
 	ConfidenceMedium = "medium"
+	// ConfidenceHigh: the reach's velocities are re-tuned from verified arrivals (the
+	// assessor's, docs/plume.md "Re-tuning").
+	ConfidenceHigh = "high"
 )
 
 // FlowFunc returns the live discharge (m³/s) measured at the nearest station on a river

@@ -34,6 +34,8 @@ func Describe(p message.Prediction, loc *time.Location) string {
 		b.WriteString("预计" + at(p.Trailing) + "后回落（最迟" + at(p.Latest) + "）")
 	}
 	switch p.Confidence {
+	case ConfidenceHigh:
+		b.WriteString("；按实测到达校准的流速估算")
 	case ConfidenceMedium:
 		b.WriteString("；按实测流量估算")
 	case ConfidenceLow:

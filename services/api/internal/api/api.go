@@ -226,6 +226,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("GET", "/api/v1/incidents", "incidents", auth.RoleViewer, s.handleIncidents)
 	handle("GET", "/api/v1/incidents/{id}", "incident", auth.RoleViewer, s.handleIncident)
 	handle("GET", "/api/v1/incidents/{id}/evidence", "evidence", auth.RoleResponder, s.handleEvidence)
+	handle("GET", "/api/v1/incidents/{id}/sources", "sources", auth.RoleViewer, s.handleSources)
 	handle("POST", "/api/v1/incidents/{id}/ack", "ack", auth.RoleResponder, s.handleAck)
 	handle("POST", "/api/v1/incidents/{id}/resolve", "resolve", auth.RoleResponder, s.handleResolve)
 	handle("POST", "/api/v1/incidents/{id}/receipt", "receipt", auth.RoleResponder, s.handleReceipt)

@@ -723,3 +723,29 @@ func TestTheIncidentBoardFitsAPhoneForEveryRole(t *testing.T) {
 		})
 	}
 }
+
+// TestTheIncidentCardRanksTheUpstreamSources: opening 溯源 on the spill's card loads the
+// ranking, the outfall that spilled first with its evidence.
+func TestTheIncidentCardRanksTheUpstreamSources(t *testing.T) {
+	h := newHarness(t)
+	// Ten days back, away from the seeded hourly readings, and half a day off the hour of
+	// the seeded daily ones (apitest.Seed), which would otherwise fall into the windows.
+	apitest.SeedSpill(h.store, time.Now().Add(-10*24*time.Hour+12*time.Hour))
+	h.signIn("dev-viewer-changji", "zh")
+	card := fmt.Sprintf(`article[data-incident=%q]`, apitest.SpillIncident)
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/incidents"),
+		chromedp.WaitVisible(card+` details[data-sources] summary`),
+		chromedp.Click(card+` details[data-sources] summary`),
+		chromedp.WaitVisible(card+` [data-testid="sources"] tbody tr`),
+	)
+	rows := get(h, chromedp.Evaluate[[]string](fmt.Sprintf(`[...document.querySelectorAll('%s [data-testid="sources"] tbody tr')].map(r => r.dataset.site + ' ' + r.cells[2].innerText.trim())`, card)))
+	evidence := get(h, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector('%s [data-testid="sources"] tbody tr').cells[4].innerText`, card)))
+	h.shot("incident-sources")
+	if len(rows) != 3 || !strings.HasPrefix(rows[0], "STH-O1 0.9") {
+		t.Errorf("ranking rows %q, want STH-O1 first with a score over 0.9, then STH-S1 and STH-D1", rows)
+	}
+	if !strings.Contains(evidence, "over its limit 5") || !strings.Contains(evidence, "discharge 0.6 m³/s") {
+		t.Errorf("STH-O1's evidence on the card: %q", evidence)
+	}
+}

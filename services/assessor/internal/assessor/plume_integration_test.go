@@ -1,11 +1,16 @@
 package assessor_test
 
 import (
+	"context"
+	"math"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/stream"
+	"github.com/riverwatch/riverwatch/services/assessor/internal/engine"
 )
 
 func countOf(evs []message.Event, typ string) int {
@@ -39,6 +44,11 @@ func find(evs []message.Event, typ, site string) (message.Event, bool) {
 //     45000 + 3600 + 0.11·45000 + 3600 = 57,150 s after the release (16 h 52.5 min). NH3-N
 //     2.5, no background: peak 2.5·erf(3600/(2√2·1650)) = 1.81, threshold 0.906. Clean
 //     readings at 11 h and 13 h, then 18 h, past the band: refuted (2 readings in it).
+//
+// The verification re-tunes STH-O1 → STH-D2 (docs/plume.md, "Re-tuning"): observed front
+// (6 h − 30 min) − (1 h − 30 min) = 18,000 s against 20,000 s predicted, scale
+// (20000/18000)^(1/2) = 1.054093, in the state topic; the refutation leaves TTH-S2 →
+// TTH-S3 untuned.
 func TestPredictionsAreVerifiedAndRefutedOnTheRealBroker(t *testing.T) {
 	cfg := testConfig(t)
 	run := newRun(t, cfg)
@@ -78,5 +88,23 @@ func TestPredictionsAreVerifiedAndRefutedOnTheRealBroker(t *testing.T) {
 	}
 	if n := countOf(evs, message.EventPredictionVerified) + countOf(evs, message.EventPredictionRefuted); n != 2 {
 		t.Errorf("%d verdicts, want 2", n)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	state, err := stream.ReadCompacted(ctx, stream.ReaderConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...)}, cfg.Assessor.StateTopic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, ok := state.Values["r|STH-O1|STH-D2"]
+	if !ok {
+		t.Fatalf("no re-tuned reach STH-O1 → STH-D2 in %s", cfg.Assessor.StateTopic)
+	}
+	got, err := engine.DecodeRecord([]byte("r|STH-O1|STH-D2"), rec)
+	if err != nil || got.Reach == nil || math.Abs(got.Reach.VelocityScale-1.054093) > 1e-6 || got.Reach.Verified != 1 {
+		t.Errorf("reach state %+v (%v), want scale 1.054093 from 1 arrival", got.Reach, err)
+	}
+	if _, ok := state.Values["r|TTH-S2|TTH-S3"]; ok {
+		t.Error("the refuted reach TTH-S2 → TTH-S3 was re-tuned")
 	}
 }

@@ -71,6 +71,10 @@ type Engine struct {
 	// rebuilt (verify.go) when watchDirty says predictions were added or removed.
 	watch      map[seriesKey][]seriesKey
 	watchDirty bool
+	// tunes are the reaches' velocity calibrations from verified arrivals (tune.go);
+	// dirtyTune the ones changed since the last DrainState.
+	tunes     map[reachKey]*tune
+	dirtyTune []reachKey
 
 	// streamTime is the engine's event time, Unix ms: the newest observed time of the
 	// readings it applied, each capped at its reception time (the newest of its stations'
@@ -97,6 +101,7 @@ func New(n *network.Network, opts Options, clock func() time.Time, m *Metrics) (
 		siteIx: map[string]uint16{},
 		params: standard.Codes(),
 		series: map[seriesKey]*series{},
+		tunes:  map[reachKey]*tune{},
 	}
 	if len(n.Sites()) > math.MaxUint16 {
 		return nil, fmt.Errorf("detect: %d sites, at most %d", len(n.Sites()), math.MaxUint16)

@@ -16,6 +16,7 @@ import (
 //	riverwatch_assessor_station_offline{site}     1 while a watched station is offline, else 0
 //	riverwatch_assessor_open_exceedances          exceedances open now
 //	riverwatch_assessor_active_predictions        predictions issued and not cleared
+//	riverwatch_assessor_reach_velocity_scale_ratio{origin,site}  a reach's re-tuned velocity scale
 type Metrics struct {
 	readings    *prometheus.CounterVec
 	events      *prometheus.CounterVec
@@ -24,6 +25,7 @@ type Metrics struct {
 	offline     *prometheus.GaugeVec
 	open        prometheus.Gauge
 	predictions prometheus.Gauge
+	reachScale  *prometheus.GaugeVec
 	byOutcome   map[string]prometheus.Counter
 	byType      map[string]prometheus.Counter
 }
@@ -79,6 +81,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "riverwatch_assessor_active_predictions",
 			Help: "Downstream predictions issued and not yet cleared.",
 		}),
+		reachScale: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "riverwatch_assessor_reach_velocity_scale_ratio",
+			Help: "The factor a reach's (origin site → predicted site) velocities are multiplied by, re-tuned from its verified arrivals (docs/plume.md, Re-tuning); 1 is the configured velocity. One series per reach once tuned.",
+		}, []string{"origin", "site"}),
 		byOutcome: map[string]prometheus.Counter{},
 		byType:    map[string]prometheus.Counter{},
 	}

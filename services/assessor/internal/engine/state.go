@@ -10,12 +10,14 @@ import (
 )
 
 // Record is one entry of the compacted state topic: the durable state of one series or
-// one station. Key is the Kafka key ("s|<site>|<parameter>" or "t|<site>"); compaction
-// keeps the newest record per key, which is all a restore needs.
+// one station, or the velocity calibration of one reach. Key is the Kafka key
+// ("s|<site>|<parameter>", "t|<site>" or "r|<origin>|<site>"); compaction keeps the newest
+// record per key, which is all a restore needs.
 type Record struct {
 	Key     string        `json:"-"`
 	Series  *SeriesState  `json:"series,omitempty"`
 	Station *StationState `json:"station,omitempty"`
+	Reach   *ReachState   `json:"reach,omitempty"`
 }
 
 // SeriesState is the exported state of a series. Times are Unix milliseconds.
@@ -88,6 +90,8 @@ func (r Record) Partition() int32 {
 		return r.Series.Partition
 	case r.Station != nil:
 		return r.Station.Partition
+	case r.Reach != nil:
+		return r.Reach.Partition
 	}
 	return -1
 }
@@ -107,8 +111,14 @@ func DecodeRecord(key, value []byte) (Record, error) {
 	if err := json.Unmarshal(value, &r); err != nil {
 		return r, fmt.Errorf("decode state %q: %w", key, err)
 	}
-	if (r.Series == nil) == (r.Station == nil) {
-		return r, fmt.Errorf("decode state %q: neither or both of series and station", key)
+	n := 0
+	for _, set := range []bool{r.Series != nil, r.Station != nil, r.Reach != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return r, fmt.Errorf("decode state %q: want exactly one of series, station and reach, got %d", key, n)
 	}
 	return r, nil
 }
@@ -120,10 +130,10 @@ func stationRecordKey(site string) string       { return "t|" + site }
 // and forgets that they changed. The assessor publishes it after the events of the same
 // readings: the state never runs ahead of the events, so a crash can only replay.
 func (e *Engine) DrainState() []Record {
-	if len(e.dirty) == 0 && len(e.dirtySt) == 0 {
+	if len(e.dirty) == 0 && len(e.dirtySt) == 0 && len(e.dirtyTune) == 0 {
 		return nil
 	}
-	out := make([]Record, 0, len(e.dirty)+len(e.dirtySt))
+	out := make([]Record, 0, len(e.dirty)+len(e.dirtySt)+len(e.dirtyTune))
 	for _, k := range e.dirty {
 		s := e.series[k]
 		if s == nil {
@@ -143,7 +153,7 @@ func (e *Engine) DrainState() []Record {
 		}})
 	}
 	e.dirty, e.dirtySt = e.dirty[:0], e.dirtySt[:0]
-	return out
+	return e.drainTunes(out)
 }
 
 // ExportAll returns the state of every series and station, changed or not.
@@ -155,6 +165,9 @@ func (e *Engine) ExportAll() []Record {
 		if e.stations[i].known {
 			e.markStation(uint16(i))
 		}
+	}
+	for k, t := range e.tunes {
+		e.markTune(k, t)
 	}
 	return e.DrainState()
 }
@@ -183,9 +196,11 @@ func (e *Engine) exportSeries(s *series) SeriesState {
 	return st
 }
 
-// Reset forgets every series and station, before a restore.
+// Reset forgets every series, station and reach calibration, before a restore.
 func (e *Engine) Reset() {
 	clear(e.series)
+	clear(e.tunes)
+	e.dirtyTune = e.dirtyTune[:0]
 	e.watchDirty = true
 	for i := range e.stations {
 		e.stations[i] = station{partition: -1, offset: -1}
@@ -196,6 +211,7 @@ func (e *Engine) Reset() {
 	e.m.offline.Reset()
 	e.m.open.Set(0)
 	e.m.predictions.Set(0)
+	e.m.reachScale.Reset()
 }
 
 // Import restores one record. own says whether this engine now owns the record's
@@ -233,6 +249,8 @@ func (e *Engine) Import(r Record, own bool) error {
 		e.m.stationOffline(r.Station.Site, st.offline)
 		e.streamTime = max(e.streamTime, st.newest)
 		return nil
+	case r.Reach != nil:
+		return e.importTune(r.Reach)
 	}
 	return fmt.Errorf("restore %q: empty record", r.Key)
 }

@@ -66,6 +66,7 @@ func (e *Engine) observe(out []message.Event, d *series, obs int64, value float6
 			if v := p.seen.Judge(p.win, c); v.Outcome == plume.OutcomeVerified || v.Outcome == plume.OutcomeRefuted {
 				out = append(out, e.verdict(o, p, v, c, obs))
 				p.judged, judged = true, true
+				e.retune(o, p, v)
 			}
 		}
 	}

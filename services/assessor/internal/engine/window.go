@@ -41,8 +41,13 @@ func (e *Engine) window(s *series, origin *siteInfo, rc network.Reach, di uint16
 	legs, confidence := plume.Route(e.net, rc.Path, func(river string, km float64) (float64, float64, bool) {
 		return e.liveFlow(river, km, obs)
 	})
+	scale, verified := e.velocityScale(s.key.site(), di)
 	for i := range legs {
 		legs[i].FlowM3S += qOut
+		legs[i].VelocityMPS *= scale // 1 until verified arrivals re-tuned the reach (tune.go)
+	}
+	if verified >= tuneHighAfter {
+		confidence = plume.ConfidenceHigh
 	}
 	start := s.openedAt
 	if start <= 0 || start > obs {

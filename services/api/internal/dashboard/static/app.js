@@ -25,7 +25,7 @@ const I18N = {
     'range.24h': '24小时', 'range.7d': '7天', 'range.30d': '30天', 'range.1y': '1年',
     'inc.active': '未结', 'inc.all': '全部', 'inc.none': '暂无事件', 'inc.opened': '发生', 'inc.level': '级别',
     'inc.jur': '涉及属地', 'inc.site': '起始点位', 'inc.acked': '确认', 'inc.ack': '确认接警', 'inc.resolve': '解除事件', 'inc.resolve.confirm': '确定解除该事件？将向所有已通知的单位发送解除通知。',
-    'inc.receipt': '确认收到', 'inc.done': '完成', 'inc.log': '处置记录', 'inc.notifications': '通知记录', 'inc.stationCommands': '站点指令', 'scmd.raise_frequency': '加密监测', 'scmd.restore_frequency': '恢复监测频次', 'scmd.retain_sample': '超标留样', 'scmd.sync_clock': '校时',
+    'inc.receipt': '确认收到', 'inc.done': '完成', 'inc.log': '处置记录', 'inc.notifications': '通知记录', 'inc.stationCommands': '站点指令', 'inc.sources': '溯源：上游污染源排序', 'src.none': '无可排序的上游点位', 'src.score': '得分', 'src.lag': '滞后（实际/预计）', 'src.evidence': '依据', 'scmd.raise_frequency': '加密监测', 'scmd.restore_frequency': '恢复监测频次', 'scmd.retain_sample': '超标留样', 'scmd.sync_clock': '校时',
     'inc.drill': '发起演练', 'inc.drill.site': '演练点位', 'inc.drill.param': '指标', 'inc.drillTag': '演练',
     'step.relation': '关系', 'step.jur': '属地', 'step.owner': '责任单位', 'step.action': '措施', 'step.deadline': '时限',
     'inc.back': '全部事件',
@@ -80,7 +80,7 @@ const I18N = {
     'range.24h': '24 h', 'range.7d': '7 days', 'range.30d': '30 days', 'range.1y': '1 year',
     'inc.active': 'Active', 'inc.all': 'All', 'inc.none': 'No incidents', 'inc.opened': 'Opened', 'inc.level': 'Level',
     'inc.jur': 'Jurisdictions', 'inc.site': 'Origin', 'inc.acked': 'Acknowledged', 'inc.ack': 'Acknowledge', 'inc.resolve': 'Resolve', 'inc.resolve.confirm': 'Resolve this incident? Everyone notified will be sent the End of Alert.',
-    'inc.receipt': 'Confirm receipt', 'inc.done': 'Done', 'inc.log': 'Audit trail', 'inc.notifications': 'Notifications', 'inc.stationCommands': 'Station commands', 'scmd.raise_frequency': 'Raise frequency', 'scmd.restore_frequency': 'Restore frequency', 'scmd.retain_sample': 'Retain a sample', 'scmd.sync_clock': 'Clock check',
+    'inc.receipt': 'Confirm receipt', 'inc.done': 'Done', 'inc.log': 'Audit trail', 'inc.notifications': 'Notifications', 'inc.stationCommands': 'Station commands', 'inc.sources': 'Upstream sources, by evidence', 'src.none': 'No upstream site to rank', 'src.score': 'Score', 'src.lag': 'Lag (seen / expected)', 'src.evidence': 'Evidence', 'scmd.raise_frequency': 'Raise frequency', 'scmd.restore_frequency': 'Restore frequency', 'scmd.retain_sample': 'Retain a sample', 'scmd.sync_clock': 'Clock check',
     'inc.drill': 'Start drill', 'inc.drill.site': 'Drill site', 'inc.drill.param': 'Parameter', 'inc.drillTag': 'drill',
     'step.relation': 'Relation', 'step.jur': 'Jurisdiction', 'step.owner': 'Owner', 'step.action': 'Action', 'step.deadline': 'Deadline',
     'inc.back': 'All incidents',
@@ -471,7 +471,7 @@ async function renderIncidents(only) {
   const names = Object.fromEntries(sites.data.items.map((s) => [s.id, s.name]));
   const juris = Object.fromEntries((caches.rivers?.data.jurisdictions || []).map((j) => [j.id, j.name]));
   // A refresh keeps the audit trails that were open.
-  const opened = new Set([...document.querySelectorAll('article[data-incident] details[open]')].map((d) => d.closest('article').dataset.incident));
+  const opened = new Set([...document.querySelectorAll('article[data-incident] details[open]:not([data-sources])')].map((d) => d.closest('article').dataset.incident));
   view().innerHTML = only ? `
     <div class="toolbar"><a href="#/incidents" data-testid="back">← ${esc(t('inc.back'))}</a></div>
     <div class="incidents single" data-testid="incident-page">${incidentCard(details[0].data, names, juris)}</div>` : `
@@ -487,6 +487,7 @@ async function renderIncidents(only) {
   view().querySelectorAll('article[data-incident]').forEach((a) => { if (opened.has(a.dataset.incident)) a.querySelector('details').open = true; });
   view().querySelectorAll('[data-filter]').forEach((b) => b.addEventListener('click', () => { state.incFilter = b.dataset.filter; route(); }));
   view().querySelectorAll('[data-action]').forEach((b) => b.addEventListener('click', () => act(b)));
+  view().querySelectorAll('details[data-sources]').forEach((d) => d.addEventListener('toggle', () => { if (d.open && !d.dataset.loaded) loadSources(d, names); }));
   $('#drill')?.addEventListener('click', (e) => command(e.target, '/api/v1/drills', { site: $('#drill-site').value, parameter: $('#drill-param').value }));
 }
 // escalatedTo reads a step's escalated_to ("jurisdiction/role,…", ids) as names.
@@ -537,7 +538,23 @@ function incidentCard(d, names, juris) {
     <details><summary>${esc(t('inc.log'))} (${d.log.length}) · ${esc(t('inc.notifications'))} (${d.notifications.length})</summary>
       <table>${d.log.map((l) => `<tr><td>${esc(fmtTime(l.at))}</td><td>${esc(l.actor)}</td><td>${esc(l.action)}</td><td>${esc(l.detail)}</td></tr>`).join('')}</table>
       <table>${d.notifications.map((n) => `<tr><td>${esc(fmtTime(n.at))}</td><td>${esc(n.channel)}</td><td>${esc(n.recipient)}</td><td>${esc(n.kind)}</td><td><span class="tag ${n.status === 'sent' ? 'good' : n.status === 'inhibited' || n.status === 'released' ? 'warn' : 'bad'}">${esc(n.status)}</span> ${esc(n.error || '')}</td></tr>`).join('')}</table>
-    </details></article>`;
+    </details>
+    <details data-sources="${esc(inc.id)}"><summary>${esc(t('inc.sources'))}</summary><p class="muted">…</p></details></article>`;
+}
+// The upstream source ranking (溯源, docs/sources.md), loaded when its details are opened.
+async function loadSources(d, names) {
+  d.dataset.loaded = '1';
+  const min = (s) => (s === null ? '–' : `${Math.round(s / 60)} min`);
+  try {
+    const rep = (await api(`/api/v1/incidents/${encodeURIComponent(d.dataset.sources)}/sources`)).data;
+    d.querySelector('p').outerHTML = rep.candidates.length ? `<table data-testid="sources"><thead><tr><th>#</th><th>${esc(t('col.site'))}</th><th>${esc(t('src.score'))}</th><th>${esc(t('src.lag'))}</th><th>${esc(t('src.evidence'))}</th></tr></thead>
+      <tbody>${rep.candidates.map((c, i) => `<tr data-site="${esc(c.site)}"><td>${i + 1}</td><td><a href="#/site/${encodeURIComponent(c.site)}">${esc(names[c.site] || c.name)}</a><div class="muted">${esc(t('kind.' + c.kind))} · ${fmtNum(c.distance_km)} km</div></td>
+        <td><strong>${fmtNum(c.score)}</strong></td><td>${esc(min(c.observed_lag_s))} / ${esc(min(c.expected_lag_s))}</td><td>${c.evidence.map(esc).join('<br>')}</td></tr>`).join('')}</tbody></table>`
+      : `<p class="muted">${esc(t('src.none'))}</p>`;
+  } catch (e) {
+    d.dataset.loaded = '';
+    if (e.status !== 401) d.querySelector('p').textContent = e.message;
+  }
 }
 // The host commands the incident's playbooks asked of the stations and what each station
 // answered: the raised reporting interval, its restore, a retained sample.
