@@ -1,8 +1,11 @@
 package incident
 
 import (
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/notify"
 )
 
 // Delivery is one attempt to deliver one queued notification.
@@ -90,13 +93,25 @@ func (e *Engine) FinishDelivery(d Delivery, err error, permanent bool) Changes {
 	}
 	o.LastError = err.Error()
 	t.record(st, o, statusFailed, err.Error())
-	if permanent || o.Attempts >= e.cfg.MaxAttempts {
+	// A target that asked to wait (Retry-After, a robot's rate-limit code) or whose rate
+	// limit held the message back (nothing sent: not an attempt that used up the budget)
+	// is tried again no earlier than it said.
+	var ra *notify.RetryAfterError
+	throttled := errors.As(err, &ra)
+	if permanent || o.Attempts >= e.cfg.MaxAttempts && !(throttled && ra.Held) {
 		o.Status = statusFailed
 		t.log(st, "notification_failed", actorResponder, fmt.Sprintf("%s to %s/%s/%s via %s after %d attempts: %v", o.Kind, o.Jurisdiction, o.Role, o.Name, o.Channel, o.Attempts, err), "")
 		return t.finish()
 	}
 	o.Status = statusPending
-	o.NextAt = t.now.Add(e.backoff(o.Attempts))
+	wait := e.backoff(o.Attempts)
+	switch {
+	case throttled && ra.Held:
+		wait = ra.After // the bucket refills then; the backoff of real failures does not apply
+	case throttled:
+		wait = max(wait, ra.After)
+	}
+	o.NextAt = t.now.Add(wait)
 	return t.finish()
 }
 

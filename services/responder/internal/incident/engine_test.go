@@ -659,3 +659,62 @@ func BenchmarkIncidentLifecycle(b *testing.B) {
 		}
 	}
 }
+
+func TestAThrottledDeliveryWaitsAsItsTargetAsked(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       error
+		attempts  int // failures before this one (the budget is MaxAttempts, 8)
+		wantRetry time.Duration
+		wantGone  bool // failed for good
+	}{
+		{"a plain failure backs off 2 s", errors.New("connection refused"), 0, 2 * time.Second, false},
+		{"Retry-After beyond the backoff is honoured", &notify.RetryAfterError{After: time.Minute, Err: errors.New("HTTP 429")}, 0, time.Minute, false},
+		{"Retry-After below the backoff keeps the backoff", &notify.RetryAfterError{After: time.Second, Err: errors.New("HTTP 429")}, 2, 8 * time.Second, false},
+		{"the last attempt that was sent and refused ends it", &notify.RetryAfterError{After: time.Minute, Err: errors.New("HTTP 429")}, 7, 0, true},
+		{"held by the rate limit, nothing was sent: it does not use up the budget", &notify.RetryAfterError{After: 3 * time.Second, Held: true, Err: errors.New("rate limited")}, 7, 3 * time.Second, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, clk := newEngine(t)
+			mustEvent(t, e, exceed("ev1", "T2", "nh3n", 3.2, 1.0, t0), OutcomeOpened)
+			ds, _ := e.StartDeliveries(1)
+			d := ds[0]
+			for range tt.attempts {
+				e.FinishDelivery(d, errors.New("connection refused"), false)
+				clk.Advance(time.Hour)
+				again, _ := e.StartDeliveries(100)
+				i := slices.IndexFunc(again, func(x Delivery) bool { return x.Key == d.Key })
+				if i < 0 {
+					t.Fatal("no retry of the delivery")
+				}
+				d = again[i]
+				for _, o := range again {
+					if o.Key != d.Key {
+						e.FinishDelivery(o, nil, false)
+					}
+				}
+			}
+			ch := e.FinishDelivery(d, tt.err, false)
+			gone := slices.ContainsFunc(logsOf(ch), func(l message.LogEntry) bool { return l.Action == "notification_failed" })
+			if gone != tt.wantGone {
+				t.Fatalf("failed for good %v, want %v", gone, tt.wantGone)
+			}
+			if tt.wantGone {
+				return
+			}
+			due := func() bool {
+				ds, _ := e.StartDeliveries(100)
+				return slices.ContainsFunc(ds, func(x Delivery) bool { return x.Key == d.Key })
+			}
+			clk.Advance(tt.wantRetry - 10*time.Millisecond)
+			if due() {
+				t.Fatalf("retried before %v", tt.wantRetry)
+			}
+			clk.Advance(20 * time.Millisecond)
+			if !due() {
+				t.Fatalf("not retried after %v", tt.wantRetry)
+			}
+		})
+	}
+}
