@@ -14,6 +14,7 @@
 #   RWBENCH_ARGS   extra rwbench flags, e.g. "-steps kafka,clickhouse" or "-throughput 40s"
 #                  (bin/rwbench -h lists them)
 #   RIVERWATCH_*, KAFKA_PORT, CLICKHOUSE_TCP_PORT, ...  as for the other scripts (env.sh)
+#   RIVERWATCH_CLUSTER=1  on the local cluster (three brokers, two ClickHouse replicas)
 set -euo pipefail
 
 RW_NAME=bench
@@ -32,8 +33,14 @@ trap '"$RW_LOCAL_DIR/infra.sh" down --started-only >&2' EXIT
 mkdir -p "$ROOT/bin"
 go build -o "$ROOT/bin/rwbench" ./bench/cmd/rwbench
 
-export RIVERWATCH_KAFKA_BROKERS="$RW_HOST:$KAFKA_PORT"
-export RIVERWATCH_CLICKHOUSE_ADDR="$RW_HOST:$CLICKHOUSE_TCP_PORT"
+if [[ ${RIVERWATCH_CLUSTER:-0} == 1 ]]; then
+  # On the local cluster (infra.sh started it): its three brokers, raw Kafka included, and
+  # clickhouse-1 with the schema ON CLUSTER (docs/scaling.md, figures on the cluster).
+  rw_cluster_env
+else
+  export RIVERWATCH_KAFKA_BROKERS="$RW_HOST:$KAFKA_PORT"
+  export RIVERWATCH_CLICKHOUSE_ADDR="$RW_HOST:$CLICKHOUSE_TCP_PORT"
+fi
 # shellcheck disable=SC2086 # RWBENCH_ARGS is a list of flags
 "$ROOT/bin/rwbench" -root "$ROOT" ${RWBENCH_ARGS:-}
 rw_log "done in $((($(rw_now_ms) - t0) / 1000)) s"
