@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"net/url"
+	"time"
+)
 
 // Gateway configures ingestion (pkg/hj212, services/gateway/internal/gateway, services/gateway).
 type Gateway struct {
@@ -248,6 +251,10 @@ type Responder struct {
 	// WebhookURL is where contacts with an empty target are sent (the local sink in
 	// development).
 	WebhookURL string `mapstructure:"webhook_url"`
+	// DashboardURL is the dashboard's address as the people notified reach it: every
+	// notification links to <DashboardURL>/#/incidents/<id>, where a duty officer confirms
+	// receipt and acknowledges (from the phone, in the robot's message). Empty: no link.
+	DashboardURL string `mapstructure:"dashboard_url"`
 	// WebhookSecret is the HMAC-SHA256 key of generic webhooks whose contact has no secret.
 	// The default is the public development secret (DevelopmentWebhookSecret), which
 	// production mode refuses, as it refuses an empty one.
@@ -294,7 +301,8 @@ func defaultResponder() Responder {
 	return Responder{
 		Listen: "127.0.0.1:8083", GroupWindow: 6 * time.Hour, TimeScale: 1,
 		WebhookURL: "http://127.0.0.1:8085/hook", WebhookSecret: DevelopmentWebhookSecret,
-		SMTPFrom: "riverwatch@localhost", StateTopic: "riverwatch.responder-state",
+		DashboardURL: "http://127.0.0.1:8080",
+		SMTPFrom:     "riverwatch@localhost", StateTopic: "riverwatch.responder-state",
 		TickInterval: time.Second, MaxEventAge: 24 * time.Hour, Retain: 7 * 24 * time.Hour,
 		DeliveryTimeout: 10 * time.Second, Workers: 4,
 		MaxAttempts: 8, RetryBase: 2 * time.Second, RetryMax: 5 * time.Minute,
@@ -318,6 +326,11 @@ func (r Responder) Validate() error {
 	v.positive("responder.retry_max", r.RetryMax)
 	if r.RetryMax < r.RetryBase {
 		v.add("responder.retry_max", "%v must be ≥ responder.retry_base (%v)", r.RetryMax, r.RetryBase)
+	}
+	if r.DashboardURL != "" {
+		if u, err := url.Parse(r.DashboardURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.add("responder.dashboard_url", "%q is not an http(s) URL", r.DashboardURL)
+		}
 	}
 	return v.err()
 }

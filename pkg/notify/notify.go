@@ -23,6 +23,17 @@ type Message struct {
 	Colour       string `json:"colour,omitempty"`
 	Drill        bool   `json:"drill"`
 	Attempt      int    `json:"attempt"`
+	// Link is the incident's page on the dashboard (responder.dashboard_url), where the
+	// recipient confirms receipt and acknowledges; empty: none.
+	Link string `json:"link,omitempty"`
+}
+
+// linkLine is how a message's Link reads under its text in the channels that show text.
+func linkLine(m Message) string {
+	if m.Link == "" {
+		return ""
+	}
+	return "\n\n详情与签收 Details: " + m.Link
 }
 
 // Target is where a message goes.

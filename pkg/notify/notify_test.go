@@ -201,3 +201,53 @@ contacts:
 		})
 	}
 }
+
+func TestEveryChannelCarriesTheIncidentLink(t *testing.T) {
+	const link = "https://rw.example.gov.cn/#/incidents/inc-1"
+	linked := msg
+	linked.Link = link
+	tests := []struct {
+		name string
+		send func(t *testing.T, m Message) string // what the receiver got, as text
+	}{
+		{"wecom markdown links it", func(t *testing.T, m Message) string {
+			srv, got := server(t, 200, `{"errcode":0}`)
+			if err := (&WeCom{Client: srv.Client()}).Send(context.Background(), Target{Address: srv.URL}, m); err != nil {
+				t.Fatal(err)
+			}
+			var w WeComMessage
+			_ = json.Unmarshal((<-got).body, &w)
+			return w.Markdown.Content
+		}},
+		{"dingtalk markdown links it", func(t *testing.T, m Message) string {
+			srv, got := server(t, 200, `{"errcode":0}`)
+			if err := (&DingTalk{Client: srv.Client()}).Send(context.Background(), Target{Address: srv.URL}, m); err != nil {
+				t.Fatal(err)
+			}
+			var d DingTalkMessage
+			_ = json.Unmarshal((<-got).body, &d)
+			return d.Markdown.Text
+		}},
+		{"the webhook's JSON has it", func(t *testing.T, m Message) string {
+			srv, got := server(t, 200, `{}`)
+			if err := (&Webhook{Client: srv.Client()}).Send(context.Background(), Target{Address: srv.URL, Secret: "s"}, m); err != nil {
+				t.Fatal(err)
+			}
+			var w struct {
+				Link string `json:"link"`
+			}
+			_ = json.Unmarshal((<-got).body, &w)
+			return w.Link
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.send(t, linked); !strings.Contains(got, link) {
+				t.Errorf("the receiver got %q, without the link %s", got, link)
+			}
+			if got := tt.send(t, msg); strings.Contains(got, "/#/incidents/") || strings.Contains(got, "详情与签收") {
+				t.Errorf("without a link the receiver got %q", got)
+			}
+		})
+	}
+}

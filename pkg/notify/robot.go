@@ -32,7 +32,7 @@ type WeComMessage struct {
 func (w *WeCom) Send(ctx context.Context, t Target, m Message) error {
 	var body WeComMessage
 	body.MsgType = "markdown"
-	body.Markdown.Content = "**" + m.Subject + "**\n" + m.Body
+	body.Markdown.Content = "**" + m.Subject + "**\n" + m.Body + markdownLink(m)
 	return postRobot(ctx, w.Client, t.Address, body, m.Key, ChannelWeCom)
 }
 
@@ -58,7 +58,7 @@ func (d *DingTalk) Send(ctx context.Context, t Target, m Message) error {
 	var body DingTalkMessage
 	body.MsgType = "markdown"
 	body.Markdown.Title = m.Subject
-	body.Markdown.Text = "#### " + m.Subject + "\n" + m.Body
+	body.Markdown.Text = "#### " + m.Subject + "\n" + m.Body + markdownLink(m)
 	addr := t.Address
 	if t.Secret != "" {
 		now := time.Now
@@ -126,4 +126,13 @@ func postRobot(ctx context.Context, c *http.Client, addr string, body any, key, 
 			return &PermanentError{Err: fmt.Errorf("%s: robot refused: %d %s", what, a.ErrCode, a.ErrMsg)}
 		}
 	})
+}
+
+// markdownLink is a message's Link as the robots' markdown shows it: a tap opens the
+// incident's page.
+func markdownLink(m Message) string {
+	if m.Link == "" {
+		return ""
+	}
+	return "\n\n[详情与签收 Details](" + m.Link + ")"
 }

@@ -42,7 +42,7 @@ const DefaultSMSParamRunes = 35
 
 // SMSParamFields are the fields of a notification a template variable may carry; a
 // template's params name them, and the variables have the same names.
-var smsParamFields = []string{"subject", "level", "incident", "kind", "recipient", "jurisdiction", "role", "body"}
+var smsParamFields = []string{"subject", "level", "incident", "kind", "recipient", "jurisdiction", "role", "body", "link"}
 
 // SMSTemplate is one approved template of the provider: its code, and the variables it
 // declares (each filled from the notification field of the same name, SMSParamFields).
@@ -166,7 +166,7 @@ func (c *SMSConfig) template(m Message) (string, []string, []string) {
 	}
 	fields := map[string]string{
 		"subject": m.Subject, "level": m.Level, "incident": m.IncidentID, "kind": m.Kind,
-		"recipient": m.Recipient, "jurisdiction": m.Jurisdiction, "role": m.Role, "body": m.Body,
+		"recipient": m.Recipient, "jurisdiction": m.Jurisdiction, "role": m.Role, "body": m.Body, "link": m.Link,
 	}
 	limit := c.ParamMaxRunes
 	if limit == 0 {
@@ -175,6 +175,9 @@ func (c *SMSConfig) template(m Message) (string, []string, []string) {
 	vals := make([]string, len(params))
 	for i, p := range params {
 		vals[i] = truncateRunes(fields[p], limit)
+		if p == "link" {
+			vals[i] = fields[p] // a cut URL leads nowhere; the template's own limit applies
+		}
 	}
 	return tp.Code, params, vals
 }

@@ -128,7 +128,7 @@ func (s *SMTP) Compose(to string, m Message) []byte {
 	h("Content-Type", "text/plain; charset=UTF-8")
 	h("Content-Transfer-Encoding", "base64")
 	b.WriteString("\r\n")
-	enc := base64.StdEncoding.EncodeToString([]byte(m.Body + "\r\n"))
+	enc := base64.StdEncoding.EncodeToString([]byte(m.Body + linkLine(m) + "\r\n"))
 	for len(enc) > 76 {
 		b.WriteString(enc[:76] + "\r\n")
 		enc = enc[76:]

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -727,7 +728,7 @@ func (r *Responder) deliver(ctx context.Context, d incident.Delivery) {
 	msg := notify.Message{
 		Key: d.Key, IncidentID: d.IncidentID, StepID: d.StepID, Kind: d.Kind, Jurisdiction: d.Jurisdiction,
 		Role: d.Role, Recipient: d.Name, Subject: d.Subject, Body: d.Body, Level: d.Level, Colour: d.Colour,
-		Drill: d.Drill, Attempt: d.Attempt,
+		Drill: d.Drill, Attempt: d.Attempt, Link: r.link(d.IncidentID),
 	}
 	start := time.Now()
 	// Scrubbed again (the sender may not be notify.Channels): the error text is logged and
@@ -746,6 +747,14 @@ func (r *Responder) deliver(ctx context.Context, d incident.Delivery) {
 	if err := r.flush(ctx); err != nil {
 		r.log.Warn("recording a delivery failed; will retry", "key", d.Key, "err", err)
 	}
+}
+
+// link is an incident's page on the dashboard (responder.dashboard_url), empty without one.
+func (r *Responder) link(incidentID string) string {
+	if r.rc.DashboardURL == "" {
+		return ""
+	}
+	return strings.TrimRight(r.rc.DashboardURL, "/") + "/#/incidents/" + url.PathEscape(incidentID)
 }
 
 // address looks the contact's address up by its key (the outbox in the state topic holds

@@ -34,6 +34,7 @@ const webhookSecret = "integration-secret"
 type received struct {
 	Key, Jurisdiction, Role, Format, Text, Kind, StepID string
 	Who                                                 string // the target URL's who= (a rota's person)
+	Link                                                string // the incident's page (webhook only)
 }
 
 // receiver stands for every jurisdiction's endpoint (/<jurisdiction>/<role>/<format>). It
@@ -75,7 +76,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err := json.Unmarshal(body, &nm); err != nil || nm.Key != key {
 			rc.t.Errorf("webhook body %s: %v", body, err)
 		}
-		m.Text, m.Kind, m.StepID = nm.Subject+"\n"+nm.Body, nm.Kind, nm.StepID
+		m.Text, m.Kind, m.StepID, m.Link = nm.Subject+"\n"+nm.Body, nm.Kind, nm.StepID, nm.Link
 	case "wecom":
 		var wm notify.WeComMessage
 		_ = json.Unmarshal(body, &wm)
@@ -390,6 +391,10 @@ func TestExceedanceNotifiesUpAndDownstreamAndSurvivesSIGKILL(t *testing.T) {
 		}
 		return incID != ""
 	})
+	// Every message links to the incident's page on the dashboard (responder.dashboard_url).
+	if m := assigned("urumqi", "river_chief_office", "webhook")[0]; m.Link != "http://127.0.0.1:8080/#/incidents/"+incID {
+		t.Errorf("the verify message links to %q, want the incident's page", m.Link)
+	}
 	// A resolve written to the topic without the api's key, by someone who could reach
 	// Kafka, must change nothing (review finding H4); the genuine commands after it apply.
 	key, err := message.LoadCommandKey(cfg.Kafka.CommandsKeyFile)
