@@ -48,6 +48,10 @@
 // verdict comes from prediction.verified / .refuted and the network's neighbours:
 // pollution_confirmed lifts the inhibition with an escalation.
 //
+// An open incident none of whose sites is in the network any more (sites.yaml changed while
+// it was open) is resolved and closed at the next tick, with the sites named, instead of
+// escalating to people who cannot act on it.
+//
 // Playbook durations are divided by Config.TimeScale, so demos and tests can run a one-hour
 // deadline in a minute or a second.
 package incident

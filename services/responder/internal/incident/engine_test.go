@@ -718,3 +718,40 @@ func TestAThrottledDeliveryWaitsAsItsTargetAsked(t *testing.T) {
 		})
 	}
 }
+
+func TestAnIncidentWhoseSitesLeftTheNetworkIsClosedNotEscalated(t *testing.T) {
+	e, clk := newEngine(t)
+	mustEvent(t, e, exceed("ev1", "T2", "nh3n", 3.2, 1.0, t0), OutcomeOpened)
+	id, _ := e.IncidentOf("ev1")
+	ds, _ := e.StartDeliveries(100)
+	for _, d := range ds {
+		e.FinishDelivery(d, nil, false)
+	}
+	// sites.yaml lost the site while the incident was open (restored from the state topic).
+	st, _ := e.State(id)
+	st.Incident.Site, st.Incident.Sites = "T2-removed", []string{"T2-removed"}
+	clk.Advance(time.Second)
+	ch := e.Tick()
+	inc, _ := e.Get(id)
+	if inc.Status != message.IncidentClosed || inc.ClosedAt == nil {
+		t.Fatalf("status %s, want closed", inc.Status)
+	}
+	var reasons []string
+	for _, l := range logsOf(ch) {
+		if l.Action == "closed" || l.Action == "resolved" {
+			reasons = append(reasons, l.Detail)
+		}
+	}
+	if len(reasons) != 2 || !strings.Contains(reasons[0], "T2-removed") || !strings.Contains(reasons[0], "sites.yaml") {
+		t.Errorf("resolved and closed with %q, want the missing site named", reasons)
+	}
+	eoa, _ := e.StartDeliveries(100)
+	if len(eoa) == 0 || slices.ContainsFunc(eoa, func(d Delivery) bool { return d.Kind != KindEndOfAlert }) {
+		t.Errorf("after closing, %d deliveries, want only End of Alert to those told", len(eoa))
+	}
+	// Nothing escalates later.
+	clk.Advance(48 * time.Hour)
+	if ch := e.Tick(); slices.ContainsFunc(logsOf(ch), func(l message.LogEntry) bool { return l.Action == "escalated" }) {
+		t.Error("a closed incident escalated")
+	}
+}

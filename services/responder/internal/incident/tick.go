@@ -22,6 +22,17 @@ func (e *Engine) Tick() Changes {
 		pb, _ := e.books.Book(inc.Playbook)
 		switch inc.Status {
 		case message.IncidentOpen, message.IncidentAcknowledged:
+			if gone := e.sitesGone(inc); gone != "" {
+				// Nobody can act on a site the network no longer has (sites.yaml changed
+				// while the incident was open): it is closed with the reason, not escalated
+				// forever; those told hear the End of Alert.
+				reason := "none of its sites (" + gone + ") is in sites.yaml any more"
+				e.resolve(t, st, actorResponder, reason, "")
+				now := t.now
+				inc.Status, inc.ClosedAt = message.IncidentClosed, &now
+				t.log(st, "closed", actorResponder, reason, "")
+				continue
+			}
 			if len(inc.SilencedBy) == 0 && len(inc.InhibitedBy) == 0 {
 				// A silenced incident does not escalate: nobody was told, so nobody failed
 				// to acknowledge (its steps' escalation delays restart when it is released).
@@ -53,6 +64,20 @@ func (e *Engine) Tick() Changes {
 	}
 	e.forgetSilences(t)
 	return t.finish()
+}
+
+// sitesGone lists an incident's sites when none of them is in the network, else "".
+func (e *Engine) sitesGone(inc *message.Incident) string {
+	sites := inc.Sites
+	if len(sites) == 0 && inc.Site != "" {
+		sites = []string{inc.Site}
+	}
+	for _, id := range sites {
+		if _, ok := e.net.Site(id); ok {
+			return ""
+		}
+	}
+	return strings.Join(sites, ", ")
 }
 
 func inFlight(st *State) bool {
