@@ -55,9 +55,14 @@ func Migrations() []Migration {
 			Up: func(Schema) []string { return nil },
 			AddColumns: func(Schema) []ColumnAdd {
 				out := []ColumnAdd{{Table: readingsTable, Column: "below_dl"}}
+				// Rows stored before the migration read as detected and, without a way to
+				// tell their manual samples apart, as automatic: the statistics of every
+				// valid reading, so that no month loses its automatic data and the report
+				// sets aside no manual sample it did not set aside before (docs/reports.md).
+				defaults := map[string]string{"auto_valid": "valid", "auto_sum": "value_sum", "auto_min": "value_min", "auto_max": "value_max"}
 				for _, t := range []tableSpec{fiveMinTable, hourlyTable, dailyTable} {
 					for _, c := range rollupColumnsV9 {
-						out = append(out, ColumnAdd{Table: t, Column: c.name})
+						out = append(out, ColumnAdd{Table: t, Column: c.name, Default: defaults[c.name]})
 					}
 				}
 				return out
@@ -72,6 +77,9 @@ func Migrations() []Migration {
 type ColumnAdd struct {
 	Table  tableSpec
 	Column string // a column of Table's spec
+	// Default, when set, is the expression the rows stored before read the column as
+	// (ClickHouse computes it from their other columns); otherwise the type's default.
+	Default string
 }
 
 // addColumn adds one column where it is missing: the table (the _local one and then the
@@ -100,17 +108,21 @@ func addColumn(ctx context.Context, conn Conn, s Schema, a ColumnAdd) error {
 		if n > 0 {
 			continue
 		}
-		if err := conn.Exec(ctx, addColumnSQL(s, name, a.Column, colType)); err != nil {
+		if err := conn.Exec(ctx, addColumnSQL(s, name, a.Column, colType, a.Default)); err != nil {
 			return fmt.Errorf("add column %s.%s: %w", name, a.Column, err)
 		}
 	}
 	return nil
 }
 
-// addColumnSQL is the ALTER that appends a column (the type's default fills the rows
-// stored before it).
-func addColumnSQL(s Schema, table, column, colType string) string {
-	return fmt.Sprintf("ALTER TABLE %s%s ADD COLUMN %s %s", s.Table(table), s.onCluster(), quoteIdent(column), colType)
+// addColumnSQL is the ALTER that appends a column; def (or the type's default) fills the
+// rows stored before it.
+func addColumnSQL(s Schema, table, column, colType, def string) string {
+	q := fmt.Sprintf("ALTER TABLE %s%s ADD COLUMN %s %s", s.Table(table), s.onCluster(), quoteIdent(column), colType)
+	if def != "" {
+		q += " DEFAULT " + def
+	}
+	return q
 }
 
 // fiveMinUp creates readings_5min and fills it from the readings already stored, so that

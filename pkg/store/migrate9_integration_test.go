@@ -56,6 +56,11 @@ func TestMigrationNineAddsTheNonDetectColumnsToAnArchiveOfEight(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if err := conn.Exec(ctx, "INSERT INTO "+s.Table(TableReadingsDaily)+" (site, parameter, day, unit, samples, valid, hours, value_sum, value_min, value_max, last_value, last_at, version) "+
+		"SELECT 'STH-S2', 'nh3n', toDate('2026-03-02'), 'mg/L', toUInt64(3), toUInt64(2), toUInt8(2), 1.5, 0.5, 1.0, 1.0, toDateTime(1772409600), toUInt64(1)"); err != nil {
+		t.Fatal(err)
+	}
+
 	ran, err := Migrate(ctx, conn, s, quiet())
 	if err != nil {
 		t.Fatalf("migrate from 8: %v", err)
@@ -88,6 +93,18 @@ func TestMigrationNineAddsTheNonDetectColumnsToAnArchiveOfEight(t *testing.T) {
 	}
 	if value != 0.004 || belowDL != 0 {
 		t.Errorf("a reading stored before migration 9 reads value %v below_dl %d, want 0.004 and 0", value, belowDL)
+	}
+	// A rollup row stored before reads as automatic data: every valid reading, none below
+	// the detection limit.
+	var nd, autoValid, autoND uint64
+	var autoSum, autoMin, autoMax float64
+	if err := conn.QueryRow(ctx, "SELECT below_dl, auto_valid, auto_sum, auto_min, auto_max, auto_below_dl FROM "+s.Table(TableReadingsDaily)).
+		Scan(&nd, &autoValid, &autoSum, &autoMin, &autoMax, &autoND); err != nil {
+		t.Fatal(err)
+	}
+	if nd != 0 || autoValid != 2 || autoSum != 1.5 || autoMin != 0.5 || autoMax != 1.0 || autoND != 0 {
+		t.Errorf("a daily row stored before migration 9 reads below_dl %d auto %d/%v/%v/%v/%d, want 0 and the row's valid statistics 2/1.5/0.5/1/0",
+			nd, autoValid, autoSum, autoMin, autoMax, autoND)
 	}
 	if ran, err := Migrate(ctx, conn, s, quiet()); err != nil || len(ran) != 0 {
 		t.Errorf("second migrate: ran %v, %v; want nothing", ran, err)
