@@ -40,9 +40,9 @@ type Item struct {
 	// BelowDL: the item's Rtd or Avg was written as a detection limit with the HJ/T 91-2002
 	// non-detect mark, "0.01L" (not in HJ 212, which has no non-detect flag; some data
 	// loggers forward a laboratory analyser's result so): the value is the limit.
-	BelowDL bool
-	EFlag                      string // equipment flag
-	SampleTime                 string // sampling time, yyyyMMddHHmmss
+	BelowDL    bool
+	EFlag      string // equipment flag
+	SampleTime string // sampling time, yyyyMMddHHmmss
 	// Err is why the item cannot be used (ReasonBadItem, ReasonBadValue, ReasonBadFlag), nil
 	// when it parsed. The other items of the upload are unaffected.
 	Err *Error
