@@ -1,0 +1,142 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/services/api/internal/api"
+	"github.com/riverwatch/riverwatch/services/api/internal/api/apitest"
+)
+
+// seedReading is one valid reading of STH-S1 in March 2026 (local days), automatic
+// (hourly) or manual (lab), detected or a non-detect at the value as its limit.
+type seedReading struct {
+	param   string
+	value   float64
+	manual  bool
+	belowDL bool
+}
+
+func seedMarch(t *testing.T, st *apitest.MemStore, loc *time.Location, rs []seedReading) {
+	t.Helper()
+	for i, r := range rs {
+		at := time.Date(2026, 3, 10, 0, 0, 0, 0, loc).Add(time.Duration(i) * time.Hour)
+		interval := message.IntervalHour
+		if r.manual {
+			interval = message.IntervalSample
+		}
+		st.AddReadings(message.Reading{ID: message.ReadingID("STH-S1", r.param, interval, at), Site: "STH-S1", Parameter: r.param,
+			Value: r.value, Unit: "mg/L", Interval: interval, Flag: "N", ObservedAt: at, BelowDL: r.belowDL})
+	}
+}
+
+// The report counts a non-detect at half its limit (环办监测函〔2020〕82号, point 7) and shows
+// it: the limit with L when every reading was below it, a count otherwise. Volatile phenol's
+// limits are Ⅰ–Ⅱ 0.002, Ⅲ 0.005, Ⅳ 0.01: "0.01L" counted as the limit would be Ⅳ, at half
+// it is Ⅲ.
+func TestTheComplianceReportCountsANonDetectAtHalfItsLimitAndShowsIt(t *testing.T) {
+	cases := []struct {
+		name     string
+		readings []seedReading
+		class    string
+		want     []api.NonDetectItem
+	}{
+		{"two 0.01L phenol samples are Ⅲ (0.005), shown as 0.01L",
+			[]seedReading{{"phenol", 0.01, true, true}, {"phenol", 0.01, true, true}, {"nh3n", 0.4, false, false}},
+			"III", []api.NonDetectItem{{Parameter: "phenol", Name: "挥发酚", Readings: 2, NonDetects: 2, Limit: ptr(0.01), Text: "挥发酚 0.01L"}}},
+		{"0.01L and 0.004 average 0.0045, Ⅲ, one of two not detected",
+			[]seedReading{{"phenol", 0.01, true, true}, {"phenol", 0.004, true, false}, {"nh3n", 0.4, false, false}},
+			"III", []api.NonDetectItem{{Parameter: "phenol", Name: "挥发酚", Readings: 2, NonDetects: 1, Text: "挥发酚 1/2 未检出"}}},
+		{"a 0.003L phenol sample counts 0.0015 (Ⅰ): NH3-N keeps the site at Ⅱ",
+			[]seedReading{{"phenol", 0.003, true, true}, {"nh3n", 0.4, false, false}},
+			"II", []api.NonDetectItem{{Parameter: "phenol", Name: "挥发酚", Readings: 1, NonDetects: 1, Limit: ptr(0.003), Text: "挥发酚 0.003L"}}},
+		{"no non-detect, none listed",
+			[]seedReading{{"phenol", 0.004, true, false}, {"nh3n", 0.4, false, false}},
+			"III", []api.NonDetectItem{}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st := apitest.NewMemStore()
+			e := newEnv(t, func(o *api.Options) { o.Store = st })
+			seedMarch(t, st, e.net.Location, c.readings)
+			var rep api.ComplianceReport
+			e.do(t, "GET", "/api/v1/reports/compliance?from=2026-03-01&to=2026-04-01", admin, nil).decode(t, &rep)
+			sc := siteOf(rep.Months[0], "STH-S1")
+			if sc.Class != c.class {
+				t.Errorf("class %q, want %q", sc.Class, c.class)
+			}
+			if !slices.EqualFunc(sc.NonDetects, c.want, func(a, b api.NonDetectItem) bool {
+				return a.Parameter == b.Parameter && a.Name == b.Name && a.Readings == b.Readings && a.NonDetects == b.NonDetects &&
+					a.Text == b.Text && (a.Limit == nil) == (b.Limit == nil) && (a.Limit == nil || *a.Limit == *b.Limit)
+			}) {
+				t.Errorf("non-detects %+v, want %+v", sc.NonDetects, c.want)
+			}
+		})
+	}
+}
+
+
+// Automatic data take precedence over manual samples for pH, DO, CODMn, NH3-N, TP and TN
+// where a month has them (环办监测函〔2020〕82号); for the other items both count.
+func TestAutomaticDataTakePrecedenceOverManualSamplesForTheAutomaticItems(t *testing.T) {
+	cases := []struct {
+		name                   string
+		readings               []seedReading
+		class, source          string
+		auto, manual, setAside uint64
+		setAsideItems          []string
+	}{
+		// Both: (3×0.4 + 1.8)/4 = 0.75, Ⅲ. Automatic first: 0.4, Ⅱ.
+		{"automatic NH3-N sets the month's manual sample aside",
+			[]seedReading{{"nh3n", 0.4, false, false}, {"nh3n", 0.4, false, false}, {"nh3n", 0.4, false, false}, {"nh3n", 1.8, true, false}},
+			"II", api.DataSourceAutomatic, 3, 0, 1, []string{"nh3n"}},
+		// 1.5 < 1.8 ≤ 2.0: Ⅴ.
+		{"without automatic NH3-N the manual sample decides",
+			[]seedReading{{"nh3n", 1.8, true, false}},
+			"V", api.DataSourceManual, 0, 1, 0, []string{}},
+		// COD is not measured automatically by the method's stations: (3×14 + 26)/4 = 17, Ⅲ.
+		{"COD's manual sample counts beside the automatic ones",
+			[]seedReading{{"cod", 14, false, false}, {"cod", 14, false, false}, {"cod", 14, false, false}, {"cod", 26, true, false}},
+			"III", api.DataSourceMixed, 3, 1, 0, []string{}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st := apitest.NewMemStore()
+			e := newEnv(t, func(o *api.Options) { o.Store = st })
+			seedMarch(t, st, e.net.Location, c.readings)
+			var rep api.ComplianceReport
+			e.do(t, "GET", "/api/v1/reports/compliance?from=2026-03-01&to=2026-04-01", admin, nil).decode(t, &rep)
+			for _, p := range []api.PeriodReport{rep.Months[0], rep.Period} {
+				sc := siteOf(p, "STH-S1")
+				if sc.Class != c.class || sc.DataSource != c.source || sc.AutomaticReadings != c.auto || sc.ManualReadings != c.manual ||
+					sc.ManualSetAside != c.setAside || !slices.Equal(sc.SetAsideItems, c.setAsideItems) {
+					t.Errorf("%s: class %q source %q automatic %d manual %d set aside %d %v; want %q %q %d %d %d %v", p.Label,
+						sc.Class, sc.DataSource, sc.AutomaticReadings, sc.ManualReadings, sc.ManualSetAside, sc.SetAsideItems,
+						c.class, c.source, c.auto, c.manual, c.setAside, c.setAsideItems)
+				}
+			}
+			res := e.do(t, "GET", "/api/v1/reports/compliance?from=2026-03-01&to=2026-04-01&format=csv", admin, nil)
+			rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(res.body, []byte("\uFEFF")))).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rows[0][15:]; !slices.Equal(got, []string{"non_detects", "data_source", "automatic_readings", "manual_readings", "manual_set_aside"}) {
+				t.Fatalf("csv header %v", rows[0])
+			}
+			for _, row := range rows[1:] {
+				if row[0] == "2026-03" && row[1] == "site" && row[2] == "STH-S1" && (row[5] != romanOf(c.class) || row[16] != c.source) {
+					t.Errorf("csv row %v: class %s, source %s", row, c.class, c.source)
+				}
+			}
+		})
+	}
+}
+
+// romanOf is the class's roman numeral as the report prints it.
+func romanOf(class string) string {
+	return map[string]string{"I": "Ⅰ", "II": "Ⅱ", "III": "Ⅲ", "IV": "Ⅳ", "V": "Ⅴ"}[class]
+}
