@@ -584,3 +584,38 @@ func TestTheIncidentCardListsItsStationCommandsAndTheirAnswers(t *testing.T) {
 		t.Errorf("station command row %q, want time, %q, time", cells, want)
 	}
 }
+
+// The reports page shows, per site, its non-detects as HJ/T 91 writes them and what its
+// assessment rests on: STH-D2 has automatic NH3-N (apitest.Seed) and gets a manual NH3-N
+// sample, which the automatic data set aside, and two lab phenol samples below 0.002.
+func TestReportsPageShowsNonDetectsAndTheDataSource(t *testing.T) {
+	h := newHarness(t)
+	at := h.fix.Now.Truncate(time.Hour).Add(-5 * time.Hour)
+	if at.In(h.net.Location).Year() != h.fix.Now.In(h.net.Location).Year() {
+		t.Skip("the first hours of a year: the seeded samples would fall in the year before")
+	}
+	lab := func(param string, v float64, at time.Time, belowDL bool) message.Reading {
+		return message.Reading{ID: message.ReadingID("STH-D2", param, message.IntervalSample, at), Site: "STH-D2", Parameter: param,
+			Value: v, Unit: "mg/L", Interval: message.IntervalSample, Flag: message.FlagNormal, ObservedAt: at, ReceivedAt: at,
+			Source: message.SourceCSV, BelowDL: belowDL}
+	}
+	h.store.AddReadings(lab("nh3n", 1.8, at, false), lab("phenol", 0.002, at, true), lab("phenol", 0.002, at.Add(-time.Hour), true))
+	h.signIn("dev-admin-token", "zh")
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/reports"),
+		chromedp.WaitVisible(`body[data-ready="reports"] tr[data-site="STH-D2"] [data-testid="non-detects"]`),
+	)
+	nd := get(h, chromedp.Evaluate[string](`document.querySelector('tr[data-site="STH-D2"] [data-testid="non-detects"]').textContent.trim()`))
+	src := get(h, chromedp.Evaluate[string](`document.querySelector('tr[data-site="STH-D2"] [data-testid="data-source"]').textContent.trim()`))
+	other := get(h, chromedp.Evaluate[string](`document.querySelector('tr[data-site="STH-S2"] [data-testid="data-source"]').textContent.trim()`))
+	h.shot("reports-non-detects")
+	if nd != "挥发酚 0.002L" {
+		t.Errorf("STH-D2 non-detects %q, want 挥发酚 0.002L", nd)
+	}
+	if !strings.HasPrefix(src, "自动+手工") || !strings.Contains(src, "−1 nh3n") {
+		t.Errorf("STH-D2 data source %q, want 自动+手工 with the set-aside NH3-N sample (−1 nh3n)", src)
+	}
+	if other != "自动监测" {
+		t.Errorf("STH-S2 data source %q, want 自动监测", other)
+	}
+}

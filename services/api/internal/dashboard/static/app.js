@@ -36,6 +36,8 @@ const I18N = {
     'rep.targetv': '2025年目标', 'rep.meets': '达标', 'rep.corrected': '人工更正数据', 'rep.months': '逐月断面水质类别', 'rep.period': '时段',
     'rep.rivers': '河流水质评价（2011年评价办法）', 'rep.method': '方法', 'rep.share3': 'Ⅰ～Ⅲ类比例',
     'rep.csv': '下载CSV', 'rep.sections': '断面数', 'rep.yes': '达标', 'rep.no': '未达标', 'rep.na': '—', 'rep.insufficient': '数据不足',
+    'rep.nondetect': '未检出项（按检出限一半计）', 'rep.source': '数据来源', 'src.automatic': '自动监测', 'src.manual': '手工监测', 'src.mixed': '自动+手工',
+    'rep.setaside': '自动数据优先，未采用手工数据',
     'method.mean_concentration': '平均浓度法', 'method.class_share': '断面类别比例法',
     'drill.year': '应急演练年度评估', 'drill.list': '演练评分（逐项措施）', 'drill.jur': '属地', 'drill.drills': '参演次数',
     'drill.steps': '措施（按时/超时/未完成）', 'drill.share': '按时完成率', 'drill.receipt': '签收用时（中位数）', 'drill.ack': '确认接警用时（中位数）',
@@ -87,6 +89,8 @@ const I18N = {
     'rep.targetv': '2025 target', 'rep.meets': 'Met', 'rep.corrected': 'Corrected readings', 'rep.months': 'Monthly class of each site', 'rep.period': 'Period',
     'rep.rivers': 'River ratings (2011 method)', 'rep.method': 'Method', 'rep.share3': 'Share Ⅰ–Ⅲ',
     'rep.csv': 'Download CSV', 'rep.sections': 'Sections', 'rep.yes': 'met', 'rep.no': 'not met', 'rep.na': '—', 'rep.insufficient': 'insufficient data',
+    'rep.nondetect': 'Non-detects (at half the limit)', 'rep.source': 'Data', 'src.automatic': 'automatic', 'src.manual': 'manual', 'src.mixed': 'automatic + manual',
+    'rep.setaside': 'automatic data take precedence; manual samples not used',
     'method.mean_concentration': 'mean concentration', 'method.class_share': 'class share',
     'drill.year': 'Emergency drills of the year', 'drill.list': 'Drill scores (each step)', 'drill.jur': 'Jurisdiction', 'drill.drills': 'Drills',
     'drill.steps': 'Steps (met/late/missed)', 'drill.share': 'Deadlines met', 'drill.receipt': 'Median to receipt', 'drill.ack': 'Median to acknowledge',
@@ -629,8 +633,9 @@ async function renderReports() {
       <tbody>${rep.period.indicators.map((i) => `<tr><td>${esc(state.lang === 'en' ? i.name_en : i.name)}</td><td class="num">${i.of ? `${pct(i.value)} <span class="muted">(${i.count}/${i.of})</span>` : '-'}</td>
         <td class="num">${i.direction === 'min' ? '≥ ' : '≤ '}${pct(i.target)}</td><td>${yn(i.meets)}</td></tr>`).join('')}</tbody></table></div>
     <div class="card"><h2 class="flush">${esc(t('rep.months'))}</h2>
-      <table class="grid"><thead><tr><th>${esc(t('col.site'))}</th><th>${esc(t('col.target'))}</th>${months.map((m) => `<th>${esc(m.label.slice(5))}</th>`).join('')}<th>${esc(t('rep.period'))}</th><th>${esc(t('rep.meets'))}</th><th>${esc(t('col.pollutants'))}</th><th class="num">${esc(t('rep.corrected'))}</th></tr></thead>
-      <tbody>${sites.map((sc) => `<tr><td>${esc(sc.name)}</td><td>${roman(sc.target_class)}</td>${months.map((m) => cell(m.sites.find((x) => x.site === sc.site))).join('')}${cell(sc)}<td>${yn(sc.meets_target)}</td><td>${esc(sc.main_pollutants)}</td><td class="num">${sc.corrected_readings || 0}</td></tr>`).join('')}</tbody></table></div>
+      <table class="grid"><thead><tr><th>${esc(t('col.site'))}</th><th>${esc(t('col.target'))}</th>${months.map((m) => `<th>${esc(m.label.slice(5))}</th>`).join('')}<th>${esc(t('rep.period'))}</th><th>${esc(t('rep.meets'))}</th><th>${esc(t('col.pollutants'))}</th><th class="num">${esc(t('rep.corrected'))}</th><th>${esc(t('rep.nondetect'))}</th><th>${esc(t('rep.source'))}</th></tr></thead>
+      <tbody>${sites.map((sc) => `<tr data-site="${esc(sc.site)}"><td>${esc(sc.name)}</td><td>${roman(sc.target_class)}</td>${months.map((m) => cell(m.sites.find((x) => x.site === sc.site))).join('')}${cell(sc)}<td>${yn(sc.meets_target)}</td><td>${esc(sc.main_pollutants)}</td><td class="num">${sc.corrected_readings || 0}</td>
+        <td data-testid="non-detects">${esc((sc.non_detects || []).map((n) => n.text).join('、'))}</td><td data-testid="data-source">${sourceText(sc)}</td></tr>`).join('')}</tbody></table></div>
     <div class="card"><h2 class="flush">${esc(t('rep.rivers'))}</h2>
       <table data-testid="rivers"><thead><tr><th>${esc(t('col.river'))}</th><th>${esc(t('rep.method'))}</th><th class="num">${esc(t('rep.sections'))}</th><th>${esc(t('col.class'))}</th><th class="num">${esc(t('rep.share3'))}</th><th>${esc(t('col.pollutants'))}</th></tr></thead>
       <tbody>${rep.period.rivers.map((r) => `<tr><td>${esc(r.name)}</td><td>${esc(t('method.' + r.method))}</td><td class="num">${r.rated}/${r.sections}</td>
@@ -641,6 +646,14 @@ async function renderReports() {
   $('#rep-csv').addEventListener('click', () => download(`/api/v1/reports/compliance?${q}&format=csv`, `compliance_${year}.csv`));
   $('#drill-csv').addEventListener('click', () => download(`/api/v1/reports/drills?year=${year}&format=csv`, `drills_${year}.csv`));
   $('#drill-list-csv').addEventListener('click', () => download(`/api/v1/drills?${q}&format=csv`, `drills_${year}_steps.csv`));
+}
+
+// sourceText says what a site's assessment rests on, and which manual samples the automatic
+// data set aside (环办监测函〔2020〕82号: automatic data first for the automatic items).
+function sourceText(sc) {
+  if (!sc.data_source) return '';
+  const aside = sc.manual_set_aside ? ` <span class="muted" title="${esc(t('rep.setaside'))}">(−${sc.manual_set_aside} ${esc((sc.set_aside_items || []).join(', '))})</span>` : '';
+  return `${esc(t('src.' + sc.data_source))}${aside}`;
 }
 
 // Drill scores (docs/reports.md): the year per jurisdiction, then every step of the year's drills.
