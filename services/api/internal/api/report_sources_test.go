@@ -140,3 +140,35 @@ func TestAutomaticDataTakePrecedenceOverManualSamplesForTheAutomaticItems(t *tes
 func romanOf(class string) string {
 	return map[string]string{"I": "Ⅰ", "II": "Ⅱ", "III": "Ⅲ", "IV": "Ⅳ", "V": "Ⅴ"}[class]
 }
+
+// A site's latest non-detect shows as the limit with below_dl, and is judged at half the
+// limit: phenol "0.01L" is 0.005, Class Ⅲ (meets Ⅲ), not 0.01 (Ⅳ, and STH-S1's target Ⅱ
+// missed by more); a detected 0.01 is Ⅳ.
+func TestTheLatestNonDetectIsShownAsSuchAndJudgedAtHalfItsLimit(t *testing.T) {
+	cases := []struct {
+		name    string
+		belowDL bool
+		class   string
+	}{
+		{"0.01L is judged 0.005, Ⅲ", true, "III"},
+		{"a detected 0.01 is Ⅳ", false, "IV"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st := apitest.NewMemStore()
+			e := newEnv(t, func(o *api.Options) { o.Store = st })
+			at := e.now.Add(-time.Hour)
+			st.AddReadings(message.Reading{ID: "p", Site: "STH-S1", Parameter: "phenol", Value: 0.01, Unit: "mg/L", Flag: "N",
+				Interval: message.IntervalSample, ObservedAt: at, BelowDL: c.belowDL})
+			var s api.SiteView
+			e.do(t, "GET", "/api/v1/sites/STH-S1", admin, nil).decode(t, &s)
+			if len(s.Latest) != 1 {
+				t.Fatalf("latest %+v", s.Latest)
+			}
+			l := s.Latest[0]
+			if l.Value != 0.01 || l.BelowDL != c.belowDL || l.Class != c.class || s.Class != c.class {
+				t.Errorf("latest %+v, site class %q; want value 0.01 below_dl %v class %s", l, s.Class, c.belowDL, c.class)
+			}
+		})
+	}
+}

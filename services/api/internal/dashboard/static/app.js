@@ -374,7 +374,7 @@ async function renderSite(id) {
     <h2>${esc(t('site.latest'))}</h2>
     <table><thead><tr><th>${esc(t('col.param'))}</th><th class="num">${esc(t('col.value'))}</th><th>${esc(t('col.class'))}</th><th class="num">${esc(t('col.limit'))}</th><th>${esc(t('col.time'))}</th></tr></thead>
     <tbody>${(s.latest || []).map((l) => `<tr><td>${esc(state.lang === 'en' ? l.name_en : l.name)} <span class="muted">${esc(l.parameter)}</span></td>
-      <td class="num ${l.meets === false ? 'overdue' : ''}">${fmtNum(l.value)} ${esc(l.unit)}</td><td>${l.class ? badge(l.class) : ''}</td>
+      <td class="num ${l.meets === false ? 'overdue' : ''}">${fmtNum(l.value)}${l.below_dl ? '<span data-testid="below-dl">L</span>' : ''} ${esc(l.unit)}</td><td>${l.class ? badge(l.class) : ''}</td>
       <td class="num">${l.limit ? fmtNum(l.limit) : ''}</td><td>${esc(fmtTime(l.observed_at))}${l.flag !== 'N' ? ` <span class="tag warn">${esc(l.flag)}</span>` : ''}</td></tr>`).join('')}</tbody></table></div>
     <div class="toolbar">
       ${Object.keys(RANGES).map((r) => `<button type="button" class="seg ${r === state.range ? 'on' : ''}" data-range="${esc(r)}">${esc(t('range.' + r))}</button>`).join('')}
