@@ -142,8 +142,8 @@ func romanOf(class string) string {
 }
 
 // A site's latest non-detect shows as the limit with below_dl, and is judged at half the
-// limit: phenol "0.01L" is 0.005, Class Ⅲ (meets Ⅲ), not 0.01 (Ⅳ, and STH-S1's target Ⅱ
-// missed by more); a detected 0.01 is Ⅳ.
+// limit: phenol "0.01L" is 0.005, Class Ⅲ (STH-S1's target met), not 0.01 (Ⅳ, missed); a
+// detected 0.01 is Ⅳ.
 func TestTheLatestNonDetectIsShownAsSuchAndJudgedAtHalfItsLimit(t *testing.T) {
 	cases := []struct {
 		name    string
