@@ -211,4 +211,3 @@ func TestTheMonthlyCSVHasTheReportsFigures(t *testing.T) {
 		}
 	}
 }
-

@@ -79,7 +79,6 @@ func TestTheComplianceReportCountsANonDetectAtHalfItsLimitAndShowsIt(t *testing.
 	}
 }
 
-
 // Automatic data take precedence over manual samples for pH, DO, CODMn, NH3-N, TP and TN
 // where a month has them (环办监测函〔2020〕82号); for the other items both count.
 func TestAutomaticDataTakePrecedenceOverManualSamplesForTheAutomaticItems(t *testing.T) {
