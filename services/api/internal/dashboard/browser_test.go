@@ -619,3 +619,45 @@ func TestReportsPageShowsNonDetectsAndTheDataSource(t *testing.T) {
 		t.Errorf("STH-S2 data source %q, want 自动监测", other)
 	}
 }
+
+// The reports page lists the year's months with their compliance and links to each month's
+// printable report (月报), which shows the month's sites, chart and incidents.
+func TestReportsPageLinksEachMonthToItsPrintableMonthlyReport(t *testing.T) {
+	h := newHarness(t)
+	loc := h.net.Location
+	now := h.fix.Now.In(loc)
+	if now.Month() == time.January {
+		t.Skip("January: the year has no complete month to report yet")
+	}
+	prev := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, loc).AddDate(0, -1, 0).Format("2006-01")
+	h.signIn("dev-admin-token", "zh")
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/reports"),
+		chromedp.WaitVisible(`body[data-ready="reports"] [data-testid="monthly-months"]`),
+	)
+	months := get(h, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="monthly-months"] tbody tr').length`))
+	met := get(h, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector('[data-testid="monthly-months"] tr[data-month=%q] [data-testid="monthly-met"]').textContent`, prev)))
+	if months != int(now.Month()) || met == "-" {
+		t.Errorf("months table: %d rows (want %d), %s met %q", months, int(now.Month()), prev, met)
+	}
+	h.do(
+		chromedp.Click(fmt.Sprintf(`tr[data-month=%q] a[data-testid="monthly-link"]`, prev)),
+		chromedp.WaitVisible(`body[data-ready="monthly"] [data-testid="monthly-sites"]`),
+	)
+	title := get(h, chromedp.Text(`[data-testid="monthly-title"]`))
+	sites := get(h, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="monthly-sites"] tbody tr').length`))
+	bars := get(h, chromedp.Evaluate[int](`[...document.querySelectorAll('[data-testid="class-count"]')].reduce((n, el) => n + Number(el.textContent), 0)`))
+	meeting := get(h, chromedp.Text(`[data-testid="monthly-meeting"]`))
+	h.shot("monthly-report")
+	y, m := prev[:4], strings.TrimPrefix(prev[5:], "0")
+	if title != "昌吉市河流水质月报（"+y+"年"+m+"月）" {
+		t.Errorf("title %q", title)
+	}
+	if sites != 8 {
+		t.Errorf("%d site rows, want the 8 sections and sources", sites)
+	}
+	// The chart counts the rated sites; the counter says met/rated.
+	if rated := meeting[strings.Index(meeting, "/")+1:]; rated != fmt.Sprint(bars) || met != meeting {
+		t.Errorf("chart counts %d sites, counter %q, months table %q: they must agree", bars, meeting, met)
+	}
+}
