@@ -49,6 +49,9 @@ type Point struct {
 	Max   float64   `json:"max"`
 	Count uint64    `json:"count"`          // readings in the bucket (1 for raw)
 	Flag  string    `json:"flag,omitempty"` // raw only: the HJ 212 data flag
+	// BelowDL, raw only: a non-detect, Value being the detection limit (0.01L). Buckets
+	// count it at half the limit.
+	BelowDL bool `json:"below_dl,omitempty"`
 }
 
 // EventQuery selects events.

@@ -149,13 +149,13 @@ func (r *Reader) SeriesSQL(q SeriesQuery) (string, error) {
 	switch q.Resolution {
 	case ResolutionRaw:
 		return fmt.Sprintf(`SELECT parameter, unit, observed_at, observed_ms, value,
-    ifNull(value_min, value), ifNull(value_max, value), toUInt64(1), flag
+    ifNull(value_min, value), ifNull(value_max, value), toUInt64(1), flag, below_dl
 FROM %s FINAL
 WHERE %s AND observed_at >= %s AND observed_at < %s
 ORDER BY parameter, observed_at, observed_ms
 %s`, r.table(TableReadings), where, unix(q.From), unix(q.To), limitBy), nil
 	case ResolutionHour:
-		return fmt.Sprintf(`SELECT parameter, unit, hour, toUInt16(0), value_sum / valid, value_min, value_max, valid, ''
+		return fmt.Sprintf(`SELECT parameter, unit, hour, toUInt16(0), value_sum / valid, value_min, value_max, valid, '', toUInt8(0)
 FROM %s FINAL
 WHERE %s AND hour >= %s AND hour < %s AND valid > 0
 ORDER BY parameter, hour
@@ -163,7 +163,7 @@ ORDER BY parameter, hour
 	case ResolutionDay:
 		// day is a local date of the archiver's time zone (the network's): read it as a
 		// date and place the bucket at that local midnight.
-		return fmt.Sprintf(`SELECT parameter, unit, toDateTime(day, 'UTC'), toUInt16(0), value_sum / valid, value_min, value_max, valid, ''
+		return fmt.Sprintf(`SELECT parameter, unit, toDateTime(day, 'UTC'), toUInt16(0), value_sum / valid, value_min, value_max, valid, '', toUInt8(0)
 FROM %s FINAL
 WHERE %s AND day >= toDate(%s) AND day <= toDate(%s) AND valid > 0
 ORDER BY parameter, day
@@ -214,9 +214,10 @@ func (r *Reader) scanSeries(ctx context.Context, q SeriesQuery, param func(param
 			name, unit, flag string
 			t                time.Time
 			ms               uint16
+			belowDL          uint8
 			p                Point
 		)
-		if err := rows.Scan(&name, &unit, &t, &ms, &p.Value, &p.Min, &p.Max, &p.Count, &flag); err != nil {
+		if err := rows.Scan(&name, &unit, &t, &ms, &p.Value, &p.Min, &p.Max, &p.Count, &flag, &belowDL); err != nil {
 			return fmt.Errorf("series %s: %w", q.Site, err)
 		}
 		if name != current {
@@ -227,7 +228,7 @@ func (r *Reader) scanSeries(ctx context.Context, q SeriesQuery, param func(param
 			skipped++
 			continue
 		}
-		p.T, p.Flag = withMs(t, ms), flag
+		p.T, p.Flag, p.BelowDL = withMs(t, ms), flag, belowDL == 1
 		if q.Resolution == ResolutionDay {
 			u := t.UTC()
 			p.T = time.Date(u.Year(), u.Month(), u.Day(), 0, 0, 0, 0, loc).UTC()

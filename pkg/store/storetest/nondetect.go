@@ -70,6 +70,24 @@ func nonDetectsAndAutomatic(t *testing.T, r Reader, s Seeder) {
 			t.Errorf("%s automatic: got %+v, want %+v", w.param, a, w.auto)
 		}
 	}
+	// Raw points say which reading was a non-detect; the hour of "0.01L" holds 0.005.
+	for _, c := range []struct {
+		resolution string
+		value      float64
+		belowDL    bool
+	}{{store.ResolutionRaw, 0.01, true}, {store.ResolutionHour, 0.005, false}} {
+		ss, err := r.Series(ctx, store.SeriesQuery{Site: "STH-S2", Parameters: []string{"phenol"}, From: start, To: start.Add(time.Hour),
+			Resolution: c.resolution, Location: loc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ss) != 1 || len(ss[0].Points) != 1 {
+			t.Fatalf("%s phenol series %+v, want one point", c.resolution, ss)
+		}
+		if p := ss[0].Points[0]; !near(p.Value, c.value) || p.BelowDL != c.belowDL {
+			t.Errorf("%s phenol point %+v, want value %v below_dl %v", c.resolution, p, c.value, c.belowDL)
+		}
+	}
 	latest, err := r.Latest(ctx, []string{"STH-S2"}, start)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"encoding/csv"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -169,5 +170,52 @@ func TestTheLatestNonDetectIsShownAsSuchAndJudgedAtHalfItsLimit(t *testing.T) {
 				t.Errorf("latest %+v, site class %q; want value 0.01 below_dl %v class %s", l, s.Class, c.belowDL, c.class)
 			}
 		})
+	}
+}
+
+// A raw non-detect is served with below_dl and its limit, in JSON and CSV; the hourly bucket
+// counts it at half the limit: 0.01L and 0.004 in one hour are a mean of 0.0045.
+func TestReadingsServeANonDetectAsSuchAndBucketsCountHalfItsLimit(t *testing.T) {
+	st := apitest.NewMemStore()
+	e := newEnv(t, func(o *api.Options) { o.Store = st })
+	hour := e.now.Truncate(time.Hour).Add(-2 * time.Hour)
+	for i, r := range []struct {
+		v       float64
+		belowDL bool
+	}{{0.01, true}, {0.004, false}} {
+		at := hour.Add(time.Duration(i+1) * 10 * time.Minute)
+		st.AddReadings(message.Reading{ID: message.ReadingID("STH-S1", "phenol", message.IntervalSample, at), Site: "STH-S1", Parameter: "phenol",
+			Value: r.v, Unit: "mg/L", Interval: message.IntervalSample, Flag: "N", ObservedAt: at, BelowDL: r.belowDL})
+	}
+	from := hour.Format(time.RFC3339)
+	cases := []struct {
+		resolution string
+		want       []api.Point
+	}{
+		{"raw", []api.Point{{Value: 0.01, Count: 1, BelowDL: true}, {Value: 0.004, Count: 1}}},
+		{"hour", []api.Point{{Value: 0.0045, Count: 2}}},
+	}
+	for _, c := range cases {
+		t.Run(c.resolution, func(t *testing.T) {
+			var body api.ReadingsResponse
+			e.do(t, "GET", "/api/v1/sites/STH-S1/readings?parameter=phenol&resolution="+c.resolution+"&from="+from, admin, nil).decode(t, &body)
+			if len(body.Series) != 1 || len(body.Series[0].Points) != len(c.want) {
+				t.Fatalf("series %+v", body.Series)
+			}
+			for i, p := range body.Series[0].Points {
+				w := c.want[i]
+				if math.Abs(p.Value-w.Value) > 1e-12 || p.Count != w.Count || p.BelowDL != w.BelowDL {
+					t.Errorf("point %d: %+v, want value %v count %d below_dl %v", i, p, w.Value, w.Count, w.BelowDL)
+				}
+			}
+		})
+	}
+	res := e.do(t, "GET", "/api/v1/sites/STH-S1/readings?format=csv&parameter=phenol&resolution=raw&from="+from, admin, nil)
+	rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(res.body, []byte("\uFEFF")))).ReadAll()
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("csv: %v %s", err, res.body)
+	}
+	if rows[0][11] != "below_dl" || rows[1][11] != "true" || rows[2][11] != "" || rows[1][6] != "0.01" {
+		t.Errorf("csv %v: the non-detect 0.01 with below_dl true, the detected value without", rows)
 	}
 }

@@ -431,7 +431,7 @@ func (m *MemStore) Series(_ context.Context, q api.SeriesQuery) ([]api.Series, e
 				if outside(r.ObservedAt, q.From, q.To) {
 					continue
 				}
-				pt := api.Point{T: r.ObservedAt.UTC(), Value: r.Value, Min: r.Value, Max: r.Value, Count: 1, Flag: r.Flag}
+				pt := api.Point{T: r.ObservedAt.UTC(), Value: r.Value, Min: r.Value, Max: r.Value, Count: 1, Flag: r.Flag, BelowDL: r.BelowDL}
 				if r.Min != nil {
 					pt.Min = *r.Min
 				}
@@ -468,14 +468,15 @@ func (m *MemStore) Series(_ context.Context, q api.SeriesQuery) ([]api.Series, e
 				if b.Before(from) || !b.Before(to) {
 					continue
 				}
+				v := r.StatValue() // a non-detect at half its limit, as the rollups count it
 				if cur == nil || !cur.T.Equal(b) {
 					flush()
-					cur = &api.Point{T: b, Min: r.Value, Max: r.Value}
+					cur = &api.Point{T: b, Min: v, Max: v}
 					sum = 0
 				}
 				cur.Count++
-				sum += r.Value
-				cur.Min, cur.Max = min(cur.Min, r.Value), max(cur.Max, r.Value)
+				sum += v
+				cur.Min, cur.Max = min(cur.Min, v), max(cur.Max, v)
 			}
 			flush()
 		}
