@@ -27,39 +27,51 @@ func monthlyEnv(t *testing.T) *env {
 	t.Helper()
 	st := apitest.NewMemStore()
 	e := newEnv(t, func(o *api.Options) { o.Store = st })
-	loc := e.net.Location
+	rs, incs := monthlySeed(e.net.Location)
+	st.AddReadings(rs...)
+	for _, inc := range incs {
+		st.PutIncident(inc)
+	}
+	return e
+}
+
+// monthlySeed is monthlyEnv's data, for any store. The readings of May at STH-S1 add an
+// automatic NH3-N hour of 0.8 beside the manual sample of 0.8, so the month is the same
+// whichever takes precedence, and a manual sample is set aside.
+func monthlySeed(loc *time.Location) ([]message.Reading, []message.Incident) {
+	var rs []message.Reading
 	add := func(site, param string, m time.Month, v float64, belowDL bool) {
 		at := time.Date(2026, m, 10, 8, 0, 0, 0, loc)
-		st.AddReadings(message.Reading{ID: message.ReadingID(site, param, message.IntervalSample, at), Site: site, Parameter: param,
-			Value: v, Unit: "mg/L", Interval: message.IntervalSample, Flag: "N", ObservedAt: at, BelowDL: belowDL})
+		rs = append(rs, message.Reading{ID: message.ReadingID(site, param, message.IntervalSample, at), Site: site, Parameter: param,
+			Value: v, Unit: "mg/L", Interval: message.IntervalSample, Flag: "N", ObservedAt: at, ReceivedAt: at, Source: message.SourceCSV, BelowDL: belowDL})
 	}
 	add("STH-S1", "nh3n", time.April, 1.2, false)
 	add("STH-S1", "nh3n", time.May, 0.8, false)
+	auto := time.Date(2026, time.May, 12, 8, 0, 0, 0, loc)
+	rs = append(rs, message.Reading{ID: message.ReadingID("STH-S1", "nh3n", message.IntervalHour, auto), Site: "STH-S1", Parameter: "nh3n",
+		Value: 0.8, Unit: "mg/L", Interval: message.IntervalHour, Flag: "N", ObservedAt: auto, ReceivedAt: auto, Source: message.SourceHJ212})
 	add("STH-S2", "nh3n", time.April, 0.4, false)
 	add("STH-S2", "nh3n", time.May, 1.8, false)
 	add("STH-D1", "nh3n", time.May, 0.4, false)
 	add("TTH-S2", "phenol", time.May, 0.01, true)
 	day := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 12, 0, 0, 0, loc).UTC() }
 	resolved := day(time.May, 21)
-	for _, inc := range []message.Incident{
-		{ID: "inc-santun", Title: "三屯河 氨氮超标", Status: message.IncidentResolved, Level: "IV", River: "santun", Site: "STH-S2",
-			Parameters: []string{"nh3n"}, Jurisdictions: []string{"changji"}, OpenedAt: day(time.May, 20), ResolvedAt: &resolved},
-		{ID: "inc-toutun", Title: "头屯河 石油类超标", Status: message.IncidentOpen, Level: "IV", River: "toutun", Site: "TTH-S2",
-			Parameters: []string{"petroleum"}, Jurisdictions: []string{"urumqi"}, OpenedAt: day(time.May, 28)},
-		{ID: "inc-april", Title: "四月", Status: message.IncidentResolved, Level: "IV", River: "santun", Site: "STH-S2",
-			Jurisdictions: []string{"changji"}, OpenedAt: day(time.April, 30), ResolvedAt: &resolved},
-		{ID: "drill-may", Title: "【演练】三屯河", Status: message.IncidentResolved, Level: "IV", River: "santun", Site: "STH-S1",
-			Jurisdictions: []string{"changji"}, Drill: true, OpenedAt: day(time.May, 10), ResolvedAt: &resolved},
-	} {
-		st.PutIncident(inc)
+	incs := []message.Incident{
+		{ID: "inc-santun", Version: 1, Title: "三屯河 氨氮超标", Status: message.IncidentResolved, Level: "IV", River: "santun", Site: "STH-S2",
+			Parameters: []string{"nh3n"}, Jurisdictions: []string{"changji"}, OpenedAt: day(time.May, 20), ResolvedAt: &resolved, UpdatedAt: resolved},
+		{ID: "inc-toutun", Version: 1, Title: "头屯河 石油类超标", Status: message.IncidentOpen, Level: "IV", River: "toutun", Site: "TTH-S2",
+			Parameters: []string{"petroleum"}, Jurisdictions: []string{"urumqi"}, OpenedAt: day(time.May, 28), UpdatedAt: day(time.May, 28)},
+		{ID: "inc-april", Version: 1, Title: "四月", Status: message.IncidentResolved, Level: "IV", River: "santun", Site: "STH-S2",
+			Parameters: []string{"nh3n"}, Jurisdictions: []string{"changji"}, OpenedAt: day(time.April, 30), ResolvedAt: &resolved, UpdatedAt: resolved},
+		{ID: "drill-may", Version: 1, Title: "【演练】三屯河", Status: message.IncidentResolved, Level: "IV", River: "santun", Site: "STH-S1",
+			Parameters: []string{"nh3n"}, Jurisdictions: []string{"changji"}, Drill: true, OpenedAt: day(time.May, 10), ResolvedAt: &resolved, UpdatedAt: resolved},
 	}
-	return e
+	return rs, incs
 }
 
-func TestTheMonthlyReportGivesEachSitesMonthBesideTheMonthBefore(t *testing.T) {
-	e := monthlyEnv(t)
-	var rep api.MonthlyReport
-	e.do(t, "GET", "/api/v1/reports/monthly?month=2026-05", admin, nil).decode(t, &rep)
+// checkMonthlyMay holds the report of May 2026 to monthlyEnv's hand-worked figures.
+func checkMonthlyMay(t *testing.T, rep api.MonthlyReport) {
+	t.Helper()
 	if rep.Month != "2026-05" || !rep.Complete || rep.Scope != "city" || rep.Assessment != api.AssessMonthly {
 		t.Errorf("month %s complete %v scope %s assessment %s", rep.Month, rep.Complete, rep.Scope, rep.Assessment)
 	}
@@ -85,10 +97,17 @@ func TestTheMonthlyReportGivesEachSitesMonthBesideTheMonthBefore(t *testing.T) {
 				sc.MeetsTarget, c.class, c.previous, c.change, c.meets)
 		}
 	}
+	if sc := sites["STH-S1"].Compliance; sc.DataSource != api.DataSourceAutomatic || sc.ManualSetAside != 1 {
+		t.Errorf("STH-S1 source %q set aside %d, want automatic with the manual NH3-N sample set aside", sc.DataSource, sc.ManualSetAside)
+	}
+	if nd := sites["TTH-S2"].Compliance.NonDetects; len(nd) != 1 || nd[0].Text != "挥发酚 0.01L" {
+		t.Errorf("TTH-S2 non-detects %+v, want 挥发酚 0.01L", nd)
+	}
 	if mp := sites["STH-S2"].Compliance.MainPollutants; mp != "氨氮(0.8)" {
 		t.Errorf("STH-S2 main pollutants %q, want 氨氮(0.8)", mp)
 	}
-	want := api.MonthlySummary{Sites: 8, Rated: 4, Meeting: 3, NoData: 4, Improved: 1, Worse: 1, Incidents: 2, Drills: 1, OpenAtEnd: 1, NonDetects: 1}
+	want := api.MonthlySummary{Sites: 8, Rated: 4, Meeting: 3, NoData: 4, Improved: 1, Worse: 1, Incidents: 2, Drills: 1, OpenAtEnd: 1,
+		NonDetects: 1, ManualAside: 1}
 	got := rep.Summary
 	share := got.MeetingShare
 	got.MeetingShare = nil
@@ -112,6 +131,13 @@ func TestTheMonthlyReportGivesEachSitesMonthBesideTheMonthBefore(t *testing.T) {
 	if len(rep.Indicators) != 5 || rep.Indicators[0].Of != 3 || rep.Indicators[0].Count != 2 {
 		t.Errorf("indicators %+v, want 5 with sections Ⅲ or better 2 of 3", rep.Indicators)
 	}
+}
+
+func TestTheMonthlyReportGivesEachSitesMonthBesideTheMonthBefore(t *testing.T) {
+	e := monthlyEnv(t)
+	var rep api.MonthlyReport
+	e.do(t, "GET", "/api/v1/reports/monthly?month=2026-05", admin, nil).decode(t, &rep)
+	checkMonthlyMay(t, rep)
 }
 
 func TestTheMonthlyReportOfOneRiverHasOnlyItsSitesIncidentsAndDrills(t *testing.T) {
