@@ -144,7 +144,10 @@
 //
 // Migrations are numbered Go steps (Migrations) applied at every start and by
 // `archiver migrate`; schema_migrations records each one after all its statements ran, and
-// every statement is idempotent, so running them again is a no-op. The DDL depends on the
+// every statement is idempotent, so running them again is a no-op. A column added to a
+// table that exists (Migration.AddColumns, from migration 9) is added only where
+// system.columns does not list it, since 18.16 has no ADD COLUMN IF NOT EXISTS; a table
+// created later has it from its spec. The DDL depends on the
 // server version (chstore.ServerVersion), gated as follows:
 //
 //	LowCardinality(String)     19.3+ (18.16 needs allow_experimental_low_cardinality_type;
