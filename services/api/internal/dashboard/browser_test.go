@@ -618,6 +618,15 @@ func TestReportsPageShowsNonDetectsAndTheDataSource(t *testing.T) {
 	if other != "自动监测" {
 		t.Errorf("STH-S2 data source %q, want 自动监测", other)
 	}
+	// The site page writes the latest phenol as its limit with L.
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/site/STH-D2"),
+		chromedp.WaitVisible(`body[data-ready="site"] [data-testid="below-dl"]`),
+	)
+	cell := get(h, chromedp.Evaluate[string](`document.querySelector('[data-testid="below-dl"]').parentElement.textContent.trim()`))
+	if cell != "0.0020L mg/L" {
+		t.Errorf("latest phenol cell %q, want 0.0020L mg/L", cell)
+	}
 }
 
 // The reports page lists the year's months with their compliance and links to each month's
