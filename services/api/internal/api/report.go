@@ -103,10 +103,16 @@ const (
 	DataSourceMixed     = "mixed"
 )
 
-// AutomaticFirst are the items for which automatic data, where a month has them, take
-// precedence over manual samples in the statistics (环办监测函〔2020〕82号; facts.md §2.1):
-// the automatic stations' pH, DO, CODMn, NH3-N, TP and TN.
-var AutomaticFirst = map[string]bool{"ph": true, "do": true, "codmn": true, "nh3n": true, "tp": true, "tn": true}
+// AutomaticFirst reports whether automatic data, where a month has them, take precedence
+// over manual samples of param in the statistics (环办监测函〔2020〕82号; facts.md §2.1): the
+// automatic stations' pH, DO, CODMn, NH3-N, TP and TN.
+func AutomaticFirst(param string) bool {
+	switch param {
+	case "ph", "do", "codmn", "nh3n", "tp", "tn":
+		return true
+	}
+	return false
+}
 
 // Data statuses of a site in a period.
 const (
@@ -304,7 +310,7 @@ func (s *Server) period(label string, from, to time.Time, sites []*network.Site,
 		}
 		st := monthStats(m)
 		manual := m.Count - min(m.Auto.Count, m.Count)
-		if AutomaticFirst[m.Parameter] && m.Auto.Count > 0 && manual > 0 {
+		if AutomaticFirst(m.Parameter) && m.Auto.Count > 0 && manual > 0 {
 			// Automatic data take precedence for this item: the month rests on them alone.
 			st, a.setAside = m.Auto, a.setAside+manual
 			manual = 0

@@ -219,3 +219,12 @@ func TestReadingsServeANonDetectAsSuchAndBucketsCountHalfItsLimit(t *testing.T) 
 		t.Errorf("csv %v: the non-detect 0.01 with below_dl true, the detected value without", rows)
 	}
 }
+
+func TestAutomaticFirstNamesTheAutomaticStationsItems(t *testing.T) {
+	for param, want := range map[string]bool{"ph": true, "do": true, "codmn": true, "nh3n": true, "tp": true, "tn": true,
+		"cod": false, "phenol": false, "temp": false, "turbidity": false} {
+		if got := api.AutomaticFirst(param); got != want {
+			t.Errorf("AutomaticFirst(%q) = %v, want %v", param, got, want)
+		}
+	}
+}
