@@ -37,8 +37,12 @@ type Item struct {
 	// Converted (折算) values, mainly for flue gas.
 	ZsRtd, ZsMin, ZsAvg, ZsMax Num
 	Flag                       string // data flag (N, F, M, S, D, C, T, B); empty when the item had none
-	EFlag                      string // equipment flag
-	SampleTime                 string // sampling time, yyyyMMddHHmmss
+	// BelowDL: the item's Rtd or Avg was written as a detection limit with the HJ/T 91-2002
+	// non-detect mark, "0.01L" (not in HJ 212, which has no non-detect flag; some data
+	// loggers forward a laboratory analyser's result so): the value is the limit.
+	BelowDL    bool
+	EFlag      string // equipment flag
+	SampleTime string // sampling time, yyyyMMddHHmmss
 	// Err is why the item cannot be used (ReasonBadItem, ReasonBadValue, ReasonBadFlag), nil
 	// when it parsed. The other items of the upload are unaffected.
 	Err *Error
@@ -185,6 +189,15 @@ func (it *Item) set(suffix, val string, v Version) *Error {
 	default:
 		return errorf(ReasonBadItem, "unknown suffix "+quote(suffix)+" of item "+quote(it.Code))
 	}
+	if (suffix == "Rtd" || suffix == "Avg") && len(val) > 1 && val[len(val)-1] == 'L' {
+		// "0.01L": below the detection limit 0.01 (HJ/T 91-2002).
+		f, ok := parseNumber(val[:len(val)-1])
+		if !ok || f < 0 {
+			return errorf(ReasonBadValue, it.Code+"-"+suffix+" "+quote(val)+" is not a detection limit with L")
+		}
+		*n, it.BelowDL = Value(f), true
+		return nil
+	}
 	f, ok := parseNumber(val)
 	if !ok {
 		return errorf(ReasonBadValue, it.Code+"-"+suffix+" "+quote(val)+" is not a plain decimal number")
@@ -276,6 +289,12 @@ func DataCP(dataTime time.Time, loc *time.Location, v Version, items []Item) (st
 			b = append(b, nv.suffix...)
 			b = append(b, '=')
 			b = AppendNumber(b, nv.n.V)
+			if it.BelowDL && (nv.suffix == "Rtd" || nv.suffix == "Avg") {
+				if nv.n.V < 0 {
+					return "", errorf(ReasonBadValue, it.Code+"-"+nv.suffix+" is a negative detection limit")
+				}
+				b = append(b, 'L')
+			}
 		}
 		if it.Flag != "" {
 			sep()

@@ -477,6 +477,46 @@ func TestParseDataMarksBadItemsAndKeepsTheOthers(t *testing.T) {
 	}
 }
 
+func TestParseDataReadsAnLSuffixAsANonDetect(t *testing.T) {
+	cases := []struct {
+		name, cp string
+		reason   string // "" when the item parses
+		value    float64
+		belowDL  bool
+		whichNum func(Item) Num
+	}{
+		{"a real-time 0.01L is the limit 0.01, below it", "w23002-Rtd=0.01L,w23002-Flag=N", "", 0.01, true, func(it Item) Num { return it.Rtd }},
+		{"a period mean 0.05L is the limit 0.05, below it", "w21003-Avg=0.05L,w21003-Flag=N", "", 0.05, true, func(it Item) Num { return it.Avg }},
+		{"a plain value is detected", "w21003-Rtd=0.05,w21003-Flag=N", "", 0.05, false, func(it Item) Num { return it.Rtd }},
+		{"L alone is no limit", "w23002-Rtd=L", ReasonBadValue, 0, false, nil},
+		{"a negative limit is refused", "w23002-Rtd=-0.01L", ReasonBadValue, 0, false, nil},
+		{"L on a minimum is not a non-detect mark", "w23002-Min=0.01L,w23002-Avg=0.02", ReasonBadValue, 0, false, nil},
+		{"a lower-case l is not the mark", "w23002-Rtd=0.01l", ReasonBadValue, 0, false, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := ParseData("DataTime=20240601090000;"+c.cp, V2017, shanghai)
+			if err != nil {
+				t.Fatal(err)
+			}
+			it := d.Items[0]
+			got := ""
+			if it.Err != nil {
+				got = it.Err.Reason
+			}
+			if got != c.reason {
+				t.Fatalf("reason %q (%v), want %q", got, it.Err, c.reason)
+			}
+			if c.reason != "" {
+				return
+			}
+			if n := c.whichNum(it); !n.Set || n.V != c.value || it.BelowDL != c.belowDL {
+				t.Errorf("item %+v: want value %v below_dl %v", it, c.value, c.belowDL)
+			}
+		})
+	}
+}
+
 func TestDataCPRoundTrip(t *testing.T) {
 	at := time.Date(2024, 6, 1, 1, 0, 0, 0, time.UTC) // 09:00 in Shanghai
 	items := []Item{
@@ -485,6 +525,8 @@ func TestDataCPRoundTrip(t *testing.T) {
 		{Code: "w00000", Cou: Value(360), Avg: Value(0.1), Flag: "N", EFlag: "A1", SampleTime: "20240601085000"},
 		Rtd("w01001", 0, ""),
 		Rtd("w01010", -0.5, "N"),
+		{Code: "w23002", Rtd: Value(0.0003), Flag: "N", BelowDL: true}, // 挥发酚 0.0003L
+		{Code: "w21016", Min: Value(0.004), Avg: Value(0.004), Max: Value(0.004), Flag: "N", BelowDL: true},
 	}
 	cp, err := DataCP(at, shanghai, V2017, items)
 	if err != nil {
@@ -508,6 +550,7 @@ func TestDataCPRoundTrip(t *testing.T) {
 	}
 	for _, bad := range [][]Item{
 		{Rtd("w-1", 1, "N")}, {Rtd("w01018", 1, "Q")}, {{Code: "w01018"}}, {Rtd("w01018", nan(), "N")},
+		{{Code: "w23002", Rtd: Value(-0.01), BelowDL: true}},
 	} {
 		if _, err := DataCP(at, shanghai, V2017, bad); err == nil {
 			t.Errorf("DataCP(%+v) accepted", bad)

@@ -95,6 +95,11 @@ func fastReading(data []byte, in Interner, r *Reading) bool {
 				break // encoding/json leaves the field as it was
 			}
 			r.Backfill, ok = p.boolean()
+		case "below_dl":
+			if p.null() {
+				break
+			}
+			r.BelowDL, ok = p.boolean()
 		case "observed_at":
 			ok = p.timeField(&r.ObservedAt)
 		case "received_at":

@@ -19,6 +19,10 @@ var readingJSONCases = []string{
 	`{"site":"S1","backfill":1}`,                    // wrong type
 	`{"site":"S1","backfill":"true"}`,               // wrong type
 	`{"site":"S1","backfill":tru}`,                  // bad literal
+	`{"site":"S1","value":0.01,"below_dl":true}`,
+	`{"site":"S1","below_dl":false}`,
+	`{"site":"S1","below_dl":true,"below_dl":null}`, // null leaves it as it was
+	`{"site":"S1","below_dl":"L"}`,                  // wrong type
 	`{"site":null,"value":null,"min":null,"observed_at":null}`,
 	`{"site":"S1","min":1,"min":null}`,
 	`{"site":"a\"b","parameter":"cod"}`,       // escape: encoding/json decides

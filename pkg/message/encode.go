@@ -49,6 +49,9 @@ func AppendReadingJSON(b []byte, r *Reading) []byte {
 	if r.Backfill {
 		b = append(b, `,"backfill":true`...)
 	}
+	if r.BelowDL {
+		b = append(b, `,"below_dl":true`...)
+	}
 	return append(b, '}')
 }
 

@@ -85,7 +85,26 @@ type Reading struct {
 	// clears no exceedance and pages nobody (docs/protocol.md). Absent (false) in the JSON
 	// of every live reading, so older consumers and records read the same.
 	Backfill bool `json:"backfill,omitempty"`
+	// BelowDL marks a non-detect (未检出): the analyte was below the method's detection
+	// limit, and Value is that limit (HJ/T 91-2002 writes it "0.01L"). Statistics count it
+	// as half the limit (环办监测函〔2020〕82号, point 7; StatValue); reports show it as a
+	// non-detect. Absent (false) in the JSON of every detected value.
+	BelowDL bool `json:"below_dl,omitempty"`
 }
+
+// StatValue is the value a reading enters means and sums with: the value, or half the
+// detection limit for a non-detect (环办监测函〔2020〕82号, point 7; facts.md §2.6).
+func (r *Reading) StatValue() float64 {
+	if r.BelowDL {
+		return r.Value / 2
+	}
+	return r.Value
+}
+
+// Manual reports whether a reading is a manual or laboratory sample (interval "lab"), as
+// against an automatic station's: where both exist, the method lets automatic data take
+// precedence for the automatically measured items (环办监测函〔2020〕82号; facts.md §2.1).
+func (r *Reading) Manual() bool { return r.Interval == IntervalSample }
 
 // NormalFlag reports whether r comes from an instrument working normally (its flag,
 // normalised, is FlagNormal): only such readings are judged as water quality.

@@ -150,3 +150,33 @@ func containsKey(doc []byte, key string) bool {
 	}
 	return walk(m)
 }
+
+func TestStatValueCountsANonDetectAtHalfItsDetectionLimit(t *testing.T) {
+	cases := []struct {
+		name string
+		r    Reading
+		want float64
+	}{
+		{"a detected value counts as it is", Reading{Value: 0.004}, 0.004},
+		{"a non-detect counts at half its limit (0.01L → 0.005)", Reading{Value: 0.01, BelowDL: true}, 0.005},
+		{"a zero limit stays zero", Reading{Value: 0, BelowDL: true}, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := c.r.StatValue(); got != c.want {
+				t.Errorf("StatValue() = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestManualIsTheLabInterval(t *testing.T) {
+	for _, c := range []struct {
+		interval string
+		want     bool
+	}{{IntervalSample, true}, {IntervalHour, false}, {IntervalRealtime, false}, {IntervalDay, false}, {"", false}} {
+		if got := (&Reading{Interval: c.interval}).Manual(); got != c.want {
+			t.Errorf("interval %q: Manual() = %v, want %v", c.interval, got, c.want)
+		}
+	}
+}

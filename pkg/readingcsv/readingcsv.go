@@ -18,7 +18,8 @@
 //	flag         HJ 212 data flag (optional, gateway)
 //	interval     rtd, min, hour, day or lab (optional, gateway)
 //	min, max     the period's extremes (optional, gateway)
-//	below_dl     true when the value is below the detection limit (optional, wqeval)
+//	below_dl     true when the value is below the detection limit, the value being the
+//	             limit (optional, gateway and wqeval)
 //	dl           the detection limit (optional, wqeval)
 //
 // Which optional columns a reader accepts is its Options' choice: the gateway refuses a

@@ -92,7 +92,8 @@
 //	    (Nullable: period min/max), interval_kind (rtd|min|hour|day|lab), flag (HJ 212; N
 //	    valid), observed_at, observed_ms, received_at, source (hj212|http|csv),
 //	    version (2⁶³−1 − received_at in ms, ReadingVersion: the first receipt of an id stands;
-//	    2⁶³ + corrected_at in ms for an explicit correction, CorrectionVersion)
+//	    2⁶³ + corrected_at in ms for an explicit correction, CorrectionVersion), below_dl
+//	    (UInt8, migration 9: 1 for a non-detect, whose value is the detection limit)
 //	rejected       ReplacingMergeTree PARTITION BY toYYYYMM(received_at)
 //	               ORDER BY (reason, received_at, id)
 //	    id, reason, detail, station, site, parameter, source, remote, raw, received_at,
@@ -124,11 +125,16 @@
 //	               ORDER BY (site, parameter, hour)
 //	    site, parameter, hour (UTC hour start), unit, samples (all readings), valid (flag
 //	    N), value_sum, value_min, value_max, last_value, last_at (over valid readings;
-//	    0 when valid = 0), version
+//	    0 when valid = 0), version, and since migration 9 below_dl (valid non-detects),
+//	    auto_valid, auto_sum, auto_min, auto_max, auto_below_dl (the same over the valid
+//	    automatic readings, interval_kind other than lab). A non-detect enters value_sum,
+//	    value_min, value_max and auto_* at half its detection limit (环办监测函〔2020〕82号,
+//	    point 7); last_value keeps the limit.
 //	readings_daily ReplacingMergeTree(version) PARTITION BY toYear(day)
 //	               ORDER BY (site, parameter, day)
 //	    site, parameter, day (local date), unit, samples, valid, hours (hours with valid
-//	    data), value_sum, value_min, value_max, last_value, last_at, version
+//	    data), value_sum, value_min, value_max, last_value, last_at, version, below_dl,
+//	    auto_valid, auto_sum, auto_min, auto_max, auto_below_dl
 //	schema_migrations ReplacingMergeTree ORDER BY version
 //	    version, name, applied_at, features
 //
@@ -138,7 +144,10 @@
 //
 // Migrations are numbered Go steps (Migrations) applied at every start and by
 // `archiver migrate`; schema_migrations records each one after all its statements ran, and
-// every statement is idempotent, so running them again is a no-op. The DDL depends on the
+// every statement is idempotent, so running them again is a no-op. A column added to a
+// table that exists (Migration.AddColumns, from migration 9) is added only where
+// system.columns does not list it, since 18.16 has no ADD COLUMN IF NOT EXISTS; a table
+// created later has it from its spec. The DDL depends on the
 // server version (chstore.ServerVersion), gated as follows:
 //
 //	LowCardinality(String)     19.3+ (18.16 needs allow_experimental_low_cardinality_type;

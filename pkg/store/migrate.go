@@ -27,6 +27,8 @@ type Migration struct {
 	Version int
 	Name    string
 	Up      func(Schema) []string
+	// AddColumns, when set, are columns added (where missing) after Up's statements.
+	AddColumns func(Schema) []ColumnAdd
 }
 
 // Migrations returns the archive's migrations in order.
@@ -49,7 +51,78 @@ func Migrations() []Migration {
 		{Version: 6, Name: "rollup_progress: how far the deferred rollup rebuilds have come", Up: create(rollupProgressTable)},
 		{Version: 7, Name: "silences: the latest snapshot of every silence", Up: create(silencesTable)},
 		{Version: 8, Name: "station_commands: host commands to stations and what became of them", Up: create(stationCommandsTable)},
+		{Version: 9, Name: "non-detects and automatic data: readings.below_dl, rollups below_dl and auto_*",
+			Up: func(Schema) []string { return nil },
+			AddColumns: func(Schema) []ColumnAdd {
+				out := []ColumnAdd{{Table: readingsTable, Column: "below_dl"}}
+				// Rows stored before the migration read as detected and, without a way to
+				// tell their manual samples apart, as automatic: the statistics of every
+				// valid reading, so that no month loses its automatic data and the report
+				// sets aside no manual sample it did not set aside before (docs/reports.md).
+				defaults := map[string]string{"auto_valid": "valid", "auto_sum": "value_sum", "auto_min": "value_min", "auto_max": "value_max"}
+				for _, t := range []tableSpec{fiveMinTable, hourlyTable, dailyTable} {
+					for _, c := range rollupColumnsV9 {
+						out = append(out, ColumnAdd{Table: t, Column: c.name, Default: defaults[c.name]})
+					}
+				}
+				return out
+			}},
 	}
+}
+
+// ColumnAdd is a column a migration adds to a table that exists. ClickHouse 18.16 has no
+// ADD COLUMN IF NOT EXISTS, and a table created after the column joined its tableSpec has
+// it already, so Migrate adds it only where system.columns does not list it: run again,
+// or on a fresh database, the step does nothing.
+type ColumnAdd struct {
+	Table  tableSpec
+	Column string // a column of Table's spec
+	// Default, when set, is the expression the rows stored before read the column as
+	// (ClickHouse computes it from their other columns); otherwise the type's default.
+	Default string
+}
+
+// addColumn adds one column where it is missing: the table (the _local one and then the
+// Distributed one in cluster mode), with its spec's type and the type's default.
+func addColumn(ctx context.Context, conn Conn, s Schema, a ColumnAdd) error {
+	var colType string
+	for _, c := range a.Table.columns {
+		if c.name == a.Column {
+			colType = c.typ(s.Features)
+		}
+	}
+	if colType == "" {
+		return fmt.Errorf("add column %s.%s: not in the table's spec", a.Table.name, a.Column)
+	}
+	names := []string{s.local(a.Table)}
+	if s.Cluster != "" && !a.Table.clusterWide {
+		names = append(names, a.Table.name)
+	}
+	for _, name := range names {
+		var n uint64
+		q := fmt.Sprintf("SELECT count() FROM system.columns WHERE database = %s AND table = %s AND name = %s",
+			quoteString(s.Database), quoteString(name), quoteString(a.Column))
+		if err := conn.QueryRow(ctx, q).Scan(&n); err != nil {
+			return fmt.Errorf("add column %s.%s: %w", name, a.Column, err)
+		}
+		if n > 0 {
+			continue
+		}
+		if err := conn.Exec(ctx, addColumnSQL(s, name, a.Column, colType, a.Default)); err != nil {
+			return fmt.Errorf("add column %s.%s: %w", name, a.Column, err)
+		}
+	}
+	return nil
+}
+
+// addColumnSQL is the ALTER that appends a column; def (or the type's default) fills the
+// rows stored before it.
+func addColumnSQL(s Schema, table, column, colType, def string) string {
+	q := fmt.Sprintf("ALTER TABLE %s%s ADD COLUMN %s %s", s.Table(table), s.onCluster(), quoteIdent(column), colType)
+	if def != "" {
+		q += " DEFAULT " + def
+	}
+	return q
 }
 
 // fiveMinUp creates readings_5min and fills it from the readings already stored, so that
@@ -89,6 +162,13 @@ func Migrate(ctx context.Context, conn Conn, s Schema, log *slog.Logger) ([]Migr
 		for i, q := range m.Up(s) {
 			if err := conn.Exec(ctx, q); err != nil {
 				return ran, fmt.Errorf("migration %d (%s), statement %d: %w", m.Version, m.Name, i+1, err)
+			}
+		}
+		if m.AddColumns != nil {
+			for _, a := range m.AddColumns(s) {
+				if err := addColumn(ctx, conn, s, a); err != nil {
+					return ran, fmt.Errorf("migration %d (%s): %w", m.Version, m.Name, err)
+				}
 			}
 		}
 		if err := recordMigration(ctx, conn, s, m); err != nil {

@@ -49,6 +49,9 @@ type Point struct {
 	Max   float64   `json:"max"`
 	Count uint64    `json:"count"`          // readings in the bucket (1 for raw)
 	Flag  string    `json:"flag,omitempty"` // raw only: the HJ 212 data flag
+	// BelowDL, raw only: a non-detect, Value being the detection limit (0.01L). Buckets
+	// count it at half the limit.
+	BelowDL bool `json:"below_dl,omitempty"`
 }
 
 // EventQuery selects events.
@@ -86,6 +89,21 @@ type MonthlyMean struct {
 	// pH by its range, not its mean (a mean of 5.6 and 9.4 is in range; neither reading is).
 	Min float64 `json:"min"`
 	Max float64 `json:"max"`
+	// NonDetects is how many of the month's valid readings were below the detection limit
+	// (message.Reading.BelowDL): Mean, Min and Max count each at half its limit.
+	NonDetects uint64 `json:"non_detects"`
+	// Auto is the same over the automatic readings only (every interval but lab), which
+	// take precedence over manual samples for the automatically measured items.
+	Auto MeanStats `json:"auto"`
+}
+
+// MeanStats are the statistics of one subset of a month's valid readings.
+type MeanStats struct {
+	Count      uint64  `json:"count"`
+	Mean       float64 `json:"mean"` // 0 without readings
+	Min        float64 `json:"min"`
+	Max        float64 `json:"max"`
+	NonDetects uint64  `json:"non_detects"`
 }
 
 // Watermark summarises the newest data, compared between polls.

@@ -90,7 +90,8 @@ func (r *Reader) latestSQL(sites []string, since time.Time) string {
     argMax(id, (observed_at, observed_ms, version)), argMax(value, (observed_at, observed_ms, version)),
     argMax(unit, (observed_at, observed_ms, version)), argMax(flag, (observed_at, observed_ms, version)),
     argMax(interval_kind, (observed_at, observed_ms, version)), argMax(source, (observed_at, observed_ms, version)),
-    max(observed_at), argMax(observed_ms, (observed_at, observed_ms, version))
+    max(observed_at), argMax(observed_ms, (observed_at, observed_ms, version)),
+    argMax(below_dl, (observed_at, observed_ms, version))
 FROM %s
 WHERE site IN %s AND observed_at >= %s
 GROUP BY site, parameter
@@ -113,10 +114,11 @@ func (r *Reader) Latest(ctx context.Context, sites []string, since time.Time) ([
 		var rd message.Reading
 		var at time.Time
 		var ms uint16
-		if err := rows.Scan(&rd.Site, &rd.Parameter, &rd.ID, &rd.Value, &rd.Unit, &rd.Flag, &rd.Interval, &rd.Source, &at, &ms); err != nil {
+		var belowDL uint8
+		if err := rows.Scan(&rd.Site, &rd.Parameter, &rd.ID, &rd.Value, &rd.Unit, &rd.Flag, &rd.Interval, &rd.Source, &at, &ms, &belowDL); err != nil {
 			return nil, fmt.Errorf("latest readings: %w", err)
 		}
-		rd.ObservedAt = withMs(at, ms)
+		rd.ObservedAt, rd.BelowDL = withMs(at, ms), belowDL == 1
 		out = append(out, rd)
 	}
 	if err := rows.Err(); err != nil {
@@ -147,13 +149,13 @@ func (r *Reader) SeriesSQL(q SeriesQuery) (string, error) {
 	switch q.Resolution {
 	case ResolutionRaw:
 		return fmt.Sprintf(`SELECT parameter, unit, observed_at, observed_ms, value,
-    ifNull(value_min, value), ifNull(value_max, value), toUInt64(1), flag
+    ifNull(value_min, value), ifNull(value_max, value), toUInt64(1), flag, below_dl
 FROM %s FINAL
 WHERE %s AND observed_at >= %s AND observed_at < %s
 ORDER BY parameter, observed_at, observed_ms
 %s`, r.table(TableReadings), where, unix(q.From), unix(q.To), limitBy), nil
 	case ResolutionHour:
-		return fmt.Sprintf(`SELECT parameter, unit, hour, toUInt16(0), value_sum / valid, value_min, value_max, valid, ''
+		return fmt.Sprintf(`SELECT parameter, unit, hour, toUInt16(0), value_sum / valid, value_min, value_max, valid, '', toUInt8(0)
 FROM %s FINAL
 WHERE %s AND hour >= %s AND hour < %s AND valid > 0
 ORDER BY parameter, hour
@@ -161,7 +163,7 @@ ORDER BY parameter, hour
 	case ResolutionDay:
 		// day is a local date of the archiver's time zone (the network's): read it as a
 		// date and place the bucket at that local midnight.
-		return fmt.Sprintf(`SELECT parameter, unit, toDateTime(day, 'UTC'), toUInt16(0), value_sum / valid, value_min, value_max, valid, ''
+		return fmt.Sprintf(`SELECT parameter, unit, toDateTime(day, 'UTC'), toUInt16(0), value_sum / valid, value_min, value_max, valid, '', toUInt8(0)
 FROM %s FINAL
 WHERE %s AND day >= toDate(%s) AND day <= toDate(%s) AND valid > 0
 ORDER BY parameter, day
@@ -212,9 +214,10 @@ func (r *Reader) scanSeries(ctx context.Context, q SeriesQuery, param func(param
 			name, unit, flag string
 			t                time.Time
 			ms               uint16
+			belowDL          uint8
 			p                Point
 		)
-		if err := rows.Scan(&name, &unit, &t, &ms, &p.Value, &p.Min, &p.Max, &p.Count, &flag); err != nil {
+		if err := rows.Scan(&name, &unit, &t, &ms, &p.Value, &p.Min, &p.Max, &p.Count, &flag, &belowDL); err != nil {
 			return fmt.Errorf("series %s: %w", q.Site, err)
 		}
 		if name != current {
@@ -225,7 +228,7 @@ func (r *Reader) scanSeries(ctx context.Context, q SeriesQuery, param func(param
 			skipped++
 			continue
 		}
-		p.T, p.Flag = withMs(t, ms), flag
+		p.T, p.Flag, p.BelowDL = withMs(t, ms), flag, belowDL == 1
 		if q.Resolution == ResolutionDay {
 			u := t.UTC()
 			p.T = time.Date(u.Year(), u.Month(), u.Day(), 0, 0, 0, 0, loc).UTC()
@@ -503,7 +506,9 @@ func (r *Reader) monthlyMeansSQL(q MeansQuery) string {
 	loc := locationOr(q.Location)
 	first := q.From.In(loc).Format("2006-01-02")
 	last := q.To.Add(-time.Second).In(loc).Format("2006-01-02")
-	return fmt.Sprintf(`SELECT site, parameter, toStartOfMonth(day) AS m, sum(value_sum) / sum(valid), sum(valid), min(value_min), max(value_max)
+	return fmt.Sprintf(`SELECT site, parameter, toStartOfMonth(day) AS m, sum(value_sum) / sum(valid), sum(valid), min(value_min), max(value_max),
+    sum(below_dl), sum(auto_valid), if(sum(auto_valid) > 0, sum(auto_sum) / sum(auto_valid), 0),
+    minIf(auto_min, auto_valid > 0), maxIf(auto_max, auto_valid > 0), sum(auto_below_dl)
 FROM %s FINAL
 WHERE site IN %s AND day >= toDate(%s) AND day <= toDate(%s) AND valid > 0
 GROUP BY site, parameter, m
@@ -528,7 +533,8 @@ func (r *Reader) MonthlyMeans(ctx context.Context, q MeansQuery) ([]MonthlyMean,
 	for rows.Next() {
 		var m MonthlyMean
 		var month time.Time
-		if err := rows.Scan(&m.Site, &m.Parameter, &month, &m.Mean, &m.Count, &m.Min, &m.Max); err != nil {
+		if err := rows.Scan(&m.Site, &m.Parameter, &month, &m.Mean, &m.Count, &m.Min, &m.Max,
+			&m.NonDetects, &m.Auto.Count, &m.Auto.Mean, &m.Auto.Min, &m.Auto.Max, &m.Auto.NonDetects); err != nil {
 			return nil, fmt.Errorf("monthly means: %w", err)
 		}
 		m.Month = time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, loc)

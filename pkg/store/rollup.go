@@ -206,10 +206,18 @@ func sitesIn(sites []string) string {
 // replayed batch changed value_sum in the last bits and means were no longer identical.
 // FINAL yields the rows in key order on one stream, so the sums are reproducible.
 func bucketSelectSQL(s Schema, sites []string, from, to int64, version string) string {
+	// A non-detect enters the statistics at half its detection limit (环办监测函〔2020〕82号,
+	// point 7); its last value stays the limit it was reported with.
 	return fmt.Sprintf(`SELECT site, parameter, toStartOfFiveMinute(observed_at) AS b, any(unit), count(), countIf(flag = 'N'),
-    sumIf(value, flag = 'N'), minIf(value, flag = 'N'), maxIf(value, flag = 'N'),
+    sumIf(if(below_dl = 1, value / 2, value), flag = 'N'), minIf(if(below_dl = 1, value / 2, value), flag = 'N'),
+    maxIf(if(below_dl = 1, value / 2, value), flag = 'N'),
     argMaxIf(value, toUInt64(observed_at) * 1000 + observed_ms, flag = 'N'), maxIf(observed_at, flag = 'N'),
-    %s
+    %s,
+    countIf(flag = 'N' AND below_dl = 1), countIf(flag = 'N' AND interval_kind != 'lab'),
+    sumIf(if(below_dl = 1, value / 2, value), flag = 'N' AND interval_kind != 'lab'),
+    minIf(if(below_dl = 1, value / 2, value), flag = 'N' AND interval_kind != 'lab'),
+    maxIf(if(below_dl = 1, value / 2, value), flag = 'N' AND interval_kind != 'lab'),
+    countIf(flag = 'N' AND below_dl = 1 AND interval_kind != 'lab')
 FROM %s FINAL
 WHERE observed_at >= toDateTime(%d) AND observed_at < toDateTime(%d)%s
 GROUP BY site, parameter, b`,
@@ -237,7 +245,9 @@ func hourlyRebuildSQL(s Schema, p rebuildPlan, version uint64) string {
 SELECT site, parameter, toStartOfHour(bucket) AS h, any(unit), sum(samples), sum(valid),
     sum(value_sum), minIf(value_min, valid > 0), maxIf(value_max, valid > 0),
     argMaxIf(last_value, last_at, valid > 0), maxIf(last_at, valid > 0),
-    toUInt64(%d)
+    toUInt64(%d),
+    sum(below_dl), sum(auto_valid), sum(auto_sum), minIf(auto_min, auto_valid > 0), maxIf(auto_max, auto_valid > 0),
+    sum(auto_below_dl)
 FROM %s FINAL
 WHERE bucket >= toDateTime(%d) AND bucket < toDateTime(%d) AND site IN %s
 GROUP BY site, parameter, h`,
@@ -251,7 +261,9 @@ func dailyRebuildSQL(s Schema, p rebuildPlan, tz string, version uint64) string 
 SELECT site, parameter, toDate(hour, %s) AS d, any(unit), sum(samples), sum(valid), toUInt8(countIf(valid > 0)),
     sum(value_sum), minIf(value_min, valid > 0), maxIf(value_max, valid > 0),
     argMaxIf(last_value, last_at, valid > 0), maxIf(last_at, valid > 0),
-    toUInt64(%d)
+    toUInt64(%d),
+    sum(below_dl), sum(auto_valid), sum(auto_sum), minIf(auto_min, auto_valid > 0), maxIf(auto_max, auto_valid > 0),
+    sum(auto_below_dl)
 FROM %s FINAL
 WHERE hour >= toDateTime(%d) AND hour < toDateTime(%d) AND site IN %s
 GROUP BY site, parameter, d`,

@@ -157,6 +157,7 @@ type readingRows struct {
 	observedAt, receivedAt                                     []time.Time
 	observedMs                                                 []uint16
 	version                                                    []uint64
+	belowDL                                                    []uint8
 }
 
 // reserve makes room for n readings at once: a batch is tens of thousands of readings, and
@@ -170,6 +171,7 @@ func (r *readingRows) reserve(n int) {
 	r.observedAt, r.receivedAt = make([]time.Time, 0, n), make([]time.Time, 0, n)
 	r.observedMs = make([]uint16, 0, n)
 	r.version = make([]uint64, 0, n)
+	r.belowDL = make([]uint8, 0, n)
 }
 
 func (r *readingRows) add(x *message.Reading) { r.addVersion(x, ReadingVersion(x.ReceivedAt)) }
@@ -192,6 +194,7 @@ func (r *readingRows) addVersion(x *message.Reading, version uint64) {
 	r.receivedAt = append(r.receivedAt, sec(x.ReceivedAt))
 	r.source = append(r.source, x.Source)
 	r.version = append(r.version, version)
+	r.belowDL = append(r.belowDL, boolByte(x.BelowDL))
 }
 
 func (r *readingRows) block() block {
@@ -200,7 +203,7 @@ func (r *readingRows) block() block {
 		{"value", r.value}, {"unit", r.unit}, {"value_min", r.vmin}, {"value_max", r.vmax},
 		{"interval_kind", r.interval}, {"flag", r.flag}, {"observed_at", r.observedAt},
 		{"observed_ms", r.observedMs}, {"received_at", r.receivedAt}, {"source", r.source},
-		{"version", r.version},
+		{"version", r.version}, {"below_dl", r.belowDL},
 	}}
 }
 

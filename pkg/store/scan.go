@@ -23,7 +23,7 @@ func (r *Reader) scanSQL(q ScanQuery) string {
 		where += " AND site IN " + inList(q.Sites)
 	}
 	return fmt.Sprintf(`SELECT id, site, station, parameter, value, unit, value_min, value_max, interval_kind, flag,
-    observed_at, observed_ms, received_at, source
+    observed_at, observed_ms, received_at, source, below_dl
 FROM %s FINAL
 WHERE %s
 ORDER BY observed_at, observed_ms, site, parameter`, r.table(TableReadings), where)
@@ -41,10 +41,12 @@ func (r *Reader) ScanReadings(ctx context.Context, q ScanQuery, fn func(message.
 		var rd message.Reading
 		var obs, rec time.Time
 		var ms uint16
+		var belowDL uint8
 		if err := rows.Scan(&rd.ID, &rd.Site, &rd.Station, &rd.Parameter, &rd.Value, &rd.Unit, &rd.Min, &rd.Max,
-			&rd.Interval, &rd.Flag, &obs, &ms, &rec, &rd.Source); err != nil {
+			&rd.Interval, &rd.Flag, &obs, &ms, &rec, &rd.Source, &belowDL); err != nil {
 			return fmt.Errorf("scan readings: %w", err)
 		}
+		rd.BelowDL = belowDL == 1
 		rd.ObservedAt = withMs(obs, ms)
 		rd.ReceivedAt = rec.UTC()
 		if err := fn(rd); err != nil {

@@ -269,6 +269,8 @@ var (
 			{"received_at", typ(tTime)},
 			{"source", lowCard},
 			{"version", typ(tU64)},
+			// Since migration 9: 1 for a non-detect, whose value is the detection limit.
+			{"below_dl", typ(tBool)},
 		},
 		version: "version",
 		// Monthly: 18.16 delays inserts at 150 active parts per partition and refuses them
@@ -542,6 +544,16 @@ func quoteString(s string) string {
 	return "'" + strings.NewReplacer("\\", "\\\\", "'", "\\'").Replace(s) + "'"
 }
 
+// rollupColumnsV9 are the rollup columns migration 9 adds.
+var rollupColumnsV9 = []column{
+	{"below_dl", typ(tU64)},
+	{"auto_valid", typ(tU64)},
+	{"auto_sum", typ(tFloat)},
+	{"auto_min", typ(tFloat)},
+	{"auto_max", typ(tFloat)},
+	{"auto_below_dl", typ(tU64)},
+}
+
 // rollupTable is the shape every rollup level shares: statistics of one (site, parameter)
 // over one bucket, replaced by a newer version when the bucket is rebuilt. extra columns
 // follow the sample counts.
@@ -563,6 +575,10 @@ func rollupTable(name string, bucket column, extra []column, partitionBy string)
 		column{"last_at", typ(tTime)},
 		column{"version", typ(tU64)},
 	)
+	// Since migration 9, after version (where ALTER … ADD COLUMN puts them): the valid
+	// non-detects, and the statistics of the valid automatic readings (every interval but
+	// lab), which take precedence over manual samples for the automatically measured items.
+	cols = append(cols, rollupColumnsV9...)
 	return tableSpec{
 		name:        name,
 		columns:     cols,

@@ -61,6 +61,7 @@ func Run(t *testing.T, newStore func(t *testing.T) (Reader, Seeder)) {
 		{"TheFirstReceiptStandsUntilACorrection", firstReceiptAndCorrections},
 		{"SilencesLatestSnapshotWins", silencesLatestSnapshot},
 		{"StationCommandsAndTheirOutcomesInOrder", stationCommandsAndOutcomes},
+		{"NonDetectsAtHalfTheLimitAndAutomaticStatsApart", nonDetectsAndAutomatic},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r, s := newStore(t)

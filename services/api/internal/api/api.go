@@ -235,6 +235,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("GET", "/api/v1/drills", "drills", auth.RoleViewer, s.handleDrills)
 	handle("GET", "/api/v1/reports/compliance", "compliance", auth.RoleViewer, s.handleCompliance)
 	handle("GET", "/api/v1/reports/drills", "drill_report", auth.RoleViewer, s.handleDrillReport)
+	handle("GET", "/api/v1/reports/monthly", "monthly_report", auth.RoleViewer, s.handleMonthlyReport)
 	handle("GET", "/api/v1/silences", "silences", auth.RoleViewer, s.handleSilences)
 	handle("POST", "/api/v1/silences", "silence_create", auth.RoleAdmin, s.handleCreateSilence)
 	handle("GET", "/api/v1/silences/{id}", "silence", auth.RoleViewer, s.handleSilence)

@@ -292,3 +292,19 @@ func TestSilenceRoundTripThroughClickHouse(t *testing.T) {
 		t.Errorf("an expired silence is listed as live: %+v", list)
 	}
 }
+
+// TestTheMonthlyReportThroughClickHouse serves monthlyEnv's data from the real archive
+// (written by the archiver's insert path, rollups rebuilt): the same hand-worked May,
+// non-detect at half its limit and automatic NH3-N first included.
+func TestTheMonthlyReportThroughClickHouse(t *testing.T) {
+	a := storetest.NewArchive(t)
+	env := newEnv(t, func(o *api.Options) { o.Store = a.Reader })
+	rs, incs := monthlySeed(env.net.Location)
+	a.Readings(t, rs...)
+	for i := range incs {
+		storetest.Write(t, a, store.KindIncidents, storetest.UpdateIncidentID, message.IncidentUpdate{Kind: message.UpdateIncident, Incident: &incs[i]})
+	}
+	var rep api.MonthlyReport
+	env.do(t, "GET", "/api/v1/reports/monthly?month=2026-05", admin, nil).decode(t, &rep)
+	checkMonthlyMay(t, rep)
+}

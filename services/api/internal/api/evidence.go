@@ -232,7 +232,7 @@ func (s *Server) buildEvidence(r *http.Request, p *auth.Principal, inc message.I
 	for _, id := range sites {
 		var buf bytes.Buffer
 		cw := csv.NewWriter(&buf)
-		_ = cw.Write([]string{"site", "parameter", "unit", "observed_at", "value", "min", "max", "flag"})
+		_ = cw.Write([]string{"site", "parameter", "unit", "observed_at", "value", "min", "max", "flag", "below_dl"})
 		q := SeriesQuery{Site: id, Parameters: inc.Parameters, From: span.From, To: span.To, Resolution: ResolutionRaw,
 			MaxRows: s.opt.ExportMaxRows - rows + 1, Location: s.net.Location}
 		cut := false
@@ -245,7 +245,8 @@ func (s *Server) buildEvidence(r *http.Request, p *auth.Principal, inc message.I
 			if unit == "" {
 				unit = standard.CanonicalUnit(param)
 			}
-			return cw.Write([]string{id, param, unit, pt.T.UTC().Format(time.RFC3339Nano), fmtFloat(pt.Value), fmtFloat(pt.Min), fmtFloat(pt.Max), pt.Flag})
+			return cw.Write([]string{id, param, unit, pt.T.UTC().Format(time.RFC3339Nano), fmtFloat(pt.Value), fmtFloat(pt.Min), fmtFloat(pt.Max), pt.Flag,
+				belowDLText(pt.BelowDL)})
 		})
 		if err != nil && !errors.Is(err, errExportTooLarge) {
 			return bundle{}, err

@@ -99,6 +99,15 @@ func (s *Server) handleReadings(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// belowDLText is the below_dl cell of the readings CSV: "true" for a raw non-detect,
+// empty otherwise.
+func belowDLText(b bool) string {
+	if b {
+		return "true"
+	}
+	return ""
+}
+
 // pointFlag is the flag a point is served with, in JSON and CSV alike: a raw reading's
 // normalised flag (empty is the normal flag, message.NormalizeFlag); a rollup bucket holds
 // valid readings only, so its flag is the normal one.
@@ -225,7 +234,7 @@ func (s *Server) exportReadingsCSV(w http.ResponseWriter, r *http.Request, site 
 	rows := 0
 	start := func() {
 		cw = startCSV(w, name)
-		_ = cw.Write([]string{"site", "parameter", "name", "unit", "time", "resolution", "value", "min", "max", "count", "flag"})
+		_ = cw.Write([]string{"site", "parameter", "name", "unit", "time", "resolution", "value", "min", "max", "count", "flag", "below_dl"})
 	}
 	err := s.store.SeriesEach(r.Context(), q, func(param, unit string, p Point) error {
 		if q.MaxRows > 0 && rows >= s.opt.ExportMaxRows {
@@ -242,6 +251,7 @@ func (s *Server) exportReadingsCSV(w http.ResponseWriter, r *http.Request, site 
 		return cw.Write([]string{
 			site.ID, param, zh, unit, p.T.In(s.net.Location).Format(time.RFC3339), q.Resolution,
 			fmtFloat(p.Value), fmtFloat(p.Min), fmtFloat(p.Max), strconv.FormatUint(p.Count, 10), pointFlag(q.Resolution, p.Flag),
+			belowDLText(p.BelowDL),
 		})
 	})
 	switch {

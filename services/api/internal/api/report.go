@@ -67,6 +67,51 @@ type SiteCompliance struct {
 	DataStatus string `json:"data_status"`
 	// InsufficientItems are the parameters left out of the class for too little data.
 	InsufficientItems []string `json:"insufficient_items"`
+	// NonDetects lists the items with readings below the detection limit in the period,
+	// counted at half the limit in the means (环办监测函〔2020〕82号, point 7).
+	NonDetects []NonDetectItem `json:"non_detects"`
+	// DataSource says what the period's assessment rests on: DataSourceAutomatic,
+	// DataSourceManual, DataSourceMixed, or "" without readings.
+	DataSource string `json:"data_source"`
+	// AutomaticReadings and ManualReadings are the readings the assessment used, by
+	// source (manual: interval lab).
+	AutomaticReadings uint64 `json:"automatic_readings"`
+	ManualReadings    uint64 `json:"manual_readings"`
+	// ManualSetAside counts the manual samples left out because the month had automatic
+	// data for the item, which take precedence (AutomaticFirst); SetAsideItems names them.
+	ManualSetAside uint64   `json:"manual_set_aside"`
+	SetAsideItems  []string `json:"set_aside_items"`
+}
+
+// NonDetectItem is one item of a site with readings below the detection limit.
+type NonDetectItem struct {
+	Parameter  string `json:"parameter"`
+	Name       string `json:"name"`
+	Readings   uint64 `json:"readings"`    // the item's readings in the assessment
+	NonDetects uint64 `json:"non_detects"` // of which below the detection limit
+	// Limit is the detection limit when every reading was a non-detect (the item is then
+	// shown as HJ/T 91 writes it, Text "挥发酚 0.01L"), else null.
+	Limit *float64 `json:"limit"`
+	// Text: "挥发酚 0.01L" (all below the limit) or "挥发酚 2/5 未检出".
+	Text string `json:"text"`
+}
+
+// Sources of a site's assessment.
+const (
+	DataSourceAutomatic = "automatic"
+	DataSourceManual    = "manual"
+	DataSourceMixed     = "mixed"
+)
+
+// AutomaticFirst reports whether automatic data, where a month has them, take precedence
+// over manual samples of param in the statistics (环办监测函〔2020〕82号; facts.md §2.1): the
+// automatic stations' pH, DO, CODMn, NH3-N, TP and TN.
+func AutomaticFirst(param string) bool {
+	switch param {
+	case "ph", "do", "codmn", "nh3n", "tp", "tn":
+		return true
+	}
+	return false
 }
 
 // Data statuses of a site in a period.
@@ -245,8 +290,10 @@ func (s *Server) period(label string, from, to time.Time, sites []*network.Site,
 	}
 	type acc struct {
 		sum, min, max float64
-		n             uint64
+		n, nd         uint64
 		months        int
+		auto, manual  uint64 // readings used, by source
+		setAside      uint64 // manual samples left out: the month had automatic data
 	}
 	sums := map[string]map[string]*acc{}
 	for _, m := range means {
@@ -261,14 +308,24 @@ func (s *Server) period(label string, from, to time.Time, sites []*network.Site,
 			a = &acc{}
 			sums[m.Site][m.Parameter] = a
 		}
-		if a.n == 0 || m.Min < a.min {
-			a.min = m.Min
+		st := monthStats(m)
+		manual := m.Count - min(m.Auto.Count, m.Count)
+		if AutomaticFirst(m.Parameter) && m.Auto.Count > 0 && manual > 0 {
+			// Automatic data take precedence for this item: the month rests on them alone.
+			st, a.setAside = m.Auto, a.setAside+manual
+			manual = 0
 		}
-		if a.n == 0 || m.Max > a.max {
-			a.max = m.Max
+		if a.n == 0 || st.Min < a.min {
+			a.min = st.Min
 		}
-		a.sum += m.Mean * float64(m.Count)
-		a.n += m.Count
+		if a.n == 0 || st.Max > a.max {
+			a.max = st.Max
+		}
+		a.sum += st.Mean * float64(st.Count)
+		a.n += st.Count
+		a.nd += st.NonDetects
+		a.auto += st.Count - manual
+		a.manual += manual
 		a.months++ // one MonthlyMean per site, parameter and month
 	}
 	// samplesOf returns the site's items with enough data for the period's assessment, their
@@ -277,6 +334,8 @@ func (s *Server) period(label string, from, to time.Time, sites []*network.Site,
 		var out []evaluate.Sample
 		var n uint64
 		short := []string{}
+		// The means already count a non-detect at half its limit (the rollups do): the
+		// sample is the mean itself, not marked BelowDL, or it would be halved again.
 		params := make([]string, 0, len(sums[site]))
 		for p := range sums[site] {
 			params = append(params, p)
@@ -349,6 +408,27 @@ func (s *Server) period(label string, from, to time.Time, sites []*network.Site,
 		if ph, ok := res.Item(paramPH); ok && ph.HasRange {
 			sc.PHMin, sc.PHMax = &ph.Min, &ph.Max
 		}
+		sc.NonDetects, sc.SetAsideItems = []NonDetectItem{}, []string{}
+		for _, p := range sortedKeys(sums[site.ID]) {
+			a := sums[site.ID][p]
+			sc.AutomaticReadings += a.auto
+			sc.ManualReadings += a.manual
+			sc.ManualSetAside += a.setAside
+			if a.setAside > 0 {
+				sc.SetAsideItems = append(sc.SetAsideItems, p)
+			}
+			if a.nd > 0 {
+				sc.NonDetects = append(sc.NonDetects, nonDetectItem(p, a.n, a.nd, a.max))
+			}
+		}
+		switch {
+		case sc.AutomaticReadings > 0 && sc.ManualReadings > 0:
+			sc.DataSource = DataSourceMixed
+		case sc.AutomaticReadings > 0:
+			sc.DataSource = DataSourceAutomatic
+		case sc.ManualReadings > 0:
+			sc.DataSource = DataSourceManual
+		}
 		pr.Sites = append(pr.Sites, sc)
 	}
 	for _, rv := range s.net.Rivers() {
@@ -380,6 +460,40 @@ func (s *Server) period(label string, from, to time.Time, sites []*network.Site,
 	}
 	pr.Indicators = indicators(evaluate.Indicators(sections, sources))
 	return pr
+}
+
+// monthStats are the statistics of every valid reading of a month.
+func monthStats(m MonthlyMean) MeanStats {
+	return MeanStats{Count: m.Count, Mean: m.Mean, Min: m.Min, Max: m.Max, NonDetects: m.NonDetects}
+}
+
+// nonDetectItem describes an item with nd of its n readings below the detection limit.
+// When all were, the item is shown as the limit with HJ/T 91's L; the statistics hold each
+// at half its limit, so the limit is twice the highest (the largest limit reported).
+func nonDetectItem(param string, n, nd uint64, statMax float64) NonDetectItem {
+	name, _ := standard.Describe(param)
+	if name == "" {
+		name = param
+	}
+	it := NonDetectItem{Parameter: param, Name: name, Readings: n, NonDetects: nd}
+	if nd >= n {
+		limit := statMax * 2
+		it.Limit = &limit
+		it.Text = name + " " + strconv.FormatFloat(limit, 'f', -1, 64) + "L"
+		return it
+	}
+	it.Text = name + " " + strconv.FormatUint(nd, 10) + "/" + strconv.FormatUint(n, 10) + " 未检出"
+	return it
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // riverMeanPollutants names the items of a river rated by mean concentration that are worse
@@ -434,20 +548,30 @@ func (s *Server) writeComplianceCSV(w http.ResponseWriter, rep ComplianceReport)
 	loc := s.net.Location
 	name := "compliance_" + rep.From.In(loc).Format("20060102") + "-" + rep.To.In(loc).Format("20060102") + ".csv"
 	cw := startCSV(w, name)
-	_ = cw.Write([]string{"period", "scope", "id", "name", "target", "class", "descriptor", "meets_target", "value", "detail", "corrected_readings", "ph_min", "ph_max", "data_status", "insufficient_items"})
+	_ = cw.Write([]string{"period", "scope", "id", "name", "target", "class", "descriptor", "meets_target", "value", "detail", "corrected_readings", "ph_min", "ph_max", "data_status", "insufficient_items", "non_detects", "data_source", "automatic_readings", "manual_readings", "manual_set_aside"})
 	periods := append(append([]PeriodReport{}, rep.Months...), rep.Period)
 	for _, p := range periods {
 		for _, sc := range p.Sites {
-			_ = cw.Write([]string{p.Label, "site", sc.Site, sc.Name, sc.TargetClass, sc.ClassRoman, sc.Descriptor, boolText(sc.MeetsTarget), strconv.FormatUint(sc.Samples, 10), sc.MainPollutants, strconv.FormatUint(sc.CorrectedReadings, 10), optFloat(sc.PHMin), optFloat(sc.PHMax), sc.DataStatus, strings.Join(sc.InsufficientItems, ";")})
+			_ = cw.Write([]string{p.Label, "site", sc.Site, sc.Name, sc.TargetClass, sc.ClassRoman, sc.Descriptor, boolText(sc.MeetsTarget), strconv.FormatUint(sc.Samples, 10), sc.MainPollutants, strconv.FormatUint(sc.CorrectedReadings, 10), optFloat(sc.PHMin), optFloat(sc.PHMax), sc.DataStatus, strings.Join(sc.InsufficientItems, ";"),
+				nonDetectTexts(sc.NonDetects), sc.DataSource, strconv.FormatUint(sc.AutomaticReadings, 10), strconv.FormatUint(sc.ManualReadings, 10), strconv.FormatUint(sc.ManualSetAside, 10)})
 		}
 		for _, rv := range p.Rivers {
-			_ = cw.Write([]string{p.Label, "river", rv.River, rv.Name, "", rv.ClassRoman, rv.Descriptor, "", trimFloat(rv.ShareIIIOrBetter, 4), rv.Method + " " + rv.MainPollutants, "", "", "", "", ""})
+			_ = cw.Write([]string{p.Label, "river", rv.River, rv.Name, "", rv.ClassRoman, rv.Descriptor, "", trimFloat(rv.ShareIIIOrBetter, 4), rv.Method + " " + rv.MainPollutants, "", "", "", "", "", "", "", "", "", ""})
 		}
 		for _, in := range p.Indicators {
-			_ = cw.Write([]string{p.Label, "indicator", in.ID, in.Name, trimFloat(in.Target, 4), "", "", boolText(in.Meets), trimFloat(in.Value, 4), strconv.Itoa(in.Count) + "/" + strconv.Itoa(in.Of), "", "", "", "", ""})
+			_ = cw.Write([]string{p.Label, "indicator", in.ID, in.Name, trimFloat(in.Target, 4), "", "", boolText(in.Meets), trimFloat(in.Value, 4), strconv.Itoa(in.Count) + "/" + strconv.Itoa(in.Of), "", "", "", "", "", "", "", "", "", ""})
 		}
 	}
 	cw.Flush()
+}
+
+// nonDetectTexts joins the texts of the non-detect items with ";".
+func nonDetectTexts(items []NonDetectItem) string {
+	texts := make([]string, len(items))
+	for i, it := range items {
+		texts[i] = it.Text
+	}
+	return strings.Join(texts, ";")
 }
 
 // optFloat writes an optional number, "" for null.

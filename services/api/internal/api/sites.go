@@ -64,6 +64,9 @@ type LatestValue struct {
 	Meets      *bool     `json:"meets,omitempty"` // against the site's target; absent when no limit applies
 	Limit      float64   `json:"limit,omitempty"`
 	Multiple   float64   `json:"multiple,omitempty"`
+	// BelowDL marks a non-detect: Value is the detection limit ("0.01L"); class, meets and
+	// multiple judge half of it, as the statistics count it (环办监测函〔2020〕82号, point 7).
+	BelowDL bool `json:"below_dl,omitempty"`
 }
 
 // visibleSites returns the sites the caller sees, in file order.
@@ -148,21 +151,23 @@ func (s *Server) view(site *network.Site, latest []message.Reading, open []messa
 		}
 		// Only data from instruments working normally is judged as water quality.
 		if rd.NormalFlag() {
-			samples = append(samples, evaluate.Sample{Site: site.ID, Param: rd.Parameter, Value: rd.Value, Time: rd.ObservedAt})
+			// A non-detect is the limit with BelowDL: evaluate counts it at half the limit.
+			samples = append(samples, evaluate.Sample{Site: site.ID, Param: rd.Parameter, Value: rd.Value, Time: rd.ObservedAt, BelowDL: rd.BelowDL})
 		}
 		if !detail {
 			continue
 		}
 		lv := LatestValue{
 			Parameter: rd.Parameter, Value: rd.Value, Unit: rd.Unit, Flag: message.NormalizeFlag(rd.Flag), ObservedAt: rd.ObservedAt,
-			Evaluated: standard.Evaluated2011(rd.Parameter),
+			Evaluated: standard.Evaluated2011(rd.Parameter), BelowDL: rd.BelowDL,
 		}
 		lv.Name, lv.NameEn = standard.Describe(rd.Parameter)
 		if lv.Name == "" {
 			lv.Name, lv.NameEn = rd.Parameter, rd.Parameter
 		}
 		if tgt != nil {
-			if vd, err := standard.Judge(*tgt, rd.Parameter, rd.Value, nil); err == nil && vd.Applicable {
+			// A non-detect is judged at half its limit, as the statistics count it.
+			if vd, err := standard.Judge(*tgt, rd.Parameter, rd.StatValue(), nil); err == nil && vd.Applicable {
 				meets := vd.Meets
 				lv.Meets, lv.Limit, lv.Multiple = &meets, vd.Limit, multipleView(vd.Multiple)
 				if vd.Class.Valid() {

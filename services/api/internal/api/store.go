@@ -36,6 +36,8 @@ type (
 	MeansQuery = store.MeansQuery
 	// MonthlyMean is the mean of one parameter at one site over one calendar month.
 	MonthlyMean = store.MonthlyMean
+	// MeanStats are the statistics of a subset of a month's readings (its automatic ones).
+	MeanStats = store.MeanStats
 	// Watermark summarises the newest data, compared between polls.
 	Watermark = store.Watermark
 	// CorrectionQuery selects the corrections of a site's readings.

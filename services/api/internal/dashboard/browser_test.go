@@ -749,3 +749,89 @@ func TestTheIncidentCardRanksTheUpstreamSources(t *testing.T) {
 		t.Errorf("STH-O1's evidence on the card: %q", evidence)
 	}
 }
+
+// The reports page shows, per site, its non-detects as HJ/T 91 writes them and what its
+// assessment rests on: STH-D2 has automatic NH3-N (apitest.Seed) and gets a manual NH3-N
+// sample, which the automatic data set aside, and two lab phenol samples below 0.002.
+func TestReportsPageShowsNonDetectsAndTheDataSource(t *testing.T) {
+	h := newHarness(t)
+	at := h.fix.Now.Truncate(time.Hour).Add(-5 * time.Hour)
+	if at.In(h.net.Location).Year() != h.fix.Now.In(h.net.Location).Year() {
+		t.Skip("the first hours of a year: the seeded samples would fall in the year before")
+	}
+	lab := func(param string, v float64, at time.Time, belowDL bool) message.Reading {
+		return message.Reading{ID: message.ReadingID("STH-D2", param, message.IntervalSample, at), Site: "STH-D2", Parameter: param,
+			Value: v, Unit: "mg/L", Interval: message.IntervalSample, Flag: message.FlagNormal, ObservedAt: at, ReceivedAt: at,
+			Source: message.SourceCSV, BelowDL: belowDL}
+	}
+	h.store.AddReadings(lab("nh3n", 1.8, at, false), lab("phenol", 0.002, at, true), lab("phenol", 0.002, at.Add(-time.Hour), true))
+	h.signIn("dev-admin-token", "zh")
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/reports"),
+		chromedp.WaitVisible(`body[data-ready="reports"] tr[data-site="STH-D2"] [data-testid="non-detects"]`),
+	)
+	nd := get(h, chromedp.Evaluate[string](`document.querySelector('tr[data-site="STH-D2"] [data-testid="non-detects"]').textContent.trim()`))
+	src := get(h, chromedp.Evaluate[string](`document.querySelector('tr[data-site="STH-D2"] [data-testid="data-source"]').textContent.trim()`))
+	other := get(h, chromedp.Evaluate[string](`document.querySelector('tr[data-site="STH-S2"] [data-testid="data-source"]').textContent.trim()`))
+	h.shot("reports-non-detects")
+	if nd != "挥发酚 0.002L" {
+		t.Errorf("STH-D2 non-detects %q, want 挥发酚 0.002L", nd)
+	}
+	if !strings.HasPrefix(src, "自动+手工") || !strings.Contains(src, "−1 nh3n") {
+		t.Errorf("STH-D2 data source %q, want 自动+手工 with the set-aside NH3-N sample (−1 nh3n)", src)
+	}
+	if other != "自动监测" {
+		t.Errorf("STH-S2 data source %q, want 自动监测", other)
+	}
+	// The site page writes the latest phenol as its limit with L.
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/site/STH-D2"),
+		chromedp.WaitVisible(`body[data-ready="site"] [data-testid="below-dl"]`),
+	)
+	cell := get(h, chromedp.Evaluate[string](`document.querySelector('[data-testid="below-dl"]').parentElement.textContent.trim()`))
+	if cell != "0.0020L mg/L" {
+		t.Errorf("latest phenol cell %q, want 0.0020L mg/L", cell)
+	}
+}
+
+// The reports page lists the year's months with their compliance and links to each month's
+// printable report (月报), which shows the month's sites, chart and incidents.
+func TestReportsPageLinksEachMonthToItsPrintableMonthlyReport(t *testing.T) {
+	h := newHarness(t)
+	loc := h.net.Location
+	now := h.fix.Now.In(loc)
+	if now.Month() == time.January {
+		t.Skip("January: the year has no complete month to report yet")
+	}
+	prev := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, loc).AddDate(0, -1, 0).Format("2006-01")
+	h.signIn("dev-admin-token", "zh")
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/reports"),
+		chromedp.WaitVisible(`body[data-ready="reports"] [data-testid="monthly-months"]`),
+	)
+	months := get(h, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="monthly-months"] tbody tr').length`))
+	met := get(h, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector('[data-testid="monthly-months"] tr[data-month=%q] [data-testid="monthly-met"]').textContent`, prev)))
+	if months != int(now.Month()) || met == "-" {
+		t.Errorf("months table: %d rows (want %d), %s met %q", months, int(now.Month()), prev, met)
+	}
+	h.do(
+		chromedp.Click(fmt.Sprintf(`tr[data-month=%q] a[data-testid="monthly-link"]`, prev)),
+		chromedp.WaitVisible(`body[data-ready="monthly"] [data-testid="monthly-sites"]`),
+	)
+	title := get(h, chromedp.Text(`[data-testid="monthly-title"]`))
+	sites := get(h, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="monthly-sites"] tbody tr').length`))
+	bars := get(h, chromedp.Evaluate[int](`[...document.querySelectorAll('[data-testid="class-count"]')].reduce((n, el) => n + Number(el.textContent), 0)`))
+	meeting := get(h, chromedp.Text(`[data-testid="monthly-meeting"]`))
+	h.shot("monthly-report")
+	y, m := prev[:4], strings.TrimPrefix(prev[5:], "0")
+	if title != "昌吉市河流水质月报（"+y+"年"+m+"月）" {
+		t.Errorf("title %q", title)
+	}
+	if sites != 8 {
+		t.Errorf("%d site rows, want the 8 sections and sources", sites)
+	}
+	// The chart counts the rated sites; the counter says met/rated.
+	if rated := meeting[strings.Index(meeting, "/")+1:]; rated != fmt.Sprint(bars) || met != meeting {
+		t.Errorf("chart counts %d sites, counter %q, months table %q: they must agree", bars, meeting, met)
+	}
+}

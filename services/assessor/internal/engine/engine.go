@@ -266,8 +266,9 @@ func (e *Engine) inOrder(out []message.Event, s *series, r message.Reading, obs 
 
 	// 3. Flat line: a stuck sensor repeats its last value exactly. Values at or below the
 	// Class I limit are exempt: heavy metals and other traces sit at the detection limit
-	// for weeks, and that is clean water, not a fault.
-	if s.lastGood != 0 && r.Value == s.lastValue && !traceLevel(info, param, r.Value) {
+	// for weeks, and that is clean water, not a fault. So are non-detects (BelowDL): an
+	// analyser that reports "below 0.25" every hour repeats its limit, not a stuck value.
+	if s.lastGood != 0 && r.Value == s.lastValue && !traceLevel(info, param, r.Value) && !r.BelowDL {
 		if s.flatN < math.MaxUint16 {
 			s.flatN++
 		}

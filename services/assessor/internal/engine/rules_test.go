@@ -282,6 +282,10 @@ func TestDataQuality(t *testing.T) {
 			readings: hourly("M2", "hg", flat(0.00001, 30)...),
 		},
 		{
+			name:     "a non-detect repeating a limit above Class I is no flat line",
+			readings: belowDL(hourly("M2", "nh3n", flat(0.25, 14)...)),
+		},
+		{
 			name:     "a stuck sensor over the limit is not judged once flat",
 			readings: hourly("M2", "cod", append(flat(15, 11), flat(25, 14)...)...),
 			// 25 × 3 opens; at the 12th 25 the flat line is detected.
@@ -418,4 +422,12 @@ func TestLateClearingRunIsNotCompletedByAnOldReading(t *testing.T) {
 	if evs := local(e.Apply(rd("M2", "cod", 15, 5*h))); !equal(types(evs), []string{message.EventExceedanceCleared}) {
 		t.Fatalf("third clean in-order reading: %v, want cleared", types(evs))
 	}
+}
+
+// belowDL marks readings as non-detects at their values (the detection limits).
+func belowDL(rs []message.Reading) []message.Reading {
+	for i := range rs {
+		rs[i].BelowDL = true
+	}
+	return rs
 }

@@ -21,9 +21,14 @@ import (
 // Handler returns the HTTP upload API, to mount on the service's mux:
 //
 //	POST /api/v1/readings       a JSON array of {site, parameter, value, unit, observed_at,
-//	                            flag?, interval?, min?, max?}
+//	                            flag?, interval?, min?, max?, below_dl?}
 //	POST /api/v1/readings.csv   CSV with the header site,parameter,value,unit,observed_at
-//	                            and optionally flag, interval, min, max (any order)
+//	                            and optionally flag, interval, min, max, below_dl (any
+//	                            order); a value may be written "0.01L" (HJ/T 91-2002)
+//
+// A non-detect (未检出) is the detection limit as value with below_dl true (or, in CSV,
+// the limit with an L): it is stored as the limit and counted at half of it in every
+// mean (环办监测函〔2020〕82号, point 7; docs/reports.md).
 //
 // Authentication: a bearer token of role responder or admin (401 without a valid token,
 // 403 for a viewer); a row for a site outside the token's jurisdictions is refused. The
@@ -60,6 +65,7 @@ type row struct {
 	flag       string
 	interval   string
 	min, max   *float64
+	belowDL    bool
 	err        *refusal // the row could not be read
 }
 
@@ -233,7 +239,7 @@ func (g *Gateway) checkRow(rw *row, p *auth.Principal, source string, now time.T
 		return message.Reading{}, &refusal{ReasonBadRow, "interval " + strconv.Quote(interval) + " is not rtd, min, hour, day or lab"}
 	}
 	c := candidate{site: site, station: p.Name, param: rw.parameter, value: *rw.value, min: rw.min, max: rw.max,
-		unit: *rw.unit, flag: flag, interval: interval, observedAt: at, source: source}
+		unit: *rw.unit, flag: flag, interval: interval, observedAt: at, source: source, belowDL: rw.belowDL}
 	return validate(&c, now)
 }
 
@@ -248,6 +254,7 @@ type jsonRow struct {
 	Interval   string   `json:"interval"`
 	Min        *float64 `json:"min"`
 	Max        *float64 `json:"max"`
+	BelowDL    bool     `json:"below_dl"`
 }
 
 // errTooManyRows: the body holds more rows than gateway.max_rows.
@@ -345,7 +352,7 @@ func parseJSONRow(raw json.RawMessage) row {
 		return rw
 	}
 	rw = row{raw: rw.raw, site: jr.Site, parameter: jr.Parameter, value: jr.Value, unit: jr.Unit,
-		observedAt: jr.ObservedAt, flag: jr.Flag, interval: jr.Interval, min: jr.Min, max: jr.Max}
+		observedAt: jr.ObservedAt, flag: jr.Flag, interval: jr.Interval, min: jr.Min, max: jr.Max, belowDL: jr.BelowDL}
 	rw.err = missing(&rw)
 	return rw
 }
@@ -376,7 +383,7 @@ func missing(rw *row) *refusal {
 
 // csvOptions are the gateway's columns of the readings CSV (pkg/readingcsv): what a
 // message.Reading carries. Any other column is refused, not silently dropped.
-var csvOptions = readingcsv.Options{Optional: []string{readingcsv.Flag, readingcsv.Interval, readingcsv.Min, readingcsv.Max}}
+var csvOptions = readingcsv.Options{Optional: []string{readingcsv.Flag, readingcsv.Interval, readingcsv.Min, readingcsv.Max, readingcsv.BelowDL}}
 
 // parseCSV reads a CSV body whose first record is the header, then at most maxRows rows
 // (errTooManyRows beyond). Broken CSV syntax or a bad header is an error; a row with the
@@ -408,28 +415,51 @@ func parseCSV(body io.Reader, maxRows int) ([]row, error) {
 		rw.flag, rw.interval = rec.Get(readingcsv.Flag), rec.Get(readingcsv.Interval)
 		unit := rec.Get(readingcsv.Unit)
 		rw.unit = &unit
-		for _, f := range []struct {
-			name string
-			dst  **float64
-			opt  bool
-		}{{readingcsv.Value, &rw.value, false}, {readingcsv.Min, &rw.min, true}, {readingcsv.Max, &rw.max, true}} {
-			s := rec.Get(f.name)
-			if s == "" && f.opt {
-				continue
-			}
-			v, ok := readingcsv.ParseNumber(s)
-			if !ok {
-				rw.err = &refusal{ReasonBadValue, f.name + " " + strconv.Quote(s) + " is not a number"}
-				break
-			}
-			*f.dst = &v
-		}
+		rw.err = csvNumbers(&rw, rec)
 		if rw.err == nil {
 			rw.err = missing(&rw)
 		}
 		rows = append(rows, rw)
 	}
 	return rows, nil
+}
+
+// csvNumbers reads the value (which may be a detection limit with HJ/T 91's L), min, max
+// and below_dl of a CSV record into rw.
+func csvNumbers(rw *row, rec readingcsv.Row) *refusal {
+	s := rec.Get(readingcsv.Value)
+	v, lessThan, err := readingcsv.ParseValue(s)
+	if err != nil {
+		return &refusal{ReasonBadValue, readingcsv.Value + " " + strconv.Quote(s) + " is not a number or a detection limit with L"}
+	}
+	rw.value = &v
+	switch b := strings.ToLower(rec.Get(readingcsv.BelowDL)); b {
+	case "":
+		rw.belowDL = lessThan
+	case "true", "1":
+		rw.belowDL = true
+	case "false", "0":
+		if lessThan {
+			return &refusal{ReasonBadRow, "value " + strconv.Quote(s) + " is below the detection limit, but below_dl is " + b}
+		}
+	default:
+		return &refusal{ReasonBadValue, readingcsv.BelowDL + " " + strconv.Quote(b) + " is not true or false"}
+	}
+	for _, f := range []struct {
+		name string
+		dst  **float64
+	}{{readingcsv.Min, &rw.min}, {readingcsv.Max, &rw.max}} {
+		s := rec.Get(f.name)
+		if s == "" {
+			continue
+		}
+		v, ok := readingcsv.ParseNumber(s)
+		if !ok {
+			return &refusal{ReasonBadValue, f.name + " " + strconv.Quote(s) + " is not a number"}
+		}
+		*f.dst = &v
+	}
+	return nil
 }
 
 // rawHead keeps the first message.MaxRawBytes bytes written to it.

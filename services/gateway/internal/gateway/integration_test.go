@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -295,5 +297,49 @@ func TestIntegrationHTTPUploadReachesKafka(t *testing.T) {
 	rej := readTopic(t, cfg.Kafka.Brokers, cfg.Kafka.Topics.Rejected, 1, 15*time.Second)
 	if len(rej) != 1 {
 		t.Fatalf("%d rejections on the topic", len(rej))
+	}
+}
+
+// TestIntegrationNonDetectsReachKafkaAsTheirLimitWithBelowDL sends a station's "0.0003L"
+// phenol and a lab's CSV "0.01L" petroleum through the gateway to the real broker: both are
+// on the readings topic with the limit as value and "below_dl":true; the detected value
+// beside them has no below_dl key.
+func TestIntegrationNonDetectsReachKafkaAsTheirLimitWithBelowDL(t *testing.T) {
+	cfg := itConfig(t)
+	gw := startGateway(t, cfg, newWriter(t, cfg.Kafka.Brokers, cfg.Kafka.Topics.Readings),
+		newWriter(t, cfg.Kafka.Brokers, cfg.Kafka.Topics.Rejected), nil)
+	c, err := hj212.Dial(context.Background(), gw.TCPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	at := time.Now().Truncate(time.Hour).Add(-2 * time.Hour)
+	phenol := hj212.Item{Code: "w23002", Avg: hj212.Value(0.0003), Flag: "N", BelowDL: true}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := c.Upload(ctx, stationHour(t, "20240601100000011", at, phenol, hj212.Period("w21003", 0.3, 0.4, 0.5, "N"))); err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	srv := httptestServer(t, gw)
+	code, body := postURL(t, srv+"/api/v1/readings.csv", "dev-gateway-lab",
+		"site,parameter,value,unit,observed_at\nSTH-S2,petroleum,0.01L,mg/L,"+at.UTC().Format(time.RFC3339)+"\n")
+	if code != 200 || !strings.Contains(body, `"accepted":1`) {
+		t.Fatalf("csv upload: %d %s", code, body)
+	}
+	msgs := readTopic(t, cfg.Kafka.Brokers, cfg.Kafka.Topics.Readings, 3, 15*time.Second)
+	got := map[string]string{}
+	for _, m := range msgs {
+		var r message.Reading
+		if err := json.Unmarshal(m.Value, &r); err != nil {
+			t.Fatal(err)
+		}
+		got[r.Parameter] = strconv.FormatFloat(r.Value, 'f', -1, 64) + " " + strconv.FormatBool(r.BelowDL) + " " +
+			strconv.FormatBool(strings.Contains(string(m.Value), `"below_dl"`))
+	}
+	want := map[string]string{"phenol": "0.0003 true true", "petroleum": "0.01 true true", "nh3n": "0.4 false false"}
+	for p, w := range want {
+		if got[p] != w {
+			t.Errorf("%s on the topic: %q (value below_dl key), want %q", p, got[p], w)
+		}
 	}
 }

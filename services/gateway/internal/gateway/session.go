@@ -433,7 +433,7 @@ func (s *session) item(p *hj212.Packet, pol hj212.Pollutant, site *network.Site,
 	}
 	// The standard's examples always flag; an item without -Flag means normal.
 	c := candidate{site: site, station: p.MN, param: pol.Param, unit: pol.Unit, flag: message.NormalizeFlag(it.Flag), interval: interval,
-		observedAt: at, source: message.SourceHJ212}
+		observedAt: at, source: message.SourceHJ212, belowDL: it.BelowDL}
 	if interval == message.IntervalRealtime {
 		if !it.Rtd.Set {
 			refuse(pol.Param, ReasonMissingValue, it.Code+" has no -Rtd in real-time data (CN 2011)")

@@ -63,6 +63,8 @@ type candidate struct {
 	interval   string
 	observedAt time.Time
 	source     string
+	// belowDL: a non-detect, value being the detection limit ("0.01L", below_dl).
+	belowDL bool
 }
 
 // refusal says why something was refused.
@@ -114,6 +116,10 @@ func validate(c *candidate, now time.Time) (message.Reading, *refusal) {
 	if rf != nil {
 		return message.Reading{}, rf
 	}
+	if c.belowDL && value <= 0 {
+		// A non-detect's value is the method's detection limit: a positive concentration.
+		return message.Reading{}, &refusal{ReasonBadValue, c.param + ": below the detection limit, but the limit " + fmtF(value) + " is not positive"}
+	}
 	r := message.Reading{
 		ID:         message.ReadingID(c.site.ID, c.param, c.interval, c.observedAt),
 		Site:       c.site.ID,
@@ -126,6 +132,7 @@ func validate(c *candidate, now time.Time) (message.Reading, *refusal) {
 		ObservedAt: c.observedAt.UTC(),
 		ReceivedAt: now.UTC(),
 		Source:     c.source,
+		BelowDL:    c.belowDL,
 	}
 	if c.min != nil {
 		v, rf := conv("min", *c.min)

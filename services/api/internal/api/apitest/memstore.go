@@ -355,7 +355,7 @@ func (m *MemStore) Latest(_ context.Context, sites []string, since time.Time) ([
 		if cur, ok := latest[k]; !ok || r.ObservedAt.After(cur.ObservedAt) {
 			// What the ClickHouse query selects of the newest reading, no more.
 			latest[k] = message.Reading{ID: r.ID, Site: r.Site, Parameter: r.Parameter, Value: r.Value, Unit: r.Unit,
-				Flag: r.Flag, Interval: r.Interval, Source: r.Source, ObservedAt: r.ObservedAt}
+				Flag: r.Flag, Interval: r.Interval, Source: r.Source, ObservedAt: r.ObservedAt, BelowDL: r.BelowDL}
 		}
 	}
 	out := make([]message.Reading, 0, len(latest))
@@ -431,7 +431,7 @@ func (m *MemStore) Series(_ context.Context, q api.SeriesQuery) ([]api.Series, e
 				if outside(r.ObservedAt, q.From, q.To) {
 					continue
 				}
-				pt := api.Point{T: r.ObservedAt.UTC(), Value: r.Value, Min: r.Value, Max: r.Value, Count: 1, Flag: r.Flag}
+				pt := api.Point{T: r.ObservedAt.UTC(), Value: r.Value, Min: r.Value, Max: r.Value, Count: 1, Flag: r.Flag, BelowDL: r.BelowDL}
 				if r.Min != nil {
 					pt.Min = *r.Min
 				}
@@ -468,14 +468,15 @@ func (m *MemStore) Series(_ context.Context, q api.SeriesQuery) ([]api.Series, e
 				if b.Before(from) || !b.Before(to) {
 					continue
 				}
+				v := r.StatValue() // a non-detect at half its limit, as the rollups count it
 				if cur == nil || !cur.T.Equal(b) {
 					flush()
-					cur = &api.Point{T: b, Min: r.Value, Max: r.Value}
+					cur = &api.Point{T: b, Min: v, Max: v}
 					sum = 0
 				}
 				cur.Count++
-				sum += r.Value
-				cur.Min, cur.Max = min(cur.Min, r.Value), max(cur.Max, r.Value)
+				sum += v
+				cur.Min, cur.Max = min(cur.Min, v), max(cur.Max, v)
 			}
 			flush()
 		}
@@ -713,9 +714,20 @@ func (m *MemStore) MonthlyMeans(_ context.Context, q api.MeansQuery) ([]api.Mont
 		site, param string
 		month       time.Time
 	}
-	type acc struct {
-		sum, min, max float64
-		n             uint64
+	type acc struct{ all, auto store.MeanStats }
+	add := func(st *store.MeanStats, r *message.Reading) {
+		v := r.StatValue() // a non-detect at half its limit, as the rollups count it
+		if st.Count == 0 || v < st.Min {
+			st.Min = v
+		}
+		if st.Count == 0 || v > st.Max {
+			st.Max = v
+		}
+		st.Mean += v // the sum until the end
+		st.Count++
+		if r.BelowDL {
+			st.NonDetects++
+		}
 	}
 	// Whole local days, as the daily rollup answers: the day of From through the day
 	// before To's day end.
@@ -725,7 +737,8 @@ func (m *MemStore) MonthlyMeans(_ context.Context, q api.MeansQuery) ([]api.Mont
 	}
 	first, last := day(q.From), day(q.To.Add(-time.Second))
 	sums := map[key]*acc{}
-	for _, r := range m.readings {
+	for i := range m.readings {
+		r := &m.readings[i]
 		if d := day(r.ObservedAt); r.Flag != message.FlagNormal || !slices.Contains(q.Sites, r.Site) || d.Before(first) || d.After(last) {
 			continue
 		}
@@ -736,18 +749,18 @@ func (m *MemStore) MonthlyMeans(_ context.Context, q api.MeansQuery) ([]api.Mont
 			a = &acc{}
 			sums[k] = a
 		}
-		if a.n == 0 || r.Value < a.min {
-			a.min = r.Value
+		add(&a.all, r)
+		if !r.Manual() {
+			add(&a.auto, r)
 		}
-		if a.n == 0 || r.Value > a.max {
-			a.max = r.Value
-		}
-		a.sum += r.Value
-		a.n++
 	}
 	out := make([]api.MonthlyMean, 0, len(sums))
 	for k, a := range sums {
-		out = append(out, api.MonthlyMean{Site: k.site, Parameter: k.param, Month: k.month, Mean: a.sum / float64(a.n), Count: a.n, Min: a.min, Max: a.max})
+		if a.auto.Count > 0 {
+			a.auto.Mean /= float64(a.auto.Count)
+		}
+		out = append(out, api.MonthlyMean{Site: k.site, Parameter: k.param, Month: k.month, Mean: a.all.Mean / float64(a.all.Count),
+			Count: a.all.Count, Min: a.all.Min, Max: a.all.Max, NonDetects: a.all.NonDetects, Auto: a.auto})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]

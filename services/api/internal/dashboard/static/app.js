@@ -40,6 +40,15 @@ const I18N = {
     'rep.targetv': '2025年目标', 'rep.meets': '达标', 'rep.corrected': '人工更正数据', 'rep.months': '逐月断面水质类别', 'rep.period': '时段',
     'rep.rivers': '河流水质评价（2011年评价办法）', 'rep.method': '方法', 'rep.share3': 'Ⅰ～Ⅲ类比例',
     'rep.csv': '下载CSV', 'rep.sections': '断面数', 'rep.yes': '达标', 'rep.no': '未达标', 'rep.na': '—', 'rep.insufficient': '数据不足',
+    'rep.nondetect': '未检出项（按检出限一半计）', 'rep.source': '数据来源', 'src.automatic': '自动监测', 'src.manual': '手工监测', 'src.mixed': '自动+手工',
+    'rep.setaside': '自动数据优先，未采用手工数据',
+    'mon.title': '河流水质月报', 'mon.section': '月报（逐月达标情况）', 'mon.open': '月报', 'mon.city': '全市', 'mon.print': '打印',
+    'mon.csv': '下载月报CSV', 'mon.month': '月份', 'mon.scope': '范围', 'mon.running': '本月尚未结束，数据截至生成时', 'mon.generated': '生成于',
+    'mon.rated': '参评点位', 'mon.meeting': '达标点位', 'mon.share': '达标率', 'mon.improved': '好转', 'mon.worse': '变差',
+    'mon.incidents': '突发事件', 'mon.drills': '应急演练', 'mon.openEnd': '月末未解除', 'mon.classes': '水质类别构成', 'mon.sites': '断面（点位）水质',
+    'mon.prev': '上月', 'mon.change': '变化', 'ch.better': '好转', 'ch.worse': '变差', 'ch.same': '持平', 'mon.incList': '本月突发事件',
+    'mon.drillList': '本月应急演练', 'mon.none': '无', 'mon.level': '级别', 'mon.opened': '发生时间', 'mon.status': '状态', 'mon.met': '按时完成率',
+    'mon.compliance': '达标（达标/参评）',
     'method.mean_concentration': '平均浓度法', 'method.class_share': '断面类别比例法',
     'drill.year': '应急演练年度评估', 'drill.list': '演练评分（逐项措施）', 'drill.jur': '属地', 'drill.drills': '参演次数',
     'drill.steps': '措施（按时/超时/未完成）', 'drill.share': '按时完成率', 'drill.receipt': '签收用时（中位数）', 'drill.ack': '确认接警用时（中位数）',
@@ -95,6 +104,15 @@ const I18N = {
     'rep.targetv': '2025 target', 'rep.meets': 'Met', 'rep.corrected': 'Corrected readings', 'rep.months': 'Monthly class of each site', 'rep.period': 'Period',
     'rep.rivers': 'River ratings (2011 method)', 'rep.method': 'Method', 'rep.share3': 'Share Ⅰ–Ⅲ',
     'rep.csv': 'Download CSV', 'rep.sections': 'Sections', 'rep.yes': 'met', 'rep.no': 'not met', 'rep.na': '—', 'rep.insufficient': 'insufficient data',
+    'rep.nondetect': 'Non-detects (at half the limit)', 'rep.source': 'Data', 'src.automatic': 'automatic', 'src.manual': 'manual', 'src.mixed': 'automatic + manual',
+    'rep.setaside': 'automatic data take precedence; manual samples not used',
+    'mon.title': 'Monthly water-quality report', 'mon.section': 'Monthly reports (compliance by month)', 'mon.open': 'report', 'mon.city': 'City', 'mon.print': 'Print',
+    'mon.csv': 'Download report CSV', 'mon.month': 'Month', 'mon.scope': 'Scope', 'mon.running': 'The month is running: figures so far', 'mon.generated': 'Generated',
+    'mon.rated': 'Sites rated', 'mon.meeting': 'Meeting target', 'mon.share': 'Share meeting', 'mon.improved': 'Better', 'mon.worse': 'Worse',
+    'mon.incidents': 'Incidents', 'mon.drills': 'Drills', 'mon.openEnd': 'Open at month end', 'mon.classes': 'Sites by class', 'mon.sites': 'Sections and sources',
+    'mon.prev': 'Month before', 'mon.change': 'Change', 'ch.better': 'better', 'ch.worse': 'worse', 'ch.same': 'same', 'mon.incList': 'Incidents of the month',
+    'mon.drillList': 'Drills of the month', 'mon.none': 'none', 'mon.level': 'Level', 'mon.opened': 'Opened', 'mon.status': 'Status', 'mon.met': 'Deadlines met',
+    'mon.compliance': 'Meeting (met/rated)',
     'method.mean_concentration': 'mean concentration', 'method.class_share': 'class share',
     'drill.year': 'Emergency drills of the year', 'drill.list': 'Drill scores (each step)', 'drill.jur': 'Jurisdiction', 'drill.drills': 'Drills',
     'drill.steps': 'Steps (met/late/missed)', 'drill.share': 'Deadlines met', 'drill.receipt': 'Median to receipt', 'drill.ack': 'Median to acknowledge',
@@ -256,13 +274,14 @@ async function route(isRefresh = false) {
   const hash = location.hash || '#/';
   const [, page, arg] = hash.match(/^#\/([^/]*)\/?(.*)$/) || [];
   document.querySelectorAll('nav a').forEach((a) => a.classList.toggle('active',
-    a.dataset.nav === (page === 'site' || !page ? 'overview' : page)));
+    a.dataset.nav === (page === 'site' || !page ? 'overview' : page === 'monthly' ? 'reports' : page)));
   try {
     if (!state.token) { askToken(); return; }
     switch (page) {
       case 'site': await renderSite(decodeURIComponent(arg), isRefresh); break;
       case 'incidents': await renderIncidents(decodeURIComponent(arg || '')); break;
       case 'reports': await renderReports(isRefresh); break;
+      case 'monthly': await renderMonthly(decodeURIComponent(arg)); break;
       case 'silences': await renderSilences(isRefresh); break;
       default: await renderOverview(isRefresh);
     }
@@ -380,7 +399,7 @@ async function renderSite(id) {
     <h2>${esc(t('site.latest'))}</h2>
     <table><thead><tr><th>${esc(t('col.param'))}</th><th class="num">${esc(t('col.value'))}</th><th>${esc(t('col.class'))}</th><th class="num">${esc(t('col.limit'))}</th><th>${esc(t('col.time'))}</th></tr></thead>
     <tbody>${(s.latest || []).map((l) => `<tr><td>${esc(state.lang === 'en' ? l.name_en : l.name)} <span class="muted">${esc(l.parameter)}</span></td>
-      <td class="num ${l.meets === false ? 'overdue' : ''}">${fmtNum(l.value)} ${esc(l.unit)}</td><td>${l.class ? badge(l.class) : ''}</td>
+      <td class="num ${l.meets === false ? 'overdue' : ''}">${fmtNum(l.value)}${l.below_dl ? '<span data-testid="below-dl">L</span>' : ''} ${esc(l.unit)}</td><td>${l.class ? badge(l.class) : ''}</td>
       <td class="num">${l.limit ? fmtNum(l.limit) : ''}</td><td>${esc(fmtTime(l.observed_at))}${l.flag !== 'N' ? ` <span class="tag warn">${esc(l.flag)}</span>` : ''}</td></tr>`).join('')}</tbody></table></div>
     <div class="toolbar">
       ${Object.keys(RANGES).map((r) => `<button type="button" class="seg ${r === state.range ? 'on' : ''}" data-range="${esc(r)}">${esc(t('range.' + r))}</button>`).join('')}
@@ -648,12 +667,14 @@ async function renderReports() {
   const year = state.year || nowYear;
   const q = `from=${year}-01-01&to=${year + 1}-01-01`;
   // The skill table is a request of its own: a failure of it leaves the compliance report shown.
-  const [rep, drillYear, drillList, skill] = await Promise.all([
+  const [rep, drillYear, drillList, skill, rivers] = await Promise.all([
     api(`/api/v1/reports/compliance?${q}`).then((r) => r.data),
     api(`/api/v1/reports/drills?year=${year}`).then((r) => r.data),
     api(`/api/v1/drills?${q}`).then((r) => r.data),
     api(`/api/v1/predictions/skill?${q}`).then((r) => r.data, () => null),
+    caches.rivers || api('/api/v1/rivers'),
   ]);
+  caches.rivers = rivers;
   const months = rep.months;
   const sites = rep.period.sites;
   const yn = (m) => (m === null || m === undefined ? `<span class="muted">${esc(t('rep.na'))}</span>`
@@ -671,18 +692,107 @@ async function renderReports() {
       <tbody>${rep.period.indicators.map((i) => `<tr><td>${esc(state.lang === 'en' ? i.name_en : i.name)}</td><td class="num">${i.of ? `${pct(i.value)} <span class="muted">(${i.count}/${i.of})</span>` : '-'}</td>
         <td class="num">${i.direction === 'min' ? '≥ ' : '≤ '}${pct(i.target)}</td><td>${yn(i.meets)}</td></tr>`).join('')}</tbody></table></div>
     <div class="card"><h2 class="flush">${esc(t('rep.months'))}</h2>
-      <table class="grid"><thead><tr><th>${esc(t('col.site'))}</th><th>${esc(t('col.target'))}</th>${months.map((m) => `<th>${esc(m.label.slice(5))}</th>`).join('')}<th>${esc(t('rep.period'))}</th><th>${esc(t('rep.meets'))}</th><th>${esc(t('col.pollutants'))}</th><th class="num">${esc(t('rep.corrected'))}</th></tr></thead>
-      <tbody>${sites.map((sc) => `<tr><td>${esc(sc.name)}</td><td>${roman(sc.target_class)}</td>${months.map((m) => cell(m.sites.find((x) => x.site === sc.site))).join('')}${cell(sc)}<td>${yn(sc.meets_target)}</td><td>${esc(sc.main_pollutants)}</td><td class="num">${sc.corrected_readings || 0}</td></tr>`).join('')}</tbody></table></div>
+      <table class="grid"><thead><tr><th>${esc(t('col.site'))}</th><th>${esc(t('col.target'))}</th>${months.map((m) => `<th>${esc(m.label.slice(5))}</th>`).join('')}<th>${esc(t('rep.period'))}</th><th>${esc(t('rep.meets'))}</th><th>${esc(t('col.pollutants'))}</th><th class="num">${esc(t('rep.corrected'))}</th><th>${esc(t('rep.nondetect'))}</th><th>${esc(t('rep.source'))}</th></tr></thead>
+      <tbody>${sites.map((sc) => `<tr data-site="${esc(sc.site)}"><td>${esc(sc.name)}</td><td>${roman(sc.target_class)}</td>${months.map((m) => cell(m.sites.find((x) => x.site === sc.site))).join('')}${cell(sc)}<td>${yn(sc.meets_target)}</td><td>${esc(sc.main_pollutants)}</td><td class="num">${sc.corrected_readings || 0}</td>
+        <td data-testid="non-detects">${esc((sc.non_detects || []).map((n) => n.text).join('、'))}</td><td data-testid="data-source">${sourceText(sc)}</td></tr>`).join('')}</tbody></table></div>
     <div class="card"><h2 class="flush">${esc(t('rep.rivers'))}</h2>
       <table data-testid="rivers"><thead><tr><th>${esc(t('col.river'))}</th><th>${esc(t('rep.method'))}</th><th class="num">${esc(t('rep.sections'))}</th><th>${esc(t('col.class'))}</th><th class="num">${esc(t('rep.share3'))}</th><th>${esc(t('col.pollutants'))}</th></tr></thead>
       <tbody>${rep.period.rivers.map((r) => `<tr><td>${esc(r.name)}</td><td>${esc(t('method.' + r.method))}</td><td class="num">${r.rated}/${r.sections}</td>
         <td>${r.class ? badge(r.class) : ''} <span class="strong" data-fg="${esc(r.color || '#6b7a8c')}">${esc(descriptor(r.descriptor))}</span></td><td class="num">${r.rated ? pct(r.share_iii_or_better) : '-'}</td><td>${esc(r.main_pollutants)}</td></tr>`).join('')}</tbody></table></div>
+    ${monthlySection(months, rivers)}
     ${drillSection(drillYear, drillList)}
     ${skill ? skillCard(skill) : ''}`;
   $('#year').addEventListener('change', (e) => { state.year = Number(e.target.value); route(); });
   $('#rep-csv').addEventListener('click', () => download(`/api/v1/reports/compliance?${q}&format=csv`, `compliance_${year}.csv`));
   $('#drill-csv').addEventListener('click', () => download(`/api/v1/reports/drills?year=${year}&format=csv`, `drills_${year}.csv`));
   $('#drill-list-csv').addEventListener('click', () => download(`/api/v1/drills?${q}&format=csv`, `drills_${year}_steps.csv`));
+}
+
+// monthlySection lists the year's months on the reports page, each with how many of its
+// rated sites met their target, and links to the month's printable report (月报) for the
+// city and each river.
+function monthlySection(months, rivers) {
+  const riverList = rivers.data.items || rivers.data;
+  const rows = months.map((m) => {
+    const rated = m.sites.filter((sc) => sc.data_status === 'rated');
+    const met = rated.filter((sc) => sc.meets_target === true).length;
+    const month = m.label;
+    const links = [['', t('mon.city')], ...riverList.map((r) => [r.id, r.name])]
+      .map(([id, name]) => `<a href="#/monthly/${esc(month)}${id ? '/' + encodeURIComponent(id) : ''}" data-testid="monthly-link">${esc(name)}</a>`).join(' · ');
+    return `<tr data-month="${esc(month)}"><td>${esc(month)}</td><td class="num" data-testid="monthly-met">${rated.length ? `${met}/${rated.length}` : '-'}</td><td>${links}</td></tr>`;
+  }).join('');
+  return `<div class="card"><h2 class="flush">${esc(t('mon.section'))}</h2>
+    <table data-testid="monthly-months"><thead><tr><th>${esc(t('mon.month'))}</th><th class="num">${esc(t('mon.compliance'))}</th><th>${esc(t('mon.open'))}</th></tr></thead>
+    <tbody>${rows}</tbody></table></div>`;
+}
+
+// renderMonthly is the printable 月报 of one month for the city or a river
+// (GET /api/v1/reports/monthly): #/monthly/2026-05 or #/monthly/2026-05/santun.
+async function renderMonthly(arg) {
+  const [month, river] = arg.split('/');
+  const q = `month=${encodeURIComponent(month || '')}${river ? `&river=${encodeURIComponent(river)}` : ''}`;
+  const rep = (await api(`/api/v1/reports/monthly?${q}`)).data;
+  const sm = rep.summary;
+  const yn = (m) => (m === null || m === undefined ? `<span class="muted">${esc(t('rep.na'))}</span>`
+    : m ? `<span class="tag good">${esc(t('rep.yes'))}</span>` : `<span class="tag bad">${esc(t('rep.no'))}</span>`);
+  const pct = (v) => (v === null || v === undefined ? '-' : `${(v * 100).toFixed(1)}%`);
+  const counter = (n, label, id, alert) => `<div class="counter ${alert ? 'alert' : ''}"><div class="n" data-testid="${esc(id)}">${esc(n)}</div><div class="l">${esc(label)}</div></div>`;
+  // The chart: the rated sites by class, one bar each, in the class colours.
+  const max = Math.max(1, ...rep.classes.map((c) => c.sites));
+  const bars = rep.classes.map((c, i) => `<g transform="translate(0 ${i * 26})"><text x="0" y="16">${esc(c.class_roman)}</text>
+    <rect x="40" y="3" height="18" width="${Math.round((c.sites / max) * 360)}" fill="${safeColor(c.color)}"></rect>
+    <text x="${48 + Math.round((c.sites / max) * 360)}" y="16" data-testid="class-count">${c.sites}</text></g>`).join('');
+  const siteRows = rep.sites.map((ms) => {
+    const sc = ms.compliance;
+    const cls = sc.class ? badge(sc.class) : sc.data_status === 'insufficient_data' ? `<span class="muted">${esc(t('rep.insufficient'))}</span>` : badge('');
+    return `<tr data-site="${esc(sc.site)}"><td>${esc(sc.name)}</td><td>${roman(sc.target_class)}</td><td>${cls}</td><td>${ms.previous_class ? badge(ms.previous_class) : '-'}</td>
+      <td data-testid="change">${ms.change ? esc(t('ch.' + ms.change)) : ''}</td><td>${yn(sc.meets_target)}</td><td>${esc(sc.main_pollutants)}</td>
+      <td>${esc((sc.non_detects || []).map((n) => n.text).join('、'))}</td><td>${sourceText(sc)}</td></tr>`;
+  }).join('');
+  const incRows = rep.incidents.map((i) => `<tr data-incident="${esc(i.id)}"><td>${esc(fmtTime(i.opened_at))}</td><td><a href="#/incidents">${esc(i.title)}</a></td><td>${esc(i.level)}</td><td>${esc(t('ist.' + i.status))}</td></tr>`).join('');
+  const drillRows = rep.drills.map((d) => `<tr data-drill="${esc(d.incident)}"><td>${esc(fmtTime(d.opened_at))}</td><td>${esc(d.title)}</td><td class="num">${d.met_share === null ? '-' : pct(d.met_share)}</td><td>${esc(t('ist.' + d.status))}</td></tr>`).join('');
+  const [y, m] = rep.month.split('-');
+  const heading = state.lang === 'en' ? `${t('mon.title')} · ${rep.month} · ${rep.scope === 'city' ? t('mon.city') : rep.scope_name}`
+    : `${rep.scope === 'city' ? '昌吉市' : rep.scope_name}${t('mon.title')}（${y}年${Number(m)}月）`;
+  view().innerHTML = `
+    <div class="toolbar noprint"><a href="#/reports">← ${esc(t('nav.reports'))}</a><span class="grow"></span>
+      <button type="button" class="btn secondary" id="mon-csv" data-testid="monthly-csv">${esc(t('mon.csv'))}</button>
+      <button type="button" class="btn" id="mon-print" data-testid="monthly-print">${esc(t('mon.print'))}</button></div>
+    <article class="monthly" data-testid="monthly">
+    <h1 data-testid="monthly-title">${esc(heading)}</h1>
+    <p class="muted">${esc(t('mon.generated'))} ${esc(fmtTime(rep.generated_at))}${rep.complete ? '' : ` · <span data-testid="monthly-running">${esc(t('mon.running'))}</span>`}</p>
+    <div class="counters">
+      ${counter(`${sm.meeting}/${sm.rated}`, t('mon.meeting'), 'monthly-meeting')}${counter(pct(sm.meeting_share), t('mon.share'), 'monthly-share')}
+      ${counter(`${sm.improved}/${sm.worse}`, `${t('mon.improved')}/${t('mon.worse')}`, 'monthly-change')}
+      ${counter(`${sm.incidents}/${sm.drills}`, `${t('mon.incidents')}/${t('mon.drills')}`, 'monthly-incidents', sm.open_at_end > 0)}
+    </div>
+    <div class="card"><h2 class="flush">${esc(t('rep.indicators'))}</h2>
+      <table data-testid="monthly-indicators"><thead><tr><th>${esc(t('rep.indicator'))}</th><th class="num">${esc(t('rep.value'))}</th><th class="num">${esc(t('rep.targetv'))}</th><th>${esc(t('rep.meets'))}</th></tr></thead>
+      <tbody>${rep.indicators.map((i) => `<tr><td>${esc(state.lang === 'en' ? i.name_en : i.name)}</td><td class="num">${i.of ? `${pct(i.value)} <span class="muted">(${i.count}/${i.of})</span>` : '-'}</td>
+        <td class="num">${i.direction === 'min' ? '≥ ' : '≤ '}${pct(i.target)}</td><td>${yn(i.meets)}</td></tr>`).join('')}</tbody></table></div>
+    <div class="card"><h2 class="flush">${esc(t('mon.classes'))}</h2><svg class="bars" data-testid="monthly-chart" viewBox="0 0 460 ${rep.classes.length * 26}" width="460" height="${rep.classes.length * 26}">${bars}</svg></div>
+    <div class="card"><h2 class="flush">${esc(t('mon.sites'))}</h2>
+      <table data-testid="monthly-sites"><thead><tr><th>${esc(t('col.site'))}</th><th>${esc(t('col.target'))}</th><th>${esc(t('col.class'))}</th><th>${esc(t('mon.prev'))}</th><th>${esc(t('mon.change'))}</th>
+        <th>${esc(t('rep.meets'))}</th><th>${esc(t('col.pollutants'))}</th><th>${esc(t('rep.nondetect'))}</th><th>${esc(t('rep.source'))}</th></tr></thead><tbody>${siteRows}</tbody></table></div>
+    <div class="card"><h2 class="flush">${esc(t('rep.rivers'))}</h2>
+      <table><thead><tr><th>${esc(t('col.river'))}</th><th>${esc(t('rep.method'))}</th><th>${esc(t('col.class'))}</th><th class="num">${esc(t('rep.share3'))}</th><th>${esc(t('col.pollutants'))}</th></tr></thead>
+      <tbody>${rep.rivers.map((r) => `<tr><td>${esc(r.name)}</td><td>${esc(t('method.' + r.method))}</td><td>${r.class ? badge(r.class) : ''} ${esc(descriptor(r.descriptor))}</td>
+        <td class="num">${r.rated ? pct(r.share_iii_or_better) : '-'}</td><td>${esc(r.main_pollutants)}</td></tr>`).join('')}</tbody></table></div>
+    <div class="card"><h2 class="flush">${esc(t('mon.incList'))}</h2>
+      ${incRows ? `<table data-testid="monthly-incidents-list"><thead><tr><th>${esc(t('mon.opened'))}</th><th>${esc(t('drill.title'))}</th><th>${esc(t('mon.level'))}</th><th>${esc(t('mon.status'))}</th></tr></thead><tbody>${incRows}</tbody></table>` : `<p class="muted">${esc(t('mon.none'))}</p>`}</div>
+    <div class="card"><h2 class="flush">${esc(t('mon.drillList'))}</h2>
+      ${drillRows ? `<table data-testid="monthly-drills"><thead><tr><th>${esc(t('mon.opened'))}</th><th>${esc(t('drill.title'))}</th><th class="num">${esc(t('mon.met'))}</th><th>${esc(t('mon.status'))}</th></tr></thead><tbody>${drillRows}</tbody></table>` : `<p class="muted">${esc(t('mon.none'))}</p>`}</div>
+    </article>`;
+  $('#mon-csv').addEventListener('click', () => download(`/api/v1/reports/monthly?${q}&format=csv`, `monthly_${rep.scope}_${rep.month}.csv`));
+  $('#mon-print').addEventListener('click', () => window.print());
+}
+
+// sourceText says what a site's assessment rests on, and which manual samples the automatic
+// data set aside (环办监测函〔2020〕82号: automatic data first for the automatic items).
+function sourceText(sc) {
+  if (!sc.data_source) return '';
+  const aside = sc.manual_set_aside ? ` <span class="muted" title="${esc(t('rep.setaside'))}">(−${sc.manual_set_aside} ${esc((sc.set_aside_items || []).join(', '))})</span>` : '';
+  return `${esc(t('src.' + sc.data_source))}${aside}`;
 }
 
 // Drill scores (docs/reports.md): the year per jurisdiction, then every step of the year's drills.
