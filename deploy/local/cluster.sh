@@ -325,11 +325,15 @@ EOF
 node_pid() { rw_pid_of "$PIDFILE" "$PATTERN"; }
 
 # zk_ok: ZooKeeper answers "imok" to ruok (its port alone opens before the server runs).
+# zk_ok: ZooKeeper serves requests. `ruok` answers imok as soon as the process runs, before
+# it has loaded its database; `stat` says "not currently serving requests" until then, and a
+# ClickHouse replica that connects in that window fails its handshake and exits (seen with a
+# database holding many tests' replicated tables).
 zk_ok() {
   local reply
   # shellcheck disable=SC2016 # $0/$1 belong to the inner shell
-  reply=$(timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf ruok >&3 && cat <&3' "$RW_HOST" "$CLUSTER_ZK_PORT" 2>/dev/null) || true
-  [[ $reply == imok ]]
+  reply=$(timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf stat >&3 && cat <&3' "$RW_HOST" "$CLUSTER_ZK_PORT" 2>/dev/null) || true
+  [[ $reply == *"Mode: standalone"* ]]
 }
 
 # wait_port PID SECONDS: until the node accepts connections on PORT, or it dies.
