@@ -79,16 +79,18 @@ const (
 	// acknowledgement has expired.
 	KindReacknowledge = "reacknowledge"
 	KindUpdate        = "update"
-	KindReopened      = "reopened"
-	KindEndOfAlert    = "end_of_alert"
-	statusPending     = "pending"
-	statusSending     = "sending"
-	statusSent        = "sent"
-	statusFailed      = "failed"
-	statusInterrupt   = "interrupted"
-	actorResponder    = "responder"
-	drillPrefix       = "【演练】"
-	defaultDrillParm  = "nh3n"
+	// KindFollowUp is the follow-up report (续报) every grouping.repeat.
+	KindFollowUp     = "follow_up"
+	KindReopened     = "reopened"
+	KindEndOfAlert   = "end_of_alert"
+	statusPending    = "pending"
+	statusSending    = "sending"
+	statusSent       = "sent"
+	statusFailed     = "failed"
+	statusInterrupt  = "interrupted"
+	actorResponder   = "responder"
+	drillPrefix      = "【演练】"
+	defaultDrillParm = "nh3n"
 )
 
 // State is everything the responder knows about one incident: the published Incident plus
@@ -112,6 +114,9 @@ type State struct {
 	// Raised are the stations whose reporting frequency a step raised: the resolve restores
 	// them.
 	Raised []Raised `json:"raised,omitempty"`
+	// FollowUps counts the follow-up reports (续报) sent, the last at LastFollowUpAt.
+	FollowUps      int        `json:"follow_ups,omitempty"`
+	LastFollowUpAt *time.Time `json:"last_follow_up_at,omitempty"`
 }
 
 // Raised is one station whose real-time interval a playbook step raised.

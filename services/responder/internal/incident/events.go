@@ -257,7 +257,7 @@ func (e *Engine) grow(t *tx, st *State, ev message.Event, site *network.Site, pb
 	if e.relevel(t, st) && old != "" {
 		st.Round++
 		for _, r := range before {
-			e.enqueueRendered(t, st, r, KindUpdate, "", e.books.Messages.LevelChanged, f, fmt.Sprintf("level#%d", st.Round))
+			e.update(t, st, r, f, fmt.Sprintf("level#%d", st.Round))
 		}
 	}
 	if pb != nil {
@@ -483,12 +483,18 @@ type recipient struct {
 // enqueue puts one message for one recipient in the incident's outbox, unless a message
 // with the same idempotency key is there already. Nothing is sent here: the responder
 // delivers what the outbox holds.
-func (e *Engine) enqueue(t *tx, st *State, r recipient, stepID, kind, body, seq string) {
+// The grouping's wait holds what is queued in an incident's first moments until it is over.
+// It returns the message queued, nil when it was there already.
+func (e *Engine) enqueue(t *tx, st *State, r recipient, stepID, kind, body, seq string) *Outgoing {
 	key := "ntf-" + hashID(st.Incident.ID, stepID, kind, seq, r.Jurisdiction, r.Role, r.Contact.Name, r.Contact.Channel) // the contact key, not its address: the state holds no address
 	for _, o := range st.Outbox {
 		if o.Key == key {
-			return
+			return nil
 		}
+	}
+	next := t.now
+	if w := e.scale(e.grouping(st).Wait.D()); w > 0 && t.now.Before(st.Incident.OpenedAt.Add(w)) {
+		next = st.Incident.OpenedAt.Add(w)
 	}
 	subject := e.subject(st)
 	if kind == KindEndOfAlert {
@@ -500,12 +506,67 @@ func (e *Engine) enqueue(t *tx, st *State, r recipient, stepID, kind, body, seq 
 	if st.Incident.Drill {
 		body = drillPrefix + body
 	}
-	st.Outbox = append(st.Outbox, &Outgoing{
+	o := &Outgoing{
 		Key: key, StepID: stepID, Kind: kind, Jurisdiction: r.Jurisdiction, Role: r.Role,
 		Name: r.Contact.Name, Channel: r.Contact.Channel, Target: r.Contact.Target,
-		Subject: subject, Body: body, Status: statusPending, NextAt: t.now,
-	})
+		Subject: subject, Body: body, Status: statusPending, NextAt: next,
+	}
+	st.Outbox = append(st.Outbox, o)
 	t.dirty(st)
+	return o
+}
+
+// grouping is the notification timing of an incident: that of the playbook that opened it.
+func (e *Engine) grouping(st *State) playbook.Grouping {
+	var pb *playbook.Playbook
+	if len(st.Incident.Playbooks) > 0 {
+		pb, _ = e.books.Book(st.Incident.Playbooks[0])
+	}
+	return e.books.GroupingOf(pb)
+}
+
+// update tells one recipient of a level change, within the grouping's interval. A
+// recipient who has been sent nothing yet (the first messages wait) is told by them: their
+// subjects take the new level, and no update follows. An update still waiting for the
+// interval takes the newer text instead of a second one joining it; otherwise the update
+// waits until the interval since the last message sent to the recipient is over (as
+// Alertmanager's group_interval counts from the group's last notification).
+func (e *Engine) update(t *tx, st *State, r recipient, f *Fact, seq string) {
+	var mine []*Outgoing
+	for _, o := range st.Outbox {
+		if o.Jurisdiction == r.Jurisdiction && o.Role == r.Role && o.Name == r.Contact.Name && o.Channel == r.Contact.Channel {
+			mine = append(mine, o)
+		}
+	}
+	told := slices.ContainsFunc(mine, func(o *Outgoing) bool { return o.Status != statusPending || o.Attempts > 0 })
+	if !told {
+		for _, o := range mine {
+			if o.Kind != KindEndOfAlert {
+				o.Subject = e.subject(st)
+			}
+		}
+		t.dirty(st)
+		return
+	}
+	vars := e.vars(st, f, nil, time.Time{}, t.now)
+	vars["jurisdiction"], vars["jurisdiction_name"], vars["role_name"] = r.Jurisdiction, e.jurName(r.Jurisdiction), e.contacts.RoleName(r.Role)
+	body := playbook.Render(e.books.Messages.LevelChanged, vars)
+	var lastSent time.Time
+	for _, o := range mine {
+		if o.SentAt != nil && o.SentAt.After(lastSent) {
+			lastSent = *o.SentAt
+		}
+		if o.Kind == KindUpdate && o.Status == statusPending && o.Attempts == 0 {
+			o.Subject, o.Body = e.subject(st), body
+			t.dirty(st)
+			t.log(st, "update_coalesced", actorResponder, fmt.Sprintf("the level change to %s joins the update waiting for %s/%s/%s", st.Incident.Level, r.Jurisdiction, r.Role, r.Contact.Name), "")
+			return
+		}
+	}
+	o := e.enqueue(t, st, r, "", KindUpdate, body, seq)
+	if iv := e.scale(e.grouping(st).Interval.D()); o != nil && iv > 0 && !lastSent.IsZero() && o.NextAt.Before(lastSent.Add(iv)) {
+		o.NextAt = lastSent.Add(iv)
+	}
 }
 
 // enqueueRendered renders one of the responder's own messages for a recipient and

@@ -37,6 +37,7 @@ func (e *Engine) Tick() Changes {
 				// A silenced incident does not escalate: nobody was told, so nobody failed
 				// to acknowledge (its steps' escalation delays restart when it is released).
 				e.escalate(t, st)
+				e.followUp(t, st)
 			}
 			if pb != nil && pb.Resolve.Auto && st.RecoveredAt != nil && !t.now.Before(st.RecoveredAt.Add(e.scale(pb.Resolve.Hold.D()))) {
 				e.resolve(t, st, actorResponder, "water quality recovered at "+st.RecoveredAt.In(e.net.Location).Format("2006-01-02 15:04:05"), "")
@@ -64,6 +65,45 @@ func (e *Engine) Tick() Changes {
 	}
 	e.forgetSilences(t)
 	return t.finish()
+}
+
+// followUp sends the follow-up report (续报) to everyone told once the grouping's repeat
+// has passed since the incident opened or since the last report.
+func (e *Engine) followUp(t *tx, st *State) {
+	every := e.scale(e.grouping(st).Repeat.D())
+	if every <= 0 {
+		return
+	}
+	last := st.Incident.OpenedAt
+	if st.LastFollowUpAt != nil {
+		last = *st.LastFollowUpAt
+	}
+	if t.now.Before(last.Add(every)) {
+		return
+	}
+	now := t.now
+	st.FollowUps++
+	st.LastFollowUpAt = &now
+	t.dirty(st)
+	var f *Fact
+	if n := len(st.Facts); n > 0 {
+		f = &st.Facts[n-1]
+	}
+	done := 0
+	for _, s := range st.Incident.Steps {
+		if s.DoneAt != nil {
+			done++
+		}
+	}
+	recips := e.recipients(st)
+	for _, r := range recips {
+		vars := e.vars(st, f, nil, time.Time{}, t.now)
+		vars["jurisdiction"], vars["jurisdiction_name"], vars["role_name"] = r.Jurisdiction, e.jurName(r.Jurisdiction), e.contacts.RoleName(r.Role)
+		vars["repeat"] = fmt.Sprint(st.FollowUps)
+		vars["steps_done"], vars["steps_total"] = fmt.Sprint(done), fmt.Sprint(len(st.Incident.Steps))
+		e.enqueue(t, st, r, "", KindFollowUp, playbook.Render(e.books.Messages.FollowUp, vars), fmt.Sprintf("followup#%d", st.FollowUps))
+	}
+	t.log(st, "follow_up", actorResponder, fmt.Sprintf("follow-up report %d to %d recipients (every %s)", st.FollowUps, len(recips), every), "")
 }
 
 // sitesGone lists an incident's sites when none of them is in the network, else "".

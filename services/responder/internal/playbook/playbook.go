@@ -85,6 +85,8 @@ type Set struct {
 	// incident. A parameter not listed is a group of its own.
 	Groups   map[string]string
 	Messages Messages
+	// Grouping is the notification timing of every playbook that sets none of its own.
+	Grouping Grouping
 	Books    []*Playbook
 	byID     map[string]*Playbook
 }
@@ -103,13 +105,41 @@ type Messages struct {
 	// the acknowledgement has expired (resolve.renotify_within); optional,
 	// DefaultReacknowledge when empty.
 	Reacknowledge string `yaml:"reacknowledge"`
+	// FollowUp is the follow-up report (续报) sent every grouping.repeat while an incident
+	// is open; optional, DefaultFollowUp when empty.
+	FollowUp string `yaml:"follow_up"`
+}
+
+// Grouping is when an incident's messages go out, after Alertmanager's group_wait,
+// group_interval and repeat_interval (docs/escalation.md, Grouping). Every duration is
+// divided by the responder's time scale.
+type Grouping struct {
+	// Wait holds an incident's first messages this long after it opens, so that the rest
+	// of a burst of events (more sites, a higher level) goes out in them instead of as
+	// updates right after. Default 0: at once.
+	Wait Duration `yaml:"wait"`
+	// Interval is the least time between two updates (level changes) to one recipient: the
+	// updates due meanwhile become one, with the latest news. Default 0: each at once.
+	Interval Duration `yaml:"interval"`
+	// Repeat sends a follow-up report (续报, messages.follow_up) to everyone told, every
+	// Repeat while the incident is open and not silenced. Default 0: none.
+	Repeat Duration `yaml:"repeat"`
 }
 
 // Default texts of the optional messages.
 const (
 	DefaultReminder      = "【催办·第{repeat}次】{jurisdiction_name}{role_name}尚未{reason}：“{step_action}”（事件 {incident}）。"
 	DefaultReacknowledge = "【续报】{title}：您确认过的事件已重新启动，原确认已失效，请重新确认并继续处置（事件 {incident}）。"
+	DefaultFollowUp      = "【续报·第{repeat}次】{title}：事件仍在处置中，当前{level}级（{colour}预警），已完成{steps_done}项任务（共{steps_total}项）。最新：{site_name}{parameter_name} {value}{unit}，{exceedance}（事件 {incident}）。"
 )
+
+// GroupingOf is the grouping of the incidents pb opens: its own, else the file's.
+func (s *Set) GroupingOf(pb *Playbook) Grouping {
+	if pb != nil && pb.Grouping != nil {
+		return *pb.Grouping
+	}
+	return s.Grouping
+}
 
 // Playbook is one response plan.
 type Playbook struct {
@@ -121,7 +151,9 @@ type Playbook struct {
 	Levels   []LevelRule   `yaml:"levels"`
 	Steps    []StepDef     `yaml:"steps"`
 	Resolve  ResolvePolicy `yaml:"resolve"`
-	Line     int           `yaml:"-"`
+	// Grouping, when set, replaces the file's grouping for incidents this playbook opens.
+	Grouping *Grouping `yaml:"grouping"`
+	Line     int       `yaml:"-"`
 }
 
 // Trigger says which events start the playbook. An empty list matches anything.
@@ -323,6 +355,7 @@ type ResolvePolicy struct {
 type file struct {
 	ParameterGroups map[string][]string `yaml:"parameter_groups"`
 	Messages        Messages            `yaml:"messages"`
+	Grouping        Grouping            `yaml:"grouping"`
 	Playbooks       []Playbook          `yaml:"playbooks"`
 }
 
@@ -422,7 +455,15 @@ func build(f file, net *network.Network, contacts *notify.Contacts) (*Set, error
 	fail := func(line int, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("line %d: %s", line, fmt.Sprintf(format, args...)))
 	}
-	s := &Set{Groups: map[string]string{}, Messages: f.Messages, byID: map[string]*Playbook{}}
+	s := &Set{Groups: map[string]string{}, Messages: f.Messages, Grouping: f.Grouping, byID: map[string]*Playbook{}}
+	checkGrouping := func(where string, g Grouping) {
+		for name, d := range map[string]Duration{"wait": g.Wait, "interval": g.Interval, "repeat": g.Repeat} {
+			if d < 0 {
+				errs = append(errs, fmt.Errorf("%s.%s: %v is negative", where, name, d.D()))
+			}
+		}
+	}
+	checkGrouping("grouping", f.Grouping)
 	for g, params := range f.ParameterGroups {
 		for _, p := range params {
 			if prev, dup := s.Groups[p]; dup && prev != g {
@@ -449,9 +490,9 @@ func build(f file, net *network.Network, contacts *notify.Contacts) (*Set, error
 			fail(line, "%s: role %q is not declared in the contacts file's roles (%s)", where, role, strings.Join(contacts.RoleIDs(), ", "))
 		}
 	}
-	for name, text := range map[string]*string{"reminder": &s.Messages.Reminder, "reacknowledge": &s.Messages.Reacknowledge} {
+	for name, text := range map[string]*string{"reminder": &s.Messages.Reminder, "reacknowledge": &s.Messages.Reacknowledge, "follow_up": &s.Messages.FollowUp} {
 		if *text == "" {
-			*text = map[string]string{"reminder": DefaultReminder, "reacknowledge": DefaultReacknowledge}[name]
+			*text = map[string]string{"reminder": DefaultReminder, "reacknowledge": DefaultReacknowledge, "follow_up": DefaultFollowUp}[name]
 		} else if bad := UnknownPlaceholders(*text); len(bad) > 0 {
 			errs = append(errs, fmt.Errorf("messages.%s: unknown placeholders %v (known: %s)", name, bad, strings.Join(Placeholders, ", ")))
 		}
@@ -466,6 +507,9 @@ func build(f file, net *network.Network, contacts *notify.Contacts) (*Set, error
 			fail(b.Line, "playbook %d: id is empty", i+1)
 		} else if _, dup := s.byID[b.ID]; dup {
 			fail(b.Line, "%s: duplicate id", where)
+		}
+		if b.Grouping != nil {
+			checkGrouping(where+": grouping", *b.Grouping)
 		}
 		if len(b.Trigger.Events) == 0 {
 			fail(b.Line, "%s: trigger.events must list at least one event type", where)
@@ -655,6 +699,7 @@ var Placeholders = []string{
 	"multiple", "arrival", "level", "colour", "title", "incident", "jurisdiction",
 	"jurisdiction_name", "role_name", "target_site_name", "distance_km", "deadline", "now",
 	"step_action", "reason", "origin_site_name", "window", "repeat", "acked_at", "acked_by", "exceedance",
+	"steps_done", "steps_total",
 }
 
 var placeholderRE = regexp.MustCompile(`\{([a-z_]+)\}`)

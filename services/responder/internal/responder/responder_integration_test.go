@@ -356,7 +356,7 @@ func TestExceedanceNotifiesUpAndDownstreamAndSurvivesSIGKILL(t *testing.T) {
 	start(t, bin, env, listen, logPath)
 	assigned := func(jur, role, format string) []received {
 		return rcv.find(func(m received) bool {
-			return m.Jurisdiction == jur && m.Role == role && m.Format == format && !strings.Contains(m.Text, "【督办】") && !strings.Contains(m.Text, "【解除预警】")
+			return m.Jurisdiction == jur && m.Role == role && m.Format == format && !strings.Contains(m.Text, "【督办】") && !strings.Contains(m.Text, "【解除预警】") && !strings.Contains(m.Text, "【续报·")
 		})
 	}
 	testinfra.Eventually(t, 60*time.Second, "the four step notifications", func() bool {
