@@ -91,7 +91,7 @@ func (r *Reader) latestSQL(sites []string, since time.Time) string {
     argMax(unit, (observed_at, observed_ms, version)), argMax(flag, (observed_at, observed_ms, version)),
     argMax(interval_kind, (observed_at, observed_ms, version)), argMax(source, (observed_at, observed_ms, version)),
     max(observed_at), argMax(observed_ms, (observed_at, observed_ms, version)),
-    argMax(below_dl, (observed_at, observed_ms, version))
+    argMax(below_dl, (observed_at, observed_ms, version)), max(received_at)
 FROM %s
 WHERE site IN %s AND observed_at >= %s
 GROUP BY site, parameter
@@ -99,7 +99,8 @@ ORDER BY site, parameter`, r.table(TableReadings), inList(sites), unix(since))
 }
 
 // Latest returns the most recent reading of every (site, parameter) of the given sites
-// observed at or after since, ordered by site and parameter.
+// observed at or after since, ordered by site and parameter. Its ReceivedAt is when a
+// reading of the pair last arrived, which may be later than the newest one's (a back-fill).
 func (r *Reader) Latest(ctx context.Context, sites []string, since time.Time) ([]message.Reading, error) {
 	if len(sites) == 0 {
 		return nil, nil
@@ -115,7 +116,7 @@ func (r *Reader) Latest(ctx context.Context, sites []string, since time.Time) ([
 		var at time.Time
 		var ms uint16
 		var belowDL uint8
-		if err := rows.Scan(&rd.Site, &rd.Parameter, &rd.ID, &rd.Value, &rd.Unit, &rd.Flag, &rd.Interval, &rd.Source, &at, &ms, &belowDL); err != nil {
+		if err := rows.Scan(&rd.Site, &rd.Parameter, &rd.ID, &rd.Value, &rd.Unit, &rd.Flag, &rd.Interval, &rd.Source, &at, &ms, &belowDL, &rd.ReceivedAt); err != nil {
 			return nil, fmt.Errorf("latest readings: %w", err)
 		}
 		rd.ObservedAt, rd.BelowDL = withMs(at, ms), belowDL == 1

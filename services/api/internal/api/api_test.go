@@ -971,3 +971,27 @@ func TestAQueryCutByTheDeadlineIsATimeoutNotAServerError(t *testing.T) {
 		}
 	})
 }
+
+func TestAStationWhoseOldReadingsArriveNowIsNotOffline(t *testing.T) {
+	tests := []struct {
+		name     string
+		received time.Duration // before now
+		want     string
+	}{
+		{"observed 5 h ago, arrived just now (a back-fill, the demo's replay)", time.Minute, api.StatusNormal},
+		{"observed 5 h ago, arrived 5 h ago", 5 * time.Hour, api.StatusOffline},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := apitest.NewMemStore()
+			e := newEnv(t, func(o *api.Options) { o.Store = store })
+			store.AddReadings(message.Reading{ID: "r1", Site: "STH-S1", Parameter: "codmn", Value: 3, Unit: "mg/L",
+				ObservedAt: e.now.Add(-5 * time.Hour), ReceivedAt: e.now.Add(-tt.received)})
+			var s api.SiteView
+			e.do(t, "GET", "/api/v1/sites/STH-S1", admin, nil).decode(t, &s)
+			if s.Status != tt.want {
+				t.Errorf("status %q, want %q", s.Status, tt.want)
+			}
+		})
+	}
+}

@@ -137,7 +137,7 @@ func (s *Server) view(site *network.Site, latest []message.Reading, open []messa
 	}
 	tgt := target(site)
 	var samples []evaluate.Sample
-	var last time.Time
+	var last, heard time.Time // the newest observation; the last arrival of a reading
 	sort.Slice(latest, func(i, j int) bool {
 		oi, oj := standard.Order(latest[i].Parameter), standard.Order(latest[j].Parameter)
 		if oi != oj {
@@ -148,6 +148,12 @@ func (s *Server) view(site *network.Site, latest []message.Reading, open []messa
 	for _, rd := range latest {
 		if rd.ObservedAt.After(last) {
 			last = rd.ObservedAt
+		}
+		if rd.ReceivedAt.After(heard) {
+			heard = rd.ReceivedAt
+		}
+		if last.After(heard) {
+			heard = last
 		}
 		// Only data from instruments working normally is judged as water quality.
 		if rd.NormalFlag() {
@@ -205,7 +211,10 @@ func (s *Server) view(site *network.Site, latest []message.Reading, open []messa
 	switch {
 	case last.IsZero():
 		v.Status = StatusNoData
-	case site.Station != nil && s.now().Sub(last) > 3*time.Duration(site.Station.IntervalS)*time.Second:
+	// A station is offline when nothing arrived from it for 3 intervals: readings that
+	// arrive now with older observation times (a back-fill, the demo's accelerated replay)
+	// mean it is online.
+	case site.Station != nil && s.now().Sub(heard) > 3*time.Duration(site.Station.IntervalS)*time.Second:
 		v.Status = StatusOffline
 	case len(v.Exceedances) > 0 || (v.MeetsTarget != nil && !*v.MeetsTarget):
 		v.Status = StatusExceeding

@@ -352,11 +352,18 @@ func (m *MemStore) Latest(_ context.Context, sites []string, since time.Time) ([
 			continue
 		}
 		k := key{r.Site, r.Parameter}
-		if cur, ok := latest[k]; !ok || r.ObservedAt.After(cur.ObservedAt) {
+		cur, ok := latest[k]
+		received := r.ReceivedAt.Truncate(time.Second) // max(received_at) of a DateTime column
+		if ok && cur.ReceivedAt.After(received) {
+			received = cur.ReceivedAt
+		}
+		if !ok || r.ObservedAt.After(cur.ObservedAt) {
 			// What the ClickHouse query selects of the newest reading, no more.
-			latest[k] = message.Reading{ID: r.ID, Site: r.Site, Parameter: r.Parameter, Value: r.Value, Unit: r.Unit,
+			cur = message.Reading{ID: r.ID, Site: r.Site, Parameter: r.Parameter, Value: r.Value, Unit: r.Unit,
 				Flag: r.Flag, Interval: r.Interval, Source: r.Source, ObservedAt: r.ObservedAt, BelowDL: r.BelowDL}
 		}
+		cur.ReceivedAt = received
+		latest[k] = cur
 	}
 	out := make([]message.Reading, 0, len(latest))
 	for _, r := range latest {
