@@ -27,6 +27,9 @@ type Migration struct {
 	Version int
 	Name    string
 	Up      func(Schema) []string
+	// apply, when set, runs after Up's statements: a step that reads the server first
+	// (addColumns).
+	apply func(context.Context, Conn, Schema) error
 }
 
 // Migrations returns the archive's migrations in order.
@@ -40,6 +43,7 @@ func Migrations() []Migration {
 			return out
 		}
 	}
+	none := func(Schema) []string { return nil }
 	return []Migration{
 		{Version: 1, Name: "raw tables: readings, rejected, events", Up: create(readingsTable, rejectedTable, eventsTable)},
 		{Version: 2, Name: "incident tables: incidents, incident_log, notifications", Up: create(incidentsTable, incidentLogTable, notificationsTable)},
@@ -49,7 +53,61 @@ func Migrations() []Migration {
 		{Version: 6, Name: "rollup_progress: how far the deferred rollup rebuilds have come", Up: create(rollupProgressTable)},
 		{Version: 7, Name: "silences: the latest snapshot of every silence", Up: create(silencesTable)},
 		{Version: 8, Name: "station_commands: host commands to stations and what became of them", Up: create(stationCommandsTable)},
+		{Version: 9, Name: "station_commands: pol_id, info_id (query_info) and report (what the station reported)",
+			Up: none, apply: addColumns(stationCommandsTable, "pol_id", "info_id", "report")},
 	}
+}
+
+// addColumns adds columns of t's spec to a table created before they were in it, on the
+// local and, in cluster mode, the distributed table: only those missing, read from
+// system.columns (ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS), so a table created
+// with them already, or a migration run again after a failure, is left as it is.
+func addColumns(t tableSpec, names ...string) func(context.Context, Conn, Schema) error {
+	return func(ctx context.Context, conn Conn, s Schema) error {
+		tables := []string{s.local(t)}
+		if s.Cluster != "" && !t.clusterWide {
+			tables = append(tables, t.name)
+		}
+		for _, table := range tables {
+			have, err := tableColumns(ctx, conn, s.Database, table)
+			if err != nil {
+				return err
+			}
+			for _, name := range names {
+				for _, c := range t.columns {
+					if c.name != name || have[name] {
+						continue
+					}
+					q := "ALTER TABLE " + s.Table(table) + s.onCluster() + " ADD COLUMN " + quoteIdent(c.name) + " " + c.typ(s.Features)
+					if err := conn.Exec(ctx, q); err != nil {
+						return fmt.Errorf("add column %s.%s: %w", table, name, err)
+					}
+				}
+			}
+		}
+		return nil
+	}
+}
+
+// tableColumns returns the names of a table's columns.
+func tableColumns(ctx context.Context, conn Conn, database, table string) (map[string]bool, error) {
+	rows, err := conn.Query(ctx, "SELECT name FROM system.columns WHERE database = "+quoteString(database)+" AND table = "+quoteString(table))
+	if err != nil {
+		return nil, fmt.Errorf("columns of %s: %w", table, err)
+	}
+	defer rows.Close()
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("columns of %s: %w", table, err)
+		}
+		have[name] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("columns of %s: %w", table, err)
+	}
+	return have, nil
 }
 
 // fiveMinUp creates readings_5min and fills it from the readings already stored, so that
@@ -89,6 +147,11 @@ func Migrate(ctx context.Context, conn Conn, s Schema, log *slog.Logger) ([]Migr
 		for i, q := range m.Up(s) {
 			if err := conn.Exec(ctx, q); err != nil {
 				return ran, fmt.Errorf("migration %d (%s), statement %d: %w", m.Version, m.Name, i+1, err)
+			}
+		}
+		if m.apply != nil {
+			if err := m.apply(ctx, conn, s); err != nil {
+				return ran, fmt.Errorf("migration %d (%s): %w", m.Version, m.Name, err)
 			}
 		}
 		if err := recordMigration(ctx, conn, s, m); err != nil {
