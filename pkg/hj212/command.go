@@ -250,9 +250,11 @@ type Command struct {
 	// Replies are the other packets the field machine sent with the command's QN (the time
 	// upload answering a 1011, …).
 	Replies []Packet
-	SentAt  time.Time // first written
-	At      time.Time // last change
-	last    time.Time // last written
+	// RepliedAt[i] is when Replies[i] arrived (a clock's offset is taken then).
+	RepliedAt []time.Time
+	SentAt    time.Time // first written
+	At        time.Time // last change
+	last      time.Time // last written
 }
 
 // Tracker follows the host commands of one connection through the field machine's request
@@ -336,6 +338,7 @@ func (t *Tracker) Handle(p Packet, now time.Time) (*Command, bool) {
 		c.Detail = "ExeRtn=" + code + " (" + meaning(exeRtnMeanings, code) + ")"
 	default:
 		c.Replies = append(c.Replies, p)
+		c.RepliedAt = append(c.RepliedAt, now)
 	}
 	c.At = now
 	if c.State.Final() {
