@@ -7,7 +7,10 @@
 #   2. starts the notification sink (simulator sink: plays everyone the responder notifies)
 #      and the narrator (simulator narrate: follows the topics and prints one line per step);
 #   3. starts the station fleet (simulator run -live) playing configs/scenarios/spill.yaml:
-#      ten data loggers speaking HJ 212 to the gateway, simulated time 360× faster;
+#      ten data loggers speaking HJ 212 to the gateway, simulated time 360× faster; each
+#      logger that obeys a reporting-interval command (1062: 加密监测 at the joint-monitoring
+#      stations after the exceedance, the restore after the recovery) prints a ▶ line with
+#      the rate it measured before (uploads per simulated hour) and the rate from then on;
 #   4. acknowledges the incident through the API with curl when it opens, as a duty officer
 #      would, printing the command;
 #   5. waits for the story to end (End of Alert), prints the dashboard address and a token,
@@ -104,7 +107,8 @@ trap stop_jobs EXIT
 : >"$LOG_DIR/simulator.log"
 rw_spawn "$PID_DIR/simulator.pid" "$LOG_DIR/simulator.log" "$BIN/simulator" run -config "$CONFIG" \
   -scenario "$SCENARIO" -live "${accel[@]}"
-# The fleet announces what happens in the river (▶ lines); show them with the narration.
+# The fleet announces what happens in the river and at its stations (▶ lines: the spill,
+# the reporting rate raised and restored); show them with the narration.
 tail -n +1 -F --pid="$narrator" "$LOG_DIR/simulator.log" 2>/dev/null | grep --line-buffered -E '▶|^simulator: [0-9]+ stations' &
 tailer=$!
 

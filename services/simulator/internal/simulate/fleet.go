@@ -93,6 +93,19 @@ type Fleet struct {
 
 	loggers []*DataLogger
 	sent    atomic.Int64
+	outMu   sync.Mutex // one line at a time on Out: the timeline and the stations write
+}
+
+// say writes one line of the story to Out (nil: none), stamped with the wall clock and the
+// simulated time at.
+func (f *Fleet) say(at time.Time, format string, args ...any) {
+	if f.Out == nil {
+		return
+	}
+	loc := f.World.model.loc
+	f.outMu.Lock()
+	defer f.outMu.Unlock()
+	fmt.Fprintf(f.Out, "%s │ sim %s │ ▶ %s\n", time.Now().In(loc).Format("15:04:05"), at.In(loc).Format("01-02 15:04"), fmt.Sprintf(format, args...))
 }
 
 // Sent returns how many uploads the stations produced.
@@ -192,10 +205,7 @@ func (f *Fleet) timeline(ctx context.Context) error {
 		if !f.Clock.SleepUntil(ctx, at) {
 			return nil
 		}
-		if f.Out != nil {
-			fmt.Fprintf(f.Out, "%s │ sim %s │ ▶ %s\n", time.Now().In(f.World.model.loc).Format("15:04:05"),
-				at.In(f.World.model.loc).Format("01-02 15:04"), describe(h, f.World.net))
-		}
+		f.say(at, "%s", describe(h, f.World.net))
 		if h.Kind == KindDrill && f.Drill != nil {
 			if err := f.Drill(ctx, h); err != nil {
 				return fmt.Errorf("start drill at %s: %w", h.Site, err)
@@ -245,7 +255,12 @@ type station struct {
 	// tick of the old one.
 	rtdEvery, minEvery atomic.Int64
 	changed            chan struct{}
-	vases              atomic.Int64 // samples retained (CN 3015): the bottle number
+	// rate counts the real-time uploads since the real-time interval last changed (or the
+	// start), so that a change tells the rate measured before it (the demo's narration).
+	rateMu              sync.Mutex
+	rateFirst, rateLast time.Time // the first and the last upload counted
+	rateN               int
+	vases               atomic.Int64 // samples retained (CN 3015): the bottle number
 	// clockOffset is how far the data logger's clock is from the scenario's (ns): a 1012
 	// sets it, 1011 and the reports of 3015 and 3020 read the logger's clock. The data's
 	// DataTime stays on the scenario's schedule, the timeline the demo tells.
@@ -347,6 +362,7 @@ func (s *station) run(ctx context.Context) error {
 				if err := s.send(hj212.CNRealtime, next, next, 0); err != nil {
 					return err
 				}
+				s.countUpload(next)
 			}
 			nextRtd = nextRtd.Add(rtdEvery)
 		}
@@ -398,7 +414,12 @@ func (s *station) execute(cmd hj212.Packet) (string, error) {
 	}
 	switch cmd.CN {
 	case hj212.CNSetRtdInterval:
-		return "", setEvery(&s.rtdEvery, "RtdInterval", time.Second, 9999)
+		was := time.Duration(s.rtdEvery.Load())
+		if err := setEvery(&s.rtdEvery, "RtdInterval", time.Second, 9999); err != nil {
+			return "", err
+		}
+		s.rateChanged(was, time.Duration(s.rtdEvery.Load()))
+		return "", nil
 	case hj212.CNSetMinInterval:
 		return "", setEvery(&s.minEvery, "MinInterval", time.Minute, 60)
 	case hj212.CNRetainSample:
@@ -426,6 +447,41 @@ func (s *station) execute(cmd hj212.Packet) (string, error) {
 		return "", nil
 	}
 	return "", ErrUnsupportedCommand
+}
+
+// rateChanged tells the story of a real-time interval the host changed (1062): the rate
+// measured since the last change, in uploads per simulated hour, and the rate from now on
+// — 加密监测 raising it after an exceedance, the restore lowering it after the recovery.
+func (s *station) rateChanged(was, now time.Duration) {
+	at := s.f.Clock.Now()
+	s.rateMu.Lock()
+	n, first, last := s.rateN, s.rateFirst, s.rateLast
+	s.rateN, s.rateFirst, s.rateLast = 0, time.Time{}, time.Time{}
+	s.rateMu.Unlock()
+	what := "加密监测 reporting rate raised"
+	if now > was {
+		what = "恢复监测频次 reporting rate restored"
+	} else if now == was {
+		what = "reporting rate confirmed"
+	}
+	// The rate of the uploads between the first and the last counted: n−1 gaps.
+	measured := "too few uploads to measure a rate"
+	if span := last.Sub(first); n >= 2 && span > 0 {
+		measured = fmt.Sprintf("%d uploads over %v (%.0f/h)", n, span.Round(time.Minute), float64(n-1)/span.Hours())
+	}
+	s.f.say(at, "%s at %s %s (host command 1062): real-time data every %v, was %v; %s → %.0f/h from now (simulated time)",
+		what, s.site.ID, s.site.Name, now, was, measured, float64(time.Hour)/float64(now))
+}
+
+// countUpload counts a real-time upload for rateChanged.
+func (s *station) countUpload(at time.Time) {
+	s.rateMu.Lock()
+	defer s.rateMu.Unlock()
+	if s.rateN == 0 {
+		s.rateFirst = at
+	}
+	s.rateLast = at
+	s.rateN++
 }
 
 // info answers a 3020: the simulated field-machine information InfoId of the instrument

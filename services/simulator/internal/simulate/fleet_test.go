@@ -145,7 +145,8 @@ func TestAStationReportsAtTheIntervalTheHostSetsFromTheCommandOn(t *testing.T) {
 	sc.Hourly, sc.MinuteInterval = false, 0 // real-time data only: its gaps are the interval
 	host := newFakeHost(t)
 	clock := NewClock(time.Now(), sc.Span, 3000) // 5 simulated minutes in 0.1 s
-	f := &Fleet{World: NewWorld(net, NewModel(net, sc.Seed), sc, clock.SimStart), Clock: clock, Addr: host.addr(), Log: quietLog()}
+	var story syncBuffer
+	f := &Fleet{World: NewWorld(net, NewModel(net, sc.Seed), sc, clock.SimStart), Clock: clock, Addr: host.addr(), Log: quietLog(), Out: &story}
 	site := mustSite(t, net, "TTH-S2")
 	s, err := f.newStation(site, quietLog())
 	if err != nil {
@@ -196,7 +197,16 @@ func TestAStationReportsAtTheIntervalTheHostSetsFromTheCommandOn(t *testing.T) {
 	if a := host.answersTo(cmd.QN); a[0].CP != "QnRtn=1" || a[1].CP != "ExeRtn=1" {
 		t.Errorf("answers %s, %s", a[0].CP, a[1].CP)
 	}
+	// The narration tells the rate rising: measured before, set after.
+	line := story.String()
+	if !strings.Contains(line, "▶ 加密监测 reporting rate raised at TTH-S2") || !strings.Contains(line, "every 1m0s, was 5m0s") ||
+		!strings.Contains(line, "(12/h)") || !strings.Contains(line, "60/h from now") {
+		t.Errorf("narration %q, want the raise at TTH-S2 from a measured 12/h to 60/h", line)
+	}
 }
+
+// String returns what was written (syncBuffer: integration_test.go).
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestAStationCarriesOutTheHostCommandsItSupports(t *testing.T) {
 	net := repoNetwork(t)
