@@ -154,6 +154,28 @@ if ((status == 0)); then
 else
   echo "The story did not complete (see the narrator's last line). Logs: $LOG_DIR/"
 fi
+# The closing note: the host commands the playbooks sent (joint monitoring's 1062 and its
+# restore, the outfall's 3015), each with the station's 9011/9012 answers as recorded.
+if [[ -s $incident_file ]]; then
+  id=$(tr -d '[:space:]' <"$incident_file")
+  echo
+  echo "  Station commands of incident $id (curl -H 'Authorization: Bearer $VIEW_TOKEN' $API/api/v1/incidents/$id):"
+  curl -fsS -H "Authorization: Bearer $VIEW_TOKEN" "$API/api/v1/incidents/$id" 2>/dev/null | python3 -c '
+import json, sys
+try:
+    cmds = json.load(sys.stdin).get("station_commands") or []
+except ValueError:
+    cmds = []
+if not cmds:
+    print("    (none recorded yet)")
+for c in cmds:
+    what = c["command"] + (" %ss" % c["rtd_interval_s"] if c.get("rtd_interval_s") else "") + (" %smin" % c["min_interval_min"] if c.get("min_interval_min") else "")
+    answers = " ".join(x for x in ("QnRtn=" + c["qn_rtn"] if c.get("qn_rtn") else "", "ExeRtn=" + c["exe_rtn"] if c.get("exe_rtn") else "") if x)
+    rep = c.get("report") or {}
+    extra = (" bottle " + rep["vase_no"]) if rep.get("vase_no") else ""
+    print("    %-8s %-22s %-10s %s%s  QN %s, %d record(s)" % (c["site"], what, c["status"], answers or "-", extra, c.get("qn", "-"), len(c.get("records") or [])))
+' || echo "    (the API did not answer)"
+fi
 cat <<EOF
 
   Dashboard   $API/
