@@ -106,6 +106,7 @@ func TestAStationCommandRequestIsRefusedWithoutWhatItNeeds(t *testing.T) {
 		{"a key in the request", map[string]any{"command": "rotate_key", "reason": "x", "new_key": "8f3ae1c9027b44d5a6e0193c7d2b5f18"}, "new_key"},
 		{"a query_info without info_id", map[string]any{"command": "query_info", "reason": "x", "pol_id": "w01018"}, "info_id"},
 		{"info_id on another command", map[string]any{"command": "read_clock", "reason": "x", "info_id": "i12001"}, "belong to query_info"},
+		{"an empty pol_id is not an absent one", map[string]any{"command": "query_info", "reason": "x", "pol_id": "", "info_id": "i12001"}, "may not be empty"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			res := e.do(t, "POST", stationCommandsPath, responderChangji, c.body)
