@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/riverwatch/riverwatch/pkg/hj212"
 	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/network"
 	"github.com/riverwatch/riverwatch/pkg/testinfra"
 )
 
@@ -156,4 +159,92 @@ func TestIntegrationClockAndInfoCommandsReachTheLoggerAndWhatItReportsIsRecorded
 		t.Errorf("query_info executed record %+v report %+v", r, r.Report)
 	}
 	t.Logf("clock offset %v s → %v s after sync_clock; 3020 reported %+v", before, after, r.Report.Info)
+}
+
+// On the real broker: a rotate_key request names no key; the gateway sends the 1014 with
+// sites.yaml's sm4_next_key encrypted under the current key, the logger (holding only the
+// current key) reads it, answers 9011/9012 and encrypts from then on with the new key,
+// which the gateway decrypts; the records on the topic hold no key.
+func TestIntegrationARotateKeyFromKafkaGivesTheLoggerItsNextKey(t *testing.T) {
+	cfg := itConfig(t)
+	brokers := cfg.Kafka.Brokers
+	const curHex, nextHex = "8f3ae1c9027b44d5a6e0193c7d2b5f18", "5a1c7e93b2d04f68a9e3c1b7d5f20846"
+	raw, err := os.ReadFile(cfg.SitesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := `station: {mn: "` + itMN + `", password: "` + itPW + `"}`
+	if !strings.Contains(string(raw), plain) {
+		t.Fatalf("sites file has no line %s", plain)
+	}
+	nw, err := network.Parse([]byte(strings.Replace(string(raw), plain,
+		`station: {mn: "`+itMN+`", password: "`+itPW+`", sm4_keys: ["`+curHex+`"], sm4_next_key: "`+nextHex+`"}`, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readings := newWriter(t, brokers, cfg.Kafka.Topics.Readings)
+	gw := startGatewayOn(t, cfg, nw, readings, newWriter(t, brokers, cfg.Kafka.Topics.Rejected), nil)
+	startRelay(t, cfg, gw, "gw-a")
+	cur, _ := hj212.ParseSM4Key(curHex)
+	next, _ := hj212.ParseSM4Key(nextHex)
+	logger, err := hj212.Dial(context.Background(), gw.TCPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logger.Close()
+	logger.SetKeys(cur)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	hb := hj212.Packet{QN: "20260310120000003", ST: hj212.STSurfaceWater, CN: hj212.CNHeartbeat, PW: itPW, MN: itMN, Flag: hj212.NewFlag(hj212.V2025, true, false)}
+	if err := logger.Send(ctx, hb); err != nil {
+		t.Fatal(err)
+	}
+	if a := receive(t, logger, 10*time.Second); a.CN != hj212.CNDataResponse {
+		t.Fatalf("heartbeat answered %s", a.CN)
+	}
+	testinfra.Eventually(t, 10*time.Second, "the logger's session", func() bool { return gw.connected(itMN) })
+
+	c := message.StationCommand{Site: "TTH-S2", MN: itMN, Command: message.StationRotateKey, RequestedBy: "duty admin", RequestedRole: "admin",
+		Reason: "90-day rotation", TTLSeconds: 60, At: time.Now().UTC().Truncate(time.Millisecond), Status: message.StationRequested}
+	c.ID = message.StationCommandID(c.Site, c.Command, c.RequestedBy, c.At)
+	b, _ := json.Marshal(c)
+	if err := newWriter(t, brokers, cfg.Kafka.Topics.StationCommands).Publish(ctx, kafka.Message{Key: []byte(c.Site), Value: b}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := receive(t, logger, 20*time.Second) // decrypted with the current key
+	k, err := hj212.ParseSetKey(cmd.CP)
+	if cmd.CN != hj212.CNSetKey || err != nil || !k.Equal(next) {
+		t.Fatalf("the logger got CN %s (%v), want a 1014 with the next key", cmd.CN, err)
+	}
+	if err := logger.Send(ctx, answerTo(cmd, hj212.CNRequestResponse, "QnRtn=1", false), answerTo(cmd, hj212.CNExecutionResult, "ExeRtn=1", false)); err != nil {
+		t.Fatal(err)
+	}
+	logger.SetKeys(next) // the logger uses the new key from its 9012 on
+	recs := readTopic(t, brokers, cfg.Kafka.Topics.StationCommands, 4, 30*time.Second)
+	executed := false
+	for _, m := range recs {
+		if strings.Contains(strings.ToUpper(string(m.Value)), strings.ToUpper(nextHex)) || strings.Contains(string(m.Value), curHex) {
+			t.Fatalf("a station-command record holds a key: %s", m.Value)
+		}
+		var r message.StationCommand
+		if err := json.Unmarshal(m.Value, &r); err == nil && r.ID == c.ID && r.Status == message.StationExecuted {
+			executed = true
+		}
+	}
+	if !executed {
+		t.Fatalf("no executed record among %d", len(recs))
+	}
+	testinfra.Eventually(t, 10*time.Second, "the gateway on the next key", func() bool {
+		k, _ := gw.keysOf(itMN, time.Now())
+		return k.Equal(next)
+	})
+	// Data encrypted with the new key are stored.
+	at := time.Now().Add(-time.Hour).Truncate(time.Hour)
+	up := stationHour(t, "20260310120000004", at, hj212.Period("w01009", 8, 8, 8, "N"))
+	if err := logger.Send(ctx, up); err != nil {
+		t.Fatal(err)
+	}
+	if a := receive(t, logger, 10*time.Second); a.CN != hj212.CNDataResponse || a.QN != up.QN {
+		t.Fatalf("the upload under the new key was answered %+v", a)
+	}
 }
