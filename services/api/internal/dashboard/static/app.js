@@ -515,14 +515,25 @@ function incidentCard(d, names, juris) {
     </details></article>`;
 }
 // The host commands the incident's playbooks asked of the stations and what each station
-// answered: the raised reporting interval, its restore, a retained sample.
+// answered: the raised reporting interval, its restore, a retained sample (and any report).
 function stationCommandsTable(cmds, names) {
   if (!cmds.length) return '';
   const what = (c) => t('scmd.' + c.command) + (c.rtd_interval_s ? ` ${c.rtd_interval_s} s` : c.min_interval_min ? ` ${c.min_interval_min} min` : '');
   const cls = (st) => (st === 'executed' ? 'good' : st === 'requested' || st === 'sent' || st === 'acknowledged' || st === 'not_connected' ? 'warn' : 'bad');
   return `<table data-testid="station-commands"><caption>${esc(t('inc.stationCommands'))}</caption>${cmds.map((c) => `<tr data-command="${esc(c.id)}"><td>${esc(fmtTime(c.at))}</td>
     <td><a href="#/site/${encodeURIComponent(c.site)}">${esc(names[c.site] || c.site)}</a></td><td>${esc(what(c))}</td>
-    <td><span class="tag ${cls(c.status)}">${esc(c.status)}</span> ${esc(c.detail || '')}</td><td>${esc(fmtTime(c.status_at))}</td></tr>`).join('')}</table>`;
+    <td><span class="tag ${cls(c.status)}">${esc(c.status)}</span> ${esc(c.detail || '')}${reported(c.report)}</td><td>${esc(fmtTime(c.status_at))}</td></tr>`).join('')}</table>`;
+}
+// What the station reported under the command's QN: a bottle (3015), its clock (1011), its
+// field-machine information (3020).
+function reported(r) {
+  if (!r) return '';
+  const parts = [];
+  if (r.vase_no) parts.push(`VaseNo=${r.vase_no}`);
+  if (r.clock_offset_s !== undefined) parts.push(`SystemTime ${fmtTime(r.system_time)} (${r.clock_offset_s > 0 ? '+' : ''}${r.clock_offset_s} s)`);
+  for (const i of r.info || []) parts.push(`${i.pol_id ? i.pol_id + ' ' : ''}${i.info_id}-Info=${i.value}`);
+  if (r.unread) parts.push(r.unread);
+  return parts.length ? ` <span class="report">${esc(parts.join('; '))}</span>` : '';
 }
 function act(b) {
   // Resolving sends End of Alert to everyone notified: ask first (M2).
