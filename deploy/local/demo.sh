@@ -7,7 +7,10 @@
 #   2. starts the notification sink (simulator sink: plays everyone the responder notifies)
 #      and the narrator (simulator narrate: follows the topics and prints one line per step);
 #   3. starts the station fleet (simulator run -live) playing configs/scenarios/spill.yaml:
-#      ten data loggers speaking HJ 212 to the gateway, simulated time 360× faster;
+#      ten data loggers speaking HJ 212 to the gateway, simulated time 360× faster; each
+#      logger that obeys a reporting-interval command (1062: 加密监测 at the joint-monitoring
+#      stations after the exceedance, the restore after the recovery) prints a ▶ line with
+#      the rate it measured before (uploads per simulated hour) and the rate from then on;
 #   4. acknowledges the incident through the API with curl when it opens, as a duty officer
 #      would, printing the command;
 #   5. waits for the story to end (End of Alert), prints the dashboard address and a token,
@@ -106,7 +109,8 @@ trap stop_jobs EXIT
 : >"$LOG_DIR/simulator.log"
 rw_spawn "$PID_DIR/simulator.pid" "$LOG_DIR/simulator.log" "$BIN/simulator" run -config "$CONFIG" \
   -scenario "$SCENARIO" -live "${accel[@]}"
-# The fleet announces what happens in the river (▶ lines); show them with the narration.
+# The fleet announces what happens in the river and at its stations (▶ lines: the spill,
+# the reporting rate raised and restored); show them with the narration.
 tail -n +1 -F --pid="$narrator" "$LOG_DIR/simulator.log" 2>/dev/null | grep --line-buffered -E '▶|^simulator: [0-9]+ stations' &
 tailer=$!
 
@@ -151,6 +155,28 @@ if ((status == 0)); then
   echo "The story is complete. The stack keeps running, and the stations keep reporting live."
 else
   echo "The story did not complete (see the narrator's last line). Logs: $LOG_DIR/"
+fi
+# The closing note: the host commands the playbooks sent (joint monitoring's 1062 and its
+# restore, the outfall's 3015), each with the station's 9011/9012 answers as recorded.
+if [[ -s $incident_file ]]; then
+  id=$(tr -d '[:space:]' <"$incident_file")
+  echo
+  echo "  Station commands of incident $id (curl -H 'Authorization: Bearer $VIEW_TOKEN' $API/api/v1/incidents/$id):"
+  curl -fsS -H "Authorization: Bearer $VIEW_TOKEN" "$API/api/v1/incidents/$id" 2>/dev/null | python3 -c '
+import json, sys
+try:
+    cmds = json.load(sys.stdin).get("station_commands") or []
+except ValueError:
+    cmds = []
+if not cmds:
+    print("    (none recorded yet)")
+for c in cmds:
+    what = c["command"] + (" %ss" % c["rtd_interval_s"] if c.get("rtd_interval_s") else "") + (" %smin" % c["min_interval_min"] if c.get("min_interval_min") else "")
+    answers = " ".join(x for x in ("QnRtn=" + c["qn_rtn"] if c.get("qn_rtn") else "", "ExeRtn=" + c["exe_rtn"] if c.get("exe_rtn") else "") if x)
+    rep = c.get("report") or {}
+    extra = (" bottle " + rep["vase_no"]) if rep.get("vase_no") else ""
+    print("    %-8s %-22s %-10s %s%s  QN %s, %d record(s)" % (c["site"], what, c["status"], answers or "-", extra, c.get("qn", "-"), len(c.get("records") or [])))
+' || echo "    (the API did not answer)"
 fi
 cat <<EOF
 

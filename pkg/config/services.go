@@ -59,6 +59,10 @@ type Gateway struct {
 	// TimeSync answers a station's time-calibration request (CN 1013) by setting its clock
 	// (CN 1012).
 	TimeSync bool `mapstructure:"time_sync"`
+	// SM4KeyGrace is how long after a station took its next SM4 key (rotate_key, CN 1014,
+	// answered 9012 ExeRtn=1) frames encrypted with its old keys are still decrypted: what
+	// it had queued under the old key (docs/protocol.md, Key rotation).
+	SM4KeyGrace time.Duration `mapstructure:"sm4_key_grace"`
 	// KafkaWriters is how many Kafka writers publish readings (a site always uses the same
 	// one): kafka-go keeps one produce request in flight per partition and writer. Raise it
 	// when batches reach kafka.batch_size and publish latency grows (stream.Sharded).
@@ -123,7 +127,7 @@ func defaultGateway() Gateway {
 		PublishTimeout: 30 * time.Second, MaxConnections: 10000, MaxFrameErrors: 16, BatchFrames: 64,
 		SplitTimeout: 2 * time.Minute, MaxSplitBytes: 1 << 20, MaxSplitSets: 16,
 		DedupWindow: 24 * time.Hour, DedupEntries: 200000,
-		ClockSkew: 10 * time.Minute, MaxAge: 7 * 24 * time.Hour, TimeSync: true, KafkaWriters: 1,
+		ClockSkew: 10 * time.Minute, MaxAge: 7 * 24 * time.Hour, TimeSync: true, SM4KeyGrace: 24 * time.Hour, KafkaWriters: 1,
 		AuthTimeout: 30 * time.Second, MaxConnectionsPerAddress: 64,
 		AuthMaxFailures: 10, AuthFailureWindow: 15 * time.Minute, AuthLockout: 15 * time.Minute,
 		AuthBackoff: time.Second, AuthBackoffMax: 30 * time.Second,
@@ -209,6 +213,7 @@ func (g Gateway) Validate() error {
 	v.positive("gateway.dedup_entries", g.DedupEntries)
 	v.positive("gateway.clock_skew", g.ClockSkew)
 	v.positive("gateway.max_age", g.MaxAge)
+	v.positive("gateway.sm4_key_grace", g.SM4KeyGrace)
 	v.positive("gateway.kafka_writers", g.KafkaWriters)
 	v.positive("gateway.auth_timeout", g.AuthTimeout)
 	v.positive("gateway.max_connections_per_address", g.MaxConnectionsPerAddress)

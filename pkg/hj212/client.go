@@ -23,6 +23,16 @@ type Client struct {
 	// waits for (a time-setting command 1012, a stray response, …). It runs on the
 	// goroutine that called Upload.
 	OnPacket func(Packet)
+	// keys are the station's SM4 keys (SetKeys), the current one first.
+	keys []SM4Key
+}
+
+// SetKeys sets the station's SM4 keys (HJ 212-2025 §6.4), the current one first: packets
+// HJ 212-2025 has encrypted (MustEncrypt) are sent encrypted with it, and an encrypted
+// packet from the host is decrypted with whichever of them gives its CRC. None: plaintext.
+func (c *Client) SetKeys(keys ...SM4Key) {
+	c.keys = keys
+	c.dec.Profile = func(string) Profile { return Profile{Keys: c.keys} }
 }
 
 // Dial connects to an HJ 212 host.
@@ -48,14 +58,31 @@ func (c *Client) Close() error { return c.conn.Close() }
 
 // Send encodes the packets and writes them in one write.
 func (c *Client) Send(ctx context.Context, pkts ...Packet) error {
+	if err := c.encode(pkts); err != nil {
+		return err
+	}
+	return c.SendRaw(ctx, c.wbuf)
+}
+
+// encode fills wbuf with the frames of pkts, encrypting what the standard encrypts when
+// the station has a key.
+func (c *Client) encode(pkts []Packet) error {
 	c.wbuf = c.wbuf[:0]
 	for _, p := range pkts {
 		var err error
+		if len(c.keys) > 0 && MustEncrypt(p.CN) {
+			var b []byte
+			if b, err = EncodeEncrypted(p, c.keys[0]); err != nil {
+				return fmt.Errorf("hj212 encode QN=%s CN=%s: %w", p.QN, p.CN, err)
+			}
+			c.wbuf = append(c.wbuf, b...)
+			continue
+		}
 		if c.wbuf, err = AppendEncode(c.wbuf, p); err != nil {
 			return fmt.Errorf("hj212 encode QN=%s CN=%s: %w", p.QN, p.CN, err)
 		}
 	}
-	return c.SendRaw(ctx, c.wbuf)
+	return nil
 }
 
 // SendRaw writes bytes as they are (tests use it for broken frames).

@@ -1,18 +1,28 @@
 package hj212
 
 import (
+	"encoding/hex"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
-// Host commands riverwatch sends (facts.md §3.5; issue #20).
+// Host commands riverwatch sends (facts.md §3.5; issue #20). CNSetTime (1012) is in
+// codes.go: the gateway also sends it in answer to a time-calibration request (1013).
 const (
 	CNGetTime        = "1011" // host → field: report your time (SystemTime)
+	CNSetKey         = "1014" // host → field: take a new SM4 key (HJ 212-2025 §6.4.3; NewKey)
 	CNSetRtdInterval = "1062" // host → field: set the real-time data interval (RtdInterval)
 	CNSetMinInterval = "1064" // host → field: set the minute data interval (MinInterval)
 	CNRetainSample   = "3015" // host → field: retain a sample (超标留样)
+	CNGetInfo        = "3020" // host → field: report field-machine information (现场机信息: PolId, InfoId)
 )
+
+// KeyNewKey is the CP key of the new SM4 key in a 1014 (32 hex digits). The 2025 text
+// was not available to us: the name follows the standard's NewPW of CN 1072
+// (docs/protocol.md, Key rotation).
+const KeyNewKey = "NewKey"
 
 // Target is the field machine a host command addresses: its system code, MN, password and
 // the edition it speaks (the Flag of the command).
@@ -49,6 +59,141 @@ func SetMinInterval(t Target, minutes int, now time.Time, loc *time.Location) (P
 // uploads DataTime and the bottle number (VaseNo) with the same QN, then 9012.
 func RetainSample(t Target, now time.Time, loc *time.Location) Packet {
 	return NewCommand(t, CNRetainSample, "", now, loc)
+}
+
+// SetClock returns the command (1012) that sets the field machine's clock to now, the
+// host's time: SystemTime=yyyyMMddHHmmss in loc (the stations' local time, Asia/Shanghai).
+// It answers 9011, then 9012.
+func SetClock(t Target, now time.Time, loc *time.Location) Packet {
+	return NewCommand(t, CNSetTime, "SystemTime="+FormatTime(now, loc), now, loc)
+}
+
+// QueryInfo returns the command (3020, 提取现场机信息) that asks the field machine for the
+// information infoID (i1xxxx: i11xxx logs, i12xxx state, i13xxx parameters) of the instrument
+// measuring polID; polID "" asks the data logger itself. It answers 9011, the 3020 upload
+// (ParseInfo) under the same QN, then 9012. HJ 212-2025 has 3020 SM4-encrypted
+// (MustEncrypt).
+func QueryInfo(t Target, polID, infoID string, now time.Time, loc *time.Location) (Packet, error) {
+	if polID != "" && !ValidPolID(polID) {
+		return Packet{}, errorf(ReasonBadValue, "PolId "+quote(polID)+" is not a pollutant code (letters and digits, at most 8)")
+	}
+	if !ValidInfoID(infoID) {
+		return Packet{}, errorf(ReasonBadValue, "InfoId "+quote(infoID)+" is not an information code (i and 5 digits, e.g. i12001)")
+	}
+	cp := "InfoId=" + infoID
+	if polID != "" {
+		cp = "PolId=" + polID + ";" + cp
+	}
+	return NewCommand(t, CNGetInfo, cp, now, loc), nil
+}
+
+// ValidPolID reports whether s can be a pollutant code of a CP (w01018, a21026, …).
+func ValidPolID(s string) bool { return validCode(s) }
+
+// ValidInfoID reports whether s is an information code: "i" and five digits.
+func ValidInfoID(s string) bool { return len(s) == 6 && s[0] == 'i' && allDigits(s[1:], 5, 5) }
+
+// Info is what a field machine reported in a 3020 upload.
+type Info struct {
+	DataTime time.Time  // zero when the upload has none
+	Items    []InfoItem // in the order sent
+}
+
+// InfoItem is one information value: <InfoId>-Info=<Value>, of the instrument PolID ("" for
+// the data logger).
+type InfoItem struct {
+	PolID, InfoID, Value string
+}
+
+// ParseInfo reads the CP of a 3020 upload: DataTime, PolId (the instrument, once) and the
+// <InfoId>-Info values ("DataTime=20260310120000;PolId=w01018;i12001-Info=1;i13004-Info=5.2").
+// Keys that are none of these are refused, as is an upload without a value.
+func ParseInfo(cp string, loc *time.Location) (Info, error) {
+	fields, err := ParseCP(cp)
+	if err != nil {
+		return Info{}, err
+	}
+	var in Info
+	pol := ""
+	for _, f := range fields {
+		switch {
+		case f.Key == "DataTime":
+			t, err := ParseTime(f.Value, loc)
+			if err != nil {
+				return Info{}, err
+			}
+			in.DataTime = t
+		case f.Key == "PolId":
+			if !ValidPolID(f.Value) {
+				return Info{}, errorf(ReasonBadValue, "PolId "+quote(f.Value)+" is not a pollutant code")
+			}
+			pol = f.Value
+		case strings.HasSuffix(f.Key, "-Info") && ValidInfoID(strings.TrimSuffix(f.Key, "-Info")):
+			in.Items = append(in.Items, InfoItem{PolID: pol, InfoID: strings.TrimSuffix(f.Key, "-Info"), Value: f.Value})
+		default:
+			return Info{}, errorf(ReasonBadCP, "key "+quote(f.Key)+" is not DataTime, PolId or <InfoId>-Info of a 3020 upload")
+		}
+	}
+	if len(in.Items) == 0 {
+		return Info{}, errorf(ReasonBadCP, "3020 upload without an <InfoId>-Info value")
+	}
+	return in, nil
+}
+
+// InfoCP returns the CP of a 3020 upload (the field side; the simulator's loggers).
+func InfoCP(in Info, loc *time.Location) string {
+	var b strings.Builder
+	if !in.DataTime.IsZero() {
+		b.WriteString("DataTime=" + FormatTime(in.DataTime, loc))
+	}
+	pol := ""
+	for _, it := range in.Items {
+		if it.PolID != pol && it.PolID != "" {
+			if b.Len() > 0 {
+				b.WriteByte(';')
+			}
+			b.WriteString("PolId=" + it.PolID)
+			pol = it.PolID
+		}
+		if b.Len() > 0 {
+			b.WriteByte(';')
+		}
+		b.WriteString(it.InfoID + "-Info=" + it.Value)
+	}
+	return b.String()
+}
+
+// SetKey returns the command (1014) that gives the field machine its next SM4 key, next:
+// "NewKey=<32 hex digits>;DataTime=<now>". HJ 212-2025 has 1014 encrypted (§6.4.4), and
+// only whole 16-character groups are encrypted, the tail staying plaintext: the key sits
+// in the first three groups, the plaintext tail is the end of DataTime. The caller sends
+// it encrypted with the station's current key (EncodeEncryptedFor), never in plaintext.
+// The field machine answers 9011 and 9012; from its 9012 ExeRtn=1 on it encrypts with the
+// new key.
+func SetKey(t Target, next SM4Key, now time.Time, loc *time.Location) (Packet, error) {
+	if !next.Valid() {
+		return Packet{}, errorf(ReasonSM4, "no next SM4 key to send")
+	}
+	cp := KeyNewKey + "=" + strings.ToUpper(hex.EncodeToString(next.raw[:])) + ";DataTime=" + FormatTime(now, loc)
+	// The key ends at byte 39; the encrypted groups cover 48 of the 62 bytes.
+	return NewCommand(t, CNSetKey, cp, now, loc), nil
+}
+
+// ParseSetKey reads the new key of a 1014 command's CP (the field side).
+func ParseSetKey(cp string) (SM4Key, error) {
+	fields, err := ParseCP(cp)
+	if err != nil {
+		return SM4Key{}, err
+	}
+	v, ok := Lookup(fields, KeyNewKey)
+	if !ok {
+		return SM4Key{}, errorf(ReasonBadCP, "1014 without "+KeyNewKey)
+	}
+	k, err := ParseSM4Key(v)
+	if err != nil {
+		return SM4Key{}, errorf(ReasonSM4, err.Error())
+	}
+	return k, nil
 }
 
 // GetTime returns the command (1011) that asks the field machine's time; it answers 9011,
@@ -105,9 +250,11 @@ type Command struct {
 	// Replies are the other packets the field machine sent with the command's QN (the time
 	// upload answering a 1011, …).
 	Replies []Packet
-	SentAt  time.Time // first written
-	At      time.Time // last change
-	last    time.Time // last written
+	// RepliedAt[i] is when Replies[i] arrived (a clock's offset is taken then).
+	RepliedAt []time.Time
+	SentAt    time.Time // first written
+	At        time.Time // last change
+	last      time.Time // last written
 }
 
 // Tracker follows the host commands of one connection through the field machine's request
@@ -191,6 +338,7 @@ func (t *Tracker) Handle(p Packet, now time.Time) (*Command, bool) {
 		c.Detail = "ExeRtn=" + code + " (" + meaning(exeRtnMeanings, code) + ")"
 	default:
 		c.Replies = append(c.Replies, p)
+		c.RepliedAt = append(c.RepliedAt, now)
 	}
 	c.At = now
 	if c.State.Final() {

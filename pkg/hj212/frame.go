@@ -30,6 +30,9 @@ type Frame struct {
 	// Data is then the decrypted data segment, which the CRC was checked on, and Raw the
 	// frame as received.
 	Encrypted bool
+	// Key is the station key that decrypted an encrypted frame (one of Profile.Keys): the
+	// host learns from it which key the station uses after a rotation (CN 1014).
+	Key SM4Key
 }
 
 // FrameError is a refusal by the Decoder: the Reason, and the raw bytes it skipped
@@ -289,7 +292,7 @@ func (d *Decoder) verify(data, raw, crcText []byte, want uint16) (Frame, error) 
 			cand := make([]byte, 0, start+len(pt)+len(data)-end)
 			cand = append(append(append(cand, data[:start]...), pt...), data[end:]...)
 			if c := CRC16(cand); c == want || CRC16Modbus(cand) == want {
-				f.Data, f.Encrypted, plainCRC, found = cand, true, c, true
+				f.Data, f.Encrypted, f.Key, plainCRC, found = cand, true, k, c, true
 				break
 			}
 		}

@@ -20,7 +20,8 @@ const ReasonSM4 = "sm4"
 // SM4Key is one station's SM4 key (HJ 212-2025 §6.4.2: 16 bytes, ECB, no padding). It is
 // a secret: its String, GoString and LogValue never show it.
 type SM4Key struct {
-	b cipher.Block
+	b   cipher.Block
+	raw [sm4.BlockSize]byte // for the one place it is sent: a key rotation (SetKey, CN 1014)
 }
 
 // NewSM4Key returns the key of 16 bytes.
@@ -29,8 +30,13 @@ func NewSM4Key(key []byte) (SM4Key, error) {
 	if err != nil {
 		return SM4Key{}, errors.New("sm4 key: want 16 bytes") // never the key itself
 	}
-	return SM4Key{b: b}, nil
+	k := SM4Key{b: b}
+	copy(k.raw[:], key)
+	return k, nil
 }
+
+// Equal reports whether k and o are the same key (both unset counts as equal).
+func (k SM4Key) Equal(o SM4Key) bool { return k.raw == o.raw && k.Valid() == o.Valid() }
 
 // ParseSM4Key reads a key written as 32 hex digits (sites.yaml station.sm4_keys).
 func ParseSM4Key(s string) (SM4Key, error) {
@@ -203,12 +209,22 @@ func cpRegion(data []byte) (start, end int, ok bool) {
 // EncodeEncrypted encodes a packet as an HJ 212-2025 field machine with key k sends it:
 // the CRC computed over the plaintext data segment, then the CP region encrypted
 // (App. A.2: "先完成CRC校验并组包，再对数据段加密"). The length is that of the segment sent.
-func EncodeEncrypted(p Packet, k SM4Key) ([]byte, error) {
+func EncodeEncrypted(p Packet, k SM4Key) ([]byte, error) { return EncodeEncryptedFor(p, k, 0) }
+
+// EncodeEncryptedFor is EncodeEncrypted for a station whose frames made the deviations dev:
+// with DevModbusCRC the CRC (over the plaintext) is CRC-16/MODBUS, as EncodeFor does.
+func EncodeEncryptedFor(p Packet, k SM4Key, dev Deviation) ([]byte, error) {
+	if !k.Valid() {
+		return nil, errorf(ReasonSM4, "no SM4 key to encrypt CN "+p.CN+" with")
+	}
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	plain := p.AppendSegment(nil)
 	crc := CRC16(plain)
+	if dev&DevModbusCRC != 0 {
+		crc = CRC16Modbus(plain)
+	}
 	q := p
 	q.CP = k.EncryptCP(p.CP)
 	seg := q.AppendSegment(nil)

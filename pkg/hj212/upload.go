@@ -30,6 +30,8 @@ type Upload struct {
 	// Encrypted marks a packet whose CP arrived SM4-encrypted (Frame.Encrypted); for a
 	// joined split message, any of its packets.
 	Encrypted bool
+	// Key is the key that decrypted it (Frame.Key); unset for plaintext.
+	Key SM4Key
 }
 
 // Stage says how far Decode got before it refused a frame.
@@ -133,12 +135,12 @@ func (r *Receiver) Decode(f Frame, ferr error, now time.Time) (Upload, error) {
 			return Upload{}, refusal(StageSplit, err, raw, &p)
 		}
 		if !done {
-			return Upload{Packet: p, Raw: raw, Pending: true, Deviations: dev, Encrypted: f.Encrypted}, nil
+			return Upload{Packet: p, Raw: raw, Pending: true, Deviations: dev, Encrypted: f.Encrypted, Key: f.Key}, nil
 		}
 		p = joined
 		raw = string(p.AppendSegment(nil))
 	}
-	up := Upload{Packet: p, Raw: raw, Deviations: dev, Encrypted: f.Encrypted}
+	up := Upload{Packet: p, Raw: raw, Deviations: dev, Encrypted: f.Encrypted, Key: f.Key}
 	if !IsData(p.CN) {
 		return up, nil
 	}
@@ -213,10 +215,41 @@ func SetTime(req Packet, now time.Time, loc *time.Location) Packet {
 }
 
 // MaskPassword returns a frame or data segment with the value of every PW field (and
-// NewPW, the CP key that changes it) replaced by "***", so that a station's password is
-// never stored or logged with a refused frame. The CRC no longer matches; the text is for
-// people.
-func MaskPassword(raw string) string {
+// NewPW, the CP key that changes it, and NewKey, the SM4 key of a 1014) replaced by "***",
+// so that a station's password or key is never stored or logged with a refused frame. The
+// CRC no longer matches; the text is for people.
+func MaskPassword(raw string) string { return maskField(maskPW(raw), KeyNewKey+"=") }
+
+// maskField replaces the value of every CP field key= (key with its '=') with "***".
+func maskField(raw, key string) string {
+	var b strings.Builder
+	rest := raw
+	for {
+		j := strings.Index(rest, key)
+		if j < 0 {
+			if b.Len() == 0 {
+				return raw
+			}
+			b.WriteString(rest)
+			return b.String()
+		}
+		at := len(raw) - len(rest) + j
+		field := at == 0 || raw[at-1] == ';' || raw[at-1] == '&' || raw[at-1] == ','
+		b.WriteString(rest[:j+len(key)])
+		rest = rest[j+len(key):]
+		if !field {
+			continue
+		}
+		end := strings.IndexAny(rest, ";,&\r\n")
+		if end < 0 {
+			end = len(rest)
+		}
+		b.WriteString("***")
+		rest = rest[end:]
+	}
+}
+
+func maskPW(raw string) string {
 	var b strings.Builder
 	rest := raw
 	for {

@@ -20,12 +20,26 @@ const (
 	StationRestoreFrequency = "restore_frequency"
 	// StationRetainSample has the sampler retain a sample (CN 3015): 超标留样.
 	StationRetainSample = "retain_sample"
-	// StationSyncClock asks the logger's time (CN 1011), so that its drift is recorded.
+	// StationSyncClock sets the logger's clock to the gateway's (CN 1012, SystemTime in the
+	// stations' local time). Until issue #20 was finished it read the clock instead (now
+	// read_clock).
 	StationSyncClock = "sync_clock"
+	// StationReadClock asks the logger's time (CN 1011); the time it answers and its offset
+	// from the gateway's clock are recorded (Report).
+	StationReadClock = "read_clock"
+	// StationQueryInfo asks the logger for field-machine information (CN 3020, 现场机信息):
+	// InfoID of the instrument PolID (or of the logger itself); what it answers is recorded
+	// (Report.Info).
+	StationQueryInfo = "query_info"
+	// StationRotateKey sends the station its next SM4 key (CN 1014) from sites.yaml
+	// (station.sm4_next_key), never from the request; the gateway switches to it once the
+	// logger has executed it.
+	StationRotateKey = "rotate_key"
 )
 
 // StationCommands lists the station commands.
-var StationCommands = []string{StationRaiseFrequency, StationRestoreFrequency, StationRetainSample, StationSyncClock}
+var StationCommands = []string{StationRaiseFrequency, StationRestoreFrequency, StationRetainSample, StationSyncClock,
+	StationReadClock, StationQueryInfo, StationRotateKey}
 
 // Statuses of a station command: the request, then what the gateways recorded of it.
 // Sent and acknowledged are steps; the others end the command.
@@ -57,6 +71,10 @@ type StationCommand struct {
 	// raise_frequency and restore_frequency: exactly one of them (one HJ 212 command).
 	RtdInterval int `json:"rtd_interval_s,omitempty"`
 	MinInterval int `json:"min_interval_min,omitempty"`
+	// PolID and InfoID are what query_info asks (CN 3020 PolId, InfoId): InfoID is
+	// required (i and 5 digits), PolID "" asks the logger itself.
+	PolID  string `json:"pol_id,omitempty"`
+	InfoID string `json:"info_id,omitempty"`
 	// RequestedBy and RequestedRole are the api-authenticated caller, or "responder" and a
 	// playbook's step.
 	RequestedBy   string `json:"requested_by"`
@@ -75,6 +93,34 @@ type StationCommand struct {
 	ExeRtn   string    `json:"exe_rtn,omitempty"`
 	Attempts int       `json:"attempts,omitempty"`
 	Detail   string    `json:"detail,omitempty"`
+	// Report is what the station reported under the command's QN (its clock for
+	// read_clock, its information for query_info, the bottle for retain_sample), on the
+	// record that ends the command.
+	Report *StationReport `json:"report,omitempty"`
+}
+
+// StationReport is what a station sent back for a command besides 9011 and 9012.
+type StationReport struct {
+	// SystemTime is the logger's clock (1011), ClockOffsetS how far it was ahead of the
+	// gateway's clock when the answer arrived (negative: behind), in seconds.
+	SystemTime   *time.Time `json:"system_time,omitempty"`
+	ClockOffsetS *float64   `json:"clock_offset_s,omitempty"`
+	// DataTime is the time the station gave its report (3015, 3020); VaseNo the bottle of
+	// a retained sample (3015).
+	DataTime *time.Time `json:"data_time,omitempty"`
+	VaseNo   string     `json:"vase_no,omitempty"`
+	// Info are the field-machine information values of a 3020 upload, in the order sent.
+	Info []StationInfo `json:"info,omitempty"`
+	// Unread says why a report could not be read (it is then otherwise empty).
+	Unread string `json:"unread,omitempty"`
+}
+
+// StationInfo is one field-machine information value (3020: <InfoId>-Info=<Value> of the
+// instrument PolId; PolID "" for the logger itself).
+type StationInfo struct {
+	PolID  string `json:"pol_id,omitempty"`
+	InfoID string `json:"info_id"`
+	Value  string `json:"value"`
 }
 
 // StationCommandID is the deterministic id of a request: one requester asking one command
@@ -98,7 +144,7 @@ func (c *StationCommand) Final() bool {
 // Outcome returns the record of a new status of c, recorded by gateway at now.
 func (c StationCommand) Outcome(status, gateway string, now time.Time) StationCommand {
 	c.Status, c.Gateway, c.StatusAt = status, gateway, now
-	c.QN, c.QnRtn, c.ExeRtn, c.Attempts, c.Detail = "", "", "", 0, ""
+	c.QN, c.QnRtn, c.ExeRtn, c.Attempts, c.Detail, c.Report = "", "", "", 0, "", nil
 	return c
 }
 
@@ -121,6 +167,19 @@ func (c *StationCommand) Validate() error {
 		if c.MinInterval < 0 || c.MinInterval > 60 {
 			errs = append(errs, errors.New("min_interval_min is not 1–60 minutes"))
 		}
+	}
+	if c.Command == StationQueryInfo {
+		if !validInfoID(c.InfoID) {
+			errs = append(errs, fmt.Errorf("query_info needs info_id, i and 5 digits (i12001), not %q", c.InfoID))
+		}
+		if c.PolID != "" && !validPolID(c.PolID) {
+			errs = append(errs, fmt.Errorf("pol_id %q is not a pollutant code (1–8 letters and digits)", c.PolID))
+		}
+	} else if c.PolID != "" || c.InfoID != "" {
+		errs = append(errs, fmt.Errorf("pol_id and info_id belong to query_info, not %s", c.Command))
+	}
+	if c.Command != StationRaiseFrequency && c.Command != StationRestoreFrequency && (c.RtdInterval != 0 || c.MinInterval != 0) {
+		errs = append(errs, fmt.Errorf("rtd_interval_s and min_interval_min belong to raise_frequency and restore_frequency, not %s", c.Command))
 	}
 	if strings.TrimSpace(c.RequestedBy) == "" || strings.TrimSpace(c.Reason) == "" {
 		errs = append(errs, errors.New("requested_by and reason are required"))
@@ -145,4 +204,30 @@ func (c *StationCommand) Validate() error {
 		errs = append(errs, fmt.Errorf("status %q is unknown", c.Status))
 	}
 	return errors.Join(errs...)
+}
+
+// validInfoID: "i" and five digits (HJ 212 information codes, i11001 …).
+func validInfoID(s string) bool {
+	if len(s) != 6 || s[0] != 'i' {
+		return false
+	}
+	for _, c := range s[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// validPolID: 1–8 letters and digits, as HJ 212 item codes are.
+func validPolID(s string) bool {
+	if len(s) == 0 || len(s) > 8 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -19,6 +19,19 @@ func TestStationCommandValidateRefusesWhatTheAuditOrTheGatewayCannotUse(t *testi
 		{"an outcome with its gateway", func(c *StationCommand) { *c = c.Outcome(StationExecuted, "gw-a", at) }, ""},
 		{"a retain_sample without intervals", func(c *StationCommand) { c.Command, c.RtdInterval = StationRetainSample, 0 }, ""},
 		{"an unknown command", func(c *StationCommand) { c.Command = "reboot" }, "is not one of"},
+		{"a sync_clock (1012)", func(c *StationCommand) { c.Command, c.RtdInterval = StationSyncClock, 0 }, ""},
+		{"a read_clock (1011)", func(c *StationCommand) { c.Command, c.RtdInterval = StationReadClock, 0 }, ""},
+		{"a rotate_key carries no key", func(c *StationCommand) { c.Command, c.RtdInterval = StationRotateKey, 0 }, ""},
+		{"a query_info of an instrument", func(c *StationCommand) {
+			c.Command, c.RtdInterval, c.PolID, c.InfoID = StationQueryInfo, 0, "w01018", "i12001"
+		}, ""},
+		{"a query_info of the logger", func(c *StationCommand) { c.Command, c.RtdInterval, c.InfoID = StationQueryInfo, 0, "i11001" }, ""},
+		{"a query_info without info_id", func(c *StationCommand) { c.Command, c.RtdInterval, c.PolID = StationQueryInfo, 0, "w01018" }, "needs info_id"},
+		{"a query_info with a bad pol_id", func(c *StationCommand) {
+			c.Command, c.RtdInterval, c.PolID, c.InfoID = StationQueryInfo, 0, "w01;1", "i12001"
+		}, "pol_id"},
+		{"info_id on another command", func(c *StationCommand) { c.InfoID = "i12001" }, "belong to query_info"},
+		{"an interval on a clock command", func(c *StationCommand) { c.Command = StationSyncClock }, "belong to raise_frequency"},
 		{"a raise without an interval", func(c *StationCommand) { c.RtdInterval = 0 }, "needs one of rtd_interval_s"},
 		{"an interval the standard cannot carry", func(c *StationCommand) { c.RtdInterval, c.MinInterval = 0, 61 }, "min_interval_min"},
 		{"both intervals in one command", func(c *StationCommand) { c.MinInterval = 1 }, "one of rtd_interval_s"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -151,10 +152,19 @@ type Station struct {
 	// Secrets like Password: never serialised, never logged.
 	SM4KeysHex []string `yaml:"sm4_keys" json:"-"`
 	sm4Keys    []hj212.SM4Key
+	// SM4NextKeyHex is the key the station is to rotate to (32 hex digits): a rotate_key
+	// station command (CN 1014) sends it, encrypted with the current key, and the gateway
+	// switches to it once the logger answers 9012 ExeRtn=1 (docs/protocol.md, Key rotation).
+	// Taken from here only, never from a request. A secret like SM4KeysHex.
+	SM4NextKeyHex string `yaml:"sm4_next_key" json:"-"`
+	sm4NextKey    hj212.SM4Key
 }
 
 // SM4Keys returns the station's parsed SM4 keys (SM4KeysHex, validated by Parse).
 func (st *Station) SM4Keys() []hj212.SM4Key { return st.sm4Keys }
+
+// SM4NextKey returns the station's parsed next key (SM4NextKeyHex); unset when none.
+func (st *Station) SM4NextKey() hj212.SM4Key { return st.sm4NextKey }
 
 // Deviations returns the station's accepted deviations (Compat, validated by Parse).
 func (st *Station) Deviations() hj212.Deviation {
@@ -451,6 +461,20 @@ func build(f File) (*Network, error) {
 					continue
 				}
 				st.sm4Keys = append(st.sm4Keys, k)
+			}
+			st.sm4NextKey = hj212.SM4Key{}
+			if st.SM4NextKeyHex != "" {
+				k, err := hj212.ParseSM4Key(st.SM4NextKeyHex)
+				switch {
+				case err != nil:
+					fail("%s: station sm4_next_key: %v", where, err)
+				case len(st.sm4Keys) == 0:
+					fail("%s: station sm4_next_key without sm4_keys: HJ 212-2025 sends the new key (CN 1014) encrypted with the current one", where)
+				case slices.ContainsFunc(st.sm4Keys, k.Equal):
+					fail("%s: station sm4_next_key is one of its sm4_keys already", where)
+				default:
+					st.sm4NextKey = k
+				}
 			}
 			for _, c := range st.Compat {
 				if _, ok := hj212.ParseDeviation(c); !ok {

@@ -104,6 +104,9 @@ sites:
 		{"duplicate id", "  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III}\n  - {id: S, kind: section, river: r, km: 2, jurisdiction: a, target_class: III}", "duplicate site id"},
 		{"unknown kind", `  - {id: S, kind: lake, river: r, km: 1, jurisdiction: a}`, `kind "lake"`},
 		{"sm4 key not 16 bytes", `  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1", sm4_keys: ["0011aa"]}}`, `sm4_keys[0]: sm4 key: want 32 hex digits`},
+		{"next key not 16 bytes", `  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1", sm4_keys: ["8f3ae1c9027b44d5a6e0193c7d2b5f18"], sm4_next_key: "00"}}`, `sm4_next_key: sm4 key: want 32 hex digits`},
+		{"next key without a current key", `  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1", sm4_next_key: "8f3ae1c9027b44d5a6e0193c7d2b5f18"}}`, `sm4_next_key without sm4_keys`},
+		{"next key already current", `  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1", sm4_keys: ["8f3ae1c9027b44d5a6e0193c7d2b5f18"], sm4_next_key: "8F3AE1C9027B44D5A6E0193C7D2B5F18"}}`, `sm4_next_key is one of its sm4_keys`},
 		{"unknown compat", `  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1", compat: [modbus]}}`, `compat "modbus"`},
 		{"unknown protocol", `  - {id: S, kind: section, river: r, km: 1, jurisdiction: a, target_class: III, station: {mn: "1", protocol: hj212-2020}}`, `protocol "hj212-2020"`},
 	}

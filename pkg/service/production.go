@@ -110,6 +110,9 @@ func stationPasswords(path string) error {
 				errs = append(errs, refuse("sites_file", "%s: site %s (MN %s): sm4_keys[%d] is one byte repeated (HJ 212-2025 §6.4.3: no fixed or patterned keys; App. A.2's test key is 16 × 0x30)", path, s.ID, s.Station.MN, i))
 			}
 		}
+		if k := s.Station.SM4NextKeyHex; k != "" && patternedKey(k) {
+			errs = append(errs, refuse("sites_file", "%s: site %s (MN %s): sm4_next_key is one byte repeated (HJ 212-2025 §6.4.3)", path, s.ID, s.Station.MN))
+		}
 		switch s.Station.Password {
 		case "":
 			errs = append(errs, refuse("sites_file", "%s: site %s (MN %s): the station password is empty", path, s.ID, s.Station.MN))

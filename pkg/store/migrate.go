@@ -67,6 +67,11 @@ func Migrations() []Migration {
 				}
 				return out
 			}},
+		{Version: 10, Name: "station_commands: pol_id, info_id (query_info) and report (what the station reported)",
+			Up: func(Schema) []string { return nil },
+			AddColumns: func(Schema) []ColumnAdd {
+				return []ColumnAdd{{Table: stationCommandsTable, Column: "pol_id"}, {Table: stationCommandsTable, Column: "info_id"}, {Table: stationCommandsTable, Column: "report"}}
+			}},
 	}
 }
 

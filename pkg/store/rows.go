@@ -691,6 +691,7 @@ func (r *correctionRows) block() block {
 type stationCommandRows struct {
 	id, site, mn, command, requestedBy, requestedRole, reason, incident []string
 	status, gateway, qn, qnRtn, exeRtn, detail                          []string
+	polID, infoID, report                                               []string
 	rtd, min, ttl, attempts                                             []uint32
 	at, statusAt                                                        []time.Time
 	atMs, statusMs                                                      []uint16
@@ -722,6 +723,15 @@ func (r *stationCommandRows) add(c *message.StationCommand) {
 	r.exeRtn = append(r.exeRtn, c.ExeRtn)
 	r.attempts = append(r.attempts, uint32(max(c.Attempts, 0)))
 	r.detail = append(r.detail, c.Detail)
+	r.polID = append(r.polID, c.PolID)
+	r.infoID = append(r.infoID, c.InfoID)
+	report := ""
+	if c.Report != nil {
+		if b, err := json.Marshal(c.Report); err == nil {
+			report = string(b)
+		}
+	}
+	r.report = append(r.report, report)
 }
 
 func (r *stationCommandRows) block() block {
@@ -731,5 +741,6 @@ func (r *stationCommandRows) block() block {
 		{"reason", r.reason}, {"incident_id", r.incident}, {"ttl_s", r.ttl}, {"at", r.at}, {"at_ms", r.atMs},
 		{"status", r.status}, {"status_at", r.statusAt}, {"status_ms", r.statusMs}, {"gateway", r.gateway},
 		{"qn", r.qn}, {"qn_rtn", r.qnRtn}, {"exe_rtn", r.exeRtn}, {"attempts", r.attempts}, {"detail", r.detail},
+		{"pol_id", r.polID}, {"info_id", r.infoID}, {"report", r.report},
 	}}
 }

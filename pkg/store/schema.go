@@ -204,6 +204,11 @@ var (
 			{"exe_rtn", typ(tString)},
 			{"attempts", typ(tU32)},
 			{"detail", typ(tString)},
+			// Added by migration 9 (issue #20: 3020, 1011): what query_info asked and what the
+			// station reported (message.StationReport as JSON, "" for none).
+			{"pol_id", typ(tString)},
+			{"info_id", typ(tString)},
+			{"report", typ(tString)},
 		},
 		partitionBy: "toYYYYMM(at)",
 		orderBy:     "(site, at, id, status, gateway)",

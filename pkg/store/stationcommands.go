@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -33,7 +34,8 @@ func (r *Reader) stationCommandsSQL(q StationCommandQuery) string {
 		where = "incident_id = " + quoteString(q.Incident)
 	}
 	return fmt.Sprintf(`SELECT id, site, mn, command, rtd_interval_s, min_interval_min, requested_by, requested_role, reason,
-    incident_id, ttl_s, at, at_ms, status, status_at, status_ms, gateway, qn, qn_rtn, exe_rtn, attempts, detail
+    incident_id, ttl_s, at, at_ms, status, status_at, status_ms, gateway, qn, qn_rtn, exe_rtn, attempts, detail,
+    pol_id, info_id, report
 FROM %s FINAL
 WHERE %s AND at >= %s AND at < %s
 ORDER BY at DESC, at_ms DESC, id, status_at, status_ms, status, gateway LIMIT %d`,
@@ -55,13 +57,22 @@ func (r *Reader) StationCommands(ctx context.Context, q StationCommandQuery) ([]
 			rtd, mins, ttl, tries uint32
 			at, st                time.Time
 			atMs, stMs            uint16
+			report                string
 		)
 		if err := rows.Scan(&c.ID, &c.Site, &c.MN, &c.Command, &rtd, &mins, &c.RequestedBy, &c.RequestedRole, &c.Reason,
-			&c.Incident, &ttl, &at, &atMs, &c.Status, &st, &stMs, &c.Gateway, &c.QN, &c.QnRtn, &c.ExeRtn, &tries, &c.Detail); err != nil {
+			&c.Incident, &ttl, &at, &atMs, &c.Status, &st, &stMs, &c.Gateway, &c.QN, &c.QnRtn, &c.ExeRtn, &tries, &c.Detail,
+			&c.PolID, &c.InfoID, &report); err != nil {
 			return nil, fmt.Errorf("station commands of %s: %w", q.scope(), err)
 		}
 		c.RtdInterval, c.MinInterval, c.TTLSeconds, c.Attempts = int(rtd), int(mins), int(ttl), int(tries)
 		c.At, c.StatusAt = withMs(at, atMs), withMs(st, stMs)
+		if report != "" {
+			var rep message.StationReport
+			if err := json.Unmarshal([]byte(report), &rep); err != nil {
+				return nil, fmt.Errorf("station commands of %s: report of %s: %w", q.scope(), c.ID, err)
+			}
+			c.Report = &rep
+		}
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {

@@ -33,6 +33,13 @@ func stationCommandsAndOutcomes(t *testing.T, r Reader, s Seeder) {
 		At: at.Add(time.Hour), Status: message.StationRequested}
 	retain.ID = message.StationCommandID(retain.Site, retain.Command, retain.RequestedBy, retain.At)
 	expired := retain.Outcome(message.StationExpired, "gw-a", retain.At.Add(10*time.Minute))
+	// A query_info's request keeps what it asked, its end what the station reported.
+	info := message.StationCommand{Site: "STH-S2", MN: "65230100000002", Command: message.StationQueryInfo, PolID: "w01018", InfoID: "i12001",
+		RequestedBy: "duty admin", RequestedRole: "admin", Reason: "analyser state", TTLSeconds: 600, At: at.Add(30 * time.Minute), Status: message.StationRequested}
+	info.ID = message.StationCommandID(info.Site, info.Command, info.RequestedBy, info.At)
+	infoDone := info.Outcome(message.StationExecuted, "gw-a", info.At.Add(2*time.Second))
+	reportAt := info.At.Add(time.Second)
+	infoDone.ExeRtn, infoDone.Report = "1", &message.StationReport{DataTime: &reportAt, Info: []message.StationInfo{{PolID: "w01018", InfoID: "i12001", Value: "0"}}}
 	other := raise
 	other.Site, other.ID = "STH-S1", "other"
 
@@ -40,12 +47,13 @@ func stationCommandsAndOutcomes(t *testing.T, r Reader, s Seeder) {
 	s.StationCommands(t, sent, elsewhere, acked)
 	s.StationCommands(t, done, retain, expired)
 	s.StationCommands(t, acked, done) // a replay
+	s.StationCommands(t, info, infoDone)
 
 	got, err := r.StationCommands(ctx, store.StationCommandQuery{Site: "STH-S2", From: at.Add(-time.Hour), To: at.Add(2 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []message.StationCommand{retain, expired, raise, elsewhere, sent, acked, done}
+	want := []message.StationCommand{retain, expired, info, infoDone, raise, elsewhere, sent, acked, done}
 	if len(got) != len(want) {
 		t.Fatalf("got %d records, want %d: %+v", len(got), len(want), got)
 	}
@@ -58,8 +66,13 @@ func stationCommandsAndOutcomes(t *testing.T, r Reader, s Seeder) {
 		if g.ID != w.ID || g.Status != w.Status || g.Gateway != w.Gateway || !g.At.Equal(w.At) || !g.StatusAt.Equal(wantStatusAt) ||
 			g.Command != w.Command || g.RtdInterval != w.RtdInterval || g.RequestedBy != w.RequestedBy || g.Reason != w.Reason ||
 			g.Incident != w.Incident || g.TTLSeconds != w.TTLSeconds || g.QN != w.QN || g.QnRtn != w.QnRtn ||
-			g.ExeRtn != w.ExeRtn || g.Attempts != w.Attempts || g.Detail != w.Detail || g.MN != w.MN {
+			g.ExeRtn != w.ExeRtn || g.Attempts != w.Attempts || g.Detail != w.Detail || g.MN != w.MN ||
+			g.PolID != w.PolID || g.InfoID != w.InfoID || (g.Report == nil) != (w.Report == nil) {
 			t.Errorf("record %d:\n got %+v\nwant %+v", i, g, w)
+		}
+		if w.Report != nil && g.Report != nil && (len(g.Report.Info) != 1 || g.Report.Info[0] != w.Report.Info[0] ||
+			g.Report.DataTime == nil || !g.Report.DataTime.Equal(*w.Report.DataTime)) {
+			t.Errorf("record %d report %+v, want %+v", i, g.Report, w.Report)
 		}
 	}
 	// By incident: the records of the commands its playbook asked for, at every site
@@ -82,7 +95,7 @@ func stationCommandsAndOutcomes(t *testing.T, r Reader, s Seeder) {
 	if n, err := r.StationCommands(ctx, store.StationCommandQuery{Site: "STH-S2", From: at.Add(-time.Hour), To: at.Add(2 * time.Hour), Limit: 2}); err != nil || len(n) != 2 {
 		t.Errorf("limit 2: %d records, %v", len(n), err)
 	}
-	if n, err := r.StationCommands(ctx, store.StationCommandQuery{Site: "STH-S2", From: at.Add(time.Minute), To: at.Add(2 * time.Hour)}); err != nil || len(n) != 2 {
-		t.Errorf("from after the first request: %d records, %v; want the retain_sample's 2", len(n), err)
+	if n, err := r.StationCommands(ctx, store.StationCommandQuery{Site: "STH-S2", From: at.Add(time.Minute), To: at.Add(2 * time.Hour)}); err != nil || len(n) != 4 {
+		t.Errorf("from after the first request: %d records, %v; want the retain_sample's 2 and the query_info's 2", len(n), err)
 	}
 }

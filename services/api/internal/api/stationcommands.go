@@ -22,14 +22,21 @@ type StationCommander interface {
 
 // StationCommandRequest is the body of POST /api/v1/sites/{id}/commands.
 type StationCommandRequest struct {
-	// Command is raise_frequency, restore_frequency, retain_sample or sync_clock.
+	// Command is raise_frequency, restore_frequency, retain_sample, sync_clock (1012: set
+	// the logger's clock to the gateway's), read_clock (1011), query_info (3020) or
+	// rotate_key (1014: the key is sites.yaml's station.sm4_next_key; a request never
+	// carries key material).
 	Command string `json:"command"`
 	// RtdIntervalS (seconds, CN 1062) or MinIntervalMin (minutes, CN 1064): exactly one,
 	// for raise_frequency and restore_frequency.
-	RtdIntervalS   int    `json:"rtd_interval_s,omitempty"`
-	MinIntervalMin int    `json:"min_interval_min,omitempty"`
-	Reason         string `json:"reason"`
-	Incident       string `json:"incident,omitempty"`
+	RtdIntervalS   int `json:"rtd_interval_s,omitempty"`
+	MinIntervalMin int `json:"min_interval_min,omitempty"`
+	// PolID and InfoID are what query_info asks (3020 PolId, InfoId; InfoID required).
+	// Pointers: an empty string is not an absent one (the document's patterns refuse it).
+	PolID    *string `json:"pol_id,omitempty"`
+	InfoID   *string `json:"info_id,omitempty"`
+	Reason   string  `json:"reason"`
+	Incident string  `json:"incident,omitempty"`
 	// TTLS is how long the command may wait for the station to connect (default 3600 s).
 	TTLS int `json:"ttl_s,omitempty"`
 }
@@ -84,6 +91,9 @@ func (s *Server) handleStationCommand(w http.ResponseWriter, r *http.Request) {
 	case req.TTLS < 0 || req.TTLS > 604800:
 		s.fail(w, r, http.StatusBadRequest, "bad_request", "ttl_s %d: want 0 (the default) to 604800 seconds", req.TTLS)
 		return
+	case req.PolID != nil && *req.PolID == "", req.InfoID != nil && *req.InfoID == "":
+		s.fail(w, r, http.StatusBadRequest, "bad_request", "pol_id and info_id may not be empty: leave them out")
+		return
 	}
 	if site.Station == nil {
 		s.fail(w, r, http.StatusConflict, "no_station", "site %s has no HJ 212 station to command", site.ID)
@@ -95,7 +105,7 @@ func (s *Server) handleStationCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	c := message.StationCommand{Site: site.ID, MN: site.Station.MN, Command: req.Command, RtdInterval: req.RtdIntervalS,
-		MinInterval: req.MinIntervalMin, RequestedBy: p.Name, RequestedRole: p.Role, Reason: strings.TrimSpace(req.Reason),
+		MinInterval: req.MinIntervalMin, PolID: deref(req.PolID), InfoID: deref(req.InfoID), RequestedBy: p.Name, RequestedRole: p.Role, Reason: strings.TrimSpace(req.Reason),
 		Incident: req.Incident, TTLSeconds: ttl, At: now, Status: message.StationRequested}
 	c.ID = message.StationCommandID(c.Site, c.Command, c.RequestedBy, now)
 	if err := c.Validate(); err != nil {
@@ -159,8 +169,8 @@ func StationCommandViews(recs []message.StationCommand) []StationCommandView {
 			continue
 		}
 		if cur := v.StationCommand; cur.Status == message.StationRequested || !cur.Final() || rec.Final() {
-			v.Status, v.StatusAt, v.Gateway, v.QN, v.QnRtn, v.ExeRtn, v.Attempts, v.Detail =
-				rec.Status, rec.StatusAt, rec.Gateway, rec.QN, rec.QnRtn, rec.ExeRtn, rec.Attempts, rec.Detail
+			v.Status, v.StatusAt, v.Gateway, v.QN, v.QnRtn, v.ExeRtn, v.Attempts, v.Detail, v.Report =
+				rec.Status, rec.StatusAt, rec.Gateway, rec.QN, rec.QnRtn, rec.ExeRtn, rec.Attempts, rec.Detail, rec.Report
 		}
 	}
 	return out
@@ -185,4 +195,11 @@ func (k *KafkaStationCommander) RequestStationCommand(ctx context.Context, c mes
 		return fmt.Errorf("station command %s: %w", c.ID, err)
 	}
 	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

@@ -54,6 +54,43 @@ func TestAResponderCommandsTheSitesStationAndTheListingShowsItsOutcome(t *testin
 	}
 }
 
+// TestAQueryInfoIsRecordedWithWhatItAskedAndTheListingShowsWhatTheStationReported: the
+// request keeps pol_id and info_id, the executed record's report (the 3020 upload) is on
+// the command's view.
+func TestAQueryInfoIsRecordedWithWhatItAskedAndTheListingShowsWhatTheStationReported(t *testing.T) {
+	e := newEnv(t)
+	for _, body := range []map[string]any{
+		{"command": "query_info", "pol_id": "w01018", "info_id": "i12001", "reason": "is the COD analyser running?"},
+		{"command": "sync_clock", "reason": "the logger's clock drifts"},
+		{"command": "read_clock", "reason": "check the drift"},
+		{"command": "rotate_key", "reason": "90-day rotation (HJ 212-2025 §6.4.3)"},
+	} {
+		if res := e.do(t, "POST", stationCommandsPath, responderChangji, body); res.status != http.StatusAccepted {
+			t.Fatalf("%v: %d %s", body["command"], res.status, res.body)
+		}
+		e.now = e.now.Add(time.Millisecond) // one requester, one instant: one id
+	}
+	var list api.Page[api.StationCommandView]
+	e.do(t, "GET", stationCommandsPath, viewerChangji, nil).decode(t, &list)
+	i := slices.IndexFunc(list.Items, func(v api.StationCommandView) bool { return v.Command == message.StationQueryInfo })
+	if len(list.Items) != 4 || i < 0 {
+		t.Fatalf("listed %+v", list.Items)
+	}
+	req := list.Items[i].StationCommand
+	if req.PolID != "w01018" || req.InfoID != "i12001" {
+		t.Fatalf("request %+v", req)
+	}
+	executed := req.Outcome(message.StationExecuted, "gw-a", e.now.Add(time.Second))
+	executed.ExeRtn = "1"
+	executed.Report = &message.StationReport{Info: []message.StationInfo{{PolID: "w01018", InfoID: "i12001", Value: "1"}}}
+	e.store.AddStationCommands(executed)
+	e.do(t, "GET", stationCommandsPath, viewerChangji, nil).decode(t, &list)
+	i = slices.IndexFunc(list.Items, func(v api.StationCommandView) bool { return v.Command == message.StationQueryInfo })
+	if v := list.Items[i]; v.Status != message.StationExecuted || v.Report == nil || len(v.Report.Info) != 1 || v.Report.Info[0].Value != "1" {
+		t.Fatalf("view %+v report %+v", v.StationCommand, v.Report)
+	}
+}
+
 func TestAStationCommandRequestIsRefusedWithoutWhatItNeeds(t *testing.T) {
 	e := newEnv(t)
 	for _, c := range []struct {
@@ -66,6 +103,10 @@ func TestAStationCommandRequestIsRefusedWithoutWhatItNeeds(t *testing.T) {
 		{"a raise without an interval", map[string]any{"command": "raise_frequency", "reason": "x"}, "rtd_interval_s"},
 		{"a TTL over a week", map[string]any{"command": "retain_sample", "reason": "x", "ttl_s": 700000}, "ttl_s"},
 		{"an unknown field", map[string]any{"command": "retain_sample", "reason": "x", "station": "other"}, "station"},
+		{"a key in the request", map[string]any{"command": "rotate_key", "reason": "x", "new_key": "8f3ae1c9027b44d5a6e0193c7d2b5f18"}, "new_key"},
+		{"a query_info without info_id", map[string]any{"command": "query_info", "reason": "x", "pol_id": "w01018"}, "info_id"},
+		{"info_id on another command", map[string]any{"command": "read_clock", "reason": "x", "info_id": "i12001"}, "belong to query_info"},
+		{"an empty pol_id is not an absent one", map[string]any{"command": "query_info", "reason": "x", "pol_id": "", "info_id": "i12001"}, "may not be empty"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			res := e.do(t, "POST", stationCommandsPath, responderChangji, c.body)

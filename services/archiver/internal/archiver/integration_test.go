@@ -233,6 +233,8 @@ func TestStationCommandRecordsOnTheirTopicAreArchivedOnce(t *testing.T) {
 	req.ID = message.StationCommandID(req.Site, req.Command, req.RequestedBy, at)
 	executed := req.Outcome(message.StationExecuted, "gw-a", at.Add(time.Minute))
 	executed.ExeRtn = "1"
+	bottleAt := at.Add(50 * time.Second)
+	executed.Report = &message.StationReport{DataTime: &bottleAt, VaseNo: "3"}
 	bad := req
 	bad.Command = "reboot" // refused, counted, not archived as a command
 	recs := storetest.AsMessages(t, []message.StationCommand{req, req.Outcome(message.StationSent, "gw-a", at.Add(time.Second)), executed, bad},
@@ -244,5 +246,20 @@ func TestStationCommandRecordsOnTheirTopicAreArchivedOnce(t *testing.T) {
 	})
 	if n := e.Count(t, "SELECT count() FROM %s FINAL", e.Table(store.TableStationCommands)); n != 3 {
 		t.Errorf("station_commands = %d rows, want 3 (requested, sent, executed)", n)
+	}
+	got, err := e.Reader.StationCommands(context.Background(), store.StationCommandQuery{Site: req.Site, From: at.Add(-time.Hour), To: at.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report *message.StationReport
+	for _, c := range got {
+		if c.Status == message.StationExecuted {
+			report = c.Report
+		} else if c.Report != nil {
+			t.Errorf("%s record read back with a report %+v", c.Status, c.Report)
+		}
+	}
+	if report == nil || report.VaseNo != "3" || report.DataTime == nil || !report.DataTime.Equal(bottleAt) {
+		t.Errorf("executed record's report read back as %+v, want bottle 3 at %v", report, bottleAt)
 	}
 }

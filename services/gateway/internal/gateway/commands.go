@@ -159,7 +159,7 @@ func (s *session) command(build CommandBuilder, done CommandDone, now time.Time)
 	var c *hj212.Command
 	var b []byte
 	if err == nil {
-		b, err = hj212.EncodeFor(p, s.cmdDev)
+		b, err = s.g.encodeCommand(p, s.cmdDev, now)
 	}
 	if err == nil {
 		c, err = s.tracker.Sent(p, now)
@@ -188,7 +188,7 @@ func (s *session) commandsDue(now time.Time) {
 	resend, timedOut := s.tracker.Due(now)
 	var frames [][]byte
 	for _, c := range resend {
-		if b, err := hj212.EncodeFor(c.Packet, s.cmdDev); err == nil {
+		if b, err := s.g.encodeCommand(c.Packet, s.cmdDev, now); err == nil {
 			frames = append(frames, b)
 		}
 	}
@@ -228,6 +228,9 @@ func (s *session) endCommand(c *hj212.Command) {
 	delete(s.cmdDone, c.Packet.QN)
 	s.cmdMu.Unlock()
 	s.g.m.commands.WithLabelValues(c.Packet.CN, c.State.String()).Inc()
+	if c.Packet.CN == hj212.CNSetKey && c.State == hj212.CommandDone {
+		s.g.tookNextKey(c.Packet.MN, "executed", c.At) // the logger encrypts with it from now on
+	}
 	s.g.log.Info("station command ended", "mn", c.Packet.MN, "cn", c.Packet.CN, "qn", c.Packet.QN, "state", c.State.String(),
 		"attempts", c.Attempts, "detail", c.Detail)
 	if done != nil {

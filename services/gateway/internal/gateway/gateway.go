@@ -62,6 +62,7 @@ type Gateway struct {
 
 	cmdMu sync.Mutex // guards st
 	st    stations   // sessions by MN, commands waiting for a station
+	keys  stationKeys
 
 	lnMu  sync.Mutex
 	ln    net.Listener
@@ -122,13 +123,15 @@ type recorder struct {
 
 // profile is what sites.yaml says of the station with an MN that changes how its frames
 // are read (hj212.Receiver.Profile, hj212.Decoder.Profile): its edition, accepted
-// deviations and SM4 keys. An unknown MN reads strictly by the standard, without keys.
+// deviations and SM4 keys (keysOf: with its next key around a rotation). An unknown MN
+// reads strictly by the standard, without keys.
 func (g *Gateway) profile(mn string) hj212.Profile {
 	site, ok := g.net.SiteByMN(mn)
 	if !ok || site.Station == nil {
 		return hj212.Profile{}
 	}
-	return hj212.Profile{Edition: site.Station.Edition(), Allow: site.Station.Deviations(), Keys: site.Station.SM4Keys()}
+	_, keys := g.keysOf(mn, g.clock())
+	return hj212.Profile{Edition: site.Station.Edition(), Allow: site.Station.Deviations(), Keys: keys}
 }
 
 // recordUnauth records the refusal of unauthenticated input (a refused connection, an

@@ -19,6 +19,7 @@ type metrics struct {
 	editionMismatch  *prometheus.CounterVec // riverwatch_gateway_edition_mismatch_total{site,configured,flag}
 	deviations       *prometheus.CounterVec // riverwatch_gateway_deviations_total{site,deviation}
 	encrypted        *prometheus.CounterVec // riverwatch_gateway_encrypted_frames_total{site}
+	keyRotations     *prometheus.CounterVec // riverwatch_gateway_sm4_key_rotations_total{site,how}
 	commandsSent     *prometheus.CounterVec // riverwatch_gateway_commands_sent_total{cn}
 	commands         *prometheus.CounterVec // riverwatch_gateway_commands_total{cn,state}
 	stationCommands  *prometheus.CounterVec // riverwatch_gateway_station_command_records_total{status}
@@ -67,6 +68,10 @@ func newMetrics(reg prometheus.Registerer, splitBytes func() float64) (*metrics,
 			Name: "riverwatch_gateway_deviations_total",
 			Help: "Authenticated HJ 212 frames accepted with a deviation from the standard their station is allowed (sites.yaml station.compat), by site and deviation (modbus_crc, lowercase_hex, no_cp_end): loggers to fix.",
 		}, []string{"site", "deviation"}),
+		keyRotations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riverwatch_gateway_sm4_key_rotations_total",
+			Help: "Stations that took their next SM4 key (sites.yaml sm4_next_key), by site and how the gateway learnt it: executed (the rotate_key's 9012 ExeRtn=1) or seen (a frame encrypted with it).",
+		}, []string{"site", "how"}),
 		encrypted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "riverwatch_gateway_encrypted_frames_total",
 			Help: "Authenticated HJ 212 frames whose CP arrived SM4-encrypted (HJ 212-2025 §6.4) and was decrypted with the station's key, by site.",
@@ -124,7 +129,7 @@ func newMetrics(reg prometheus.Registerer, splitBytes func() float64) (*metrics,
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.framesAccepted, m.framesRefused, m.framesUnacked, m.readingsAccepted,
-		m.readingsRefused, m.backfill, m.editionMismatch, m.deviations, m.encrypted, m.commandsSent, m.commands, m.stationCommands, m.connsOpen, m.connsTotal, m.connsRefused, m.connsClosed, m.authFailures, m.suppressed, m.splitBytes,
+		m.readingsRefused, m.backfill, m.editionMismatch, m.deviations, m.encrypted, m.keyRotations, m.commandsSent, m.commands, m.stationCommands, m.connsOpen, m.connsTotal, m.connsRefused, m.connsClosed, m.authFailures, m.suppressed, m.splitBytes,
 		m.answers, m.httpRequests} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ingest: register metrics: %w", err)

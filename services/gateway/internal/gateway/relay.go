@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -229,6 +230,9 @@ func (r *CommandRelay) step(e *relayEntry, c hj212.Command) {
 	}
 	o := e.req.Outcome(status, r.instance, at)
 	o.QN, o.QnRtn, o.ExeRtn, o.Attempts, o.Detail = c.Packet.QN, c.QnRtn, c.ExeRtn, c.Attempts, c.Detail
+	if c.State.Final() {
+		o.Report = reportOf(c, r.gw.net.Location)
+	}
 	select {
 	case r.outbox <- o:
 	default:
@@ -290,7 +294,114 @@ func commandBuilder(c message.StationCommand, g *Gateway) (CommandBuilder, error
 	case message.StationRetainSample:
 		return func(t hj212.Target, now time.Time) (hj212.Packet, error) { return hj212.RetainSample(t, now, loc), nil }, nil
 	case message.StationSyncClock:
+		// The time is the gateway's when the command is built; a resend keeps it (same QN).
+		return func(t hj212.Target, now time.Time) (hj212.Packet, error) { return hj212.SetClock(t, now, loc), nil }, nil
+	case message.StationReadClock:
 		return func(t hj212.Target, now time.Time) (hj212.Packet, error) { return hj212.GetTime(t, now, loc), nil }, nil
+	case message.StationQueryInfo:
+		if _, err := hj212.QueryInfo(hj212.Target{}, c.PolID, c.InfoID, time.Time{}, loc); err != nil {
+			return nil, err
+		}
+		return func(t hj212.Target, now time.Time) (hj212.Packet, error) {
+			return hj212.QueryInfo(t, c.PolID, c.InfoID, now, loc)
+		}, nil
+	case message.StationRotateKey:
+		// The key comes from sites.yaml only; the request names none.
+		site, ok := g.net.SiteByMN(c.MN)
+		if !ok || site.Station == nil {
+			return nil, fmt.Errorf("MN %s is no station of sites.yaml", c.MN)
+		}
+		next := site.Station.SM4NextKey()
+		if !next.Valid() {
+			return nil, fmt.Errorf("station %s has no sm4_next_key in sites.yaml: nothing to rotate to", c.MN)
+		}
+		return func(t hj212.Target, now time.Time) (hj212.Packet, error) {
+			if _, rotated := g.keys.rotatedAt(t.MN); rotated {
+				return hj212.Packet{}, errors.New("the station uses its sm4_next_key already: make it the first of sm4_keys in sites.yaml, then set a new sm4_next_key")
+			}
+			return hj212.SetKey(t, next, now, loc)
+		}, nil
 	}
 	return nil, fmt.Errorf("command %q has no HJ 212 command", c.Command)
+}
+
+// reportOf reads what the station sent under a command's QN besides 9011 and 9012: the
+// clock of a 1011 (and its offset from the gateway's clock at arrival), the bottle of a
+// 3015, the information of a 3020. Nothing is read from what answers a 1014: a key
+// rotation's record holds no key material. nil when there is nothing.
+func reportOf(c hj212.Command, loc *time.Location) *message.StationReport {
+	if c.Packet.CN == hj212.CNSetKey || len(c.Replies) == 0 {
+		return nil
+	}
+	rep := &message.StationReport{}
+	var unread []string
+	for i, p := range c.Replies {
+		if p.CN != c.Packet.CN {
+			unread = append(unread, "CN "+p.CN+" under the command's QN")
+			continue
+		}
+		var err error
+		switch p.CN {
+		case hj212.CNGetTime:
+			err = readClock(rep, p.CP, c.RepliedAt[i], loc)
+		case hj212.CNRetainSample:
+			err = readSample(rep, p.CP, loc)
+		case hj212.CNGetInfo:
+			var in hj212.Info
+			if in, err = hj212.ParseInfo(p.CP, loc); err == nil {
+				if !in.DataTime.IsZero() {
+					rep.DataTime = &in.DataTime
+				}
+				for _, it := range in.Items {
+					rep.Info = append(rep.Info, message.StationInfo{PolID: it.PolID, InfoID: it.InfoID, Value: it.Value})
+				}
+			}
+		default:
+			continue
+		}
+		if err != nil {
+			unread = append(unread, "CN "+p.CN+": "+err.Error())
+		}
+	}
+	if len(unread) > 0 {
+		rep.Unread = strings.Join(unread, "; ")
+	}
+	if rep.SystemTime == nil && rep.DataTime == nil && rep.VaseNo == "" && rep.Info == nil && rep.Unread == "" {
+		return nil
+	}
+	return rep
+}
+
+func readClock(rep *message.StationReport, cp string, at time.Time, loc *time.Location) error {
+	fields, err := hj212.ParseCP(cp)
+	if err != nil {
+		return err
+	}
+	v, ok := hj212.Lookup(fields, "SystemTime")
+	if !ok {
+		return errors.New("no SystemTime")
+	}
+	t, err := hj212.ParseTime(v, loc)
+	if err != nil {
+		return err
+	}
+	off := t.Sub(at.Truncate(time.Second)).Seconds()
+	rep.SystemTime, rep.ClockOffsetS = &t, &off
+	return nil
+}
+
+func readSample(rep *message.StationReport, cp string, loc *time.Location) error {
+	fields, err := hj212.ParseCP(cp)
+	if err != nil {
+		return err
+	}
+	if v, ok := hj212.Lookup(fields, "DataTime"); ok {
+		t, err := hj212.ParseTime(v, loc)
+		if err != nil {
+			return err
+		}
+		rep.DataTime = &t
+	}
+	rep.VaseNo, _ = hj212.Lookup(fields, "VaseNo")
+	return nil
 }

@@ -248,6 +248,9 @@ func (s *session) handle(f hj212.Frame, err error, now time.Time) {
 	}
 	s.errRun = 0
 	s.crossCheck(&up.Packet, up.Deviations, up.Encrypted)
+	if up.Encrypted && s.site != nil && up.Key.Equal(s.site.Station.SM4NextKey()) {
+		s.g.tookNextKey(up.Packet.MN, "seen", now) // it switched before we knew (a lost 9012, a gateway restart)
+	}
 	s.cmdMu.Lock()
 	if up.Packet.ST != hj212.STSystem {
 		s.lastST = up.Packet.ST

@@ -47,6 +47,11 @@ type DataLogger struct {
 	// when Execute fails. A command Execute does not know (ErrUnsupportedCommand), or any
 	// command when Execute is nil, is refused with QnRtn=2.
 	Execute func(cmd hj212.Packet) (report string, err error)
+	// Keys, when set, gives the station's SM4 keys, the current one first (HJ 212-2025
+	// §6.4): what the standard encrypts is sent encrypted with the first, and the host's
+	// encrypted commands decrypted with any. It is asked at each connection and after each
+	// host command (a 1014 changes them).
+	Keys    func() []hj212.SM4Key
 	Metrics *Metrics
 	Log     *slog.Logger
 
@@ -226,6 +231,9 @@ func (d *DataLogger) Run(ctx context.Context) error {
 				continue
 			}
 			c.OnPacket = func(p hj212.Packet) { d.obey(ctx, c, p, log) }
+			if d.Keys != nil {
+				c.SetKeys(d.Keys()...)
+			}
 			if down {
 				log.Info("gateway reachable again", "addr", d.Addr, "pending", d.Pending())
 			}
@@ -326,6 +334,9 @@ func (d *DataLogger) obey(ctx context.Context, c *hj212.Client, p hj212.Packet, 
 	if err := c.Send(sctx, answers...); err != nil {
 		log.Debug("answer to a host command not sent", "cn", p.CN, "qn", p.QN, "err", err)
 	}
+	if d.Keys != nil {
+		c.SetKeys(d.Keys()...) // a 1014 gave a new key: what follows is encrypted with it
+	}
 }
 
 // answer executes a new host command and returns the packets that answer it.
@@ -351,6 +362,6 @@ func (d *DataLogger) answer(cmd hj212.Packet, log *slog.Logger) []hj212.Packet {
 			Flag: hj212.NewFlag(cmd.Version(), false, false), CP: report})
 	}
 	d.obeyed.Add(1)
-	log.Info("host command executed", "cn", cmd.CN, "qn", cmd.QN, "cp", cmd.CP)
+	log.Info("host command executed", "cn", cmd.CN, "qn", cmd.QN, "cp", hj212.MaskPassword(cmd.CP)) // never a 1014's key
 	return append(out, hj212.Response9012(cmd, hj212.ExeRtnDone))
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -232,5 +233,56 @@ func TestDataLoggerAnswersHostCommandsAroundWhatTheStationDoes(t *testing.T) {
 				t.Errorf("Execute ran %d times for one command sent twice, want once", calls.Load())
 			}
 		})
+	}
+}
+
+// A logger with an SM4 key sends its data encrypted with it; a 1014 (encrypted with that
+// key) gives it a new one, and the uploads after its 9012 are encrypted with the new key.
+func TestDataLoggerEncryptsWithTheKeyA1014GivesItFromThenOn(t *testing.T) {
+	cur, err := hj212.ParseSM4Key("8f3ae1c9027b44d5a6e0193c7d2b5f18")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := hj212.ParseSM4Key("5a1c7e93b2d04f68a9e3c1b7d5f20846")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := newFakeHost(t)
+	host.keys = []hj212.SM4Key{cur, next}
+	var mu sync.Mutex
+	keys := []hj212.SM4Key{cur}
+	d := &DataLogger{Addr: host.addr(), AckTimeout: time.Second, Log: quietLog(),
+		Keys: func() []hj212.SM4Key { mu.Lock(); defer mu.Unlock(); return slices.Clone(keys) },
+		Execute: func(p hj212.Packet) (string, error) {
+			k, err := hj212.ParseSetKey(p.CP)
+			if err != nil {
+				return "", err
+			}
+			mu.Lock()
+			keys = append([]hj212.SM4Key{k}, keys...)
+			mu.Unlock()
+			return "", nil
+		}}
+	stop := runLogger(t, d)
+	defer stop()
+	d.Enqueue(testUpload(t, 0))
+	waitFor(t, "the first upload acknowledged", func() bool { return d.Stats().Acked == 1 })
+	target := hj212.Target{ST: hj212.STSurfaceWater, MN: "65230100000005", PW: "123456", Version: hj212.V2025}
+	cmd, err := hj212.SetKey(target, next, time.Date(2026, 11, 28, 11, 0, 0, 0, time.UTC), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host.command(cmd)
+	waitFor(t, "the 9011 and 9012", func() bool { return len(host.answersTo(cmd.QN)) == 2 })
+	if a := host.answersTo(cmd.QN); a[1].CP != "ExeRtn=1" {
+		t.Fatalf("1014 answered %q", a[1].CP)
+	}
+	d.Enqueue(testUpload(t, 1))
+	waitFor(t, "the second upload acknowledged", func() bool { return d.Stats().Acked == 2 })
+	host.mu.Lock()
+	fk := slices.Clone(host.frameKeys)
+	host.mu.Unlock()
+	if len(fk) != 2 || !fk[0].Equal(cur) || !fk[1].Equal(next) {
+		t.Fatalf("%d encrypted frames; want the upload before the 1014 under the old key, the one after under the new", len(fk))
 	}
 }

@@ -24,9 +24,14 @@ type fakeHost struct {
 	// silent: answer nothing at all.
 	silent bool
 	conns  int
-	last   net.Conn   // the newest connection: where command writes
-	wmu    sync.Mutex // one write at a time on a connection (9014s and commands)
-	wg     sync.WaitGroup
+	last   net.Conn // the newest connection: where command writes
+	// keys, when set before the station connects, are the station's SM4 keys: frames are
+	// decrypted with any (frameKeys records which, per encrypted frame) and commands the
+	// standard encrypts are sent encrypted with the first.
+	keys      []hj212.SM4Key
+	frameKeys []hj212.SM4Key
+	wmu       sync.Mutex // one write at a time on a connection (9014s and commands)
+	wg        sync.WaitGroup
 }
 
 func newFakeHost(t testing.TB) *fakeHost {
@@ -76,6 +81,11 @@ func (h *fakeHost) serve(c net.Conn) {
 	defer h.wg.Done()
 	defer c.Close()
 	dec := hj212.NewDecoder(c, hj212.MaxDataLen)
+	dec.Profile = func(string) hj212.Profile {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return hj212.Profile{Keys: h.keys}
+	}
 	re := &hj212.Reassembler{}
 	for {
 		f, err := dec.Next()
@@ -104,6 +114,9 @@ func (h *fakeHost) serve(c net.Conn) {
 			p = whole
 		}
 		h.mu.Lock()
+		if f.Encrypted {
+			h.frameKeys = append(h.frameKeys, f.Key)
+		}
 		h.pkts = append(h.pkts, p)
 		ignore := h.silent || h.ignoreOnce[p.QN]
 		delete(h.ignoreOnce, p.QN)
@@ -129,7 +142,13 @@ func (h *fakeHost) serve(c net.Conn) {
 // station's open session.
 func (h *fakeHost) command(p hj212.Packet) {
 	h.t.Helper()
+	h.mu.Lock()
+	keys := h.keys
+	h.mu.Unlock()
 	b, err := hj212.Encode(p)
+	if len(keys) > 0 && hj212.MustEncrypt(p.CN) {
+		b, err = hj212.EncodeEncrypted(p, keys[0])
+	}
 	if err != nil {
 		h.t.Fatalf("encode command: %v", err)
 	}

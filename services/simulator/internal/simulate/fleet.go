@@ -95,6 +95,19 @@ type Fleet struct {
 
 	loggers []*DataLogger
 	sent    atomic.Int64
+	outMu   sync.Mutex // one line at a time on Out: the timeline and the stations write
+}
+
+// say writes one line of the story to Out (nil: none), stamped with the wall clock and the
+// simulated time at.
+func (f *Fleet) say(at time.Time, format string, args ...any) {
+	if f.Out == nil {
+		return
+	}
+	loc := f.World.model.loc
+	f.outMu.Lock()
+	defer f.outMu.Unlock()
+	fmt.Fprintf(f.Out, "%s │ sim %s │ ▶ %s\n", time.Now().In(loc).Format("15:04:05"), at.In(loc).Format("01-02 15:04"), fmt.Sprintf(format, args...))
 }
 
 // Sent returns how many uploads the stations produced.
@@ -194,10 +207,7 @@ func (f *Fleet) timeline(ctx context.Context) error {
 		if !f.Clock.SleepUntil(ctx, at) {
 			return nil
 		}
-		if f.Out != nil {
-			fmt.Fprintf(f.Out, "%s │ sim %s │ ▶ %s\n", time.Now().In(f.World.model.loc).Format("15:04:05"),
-				at.In(f.World.model.loc).Format("01-02 15:04"), describe(h, f.World.net))
-		}
+		f.say(at, "%s", describe(h, f.World.net))
 		if h.Kind == KindDrill && f.Drill != nil {
 			if err := f.Drill(ctx, h); err != nil {
 				return fmt.Errorf("start drill at %s: %w", h.Site, err)
@@ -247,7 +257,32 @@ type station struct {
 	// tick of the old one.
 	rtdEvery, minEvery atomic.Int64
 	changed            chan struct{}
-	vases              atomic.Int64 // samples retained (CN 3015): the bottle number
+	// rate counts the real-time uploads since the real-time interval last changed (or the
+	// start), so that a change tells the rate measured before it (the demo's narration).
+	rateMu              sync.Mutex
+	rateFirst, rateLast time.Time // the first and the last upload counted
+	rateN               int
+	vases               atomic.Int64 // samples retained (CN 3015): the bottle number
+	// clockOffset is how far the data logger's clock is from the scenario's (ns): a 1012
+	// sets it, 1011 and the reports of 3015 and 3020 read the logger's clock. The data's
+	// DataTime stays on the scenario's schedule, the timeline the demo tells.
+	clockOffset atomic.Int64
+	// keys are the station's SM4 keys, the current one first (sites.yaml sm4_keys; a 1014
+	// puts the new key first). Guarded by keyMu: the logger reads them on its goroutine.
+	keyMu sync.Mutex
+	keys  []hj212.SM4Key
+}
+
+// loggerNow is the data logger's clock: the scenario's, shifted by the last 1012.
+func (s *station) loggerNow() time.Time {
+	return s.f.Clock.Now().Add(time.Duration(s.clockOffset.Load()))
+}
+
+// sm4Keys returns the station's keys.
+func (s *station) sm4Keys() []hj212.SM4Key {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	return slices.Clone(s.keys)
 }
 
 // gatewayOf is the gateway a station's logger connects to: one of Addr's, by the site's
@@ -267,12 +302,12 @@ func (f *Fleet) newStation(site *network.Site, log *slog.Logger) (*station, erro
 	if site.Kind == network.KindOutfall {
 		st = hj212.STWaterPollution
 	}
-	s := &station{f: f, site: site, st: st, channels: chs, changed: make(chan struct{}, 1)}
+	s := &station{f: f, site: site, st: st, channels: chs, changed: make(chan struct{}, 1), keys: slices.Clone(site.Station.SM4Keys())}
 	sc := f.World.Scenario()
 	s.rtdEvery.Store(int64(sc.RealtimeInterval))
 	s.minEvery.Store(int64(sc.MinuteInterval))
 	s.logger = &DataLogger{
-		Addr: f.gatewayOf(site), AckTimeout: f.AckTimeout, MaxAttempts: f.MaxAttempts, Metrics: f.Metrics, Execute: s.execute,
+		Addr: f.gatewayOf(site), AckTimeout: f.AckTimeout, MaxAttempts: f.MaxAttempts, Metrics: f.Metrics, Execute: s.execute, Keys: s.sm4Keys,
 		Log: log.With("site", site.ID, "mn", site.Station.MN),
 		Offline: func() bool {
 			silent, _ := f.World.Silent(site, f.Clock.Now())
@@ -337,6 +372,7 @@ func (s *station) run(ctx context.Context) error {
 				if err := s.send(hj212.CNRealtime, next, next, 0); err != nil {
 					return err
 				}
+				s.countUpload(next)
 			}
 			nextRtd = nextRtd.Add(rtdEvery)
 		}
@@ -362,11 +398,13 @@ func (s *station) run(ctx context.Context) error {
 
 // execute carries out a host command the data logger received: the reporting intervals
 // (1062 in seconds, 1064 in minutes, of simulated time), a retained sample (3015: the
-// bottle number and the time, in the report) and the clock query (1011). Anything else is
-// not supported: the scenario's clock is not the station's to set (1012).
+// bottle number and the time, in the report), the clock (1011 reads it, 1012 sets it: the
+// logger's clock shifts to the host's time), field-machine information (3020, of the
+// logger or of one of its instruments) and a new SM4 key (1014: what follows is encrypted
+// with it). Anything else is not supported.
 func (s *station) execute(cmd hj212.Packet) (string, error) {
 	loc := s.f.World.model.loc
-	now := s.f.Clock.Now()
+	now := s.loggerNow()
 	fields, err := hj212.ParseCP(cmd.CP)
 	if err != nil {
 		return "", fmt.Errorf("command CP: %w", err)
@@ -386,15 +424,97 @@ func (s *station) execute(cmd hj212.Packet) (string, error) {
 	}
 	switch cmd.CN {
 	case hj212.CNSetRtdInterval:
-		return "", setEvery(&s.rtdEvery, "RtdInterval", time.Second, 9999)
+		was := time.Duration(s.rtdEvery.Load())
+		if err := setEvery(&s.rtdEvery, "RtdInterval", time.Second, 9999); err != nil {
+			return "", err
+		}
+		s.rateChanged(was, time.Duration(s.rtdEvery.Load()))
+		return "", nil
 	case hj212.CNSetMinInterval:
 		return "", setEvery(&s.minEvery, "MinInterval", time.Minute, 60)
 	case hj212.CNRetainSample:
 		return "DataTime=" + hj212.FormatTime(now, loc) + ";VaseNo=" + strconv.FormatInt(s.vases.Add(1), 10), nil
 	case hj212.CNGetTime:
 		return "SystemTime=" + hj212.FormatTime(now, loc), nil
+	case hj212.CNSetTime:
+		text, _ := hj212.Lookup(fields, "SystemTime")
+		t, err := hj212.ParseTime(text, loc)
+		if err != nil {
+			return "", fmt.Errorf("SystemTime %q: %w", text, err)
+		}
+		s.clockOffset.Store(int64(t.Sub(s.f.Clock.Now().Truncate(time.Second))))
+		return "", nil
+	case hj212.CNGetInfo:
+		return s.info(fields, now, loc)
+	case hj212.CNSetKey:
+		k, err := hj212.ParseSetKey(cmd.CP)
+		if err != nil {
+			return "", err
+		}
+		s.keyMu.Lock()
+		s.keys = append([]hj212.SM4Key{k}, s.keys...)
+		s.keyMu.Unlock()
+		return "", nil
 	}
 	return "", ErrUnsupportedCommand
+}
+
+// rateChanged tells the story of a real-time interval the host changed (1062): the rate
+// measured since the last change, in uploads per simulated hour, and the rate from now on
+// — 加密监测 raising it after an exceedance, the restore lowering it after the recovery.
+func (s *station) rateChanged(was, now time.Duration) {
+	at := s.f.Clock.Now()
+	s.rateMu.Lock()
+	n, first, last := s.rateN, s.rateFirst, s.rateLast
+	s.rateN, s.rateFirst, s.rateLast = 0, time.Time{}, time.Time{}
+	s.rateMu.Unlock()
+	what := "加密监测 reporting rate raised"
+	if now > was {
+		what = "恢复监测频次 reporting rate restored"
+	} else if now == was {
+		what = "reporting rate confirmed"
+	}
+	// The rate of the uploads between the first and the last counted: n−1 gaps.
+	measured := "too few uploads to measure a rate"
+	if span := last.Sub(first); n >= 2 && span > 0 {
+		measured = fmt.Sprintf("%d uploads over %v (%.0f/h)", n, span.Round(time.Minute), float64(n-1)/span.Hours())
+	}
+	s.f.say(at, "%s at %s %s (host command 1062): real-time data every %v, was %v; %s → %.0f/h from now (simulated time)",
+		what, s.site.ID, s.site.Name, now, was, measured, float64(time.Hour)/float64(now))
+}
+
+// countUpload counts a real-time upload for rateChanged.
+func (s *station) countUpload(at time.Time) {
+	s.rateMu.Lock()
+	defer s.rateMu.Unlock()
+	if s.rateN == 0 {
+		s.rateFirst = at
+	}
+	s.rateLast = at
+	s.rateN++
+}
+
+// info answers a 3020: the simulated field-machine information InfoId of the instrument
+// PolId (one of the station's channels) or of the logger: state codes (i12xxx) are 0,
+// normal; parameters (i13xxx) 1; logs (i11xxx) "ok". An instrument the station does not
+// have fails (ExeRtn=2).
+func (s *station) info(fields []hj212.Field, now time.Time, loc *time.Location) (string, error) {
+	pol, _ := hj212.Lookup(fields, "PolId")
+	id, _ := hj212.Lookup(fields, "InfoId")
+	if !hj212.ValidInfoID(id) {
+		return "", fmt.Errorf("InfoId %q is not an information code", id)
+	}
+	if pol != "" && !slices.ContainsFunc(s.channels, func(c channel) bool { return c.code == pol }) {
+		return "", fmt.Errorf("no instrument %s at this station", pol)
+	}
+	v := "ok"
+	switch id[:3] {
+	case "i12":
+		v = "0"
+	case "i13":
+		v = "1"
+	}
+	return hj212.InfoCP(hj212.Info{DataTime: now, Items: []hj212.InfoItem{{PolID: pol, InfoID: id, Value: v}}}, loc), nil
 }
 
 // send builds one upload and queues it: real-time values at dataTime, or the minimum,

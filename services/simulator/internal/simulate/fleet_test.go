@@ -146,7 +146,8 @@ func TestAStationReportsAtTheIntervalTheHostSetsFromTheCommandOn(t *testing.T) {
 	sc.Hourly, sc.MinuteInterval = false, 0 // real-time data only: its gaps are the interval
 	host := newFakeHost(t)
 	clock := NewClock(time.Now(), sc.Span, 3000) // 5 simulated minutes in 0.1 s
-	f := &Fleet{World: NewWorld(net, NewModel(net, sc.Seed), sc, clock.SimStart), Clock: clock, Addr: host.addr(), Log: quietLog()}
+	var story syncBuffer
+	f := &Fleet{World: NewWorld(net, NewModel(net, sc.Seed), sc, clock.SimStart), Clock: clock, Addr: host.addr(), Log: quietLog(), Out: &story}
 	site := mustSite(t, net, "TTH-S2")
 	s, err := f.newStation(site, quietLog())
 	if err != nil {
@@ -197,7 +198,16 @@ func TestAStationReportsAtTheIntervalTheHostSetsFromTheCommandOn(t *testing.T) {
 	if a := host.answersTo(cmd.QN); a[0].CP != "QnRtn=1" || a[1].CP != "ExeRtn=1" {
 		t.Errorf("answers %s, %s", a[0].CP, a[1].CP)
 	}
+	// The narration tells the rate rising: measured before, set after.
+	line := story.String()
+	if !strings.Contains(line, "▶ 加密监测 reporting rate raised at TTH-S2") || !strings.Contains(line, "every 1m0s, was 5m0s") ||
+		!strings.Contains(line, "(12/h)") || !strings.Contains(line, "60/h from now") {
+		t.Errorf("narration %q, want the raise at TTH-S2 from a measured 12/h to 60/h", line)
+	}
 }
+
+// String returns what was written (syncBuffer: integration_test.go).
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestAStationCarriesOutTheHostCommandsItSupports(t *testing.T) {
 	net := repoNetwork(t)
@@ -205,6 +215,12 @@ func TestAStationCarriesOutTheHostCommandsItSupports(t *testing.T) {
 	clock := NewClock(time.Now(), sc.Span, 1)
 	f := &Fleet{World: NewWorld(net, NewModel(net, sc.Seed), sc, clock.SimStart), Clock: clock, Log: quietLog()}
 	s, err := f.newStation(mustSite(t, net, "TTH-S2"), quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := f.World.model.loc
+	hostNow := time.Now().Truncate(time.Second) // the gateway's clock, a span ahead of the scenario's
+	newKey, err := hj212.ParseSM4Key("5a1c7e93b2d04f68a9e3c1b7d5f20846")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,9 +240,18 @@ func TestAStationCarriesOutTheHostCommandsItSupports(t *testing.T) {
 			func() bool { return s.vases.Load() == 1 }},
 		{"3015 again takes the next bottle", hj212.CNRetainSample, "", "DataTime=", nil,
 			func() bool { return s.vases.Load() == 2 }},
-		{"1011 reports the station's time", hj212.CNGetTime, "", "SystemTime=", nil, func() bool { return true }},
-		{"1012 is not the simulator's to obey: the scenario owns the clock", hj212.CNSetTime, "SystemTime=20260101000000", "", ErrUnsupportedCommand,
-			func() bool { return true }},
+		{"1011 reports the station's time", hj212.CNGetTime, "", "SystemTime=" + hj212.FormatTime(clock.Now(), loc)[:10], nil, func() bool { return true }},
+		{"1012 shifts the logger's clock to the host's time", hj212.CNSetTime, "SystemTime=" + hj212.FormatTime(hostNow, loc), "", nil,
+			func() bool { d := s.loggerNow().Sub(hostNow); return d > -2*time.Second && d < 2*time.Second }},
+		{"1011 then reports the host's time", hj212.CNGetTime, "", "SystemTime=" + hj212.FormatTime(hostNow, loc)[:12], nil, func() bool { return true }},
+		{"1012 without a valid time fails", hj212.CNSetTime, "SystemTime=2026", "", errAny, func() bool { return true }},
+		{"3020 of an instrument the station has", hj212.CNGetInfo, "PolId=" + s.channels[0].code + ";InfoId=i12001", "DataTime=", nil, func() bool { return true }},
+		{"3020 of the logger itself", hj212.CNGetInfo, "InfoId=i11001", "DataTime=", nil, func() bool { return true }},
+		{"3020 of an instrument it does not have fails", hj212.CNGetInfo, "PolId=a21026;InfoId=i12001", "", errAny, func() bool { return true }},
+		{"1014 puts the new key first", hj212.CNSetKey, "NewKey=5A1C7E93B2D04F68A9E3C1B7D5F20846;DataTime=20260310120000", "", nil,
+			func() bool { k := s.sm4Keys(); return len(k) == 1 && k[0].Equal(newKey) }},
+		{"1014 without a key fails", hj212.CNSetKey, "DataTime=20260310120000", "", errAny, func() bool { return len(s.sm4Keys()) == 1 }},
+		{"a command it does not know is refused", "3011", "", "", ErrUnsupportedCommand, func() bool { return true }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			report, err := s.execute(hj212.Packet{CN: c.cn, CP: c.cp})

@@ -25,7 +25,7 @@ const I18N = {
     'range.24h': '24小时', 'range.7d': '7天', 'range.30d': '30天', 'range.1y': '1年',
     'inc.active': '未结', 'inc.all': '全部', 'inc.none': '暂无事件', 'inc.opened': '发生', 'inc.level': '级别',
     'inc.jur': '涉及属地', 'inc.site': '起始点位', 'inc.acked': '确认', 'inc.ack': '确认接警', 'inc.resolve': '解除事件', 'inc.resolve.confirm': '确定解除该事件？将向所有已通知的单位发送解除通知。',
-    'inc.receipt': '确认收到', 'inc.done': '完成', 'inc.log': '处置记录', 'inc.notifications': '通知记录', 'inc.stationCommands': '站点指令', 'inc.sources': '溯源：上游污染源排序', 'src.none': '无可排序的上游点位', 'src.score': '得分', 'src.lag': '滞后（实际/预计）', 'src.evidence': '依据', 'scmd.raise_frequency': '加密监测', 'scmd.restore_frequency': '恢复监测频次', 'scmd.retain_sample': '超标留样', 'scmd.sync_clock': '校时',
+    'inc.receipt': '确认收到', 'inc.done': '完成', 'inc.log': '处置记录', 'inc.notifications': '通知记录', 'inc.stationCommands': '站点指令', 'inc.sources': '溯源：上游污染源排序', 'src.none': '无可排序的上游点位', 'src.score': '得分', 'src.lag': '滞后（实际/预计）', 'src.evidence': '依据', 'scmd.raise_frequency': '加密监测', 'scmd.restore_frequency': '恢复监测频次', 'scmd.retain_sample': '超标留样', 'scmd.sync_clock': '校时', 'scmd.read_clock': '读取时间', 'scmd.query_info': '提取现场机信息', 'scmd.rotate_key': '更新密钥',
     'inc.drill': '发起演练', 'inc.drill.site': '演练点位', 'inc.drill.param': '指标', 'inc.drillTag': '演练',
     'step.relation': '关系', 'step.jur': '属地', 'step.owner': '责任单位', 'step.action': '措施', 'step.deadline': '时限',
     'inc.back': '全部事件',
@@ -89,7 +89,7 @@ const I18N = {
     'range.24h': '24 h', 'range.7d': '7 days', 'range.30d': '30 days', 'range.1y': '1 year',
     'inc.active': 'Active', 'inc.all': 'All', 'inc.none': 'No incidents', 'inc.opened': 'Opened', 'inc.level': 'Level',
     'inc.jur': 'Jurisdictions', 'inc.site': 'Origin', 'inc.acked': 'Acknowledged', 'inc.ack': 'Acknowledge', 'inc.resolve': 'Resolve', 'inc.resolve.confirm': 'Resolve this incident? Everyone notified will be sent the End of Alert.',
-    'inc.receipt': 'Confirm receipt', 'inc.done': 'Done', 'inc.log': 'Audit trail', 'inc.notifications': 'Notifications', 'inc.stationCommands': 'Station commands', 'inc.sources': 'Upstream sources, by evidence', 'src.none': 'No upstream site to rank', 'src.score': 'Score', 'src.lag': 'Lag (seen / expected)', 'src.evidence': 'Evidence', 'scmd.raise_frequency': 'Raise frequency', 'scmd.restore_frequency': 'Restore frequency', 'scmd.retain_sample': 'Retain a sample', 'scmd.sync_clock': 'Clock check',
+    'inc.receipt': 'Confirm receipt', 'inc.done': 'Done', 'inc.log': 'Audit trail', 'inc.notifications': 'Notifications', 'inc.stationCommands': 'Station commands', 'inc.sources': 'Upstream sources, by evidence', 'src.none': 'No upstream site to rank', 'src.score': 'Score', 'src.lag': 'Lag (seen / expected)', 'src.evidence': 'Evidence', 'scmd.raise_frequency': 'Raise frequency', 'scmd.restore_frequency': 'Restore frequency', 'scmd.retain_sample': 'Retain a sample', 'scmd.sync_clock': 'Set the clock', 'scmd.read_clock': 'Read the clock', 'scmd.query_info': 'Field-machine information', 'scmd.rotate_key': 'Rotate the SM4 key',
     'inc.drill': 'Start drill', 'inc.drill.site': 'Drill site', 'inc.drill.param': 'Parameter', 'inc.drillTag': 'drill',
     'step.relation': 'Relation', 'step.jur': 'Jurisdiction', 'step.owner': 'Owner', 'step.action': 'Action', 'step.deadline': 'Deadline',
     'inc.back': 'All incidents',
@@ -576,14 +576,25 @@ async function loadSources(d, names) {
   }
 }
 // The host commands the incident's playbooks asked of the stations and what each station
-// answered: the raised reporting interval, its restore, a retained sample.
+// answered: the raised reporting interval, its restore, a retained sample (and any report).
 function stationCommandsTable(cmds, names) {
   if (!cmds.length) return '';
   const what = (c) => t('scmd.' + c.command) + (c.rtd_interval_s ? ` ${c.rtd_interval_s} s` : c.min_interval_min ? ` ${c.min_interval_min} min` : '');
   const cls = (st) => (st === 'executed' ? 'good' : st === 'requested' || st === 'sent' || st === 'acknowledged' || st === 'not_connected' ? 'warn' : 'bad');
   return `<table data-testid="station-commands"><caption>${esc(t('inc.stationCommands'))}</caption>${cmds.map((c) => `<tr data-command="${esc(c.id)}"><td>${esc(fmtTime(c.at))}</td>
     <td><a href="#/site/${encodeURIComponent(c.site)}">${esc(names[c.site] || c.site)}</a></td><td>${esc(what(c))}</td>
-    <td><span class="tag ${cls(c.status)}">${esc(c.status)}</span> ${esc(c.detail || '')}</td><td>${esc(fmtTime(c.status_at))}</td></tr>`).join('')}</table>`;
+    <td><span class="tag ${cls(c.status)}">${esc(c.status)}</span> ${esc(c.detail || '')}${reported(c.report)}</td><td>${esc(fmtTime(c.status_at))}</td></tr>`).join('')}</table>`;
+}
+// What the station reported under the command's QN: a bottle (3015), its clock (1011), its
+// field-machine information (3020).
+function reported(r) {
+  if (!r) return '';
+  const parts = [];
+  if (r.vase_no) parts.push(`VaseNo=${r.vase_no}`);
+  if (r.clock_offset_s !== undefined) parts.push(`SystemTime ${fmtTime(r.system_time)} (${r.clock_offset_s > 0 ? '+' : ''}${r.clock_offset_s} s)`);
+  for (const i of r.info || []) parts.push(`${i.pol_id ? i.pol_id + ' ' : ''}${i.info_id}-Info=${i.value}`);
+  if (r.unread) parts.push(r.unread);
+  return parts.length ? ` <span class="report">${esc(parts.join('; '))}</span>` : '';
 }
 function act(b) {
   // Resolving sends End of Alert to everyone notified: ask first (M2).
