@@ -755,3 +755,29 @@ func TestAnIncidentWhoseSitesLeftTheNetworkIsClosedNotEscalated(t *testing.T) {
 		t.Error("a closed incident escalated")
 	}
 }
+
+func TestTheSiteWherePollutionWasSeenBecomesThePrimaryOne(t *testing.T) {
+	e, clk := newEngine(t)
+	// The prediction at the intake arrives before the exceedance it derives from.
+	mustEvent(t, e, prediction("pred1", clk.t), OutcomeOpened)
+	id, _ := e.IncidentOf("pred1")
+	if inc, _ := e.Get(id); inc.Site != "MD" {
+		t.Fatalf("opened at %s, want MD", inc.Site)
+	}
+	clk.Advance(time.Minute)
+	ch := mustEvent(t, e, exceed("ev1", "T2", "nh3n", 3.2, 1.0, t0), OutcomeGrouped)
+	inc, _ := e.Get(id)
+	if inc.Site != "T2" || !strings.Contains(inc.Title, "支流甲市断面") || !slices.Contains(inc.Sites, "MD") {
+		t.Errorf("site %s title %q sites %v: want T2 primary and MD still among the sites", inc.Site, inc.Title, inc.Sites)
+	}
+	if !slices.ContainsFunc(logsOf(ch), func(l message.LogEntry) bool { return l.Action == "primary_site" }) {
+		t.Error("the change of primary site is not in the audit trail")
+	}
+	// A later exceedance elsewhere does not move it again: pollution was seen at T2.
+	clk.Advance(time.Minute)
+	mustEvent(t, e, message.Event{ID: "ev2", Type: message.EventExceedanceOpened, Site: "M2", Parameter: "nh3n", Value: 1.6, Limit: 1.0,
+		Multiple: 0.6, Severity: "warning", ObservedAt: clk.t, EmittedAt: clk.t}, OutcomeGrouped)
+	if inc, _ := e.Get(id); inc.Site != "T2" {
+		t.Errorf("primary site moved to %s", inc.Site)
+	}
+}

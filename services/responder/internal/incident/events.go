@@ -246,6 +246,7 @@ func (e *Engine) grow(t *tx, st *State, ev message.Event, site *network.Site, pb
 	}
 	f := e.addEvent(t, st, ev, site, pb)
 	t.log(st, "event_added", actorResponder, fmt.Sprintf("%s at %s %s", ev.Type, site.ID, ev.Parameter), "")
+	e.primary(t, st, ev, site)
 	if pb != nil && !slices.Contains(st.Incident.Playbooks, pb.ID) {
 		st.Incident.Playbooks = append(st.Incident.Playbooks, pb.ID)
 		t.log(st, "playbook_added", actorResponder, fmt.Sprintf("%s (by %s at %s)", pb.ID, ev.Type, site.ID), "")
@@ -263,6 +264,24 @@ func (e *Engine) grow(t *tx, st *State, ev message.Event, site *network.Site, pb
 	if pb != nil {
 		e.applyPlaybook(t, st, pb, f, site)
 	}
+}
+
+// primary makes the site where pollution was observed the incident's site and title when
+// the incident was opened by a threat to another site (a prediction at an intake that
+// arrived before the exceedance upstream): responders read where it happened first, and
+// the threatened site stays among its sites and in its steps.
+func (e *Engine) primary(t *tx, st *State, ev message.Event, site *network.Site) {
+	if ev.Type != message.EventExceedanceOpened && ev.Type != message.EventExceedanceUpdated || site.ID == st.Incident.Site {
+		return
+	}
+	for _, f := range st.Facts {
+		if f.Site == st.Incident.Site && f.Type != message.EventPredictionIssued && f.Type != message.EventPredictionCleared {
+			return // pollution was observed at the incident's site itself
+		}
+	}
+	old := st.Incident.Site
+	st.Incident.Site, st.Incident.Title = site.ID, e.title(ev, site)
+	t.log(st, "primary_site", actorResponder, fmt.Sprintf("%s, where the pollution was observed, is the incident's site; %s, threatened, stays among its sites", site.ID, old), "")
 }
 
 func (e *Engine) factFor(ev message.Event, site *network.Site, pb *playbook.Playbook) Fact {
