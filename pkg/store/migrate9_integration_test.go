@@ -11,9 +11,9 @@ import (
 )
 
 // TestMigrationNineAddsTheNonDetectColumnsToAnArchiveOfEight upgrades an archive made by
-// migrations 1–8 (its tables without the columns migration 9 adds): the columns are added
-// to readings and the three rollups, the rows stored before keep their values and read
-// below_dl 0 (detected), and a second run changes nothing.
+// migrations 1–8 (its tables without the columns migrations 9 and 10 add): the columns are
+// added to readings, the three rollups and station_commands, the rows stored before keep
+// their values and read below_dl 0 (detected), and a second run changes nothing.
 func TestMigrationNineAddsTheNonDetectColumnsToAnArchiveOfEight(t *testing.T) {
 	cfg := testinfra.Config(t)
 	conn := testinfra.ClickHouse(t, cfg)
@@ -24,7 +24,9 @@ func TestMigrationNineAddsTheNonDetectColumnsToAnArchiveOfEight(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := NewSchema(cfg, v)
-	added := map[string]bool{"below_dl": true}
+	// Migration 10's station_commands columns too: an archive of 8 lacks them, and the
+	// upgrade runs both.
+	added := map[string]bool{"below_dl": true, "pol_id": true, "info_id": true, "report": true}
 	for _, c := range rollupColumnsV9 {
 		added[c.name] = true
 	}
@@ -43,7 +45,7 @@ func TestMigrationNineAddsTheNonDetectColumnsToAnArchiveOfEight(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	upgraded := []tableSpec{readingsTable, fiveMinTable, hourlyTable, dailyTable}
+	upgraded := []tableSpec{readingsTable, fiveMinTable, hourlyTable, dailyTable, stationCommandsTable}
 	for _, tb := range upgraded {
 		for _, q := range s.createTable(old(tb)) {
 			if err := conn.Exec(ctx, q); err != nil {

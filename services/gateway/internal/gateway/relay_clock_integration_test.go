@@ -159,6 +159,8 @@ func TestIntegrationClockAndInfoCommandsReachTheLoggerAndWhatItReportsIsRecorded
 		t.Errorf("query_info executed record %+v report %+v", r, r.Report)
 	}
 	t.Logf("clock offset %v s → %v s after sync_clock; 3020 reported %+v", before, after, r.Report.Info)
+	rec, _ := json.Marshal(r)
+	t.Logf("query_info's executed record: %s", rec)
 }
 
 // On the real broker: a rotate_key request names no key; the gateway sends the 1014 with
