@@ -40,11 +40,11 @@ func (e *Env) PrepareDatabase(ctx context.Context) (chstore.Version, error) {
 	if err != nil {
 		return v, err
 	}
-	if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+e.Database); err != nil {
+	if err := conn.Exec(ctx, e.dropDatabase(e.Database)); err != nil {
 		return v, fmt.Errorf("drop %s: %w", e.Database, err)
 	}
 	cfg := config.Default()
-	cfg.ClickHouse.Database = e.Database
+	cfg.ClickHouse.Database, cfg.ClickHouse.Cluster = e.Database, e.CHCluster
 	if _, err := store.Migrate(ctx, conn, store.NewSchema(&cfg, v), e.Log); err != nil {
 		return v, err
 	}
@@ -64,7 +64,15 @@ func RawClickHouse(ctx context.Context, e *Env, s *Step) error {
 	if err := conn.Exec(ctx, "DROP TABLE IF EXISTS "+table); err != nil {
 		return err
 	}
-	if err := conn.Exec(ctx, fmt.Sprintf("CREATE TABLE %s AS %s.%s", table, e.Database, store.TableReadings)); err != nil {
+	create := fmt.Sprintf("CREATE TABLE %s AS %s.%s", table, e.Database, store.TableReadings)
+	if e.CHCluster != "" {
+		// On a cluster readings is a Distributed table (a copy would insert into the run's
+		// readings) over a replicated one (a copy would claim its ZooKeeper path): the raw
+		// baseline is the same columns in a plain ReplacingMergeTree on the first replica.
+		create = fmt.Sprintf("CREATE TABLE %s AS %s.%s_local ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(observed_at) ORDER BY (site, parameter, observed_at, id)",
+			table, e.Database, store.TableReadings)
+	}
+	if err := conn.Exec(ctx, create); err != nil {
 		return fmt.Errorf("create %s: %w", table, err)
 	}
 	n := e.Settings.CHRows

@@ -79,6 +79,9 @@ type Env struct {
 	StateDir string // RIVERWATCH_STATE_DIR: logs go under it
 	Brokers  []string
 	CHAddr   string
+	// CHCluster is clickhouse.cluster (RIVERWATCH_CLICKHOUSE_CLUSTER): the run's database is
+	// made ON CLUSTER, replicated, as the services' would be. Empty: one server.
+	CHCluster string
 	// Prefix is the run's own namespace: topics and consumer groups start with it.
 	Prefix string
 	// Database is the ClickHouse database the run owns (dropped and created afresh).
@@ -277,4 +280,14 @@ func (e *Env) binary(name string) (string, error) {
 		return "", notAvailable("%s is not built (no %s: services/%s missing or make build failed)", name, p, name)
 	}
 	return p, nil
+}
+
+// dropDatabase is the statement that drops a database of the run, on every replica when
+// the run is on a cluster.
+func (e *Env) dropDatabase(db string) string {
+	q := "DROP DATABASE IF EXISTS " + db
+	if e.CHCluster != "" {
+		q += " ON CLUSTER " + e.CHCluster
+	}
+	return q
 }

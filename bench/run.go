@@ -135,7 +135,7 @@ func (e *Env) Cleanup(ctx context.Context, keep bool) error {
 			errs = append(errs, err)
 		}
 		if conn, err := e.openCH(ctx); err == nil {
-			if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+e.Database); err != nil {
+			if err := conn.Exec(ctx, e.dropDatabase(e.Database)); err != nil {
 				errs = append(errs, err)
 			}
 			conn.Close()

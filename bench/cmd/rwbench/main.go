@@ -94,14 +94,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	id := started.Format("20060102T150405Z")
 	e := &bench.Env{
 		Root: absRoot, Bin: *bin,
-		StateDir: envOr("RIVERWATCH_STATE_DIR", filepath.Join(os.Getenv("HOME"), ".cache", "riverwatch", "state")),
-		Brokers:  strings.Split(envOr("RIVERWATCH_KAFKA_BROKERS", "127.0.0.1:9092"), ","),
-		CHAddr:   envOr("RIVERWATCH_CLICKHOUSE_ADDR", "127.0.0.1:9000"),
-		Prefix:   "rwbench-" + strings.ToLower(id),
-		Database: "rwbench",
-		Settings: d,
-		Log:      log,
-		Run:      &bench.Run{Version: 1, ID: id, Started: started, Settings: settingsMap(d)},
+		StateDir:  envOr("RIVERWATCH_STATE_DIR", filepath.Join(os.Getenv("HOME"), ".cache", "riverwatch", "state")),
+		Brokers:   strings.Split(envOr("RIVERWATCH_KAFKA_BROKERS", "127.0.0.1:9092"), ","),
+		CHAddr:    envOr("RIVERWATCH_CLICKHOUSE_ADDR", "127.0.0.1:9000"),
+		CHCluster: os.Getenv("RIVERWATCH_CLICKHOUSE_CLUSTER"),
+		Prefix:    "rwbench-" + strings.ToLower(id),
+		Database:  "rwbench",
+		Settings:  d,
+		Log:       log,
+		Run:       &bench.Run{Version: 1, ID: id, Started: started, Settings: settingsMap(d)},
 	}
 	if *profile {
 		if err := e.BuildProfiling(ctx); err != nil {
