@@ -216,12 +216,18 @@ type aliyunAnswer struct {
 	BizID     string `json:"BizId"`
 }
 
+// prepare checks that t is a phone number and reads the account's secret: what every
+// provider does before it signs.
+func (c *SMSConfig) prepare(t Target) (string, error) {
+	if !phoneRE.MatchString(t.Address) {
+		return "", &PermanentError{Err: errors.New("sms: target is not a phone number")}
+	}
+	return c.secret()
+}
+
 // Send sends m to the phone number t.Address with the account of cfg.
 func (a *AliyunSMS) Send(ctx context.Context, cfg *SMSConfig, t Target, m Message) error {
-	if !phoneRE.MatchString(t.Address) {
-		return &PermanentError{Err: errors.New("sms: target is not a phone number")}
-	}
-	secret, err := cfg.secret()
+	secret, err := cfg.prepare(t)
 	if err != nil {
 		return err
 	}

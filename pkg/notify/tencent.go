@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -78,10 +77,7 @@ func e164(phone string) string {
 
 // Send sends m to the phone number t.Address with the account of cfg.
 func (s *TencentSMS) Send(ctx context.Context, cfg *SMSConfig, t Target, m Message) error {
-	if !phoneRE.MatchString(t.Address) {
-		return &PermanentError{Err: errors.New("sms: target is not a phone number")}
-	}
-	secret, err := cfg.secret()
+	secret, err := cfg.prepare(t)
 	if err != nil {
 		return err
 	}
