@@ -3,7 +3,6 @@ package responder_test
 import (
 	"fmt"
 	"maps"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"syscall"
@@ -35,17 +34,7 @@ func TestClusterResponderReplicaKilledTheOtherTakesOverItsIncidents(t *testing.T
 	if err != nil {
 		t.Fatal(err)
 	}
-	rcv := newReceiver(t, 6)
-	srv := httptest.NewServer(rcv)
-	defer srv.Close()
-	defer func() {
-		select {
-		case <-rcv.release:
-		default:
-			close(rcv.release)
-		}
-	}()
-	cfg.ContactsFile = writeContacts(t, srv.URL)
+	rcv := serveReceiver(t, cfg, 6)
 	base := append(testinfra.Env(cfg),
 		"RIVERWATCH_RESPONDER_TIME_SCALE=600", // 30 min → 3 s
 		"RIVERWATCH_RESPONDER_TICK_INTERVAL=50ms",

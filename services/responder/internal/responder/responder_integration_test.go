@@ -56,6 +56,25 @@ func newReceiver(t *testing.T, blockAt int) *receiver {
 	return &receiver{t: t, processed: map[string]received{}, blockAt: blockAt, blocked: make(chan struct{}), release: make(chan struct{})}
 }
 
+// serveReceiver starts a receiver (blockAt as newReceiver's) on a local server and writes
+// the contacts file that sends every jurisdiction × role to it into cfg; at the test's end
+// the blocked request is released and the server closed.
+func serveReceiver(t *testing.T, cfg *config.Config, blockAt int) *receiver {
+	t.Helper()
+	rcv := newReceiver(t, blockAt)
+	srv := httptest.NewServer(rcv)
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { // before the server closes: its handler may be blocked
+		select {
+		case <-rcv.release:
+		default:
+			close(rcv.release)
+		}
+	})
+	cfg.ContactsFile = writeContacts(t, srv.URL)
+	return rcv
+}
+
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
@@ -295,17 +314,7 @@ func publishSigned(t *testing.T, w *stream.Writer, key message.CommandKey, cmd m
 func TestExceedanceNotifiesUpAndDownstreamAndSurvivesSIGKILL(t *testing.T) {
 	cfg := testinfra.Config(t)
 	bin := testinfra.BuildService(t, "responder")
-	rcv := newReceiver(t, 3)
-	srv := httptest.NewServer(rcv)
-	defer srv.Close()
-	defer func() {
-		select {
-		case <-rcv.release:
-		default:
-			close(rcv.release)
-		}
-	}()
-	cfg.ContactsFile = writeContacts(t, srv.URL)
+	rcv := serveReceiver(t, cfg, 3)
 	listen := testinfra.FreeAddr(t)
 	env := append(testinfra.Env(cfg),
 		"RIVERWATCH_RESPONDER_LISTEN="+listen,
