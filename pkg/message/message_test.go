@@ -3,6 +3,8 @@ package message
 import (
 	"encoding/json"
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -177,6 +179,23 @@ func TestManualIsTheLabInterval(t *testing.T) {
 	}{{IntervalSample, true}, {IntervalHour, false}, {IntervalRealtime, false}, {IntervalDay, false}, {"", false}} {
 		if got := (&Reading{Interval: c.interval}).Manual(); got != c.want {
 			t.Errorf("interval %q: Manual() = %v, want %v", c.interval, got, c.want)
+		}
+	}
+}
+
+func TestReadingIDIsTheGeneralHashOfItsParts(t *testing.T) {
+	// The archive holds ids made by the general form: the fast one must give the same.
+	at := time.Date(2026, 3, 1, 8, 30, 0, 250_000_000, time.UTC)
+	tests := []struct{ site, param, interval string }{
+		{"STH-S2", "nh3n", IntervalHour},
+		{"TTH-O1", "cod", IntervalMinute},
+		{"", "", ""},
+		{strings.Repeat("长站点", 20), "w01018", "lab"}, // longer than the stack buffer
+	}
+	for _, tt := range tests {
+		want := hashID(tt.site, tt.param, tt.interval, strconv.FormatInt(at.UnixMilli(), 10))
+		if got := ReadingID(tt.site, tt.param, tt.interval, at); got != want {
+			t.Errorf("ReadingID(%q, %q, %q) = %s, want %s", tt.site, tt.param, tt.interval, got, want)
 		}
 	}
 }

@@ -30,7 +30,8 @@ func BenchmarkHandleMinuteFrame(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	s := &session{g: h.gw, remote: "127.0.0.1:1"}
+	s := h.gw.newSession(nil, "127.0.0.1:1", "127.0.0.1")
+	s.rd = &deadlineReader{} // no connection: frames go to handle directly
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -38,7 +39,11 @@ func BenchmarkHandleMinuteFrame(b *testing.B) {
 		f := frames[i%len(frames)]
 		s.handle(hj212.Frame{Data: f[6 : len(f)-6], Raw: f}, nil, testNow)
 		if len(s.out.readings) != len(codes) {
-			b.Fatalf("%d readings, %d rejections", len(s.out.readings), len(s.out.rejections))
+			var why []string
+			for _, r := range s.out.rejections {
+				why = append(why, string(r.Value))
+			}
+			b.Fatalf("%d readings, %d rejections: %s", len(s.out.readings), len(s.out.rejections), why)
 		}
 		s.out.keys = s.out.keys[:0] // every frame a fresh one: do not let the batch's dedup keys grow
 		i++

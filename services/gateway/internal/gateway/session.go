@@ -48,15 +48,22 @@ type session struct {
 	cmdDev   hj212.Deviation        // the CRC deviation of its last frame (commands mirror it)
 }
 
+// newSession is the state of one station connection before its first frame (conn is nil
+// in the benchmark, which hands frames to handle directly).
+func (g *Gateway) newSession(conn net.Conn, remote, addr string) *session {
+	s := &session{g: g, conn: conn, remote: remote, addr: addr, cmdDone: map[string]CommandDone{}}
+	s.rx = hj212.Receiver{Location: g.net.Location, Authenticate: s.authenticate, Profile: g.profile,
+		Reassembler: hj212.Reassembler{MaxSets: g.cfg.MaxSplitSets, MaxBytes: g.cfg.MaxSplitBytes, Timeout: g.cfg.SplitTimeout, Budget: g.split}}
+	return s
+}
+
 // serve reads frames until the station leaves, times out, misbehaves too often or the
 // gateway stops. Frames that arrived together are handled as one batch: published
 // together, then answered in order.
 func (g *Gateway) serve(ctx context.Context, conn net.Conn, addr string) {
 	defer conn.Close()
-	s := &session{g: g, conn: conn, remote: conn.RemoteAddr().String(), addr: addr, cmdDone: map[string]CommandDone{}}
+	s := g.newSession(conn, conn.RemoteAddr().String(), addr)
 	defer g.detach(s)
-	s.rx = hj212.Receiver{Location: g.net.Location, Authenticate: s.authenticate, Profile: g.profile,
-		Reassembler: hj212.Reassembler{MaxSets: g.cfg.MaxSplitSets, MaxBytes: g.cfg.MaxSplitBytes, Timeout: g.cfg.SplitTimeout, Budget: g.split}}
 	defer s.rx.Reassembler.Reset() // give the shared split budget back, however the session ends
 	// Until a frame authenticates, the connection lives at most gateway.auth_timeout.
 	s.rd = &deadlineReader{ctx: ctx, conn: conn, idle: g.cfg.IdleTimeout, frame: g.cfg.FrameTimeout, authBy: time.Now().Add(g.cfg.AuthTimeout)}

@@ -142,7 +142,7 @@ func validate(c *candidate, now time.Time) (message.Reading, *refusal) {
 		if v > value {
 			return message.Reading{}, &refusal{ReasonInconsistent, c.param + ": min " + fmtF(v) + " > value " + fmtF(value)}
 		}
-		r.Min = &v
+		r.Min = sameOrNew(c.min, v)
 	}
 	if c.max != nil {
 		v, rf := conv("max", *c.max)
@@ -152,9 +152,20 @@ func validate(c *candidate, now time.Time) (message.Reading, *refusal) {
 		if v < value {
 			return message.Reading{}, &refusal{ReasonInconsistent, c.param + ": max " + fmtF(v) + " < value " + fmtF(value)}
 		}
-		r.Max = &v
+		r.Max = sameOrNew(c.max, v)
 	}
 	return r, nil
+}
+
+// sameOrNew is p when it holds v already (the candidate's own copy, unconverted: no
+// allocation per reading for it), else a new pointer to v.
+func sameOrNew(p *float64, v float64) *float64 {
+	if *p == v {
+		return p
+	}
+	n := new(float64) // not &v: that would put v on the heap on every call
+	*n = v
+	return n
 }
 
 func fmtF(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
