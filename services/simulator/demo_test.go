@@ -316,13 +316,16 @@ func TestDemoSpillStoryEndToEnd(t *testing.T) {
 	}
 	// The joint response: the downstream jurisdiction (兵团第六师, below the intake) was
 	// warned, and everyone got End of Alert.
-	var downstream, endOfAlert bool
+	// The intake's report up was never done: an hour on, the escalation climbed the
+	// river-chief tree from 昌吉市 to its parent, 昌吉回族自治州 (configs/sites.yaml).
+	var downstream, endOfAlert, climbed bool
 	for _, no := range n.Notifications() {
 		downstream = downstream || strings.Contains(no.Recipient, "第六师")
 		endOfAlert = endOfAlert || no.Kind == "end_of_alert"
+		climbed = climbed || no.Kind == "escalation" && strings.HasPrefix(no.Recipient, "changji_zhou/river_chief_office/")
 	}
-	if !downstream || !endOfAlert {
-		t.Errorf("notifications (downstream warned %v, End of Alert %v): %+v", downstream, endOfAlert, n.Notifications())
+	if !downstream || !endOfAlert || !climbed {
+		t.Errorf("notifications (downstream warned %v, End of Alert %v, escalated to the parent's river chief %v): %+v", downstream, endOfAlert, climbed, n.Notifications())
 	}
 	var eoaDelivered bool
 	for _, r := range sink.Received() {

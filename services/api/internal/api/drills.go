@@ -12,6 +12,7 @@ import (
 
 	"github.com/riverwatch/riverwatch/pkg/auth"
 	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/network"
 )
 
 // Outcomes of a drill step against its deadline.
@@ -385,13 +386,16 @@ func (t *drillTally) add(d DrillScore, j string) {
 func (t *drillTally) metShare() *float64 { return share(t.met, t.met+t.late+t.missed) }
 
 // drillYear builds the year's rows, one per jurisdiction the caller sees (those of the
-// network, then any other a drill's step names), those that did not drill included.
+// network that hold a site, then any other a drill's step names: a parent of the
+// river-chief tree that an escalation reached), those that did not drill included.
 func (s *Server) drillYear(p *auth.Principal, list []DrillScore, from, to, half, prev time.Time) []DrillJurisdictionYear {
 	var ids []string
 	names := map[string]string{}
 	for _, j := range s.net.Jurisdictions() {
-		ids = append(ids, j.ID)
 		names[j.ID] = j.Name
+		if slices.ContainsFunc(s.net.Sites(), func(site *network.Site) bool { return site.Jurisdiction == j.ID }) {
+			ids = append(ids, j.ID)
+		}
 	}
 	for _, d := range list {
 		for _, st := range d.Steps {
