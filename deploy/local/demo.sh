@@ -11,6 +11,11 @@
 #      logger that obeys a reporting-interval command (1062: 加密监测 at the joint-monitoring
 #      stations after the exceedance, the restore after the recovery) prints a ▶ line with
 #      the rate it measured before (uploads per simulated hour) and the rate from then on;
+#      Beside the spill, TTH-S2's ammonia probe fails high on the other river: the
+#      narrator tells, indented, its series judged suspect, its incident held (抑制: the
+#      maintenance unit told, the river chief not paged) and the responder's verdicts
+#      (研判: sensor_fault_likely there, pollution_confirmed for the spill); and the
+#      intake's unreported threat climbing to 昌吉回族自治州's river chief (督办);
 #   4. acknowledges the incident through the API with curl when it opens, as a duty officer
 #      would, printing the command;
 #   5. waits for the story to end (End of Alert), prints the dashboard address and a token,

@@ -327,6 +327,20 @@ func TestDemoSpillStoryEndToEnd(t *testing.T) {
 	if !downstream || !endOfAlert || !climbed {
 		t.Errorf("notifications (downstream warned %v, End of Alert %v, escalated to the parent's river chief %v): %+v", downstream, endOfAlert, climbed, n.Notifications())
 	}
+	// The faulty sensor on the Toutun (spill.yaml): TTH-S2's incident is held — a
+	// sensor-fault verdict once TTH-S3 stayed clean, or a suspect series — and the
+	// maintenance unit told (docs/silences.md, Inhibition).
+	var fault *message.Incident
+	for _, h := range n.Held() {
+		if h.Site == "TTH-S2" && len(h.InhibitedBy) > 0 {
+			fault = &h
+		}
+	}
+	if fault == nil {
+		t.Errorf("the drifting TTH-S2 sensor's incident was never held; incidents judged or held: %+v", n.Held())
+	} else {
+		t.Logf("faulty sensor: %s %q held by %v, verdict %+v", fault.ID, fault.Title, fault.InhibitedBy, fault.Verdict)
+	}
 	var eoaDelivered bool
 	for _, r := range sink.Received() {
 		eoaDelivered = eoaDelivered || strings.Contains(r.Subject+r.Text, "解除预警")

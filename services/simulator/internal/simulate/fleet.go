@@ -228,6 +228,9 @@ func describe(h Happening, net *network.Network) string {
 	case KindSpill:
 		return fmt.Sprintf("泄漏 spill begins at %s: %s %s %s in the effluent for %v", site, p, num(h.Concentration), unitOf(h.Parameter), h.Duration)
 	case KindStuck:
+		if h.Value != nil {
+			return fmt.Sprintf("卡值 the %s sensor at %s fails at %s %s for %v", p, site, num(*h.Value), unitOf(h.Parameter), h.Duration)
+		}
 		return fmt.Sprintf("卡值 the %s sensor at %s sticks for %v", p, site, h.Duration)
 	case KindDrift:
 		return fmt.Sprintf("漂移 the %s sensor at %s drifts %s %s per hour for %v", p, site, num(h.PerHour), unitOf(h.Parameter), h.Duration)

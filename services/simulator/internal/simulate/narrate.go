@@ -29,6 +29,8 @@ var stepTitles = map[string][2]string{
 	StepRecovery:    {"水质恢复", "Recovery"},
 	StepResolved:    {"事件解除", "Resolved"},
 	StepEndOfAlert:  {"解除预警", "End of Alert"},
+	NoteInhibited:   {"抑制", "Inhibited"},
+	NoteVerdict:     {"研判", "Verdict"},
 }
 
 // Beat is one narrated step of the story, with the times it happened.
@@ -77,6 +79,9 @@ type Narrator struct {
 	seen map[string]message.Event
 	sent []message.Notification
 	last message.Incident // the story's incident, latest version
+	// held are the incidents seen inhibited or with a verdict, any incident, latest
+	// version each (Held).
+	held map[string]message.Incident
 	// group is a notification told aside, collecting its recipients.
 	group *noteGroup
 	// OnIncident, when set, is called once with the story's incident id when it opens.
@@ -300,6 +305,7 @@ func (n *Narrator) incident(inc message.Incident) {
 		return // a replay or an older snapshot
 	}
 	n.versions[inc.ID] = inc.Version
+	n.judged(inc)
 	if n.incidentID == "" {
 		if n.story.Drill != inc.Drill || inc.Status != message.IncidentOpen && inc.Status != message.IncidentAcknowledged {
 			return
@@ -331,6 +337,43 @@ func (n *Narrator) incident(inc message.Incident) {
 		n.beat(Beat{Step: StepResolved, Sim: n.simNow, IncidentID: inc.ID, At: at,
 			Line: fmt.Sprintf("%s %s", inc.ID, inc.Status)})
 	}
+}
+
+// judged tells, once each, that an incident's alarms are held and what the responder's
+// verdict on it is, whichever incident it is: a faulty sensor beside the story's spill is
+// part of what the demo shows.
+func (n *Narrator) judged(inc message.Incident) {
+	if len(inc.InhibitedBy) == 0 && inc.Verdict == nil {
+		return
+	}
+	if n.held == nil {
+		n.held = map[string]message.Incident{}
+	}
+	n.held[inc.ID] = inc
+	if len(inc.InhibitedBy) > 0 {
+		n.aside("inhibited:"+inc.ID, Beat{Step: NoteInhibited, Sim: n.simNow, IncidentID: inc.ID, Site: inc.Site,
+			Line: fmt.Sprintf("%s %q held (%s): the maintenance unit is told, the river chief not paged", inc.ID, inc.Title, strings.Join(inc.InhibitedBy, "; "))})
+	}
+	if v := inc.Verdict; v != nil {
+		why := ""
+		if len(v.Evidence) > 0 {
+			why = ": " + strings.Join(v.Evidence, "; ")
+		}
+		n.aside("verdict:"+inc.ID+":"+v.Kind, Beat{Step: NoteVerdict, Sim: n.simNow, IncidentID: inc.ID, Site: inc.Site,
+			Line: fmt.Sprintf("%s %q — %s (confidence %.1f)%s", inc.ID, inc.Title, v.Kind, v.Confidence, shorten(why, 160))})
+	}
+}
+
+// Held returns the incidents seen inhibited or judged by the responder, latest version
+// each, in no order.
+func (n *Narrator) Held() []message.Incident {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]message.Incident, 0, len(n.held))
+	for _, inc := range n.held {
+		out = append(out, inc)
+	}
+	return out
 }
 
 // related reports whether an incident concerns the story's site or its prediction site.

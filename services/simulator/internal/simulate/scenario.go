@@ -47,6 +47,15 @@ const (
 	StepEndOfAlert  = "end_of_alert"
 )
 
+// Things the narrator tells around any incident, not steps a story waits for.
+const (
+	// NoteInhibited: an incident's alarms are held (a suspect series, an offline station,
+	// a sensor-fault verdict): the maintenance unit is told, the river chief not paged.
+	NoteInhibited = "inhibited"
+	// NoteVerdict: the responder's verdict from the river's topology.
+	NoteVerdict = "verdict"
+)
+
 // stepOrder is the canonical order of the steps; a scenario's story lists a subset.
 var stepOrder = []string{
 	StepReading, StepExceedance, StepPrediction, StepQuality, StepOffline, StepOnline,
@@ -71,6 +80,9 @@ type Happening struct {
 	DecayPerDay float64 `yaml:"decay_per_day"`
 	// PerHour is a drifting sensor's change per simulated hour.
 	PerHour float64 `yaml:"per_hour"`
+	// Value, for a stuck sensor, is the reading it sticks at (a probe failing high, in the
+	// parameter's canonical unit); without it, the value it read when it stuck.
+	Value *float64 `yaml:"value"`
 	// Backfill: a silent station's logger sends what it kept once the link returns.
 	Backfill bool `yaml:"backfill"`
 }

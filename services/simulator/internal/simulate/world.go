@@ -80,7 +80,11 @@ func (w *World) Value(site *network.Site, param string, t time.Time) float64 {
 		}
 		switch h.Kind {
 		case KindStuck:
-			// The sensor repeats the last value it read before it stuck.
+			// The sensor repeats the last value it read before it stuck, or the one it
+			// failed at.
+			if h.Value != nil {
+				return *h.Value
+			}
 			return w.truth(site, param, w.start.Add(h.At))
 		case KindDrift:
 			v := w.truth(site, param, t) + h.PerHour*t.Sub(w.start.Add(h.At)).Hours()
