@@ -567,9 +567,7 @@ func (e *Engine) update(t *tx, st *State, r recipient, f *Fact, seq string) {
 		t.dirty(st)
 		return
 	}
-	vars := e.vars(st, f, nil, time.Time{}, t.now)
-	vars["jurisdiction"], vars["jurisdiction_name"], vars["role_name"] = r.Jurisdiction, e.jurName(r.Jurisdiction), e.contacts.RoleName(r.Role)
-	body := playbook.Render(e.books.Messages.LevelChanged, vars)
+	body := playbook.Render(e.books.Messages.LevelChanged, e.recipientVars(t, st, f, r))
 	var lastSent time.Time
 	for _, o := range mine {
 		if o.SentAt != nil && o.SentAt.After(lastSent) {
@@ -591,11 +589,15 @@ func (e *Engine) update(t *tx, st *State, r recipient, f *Fact, seq string) {
 // enqueueRendered renders one of the responder's own messages for a recipient and
 // enqueues it.
 func (e *Engine) enqueueRendered(t *tx, st *State, r recipient, kind, stepID, text string, f *Fact, seq string) {
+	e.enqueue(t, st, r, stepID, kind, playbook.Render(text, e.recipientVars(t, st, f, r)), seq)
+}
+
+// recipientVars are the placeholders of one of the responder's own messages to r: the
+// incident's and the fact's, and the recipient's jurisdiction and role.
+func (e *Engine) recipientVars(t *tx, st *State, f *Fact, r recipient) map[string]string {
 	vars := e.vars(st, f, nil, time.Time{}, t.now)
-	vars["jurisdiction"] = r.Jurisdiction
-	vars["jurisdiction_name"] = e.jurName(r.Jurisdiction)
-	vars["role_name"] = e.contacts.RoleName(r.Role)
-	e.enqueue(t, st, r, stepID, kind, playbook.Render(text, vars), seq)
+	vars["jurisdiction"], vars["jurisdiction_name"], vars["role_name"] = r.Jurisdiction, e.jurName(r.Jurisdiction), e.contacts.RoleName(r.Role)
+	return vars
 }
 
 // recipients lists everyone notified so far (distinct contacts), End of Alert excluded, and

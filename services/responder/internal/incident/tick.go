@@ -97,8 +97,7 @@ func (e *Engine) followUp(t *tx, st *State) {
 	}
 	recips := e.recipients(st)
 	for _, r := range recips {
-		vars := e.vars(st, f, nil, time.Time{}, t.now)
-		vars["jurisdiction"], vars["jurisdiction_name"], vars["role_name"] = r.Jurisdiction, e.jurName(r.Jurisdiction), e.contacts.RoleName(r.Role)
+		vars := e.recipientVars(t, st, f, r)
 		vars["repeat"] = fmt.Sprint(st.FollowUps)
 		vars["steps_done"], vars["steps_total"] = fmt.Sprint(done), fmt.Sprint(len(st.Incident.Steps))
 		e.enqueue(t, st, r, "", KindFollowUp, playbook.Render(e.books.Messages.FollowUp, vars), fmt.Sprintf("followup#%d", st.FollowUps))

@@ -547,9 +547,7 @@ func dumpRecord(t *testing.T, path, id string, all []message.IncidentUpdate) {
 func TestUndecodableEventEndsOnTheRejectedTopic(t *testing.T) {
 	cfg := testinfra.Config(t)
 	bin := testinfra.BuildService(t, "responder")
-	srv := httptest.NewServer(newReceiver(t, -1))
-	defer srv.Close()
-	cfg.ContactsFile = writeContacts(t, srv.URL)
+	serveReceiver(t, cfg, -1)
 	listen := testinfra.FreeAddr(t)
 	env := append(testinfra.Env(cfg), "RIVERWATCH_RESPONDER_LISTEN="+listen, "RIVERWATCH_RESPONDER_WEBHOOK_SECRET="+webhookSecret)
 	ctx, ups, events, logPath := follow(t, cfg)
@@ -595,10 +593,7 @@ func TestUndecodableEventEndsOnTheRejectedTopic(t *testing.T) {
 func TestSilenceHoldsThroughARestartAndItsExpiryReleases(t *testing.T) {
 	cfg := testinfra.Config(t)
 	bin := testinfra.BuildService(t, "responder")
-	rcv := newReceiver(t, -1)
-	srv := httptest.NewServer(rcv)
-	defer srv.Close()
-	cfg.ContactsFile = writeContacts(t, srv.URL)
+	rcv := serveReceiver(t, cfg, -1)
 	listen := testinfra.FreeAddr(t)
 	env := append(testinfra.Env(cfg), "RIVERWATCH_RESPONDER_LISTEN="+listen, "RIVERWATCH_RESPONDER_WEBHOOK_SECRET="+webhookSecret,
 		"RIVERWATCH_RESPONDER_TICK_INTERVAL=50ms")
@@ -716,10 +711,7 @@ func TestSilenceEndToEndThroughTheAPI(t *testing.T) {
 	for _, name := range []string{"responder", "archiver", "api"} {
 		bins[name] = testinfra.BuildService(t, name)
 	}
-	rcv := newReceiver(t, -1)
-	srv := httptest.NewServer(rcv)
-	defer srv.Close()
-	cfg.ContactsFile = writeContacts(t, srv.URL)
+	rcv := serveReceiver(t, cfg, -1)
 	listen := map[string]string{"responder": testinfra.FreeAddr(t), "archiver": testinfra.FreeAddr(t), "api": testinfra.FreeAddr(t)}
 	env := append(testinfra.Env(cfg),
 		"RIVERWATCH_RESPONDER_LISTEN="+listen["responder"], "RIVERWATCH_ARCHIVER_LISTEN="+listen["archiver"],
@@ -836,10 +828,7 @@ func TestSilenceEndToEndThroughTheAPI(t *testing.T) {
 func TestOfflineStationsExceedancePagesMaintenanceOnly(t *testing.T) {
 	cfg := testinfra.Config(t)
 	bin := testinfra.BuildService(t, "responder")
-	rcv := newReceiver(t, -1)
-	srv := httptest.NewServer(rcv)
-	defer srv.Close()
-	cfg.ContactsFile = writeContacts(t, srv.URL)
+	rcv := serveReceiver(t, cfg, -1)
 	listen := testinfra.FreeAddr(t)
 	env := append(testinfra.Env(cfg), "RIVERWATCH_RESPONDER_LISTEN="+listen, "RIVERWATCH_RESPONDER_WEBHOOK_SECRET="+webhookSecret,
 		"RIVERWATCH_RESPONDER_TICK_INTERVAL=50ms")
