@@ -502,7 +502,7 @@ func (a *Assessor) publishEvents(ctx context.Context, events []message.Event) ([
 		if err != nil {
 			return nil, err
 		}
-		state = append(state, kafka.Message{Key: k, Value: v})
+		state = append(state, kafka.Message{Key: k, Value: v, Headers: []kafka.Header{readingsPartitionHeader(rec.Partition())}})
 	}
 	return state, nil
 }

@@ -2,6 +2,7 @@ package assessor
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -70,6 +71,9 @@ func (a *Assessor) restore(ctx context.Context, own map[int32]bool, assigned []s
 func (a *Assessor) tail(ctx context.Context, own map[int32]bool, p int, from int64) {
 	err := stream.ReadPartition(ctx, stream.ReaderConfig{Cluster: a.cfg.Kafka, MaxWait: time.Second}, a.cfg.StateTopic, p, from, -1,
 		func(m kafka.Message) error {
+			if p, ok := readingsPartitionOf(m); ok && own[p] {
+				return nil // ours: known without decoding it (a quarter of the CPU when it was decoded)
+			}
 			rec, err := engine.DecodeRecord(m.Key, m.Value)
 			if err != nil || rec.Partition() < 0 || own[rec.Partition()] {
 				return nil // ours (we wrote it), or not from Kafka
@@ -82,4 +86,24 @@ func (a *Assessor) tail(ctx context.Context, own map[int32]bool, p int, from int
 	if err != nil && ctx.Err() == nil {
 		a.log.Warn("tail state", "topic", a.cfg.StateTopic, "partition", p, "err", err)
 	}
+}
+
+// headerReadingsPartition names, on a state record, the readings partition whose series
+// it describes, so that the tailer can skip its own records without decoding them.
+// Records written before the header existed are decoded, as they always were.
+const headerReadingsPartition = "riverwatch-readings-partition"
+
+func readingsPartitionHeader(p int32) kafka.Header {
+	return kafka.Header{Key: headerReadingsPartition, Value: strconv.AppendInt(nil, int64(p), 10)}
+}
+
+// readingsPartitionOf reads the header readingsPartitionHeader wrote.
+func readingsPartitionOf(m kafka.Message) (int32, bool) {
+	for _, h := range m.Headers {
+		if h.Key == headerReadingsPartition {
+			p, err := strconv.ParseInt(string(h.Value), 10, 32)
+			return int32(p), err == nil
+		}
+	}
+	return 0, false
 }
