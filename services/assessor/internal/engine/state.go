@@ -98,6 +98,9 @@ func (r Record) Partition() int32 {
 
 // EncodeRecord returns a record's Kafka key and value.
 func EncodeRecord(r Record) (key, value []byte, err error) {
+	if value, ok := appendRecordJSON(make([]byte, 0, recordSize(&r)), &r); ok {
+		return []byte(r.Key), value, nil
+	}
 	value, err = json.Marshal(r)
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode state %s: %w", r.Key, err)
