@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -365,16 +366,28 @@ func (s *Sink) Received() []Delivery {
 // scrape fetches a service's /metrics and returns the sum of the samples of a metric
 // whose labels include every pair in match.
 func scrape(ctx context.Context, addr, metric string, match map[string]string) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	b, err := fetchMetrics(ctx, addr)
 	if err != nil {
 		return 0, err
+	}
+	return sumMetric(bytes.NewReader(b), metric, match)
+}
+
+// fetchMetrics returns the body of a service's /metrics.
+func fetchMetrics(ctx context.Context, addr string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return nil, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer resp.Body.Close()
-	return sumMetric(resp.Body, metric, match)
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s/metrics: %s", addr, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
 }
 
 // sumMetric sums the samples of metric in Prometheus text format whose labels include
