@@ -106,6 +106,7 @@ func TestLoadRefusesOutOfRangeValuesNamingTheKey(t *testing.T) {
 		{"gateway:\n  max_connections: 0\n", "gateway.max_connections"},
 		{"gateway:\n  max_frame_bytes: 10000\n", "gateway.max_frame_bytes"},
 		{"gateway:\n  kafka_writers: 0\n", "gateway.kafka_writers"},
+		{"gateway:\n  publish_batch_size: 0\n", "gateway.publish_batch_size"},
 		{"archiver:\n  max_rows: 0\n", "archiver.max_rows"},
 		{"archiver:\n  rollup_timezone: Mars/Olympus\n", "archiver.rollup_timezone"},
 		{"assessor:\n  max_rows: -5\n", "assessor.max_rows"},

@@ -70,9 +70,9 @@ func New(cfg *config.Config, d Deps) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, kafka: kc, log: d.Log, tokens: tokens}
 	km := stream.NewMetrics(d.Registry, "gateway") // riverwatch_gateway_publish_duration_seconds{topic} …
-	writer := func(topic, label string) *stream.Writer {
+	writer := func(topic, label string, batchSize int) *stream.Writer {
 		w := stream.NewWriter(stream.WriterConfig{
-			Cluster: kc, Topic: topic, BatchTimeout: cfg.Kafka.BatchTimeout, BatchSize: cfg.Kafka.BatchSize,
+			Cluster: kc, Topic: topic, BatchTimeout: cfg.Kafka.BatchTimeout, BatchSize: batchSize,
 			Label: label,
 		}, km)
 		s.writers = append(s.writers, w)
@@ -80,9 +80,9 @@ func New(cfg *config.Config, d Deps) (*Service, error) {
 	}
 	var readings stream.Sharded // several produce requests in flight per partition
 	for range cfg.Gateway.KafkaWriters {
-		readings = append(readings, writer(cfg.Kafka.Topics.Readings, "readings"))
+		readings = append(readings, writer(cfg.Kafka.Topics.Readings, "readings", cfg.Gateway.PublishBatchSize))
 	}
-	rejected := writer(cfg.Kafka.Topics.Rejected, "rejected")
+	rejected := writer(cfg.Kafka.Topics.Rejected, "rejected", cfg.Kafka.BatchSize)
 	s.gw, err = NewGateway(Parts{
 		Network: nw, Tokens: tokens, Readings: readings, Rejected: rejected, Log: d.Log, Registry: d.Registry,
 	}, cfg.Gateway)
@@ -95,7 +95,7 @@ func New(cfg *config.Config, d Deps) (*Service, error) {
 		s.close()
 		return nil, err
 	}
-	s.relay = NewCommandRelay(s.gw, writer(cfg.Kafka.Topics.StationCommands, "station_commands"), instance)
+	s.relay = NewCommandRelay(s.gw, writer(cfg.Kafka.Topics.StationCommands, "station_commands", cfg.Kafka.BatchSize), instance)
 	s.cmds = stream.NewConsumer(stream.ConsumerConfig{
 		Cluster: kc, Topic: cfg.Kafka.Topics.StationCommands, GroupID: CommandGroup(cfg.Kafka.GroupPrefix, instance),
 		MaxRows: 100, MaxDelay: 5 * time.Millisecond, MaxWait: cfg.Kafka.MaxWait, StartLast: true, Logger: d.Log, Metrics: km,
