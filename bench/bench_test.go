@@ -287,3 +287,24 @@ func TestProcCPUReadsUserAndSystemTime(t *testing.T) {
 		t.Error("garbage parsed")
 	}
 }
+
+func TestCPUCeilingsDivideTheCoresByTheCPUPerReading(t *testing.T) {
+	// The single-node figures of run-20261204T011606Z, straight to Kafka: services 6.1 µs,
+	// the simulator 2.3 µs, Kafka 1.7 and ClickHouse 2.0 µs per reading, 2 cores.
+	s := &Step{}
+	cpuCeilings(s, "kafka", "straight to Kafka", 2, 6.1, 2.3, 3.7)
+	want := map[string]float64{"e2e.kafka.cpu_bound": 2 / 12.1e-6, "e2e.kafka.ceiling": 2 / 6.0e-6}
+	if len(s.Figures) != len(want) {
+		t.Fatalf("figures %d, want %d", len(s.Figures), len(want))
+	}
+	for _, f := range s.Figures {
+		if w, ok := want[f.Key]; !ok || math.Abs(f.Value-w) > 1 {
+			t.Errorf("%s = %.0f, want %.0f", f.Key, f.Value, w)
+		}
+	}
+	none := &Step{}
+	cpuCeilings(none, "kafka", "x", 2, 6.1, 0, 3.7) // the load generator's CPU was not measured
+	if len(none.Figures) != 0 {
+		t.Errorf("a ceiling without the load generator's CPU: %+v", none.Figures[0])
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -455,13 +456,17 @@ func (e *Env) throughputMode(ctx context.Context, s *Step, mode string) error {
 	if load.CPU > 0 && n > 0 {
 		s.Add("e2e."+mode+".cpu.simulator", label+": load generator (simulator) CPU per reading", load.CPU.Seconds()/n*1e6, "µs")
 	}
+	servers := 0.0
 	for _, srv := range []string{"kafka", "clickhouse"} {
 		b, ok1 := before.cpu[srv]
 		l, ok2 := last.cpu[srv]
 		if ok1 && ok2 && n > 0 {
-			s.Add("e2e."+mode+".cpu."+srv, label+": "+srv+" server CPU per reading (shared)", (l-b)/n*1e6, "µs")
+			us := (l - b) / n * 1e6
+			servers += us
+			s.Add("e2e."+mode+".cpu."+srv, label+": "+srv+" server CPU per reading (shared)", us, "µs")
 		}
 	}
+	cpuCeilings(s, mode, label, float64(runtime.NumCPU()), total, load.CPU.Seconds()/max(n, 1)*1e6, servers)
 	if b := last.archBatches - before.archBatches; b > 0 {
 		s.Note("%s: archiver: %.0f readings batches of %.0f rows on average, %.1f s in INSERTs and %.1f s rebuilding rollups (%.0f ms and %.0f ms a batch)",
 			mode, b, (last.rows-before.rows)/b, last.archInsert-before.archInsert, last.archRollup-before.archRollup,
@@ -469,6 +474,22 @@ func (e *Env) throughputMode(ctx context.Context, s *Step, mode string) error {
 	}
 	assessorNote(s, mode, before, last)
 	return nil
+}
+
+// cpuCeilings adds what the machine's cores allow, from the CPU per reading just
+// measured: the rate at which every process's CPU together fills the cores (the measured
+// rate comes close to it when the run is CPU-bound, as on 2 cores), and the rate the load
+// generator, Kafka and ClickHouse alone would allow if riverwatch's services cost nothing.
+// A goal above the second cannot be met on this machine by any change to the services.
+func cpuCeilings(s *Step, mode, label string, cores, services, loadGen, servers float64) {
+	if services <= 0 || loadGen <= 0 || servers <= 0 {
+		return
+	}
+	s.Add("e2e."+mode+".cpu_bound", label+": the cores ÷ every process's CPU per reading", cores/(services+loadGen+servers)*1e6, "readings/s").
+		Vs(KeyKafkaProduceConsume)
+	s.Add("e2e."+mode+".ceiling", label+": the cores ÷ load generator, Kafka and ClickHouse CPU per reading (services free)", cores/(loadGen+servers)*1e6, "readings/s").
+		Vs(KeyKafkaProduceConsume)
+	s.Note("%s: per reading the load generator spent %.1f µs, Kafka and ClickHouse %.1f µs, riverwatch's services %.1f µs; %.0f cores", mode, loadGen, servers, services, cores)
 }
 
 // assessorNote says how the assessor's batches went between two samples: their number
