@@ -4,8 +4,9 @@
 // monitoring station's isolated network.
 //
 // Pages (hash routes of one document): #/ overview (river schematic, sites coloured by
-// class, counters), #/site/{id} (each parameter against its class bands and target, events
-// marked), #/incidents (board with steps, owners, deadlines, receipt and acknowledgement,
+// class, counters), #/map (the rivers drawn from the sites' coordinates, emergency spaces,
+// the open plumes moving downstream), #/site/{id} (each parameter against its class bands and
+// target, events and predicted windows marked), #/incidents (board with steps, owners, deadlines, receipt and acknowledgement,
 // action buttons by role), #/incidents/{id} (one incident: the page a notification links
 // to, laid out for a phone), #/reports (monthly and period compliance, CSV download). Chinese
 // first, English by a toggle; the token is kept in localStorage; Server-Sent Events from

@@ -71,6 +71,12 @@ const I18N = {
     'sil.eor': '事件解除时结束', 'sil.days': '仅每周（可选）', 'sil.at': '起始时刻', 'sil.len': '窗口时长', 'sil.create': '创建',
     'sst.pending': '待生效', 'sst.active': '生效中', 'sst.expired': '已结束', 'inc.silenced': '已静默', 'inc.inhibited': '已抑制（仅通知运维）', 'inc.verdict': '研判', 'vk.sensor_fault_likely': '疑似仪器故障', 'vk.pollution_confirmed': '污染已确认', 'inc.confidence': '置信度',
     'day.mon': '一', 'day.tue': '二', 'day.wed': '三', 'day.thu': '四', 'day.fri': '五', 'day.sat': '六', 'day.sun': '日',
+    // The river map (#/map) and the predicted windows of the site chart (docs/dashboard.md).
+    'nav.map': '河流地图', 'map.title': '河流地图（按点位坐标绘制）', 'map.at': '时刻', 'map.space': '应急空间', 'map.plumes': '污染团预测',
+    'map.noplume': '当前无污染团预测', 'map.nocoords': '点位缺少坐标，无法绘制地图', 'map.front': '前锋', 'map.now': '当前位置', 'col.route': '来源 → 预测点位',
+    'space.reservoir': '水库', 'space.sluice': '闸坝', 'space.diversion': '导流渠', 'space.pond': '应急池', 'space.capacity': '容量',
+    'win.title': '预测窗口', 'win.band': '可能范围（最早—最晚）', 'win.core': '预计（前锋—回落）', 'win.peak': '预计峰值', 'win.now': '现在',
+    'win.earliest': '最早到达', 'win.leading': '预计到达', 'win.trailing': '预计回落', 'win.latest': '最晚回落',
   },
   en: {
     'app.title': 'Changji river water-quality warning', 'nav.overview': 'Overview', 'nav.incidents': 'Incidents', 'nav.reports': 'Reports',
@@ -135,6 +141,11 @@ const I18N = {
     'sil.eor': 'End when the incident resolves', 'sil.days': 'Only weekly on (optional)', 'sil.at': 'From', 'sil.len': 'Window', 'sil.create': 'Create',
     'sst.pending': 'pending', 'sst.active': 'active', 'sst.expired': 'ended', 'inc.silenced': 'silenced', 'inc.inhibited': 'inhibited (maintenance only)', 'inc.verdict': 'Verdict', 'vk.sensor_fault_likely': 'sensor fault likely', 'vk.pollution_confirmed': 'pollution confirmed', 'inc.confidence': 'confidence',
     'day.mon': 'Mon', 'day.tue': 'Tue', 'day.wed': 'Wed', 'day.thu': 'Thu', 'day.fri': 'Fri', 'day.sat': 'Sat', 'day.sun': 'Sun',
+    'nav.map': 'Map', 'map.title': "River map (from the sites' coordinates)", 'map.at': 'At', 'map.space': 'Emergency space', 'map.plumes': 'Plume predictions',
+    'map.noplume': 'No open plume prediction', 'map.nocoords': 'The sites have no coordinates to draw a map from', 'map.front': 'leading edge at', 'map.now': 'Now', 'col.route': 'Origin → predicted site',
+    'space.reservoir': 'reservoir', 'space.sluice': 'sluice', 'space.diversion': 'diversion channel', 'space.pond': 'emergency pond', 'space.capacity': 'capacity',
+    'win.title': 'Predicted window', 'win.band': 'band (earliest–latest)', 'win.core': 'expected (leading–trailing)', 'win.peak': 'expected peak', 'win.now': 'now',
+    'win.earliest': 'Earliest', 'win.leading': 'Leading edge', 'win.trailing': 'Trailing edge', 'win.latest': 'Latest',
   },
 };
 const DESCRIPTOR_EN = { '优': 'excellent', '良好': 'good', '轻度污染': 'slightly polluted', '中度污染': 'moderately polluted', '重度污染': 'heavily polluted' };
@@ -283,6 +294,7 @@ async function route(isRefresh = false) {
       case 'reports': await renderReports(isRefresh); break;
       case 'monthly': await renderMonthly(decodeURIComponent(arg)); break;
       case 'silences': await renderSilences(isRefresh); break;
+      case 'map': await renderMap(decodeURIComponent(arg || '')); break;
       default: await renderOverview(isRefresh);
     }
     document.body.dataset.ready = page || 'overview';
@@ -381,12 +393,16 @@ const RANGES = { '24h': 24 * 3600e3, '7d': 7 * 24 * 3600e3, '30d': 30 * 24 * 360
 async function renderSite(id) {
   const to = new Date(), from = new Date(to - RANGES[state.range]);
   const q = `from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`;
-  const [site, readings, events] = await Promise.all([
+  const [site, readings, events, incidents] = await Promise.all([
     api(`/api/v1/sites/${encodeURIComponent(id)}`),
     api(`/api/v1/sites/${encodeURIComponent(id)}/readings?${q}`),
     api(`/api/v1/events?site=${encodeURIComponent(id)}&${q}&limit=500`),
+    api('/api/v1/incidents?status=active').then((r) => r.data.items, () => []),
   ]);
   const s = site.data, rd = readings.data, evs = events.data.items;
+  const wins = siteWindows(id, evs, incidents);
+  // A chart with a window ahead runs on past now to show it; the others end now.
+  const chartTo = (sr) => windowsEnd(wins.filter((w) => w.parameter === sr.parameter), to);
   view().innerHTML = `
     <p><a href="#/">${esc(t('back'))}</a></p>
     <h1 data-testid="site-title">${esc(s.name)} <span class="muted">${esc(s.id)}</span> ${badge(s.class)} <span class="tag ${esc(s.status)}">${esc(t('status.' + s.status))}</span></h1>
@@ -406,7 +422,8 @@ async function renderSite(id) {
       <span class="muted">${esc(rd.resolution)}</span><span class="grow"></span>
       <button type="button" class="btn secondary" id="csv">${esc(t('site.csv'))}</button>
     </div>
-    <div class="charts">${rd.series.length ? rd.series.map((sr) => chart(sr, evs, from, to)).join('') : `<p class="muted">${esc(t('site.nodata'))}</p>`}</div>
+    ${wins.length ? windowLegend() : ''}
+    <div class="charts">${rd.series.length ? rd.series.map((sr) => chart(sr, evs, from, chartTo(sr), wins)).join('') : `<p class="muted">${esc(t('site.nodata'))}</p>`}</div>
     <h2>${esc(t('site.events'))}</h2>
     <div class="card"><table><thead><tr><th>${esc(t('col.time'))}</th><th></th><th>${esc(t('col.param'))}</th><th class="num">${esc(t('col.value'))}</th><th class="num">${esc(t('col.limit'))}</th><th>${esc(t('col.class'))}</th></tr></thead>
     <tbody>${evs.map((e) => `<tr><td>${esc(fmtTime(e.observed_at))}</td><td><span class="tag" data-fg="${esc(evColor(e.type))}">${esc(t('ev.' + e.type))}</span></td>
@@ -423,7 +440,7 @@ function evColor(type) {
 
 // chart draws one parameter: class bands behind, the site's target dashed, min–max area for
 // rollups, the value line, and event markers.
-function chart(sr, events, from, to) {
+function chart(sr, events, from, to, wins = []) {
   const W = 640, H = 210, ml = 46, mr = 10, mt = 10, mb = 22;
   const pts = sr.points;
   const x = (ts) => ml + ((new Date(ts) - from) / (to - from)) * (W - ml - mr);
@@ -475,7 +492,7 @@ function chart(sr, events, from, to) {
   const name = state.lang === 'en' ? sr.name_en : sr.name;
   return `<div class="card chart" data-param="${esc(sr.parameter)}"><h3><span>${esc(name)} <span class="muted">${esc(sr.parameter)} · ${esc(sr.unit)}</span></span>
     <span class="muted">${sr.target !== undefined ? `${esc(t('col.target'))} ${fmtNum(sr.target)}` : ''}</span></h3>
-    <svg viewBox="0 0 ${W} ${H}" xmlns="http://www.w3.org/2000/svg">${bands}${axis}${area}${target}<path class="line" d="${path}"/>${marks}</svg></div>`;
+    <svg viewBox="0 0 ${W} ${H}" xmlns="http://www.w3.org/2000/svg">${bands}${windowMarks(wins, sr.parameter, x, mt, H - mb, ml, W - mr, new Date())}${axis}${area}${target}<path class="line" d="${path}"/>${marks}</svg></div>`;
 }
 
 // ---- incidents board ----------------------------------------------------------------------
@@ -849,6 +866,246 @@ function skillCard(skill) {
     <table data-testid="skill"><thead><tr><th>${esc(t('skill.reach'))}</th><th class="num">${esc(t('skill.checked'))}</th><th class="num">${esc(t('skill.verified'))}</th>
       <th class="num">${esc(t('skill.refuted'))}</th><th class="num">${esc(t('skill.hit'))}</th><th class="num">${esc(t('skill.mean'))}</th><th class="num">${esc(t('skill.abs'))}</th></tr></thead>
     <tbody>${rows || `<tr><td colspan="7" class="muted">${esc(t('skill.none'))}</td></tr>`}</tbody></table></div>`;
+}
+
+// ---- river map (#/map) --------------------------------------------------------------------
+// The map draws each river through its sections and sources by their coordinates (lon/lat
+// of /api/v1/sites; no tile server, nothing fetched but the API), outfalls as squares beside
+// it, drinking-water sources ringed, the emergency spaces of /api/v1/rivers placed along the
+// river by km, and each open plume prediction of the active incidents (the scoped
+// /api/v1/incidents) as the stretch of river it covers now: darker between its expected
+// trailing and leading edges, lighter over the band from latest to earliest (docs/dashboard.md).
+// #/map/<RFC 3339 time> draws the plumes at that moment instead of now.
+const SPACE_COLOR = { reservoir: '#1f5fa8', sluice: '#6b4fbb', diversion: '#0e8f8f', pond: '#7a8c3a' };
+const mapFmt = (v) => (Math.round(v * 100) / 100).toFixed(2);
+
+// mapLine is a river's course: its sites with coordinates, by km (outfalls, which sit beside
+// the river, only when fewer than two others have coordinates). pointAt(km) interpolates
+// lon/lat between them, and extrapolates beyond the ends along the end segments.
+function mapLine(sites) {
+  const has = (s) => Number.isFinite(s.lat) && Number.isFinite(s.lon) && (s.lat !== 0 || s.lon !== 0);
+  let anchors = sites.filter((s) => s.kind !== 'outfall' && has(s));
+  if (anchors.length < 2) anchors = sites.filter(has);
+  anchors = anchors.map((s) => ({ km: s.km, lon: s.lon, lat: s.lat })).sort((a, b) => a.km - b.km)
+    .filter((a, i, all) => i === 0 || a.km > all[i - 1].km);
+  if (anchors.length < 2) return null;
+  const pointAt = (km) => {
+    let i = anchors.findIndex((a) => a.km >= km);
+    if (i <= 0) i = i === 0 ? 1 : anchors.length - 1;
+    const a = anchors[i - 1], b = anchors[i], f = (km - a.km) / (b.km - a.km);
+    return { lon: a.lon + f * (b.lon - a.lon), lat: a.lat + f * (b.lat - a.lat) };
+  };
+  // between lists the course from km a to km b: its ends and the anchors inside.
+  const between = (a, b) => [pointAt(a), ...anchors.filter((p) => p.km > a && p.km < b), pointAt(b)];
+  return { anchors, pointAt, between };
+}
+
+// plumeAt says where a prediction's edges are at time `at`, in km downstream of its origin
+// along the way to its site. Each edge leaves the origin at the release's start and moves at
+// the constant speed that brings it to the site at its predicted time (the leading edge at
+// `leading`, the trailing at `trailing`; the band's downstream edge at `earliest`, its
+// upstream one at `latest`), so the plume lengthens as it travels, as dispersion spreads
+// it. Without a trailing (latest) time the release has not ended: that edge is at the
+// origin. Positions are clipped to the way (0..distance_km): the window says nothing beyond
+// the site. Null before the release and once the band has passed the site.
+function plumeAt(p, at) {
+  const t0 = Date.parse(p.release_start), now = at.getTime(), D = Number(p.distance_km);
+  if (!(D > 0) || !Number.isFinite(t0) || now < t0) return null;
+  const pos = (iso) => {
+    const te = Date.parse(iso || '');
+    if (!Number.isFinite(te)) return 0;
+    if (!(te > t0)) return D;
+    return Math.min(D, Math.max(0, (D * (now - t0)) / (te - t0)));
+  };
+  const r = { lead: pos(p.leading), trail: p.trailing ? pos(p.trailing) : 0, bandTo: pos(p.earliest), bandFrom: p.latest ? pos(p.latest) : 0 };
+  if (r.bandFrom >= D && r.trail >= D) return null;
+  return r;
+}
+
+// mapPredictions are the open predictions of the active incidents for sites the token sees,
+// once each (an incident holds one per site, parameter and origin; two incidents may share one).
+function mapPredictions(incidents, byId) {
+  const seen = new Set(), out = [];
+  for (const inc of incidents || []) {
+    for (const p of inc.predictions || []) {
+      const key = `${p.site}|${p.origin}|${p.parameter}|${p.release_start}`;
+      if (!byId[p.site] || seen.has(key)) continue;
+      seen.add(key);
+      out.push({ ...p, incident: inc.id });
+    }
+  }
+  return out;
+}
+
+async function renderMap(arg) {
+  const fixed = arg && Number.isFinite(Date.parse(arg));
+  const at = fixed ? new Date(arg) : new Date();
+  const [sites, rivers, incidents] = await Promise.all([
+    api('/api/v1/sites'), caches.rivers || api('/api/v1/rivers'),
+    // Without the incidents (a failure) the map still shows the rivers and sites.
+    api('/api/v1/incidents?status=active').then((r) => r.data.items, () => []),
+  ]);
+  caches.rivers = rivers;
+  const items = sites.data.items;
+  const byId = Object.fromEntries(items.map((s) => [s.id, s]));
+  const preds = mapPredictions(incidents, byId);
+  const name = (id) => byId[id]?.name || id;
+  const rows = preds.map((p) => {
+    const w = plumeAt(p, at);
+    const where = w ? `${esc(t('map.front'))} ${t('site.km')} ${fmtNum(byId[p.site].km - p.distance_km + w.lead)}` : '';
+    return `<tr data-prediction="${esc(p.site + '|' + p.origin + '|' + p.parameter)}"><td>${esc(name(p.origin))} → <a href="#/site/${encodeURIComponent(p.site)}">${esc(name(p.site))}</a></td>
+      <td>${esc(p.parameter)}</td><td>${esc(fmtTime(p.earliest))}</td><td>${esc(fmtTime(p.leading))}</td><td>${esc(fmtTime(p.peak))} ${p.peak_concentration ? `${fmtNum(p.peak_concentration)} ${esc(p.unit || '')}` : ''}</td>
+      <td>${esc(fmtTime(p.trailing))}</td><td>${esc(fmtTime(p.latest))}</td><td>${where}</td></tr>`;
+  }).join('');
+  view().innerHTML = `
+    <div class="card"><div class="toolbar"><h2 class="flush">${esc(t('map.title'))}</h2><span class="grow"></span>
+      <span class="muted" data-testid="map-at">${esc(t('map.at'))} ${esc(fmtTime(at.toISOString()))}</span></div>
+      ${riverMap(rivers.data, items, preds, at)}${legend()}${mapLegend()}</div>
+    <div class="card"><h2 class="flush">${esc(t('map.plumes'))}</h2>
+      ${rows ? `<table data-testid="plume-list"><thead><tr><th>${esc(t('col.route'))}</th><th>${esc(t('col.param'))}</th><th>${esc(t('win.earliest'))}</th><th>${esc(t('win.leading'))}</th>
+        <th>${esc(t('win.peak'))}</th><th>${esc(t('win.trailing'))}</th><th>${esc(t('win.latest'))}</th><th>${esc(t('map.now'))}</th></tr></thead><tbody>${rows}</tbody></table>`
+        : `<p class="muted" data-testid="plume-none">${esc(t('map.noplume'))}</p>`}</div>`;
+  view().querySelectorAll('.rivermap .site').forEach((g) => g.addEventListener('click', () => { location.hash = `#/site/${encodeURIComponent(g.dataset.site)}`; }));
+}
+
+function mapLegend() {
+  const sw = (svg, label) => `<span><svg class="swatch" viewBox="0 0 28 16" width="28" height="16">${svg}</svg>${esc(label)}</span>`;
+  return `<div class="legend" data-testid="map-legend">
+    ${sw('<rect x="8" y="2" width="12" height="12" fill="#8895a7"/>', t('kind.outfall'))}
+    ${sw('<circle cx="14" cy="8" r="4.5" fill="#42cc70"/><circle cx="14" cy="8" r="7" fill="none" stroke="#1f5fa8" stroke-width="2"/>', t('kind.drinking_source'))}
+    ${sw(`<path d="M14,1 L21,8 L14,15 L7,8 z" fill="${SPACE_COLOR.reservoir}"/>`, t('map.space'))}
+    ${sw('<line x1="1" y1="8" x2="27" y2="8" class="plume-band"/>', t('win.band'))}
+    ${sw('<line x1="1" y1="8" x2="27" y2="8" class="plume-core"/>', t('win.core'))}</div>`;
+}
+
+// riverMap is the SVG: an equirectangular projection of the sites' box (longitude scaled by
+// the cosine of the mean latitude, so a km is as long east–west as north–south), north up.
+function riverMap(rivers, sites, preds, at) {
+  const W = 900, H = 640, pad = 60;
+  const riverList = rivers.items || [];
+  const jn = Object.fromEntries((rivers.jurisdictions || []).map((j) => [j.id, j.name]));
+  const lines = {};
+  for (const r of riverList) {
+    const line = mapLine(sites.filter((s) => s.river === r.id));
+    if (line) lines[r.id] = line;
+  }
+  const spaces = riverList.flatMap((r) => (r.emergency_spaces || []).map((sp) => ({ ...sp, river: r.id })))
+    .filter((sp) => lines[sp.river] && Number.isFinite(Number(sp.km)));
+  // Every point drawn, for the box: the sites, the spaces, each river's course.
+  const pts = sites.filter((s) => s.lat || s.lon).map((s) => ({ lon: s.lon, lat: s.lat }));
+  spaces.forEach((sp) => pts.push(lines[sp.river].pointAt(Number(sp.km))));
+  if (!pts.length) return `<p class="muted" data-testid="map-nocoords">${esc(t('map.nocoords'))}</p>`;
+  const lat0 = pts.reduce((a, p) => a + p.lat, 0) / pts.length, k = Math.cos((lat0 * Math.PI) / 180);
+  const minX = Math.min(...pts.map((p) => p.lon * k)), maxX = Math.max(...pts.map((p) => p.lon * k));
+  const minY = Math.min(...pts.map((p) => p.lat)), maxY = Math.max(...pts.map((p) => p.lat));
+  // A box of at least 0.1° each way: one site alone (a token of one jurisdiction) is not a point at infinite zoom.
+  const scale = Math.min((W - 2 * pad - 160) / Math.max(maxX - minX, 0.1), (H - 2 * pad) / Math.max(maxY - minY, 0.1));
+  const ox = (W - (maxX - minX) * scale) / 2, oy = (H - (maxY - minY) * scale) / 2;
+  const xy = (p) => [ox + (p.lon * k - minX) * scale, H - oy - (p.lat - minY) * scale];
+  const d = (ps) => ps.map((p, i) => { const [x, y] = xy(p); return `${i ? 'L' : 'M'}${x.toFixed(1)},${y.toFixed(1)}`; }).join('');
+  let out = `<svg class="rivermap" viewBox="0 0 ${W} ${H}" role="img" data-testid="rivermap" xmlns="http://www.w3.org/2000/svg">
+    <defs><marker id="mapflow" viewBox="0 0 10 10" refX="5" refY="5" markerWidth="4" markerHeight="4" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#6aaee6"/></marker></defs>
+    <g transform="translate(30,40)"><path d="M0,-16 L7,4 L0,0 L-7,4 z" fill="#12355b"/><text x="12" y="0" font-size="12" fill="#12355b">${state.lang === 'zh' ? '北' : 'N'}</text></g>`;
+  // A scale bar of a round number of km near a sixth of the width.
+  const kmPx = scale / 111.32, want = (W / 6) / kmPx, step = [1, 2, 5, 10, 20, 50, 100].find((v) => v >= want / 1.5) || 100;
+  out += `<g class="scale" data-testid="map-scale"><line x1="30" y1="${H - 20}" x2="${(30 + step * kmPx).toFixed(1)}" y2="${H - 20}"/><text x="30" y="${H - 26}">${step} km</text></g>`;
+  for (const r of riverList) {
+    const line = lines[r.id];
+    if (!line) continue;
+    const kms = [...line.anchors.map((a) => a.km), ...spaces.filter((sp) => sp.river === r.id).map((sp) => Number(sp.km))];
+    const lo = Math.min(...kms), hi = Math.max(...kms);
+    const course = line.between(lo, hi);
+    // The name under the upstream end: the downstream one has the flow's arrow.
+    const [nx, ny] = xy(course[0]);
+    out += `<path class="river" data-river="${esc(r.id)}" d="${d(course)}" marker-end="url(#mapflow)"/>
+      <text class="river-name" x="${nx.toFixed(1)}" y="${(ny + 34).toFixed(1)}" text-anchor="middle">${esc(r.name)}</text>`;
+  }
+  // The plumes, under the markers.
+  for (const p of preds) {
+    const site = sites.find((s) => s.id === p.site), line = site && lines[site.river], w = line && plumeAt(p, at);
+    if (!w) continue;
+    const origin = site.km - p.distance_km, id = `${p.site}|${p.origin}|${p.parameter}`;
+    const seg = (cls, a, b) => (b > a ? `<path class="${esc(cls)}" data-prediction="${esc(id)}" data-from-km="${mapFmt(origin + a)}" data-to-km="${mapFmt(origin + b)}" d="${d(line.between(origin + a, origin + b))}"><title>${esc(p.parameter)} ${esc(t(cls === 'plume-core' ? 'win.core' : 'win.band'))}: ${t('site.km')} ${fmtNum(origin + a)}–${fmtNum(origin + b)}</title></path>` : '');
+    out += seg('plume-band', w.bandFrom, w.bandTo) + seg('plume-core', w.trail, w.lead);
+  }
+  for (const sp of spaces) {
+    const [x, y] = xy(lines[sp.river].pointAt(Number(sp.km)));
+    const op = sp.operated_by ? ` · ${jn[sp.operated_by.jurisdiction] || sp.operated_by.jurisdiction || ''} ${roleName(sp.operated_by.role || '')}` : '';
+    const tip = `${sp.name} (${t('space.' + sp.kind)}) ${t('site.km')} ${fmtNum(Number(sp.km))}${sp.capacity_m3 ? ` · ${t('space.capacity')} ${fmtNum(Number(sp.capacity_m3))} m³` : ''}${op}`;
+    out += `<g class="space" data-space="${esc(sp.id)}" data-kind="${esc(sp.kind)}" data-km="${esc(mapFmt(Number(sp.km)))}"><title>${esc(tip)}</title>
+      <path d="M${x.toFixed(1)},${(y - 9).toFixed(1)} L${(x + 9).toFixed(1)},${y.toFixed(1)} L${x.toFixed(1)},${(y + 9).toFixed(1)} L${(x - 9).toFixed(1)},${y.toFixed(1)} z" fill="${SPACE_COLOR[sp.kind] || SPACE_COLOR.reservoir}"/>
+      <text x="${(x - 13).toFixed(1)}" y="${(y + 4).toFixed(1)}" text-anchor="end">${esc(sp.name)}</text></g>`;
+  }
+  for (const s of sites) {
+    const line = lines[s.river];
+    const p = s.lat || s.lon ? { lon: s.lon, lat: s.lat } : line?.pointAt(s.km);
+    if (!p) continue;
+    const [x, y] = xy(p);
+    const tip = `${s.name} (${s.id}) ${t('site.km')} ${fmtNum(s.km)} ${s.class ? roman(s.class) + ' ' + descriptor(s.descriptor) : ''} ${t('status.' + s.status)}`;
+    if (s.kind === 'outfall') {
+      const [rx, ry] = line ? xy(line.pointAt(s.km)) : [x, y];
+      out += `<g class="site" data-site="${esc(s.id)}" data-kind="outfall" data-status="${esc(s.status)}" tabindex="0"><title>${esc(tip)}</title>
+        <line class="outlet" x1="${x.toFixed(1)}" y1="${y.toFixed(1)}" x2="${rx.toFixed(1)}" y2="${ry.toFixed(1)}"/>
+        <rect class="dot" x="${(x - 7).toFixed(1)}" y="${(y - 7).toFixed(1)}" width="14" height="14" fill="${s.status === 'exceeding' ? '#ed5466' : '#8895a7'}"/>
+        <text x="${(x - 12).toFixed(1)}" y="${(y + 4).toFixed(1)}" text-anchor="end">${esc(s.name)}</text></g>`;
+      continue;
+    }
+    out += `<g class="site" data-site="${esc(s.id)}" data-kind="${esc(s.kind)}" data-class="${esc(s.class)}" data-status="${esc(s.status)}" tabindex="0"><title>${esc(tip)}</title>
+      ${s.status === 'exceeding' ? `<circle class="ring" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="15"/>` : ''}
+      ${s.kind === 'drinking_source' ? `<circle class="src" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="12"/>` : ''}
+      <circle class="dot" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="9" fill="${classColor(s.class)}"/>
+      <text x="${(x + 18).toFixed(1)}" y="${(y + 4).toFixed(1)}">${esc(s.name)} <tspan class="cls">${s.class ? roman(s.class) : ''}</tspan></text></g>`;
+  }
+  return out + '</svg>';
+}
+
+// ---- predicted windows on the site chart --------------------------------------------------
+// siteWindows are the plume windows predicted for a site: the prediction.issued events of the
+// range (each reissue replaces the one before for the same origin, parameter and release)
+// and the open predictions of the active incidents, both from scoped routes.
+function siteWindows(id, events, incidents) {
+  const byKey = new Map();
+  const add = (p, at) => {
+    if (!p || p.site !== id || !p.leading) return;
+    const key = `${p.origin}|${p.parameter}|${p.release_start}`;
+    const old = byKey.get(key);
+    if (!old || at >= old.at) byKey.set(key, { ...p, at });
+  };
+  events.filter((e) => e.type === 'prediction.issued').forEach((e) => add(e.prediction, e.emitted_at || e.observed_at));
+  // An incident's prediction is the current one: it wins over any event.
+  (incidents || []).forEach((inc) => (inc.predictions || []).forEach((p) => add(p, '9999')));
+  return [...byKey.values()];
+}
+// windowsEnd extends a chart's end to show the windows still ahead (at most two days on).
+function windowsEnd(wins, to) {
+  const ends = wins.map((w) => Date.parse(w.latest || w.trailing || w.peak)).filter(Number.isFinite);
+  const end = Math.min(Math.max(to.getTime(), ...ends), to.getTime() + 48 * 3600e3);
+  return end > to.getTime() ? new Date(end + (end - to.getTime()) * 0.05) : to;
+}
+// windowMarks draws a parameter's windows on its chart: the band (earliest..latest) light,
+// leading..trailing darker, the peak a line; and, when the chart runs past now, a now line.
+function windowMarks(wins, param, x, top, bottom, left, right, now) {
+  const clip = (v) => Math.min(right, Math.max(left, v));
+  const end = right;
+  let out = '';
+  for (const w of wins.filter((w) => w.parameter === param)) {
+    const xs = (iso, fallback) => { const v = Date.parse(iso || ''); return Number.isFinite(v) ? clip(x(new Date(v))) : fallback; };
+    const e = xs(w.earliest, left), l = xs(w.leading, e), pk = xs(w.peak, l), tr = xs(w.trailing, end), la = xs(w.latest, end);
+    const key = `${w.origin}|${w.parameter}`;
+    const tip = `${t('win.title')} ${w.origin} → ${w.site}: ${t('win.earliest')} ${fmtTime(w.earliest)}, ${t('win.leading')} ${fmtTime(w.leading)}, ${t('win.peak')} ${fmtTime(w.peak)}${w.trailing ? `, ${t('win.trailing')} ${fmtTime(w.trailing)}` : ''}${w.latest ? `, ${t('win.latest')} ${fmtTime(w.latest)}` : ''}`;
+    out += `<g class="window" data-window="${esc(key)}"><title>${esc(tip)}</title>
+      ${la > e ? `<rect class="win-band" x="${e.toFixed(1)}" y="${top}" width="${(la - e).toFixed(1)}" height="${bottom - top}"/>` : ''}
+      ${tr > l ? `<rect class="win-core" x="${l.toFixed(1)}" y="${top}" width="${(tr - l).toFixed(1)}" height="${bottom - top}"/>` : ''}
+      ${pk > left && pk < right ? `<line class="win-peak" x1="${pk.toFixed(1)}" x2="${pk.toFixed(1)}" y1="${top}" y2="${bottom}"/>` : ''}</g>`;
+  }
+  const nx = x(now);
+  if (out && nx < right - 1) out += `<g class="now"><line x1="${nx.toFixed(1)}" x2="${nx.toFixed(1)}" y1="${top}" y2="${bottom}"/><text x="${(nx + 3).toFixed(1)}" y="${top + 10}">${esc(t('win.now'))}</text></g>`;
+  return out;
+}
+function windowLegend() {
+  const sw = (cls, label) => `<span><svg class="swatch" viewBox="0 0 28 16" width="28" height="16"><rect class="${esc(cls)}" x="0" y="0" width="28" height="16"/></svg>${esc(label)}</span>`;
+  return `<div class="legend" data-testid="window-legend">${esc(t('win.title'))}: ${sw('win-band', t('win.band'))}${sw('win-core', t('win.core'))}
+    <span><svg class="swatch" viewBox="0 0 28 16" width="28" height="16"><line class="win-peak" x1="14" x2="14" y1="0" y2="16"/></svg>${esc(t('win.peak'))}</span></div>`;
 }
 
 // ---- start --------------------------------------------------------------------------------

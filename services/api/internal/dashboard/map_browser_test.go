@@ -1,0 +1,288 @@
+package dashboard_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/network"
+)
+
+// Browser tests of the river map (#/map) and of the predicted windows on the site chart
+// (docs/dashboard.md, "The river map").
+
+// mapSpace is an emergency space as /api/v1/rivers gives it (emergency_spaces).
+const mapSpace = `{"id": "sth-sluice", "name": "三屯河节制闸", "kind": "sluice", "km": 76, "capacity_m3": 200000,
+	"operated_by": {"jurisdiction": "changji", "role": "water_plant"}}`
+
+// serveSpaces makes the browser see an emergency space on the Santun river in
+// /api/v1/rivers, at km 76 (between STH-S2 at 70 and STH-D2 at 82), for every page loaded
+// after it, when the API gives none there: the map must draw what the API gives, whether
+// or not the configuration carries spaces.
+func (h *harness) serveSpaces() {
+	script := `(() => { const f = window.fetch; window.fetch = async (...a) => {
+		const res = await f(...a);
+		if (!String(a[0]).startsWith('/api/v1/rivers') || !res.ok) return res;
+		const body = await res.json();
+		for (const r of body.items) if (r.id === 'santun' && !(r.emergency_spaces || []).length) r.emergency_spaces = [` + mapSpace + `];
+		return new Response(JSON.stringify(body), { status: res.status, headers: res.headers });
+	}; })()`
+	h.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		var res struct{}
+		return t.Call(ctx, "Page.addScriptToEvaluateOnNewDocument", map[string]any{"source": script}, &res)
+	}))
+}
+
+// withPrediction gives the open incident (STH-S2 → STH-D2, 12 km) a plume window.
+func (h *harness) withPrediction(p message.Prediction) {
+	h.t.Helper()
+	inc, err := h.store.Incident(context.Background(), h.fix.OpenIncident)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	inc.Version++
+	inc.Predictions = append(inc.Predictions, p)
+	h.store.PutIncident(inc)
+}
+
+// window builds the prediction of STH-D2 from STH-S2 released at t0, each time in hours after it.
+func window(t0 time.Time, earliest, leading, peak, trailing, latest float64) message.Prediction {
+	at := func(h float64) time.Time { return t0.Add(time.Duration(h * float64(time.Hour))) }
+	return message.Prediction{Site: "STH-D2", Origin: "STH-S2", Parameter: "nh3n", ReleaseStart: t0,
+		Earliest: at(earliest), Leading: at(leading), Peak: at(peak), Trailing: at(trailing), Latest: at(latest),
+		PeakConcentration: 1.4, Unit: "mg/L", Confidence: "low", VelocityMPS: 1.1, DistanceKm: 12}
+}
+
+type mapSite struct {
+	Site  string  `json:"site"`
+	Kind  string  `json:"kind"`
+	Class string  `json:"class"`
+	Fill  string  `json:"fill"`
+	Shape string  `json:"shape"`
+	Ring  bool    `json:"ring"`
+	X     float64 `json:"x"`
+	Y     float64 `json:"y"`
+}
+
+type mapSeg struct {
+	Class string `json:"class"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+}
+
+type mapDiamond struct {
+	ID   string  `json:"id"`
+	Kind string  `json:"kind"`
+	Km   string  `json:"km"`
+	X    float64 `json:"x"`
+	Y    float64 `json:"y"`
+}
+
+// TestTheMapDrawsTheSitesSpacesAndThePlumeOfTheTokensJurisdictions: every site the token
+// sees, coloured by class, outfalls as squares, sources ringed; the emergency space on its
+// river between the sites around its km; and the plume of the open prediction at a fixed
+// time between the km the linear edges give, in both languages.
+func TestTheMapDrawsTheSitesSpacesAndThePlumeOfTheTokensJurisdictions(t *testing.T) {
+	t0 := time.Date(2026, 7, 1, 8, 0, 0, 0, time.UTC)
+	// At t0 + 1.5 h on the 12 km from STH-S2 (km 70) to STH-D2 (km 82): the leading edge
+	// (at the site after 3 h) has gone 12·1.5/3 = 6 km, the trailing (6 h) 3 km, the band's
+	// front (earliest, 2 h) 9 km, its back (latest, 8 h) 2.25 km.
+	at := t0.Add(90 * time.Minute)
+	tests := []struct {
+		name, token, lang, nav string
+		plume                  []mapSeg
+		spaces                 int
+		shot                   string
+	}{
+		{"admin, Chinese", "dev-admin-token", "zh", "河流地图",
+			[]mapSeg{{"plume-band", "72.25", "79.00"}, {"plume-core", "73.00", "76.00"}}, 1, "map"},
+		{"changji viewer, English", "dev-viewer-changji", "en", "Map",
+			[]mapSeg{{"plume-band", "72.25", "79.00"}, {"plume-core", "73.00", "76.00"}}, 1, "map-en"},
+		// xpcc6 sees STH-S3 alone: no river course to draw, and not the plume to STH-D2.
+		{"xpcc6 viewer, Chinese", "dev-viewer-xpcc6", "zh", "河流地图", nil, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.withPrediction(window(t0, 2, 3, 4, 6, 8))
+			h.serveSpaces()
+			h.signIn(tt.token, tt.lang)
+			h.do(
+				chromedp.Click(`nav a[data-nav="map"]`),
+				chromedp.WaitVisible(`body[data-ready="map"] [data-testid="rivermap"]`),
+				chromedp.Navigate(h.srv.URL+"/#/map/"+at.Format(time.RFC3339)),
+			)
+			// 09:30 UTC is 17:30 in Changji's time (Asia/Shanghai), as the page writes it.
+			get(h, chromedp.Poll[bool](`document.querySelector('[data-testid="map-at"]')?.textContent.includes('17:30')`, chromedp.WithPollingTimeout(10*time.Second)))
+			sites := get(h, chromedp.Evaluate[[]mapSite](`[...document.querySelectorAll('.rivermap g.site')].map(g => { const d = g.querySelector('.dot');
+				return { site: g.dataset.site, kind: g.dataset.kind, class: g.dataset.class || '', fill: (d.getAttribute('fill') || '').toLowerCase(),
+					shape: d.tagName, ring: !!g.querySelector('.src'),
+					x: Number(d.getAttribute('cx') ?? Number(d.getAttribute('x')) + 7), y: Number(d.getAttribute('cy') ?? Number(d.getAttribute('y')) + 7) }; })`))
+			plume := get(h, chromedp.Evaluate[[]mapSeg](`[...document.querySelectorAll('.rivermap [data-prediction]')].map(p => ({ class: p.getAttribute('class'), from: p.dataset.fromKm, to: p.dataset.toKm }))`))
+			spaces := get(h, chromedp.Evaluate[[]mapDiamond](`[...document.querySelectorAll('.rivermap g.space')].map(g => { const b = g.querySelector('path').getBBox();
+				return { id: g.dataset.space, kind: g.dataset.kind, km: g.dataset.km, x: b.x + b.width / 2, y: b.y + b.height / 2 }; })`))
+			nav := get(h, chromedp.Text(`nav a[data-nav="map"]`))
+			external := get(h, chromedp.Evaluate[[]string](`performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith(location.origin))`))
+			if tt.shot != "" {
+				h.shot(tt.shot)
+			}
+
+			if nav != tt.nav {
+				t.Errorf("nav link %q, want %q", nav, tt.nav)
+			}
+			if len(external) != 0 {
+				t.Errorf("the map fetched from outside the api: %q", external)
+			}
+			want := map[string]*network.Site{}
+			for _, s := range h.net.Sites() {
+				if h.sees(tt.token, s.Jurisdiction) {
+					want[s.ID] = s
+				}
+			}
+			got := map[string]mapSite{}
+			for _, s := range sites {
+				got[s.Site] = s
+				if want[s.Site] == nil {
+					t.Errorf("site %s is drawn for a token that does not see it", s.Site)
+				}
+			}
+			for id, s := range want {
+				d, ok := got[id]
+				switch {
+				case !ok:
+					t.Errorf("site %s (%s) is not on the map", id, s.Name)
+				case s.Kind == network.KindOutfall:
+					if d.Kind != "outfall" || d.Shape != "rect" {
+						t.Errorf("outfall %s drawn as %s %q, want a square", id, d.Shape, d.Kind)
+					}
+				default:
+					c := h.fix.Classes[id]
+					if d.Class != c.String() || d.Fill != c.Color() || d.Shape != "circle" {
+						t.Errorf("site %s: %s class %q fill %s, want a circle of class %s in %s", id, d.Shape, d.Class, d.Fill, c, c.Color())
+					}
+					if d.Ring != (s.Kind == network.KindDrinkingSource) {
+						t.Errorf("site %s (%s): source ring %v", id, s.Kind, d.Ring)
+					}
+				}
+			}
+			if fmt.Sprint(plume) != fmt.Sprint(tt.plume) {
+				t.Errorf("plume segments %v, want %v", plume, tt.plume)
+			}
+			if len(spaces) != tt.spaces {
+				t.Fatalf("emergency spaces drawn %+v, want %d", spaces, tt.spaces)
+			}
+			if tt.spaces == 1 {
+				// km 76 is halfway from STH-S2 (70) to STH-D2 (82): so is the sluice on the map.
+				sp, a, b := spaces[0], got["STH-S2"], got["STH-D2"]
+				if sp.ID != "sth-sluice" || sp.Kind != "sluice" || sp.Km != "76.00" ||
+					math.Abs(sp.X-(a.X+b.X)/2) > 1 || math.Abs(sp.Y-(a.Y+b.Y)/2) > 1 {
+					t.Errorf("space %+v, want sth-sluice halfway between STH-S2 %+v and STH-D2 %+v", sp, a, b)
+				}
+			}
+		})
+	}
+}
+
+// sees: the jurisdictions of the dev tokens of configs/tokens.yaml.
+func (h *harness) sees(token, jurisdiction string) bool {
+	switch token {
+	case "dev-admin-token":
+		return true
+	case "dev-viewer-changji":
+		return jurisdiction == "changji"
+	case "dev-viewer-xpcc6":
+		return jurisdiction == "xpcc6"
+	}
+	h.t.Fatalf("token %s: which jurisdictions it sees is not known to the test", token)
+	return false
+}
+
+type chartWindow struct {
+	Param    string  `json:"param"`
+	Windows  int     `json:"windows"`
+	BandX    float64 `json:"band_x"`
+	BandW    float64 `json:"band_w"`
+	CoreX    float64 `json:"core_x"`
+	CoreW    float64 `json:"core_w"`
+	Peak     float64 `json:"peak"`
+	Now      bool    `json:"now"`
+	AxisLeft float64 `json:"axis_left"`
+}
+
+// TestTheSiteChartShadesThePredictedWindow: STH-D2's NH3-N chart shows the window of the
+// plume from STH-S2, whether the incident holds it or only the prediction.issued events
+// (the last issue of a release, not the one it replaced); the chart runs on past now to
+// show it, the band wider than the expected window, the peak inside; with its legend in
+// the language shown; other parameters' charts have none.
+func TestTheSiteChartShadesThePredictedWindow(t *testing.T) {
+	tests := []struct {
+		name, lang, from, legend string
+	}{
+		{"incident, Chinese", "zh", "incident", "预测窗口"},
+		{"events, English", "en", "events", "Predicted window"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			t0 := h.fix.Now.Add(-time.Hour)
+			p := window(t0, 2, 3, 4, 6, 8)
+			if tt.from == "incident" {
+				h.withPrediction(p)
+			} else {
+				first := window(t0, 1, 2, 3, 4, 5) // replaced by the issue below
+				for i, w := range []message.Prediction{first, p} {
+					at := h.fix.Now.Add(time.Duration(i-2) * time.Minute)
+					h.store.AddEvents(message.Event{ID: fmt.Sprintf("pred-%d", i), Type: message.EventPredictionIssued, Site: "STH-D2", Parameter: "nh3n",
+						OriginSite: "STH-S2", ObservedAt: at, EmittedAt: at, DistanceKm: 12, ArrivalAt: w.Leading, Prediction: w})
+				}
+			}
+			h.signIn("dev-admin-token", tt.lang)
+			h.do(
+				chromedp.Navigate(h.srv.URL+"/#/site/STH-D2"),
+				chromedp.WaitVisible(`body[data-ready="site"] .chart[data-param="nh3n"]`),
+			)
+			charts := get(h, chromedp.Evaluate[[]chartWindow](`[...document.querySelectorAll('.chart')].map(c => {
+				const n = (sel, a) => Number(c.querySelector(sel)?.getAttribute(a) || 0);
+				return { param: c.dataset.param, windows: c.querySelectorAll('g.window').length, band_x: n('.win-band', 'x'), band_w: n('.win-band', 'width'),
+					core_x: n('.win-core', 'x'), core_w: n('.win-core', 'width'), peak: n('.win-peak', 'x1'), now: !!c.querySelector('g.now'),
+					axis_left: n('.axis line', 'x1') }; })`))
+			legend := get(h, chromedp.Text(`[data-testid="window-legend"]`))
+			if tt.from == "incident" {
+				h.shot("site-window")
+			}
+			if !strings.HasPrefix(legend, tt.legend) {
+				t.Errorf("window legend %q, want it to start %q", legend, tt.legend)
+			}
+			found := false
+			for _, c := range charts {
+				if c.Param != "nh3n" {
+					if c.Windows != 0 {
+						t.Errorf("%s chart shows %d NH3-N windows", c.Param, c.Windows)
+					}
+					continue
+				}
+				found = true
+				// The chart ends past latest (t0 + 8 h = now + 7 h), so the whole band shows.
+				if c.Windows != 1 || !c.Now || c.BandW <= 0 || c.CoreW <= 0 {
+					t.Fatalf("nh3n chart window %+v, want one band, one expected window and the now line", c)
+				}
+				// Band from earliest (t0+2h) to latest (t0+8h), expected window leading (3h)
+				// to trailing (6h): the core is inside the band, the peak (4h) in the core, at
+				// the proportions of the hours.
+				hour := c.BandW / 6
+				if c.CoreX <= c.BandX || c.CoreX+c.CoreW >= c.BandX+c.BandW ||
+					math.Abs(c.CoreX-c.BandX-hour) > 0.5 || math.Abs(c.CoreW-3*hour) > 0.5 || math.Abs(c.Peak-c.BandX-2*hour) > 0.5 {
+					t.Errorf("nh3n window %+v: want the band 6 h wide, the expected window 1 h in and 3 h wide, the peak 2 h in", c)
+				}
+			}
+			if !found {
+				t.Fatalf("no nh3n chart among %+v", charts)
+			}
+		})
+	}
+}
