@@ -20,16 +20,28 @@ import (
 const mapSpace = `{"id": "sth-sluice", "name": "三屯河节制闸", "kind": "sluice", "km": 76, "capacity_m3": 200000,
 	"operated_by": {"jurisdiction": "changji", "role": "water_plant"}}`
 
-// serveSpaces makes the browser see an emergency space on the Santun river in
-// /api/v1/rivers, at km 76 (between STH-S2 at 70 and STH-D2 at 82), for every page loaded
-// after it, when the API gives none there: the map must draw what the API gives, whether
-// or not the configuration carries spaces.
-func (h *harness) serveSpaces() {
-	script := `(() => { const f = window.fetch; window.fetch = async (...a) => {
-		const res = await f(...a);
-		if (!String(a[0]).startsWith('/api/v1/rivers') || !res.ok) return res;
+// serveSpaces makes the browser see, for every page loaded after it, an emergency space on
+// the Santun river in /api/v1/rivers at km 76 (between STH-S2 at 70 and STH-D2 at 82) when
+// the API gives none there, and an interception at the first Santun space (that one, or
+// the API's first) in each prediction of /api/v1/incidents that has none, to be acted on
+// by actBy: the map must draw what the API gives, whether or not the configuration carries
+// spaces and the assessor recommends one. (The overview, where signing in lands, reads the
+// rivers before any page reads the incidents.)
+func (h *harness) serveSpaces(actBy time.Time) {
+	script := `(() => { const f = window.fetch; let first = 'sth-sluice';
+	const edit = (path, body) => {
+		if (path.startsWith('/api/v1/rivers')) for (const r of body.items) if (r.id === 'santun') {
+			if (!(r.emergency_spaces || []).length) r.emergency_spaces = [` + mapSpace + `];
+			first = r.emergency_spaces[0].id;
+		}
+		if (path.startsWith('/api/v1/incidents')) for (const inc of body.items || []) for (const p of inc.predictions || [])
+			if (!p.interception) p.interception = { space: first, name: first, kind: 'sluice', km: 76, river: 'santun', act_by: '` + actBy.Format(time.RFC3339) + `' };
+	};
+	window.fetch = async (...a) => {
+		const res = await f(...a), path = String(a[0]);
+		if (!res.ok || !(path.startsWith('/api/v1/rivers') || path.startsWith('/api/v1/incidents'))) return res;
 		const body = await res.json();
-		for (const r of body.items) if (r.id === 'santun' && !(r.emergency_spaces || []).length) r.emergency_spaces = [` + mapSpace + `];
+		edit(path, body);
 		return new Response(JSON.stringify(body), { status: res.status, headers: res.headers });
 	}; })()`
 	h.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
@@ -117,7 +129,7 @@ func TestTheMapDrawsTheSitesSpacesAndThePlumeOfTheTokensJurisdictions(t *testing
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
 			h.withPrediction(window(t0, 2, 3, 4, 6, 8))
-			h.serveSpaces()
+			h.serveSpaces(t0.Add(150 * time.Minute)) // an hour after the time shown
 			h.signIn(tt.token, tt.lang)
 			h.do(
 				chromedp.Click(`nav a[data-nav="map"]`),
@@ -135,6 +147,8 @@ func TestTheMapDrawsTheSitesSpacesAndThePlumeOfTheTokensJurisdictions(t *testing
 				return { id: g.dataset.space, kind: g.dataset.kind, km: g.dataset.km, x: b.x + b.width / 2, y: b.y + b.height / 2 }; })`))
 			apiSpaces := get(h, chromedp.Evaluate[[]apiSpace](`fetch('/api/v1/rivers', { headers: { Authorization: 'Bearer ' + localStorage.getItem('rw.token') } })
 				.then(r => r.json()).then(b => b.items.flatMap(r => (r.emergency_spaces || []).map(s => ({ id: s.id, river: r.id, kind: s.kind, km: s.km }))))`, chromedp.EvalAwaitPromise))
+			recommended := get(h, chromedp.Evaluate[[]string](`[...document.querySelectorAll('.rivermap g.space[data-recommended="1"]')].map(g => g.dataset.space)`))
+			left := get(h, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="intercept-left"]')].map(e => e.textContent)`))
 			nav := get(h, chromedp.Text(`nav a[data-nav="map"]`))
 			external := get(h, chromedp.Evaluate[[]string](`performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith(location.origin))`))
 			if tt.shot != "" {
@@ -222,6 +236,23 @@ func TestTheMapDrawsTheSitesSpacesAndThePlumeOfTheTokensJurisdictions(t *testing
 				if wx, wy := a.X+f*(b.X-a.X), a.Y+f*(b.Y-a.Y); math.Abs(d.X-wx) > 1 || math.Abs(d.Y-wy) > 1 {
 					t.Errorf("space %s (km %g) at (%.1f, %.1f), want (%.1f, %.1f): %.2f of the way from %s to %s", sp.ID, sp.Km, d.X, d.Y, wx, wy, f, up.ID, down.ID)
 				}
+			}
+			// The interception's space is ringed, and the plume's row says the time left.
+			if tt.spaces {
+				first := ""
+				for _, sp := range apiSpaces {
+					if sp.River == "santun" && first == "" {
+						first = sp.ID
+					}
+				}
+				if len(recommended) != 1 || recommended[0] != first {
+					t.Errorf("recommended spaces %q, want the interception's %s", recommended, first)
+				}
+				if want := map[string]string{"zh": "剩余 1 h 0 min", "en": "left 1 h 0 min"}[tt.lang]; len(left) != 1 || left[0] != want {
+					t.Errorf("interception time left %q, want %q", left, want)
+				}
+			} else if len(recommended)+len(left) != 0 {
+				t.Errorf("a token that sees no plume is shown an interception: %q %q", recommended, left)
 			}
 			if len(spaces) != expected || (tt.spaces && expected == 0) {
 				t.Errorf("emergency spaces drawn %+v; the API gives %+v, %d on rivers the map draws", spaces, apiSpaces, expected)

@@ -77,6 +77,7 @@ const I18N = {
     'space.reservoir': '水库', 'space.sluice': '闸坝', 'space.diversion': '导流渠', 'space.pond': '应急池', 'space.capacity': '容量',
     'win.title': '预测窗口', 'win.band': '可能范围（最早—最晚）', 'win.core': '预计（前锋—回落）', 'win.peak': '预计峰值', 'win.now': '现在',
     'win.earliest': '最早到达', 'win.leading': '预计到达', 'win.trailing': '预计回落', 'win.latest': '最晚回落',
+    'map.intercept': '建议拦截点', 'map.actBy': '处置时限', 'map.left': '剩余', 'map.passed': '已错过',
   },
   en: {
     'app.title': 'Changji river water-quality warning', 'nav.overview': 'Overview', 'nav.incidents': 'Incidents', 'nav.reports': 'Reports',
@@ -146,6 +147,7 @@ const I18N = {
     'space.reservoir': 'reservoir', 'space.sluice': 'sluice', 'space.diversion': 'diversion channel', 'space.pond': 'emergency pond', 'space.capacity': 'capacity',
     'win.title': 'Predicted window', 'win.band': 'band (earliest–latest)', 'win.core': 'expected (leading–trailing)', 'win.peak': 'expected peak', 'win.now': 'now',
     'win.earliest': 'Earliest', 'win.leading': 'Leading edge', 'win.trailing': 'Trailing edge', 'win.latest': 'Latest',
+    'map.intercept': 'Intercept at', 'map.actBy': 'act by', 'map.left': 'left', 'map.passed': 'passed',
   },
 };
 const DESCRIPTOR_EN = { '优': 'excellent', '良好': 'good', '轻度污染': 'slightly polluted', '中度污染': 'moderately polluted', '重度污染': 'heavily polluted' };
@@ -955,7 +957,7 @@ async function renderMap(arg) {
     const where = w ? `${esc(t('map.front'))} ${t('site.km')} ${fmtNum(byId[p.site].km - p.distance_km + w.lead)}` : '';
     return `<tr data-prediction="${esc(p.site + '|' + p.origin + '|' + p.parameter)}"><td>${esc(name(p.origin))} → <a href="#/site/${encodeURIComponent(p.site)}">${esc(name(p.site))}</a></td>
       <td>${esc(p.parameter)}</td><td>${esc(fmtTime(p.earliest))}</td><td>${esc(fmtTime(p.leading))}</td><td>${esc(fmtTime(p.peak))} ${p.peak_concentration ? `${fmtNum(p.peak_concentration)} ${esc(p.unit || '')}` : ''}</td>
-      <td>${esc(fmtTime(p.trailing))}</td><td>${esc(fmtTime(p.latest))}</td><td>${where}</td></tr>`;
+      <td>${esc(fmtTime(p.trailing))}</td><td>${esc(fmtTime(p.latest))}</td><td>${where}</td><td data-testid="intercept">${interceptText(p, at)}</td></tr>`;
   }).join('');
   view().innerHTML = `
     <div class="card"><div class="toolbar"><h2 class="flush">${esc(t('map.title'))}</h2><span class="grow"></span>
@@ -963,9 +965,21 @@ async function renderMap(arg) {
       ${riverMap(rivers.data, items, preds, at)}${legend()}${mapLegend()}</div>
     <div class="card"><h2 class="flush">${esc(t('map.plumes'))}</h2>
       ${rows ? `<table data-testid="plume-list"><thead><tr><th>${esc(t('col.route'))}</th><th>${esc(t('col.param'))}</th><th>${esc(t('win.earliest'))}</th><th>${esc(t('win.leading'))}</th>
-        <th>${esc(t('win.peak'))}</th><th>${esc(t('win.trailing'))}</th><th>${esc(t('win.latest'))}</th><th>${esc(t('map.now'))}</th></tr></thead><tbody>${rows}</tbody></table>`
+        <th>${esc(t('win.peak'))}</th><th>${esc(t('win.trailing'))}</th><th>${esc(t('win.latest'))}</th><th>${esc(t('map.now'))}</th><th>${esc(t('map.intercept'))}</th></tr></thead><tbody>${rows}</tbody></table>`
         : `<p class="muted" data-testid="plume-none">${esc(t('map.noplume'))}</p>`}</div>`;
   view().querySelectorAll('.rivermap .site').forEach((g) => g.addEventListener('click', () => { location.hash = `#/site/${encodeURIComponent(g.dataset.site)}`; }));
+}
+
+// interceptText is where a prediction at an intake recommends stopping its plume (its
+// interception: the space, and when the earliest leading edge reaches it), with the time
+// left at the moment shown; or why there is none.
+function interceptText(p, at) {
+  const i = p.interception;
+  if (!i || !i.space) return esc(p.interception_none_reason || '');
+  const left = Date.parse(i.act_by) - at.getTime();
+  const h = Math.floor(left / 3600e3), m = Math.floor((left % 3600e3) / 60e3);
+  const when = Number.isFinite(left) ? (left > 0 ? `${t('map.left')} ${h ? `${h} h ` : ''}${m} min` : t('map.passed')) : '';
+  return `${esc(i.name || i.space)} <span class="muted">(${esc(t('space.' + i.kind))} ${esc(t('site.km'))} ${fmtNum(i.km)})</span><br>${esc(t('map.actBy'))} ${esc(fmtTime(i.act_by))} · <span data-testid="intercept-left">${esc(when)}</span>`;
 }
 
 function mapLegend() {
@@ -974,6 +988,7 @@ function mapLegend() {
     ${sw('<rect x="8" y="2" width="12" height="12" fill="#8895a7"/>', t('kind.outfall'))}
     ${sw('<circle cx="14" cy="8" r="4.5" fill="#42cc70"/><circle cx="14" cy="8" r="7" fill="none" stroke="#1f5fa8" stroke-width="2"/>', t('kind.drinking_source'))}
     ${sw(`<path d="M14,1 L21,8 L14,15 L7,8 z" fill="${SPACE_COLOR.reservoir}"/>`, t('map.space'))}
+    ${sw(`<circle class="rec" cx="14" cy="8" r="6.5"/><path d="M14,4 L18,8 L14,12 L10,8 z" fill="${SPACE_COLOR.sluice}"/>`, t('map.intercept'))}
     ${sw('<line x1="1" y1="8" x2="27" y2="8" class="plume-band"/>', t('win.band'))}
     ${sw('<line x1="1" y1="8" x2="27" y2="8" class="plume-core"/>', t('win.core'))}</div>`;
 }
@@ -1032,7 +1047,10 @@ function riverMap(rivers, sites, preds, at) {
     const [x, y] = xy(lines[sp.river].pointAt(Number(sp.km)));
     const op = sp.operated_by ? ` · ${jn[sp.operated_by.jurisdiction] || sp.operated_by.jurisdiction || ''} ${roleName(sp.operated_by.role || '')}` : '';
     const tip = `${sp.name} (${t('space.' + sp.kind)}) ${t('site.km')} ${fmtNum(Number(sp.km))}${sp.capacity_m3 ? ` · ${t('space.capacity')} ${fmtNum(Number(sp.capacity_m3))} m³` : ''}${op}`;
-    out += `<g class="space" data-space="${esc(sp.id)}" data-kind="${esc(sp.kind)}" data-km="${esc(mapFmt(Number(sp.km)))}"><title>${esc(tip)}</title>
+    // The space a prediction recommends for intercepting its plume (its interception) is ringed.
+    const rec = preds.some((p) => p.interception && p.interception.space === sp.id);
+    out += `<g class="space" data-space="${esc(sp.id)}" data-kind="${esc(sp.kind)}" data-km="${esc(mapFmt(Number(sp.km)))}" data-recommended="${rec ? '1' : ''}"><title>${esc(tip)}</title>
+      ${rec ? `<circle class="rec" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="14"/>` : ''}
       <path d="M${x.toFixed(1)},${(y - 9).toFixed(1)} L${(x + 9).toFixed(1)},${y.toFixed(1)} L${x.toFixed(1)},${(y + 9).toFixed(1)} L${(x - 9).toFixed(1)},${y.toFixed(1)} z" fill="${SPACE_COLOR[sp.kind] || SPACE_COLOR.reservoir}"/>
       <text x="${(x - 13).toFixed(1)}" y="${(y + 4).toFixed(1)}" text-anchor="end">${esc(sp.name)}</text></g>`;
   }
