@@ -359,3 +359,24 @@ func TestTheSiteChartShadesThePredictedWindow(t *testing.T) {
 		})
 	}
 }
+
+// TestTheMapFitsAPhone: the map scales to a 390 px screen and its table scrolls inside its
+// card; nothing makes the page wider than the screen.
+func TestTheMapFitsAPhone(t *testing.T) {
+	const width = 390
+	h := newHarness(t)
+	t0 := time.Date(2026, 7, 1, 8, 0, 0, 0, time.UTC)
+	h.withPrediction(window(t0, 2, 3, 4, 6, 8))
+	h.do(chromedp.EmulateViewport(width, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	h.signIn("dev-admin-token", "en")
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/map/"+t0.Add(90*time.Minute).Format(time.RFC3339)),
+		chromedp.WaitVisible(`body[data-ready="map"] [data-testid="plume-list"]`),
+	)
+	w := get(h, chromedp.Evaluate[map[string]float64](`({doc: document.documentElement.scrollWidth, inner: window.innerWidth,
+		map: document.querySelector('[data-testid="rivermap"]').getBoundingClientRect().width})`))
+	h.shot("phone-map")
+	if w["inner"] != width || w["doc"] > width || w["map"] > width || w["map"] < width/2 {
+		t.Errorf("scrollWidth %v, map %v px wide in a %v px window: want the page at most %d and the map across it", w["doc"], w["map"], w["inner"], width)
+	}
+}

@@ -964,8 +964,8 @@ async function renderMap(arg) {
       <span class="muted" data-testid="map-at">${esc(t('map.at'))} ${esc(fmtTime(at.toISOString()))}</span></div>
       ${riverMap(rivers.data, items, preds, at)}${legend()}${mapLegend()}</div>
     <div class="card"><h2 class="flush">${esc(t('map.plumes'))}</h2>
-      ${rows ? `<table data-testid="plume-list"><thead><tr><th>${esc(t('col.route'))}</th><th>${esc(t('col.param'))}</th><th>${esc(t('win.earliest'))}</th><th>${esc(t('win.leading'))}</th>
-        <th>${esc(t('win.peak'))}</th><th>${esc(t('win.trailing'))}</th><th>${esc(t('win.latest'))}</th><th>${esc(t('map.now'))}</th><th>${esc(t('map.intercept'))}</th></tr></thead><tbody>${rows}</tbody></table>`
+      ${rows ? `<div class="scroll-x"><table data-testid="plume-list"><thead><tr><th>${esc(t('col.route'))}</th><th>${esc(t('col.param'))}</th><th>${esc(t('win.earliest'))}</th><th>${esc(t('win.leading'))}</th>
+        <th>${esc(t('win.peak'))}</th><th>${esc(t('win.trailing'))}</th><th>${esc(t('win.latest'))}</th><th>${esc(t('map.now'))}</th><th>${esc(t('map.intercept'))}</th></tr></thead><tbody>${rows}</tbody></table></div>`
         : `<p class="muted" data-testid="plume-none">${esc(t('map.noplume'))}</p>`}</div>`;
   view().querySelectorAll('.rivermap .site').forEach((g) => g.addEventListener('click', () => { location.hash = `#/site/${encodeURIComponent(g.dataset.site)}`; }));
 }
