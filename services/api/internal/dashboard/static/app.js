@@ -1029,6 +1029,7 @@ function riverMap(rivers, sites, preds, at) {
     if (!line) continue;
     const kms = [...line.anchors.map((a) => a.km), ...spaces.filter((sp) => sp.river === r.id).map((sp) => Number(sp.km))];
     const lo = Math.min(...kms), hi = Math.max(...kms);
+    line.lo = lo;
     const course = line.between(lo, hi);
     // The name under the upstream end: the downstream one has the flow's arrow.
     const [nx, ny] = xy(course[0]);
@@ -1039,8 +1040,10 @@ function riverMap(rivers, sites, preds, at) {
   for (const p of preds) {
     const site = sites.find((s) => s.id === p.site), line = site && lines[site.river], w = line && plumeAt(p, at);
     if (!w) continue;
+    // The plume is drawn on its site's river, from no further up than the river is drawn:
+    // a way that comes down a tributary shows from the river's drawn start.
     const origin = site.km - p.distance_km, id = `${p.site}|${p.origin}|${p.parameter}`;
-    const seg = (cls, a, b) => (b > a ? `<path class="${esc(cls)}" data-prediction="${esc(id)}" data-from-km="${mapFmt(origin + a)}" data-to-km="${mapFmt(origin + b)}" d="${d(line.between(origin + a, origin + b))}"><title>${esc(p.parameter)} ${esc(t(cls === 'plume-core' ? 'win.core' : 'win.band'))}: ${t('site.km')} ${fmtNum(origin + a)}–${fmtNum(origin + b)}</title></path>` : '');
+    const seg = (cls, a0, b) => { const a = Math.max(a0, (line.lo ?? origin) - origin); return b > a ? `<path class="${esc(cls)}" data-prediction="${esc(id)}" data-from-km="${mapFmt(origin + a)}" data-to-km="${mapFmt(origin + b)}" d="${d(line.between(origin + a, origin + b))}"><title>${esc(p.parameter)} ${esc(t(cls === 'plume-core' ? 'win.core' : 'win.band'))}: ${t('site.km')} ${fmtNum(origin + a)}–${fmtNum(origin + b)}</title></path>` : ''; };
     out += seg('plume-band', w.bandFrom, w.bandTo) + seg('plume-core', w.trail, w.lead);
   }
   for (const sp of spaces) {
