@@ -710,6 +710,7 @@ async function renderReports() {
       <table data-testid="rivers"><thead><tr><th>${esc(t('col.river'))}</th><th>${esc(t('rep.method'))}</th><th class="num">${esc(t('rep.sections'))}</th><th>${esc(t('col.class'))}</th><th class="num">${esc(t('rep.share3'))}</th><th>${esc(t('col.pollutants'))}</th></tr></thead>
       <tbody>${rep.period.rivers.map((r) => `<tr><td>${esc(r.name)}</td><td>${esc(t('method.' + r.method))}</td><td class="num">${r.rated}/${r.sections}</td>
         <td>${r.class ? badge(r.class) : ''} <span class="strong" data-fg="${esc(r.color || '#6b7a8c')}">${esc(descriptor(r.descriptor))}</span></td><td class="num">${r.rated ? pct(r.share_iii_or_better) : '-'}</td><td>${esc(r.main_pollutants)}</td></tr>`).join('')}</tbody></table></div>
+    ${sourcesCard(sites)}
     ${monthlySection(months, rivers)}
     ${drillSection(drillYear, drillList)}
     ${skill ? skillCard(skill) : ''}`;
@@ -785,6 +786,7 @@ async function renderMonthly(arg) {
     <div class="card"><h2 class="flush">${esc(t('mon.sites'))}</h2>
       <table data-testid="monthly-sites"><thead><tr><th>${esc(t('col.site'))}</th><th>${esc(t('col.target'))}</th><th>${esc(t('col.class'))}</th><th>${esc(t('mon.prev'))}</th><th>${esc(t('mon.change'))}</th>
         <th>${esc(t('rep.meets'))}</th><th>${esc(t('col.pollutants'))}</th><th>${esc(t('rep.nondetect'))}</th><th>${esc(t('rep.source'))}</th></tr></thead><tbody>${siteRows}</tbody></table></div>
+    ${sourcesCard(rep.sites.map((ms) => ms.compliance))}
     <div class="card"><h2 class="flush">${esc(t('rep.rivers'))}</h2>
       <table><thead><tr><th>${esc(t('col.river'))}</th><th>${esc(t('rep.method'))}</th><th>${esc(t('col.class'))}</th><th class="num">${esc(t('rep.share3'))}</th><th>${esc(t('col.pollutants'))}</th></tr></thead>
       <tbody>${rep.rivers.map((r) => `<tr><td>${esc(r.name)}</td><td>${esc(t('method.' + r.method))}</td><td>${r.class ? badge(r.class) : ''} ${esc(descriptor(r.descriptor))}</td>
@@ -804,6 +806,39 @@ function sourceText(sc) {
   if (!sc.data_source) return '';
   const aside = sc.manual_set_aside ? ` <span class="muted" title="${esc(t('rep.setaside'))}">(−${sc.manual_set_aside} ${esc((sc.set_aside_items || []).join(', '))})</span>` : '';
   return `${esc(t('src.' + sc.data_source))}${aside}`;
+}
+
+// ---- reservoirs and drinking-water sources (docs/reports.md) ------------------------------
+// The trophic state (TLI) of lake/reservoir sites, and the drinking-water sources' compliance.
+Object.assign(I18N.zh, {
+  'tli.title': '湖库营养状态与饮用水源地', 'tli.index': '综合营养状态指数', 'tli.grade': '营养状态', 'tli.missing': '缺少',
+  'tli.none': '无数据', 'tli.oligotrophic': '贫营养', 'tli.mesotrophic': '中营养', 'tli.light_eutrophic': '轻度富营养',
+  'tli.middle_eutrophic': '中度富营养', 'tli.hyper_eutrophic': '重度富营养',
+  'p.chlorophyll': '叶绿素a', 'p.tp': '总磷', 'p.tn': '总氮', 'p.transparency': '透明度', 'p.codmn': '高锰酸盐指数',
+});
+Object.assign(I18N.en, {
+  'tli.title': 'Reservoirs and drinking-water sources', 'tli.index': 'Trophic state index', 'tli.grade': 'Trophic state', 'tli.missing': 'missing',
+  'tli.none': 'no data', 'tli.oligotrophic': 'oligotrophic', 'tli.mesotrophic': 'mesotrophic', 'tli.light_eutrophic': 'light eutrophic',
+  'tli.middle_eutrophic': 'middle eutrophic', 'tli.hyper_eutrophic': 'hyper eutrophic',
+  'p.chlorophyll': 'chlorophyll a', 'p.tp': 'TP', 'p.tn': 'TN', 'p.transparency': 'transparency', 'p.codmn': 'CODMn',
+});
+// trophicCell is a site's TLI for the period: the index and grade, or "insufficient data" with
+// the missing items, or "no data" — never a grade without the five items.
+function trophicCell(ts) {
+  if (!ts) return '<td>-</td><td>-</td>';
+  if (ts.status === 'rated') return `<td class="num" data-testid="tli-index">${esc(ts.index.toFixed(1))}</td><td data-testid="tli-grade">${esc(t('tli.' + ts.grade))}</td>`;
+  if (ts.status === 'insufficient_data') {
+    return `<td class="num muted" data-testid="tli-index">-</td><td class="muted" data-testid="tli-grade">${esc(t('rep.insufficient'))} <span data-testid="tli-missing">(${esc(t('tli.missing'))} ${esc(ts.missing.map((p) => t('p.' + p)).join('、'))})</span></td>`;
+  }
+  return `<td class="num muted" data-testid="tli-index">-</td><td class="muted" data-testid="tli-grade">${esc(t('tli.none'))}</td>`;
+}
+// sourcesCard lists the period's lake/reservoir sites and drinking-water sources; '' when none.
+function sourcesCard(sites) {
+  const rows = sites.filter((sc) => sc.trophic || sc.kind === 'drinking_source');
+  if (!rows.length) return '';
+  return `<div class="card"><h2 class="flush">${esc(t('tli.title'))}</h2>
+    <table data-testid="sources-card"><thead><tr><th>${esc(t('col.site'))}</th><th class="num">${esc(t('tli.index'))}</th><th>${esc(t('tli.grade'))}</th></tr></thead>
+    <tbody>${rows.map((sc) => `<tr data-site="${esc(sc.site)}"><td>${esc(sc.name)}</td>${trophicCell(sc.trophic)}</tr>`).join('')}</tbody></table></div>`;
 }
 
 // Drill scores (docs/reports.md): the year per jurisdiction, then every step of the year's drills.

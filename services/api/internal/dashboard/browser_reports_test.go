@@ -1,0 +1,67 @@
+package dashboard_test
+
+import (
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/riverwatch/riverwatch/pkg/message"
+)
+
+// The reservoir source STH-D1 (body: lake) shows its trophic state: on the reports page the
+// year is an annual assessment, and the chlorophyll a, TN and transparency sampled this month
+// are far short of 8 months with data, so it is 数据不足 naming them (the seeded CODMn and TP
+// have the months); this month, with them beside CODMn and TP, it has an index and the
+// grade of that index.
+func TestReportsShowAReservoirsTrophicStateOrTheItemsItLacks(t *testing.T) {
+	h := newHarness(t)
+	loc := h.net.Location
+	at := h.fix.Now.Truncate(time.Hour).Add(-2 * time.Hour)
+	if at.In(loc).Month() != h.fix.Now.In(loc).Month() {
+		t.Skip("the first hours of a month: the samples would fall in the month before")
+	}
+	lab := func(param, unit string, v float64) message.Reading {
+		return message.Reading{ID: message.ReadingID("STH-D1", param, message.IntervalSample, at), Site: "STH-D1", Parameter: param,
+			Value: v, Unit: unit, Interval: message.IntervalSample, Flag: message.FlagNormal, ObservedAt: at, ReceivedAt: at, Source: message.SourceCSV}
+	}
+	h.store.AddReadings(lab("chlorophyll", "mg/L", 0.004), lab("tn", "mg/L", 0.6), lab("transparency", "m", 2.5))
+	h.signIn("dev-admin-token", "zh")
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/reports"),
+		chromedp.WaitVisible(`body[data-ready="reports"] [data-testid="sources-card"] tr[data-site="STH-D1"]`),
+	)
+	year := get(h, chromedp.Evaluate[string](`document.querySelector('[data-testid="sources-card"] tr[data-site="STH-D1"] [data-testid="tli-grade"]').textContent.trim()`))
+	if year != "数据不足 (缺少 叶绿素a、总氮、透明度)" {
+		t.Errorf("the year's trophic state %q, want 数据不足 naming the three items sampled this month only", year)
+	}
+	month := h.fix.Now.In(loc).Format("2006-01")
+	h.signIn("dev-admin-token", "en")
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/monthly/"+month),
+		chromedp.WaitVisible(`body[data-ready="monthly"] [data-testid="sources-card"] tr[data-site="STH-D1"]`),
+	)
+	index := get(h, chromedp.Evaluate[string](`document.querySelector('[data-testid="sources-card"] tr[data-site="STH-D1"] [data-testid="tli-index"]').textContent.trim()`))
+	grade := get(h, chromedp.Evaluate[string](`document.querySelector('[data-testid="sources-card"] tr[data-site="STH-D1"] [data-testid="tli-grade"]').textContent.trim()`))
+	h.shot("monthly-trophic")
+	if !regexp.MustCompile(`^[0-9]+\.[0-9]$`).MatchString(index) {
+		t.Fatalf("this month's index %q, want a number with one decimal", index)
+	}
+	v, _ := strconv.ParseFloat(index, 64)
+	want := "hyper eutrophic"
+	switch {
+	case v < 30:
+		want = "oligotrophic"
+	case v <= 50:
+		want = "mesotrophic"
+	case v <= 60:
+		want = "light eutrophic"
+	case v <= 70:
+		want = "middle eutrophic"
+	}
+	if grade != want {
+		t.Errorf("index %s graded %q, want %q", index, grade, want)
+	}
+}
