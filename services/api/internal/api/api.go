@@ -76,6 +76,9 @@ type Options struct {
 	Registry      prometheus.Registerer
 	// Now is the clock; nil uses time.Now.
 	Now func() time.Time
+	// HideSourceClassIII leaves out the drinking-water sources' compliance against Class Ⅲ
+	// plus Tables 2 and 3 (config api.report_source_class_iii: false; default shown).
+	HideSourceClassIII bool
 }
 
 // Server serves the REST API and the dashboard.

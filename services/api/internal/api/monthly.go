@@ -376,6 +376,12 @@ func (s *Server) writeMonthlyCSV(w http.ResponseWriter, rep MonthlyReport) {
 			}
 			row("trophic", ms.Compliance.Site, ms.Compliance.Name, "", "", "", "", trophicIndexText(ts), detail, ts.Status)
 		}
+		// A drinking-water source against Class Ⅲ plus Tables 2 and 3: meets_target that
+		// judgement, detail the Table 2/3 items over their limit.
+		if cs := ms.Compliance.SourceClassIII; cs != nil {
+			row("source_class_iii", ms.Compliance.Site, ms.Compliance.Name, "III", ms.Compliance.ClassRoman, "", boolText(cs.Meets),
+				strconv.Itoa(cs.SupplementaryItems), strings.Join(cs.Exceeding, ";"), ms.Compliance.DataStatus)
+		}
 	}
 	for _, rv := range rep.Rivers {
 		row("river", rv.River, rv.Name, "", rv.ClassRoman, "", "", trimFloat(rv.ShareIIIOrBetter, 4), rv.Method+" "+rv.MainPollutants, "")

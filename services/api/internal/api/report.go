@@ -85,6 +85,42 @@ type SiteCompliance struct {
 	// Trophic is the trophic state index (TLI) of a lake or reservoir site (body: lake in
 	// sites.yaml) over the period; null for river sites.
 	Trophic *TrophicState `json:"trophic"`
+	// SourceClassIII is a drinking-water source's compliance against Class Ⅲ plus GB 3838
+	// Tables 2 and 3, beside meets_target (the plan's target, Class Ⅱ, plus Tables 2 and 3);
+	// null for other sites and when api.report_source_class_iii is false.
+	SourceClassIII *SourceCompliance `json:"source_class_iii"`
+}
+
+// SourceCompliance is a drinking-water source judged by the rule often used for source
+// statistics: Table 1 Class Ⅲ or better and every Table 2 and 3 item within its limit. The
+// rule is common but not verified against an official text, hence configurable
+// (api.report_source_class_iii; docs/reports.md).
+type SourceCompliance struct {
+	// Meets is null when the source has no class for the period.
+	Meets *bool `json:"meets"`
+	// Table1Meets: the Table 1 class is Ⅲ or better (null when not rated).
+	Table1Meets *bool `json:"table1_meets"`
+	// SupplementaryItems is how many Table 2 and 3 items were sampled with enough data;
+	// Exceeding names those over their single limit with the multiple (C − L)/L to one
+	// decimal: "锰(0.5)".
+	SupplementaryItems int      `json:"supplementary_items"`
+	Exceeding          []string `json:"exceeding"`
+}
+
+// sourceClassIII judges a source's period assessment by Class Ⅲ plus Tables 2 and 3.
+func sourceClassIII(src evaluate.SourceResult) *SourceCompliance {
+	sc := &SourceCompliance{SupplementaryItems: len(src.Supplementary), Exceeding: []string{}}
+	for _, it := range src.Supplementary {
+		if !it.Meets {
+			sc.Exceeding = append(sc.Exceeding, it.Name+"("+strconv.FormatFloat(evaluate.RoundMultiple(it.Multiple), 'f', 1, 64)+")")
+		}
+	}
+	if src.Class != 0 {
+		t1 := src.Class <= standard.ClassIII
+		meets := t1 && src.SupplementaryMet
+		sc.Meets, sc.Table1Meets = &meets, &t1
+	}
+	return sc
 }
 
 // TrophicState is a lake's or reservoir's 综合营养状态指数 TLI(Σ) over a period, from the period
@@ -422,12 +458,16 @@ func (s *Server) period(label string, from, to time.Time, sites []*network.Site,
 		tc, _ := standard.ParseClass(site.TargetClass)
 		var res evaluate.SectionResult
 		var meets *bool
+		var classIII *SourceCompliance
 		if site.Kind == network.KindDrinkingSource {
 			src := evaluate.Source(samples, body, tc)
 			sources = append(sources, src)
 			res = src.SectionResult
 			if res.Class != 0 {
 				meets = &src.MeetsTarget
+			}
+			if !s.opt.HideSourceClassIII {
+				classIII = sourceClassIII(src)
 			}
 		} else {
 			res = evaluate.Section(samples, body)
@@ -447,7 +487,7 @@ func (s *Server) period(label string, from, to time.Time, sites []*network.Site,
 			Site: site.ID, Name: site.Name, Kind: site.Kind, River: site.River, TargetClass: site.TargetClass,
 			ClassRoman: res.Class.Roman(), Descriptor: res.Descriptor, Color: res.Color, MeetsTarget: meets,
 			MainPollutants: res.MainPollutantsText(), Samples: n, CorrectedReadings: correctedOf[site.ID],
-			DataStatus: DataRated, InsufficientItems: short,
+			DataStatus: DataRated, InsufficientItems: short, SourceClassIII: classIII,
 		}
 		switch {
 		case res.Class != 0:
@@ -606,22 +646,38 @@ func (s *Server) writeComplianceCSV(w http.ResponseWriter, rep ComplianceReport)
 	loc := s.net.Location
 	name := "compliance_" + rep.From.In(loc).Format("20060102") + "-" + rep.To.In(loc).Format("20060102") + ".csv"
 	cw := startCSV(w, name)
-	_ = cw.Write([]string{"period", "scope", "id", "name", "target", "class", "descriptor", "meets_target", "value", "detail", "corrected_readings", "ph_min", "ph_max", "data_status", "insufficient_items", "non_detects", "data_source", "automatic_readings", "manual_readings", "manual_set_aside", "tli", "tli_grade", "tli_missing"})
+	_ = cw.Write([]string{"period", "scope", "id", "name", "target", "class", "descriptor", "meets_target", "value", "detail", "corrected_readings", "ph_min", "ph_max", "data_status", "insufficient_items", "non_detects", "data_source", "automatic_readings", "manual_readings", "manual_set_aside", "tli", "tli_grade", "tli_missing", "meets_class_iii_tables", "tables_exceeding"})
 	periods := append(append([]PeriodReport{}, rep.Months...), rep.Period)
 	for _, p := range periods {
 		for _, sc := range p.Sites {
 			_ = cw.Write([]string{p.Label, "site", sc.Site, sc.Name, sc.TargetClass, sc.ClassRoman, sc.Descriptor, boolText(sc.MeetsTarget), strconv.FormatUint(sc.Samples, 10), sc.MainPollutants, strconv.FormatUint(sc.CorrectedReadings, 10), optFloat(sc.PHMin), optFloat(sc.PHMax), sc.DataStatus, strings.Join(sc.InsufficientItems, ";"),
 				nonDetectTexts(sc.NonDetects), sc.DataSource, strconv.FormatUint(sc.AutomaticReadings, 10), strconv.FormatUint(sc.ManualReadings, 10), strconv.FormatUint(sc.ManualSetAside, 10),
-				trophicIndexText(sc.Trophic), trophicGradeText(sc.Trophic), trophicMissingText(sc.Trophic)})
+				trophicIndexText(sc.Trophic), trophicGradeText(sc.Trophic), trophicMissingText(sc.Trophic), classIIIMeetsText(sc.SourceClassIII), classIIIExceedingText(sc.SourceClassIII)})
 		}
 		for _, rv := range p.Rivers {
-			_ = cw.Write([]string{p.Label, "river", rv.River, rv.Name, "", rv.ClassRoman, rv.Descriptor, "", trimFloat(rv.ShareIIIOrBetter, 4), rv.Method + " " + rv.MainPollutants, "", "", "", "", "", "", "", "", "", "", "", "", ""})
+			_ = cw.Write([]string{p.Label, "river", rv.River, rv.Name, "", rv.ClassRoman, rv.Descriptor, "", trimFloat(rv.ShareIIIOrBetter, 4), rv.Method + " " + rv.MainPollutants, "", "", "", "", "", "", "", "", "", "", "", "", "", "", ""})
 		}
 		for _, in := range p.Indicators {
-			_ = cw.Write([]string{p.Label, "indicator", in.ID, in.Name, trimFloat(in.Target, 4), "", "", boolText(in.Meets), trimFloat(in.Value, 4), strconv.Itoa(in.Count) + "/" + strconv.Itoa(in.Of), "", "", "", "", "", "", "", "", "", "", "", "", ""})
+			_ = cw.Write([]string{p.Label, "indicator", in.ID, in.Name, trimFloat(in.Target, 4), "", "", boolText(in.Meets), trimFloat(in.Value, 4), strconv.Itoa(in.Count) + "/" + strconv.Itoa(in.Of), "", "", "", "", "", "", "", "", "", "", "", "", "", "", ""})
 		}
 	}
 	cw.Flush()
+}
+
+// classIIIMeetsText is a CSV cell of a source's Class Ⅲ + Tables 2/3 compliance.
+func classIIIMeetsText(sc *SourceCompliance) string {
+	if sc == nil {
+		return ""
+	}
+	return boolText(sc.Meets)
+}
+
+// classIIIExceedingText joins a source's Table 2/3 items over their limit with ";".
+func classIIIExceedingText(sc *SourceCompliance) string {
+	if sc == nil {
+		return ""
+	}
+	return strings.Join(sc.Exceeding, ";")
 }
 
 // trophicIndexText is a CSV cell of a site's TLI(Σ): the index, "" when not rated or not a lake.

@@ -65,3 +65,31 @@ func TestReportsShowAReservoirsTrophicStateOrTheItemsItLacks(t *testing.T) {
 		t.Errorf("index %s graded %q, want %q", index, grade, want)
 	}
 }
+
+// A drinking-water source shows its compliance with its target and with Class Ⅲ plus Tables
+// 2 and 3: STH-D2 with a manganese sample of 0.15 (limit 0.1, (0.15 − 0.1)/0.1 = 0.5) meets
+// neither and names 锰(0.5); STH-D1 (seeded Ⅰ–Ⅱ) meets both.
+func TestTheMonthlyReportJudgesDrinkingSourcesBothWays(t *testing.T) {
+	h := newHarness(t)
+	loc := h.net.Location
+	at := h.fix.Now.Truncate(time.Hour).Add(-2 * time.Hour)
+	if at.In(loc).Month() != h.fix.Now.In(loc).Month() {
+		t.Skip("the first hours of a month: the sample would fall in the month before")
+	}
+	h.store.AddReadings(message.Reading{ID: message.ReadingID("STH-D2", "mn", message.IntervalSample, at), Site: "STH-D2", Parameter: "mn",
+		Value: 0.15, Unit: "mg/L", Interval: message.IntervalSample, Flag: message.FlagNormal, ObservedAt: at, ReceivedAt: at, Source: message.SourceCSV})
+	h.signIn("dev-admin-token", "zh")
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/monthly/"+h.fix.Now.In(loc).Format("2006-01")),
+		chromedp.WaitVisible(`body[data-ready="monthly"] [data-testid="sources-card"] tr[data-site="STH-D2"] [data-testid="src-iii"]`),
+	)
+	cell := func(site, id string) string {
+		return get(h, chromedp.Evaluate[string](`document.querySelector('[data-testid="sources-card"] tr[data-site="`+site+`"] [data-testid="`+id+`"]').textContent.trim()`))
+	}
+	got := [][3]string{{cell("STH-D1", "src-target"), cell("STH-D1", "src-iii"), cell("STH-D1", "src-exceeding")},
+		{cell("STH-D2", "src-target"), cell("STH-D2", "src-iii"), cell("STH-D2", "src-exceeding")}}
+	want := [][3]string{{"达标", "达标", ""}, {"未达标", "未达标", "锰(0.5)"}}
+	if got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("sources %v, want %v", got, want)
+	}
+}

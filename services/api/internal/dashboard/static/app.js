@@ -815,12 +815,14 @@ Object.assign(I18N.zh, {
   'tli.none': '无数据', 'tli.oligotrophic': '贫营养', 'tli.mesotrophic': '中营养', 'tli.light_eutrophic': '轻度富营养',
   'tli.middle_eutrophic': '中度富营养', 'tli.hyper_eutrophic': '重度富营养',
   'p.chlorophyll': '叶绿素a', 'p.tp': '总磷', 'p.tn': '总氮', 'p.transparency': '透明度', 'p.codmn': '高锰酸盐指数',
+  'src3.target': '目标类别+表2、3', 'src3.iii': 'Ⅲ类+表2、3', 'src3.exceeding': '表2、3超标项', 'src3.note': 'Ⅲ类+表2、3：常用于水源地统计的规则，未经核实',
 });
 Object.assign(I18N.en, {
   'tli.title': 'Reservoirs and drinking-water sources', 'tli.index': 'Trophic state index', 'tli.grade': 'Trophic state', 'tli.missing': 'missing',
   'tli.none': 'no data', 'tli.oligotrophic': 'oligotrophic', 'tli.mesotrophic': 'mesotrophic', 'tli.light_eutrophic': 'light eutrophic',
   'tli.middle_eutrophic': 'middle eutrophic', 'tli.hyper_eutrophic': 'hyper eutrophic',
   'p.chlorophyll': 'chlorophyll a', 'p.tp': 'TP', 'p.tn': 'TN', 'p.transparency': 'transparency', 'p.codmn': 'CODMn',
+  'src3.target': 'Target + Tables 2, 3', 'src3.iii': 'Class Ⅲ + Tables 2, 3', 'src3.exceeding': 'Tables 2, 3 exceeded', 'src3.note': 'Class Ⅲ + Tables 2, 3: a rule commonly used for source statistics, unverified',
 });
 // trophicCell is a site's TLI for the period: the index and grade, or "insufficient data" with
 // the missing items, or "no data" — never a grade without the five items.
@@ -833,12 +835,22 @@ function trophicCell(ts) {
   return `<td class="num muted" data-testid="tli-index">-</td><td class="muted" data-testid="tli-grade">${esc(t('tli.none'))}</td>`;
 }
 // sourcesCard lists the period's lake/reservoir sites and drinking-water sources; '' when none.
+// A source is judged by its target (Ⅱ) plus Tables 2 and 3 and, when the api shows it
+// (api.report_source_class_iii), by Class Ⅲ plus Tables 2 and 3.
 function sourcesCard(sites) {
   const rows = sites.filter((sc) => sc.trophic || sc.kind === 'drinking_source');
   if (!rows.length) return '';
+  const yn = (m) => (m === null || m === undefined ? `<span class="muted">${esc(t('rep.na'))}</span>`
+    : m ? `<span class="tag good">${esc(t('rep.yes'))}</span>` : `<span class="tag bad">${esc(t('rep.no'))}</span>`);
+  const both = rows.some((sc) => sc.source_class_iii);
+  const src = (sc) => (sc.kind !== 'drinking_source' ? '<td></td>'.repeat(both ? 3 : 1)
+    : `<td data-testid="src-target">${yn(sc.meets_target)}</td>${both ? `<td data-testid="src-iii">${sc.source_class_iii ? yn(sc.source_class_iii.meets) : ''}</td>
+      <td data-testid="src-exceeding">${esc(((sc.source_class_iii || {}).exceeding || []).join('、'))}</td>` : ''}`);
   return `<div class="card"><h2 class="flush">${esc(t('tli.title'))}</h2>
-    <table data-testid="sources-card"><thead><tr><th>${esc(t('col.site'))}</th><th class="num">${esc(t('tli.index'))}</th><th>${esc(t('tli.grade'))}</th></tr></thead>
-    <tbody>${rows.map((sc) => `<tr data-site="${esc(sc.site)}"><td>${esc(sc.name)}</td>${trophicCell(sc.trophic)}</tr>`).join('')}</tbody></table></div>`;
+    <table data-testid="sources-card"><thead><tr><th>${esc(t('col.site'))}</th><th class="num">${esc(t('tli.index'))}</th><th>${esc(t('tli.grade'))}</th>
+      <th>${esc(t('src3.target'))}</th>${both ? `<th title="${esc(t('src3.note'))}">${esc(t('src3.iii'))}</th><th>${esc(t('src3.exceeding'))}</th>` : ''}</tr></thead>
+    <tbody>${rows.map((sc) => `<tr data-site="${esc(sc.site)}"><td>${esc(sc.name)}</td>${trophicCell(sc.trophic)}${src(sc)}</tr>`).join('')}</tbody></table>
+    ${both ? `<p class="muted">${esc(t('src3.note'))}</p>` : ''}</div>`;
 }
 
 // Drill scores (docs/reports.md): the year per jurisdiction, then every step of the year's drills.
