@@ -495,6 +495,11 @@ type API struct {
 	// plus Tables 2 and 3: a rule commonly used for source statistics but not verified
 	// against an official text (docs/reports.md). Default true.
 	ReportSourceClassIII bool `mapstructure:"report_source_class_iii"`
+	// BacktestDir is where `assessor backtest -format json -out DIR/NAME.json` stores the
+	// backtests the dashboard shows (GET /api/v1/backtests, #/backtest), each cut to the
+	// sites of the caller. Empty (default): none are listed. Relative to the configuration
+	// file's directory.
+	BacktestDir string `mapstructure:"backtest_dir"`
 	// EvidenceKeyFile is the deployment's Ed25519 key that signs evidence bundles (GET
 	// /api/v1/incidents/{id}/evidence): a PEM PRIVATE KEY (openssl genpkey -algorithm
 	// ed25519), or a 32-byte seed or 64-byte key, raw or hex. Empty: the route answers 503

@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -91,5 +92,43 @@ func TestTheMonthlyReportJudgesDrinkingSourcesBothWays(t *testing.T) {
 	want := [][3]string{{"达标", "达标", ""}, {"未达标", "未达标", "锰(0.5)"}}
 	if got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("sources %v, want %v", got, want)
+	}
+}
+
+// #/backtest shows the stored backtest (the api's fixture, confirming on two readings instead
+// of three at STH-S2 and TTH-S1): per site one alarm under the current rules and two under
+// the candidate, one added (the blip from 02:40), the mean delay 20 → 10 minutes; the two
+// timelines side by side, the added alarm marked in the candidate's. changji's viewer sees
+// STH-S2 alone, with the total over it.
+func TestTheBacktestPageShowsTheStoredBacktestSideBySide(t *testing.T) {
+	h := newHarness(t)
+	for _, c := range []struct {
+		token, lang string
+		sites       []string
+		total       []string // episodes current, candidate, added, removed, delay current, candidate
+		lanes       int
+	}{
+		{"dev-admin-token", "zh", []string{"STH-S2", "TTH-S1"}, []string{"2", "4", "2", "0", "20 分钟", "10 分钟"}, 2},
+		{"dev-viewer-changji", "en", []string{"STH-S2"}, []string{"1", "2", "1", "0", "20 min", "10 min"}, 1},
+	} {
+		h.signIn(c.token, c.lang)
+		h.do(
+			chromedp.Navigate(h.srv.URL+"/#/backtest"),
+			chromedp.WaitVisible(`body[data-ready="backtest"] [data-testid="bt-total"]`),
+		)
+		sites := get(h, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="bt-sites"] tbody tr[data-site]')].map((r) => r.dataset.site)`))
+		total := get(h, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="bt-total"] td')].slice(1, 7).map((td) => td.textContent.trim())`))
+		cur := get(h, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="bt-timeline-current"] [data-testid="bt-episode"]').length`))
+		cand := get(h, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="bt-timeline-candidate"] [data-testid="bt-episode"]').length`))
+		marked := get(h, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="bt-timeline-candidate"] [data-changed="yes"]').length`))
+		added := get(h, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="bt-added-list"] li').length`))
+		h.shot("backtest-" + c.lang)
+		if !slices.Equal(sites, c.sites) || !slices.Equal(total, c.total) {
+			t.Errorf("%s: sites %v total %v; want %v %v", c.token, sites, total, c.sites, c.total)
+		}
+		if cur != c.lanes || cand != 2*c.lanes || marked != c.lanes || added != c.lanes {
+			t.Errorf("%s: timelines %d current and %d candidate alarms, %d marked, %d listed added; want %d, %d, %d, %d",
+				c.token, cur, cand, marked, added, c.lanes, 2*c.lanes, c.lanes, c.lanes)
+		}
 	}
 }
