@@ -490,6 +490,16 @@ type API struct {
 	ReportMinMonthly   int `mapstructure:"report_min_monthly"`
 	ReportMinQuarterly int `mapstructure:"report_min_quarterly"`
 	ReportMinAnnual    int `mapstructure:"report_min_annual"`
+	// ReportSourceClassIII shows, beside a drinking-water source's compliance with its
+	// target (the plan's Class Ⅱ plus GB 3838 Tables 2 and 3), its compliance with Class Ⅲ
+	// plus Tables 2 and 3: a rule commonly used for source statistics but not verified
+	// against an official text (docs/reports.md). Default true.
+	ReportSourceClassIII bool `mapstructure:"report_source_class_iii"`
+	// BacktestDir is where `assessor backtest -format json -out DIR/NAME.json` stores the
+	// backtests the dashboard shows (GET /api/v1/backtests, #/backtest), each cut to the
+	// sites of the caller. Empty (default): none are listed. Relative to the configuration
+	// file's directory.
+	BacktestDir string `mapstructure:"backtest_dir"`
 	// EvidenceKeyFile is the deployment's Ed25519 key that signs evidence bundles (GET
 	// /api/v1/incidents/{id}/evidence): a PEM PRIVATE KEY (openssl genpkey -algorithm
 	// ed25519), or a 32-byte seed or 64-byte key, raw or hex. Empty: the route answers 503
@@ -506,7 +516,7 @@ func defaultAPI() API {
 		RefreshInterval: 2 * time.Second, LatestLookback: 30 * 24 * time.Hour,
 		RawMaxSpan: 48 * time.Hour, HourMaxSpan: 92 * 24 * time.Hour, QueryTimeout: 30 * time.Second,
 		RateLimit: 50, RateBurst: 200, MaxInflightPerToken: 4, ExportMaxRows: 500000,
-		ReportMinMonthly: 1, ReportMinQuarterly: 2, ReportMinAnnual: 8,
+		ReportMinMonthly: 1, ReportMinQuarterly: 2, ReportMinAnnual: 8, ReportSourceClassIII: true,
 		EvidenceMargin: 24 * time.Hour,
 	}
 }

@@ -11,6 +11,9 @@
 //     (fewer than 5 sections) or by the shares of section classes (5 or
 //     more). Lake rates a lake or reservoir from the means of its points.
 //   - Source: a drinking-water source, adding the Table 2 and 3 limits.
+//   - TLI: the trophic state index TLI(Σ) of a lake or reservoir (综合营养状态指数)
+//     from the period means of chlorophyll a, TP, TN, transparency and CODMn, and its
+//     grade (贫营养 … 重度富营养); not rated without all five.
 //   - Indicators: the water indicators of the city plan's table 表2—1 (share
 //     of river sections of Class Ⅲ or better, share of 劣Ⅴ sections, share of
 //     good drinking-water sources) against its 2025 targets.

@@ -76,6 +76,12 @@ type Options struct {
 	Registry      prometheus.Registerer
 	// Now is the clock; nil uses time.Now.
 	Now func() time.Time
+	// HideSourceClassIII leaves out the drinking-water sources' compliance against Class Ⅲ
+	// plus Tables 2 and 3 (config api.report_source_class_iii: false; default shown).
+	HideSourceClassIII bool
+	// BacktestDir holds the backtests the CLI stored as JSON (config api.backtest_dir);
+	// empty: none.
+	BacktestDir string
 }
 
 // Server serves the REST API and the dashboard.
@@ -236,6 +242,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("GET", "/api/v1/reports/compliance", "compliance", auth.RoleViewer, s.handleCompliance)
 	handle("GET", "/api/v1/reports/drills", "drill_report", auth.RoleViewer, s.handleDrillReport)
 	handle("GET", "/api/v1/reports/monthly", "monthly_report", auth.RoleViewer, s.handleMonthlyReport)
+	handle("GET", "/api/v1/backtests", "backtests", auth.RoleViewer, s.handleBacktests)
+	handle("GET", "/api/v1/backtests/{name}", "backtest", auth.RoleViewer, s.handleBacktest)
 	handle("GET", "/api/v1/silences", "silences", auth.RoleViewer, s.handleSilences)
 	handle("POST", "/api/v1/silences", "silence_create", auth.RoleAdmin, s.handleCreateSilence)
 	handle("GET", "/api/v1/silences/{id}", "silence", auth.RoleViewer, s.handleSilence)

@@ -366,6 +366,23 @@ func (s *Server) writeMonthlyCSV(w http.ResponseWriter, rep MonthlyReport) {
 		row("site", sc.Site, sc.Name, sc.TargetClass, sc.ClassRoman, ms.PreviousClassRoman, boolText(sc.MeetsTarget),
 			strconv.FormatUint(sc.Samples, 10), detail, sc.DataStatus)
 	}
+	for _, ms := range rep.Sites {
+		// A lake's or reservoir's trophic state: value the index, detail the grade's name or
+		// the missing items, data_status rated, insufficient_data or no_data.
+		if ts := ms.Compliance.Trophic; ts != nil {
+			detail := ts.GradeName
+			if ts.Status != DataRated {
+				detail = strings.Join(ts.Missing, ";")
+			}
+			row("trophic", ms.Compliance.Site, ms.Compliance.Name, "", "", "", "", trophicIndexText(ts), detail, ts.Status)
+		}
+		// A drinking-water source against Class Ⅲ plus Tables 2 and 3: meets_target that
+		// judgement, detail the Table 2/3 items over their limit.
+		if cs := ms.Compliance.SourceClassIII; cs != nil {
+			row("source_class_iii", ms.Compliance.Site, ms.Compliance.Name, "III", ms.Compliance.ClassRoman, "", boolText(cs.Meets),
+				strconv.Itoa(cs.SupplementaryItems), strings.Join(cs.Exceeding, ";"), ms.Compliance.DataStatus)
+		}
+	}
 	for _, rv := range rep.Rivers {
 		row("river", rv.River, rv.Name, "", rv.ClassRoman, "", "", trimFloat(rv.ShareIIIOrBetter, 4), rv.Method+" "+rv.MainPollutants, "")
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"math"
 	"net/http"
 	"sort"
 	"strconv"
@@ -81,6 +82,96 @@ type SiteCompliance struct {
 	// data for the item, which take precedence (AutomaticFirst); SetAsideItems names them.
 	ManualSetAside uint64   `json:"manual_set_aside"`
 	SetAsideItems  []string `json:"set_aside_items"`
+	// Trophic is the trophic state index (TLI) of a lake or reservoir site (body: lake in
+	// sites.yaml) over the period; null for river sites.
+	Trophic *TrophicState `json:"trophic"`
+	// SourceClassIII is a drinking-water source's compliance against Class Ⅲ plus GB 3838
+	// Tables 2 and 3, beside meets_target (the plan's target, Class Ⅱ, plus Tables 2 and 3);
+	// null for other sites and when api.report_source_class_iii is false.
+	SourceClassIII *SourceCompliance `json:"source_class_iii"`
+}
+
+// SourceCompliance is a drinking-water source judged by the rule often used for source
+// statistics: Table 1 Class Ⅲ or better and every Table 2 and 3 item within its limit. The
+// rule is common but not verified against an official text, hence configurable
+// (api.report_source_class_iii; docs/reports.md).
+type SourceCompliance struct {
+	// Meets is null when the source has no class for the period.
+	Meets *bool `json:"meets"`
+	// Table1Meets: the Table 1 class is Ⅲ or better (null when not rated).
+	Table1Meets *bool `json:"table1_meets"`
+	// SupplementaryItems is how many Table 2 and 3 items were sampled with enough data;
+	// Exceeding names those over their single limit with the multiple (C − L)/L to one
+	// decimal: "锰(0.5)".
+	SupplementaryItems int      `json:"supplementary_items"`
+	Exceeding          []string `json:"exceeding"`
+}
+
+// sourceClassIII judges a source's period assessment by Class Ⅲ plus Tables 2 and 3.
+func sourceClassIII(src evaluate.SourceResult) *SourceCompliance {
+	sc := &SourceCompliance{SupplementaryItems: len(src.Supplementary), Exceeding: []string{}}
+	for _, it := range src.Supplementary {
+		if !it.Meets {
+			sc.Exceeding = append(sc.Exceeding, it.Name+"("+strconv.FormatFloat(evaluate.RoundMultiple(it.Multiple), 'f', 1, 64)+")")
+		}
+	}
+	if src.Class != 0 {
+		t1 := src.Class <= standard.ClassIII
+		meets := t1 && src.SupplementaryMet
+		sc.Meets, sc.Table1Meets = &meets, &t1
+	}
+	return sc
+}
+
+// TrophicState is a lake's or reservoir's 综合营养状态指数 TLI(Σ) over a period, from the period
+// means of chlorophyll a, TP, TN, transparency and CODMn (evaluate.TLI; docs/reports.md).
+type TrophicState struct {
+	// Status is DataRated, DataInsufficient (readings, but one or more of the five items
+	// missing or short of the period's minimum data: Missing names them) or DataNone (no
+	// reading in the period). Only a rated state has an index and a grade.
+	Status string `json:"status"`
+	// Index is TLI(Σ) to one decimal; null unless rated.
+	Index *float64 `json:"index"`
+	// Grade is oligotrophic, mesotrophic, light_eutrophic, middle_eutrophic or
+	// hyper_eutrophic ("" unless rated); GradeName its Chinese name (贫营养 … 重度富营养).
+	Grade     string `json:"grade"`
+	GradeName string `json:"grade_name"`
+	// Missing are the items of the five without a usable period mean.
+	Missing []string `json:"missing"`
+	// Items are the five items' means (canonical units), TLI(j) and weights, when rated.
+	Items []TrophicItem `json:"items"`
+}
+
+// TrophicItem is one item's part of TLI(Σ).
+type TrophicItem struct {
+	Parameter string  `json:"parameter"`
+	Mean      float64 `json:"mean"`
+	TLI       float64 `json:"tli"`
+	Weight    float64 `json:"weight"`
+}
+
+// trophicOf is the trophic state of a lake or reservoir from the period's samples (the items
+// with enough data) and its readings (n).
+func trophicOf(samples []evaluate.Sample, n uint64) *TrophicState {
+	ts := &TrophicState{Status: DataNone, Missing: []string{}, Items: []TrophicItem{}}
+	means := map[string]float64{}
+	for _, s := range samples {
+		means[s.Param] = s.Value
+	}
+	r := evaluate.TLI(means)
+	if !r.Rated {
+		ts.Missing = r.Missing
+		if n > 0 {
+			ts.Status = DataInsufficient
+		}
+		return ts
+	}
+	idx := math.Round(r.Index*10) / 10
+	ts.Status, ts.Index, ts.Grade, ts.GradeName = DataRated, &idx, string(r.Grade), r.Grade.Name()
+	for _, it := range r.Items {
+		ts.Items = append(ts.Items, TrophicItem{Parameter: it.Param, Mean: it.Mean, TLI: math.Round(it.TLI*100) / 100, Weight: math.Round(it.Weight*10000) / 10000})
+	}
+	return ts
 }
 
 // NonDetectItem is one item of a site with readings below the detection limit.
@@ -367,12 +458,16 @@ func (s *Server) period(label string, from, to time.Time, sites []*network.Site,
 		tc, _ := standard.ParseClass(site.TargetClass)
 		var res evaluate.SectionResult
 		var meets *bool
+		var classIII *SourceCompliance
 		if site.Kind == network.KindDrinkingSource {
 			src := evaluate.Source(samples, body, tc)
 			sources = append(sources, src)
 			res = src.SectionResult
 			if res.Class != 0 {
 				meets = &src.MeetsTarget
+			}
+			if !s.opt.HideSourceClassIII {
+				classIII = sourceClassIII(src)
 			}
 		} else {
 			res = evaluate.Section(samples, body)
@@ -392,7 +487,7 @@ func (s *Server) period(label string, from, to time.Time, sites []*network.Site,
 			Site: site.ID, Name: site.Name, Kind: site.Kind, River: site.River, TargetClass: site.TargetClass,
 			ClassRoman: res.Class.Roman(), Descriptor: res.Descriptor, Color: res.Color, MeetsTarget: meets,
 			MainPollutants: res.MainPollutantsText(), Samples: n, CorrectedReadings: correctedOf[site.ID],
-			DataStatus: DataRated, InsufficientItems: short,
+			DataStatus: DataRated, InsufficientItems: short, SourceClassIII: classIII,
 		}
 		switch {
 		case res.Class != 0:
@@ -407,6 +502,9 @@ func (s *Server) period(label string, from, to time.Time, sites []*network.Site,
 		}
 		if ph, ok := res.Item(paramPH); ok && ph.HasRange {
 			sc.PHMin, sc.PHMax = &ph.Min, &ph.Max
+		}
+		if site.IsLake() {
+			sc.Trophic = trophicOf(samples, n)
 		}
 		sc.NonDetects, sc.SetAsideItems = []NonDetectItem{}, []string{}
 		for _, p := range sortedKeys(sums[site.ID]) {
@@ -548,21 +646,66 @@ func (s *Server) writeComplianceCSV(w http.ResponseWriter, rep ComplianceReport)
 	loc := s.net.Location
 	name := "compliance_" + rep.From.In(loc).Format("20060102") + "-" + rep.To.In(loc).Format("20060102") + ".csv"
 	cw := startCSV(w, name)
-	_ = cw.Write([]string{"period", "scope", "id", "name", "target", "class", "descriptor", "meets_target", "value", "detail", "corrected_readings", "ph_min", "ph_max", "data_status", "insufficient_items", "non_detects", "data_source", "automatic_readings", "manual_readings", "manual_set_aside"})
+	_ = cw.Write([]string{"period", "scope", "id", "name", "target", "class", "descriptor", "meets_target", "value", "detail", "corrected_readings", "ph_min", "ph_max", "data_status", "insufficient_items", "non_detects", "data_source", "automatic_readings", "manual_readings", "manual_set_aside", "tli", "tli_grade", "tli_missing", "meets_class_iii_tables", "tables_exceeding"})
 	periods := append(append([]PeriodReport{}, rep.Months...), rep.Period)
 	for _, p := range periods {
 		for _, sc := range p.Sites {
 			_ = cw.Write([]string{p.Label, "site", sc.Site, sc.Name, sc.TargetClass, sc.ClassRoman, sc.Descriptor, boolText(sc.MeetsTarget), strconv.FormatUint(sc.Samples, 10), sc.MainPollutants, strconv.FormatUint(sc.CorrectedReadings, 10), optFloat(sc.PHMin), optFloat(sc.PHMax), sc.DataStatus, strings.Join(sc.InsufficientItems, ";"),
-				nonDetectTexts(sc.NonDetects), sc.DataSource, strconv.FormatUint(sc.AutomaticReadings, 10), strconv.FormatUint(sc.ManualReadings, 10), strconv.FormatUint(sc.ManualSetAside, 10)})
+				nonDetectTexts(sc.NonDetects), sc.DataSource, strconv.FormatUint(sc.AutomaticReadings, 10), strconv.FormatUint(sc.ManualReadings, 10), strconv.FormatUint(sc.ManualSetAside, 10),
+				trophicIndexText(sc.Trophic), trophicGradeText(sc.Trophic), trophicMissingText(sc.Trophic), classIIIMeetsText(sc.SourceClassIII), classIIIExceedingText(sc.SourceClassIII)})
 		}
 		for _, rv := range p.Rivers {
-			_ = cw.Write([]string{p.Label, "river", rv.River, rv.Name, "", rv.ClassRoman, rv.Descriptor, "", trimFloat(rv.ShareIIIOrBetter, 4), rv.Method + " " + rv.MainPollutants, "", "", "", "", "", "", "", "", "", ""})
+			_ = cw.Write([]string{p.Label, "river", rv.River, rv.Name, "", rv.ClassRoman, rv.Descriptor, "", trimFloat(rv.ShareIIIOrBetter, 4), rv.Method + " " + rv.MainPollutants, "", "", "", "", "", "", "", "", "", "", "", "", "", "", ""})
 		}
 		for _, in := range p.Indicators {
-			_ = cw.Write([]string{p.Label, "indicator", in.ID, in.Name, trimFloat(in.Target, 4), "", "", boolText(in.Meets), trimFloat(in.Value, 4), strconv.Itoa(in.Count) + "/" + strconv.Itoa(in.Of), "", "", "", "", "", "", "", "", "", ""})
+			_ = cw.Write([]string{p.Label, "indicator", in.ID, in.Name, trimFloat(in.Target, 4), "", "", boolText(in.Meets), trimFloat(in.Value, 4), strconv.Itoa(in.Count) + "/" + strconv.Itoa(in.Of), "", "", "", "", "", "", "", "", "", "", "", "", "", "", ""})
 		}
 	}
 	cw.Flush()
+}
+
+// classIIIMeetsText is a CSV cell of a source's Class Ⅲ + Tables 2/3 compliance.
+func classIIIMeetsText(sc *SourceCompliance) string {
+	if sc == nil {
+		return ""
+	}
+	return boolText(sc.Meets)
+}
+
+// classIIIExceedingText joins a source's Table 2/3 items over their limit with ";".
+func classIIIExceedingText(sc *SourceCompliance) string {
+	if sc == nil {
+		return ""
+	}
+	return strings.Join(sc.Exceeding, ";")
+}
+
+// trophicIndexText is a CSV cell of a site's TLI(Σ): the index, "" when not rated or not a lake.
+func trophicIndexText(ts *TrophicState) string {
+	if ts == nil || ts.Index == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*ts.Index, 'f', 1, 64)
+}
+
+// trophicGradeText is a CSV cell of a lake's trophic grade: the grade, or its data status
+// (insufficient_data, no_data) when not rated; "" for a river site.
+func trophicGradeText(ts *TrophicState) string {
+	switch {
+	case ts == nil:
+		return ""
+	case ts.Status == DataRated:
+		return ts.Grade
+	}
+	return ts.Status
+}
+
+// trophicMissingText joins the items a lake's TLI lacks with ";".
+func trophicMissingText(ts *TrophicState) string {
+	if ts == nil {
+		return ""
+	}
+	return strings.Join(ts.Missing, ";")
 }
 
 // nonDetectTexts joins the texts of the non-detect items with ";".

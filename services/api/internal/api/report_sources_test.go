@@ -124,7 +124,7 @@ func TestAutomaticDataTakePrecedenceOverManualSamplesForTheAutomaticItems(t *tes
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := rows[0][15:]; !slices.Equal(got, []string{"non_detects", "data_source", "automatic_readings", "manual_readings", "manual_set_aside"}) {
+			if got := rows[0][15:20]; !slices.Equal(got, []string{"non_detects", "data_source", "automatic_readings", "manual_readings", "manual_set_aside"}) {
 				t.Fatalf("csv header %v", rows[0])
 			}
 			for _, row := range rows[1:] {

@@ -184,7 +184,7 @@ func (s *Service) Run(ctx context.Context, ready func(bool)) error {
 		RefreshInterval: cfg.API.RefreshInterval, LatestLookback: cfg.API.LatestLookback,
 		RawMaxSpan: cfg.API.RawMaxSpan, HourMaxSpan: cfg.API.HourMaxSpan, QueryTimeout: cfg.API.QueryTimeout,
 		RateLimit: cfg.API.RateLimit, RateBurst: cfg.API.RateBurst, MaxInflightPerToken: cfg.API.MaxInflightPerToken,
-		ExportMaxRows: cfg.API.ExportMaxRows,
+		ExportMaxRows: cfg.API.ExportMaxRows, HideSourceClassIII: !cfg.API.ReportSourceClassIII, BacktestDir: cfg.API.BacktestDir,
 		ReportMinData: MinData{Monthly: cfg.API.ReportMinMonthly, Quarterly: cfg.API.ReportMinQuarterly, Annual: cfg.API.ReportMinAnnual},
 		Logger:        log, Registry: s.d.Registry,
 	})

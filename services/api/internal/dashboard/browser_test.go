@@ -75,6 +75,8 @@ func newHarness(t *testing.T) *harness {
 	s, err := api.NewServer(api.Options{
 		Network: net, Tokens: tokens, Store: store, Commander: applier, Corrector: applier, Assets: dashboard.Assets(),
 		CommandTimeout: 5 * time.Second, CommandPoll: 20 * time.Millisecond, RefreshInterval: 200 * time.Millisecond,
+		// The stored backtest of the api's tests (#/backtest).
+		BacktestDir: filepath.Join(root, "services", "api", "internal", "api", "testdata", "backtests"),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -45,6 +45,7 @@ func TestBacktestOnTheArchiveFindsWhatTheSeededHistoryHolds(t *testing.T) {
 	if !strings.Contains(out.String(), "26 readings replayed") || !strings.Contains(out.String(), "added by candidate: M1 nh3n opened 2025-06-01T02:50:00Z") {
 		t.Errorf("report:\n%s", out.String())
 	}
+	t.Logf("the command's table on the seeded history:\n%s", out.String()) // the note quotes it
 
 	cur, err := RulesFrom("current", &cfg)
 	if err != nil {

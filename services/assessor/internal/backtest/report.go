@@ -133,9 +133,12 @@ func overlaps(x, y Episode, end time.Time) bool {
 
 // WriteTable prints the per-site comparison and the changed alarms for a terminal.
 func (r *Report) WriteTable(w io.Writer) error {
+	// The title goes before the table: as a cell it would set the width of the site column.
+	if _, err := fmt.Fprintf(w, "backtest %s – %s: %d readings replayed in %s (%.0f readings/s)\n",
+		r.From.Format(time.RFC3339), r.To.Format(time.RFC3339), r.Readings, r.Elapsed.Round(time.Millisecond), r.ReadingsPerSecond()); err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "backtest %s – %s: %d readings replayed in %s (%.0f readings/s)\t\n",
-		r.From.Format(time.RFC3339), r.To.Format(time.RFC3339), r.Readings, r.Elapsed.Round(time.Millisecond), r.ReadingsPerSecond())
 	fmt.Fprintf(tw, "site\tepisodes %s\tepisodes %s\tadded\tremoved\tmean delay %s\tmean delay %s\topen %s\topen %s\tnotifying %s\tnotifying %s\t\n",
 		r.Rules[0], r.Rules[1], r.Rules[0], r.Rules[1], r.Rules[0], r.Rules[1], r.Rules[0], r.Rules[1])
 	row := func(s SiteReport, name string) {

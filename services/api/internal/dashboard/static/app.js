@@ -297,6 +297,7 @@ async function route(isRefresh = false) {
       case 'monthly': await renderMonthly(decodeURIComponent(arg)); break;
       case 'silences': await renderSilences(isRefresh); break;
       case 'map': await renderMap(decodeURIComponent(arg || '')); break;
+      case 'backtest': await renderBacktest(decodeURIComponent(arg || '')); break;
       default: await renderOverview(isRefresh);
     }
     document.body.dataset.ready = page || 'overview';
@@ -729,6 +730,7 @@ async function renderReports() {
       <table data-testid="rivers"><thead><tr><th>${esc(t('col.river'))}</th><th>${esc(t('rep.method'))}</th><th class="num">${esc(t('rep.sections'))}</th><th>${esc(t('col.class'))}</th><th class="num">${esc(t('rep.share3'))}</th><th>${esc(t('col.pollutants'))}</th></tr></thead>
       <tbody>${rep.period.rivers.map((r) => `<tr><td>${esc(r.name)}</td><td>${esc(t('method.' + r.method))}</td><td class="num">${r.rated}/${r.sections}</td>
         <td>${r.class ? badge(r.class) : ''} <span class="strong" data-fg="${esc(r.color || '#6b7a8c')}">${esc(descriptor(r.descriptor))}</span></td><td class="num">${r.rated ? pct(r.share_iii_or_better) : '-'}</td><td>${esc(r.main_pollutants)}</td></tr>`).join('')}</tbody></table></div>
+    ${sourcesCard(sites)}
     ${monthlySection(months, rivers)}
     ${drillSection(drillYear, drillList)}
     ${skill ? skillCard(skill) : ''}`;
@@ -804,6 +806,7 @@ async function renderMonthly(arg) {
     <div class="card"><h2 class="flush">${esc(t('mon.sites'))}</h2>
       <table data-testid="monthly-sites"><thead><tr><th>${esc(t('col.site'))}</th><th>${esc(t('col.target'))}</th><th>${esc(t('col.class'))}</th><th>${esc(t('mon.prev'))}</th><th>${esc(t('mon.change'))}</th>
         <th>${esc(t('rep.meets'))}</th><th>${esc(t('col.pollutants'))}</th><th>${esc(t('rep.nondetect'))}</th><th>${esc(t('rep.source'))}</th></tr></thead><tbody>${siteRows}</tbody></table></div>
+    ${sourcesCard(rep.sites.map((ms) => ms.compliance))}
     <div class="card"><h2 class="flush">${esc(t('rep.rivers'))}</h2>
       <table><thead><tr><th>${esc(t('col.river'))}</th><th>${esc(t('rep.method'))}</th><th>${esc(t('col.class'))}</th><th class="num">${esc(t('rep.share3'))}</th><th>${esc(t('col.pollutants'))}</th></tr></thead>
       <tbody>${rep.rivers.map((r) => `<tr><td>${esc(r.name)}</td><td>${esc(t('method.' + r.method))}</td><td>${r.class ? badge(r.class) : ''} ${esc(descriptor(r.descriptor))}</td>
@@ -823,6 +826,127 @@ function sourceText(sc) {
   if (!sc.data_source) return '';
   const aside = sc.manual_set_aside ? ` <span class="muted" title="${esc(t('rep.setaside'))}">(−${sc.manual_set_aside} ${esc((sc.set_aside_items || []).join(', '))})</span>` : '';
   return `${esc(t('src.' + sc.data_source))}${aside}`;
+}
+
+// ---- reservoirs and drinking-water sources (docs/reports.md) ------------------------------
+// The trophic state (TLI) of lake/reservoir sites, and the drinking-water sources' compliance.
+Object.assign(I18N.zh, {
+  'tli.title': '湖库营养状态与饮用水源地', 'tli.index': '综合营养状态指数', 'tli.grade': '营养状态', 'tli.missing': '缺少',
+  'tli.none': '无数据', 'tli.oligotrophic': '贫营养', 'tli.mesotrophic': '中营养', 'tli.light_eutrophic': '轻度富营养',
+  'tli.middle_eutrophic': '中度富营养', 'tli.hyper_eutrophic': '重度富营养',
+  'p.chlorophyll': '叶绿素a', 'p.tp': '总磷', 'p.tn': '总氮', 'p.transparency': '透明度', 'p.codmn': '高锰酸盐指数',
+  'src3.target': '目标类别+表2、3', 'src3.iii': 'Ⅲ类+表2、3', 'src3.exceeding': '表2、3超标项', 'src3.note': 'Ⅲ类+表2、3：常用于水源地统计的规则，未经核实',
+});
+Object.assign(I18N.en, {
+  'tli.title': 'Reservoirs and drinking-water sources', 'tli.index': 'Trophic state index', 'tli.grade': 'Trophic state', 'tli.missing': 'missing',
+  'tli.none': 'no data', 'tli.oligotrophic': 'oligotrophic', 'tli.mesotrophic': 'mesotrophic', 'tli.light_eutrophic': 'light eutrophic',
+  'tli.middle_eutrophic': 'middle eutrophic', 'tli.hyper_eutrophic': 'hyper eutrophic',
+  'p.chlorophyll': 'chlorophyll a', 'p.tp': 'TP', 'p.tn': 'TN', 'p.transparency': 'transparency', 'p.codmn': 'CODMn',
+  'src3.target': 'Target + Tables 2, 3', 'src3.iii': 'Class Ⅲ + Tables 2, 3', 'src3.exceeding': 'Tables 2, 3 exceeded', 'src3.note': 'Class Ⅲ + Tables 2, 3: a rule commonly used for source statistics, unverified',
+});
+// trophicCell is a site's TLI for the period: the index and grade, or "insufficient data" with
+// the missing items, or "no data" — never a grade without the five items.
+function trophicCell(ts) {
+  if (!ts) return '<td>-</td><td>-</td>';
+  if (ts.status === 'rated') return `<td class="num" data-testid="tli-index">${esc(ts.index.toFixed(1))}</td><td data-testid="tli-grade">${esc(t('tli.' + ts.grade))}</td>`;
+  if (ts.status === 'insufficient_data') {
+    return `<td class="num muted" data-testid="tli-index">-</td><td class="muted" data-testid="tli-grade">${esc(t('rep.insufficient'))} <span data-testid="tli-missing">(${esc(t('tli.missing'))} ${esc(ts.missing.map((p) => t('p.' + p)).join('、'))})</span></td>`;
+  }
+  return `<td class="num muted" data-testid="tli-index">-</td><td class="muted" data-testid="tli-grade">${esc(t('tli.none'))}</td>`;
+}
+// sourcesCard lists the period's lake/reservoir sites and drinking-water sources; '' when none.
+// A source is judged by its target (Ⅱ) plus Tables 2 and 3 and, when the api shows it
+// (api.report_source_class_iii), by Class Ⅲ plus Tables 2 and 3.
+function sourcesCard(sites) {
+  const rows = sites.filter((sc) => sc.trophic || sc.kind === 'drinking_source');
+  if (!rows.length) return '';
+  const yn = (m) => (m === null || m === undefined ? `<span class="muted">${esc(t('rep.na'))}</span>`
+    : m ? `<span class="tag good">${esc(t('rep.yes'))}</span>` : `<span class="tag bad">${esc(t('rep.no'))}</span>`);
+  const both = rows.some((sc) => sc.source_class_iii);
+  const src = (sc) => (sc.kind !== 'drinking_source' ? '<td></td>'.repeat(both ? 3 : 1)
+    : `<td data-testid="src-target">${yn(sc.meets_target)}</td>${both ? `<td data-testid="src-iii">${sc.source_class_iii ? yn(sc.source_class_iii.meets) : ''}</td>
+      <td data-testid="src-exceeding">${esc(((sc.source_class_iii || {}).exceeding || []).join('、'))}</td>` : ''}`);
+  return `<div class="card"><h2 class="flush">${esc(t('tli.title'))}</h2>
+    <table data-testid="sources-card"><thead><tr><th>${esc(t('col.site'))}</th><th class="num">${esc(t('tli.index'))}</th><th>${esc(t('tli.grade'))}</th>
+      <th>${esc(t('src3.target'))}</th>${both ? `<th title="${esc(t('src3.note'))}">${esc(t('src3.iii'))}</th><th>${esc(t('src3.exceeding'))}</th>` : ''}</tr></thead>
+    <tbody>${rows.map((sc) => `<tr data-site="${esc(sc.site)}"><td>${esc(sc.name)}</td>${trophicCell(sc.trophic)}${src(sc)}</tr>`).join('')}</tbody></table>
+    ${both ? `<p class="muted">${esc(t('src3.note'))}</p>` : ''}</div>`;
+}
+
+// ---- backtests (docs/reports.md, "Backtests on the dashboard") ---------------------------
+// #/backtest[/NAME]: a backtest the CLI stored (api.backtest_dir), per site and in total, and
+// the two configurations' alarms as timelines side by side.
+Object.assign(I18N.zh, {
+  'nav.backtest': '规则回测', 'bt.title': '规则回测', 'bt.pick': '回测', 'bt.none': '暂无已保存的回测',
+  'bt.unconfigured': '未配置回测目录（api.backtest_dir）', 'bt.period': '回测时段', 'bt.readings': '回放读数',
+  'bt.episodes': '报警次数', 'bt.added': '新增报警', 'bt.removed': '减少报警', 'bt.delay': '平均发现延迟',
+  'bt.open': '报警持续', 'bt.notifying': '通知', 'bt.total': '合计', 'bt.timelines': '报警时间线',
+  'bt.addedList': '候选配置新增的报警', 'bt.removedList': '候选配置减少的报警', 'bt.first': '首次超标', 'bt.opened': '报警',
+  'bt.cleared': '解除', 'bt.still': '期末仍未解除', 'bt.nothing': '无', 'bt.min': '分钟', 'bt.h': '小时',
+});
+Object.assign(I18N.en, {
+  'nav.backtest': 'Backtests', 'bt.title': 'Rule backtest', 'bt.pick': 'Backtest', 'bt.none': 'No stored backtests',
+  'bt.unconfigured': 'No backtest directory configured (api.backtest_dir)', 'bt.period': 'Period', 'bt.readings': 'Readings replayed',
+  'bt.episodes': 'Alarms', 'bt.added': 'Added', 'bt.removed': 'Removed', 'bt.delay': 'Mean detection delay',
+  'bt.open': 'Time open', 'bt.notifying': 'Notifications', 'bt.total': 'Total', 'bt.timelines': 'Alarm timelines',
+  'bt.addedList': 'Alarms the candidate adds', 'bt.removedList': 'Alarms the candidate removes', 'bt.first': 'first over', 'bt.opened': 'opened',
+  'bt.cleared': 'cleared', 'bt.still': 'open at the end', 'bt.nothing': 'none', 'bt.min': 'min', 'bt.h': 'h',
+});
+// btDuration writes nanoseconds as minutes, or hours past two.
+function btDuration(ns) {
+  const m = ns / 60e9;
+  return m >= 120 ? `${(m / 60).toFixed(1)} ${t('bt.h')}` : `${Math.round(m)} ${t('bt.min')}`;
+}
+// btTimeline draws one configuration's episodes, one lane per site and parameter (lanes
+// shared by both panels): a bar from the first exceeding reading to the clearing, a tick at
+// the opening; the alarms this configuration has and the other has not are marked.
+function btTimeline(rep, i, lanes, changed) {
+  const from = Date.parse(rep.from), to = Date.parse(rep.to);
+  const W = 460, L = 110, lane = 22, H = lanes.length * lane + 24;
+  const x = (iso) => L + ((Math.min(Math.max(Date.parse(iso), from), to) - from) / Math.max(1, to - from)) * (W - L - 8);
+  const rows = lanes.map((k, j) => `<text x="0" y="${j * lane + 15}">${esc(k)}</text><line x1="${L}" x2="${W - 8}" y1="${j * lane + 11}" y2="${j * lane + 11}" stroke="#dde3ea"></line>`).join('');
+  const bars = rep.episodes[i].map((ep) => {
+    const j = lanes.indexOf(`${ep.site} ${ep.parameter}`);
+    const x0 = x(ep.first_over), x1 = Math.max(x(ep.cleared || rep.to), x0 + 2), xo = x(ep.opened);
+    const mark = changed.has(btKey(ep));
+    return `<g data-testid="bt-episode" data-changed="${mark ? 'yes' : 'no'}"><rect x="${x0.toFixed(1)}" y="${j * lane + 4}" width="${(x1 - x0).toFixed(1)}" height="14" rx="3"
+      fill="${mark ? (i === 1 ? '#f5a524' : '#8a94a3') : '#ed5466'}"><title>${esc(`${ep.site} ${ep.parameter} · ${t('bt.first')} ${fmtTime(ep.first_over)} · ${t('bt.opened')} ${fmtTime(ep.opened)} · ${ep.cleared ? `${t('bt.cleared')} ${fmtTime(ep.cleared)}` : t('bt.still')}`)}</title></rect>
+      <line x1="${xo.toFixed(1)}" x2="${xo.toFixed(1)}" y1="${j * lane + 2}" y2="${j * lane + 20}" stroke="#1d2733" stroke-width="2"></line></g>`;
+  }).join('');
+  const axis = `<text x="${L}" y="${H - 4}">${esc(fmtTime(rep.from))}</text><text x="${W - 8}" y="${H - 4}" text-anchor="end">${esc(fmtTime(rep.to))}</text>`;
+  return `<svg class="bars" data-testid="bt-timeline-${i === 0 ? 'current' : 'candidate'}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}">${rows}${bars}${axis}</svg>`;
+}
+const btKey = (ep) => `${ep.site}|${ep.parameter}|${ep.first_over}|${ep.opened}`;
+async function renderBacktest(name) {
+  const list = (await api('/api/v1/backtests')).data;
+  if (!list.configured || !list.items.length) {
+    view().innerHTML = `<div class="card"><h2 class="flush">${esc(t('bt.title'))}</h2><p class="muted" data-testid="bt-empty">${esc(t(list.configured ? 'bt.none' : 'bt.unconfigured'))}</p></div>`;
+    return;
+  }
+  const pick = list.items.some((b) => b.name === name) ? name : list.items[0].name;
+  const rep = (await api(`/api/v1/backtests/${encodeURIComponent(pick)}`)).data;
+  const [cur, cand] = rep.rules;
+  const pair = (a, b, f = String) => `<td class="num">${esc(f(a))}</td><td class="num">${esc(f(b))}</td>`;
+  const row = (s, label, total) => `<tr ${total ? 'class="strong" data-testid="bt-total"' : `data-site="${esc(s.site)}"`}><td>${esc(label)}</td>${pair(s.per[0].episodes, s.per[1].episodes)}
+    <td class="num" data-testid="bt-added">${s.added}</td><td class="num" data-testid="bt-removed">${s.removed}</td>
+    ${pair(s.per[0].mean_delay_ns, s.per[1].mean_delay_ns, btDuration)}${pair(s.per[0].open_ns, s.per[1].open_ns, btDuration)}${pair(s.per[0].notifying, s.per[1].notifying)}</tr>`;
+  const two = (k) => `<th class="num" colspan="2">${esc(t(k))}</th>`;
+  const lanes = [...new Set([...rep.episodes[0], ...rep.episodes[1]].map((ep) => `${ep.site} ${ep.parameter}`))].sort();
+  const added = new Set(rep.added.map(btKey)), removed = new Set(rep.removed.map(btKey));
+  const epList = (eps, id) => (eps.length ? `<ul data-testid="${esc(id)}">${eps.map((ep) => `<li>${esc(`${ep.site} ${ep.parameter} · ${t('bt.first')} ${fmtTime(ep.first_over)} · ${t('bt.opened')} ${fmtTime(ep.opened)}`)}</li>`).join('')}</ul>`
+    : `<p class="muted" data-testid="${esc(id)}">${esc(t('bt.nothing'))}</p>`);
+  view().innerHTML = `
+    <div class="toolbar"><label>${esc(t('bt.pick'))} <select id="bt-pick" data-testid="bt-pick">${list.items.map((b) => `<option value="${esc(b.name)}" ${b.name === pick ? 'selected' : ''}>${esc(b.name)}</option>`).join('')}</select></label></div>
+    <div class="card"><h2 class="flush" data-testid="bt-title">${esc(t('bt.title'))} · ${esc(pick)}</h2>
+      <p class="muted">${esc(t('bt.period'))} ${esc(fmtTime(rep.from))} – ${esc(fmtTime(rep.to))} · ${esc(cur)} / ${esc(cand)}${rep.readings === null ? '' : ` · ${esc(t('bt.readings'))} ${rep.readings}`}</p>
+      <table data-testid="bt-sites"><thead><tr><th rowspan="2">${esc(t('col.site'))}</th>${two('bt.episodes')}<th class="num" rowspan="2">${esc(t('bt.added'))}</th><th class="num" rowspan="2">${esc(t('bt.removed'))}</th>${two('bt.delay')}${two('bt.open')}${two('bt.notifying')}</tr>
+        <tr>${[0, 1, 2, 3].map(() => `<th class="num">${esc(cur)}</th><th class="num">${esc(cand)}</th>`).join('')}</tr></thead>
+      <tbody>${rep.sites.map((s) => row(s, s.site)).join('')}${row(rep.total, t('bt.total'), true)}</tbody></table></div>
+    <div class="card"><h2 class="flush">${esc(t('bt.timelines'))}</h2>
+      <div class="bt-panels"><div><h3>${esc(cur)}</h3>${btTimeline(rep, 0, lanes, removed)}</div><div><h3>${esc(cand)}</h3>${btTimeline(rep, 1, lanes, added)}</div></div></div>
+    <div class="card"><h2 class="flush">${esc(t('bt.addedList'))}</h2>${epList(rep.added, 'bt-added-list')}
+      <h2>${esc(t('bt.removedList'))}</h2>${epList(rep.removed, 'bt-removed-list')}</div>`;
+  $('#bt-pick').addEventListener('change', (e) => { location.hash = `#/backtest/${encodeURIComponent(e.target.value)}`; });
 }
 
 // Drill scores (docs/reports.md): the year per jurisdiction, then every step of the year's drills.
