@@ -1,6 +1,8 @@
 package plume
 
 import (
+	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -108,5 +110,48 @@ sites:
 		if got[i].ID != w.id || got[i].AlongM != w.alongM || got[i].ToSiteKm != w.toSiteKm {
 			t.Errorf("space %d = %s at %g m, %g km to the site; want %s at %g m, %g km", i, got[i].ID, got[i].AlongM, got[i].ToSiteKm, w.id, w.alongM, w.toSiteKm)
 		}
+	}
+}
+
+// The worked example of docs/plume.md ("Emergency spaces and interception"): a spill at
+// the Santun's city outfall (STH-O1, km 66) heading for the 第二水厂 intake (STH-D2, km 82)
+// on the repository's network, released on 1 July at 10:00 Changji time. No transport is
+// configured: 0.8 m/s, band factor 1.5, Jobson. The earliest edge (1.2 m/s × 0.89):
+// sluice STH-G1 (km 74, 8 km) 5933 s → 11:38:53; pond STH-P1 (km 78, 12 km) 8900 s →
+// 12:28:20.
+func TestInterceptMatchesTheWorkedExample(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	n, err := network.Load(filepath.Join(filepath.Dir(file), "..", "..", "configs", "sites.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := reachTo(t, n, "STH-O1", "STH-D2")
+	legs, _ := Route(n, rc.Path, nil)
+	in := Input{Concentration: 19.64, VelocityFactor: 1.5, Duration: time.Hour, Legs: legs}
+	cst := time.FixedZone("CST", 8*3600)
+	t0 := time.Date(2026, 7, 1, 10, 0, 0, 0, cst)
+	spaces := SpacesOnPath(n, rc.Path)
+	tests := []struct {
+		name  string
+		now   time.Time
+		space string
+		left  int64
+		text  string
+	}{
+		{"issued at the release", t0, "STH-G1", 5933, "建议在三屯河城北拦河节制闸（km 74.0，由昌吉市应急管理局操作）拦截，须在11:38前（剩余1小时38分）行动"},
+		{"re-issued at 11:40", t0.Add(100 * time.Minute), "STH-P1", 2900, "建议在三屯河北干渠应急调蓄池（km 78.0，由昌吉市应急管理局操作）拦截，须在12:28前（剩余48分钟）行动"},
+		{"re-issued at 12:30", t0.Add(150 * time.Minute), "", 0, "污染团已越过沿途全部应急空间，无法在上游拦截"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ic, reason := Intercept(spaces, in, t0, tt.now)
+			if ic.Space != tt.space || ic.TimeLeftS != tt.left {
+				t.Fatalf("Intercept = %s, %d s left (%q); want %s, %d s", ic.Space, ic.TimeLeftS, reason, tt.space, tt.left)
+			}
+			p := message.Prediction{Site: "STH-D2", Interception: ic, InterceptionNoneReason: reason}
+			if got := DescribeInterception(p, "三屯河", "昌吉市应急管理局", tt.now, cst); got != tt.text {
+				t.Errorf("got  %s\nwant %s", got, tt.text)
+			}
+		})
 	}
 }

@@ -48,8 +48,9 @@ func Describe(p message.Prediction, loc *time.Location) string {
 // (the {interception} placeholder): “建议在三屯河城北拦河节制闸（km 74.0，由昌吉市应急管理局
 // 操作）拦截，须在15:40前（剩余2小时10分）行动”, the time left counted to now so that a reminder
 // says what is left then; a deadline not on now's day carries its date. river is the
-// space's river's name and operator who operates it (both may be ""). Without a
-// recommendation it gives the reason in words; a prediction without either gives "".
+// space's river's name (not repeated when the space's name begins with it) and operator
+// who operates it (both may be ""). Without a recommendation it gives the reason in
+// words; a prediction without either gives "".
 func DescribeInterception(p message.Prediction, river, operator string, now time.Time, loc *time.Location) string {
 	if loc == nil {
 		loc = time.UTC
@@ -63,6 +64,9 @@ func DescribeInterception(p message.Prediction, river, operator string, now time
 			return "污染团已越过沿途全部应急空间，无法在上游拦截"
 		}
 		return p.InterceptionNoneReason
+	}
+	if strings.HasPrefix(ic.Name, river) {
+		river = "" // 三屯河城北拦河节制闸, not 三屯河三屯河…
 	}
 	var b strings.Builder
 	b.WriteString("建议在" + river + ic.Name + "（km " + strconv.FormatFloat(ic.Km, 'f', 1, 64))
