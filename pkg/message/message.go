@@ -282,7 +282,36 @@ type Prediction struct {
 	Confidence  string  `json:"confidence"`
 	VelocityMPS float64 `json:"velocity_mps"` // mean over the way: distance ÷ travel time
 	DistanceKm  float64 `json:"distance_km"`
+	// Interception is, for a prediction at a drinking-water source, the emergency space
+	// (sites.yaml emergency_spaces) where the plume can still be stopped before the intake
+	// (docs/plume.md, "Emergency spaces and interception"); absent elsewhere and when
+	// there is none, and InterceptionNoneReason then says why at a source.
+	Interception           Interception `json:"interception,omitzero"`
+	InterceptionNoneReason string       `json:"interception_none_reason,omitempty"`
 }
+
+// Interception recommends where to stop a plume on its way to an intake: the nearest
+// emergency space on the way that the band's earliest leading edge has not reached.
+type Interception struct {
+	Space      string  `json:"space"` // the space's id
+	Name       string  `json:"name"`
+	Kind       string  `json:"kind"` // reservoir, sluice, diversion or pond
+	Km         float64 `json:"km"`   // on River
+	River      string  `json:"river"`
+	ToIntakeKm float64 `json:"to_intake_km"` // along the flow from the space to the intake
+	// ActBy is when the earliest leading edge reaches the space: what is to be done there
+	// must be done before.
+	ActBy time.Time `json:"act_by"`
+	// TimeLeftS is ActBy − the time of the prediction's issue, in whole seconds.
+	TimeLeftS int64 `json:"time_left_s"`
+	// Jurisdiction and Role name the contact who operates the space (contacts.yaml);
+	// empty when sites.yaml names none.
+	Jurisdiction string `json:"jurisdiction,omitempty"`
+	Role         string `json:"role,omitempty"`
+}
+
+// IsZero reports whether i is absent: no space.
+func (i Interception) IsZero() bool { return i.Space == "" }
 
 // IsZero reports whether p is absent: no site.
 func (p Prediction) IsZero() bool { return p.Site == "" }

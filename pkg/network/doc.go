@@ -12,4 +12,7 @@
 //	main       0 ──M1──────────────── at_km ──M2──── M3 ──►
 //
 // Downstream(S1) = [M2, M3] with distances (mouth − km(S1)) + (km(M2) − at_km), ...
+//
+// A river may list its emergency spaces (一河一策一图: reservoirs, sluices, diversion
+// channels, ponds) on the same km axis; pkg/plume recommends the one to stop a plume at.
 package network

@@ -51,6 +51,42 @@ type River struct {
 	// follows live discharge and how much a plume spreads. Without it, velocity_mps holds
 	// at every flow and the spread follows Jobson's leading-edge ratio.
 	Transport *Transport `yaml:"transport" json:"transport,omitempty"`
+	// EmergencySpaces are the river's places where a plume can be held or turned aside
+	// (一河一策一图): reservoirs, sluices, diversion channels and ponds (docs/plume.md,
+	// "Emergency spaces and interception"). Optional; none by default.
+	EmergencySpaces []EmergencySpace `yaml:"emergency_spaces" json:"emergency_spaces,omitempty"`
+}
+
+// Emergency space kinds.
+const (
+	SpaceReservoir = "reservoir"
+	SpaceSluice    = "sluice"
+	SpaceDiversion = "diversion"
+	SpacePond      = "pond"
+)
+
+// SpaceKinds are the kinds an emergency space may have, in the order errors list them.
+var SpaceKinds = []string{SpaceReservoir, SpaceSluice, SpaceDiversion, SpacePond}
+
+// EmergencySpace is a place on a river where a plume can be intercepted: a reservoir or a
+// sluice that can hold it, a diversion channel or a pond that can take it off the river.
+type EmergencySpace struct {
+	ID   string `yaml:"id" json:"id"`     // unique across the network
+	Name string `yaml:"name" json:"name"` // default: the id
+	Kind string `yaml:"kind" json:"kind"` // reservoir, sluice, diversion or pond
+	// Km is where it lies on its river, on the same axis as the sites' km.
+	Km float64 `yaml:"km" json:"km"`
+	// CapacityM3 is how much polluted water it can hold or take (m³); 0: not known.
+	CapacityM3 float64 `yaml:"capacity_m3" json:"capacity_m3,omitempty"`
+	// OperatedBy is who operates it: the contact (contacts.yaml) to tell. Optional; an
+	// empty one names nobody.
+	OperatedBy Operator `yaml:"operated_by" json:"operated_by"`
+}
+
+// Operator names a contact of the directory (contacts.yaml) by jurisdiction and role.
+type Operator struct {
+	Jurisdiction string `yaml:"jurisdiction" json:"jurisdiction"`
+	Role         string `yaml:"role" json:"role"`
 }
 
 // Transport holds a river's plume parameters; every field is optional (docs/plume.md).
@@ -378,6 +414,12 @@ func build(f File) (*Network, error) {
 		}
 		n.riverByID[r.ID] = r
 	}
+	spaceIDs := map[string]string{} // space id → its river
+	for i := range n.rivers {
+		for _, msg := range n.spaceProblems(&n.rivers[i], spaceIDs) {
+			fail("river %q: emergency_spaces: %s", n.rivers[i].ID, msg)
+		}
+	}
 	for _, r := range n.rivers {
 		if r.Joins == nil {
 			continue
@@ -490,6 +532,61 @@ func build(f File) (*Network, error) {
 	}
 	n.computeReaches()
 	return n, nil
+}
+
+// spaceProblems lists what is wrong with a river's emergency spaces, and fills in their
+// defaults (a space's name is its id). ids collects the ids seen so far across rivers.
+func (n *Network) spaceProblems(r *River, ids map[string]string) []string {
+	var out []string
+	for i := range r.EmergencySpaces {
+		sp := &r.EmergencySpaces[i]
+		if sp.ID == "" {
+			out = append(out, fmt.Sprintf("space %d: id is empty", i+1))
+			continue
+		}
+		where := fmt.Sprintf("space %q: ", sp.ID)
+		if other, dup := ids[sp.ID]; dup {
+			out = append(out, fmt.Sprintf("%sduplicate id (also on river %q)", where, other))
+		}
+		ids[sp.ID] = r.ID
+		if sp.Name == "" {
+			sp.Name = sp.ID
+		}
+		if !slices.Contains(SpaceKinds, sp.Kind) {
+			out = append(out, fmt.Sprintf("%skind %q is not one of %s", where, sp.Kind, strings.Join(SpaceKinds, ", ")))
+		}
+		if sp.Km < 0 || (r.LengthKm > 0 && sp.Km > r.LengthKm) || math.IsNaN(sp.Km) {
+			out = append(out, fmt.Sprintf("%skm %g is off the river (0–%g km)", where, sp.Km, r.LengthKm))
+		}
+		if sp.CapacityM3 < 0 {
+			out = append(out, where+"capacity_m3 must be ≥ 0")
+		}
+		op := sp.OperatedBy
+		switch {
+		case op.Jurisdiction == "" && op.Role != "":
+			out = append(out, fmt.Sprintf("%soperated_by role %q without a jurisdiction", where, op.Role))
+		case op.Jurisdiction != "" && n.jurByID[op.Jurisdiction] == nil:
+			out = append(out, fmt.Sprintf("%soperated_by: unknown jurisdiction %q", where, op.Jurisdiction))
+		}
+	}
+	return out
+}
+
+// EmergencySpaces returns every river's emergency spaces with their river, in file order.
+func (n *Network) EmergencySpaces() []RiverSpace {
+	var out []RiverSpace
+	for _, r := range n.rivers {
+		for _, sp := range r.EmergencySpaces {
+			out = append(out, RiverSpace{River: r.ID, EmergencySpace: sp})
+		}
+	}
+	return out
+}
+
+// RiverSpace is an emergency space with the river it lies on.
+type RiverSpace struct {
+	River string
+	EmergencySpace
 }
 
 // problems lists what is wrong with a river's transport parameters (none for a nil one).

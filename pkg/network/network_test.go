@@ -320,3 +320,71 @@ func TestBasinIsTheRiverSystemASiteDrainsTo(t *testing.T) {
 		}
 	}
 }
+
+func TestEmergencySpacesAreOptionalAndGetTheirDefaults(t *testing.T) {
+	doc := `
+jurisdictions: [{id: a, name: A}]
+rivers:
+  - {id: r, name: R, velocity_mps: 1, flow_m3s: 1, length_km: 50}
+  - id: s
+    name: S
+    velocity_mps: 1
+    emergency_spaces:
+      - {id: G1, name: 一号节制闸, kind: sluice, km: 12, capacity_m3: 30000, operated_by: {jurisdiction: a, role: emergency}}
+      - {id: P1, kind: pond, km: 20}
+`
+	n, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := n.River("r"); len(r.EmergencySpaces) != 0 {
+		t.Errorf("river without spaces has %v", r.EmergencySpaces)
+	}
+	got := n.EmergencySpaces()
+	want := []RiverSpace{
+		{River: "s", EmergencySpace: EmergencySpace{ID: "G1", Name: "一号节制闸", Kind: SpaceSluice, Km: 12, CapacityM3: 30000, OperatedBy: Operator{Jurisdiction: "a", Role: "emergency"}}},
+		{River: "s", EmergencySpace: EmergencySpace{ID: "P1", Name: "P1", Kind: SpacePond, Km: 20}},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("spaces = %+v, want %+v", got, want)
+	}
+	data, _ := json.Marshal(got[0].EmergencySpace)
+	if string(data) != `{"id":"G1","name":"一号节制闸","kind":"sluice","km":12,"capacity_m3":30000,"operated_by":{"jurisdiction":"a","role":"emergency"}}` {
+		t.Errorf("JSON = %s", data)
+	}
+}
+
+func TestParseRefusesBrokenEmergencySpaces(t *testing.T) {
+	base := `
+jurisdictions: [{id: a, name: A}]
+rivers:
+  - {id: q, name: Q, velocity_mps: 1, emergency_spaces: [{id: X, kind: pond, km: 1}]}
+  - id: r
+    name: R
+    velocity_mps: 1
+    length_km: 50
+    emergency_spaces:
+`
+	tests := []struct {
+		name, spaces, want string
+	}{
+		{"unknown kind", `      - {id: G, kind: dam, km: 1}`, `river "r": emergency_spaces: space "G": kind "dam" is not one of reservoir, sluice, diversion, pond`},
+		{"no kind", `      - {id: G, km: 1}`, `space "G": kind "" is not one of`},
+		{"km past the mouth", `      - {id: G, kind: sluice, km: 60}`, `space "G": km 60 is off the river (0–50 km)`},
+		{"negative km", `      - {id: G, kind: sluice, km: -1}`, `space "G": km -1 is off the river`},
+		{"duplicate id on the river", "      - {id: G, kind: sluice, km: 1}\n      - {id: G, kind: pond, km: 2}", `space "G": duplicate id (also on river "r")`},
+		{"duplicate id across rivers", `      - {id: X, kind: sluice, km: 1}`, `space "X": duplicate id (also on river "q")`},
+		{"empty id", `      - {kind: sluice, km: 1}`, `space 1: id is empty`},
+		{"unknown jurisdiction", `      - {id: G, kind: sluice, km: 1, operated_by: {jurisdiction: z, role: eeb}}`, `space "G": operated_by: unknown jurisdiction "z"`},
+		{"role without jurisdiction", `      - {id: G, kind: sluice, km: 1, operated_by: {role: eeb}}`, `space "G": operated_by role "eeb" without a jurisdiction`},
+		{"negative capacity", `      - {id: G, kind: pond, km: 1, capacity_m3: -5}`, `space "G": capacity_m3 must be ≥ 0`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(base + tt.spaces + "\n"))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}

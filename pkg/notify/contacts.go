@@ -334,3 +334,18 @@ func yamlSeq(doc *yaml.Node, key string) []*yaml.Node {
 	}
 	return nil
 }
+
+// CheckOperators reports the emergency spaces of the network (sites.yaml) whose operator's
+// role the directory does not declare: the interception recommendation names that desk,
+// so it must be one the directory knows. The responder checks it where it loads both
+// files; ParseContacts does not, so that a directory for other purposes (a test's, a
+// bench's) still loads beside the repository's network.
+func (c *Contacts) CheckOperators(net *network.Network) error {
+	var errs []error
+	for _, sp := range net.EmergencySpaces() {
+		if role := sp.OperatedBy.Role; role != "" && !c.HasRole(role) {
+			errs = append(errs, fmt.Errorf("sites.yaml river %q: emergency space %q: operated_by role %q is not declared in the contacts file's roles", sp.River, sp.ID, role))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -251,3 +251,38 @@ func TestEveryChannelCarriesTheIncidentLink(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckOperatorsNamesSpacesWhoseRoleIsNotDeclared(t *testing.T) {
+	n, err := network.Parse([]byte(`
+jurisdictions: [{id: a, name: A}]
+rivers:
+  - id: r
+    velocity_mps: 1
+    emergency_spaces:
+      - {id: G1, kind: sluice, km: 1, operated_by: {jurisdiction: a, role: sluice_keeper}}
+      - {id: G2, kind: sluice, km: 2, operated_by: {jurisdiction: a, role: eeb}}
+      - {id: P1, kind: pond, km: 3}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, roles, want string }{
+		{"an undeclared role", "{eeb: 生态环境局}", `emergency space "G1": operated_by role "sluice_keeper" is not declared`},
+		{"every role declared", "{eeb: 生态环境局, sluice_keeper: 闸管所}", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ParseContacts([]byte("roles: "+tt.roles+"\ncontacts: []\n"), n, "http://127.0.0.1:8085/hook")
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.CheckOperators(n)
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Fatalf("CheckOperators = %v, want %q", err, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), `"G2"`) {
+				t.Errorf("G2's role is declared, yet %v", err)
+			}
+		})
+	}
+}

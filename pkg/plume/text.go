@@ -43,3 +43,62 @@ func Describe(p message.Prediction, loc *time.Location) string {
 	}
 	return b.String()
 }
+
+// DescribeInterception says a prediction's interception in the words of the step texts
+// (the {interception} placeholder): “建议在三屯河城北拦河节制闸（km 74.0，由昌吉市应急管理局
+// 操作）拦截，须在15:40前（剩余2小时10分）行动”, the time left counted to now so that a reminder
+// says what is left then; a deadline not on now's day carries its date. river is the
+// space's river's name (not repeated when the space's name begins with it) and operator
+// who operates it (both may be ""). Without a recommendation it gives the reason in
+// words; a prediction without either gives "".
+func DescribeInterception(p message.Prediction, river, operator string, now time.Time, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	ic := p.Interception
+	if ic.IsZero() {
+		switch p.InterceptionNoneReason {
+		case ReasonNoSpace:
+			return "取水口上游沿途未配置应急空间（闸坝、调蓄池等），无拦截点可推荐"
+		case ReasonAllPassed:
+			return "污染团已越过沿途全部应急空间，无法在上游拦截"
+		}
+		return p.InterceptionNoneReason
+	}
+	if strings.HasPrefix(ic.Name, river) {
+		river = "" // 三屯河城北拦河节制闸, not 三屯河三屯河…
+	}
+	var b strings.Builder
+	b.WriteString("建议在" + river + ic.Name + "（km " + strconv.FormatFloat(ic.Km, 'f', 1, 64))
+	if operator != "" {
+		b.WriteString("，由" + operator + "操作")
+	}
+	b.WriteString("）拦截，")
+	by := ic.ActBy.In(loc)
+	when := by.Format("15:04")
+	if n := now.In(loc); by.YearDay() != n.YearDay() || by.Year() != n.Year() {
+		when = by.Format("01月02日15:04")
+	}
+	left := ic.ActBy.Sub(now)
+	if left <= 0 {
+		b.WriteString("行动时限" + when + "已过，污染团最早已到达该处")
+		return b.String()
+	}
+	b.WriteString("须在" + when + "前（剩余" + hoursMinutes(left) + "）行动")
+	return b.String()
+}
+
+// hoursMinutes is a duration in whole minutes, rounded down (the time left is never
+// overstated): "2小时10分", "25分钟", "不足1分钟".
+func hoursMinutes(d time.Duration) string {
+	m := int(d / time.Minute)
+	switch {
+	case m < 1:
+		return "不足1分钟"
+	case m < 60:
+		return strconv.Itoa(m) + "分钟"
+	case m%60 == 0:
+		return strconv.Itoa(m/60) + "小时"
+	}
+	return strconv.Itoa(m/60) + "小时" + strconv.Itoa(m%60) + "分"
+}

@@ -287,6 +287,16 @@ func TestDemoSpillStoryEndToEnd(t *testing.T) {
 	if !ok || pred.PredictedValue <= 0.5 || !pred.ArrivalAt.After(ev.ObservedAt) || pred.EmittedAt.Before(ev.EmittedAt.Add(-time.Second)) {
 		t.Errorf("prediction at the intake from STH-S2 (seen %v): %+v", ok, pred)
 	}
+	// And says where to stop the plume: a space between STH-S2 (km 70) and the intake (km
+	// 82) — the sluice STH-G1 (km 74) or, once the earliest edge passed it, the pond STH-P1
+	// (km 78) — before the earliest edge reaches it (docs/plume.md, "Emergency spaces and
+	// interception").
+	ic := pred.Prediction.Interception
+	t.Logf("the intake's prediction recommends %+v (%q)", ic, pred.Prediction.InterceptionNoneReason)
+	if want := map[string]float64{"STH-G1": 8, "STH-P1": 4}; want[ic.Space] == 0 || ic.ToIntakeKm != want[ic.Space] ||
+		ic.TimeLeftS <= 0 || !ic.ActBy.After(pred.ObservedAt) || ic.ActBy.After(pred.Prediction.Earliest) {
+		t.Errorf("the intake's prediction recommends %+v (%q), want STH-G1 or STH-P1 ahead of the plume", ic, pred.Prediction.InterceptionNoneReason)
+	}
 	if _, ok := n.Seen(message.EventExceedanceOpened, "STH-O1"); !ok {
 		t.Error("the outfall's own permit exceedance was never reported")
 	}

@@ -345,6 +345,10 @@ type RiverView struct {
 	LengthKm float64       `json:"length_km"`
 	Joins    *network.Join `json:"joins,omitempty"`
 	Sites    []string      `json:"sites"` // ids of the visible sites on it, upstream first
+	// EmergencySpaces are the river's emergency spaces (sites.yaml), every one whoever
+	// asks: where a plume can be stopped concerns the jurisdictions downstream too, as
+	// the jurisdictions' names do. Empty, not absent, when none is configured.
+	EmergencySpaces []network.EmergencySpace `json:"emergency_spaces"`
 }
 
 // RiversResponse is the body of GET /api/v1/rivers.
@@ -358,7 +362,8 @@ func (s *Server) handleRivers(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	resp := RiversResponse{Items: []RiverView{}, Jurisdictions: []network.Jurisdiction{}}
 	for _, rv := range s.net.Rivers() {
-		view := RiverView{ID: rv.ID, Name: rv.Name, LengthKm: rv.LengthKm, Joins: rv.Joins, Sites: []string{}}
+		view := RiverView{ID: rv.ID, Name: rv.Name, LengthKm: rv.LengthKm, Joins: rv.Joins, Sites: []string{},
+			EmergencySpaces: append([]network.EmergencySpace{}, rv.EmergencySpaces...)}
 		var sites []*network.Site
 		for _, site := range s.net.Sites() {
 			if site.River == rv.ID && p.Sees(site.Jurisdiction) {

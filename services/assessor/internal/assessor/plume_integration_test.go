@@ -45,6 +45,11 @@ func find(evs []message.Event, typ, site string) (message.Event, bool) {
 //     2.5, no background: peak 2.5·erf(3600/(2√2·1650)) = 1.81, threshold 0.906. Clean
 //     readings at 11 h and 13 h, then 18 h, past the band: refuted (2 readings in it).
 //
+// The prediction at the intake STH-D2 recommends the interception (docs/plume.md,
+// "Emergency spaces and interception"): issued at the release's start, the earliest edge
+// (0.8 × 1.5 = 1.2 m/s, Jobson's 0.89) reaches the sluice STH-G1 at km 74, 8 km
+// below the outfall, after 0.89·8000/1.2 = 5933 s; 8 km remain to the intake.
+//
 // The verification re-tunes STH-O1 → STH-D2 (docs/plume.md, "Re-tuning"): observed front
 // (6 h − 30 min) − (1 h − 30 min) = 18,000 s against 20,000 s predicted, scale
 // (20000/18000)^(1/2) = 1.054093, in the state topic; the refutation leaves TTH-S2 →
@@ -80,6 +85,15 @@ func TestPredictionsAreVerifiedAndRefutedOnTheRealBroker(t *testing.T) {
 	if !ok || v.ID != message.EventID(message.EventPredictionVerified, "STH-D2", "cod", base.Add(h), "STH-O1") ||
 		v.Verification.RiseErrorS != 18000-17800 || v.Verification.Peak != 17 || v.Prediction.Origin != "STH-O1" {
 		t.Errorf("verified: %+v", v)
+	}
+	issued, ok := find(evs, message.EventPredictionIssued, "STH-D2")
+	ic := issued.Prediction.Interception
+	if !ok || ic.Space != "STH-G1" || ic.Kind != "sluice" || ic.River != "santun" || ic.ToIntakeKm != 8 || ic.TimeLeftS != 5933 ||
+		ic.ActBy.Sub(base.Add(h)).Round(time.Second) != 5933*time.Second || ic.Jurisdiction != "changji" || ic.Role != "emergency" {
+		t.Errorf("the intake's prediction recommends %+v (%q), want the sluice STH-G1 with 5933 s left", ic, issued.Prediction.InterceptionNoneReason)
+	}
+	if s3, ok := find(evs, message.EventPredictionIssued, "TTH-S3"); !ok || !s3.Prediction.Interception.IsZero() || s3.Prediction.InterceptionNoneReason != "" {
+		t.Errorf("a section's prediction carries an interception: %+v", s3.Prediction)
 	}
 	r, ok := find(evs, message.EventPredictionRefuted, "TTH-S3")
 	if !ok || r.ID != message.EventID(message.EventPredictionRefuted, "TTH-S3", "nh3n", base.Add(h), "TTH-S2") ||

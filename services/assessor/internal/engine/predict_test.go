@@ -2,10 +2,13 @@ package engine
 
 import (
 	"math"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/network"
 )
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9*math.Max(1, math.Abs(b)) }
@@ -294,5 +297,68 @@ func TestLiveDischargeDrivesTheVelocity(t *testing.T) {
 	preds = only(e2.Apply(late), message.EventPredictionIssued)
 	if len(preds) == 0 || !preds[0].ArrivalAt.Equal(late.ObservedAt.Add(10000*time.Second)) || preds[0].Prediction.Confidence != "low" {
 		t.Errorf("with a stale flow reading: %+v", preds)
+	}
+}
+
+// The spill of TestWorseUpstreamReissuesAndNewOpeningSupersedes on a network with a
+// sluice on the tributary at km 12 (2 km below the outfall) and a pond on the main river at
+// km 55 (15 km along the way, 5 km above D1). The earliest leading edge (velocity × 1.5,
+// Jobson's 0.89) reaches the sluice after 0.89 × 2000/0.75 = 2373.3 s and the pond after
+// 0.89 × (10000/0.75 + 5000/1.5) = 14833.3 s. Issued at the release's start (t0 + 1 h),
+// the prediction at D1 names the sluice with 2373 s left; re-issued an hour later, the
+// edge has passed the sluice, and it names the pond: 14833.3 − 3600 = 11233 s left. The
+// section T2 gets no recommendation: only intakes do.
+func TestPredictionAtAnIntakeRecommendsTheNextSpaceNotYetPassed(t *testing.T) {
+	data, err := os.ReadFile("testdata/network.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Replace(string(data), "    joins: {river: main, at_km: 50}\n", `    joins: {river: main, at_km: 50}
+    emergency_spaces: [{id: G1, name: 支流节制闸, kind: sluice, km: 12, operated_by: {jurisdiction: up, role: emergency}}]
+`, 1)
+	doc = strings.Replace(doc, "    flow_m3s: 10.0\n", "    flow_m3s: 10.0\n    emergency_spaces: [{id: P1, name: 干流调蓄池, kind: pond, km: 55, capacity_m3: 50000}]\n", 1)
+	n, err := network.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(n.EmergencySpaces()) != 2 {
+		t.Fatalf("the test network did not take the spaces: %+v", n.EmergencySpaces())
+	}
+	clk := &fakeClock{t: t0}
+	e, err := New(n, withDefaults(Options{}), clk.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyAll(e, rd("T1", "cod", 10, 0), rd("D1", "cod", 12, 0))
+	start := t0.Add(h)
+	// at returns the prediction for site, its act-by time cut to the millisecond (the
+	// hand figures' precision).
+	at := func(evs []message.Event, site string) message.Prediction {
+		t.Helper()
+		for _, ev := range only(evs, message.EventPredictionIssued) {
+			if ev.Site == site {
+				p := ev.Prediction
+				p.Interception.ActBy = p.Interception.ActBy.Truncate(time.Millisecond)
+				return p
+			}
+		}
+		t.Fatalf("no prediction for %s in %v", site, types(evs))
+		return message.Prediction{}
+	}
+	first := e.Apply(rd("TO", "cod", 100, h))
+	want := message.Interception{Space: "G1", Name: "支流节制闸", Kind: "sluice", Km: 12, River: "trib", ToIntakeKm: 18,
+		ActBy: start.Add(2373333 * time.Millisecond), TimeLeftS: 2373, Jurisdiction: "up", Role: "emergency"}
+	if got := at(first, "D1"); got.Interception != want || got.InterceptionNoneReason != "" {
+		t.Errorf("at the issue: %+v (%q), want %+v", got.Interception, got.InterceptionNoneReason, want)
+	}
+	if got := at(first, "T2"); !got.Interception.IsZero() || got.InterceptionNoneReason != "" {
+		t.Errorf("a section got %+v (%q)", got.Interception, got.InterceptionNoneReason)
+	}
+	// 300 → D1 (68 × 2.5 + 12 × 10)/12.5 = 23.2, far worse than 15.2: re-issued.
+	again := e.Apply(rd("TO", "cod", 300, 2*h))
+	want = message.Interception{Space: "P1", Name: "干流调蓄池", Kind: "pond", Km: 55, River: "main", ToIntakeKm: 5,
+		ActBy: start.Add(14833333 * time.Millisecond), TimeLeftS: 11233}
+	if got := at(again, "D1"); got.Interception != want {
+		t.Errorf("an hour on: %+v, want %+v", got.Interception, want)
 	}
 }

@@ -37,6 +37,8 @@ func threshold(w plumeWindow, limit float64) float64 {
 // outfall's discharge, added to the river's on every leg; the water the plume mixes with on
 // the way carries the downstream site's latest value. ok is false when the model
 // cannot solve the reach (no path), and the prediction keeps distance ÷ velocity alone.
+// At a drinking-water source the prediction also recommends the emergency space where the
+// plume can be intercepted (plume.Intercept).
 func (e *Engine) window(s *series, origin *siteInfo, rc network.Reach, di uint16, c0, qOut float64, obs int64, r message.Reading) (plumeWindow, bool) {
 	legs, confidence := plume.Route(e.net, rc.Path, func(river string, km float64) (float64, float64, bool) {
 		return e.liveFlow(river, km, obs)
@@ -64,14 +66,15 @@ func (e *Engine) window(s *series, origin *siteInfo, rc network.Reach, di uint16
 			factor = math.Max(factor, rv.VelocityFactor())
 		}
 	}
-	w, err := plume.Compute(plume.Input{
+	in := plume.Input{
 		Concentration:  c0,
 		Background:     bg,
 		Duration:       time.Duration(obs-start)*time.Millisecond + interval,
 		DecayPerHour:   e.opts.DecayPerHour[r.Parameter],
 		VelocityFactor: factor,
 		Legs:           legs,
-	})
+	}
+	w, err := plume.Compute(in)
 	if err != nil {
 		return plumeWindow{}, false
 	}
@@ -94,6 +97,11 @@ func (e *Engine) window(s *series, origin *siteInfo, rc network.Reach, di uint16
 	}
 	if w.Travel > 0 {
 		p.VelocityMPS = rc.DistanceKm * 1000 / w.Travel.Seconds()
+	}
+	if rc.Site.Kind == network.KindDrinkingSource {
+		// Where the plume can still be stopped before the intake, as of this reading
+		// (observed time, like every judgement of the engine), on the same legs.
+		p.Interception, p.InterceptionNoneReason = plume.Intercept(plume.SpacesOnPath(e.net, rc.Path), in, t0, time.UnixMilli(obs))
 	}
 	return plumeWindow{travel: w.Travel.Milliseconds(), pred: p, background: bg}, true
 }

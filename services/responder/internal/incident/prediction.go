@@ -53,6 +53,32 @@ func window(f *Fact, tg *playbook.Target, arrival string, loc *time.Location) st
 	return "预计到达" + arrival
 }
 
+// interception is the {interception} placeholder: where the plume can still be stopped
+// before the intake (plume.DescribeInterception, the time left counted to now), or why it
+// cannot, as a sentence ending in “。”, for messages about the prediction's site; "" for
+// any other message and for a fact without a prediction.
+func (e *Engine) interception(f *Fact, tg *playbook.Target, now time.Time) string {
+	if f.Prediction.IsZero() || (tg != nil && tg.Site != nil && tg.Site.ID != f.Site) {
+		return ""
+	}
+	ic := f.Prediction.Interception
+	var river, operator string
+	if r, ok := e.net.River(ic.River); ok {
+		river = r.Name
+	}
+	if ic.Jurisdiction != "" {
+		operator = e.jurName(ic.Jurisdiction)
+		if ic.Role != "" && e.contacts != nil {
+			operator += e.contacts.RoleName(ic.Role)
+		}
+	}
+	text := plume.DescribeInterception(f.Prediction, river, operator, now, e.net.Location)
+	if text == "" {
+		return ""
+	}
+	return text + "。"
+}
+
 // recordVerdict puts a prediction.verified or .refuted on the record of the incident of
 // the exceedance the prediction came from: it joins the incident's events and its audit
 // trail and makes the incident's verdict (judge), and changes no step, condition or

@@ -86,3 +86,41 @@ func TestAVerdictGoesOnTheRecordOfTheOriginsIncidentAndChangesNothingElse(t *tes
 	mustEvent(t, e, message.Event{ID: "ref1", Type: message.EventPredictionRefuted, Site: "MD", Parameter: "nh3n",
 		OriginSite: "T2", OriginEventID: "unknown", ObservedAt: clk.t, EmittedAt: clk.t}, OutcomeUnrelated)
 }
+
+// The intake's warning names the emergency space the prediction recommends, with the time
+// left counted to the sending (10:10 Changji time, the act-by 12:20: 2 h 10 min), or why
+// there is none.
+func TestTheIntakeWarningNamesTheInterception(t *testing.T) {
+	tests := []struct {
+		name string
+		ic   message.Interception
+		none string
+		want string
+	}{
+		{"a sluice", message.Interception{Space: "G1", Name: "城北节制闸", Kind: "sluice", Km: 55, River: "main", ToIntakeKm: 5,
+			ActBy: t0.Add(2*time.Hour + 20*time.Minute), TimeLeftS: 8400, Jurisdiction: "jb", Role: "emergency"}, "",
+			"。建议在干流城北节制闸（km 55.0，由乙市emergency名操作）拦截，须在12:20前（剩余2小时10分）行动。请立即加密"},
+		{"every space passed", message.Interception{}, "plume already past every space",
+			"。污染团已越过沿途全部应急空间，无法在上游拦截。请立即加密"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, clk := newEngine(t)
+			clk.Advance(10 * time.Minute)
+			win := message.Prediction{Site: "MD", Origin: "T2", Parameter: "nh3n", ReleaseStart: t0,
+				Earliest: t0.Add(3 * time.Hour), Leading: t0.Add(4 * time.Hour), Peak: t0.Add(5 * time.Hour),
+				PeakConcentration: 1.25, Unit: "mg/L", Confidence: "low", DistanceKm: 20,
+				Interception: tt.ic, InterceptionNoneReason: tt.none}
+			mustEvent(t, e, message.Event{ID: "pred1", Type: message.EventPredictionIssued, Site: "MD", Parameter: "nh3n", Value: 0.9, Limit: 0.5,
+				Multiple: 0.8, OriginSite: "T2", ArrivalAt: t0.Add(4 * time.Hour), ObservedAt: t0, EmittedAt: clk.t, Prediction: win}, OutcomeOpened)
+			ds := deliverAll(e)
+			i := slices.IndexFunc(ds, func(d Delivery) bool { return d.StepID == "drinking_source_threat.source_watch.jb" })
+			if i < 0 || !strings.Contains(ds[i].Body, tt.want) {
+				t.Fatalf("source_watch does not say %q: %+v", tt.want, ds)
+			}
+			if j := slices.IndexFunc(ds, func(d Delivery) bool { return d.StepID == "drinking_source_threat.plant_prepare.jb" }); j < 0 || strings.Contains(ds[j].Body, "拦截") {
+				t.Errorf("plant_prepare (no {interception}) says it: %+v", ds)
+			}
+		})
+	}
+}

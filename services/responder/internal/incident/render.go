@@ -68,6 +68,7 @@ func (e *Engine) vars(st *State, f *Fact, tg *playbook.Target, deadline, now tim
 		v["arrival"] = f.Arrival.In(loc).Format("01月02日15:04")
 	}
 	v["window"] = window(f, tg, v["arrival"], loc)
+	v["interception"] = e.interception(f, tg, now)
 	if tg != nil {
 		v["jurisdiction"] = tg.Jurisdiction
 		v["jurisdiction_name"] = e.jurName(tg.Jurisdiction)

@@ -116,6 +116,9 @@ func load(cfg *config.Config) (*network.Network, *notify.Contacts, *playbook.Set
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("config key contacts_file: %w", err)
 	}
+	if err := contacts.CheckOperators(net); err != nil {
+		return nil, nil, nil, fmt.Errorf("config key contacts_file: %w", err)
+	}
 	books, err := playbook.Load(cfg.PlaybooksFile, net, contacts)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("config key playbooks_file: %w", err)
@@ -131,6 +134,9 @@ func load(cfg *config.Config) (*network.Network, *notify.Contacts, *playbook.Set
 func (r *Responder) ReloadContacts() error {
 	n, err := notify.LoadContacts(r.cfg.ContactsFile, r.net, r.rc.WebhookURL)
 	if err != nil {
+		return fmt.Errorf("config key contacts_file: %w", err)
+	}
+	if err := n.CheckOperators(r.net); err != nil {
 		return fmt.Errorf("config key contacts_file: %w", err)
 	}
 	if _, err := playbook.Load(r.cfg.PlaybooksFile, r.net, n); err != nil {

@@ -226,6 +226,7 @@ func (n *Narrator) Event(e message.Event) {
 		b.Step = StepPrediction
 		b.Line = fmt.Sprintf("%s: %s ≈%s %s expected %s (from %s, %s km upstream)%s", site, paramName(e.Parameter),
 			num(e.PredictedValue), unitOf(e.Parameter), n.simText(e.ArrivalAt), e.OriginSite, num(e.DistanceKm), latency(e))
+		b.Line += n.interceptText(e.Prediction)
 		if e.Site != n.story.PredictionSite || !n.wants(StepPrediction) {
 			n.aside(e.ID, b)
 			return
@@ -535,6 +536,22 @@ func (n *Narrator) simText(t time.Time) string {
 		return "--     --:--"
 	}
 	return t.In(n.loc).Format("01-02 15:04")
+}
+
+// interceptText is the interception a prediction at an intake recommends (docs/plume.md,
+// "Emergency spaces and interception"), appended to its line; "" for a
+// prediction that carries none.
+func (n *Narrator) interceptText(p message.Prediction) string {
+	ic := p.Interception
+	if ic.IsZero() {
+		if p.InterceptionNoneReason == "" {
+			return ""
+		}
+		return "; intercept: none — " + p.InterceptionNoneReason
+	}
+	left := time.Duration(ic.TimeLeftS) * time.Second
+	return fmt.Sprintf("; intercept at %s %s (%s, %s km %s, %s km above the intake) by %s, %dh%02dm left",
+		ic.Space, ic.Name, ic.Kind, ic.River, num(ic.Km), num(ic.ToIntakeKm), n.simText(ic.ActBy), int(left.Hours()), int(left.Minutes())%60)
 }
 
 func (n *Narrator) siteName(id string) string {

@@ -38,7 +38,10 @@ func spillStory(t *testing.T, skip ...string) (*Narrator, string) {
 		},
 		"prediction": func() {
 			n.Event(message.Event{ID: "e2", Type: message.EventPredictionIssued, Site: "STH-D2", Parameter: "nh3n", PredictedValue: 3.3,
-				OriginSite: "STH-S2", DistanceKm: 12, ArrivalAt: t0.Add(4 * time.Hour), ObservedAt: t0, EmittedAt: t0})
+				OriginSite: "STH-S2", DistanceKm: 12, ArrivalAt: t0.Add(4 * time.Hour), ObservedAt: t0, EmittedAt: t0,
+				Prediction: message.Prediction{Site: "STH-D2", Origin: "STH-S2", Interception: message.Interception{
+					Space: "STH-G1", Name: "三屯河城北拦河节制闸", Kind: "sluice", Km: 74, River: "santun", ToIntakeKm: 8,
+					ActBy: t0.Add(49*time.Minute + 27*time.Second), TimeLeftS: 2967}}})
 		},
 		"incident": func() { n.Update(message.IncidentUpdate{Kind: message.UpdateIncident, Incident: &inc}) },
 		"notification": func() {
@@ -100,6 +103,7 @@ func TestNarratorTellsTheWholeSpillStory(t *testing.T) {
 		"① 读数", "STH-O1 昌吉市污水处理厂入河排污口: 氨氮", "29.8 mg/L",
 		"② 超标", "STH-S2 三屯河城区下游断面", "class 劣V (target III, limit 1)", "2.4× over", "[250ms after the reading]",
 		"③ 预测", "≈3.3 mg/L", "from STH-S2, 12 km upstream",
+		"; intercept at STH-G1 三屯河城北拦河节制闸 (sluice, santun km 74, 8 km above the intake) by ", ", 0h49m left",
 		"④ 启动事件", "inc-1", "changji, xpcc6",
 		"⑤ 通知", "兵团第六师河长办值班室", // the second notification, as an aside
 		"⑥ 确认", "⑦ 水质恢复", "⑧ 事件解除", "⑨ 解除预警",
