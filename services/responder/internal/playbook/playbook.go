@@ -700,6 +700,7 @@ var Placeholders = []string{
 	"jurisdiction_name", "role_name", "target_site_name", "distance_km", "deadline", "now",
 	"step_action", "reason", "origin_site_name", "window", "repeat", "acked_at", "acked_by", "exceedance",
 	"steps_done", "steps_total",
+	"sources", // the upstream ranking of the search step (docs/sources.md)
 }
 
 var placeholderRE = regexp.MustCompile(`\{([a-z_]+)\}`)
