@@ -73,15 +73,15 @@ func sourcesText(f *Fact, id string) string {
 	route := "GET /api/v1/incidents/" + id + "/sources"
 	switch {
 	case f.Sources == nil:
-		return "溯源排序未计算，请查看" + route
+		return "未计算，请查看" + route
 	case f.Sources.Outcome == SourcesOK:
 		return f.Sources.Text
 	case f.Sources.Outcome == SourcesNone:
 		return "上游各监测点未见与本次超标时间相符的浓度上升，请按距离由近及远排查"
 	case f.Sources.Outcome == SourcesTimeout:
-		return "溯源排序暂不可用（数据库查询超时），请查看" + route
+		return "暂不可用（数据库查询超时），请查看" + route
 	}
-	return "溯源排序暂不可用（数据库查询失败），请查看" + route
+	return "暂不可用（数据库查询失败），请查看" + route
 }
 
 // DescribeSources says a ranking for a step: its best candidates with evidence (score
@@ -119,7 +119,11 @@ func reasons(rk sourcerank.Ranking, c sourcerank.Candidate) []string {
 	}
 	switch {
 	case c.ObservedLag != nil && *c.ObservedLag > 0 && lead != "":
-		out = append(out, fmt.Sprintf("%s在本断面上升前约%s上升，预计传播约%s", paramZH(lead), human(*c.ObservedLag), human(c.Lag.Expected)))
+		r := fmt.Sprintf("%s在本断面上升前约%s上升，预计传播约%s", paramZH(lead), human(*c.ObservedLag), human(c.Lag.Expected))
+		if c.Timing == 0 {
+			r += "，时间不符"
+		}
+		out = append(out, r)
 	case lead != "":
 		out = append(out, paramZH(lead)+"有上升，但时间与传播时间不符")
 	}

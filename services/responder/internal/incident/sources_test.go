@@ -32,9 +32,9 @@ func TestSearchStepSaysTheRankingOrWhyItHasNone(t *testing.T) {
 		{"ranked", &Sources{Outcome: SourcesOK, Text: "1. 支流源头断面 T1 0.93（氨氮在本断面上升前约50分钟上升）"},
 			[]string{"溯源排序（按证据，先查前者）：1. 支流源头断面 T1 0.93（氨氮在本断面上升前约50分钟上升）"}},
 		{"nothing rose upstream", &Sources{Outcome: SourcesNone}, []string{"未见与本次超标时间相符的浓度上升"}},
-		{"the archive timed out", &Sources{Outcome: SourcesTimeout}, []string{"溯源排序暂不可用（数据库查询超时）", "GET /api/v1/incidents/", "/sources"}},
-		{"the archive failed", &Sources{Outcome: SourcesError}, []string{"溯源排序暂不可用（数据库查询失败）", "/sources"}},
-		{"not ranked", nil, []string{"溯源排序未计算", "/sources"}},
+		{"the archive timed out", &Sources{Outcome: SourcesTimeout}, []string{"溯源排序（按证据，先查前者）：暂不可用（数据库查询超时），请查看GET /api/v1/incidents/", "/sources"}},
+		{"the archive failed", &Sources{Outcome: SourcesError}, []string{"：暂不可用（数据库查询失败），请查看GET /api/v1/incidents/", "/sources"}},
+		{"not ranked", nil, []string{"：未计算，请查看GET /api/v1/incidents/", "/sources"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,17 +86,18 @@ func TestDescribeSourcesNamesTheBestCandidatesWithTheirReasons(t *testing.T) {
 	e, _ := newEngine(t)
 	lag := 84 * time.Minute
 	rk := sourcerank.Ranking{Site: "T2", Lead: "nh3n", Candidates: []sourcerank.Candidate{
-		{Site: "T1", Score: 0.931, Signature: 1, OverLimit: 1, DischargeM3S: 0.6, ObservedLag: &lag,
+		{Site: "T1", Score: 0.931, Timing: 0.86, Signature: 1, OverLimit: 1, DischargeM3S: 0.6, ObservedLag: &lag,
 			Lag:   sourcerank.Lag{Expected: 83 * time.Minute},
 			Rises: []sourcerank.Rise{{Parameter: "tp", Rose: true}, {Parameter: "nh3n", Rose: true}}},
 		{Site: "X9", Score: 0.161, Rises: []sourcerank.Rise{{Parameter: "nh3n", Rose: true}}},
+		{Site: "M1", Score: 0.15, ObservedLag: &lag, Lag: sourcerank.Lag{Expected: 7 * time.Hour}, Rises: []sourcerank.Rise{{Parameter: "nh3n", Rose: true}}},
 		{Site: "T3", Score: 0},
 	}}
 	text, ok := DescribeSources(e.net, rk)
 	if !ok {
 		t.Fatal("a ranking with evidence says none")
 	}
-	want := "1. 支流源头断面 T1 0.93（氨氮在本断面上升前约1.4小时上升，预计传播约1.4小时；总磷、氨氮同步上升；排放量约0.6m³/s；超过自身限值）; 2. X9 0.16（氨氮有上升，但时间与传播时间不符）"
+	want := "1. 支流源头断面 T1 0.93（氨氮在本断面上升前约1.4小时上升，预计传播约1.4小时；总磷、氨氮同步上升；排放量约0.6m³/s；超过自身限值）; 2. X9 0.16（氨氮有上升，但时间与传播时间不符）; 3. 干流上游断面 M1 0.15（氨氮在本断面上升前约1.4小时上升，预计传播约7.0小时，时间不符）"
 	if text != want {
 		t.Errorf("text\n %s\nwant\n %s", text, want)
 	}
