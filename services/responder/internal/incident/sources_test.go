@@ -23,7 +23,7 @@ func searchStep(t *testing.T, e *Engine, eventID string) string {
 	return ""
 }
 
-func TestSearchStepSaysTheRankingOrWhyItHasNone(t *testing.T) {
+func TestSearchStepsSayTheRankingOrWhyItHasNone(t *testing.T) {
 	tests := []struct {
 		name string
 		src  *Sources // nil: HandleEvent, not ranked
@@ -53,10 +53,19 @@ func TestSearchStepSaysTheRankingOrWhyItHasNone(t *testing.T) {
 			if err != nil || got != OutcomeOpened {
 				t.Fatalf("= %s, %v", got, err)
 			}
-			action := searchStep(t, e, "ev1")
-			for _, w := range tt.want {
-				if !strings.Contains(action, w) {
-					t.Errorf("search step %q does not say %q", action, w)
+			id, _ := e.IncidentOf("ev1")
+			inc, _ := e.Get(id)
+			var initial string
+			for _, s := range inc.Steps {
+				if strings.Contains(s.ID, ".initial_report.") {
+					initial = s.Action
+				}
+			}
+			for _, action := range []string{searchStep(t, e, "ev1"), initial} {
+				for _, w := range tt.want {
+					if !strings.Contains(action, w) {
+						t.Errorf("step %q does not say %q", action, w)
+					}
 				}
 			}
 			if e.WantsSources(ev) {
