@@ -92,6 +92,11 @@ start_service() {
     ${RIVERWATCH_CLICKHOUSE_DATABASE:-riverwatch} == riverwatch ]] && ! cluster_mode; then
     env+=(RIVERWATCH_API_CLICKHOUSE_USERNAME=riverwatch_api "RIVERWATCH_API_CLICKHOUSE_PASSWORD_FILE=$api_pw")
   fi
+  # The responder's upstream source ranking (docs/sources.md) reads with the same account.
+  if [[ $name == responder && -z ${RIVERWATCH_RESPONDER_CLICKHOUSE_USERNAME:-} && -r $api_pw &&
+    ${RIVERWATCH_CLICKHOUSE_DATABASE:-riverwatch} == riverwatch ]] && ! cluster_mode; then
+    env+=(RIVERWATCH_RESPONDER_CLICKHOUSE_USERNAME=riverwatch_api "RIVERWATCH_RESPONDER_CLICKHOUSE_PASSWORD_FILE=$api_pw")
+  fi
   if secure_kafka; then
     local kafka
     kafka=$("$RW_LOCAL_DIR/kafka.sh" client-config "$name") || rw_die "no Kafka user for $name"

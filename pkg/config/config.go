@@ -279,12 +279,12 @@ func Default() Config {
 // directory.
 var pathKeys = []string{"sites_file", "playbooks_file", "contacts_file", "auth.tokens_file", "simulator.scenario_file", "kafka.commands_key_file", "api.clickhouse_password_file",
 	"api.evidence_key_file", "kafka.tls.ca_file", "kafka.tls.cert_file", "kafka.tls.key_file", "kafka.sasl.password_file", "clickhouse.password_file",
-	"api.backtest_dir"}
+	"api.backtest_dir", "responder.clickhouse_password_file"}
 
 func (c *Config) paths() []*string {
 	return []*string{&c.SitesFile, &c.PlaybooksFile, &c.ContactsFile, &c.Auth.TokensFile, &c.Simulator.ScenarioFile, &c.Kafka.CommandsKeyFile, &c.API.ClickHousePasswordFile,
 		&c.API.EvidenceKeyFile, &c.Kafka.TLS.CAFile, &c.Kafka.TLS.CertFile, &c.Kafka.TLS.KeyFile, &c.Kafka.SASL.PasswordFile, &c.ClickHouse.PasswordFile,
-		&c.API.BacktestDir}
+		&c.API.BacktestDir, &c.Responder.ClickHousePasswordFile}
 }
 
 // Load reads the file at path (empty: defaults and environment only, paths relative to

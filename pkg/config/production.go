@@ -168,6 +168,16 @@ func (r Responder) production(v *validator) {
 	if Placeholder(r.SMTPPassword) {
 		v.add("responder.smtp_password", "is a placeholder of the repository's examples")
 	}
+	// The search step's ranking reads the archive (docs/sources.md): with an account of its
+	// own, read-only, as the api's; 0 s ranks nothing and needs none.
+	if r.SourcesTimeout > 0 {
+		switch {
+		case strings.TrimSpace(r.ClickHouseUsername) == "":
+			v.add("responder.clickhouse_username", "is empty: the responder would read ClickHouse with the archiver's account, which may write and drop; give it a read-only user (the api's riverwatch_api serves; docs/security.md), or set responder.sources_timeout to 0")
+		case strings.TrimSpace(r.ClickHousePasswordFile) == "":
+			v.add("responder.clickhouse_password_file", "is empty while responder.clickhouse_username is set")
+		}
+	}
 }
 
 func (a Archiver) listeners() []Listener {

@@ -15,6 +15,7 @@ func production() Config {
 	c.API.MetricsListen = "127.0.0.1:9180"
 	c.Gateway.MetricsListen = "10.0.0.5:9181"
 	c.API.ClickHouseUsername, c.API.ClickHousePasswordFile = "riverwatch_api", "/etc/riverwatch/secrets/clickhouse-api-password"
+	c.Responder.ClickHouseUsername, c.Responder.ClickHousePasswordFile = "riverwatch_api", "/etc/riverwatch/secrets/clickhouse-api-password"
 	c.Kafka.TLS = TLS{Enabled: true, CAFile: "/etc/riverwatch/secrets/kafka-ca.pem"}
 	c.Kafka.SASL = KafkaSASL{Mechanism: SASLScramSHA512, Username: "riverwatch", PasswordFile: "/etc/riverwatch/secrets/kafka-password"}
 	return c
@@ -79,6 +80,10 @@ func TestProductionRefusesEachDevelopmentDefaultNamingTheKey(t *testing.T) {
 			"api.metrics_listen", []string{"api"}},
 		{"the gateway's metrics on its public port", func(c *Config) { c.Gateway.MetricsListen = "" },
 			"gateway.metrics_listen", []string{"gateway"}},
+		{"the responder reading ClickHouse without an account of its own", func(c *Config) { c.Responder.ClickHouseUsername = "" },
+			"responder.clickhouse_username", []string{"responder"}},
+		{"the responder's ClickHouse account without its password file", func(c *Config) { c.Responder.ClickHousePasswordFile = "" },
+			"responder.clickhouse_password_file", []string{"responder"}},
 		{"Kafka without a SASL user", func(c *Config) { c.Kafka.SASL = KafkaSASL{} },
 			"kafka.sasl.mechanism", []string{"gateway", "assessor", "responder", "archiver", "api"}},
 		{"Kafka without TLS", func(c *Config) { c.Kafka.TLS = TLS{} },
@@ -170,12 +175,13 @@ func TestEverySecretIsJudgedInProduction(t *testing.T) {
 	// The keys Production judges, with a value that makes it refuse them. A file key whose
 	// secret Load reads into another key is judged through that one (refusedAs).
 	judged := map[string]func(*Config){
-		"clickhouse.password":          func(c *Config) { c.ClickHouse.Password = "" },
-		"clickhouse.password_file":     func(c *Config) { c.ClickHouse.Password, c.ClickHouse.PasswordFile = "", "" },
-		"responder.webhook_secret":     func(c *Config) { c.Responder.WebhookSecret = "" },
-		"responder.smtp_password":      func(c *Config) { c.Responder.SMTPUsername, c.Responder.SMTPPassword = "u", "" },
-		"api.clickhouse_password_file": func(c *Config) { c.API.ClickHousePasswordFile = "" },
-		"kafka.sasl.password_file":     func(c *Config) { c.Kafka.SASL = KafkaSASL{} },
+		"clickhouse.password":                func(c *Config) { c.ClickHouse.Password = "" },
+		"clickhouse.password_file":           func(c *Config) { c.ClickHouse.Password, c.ClickHouse.PasswordFile = "", "" },
+		"responder.webhook_secret":           func(c *Config) { c.Responder.WebhookSecret = "" },
+		"responder.smtp_password":            func(c *Config) { c.Responder.SMTPUsername, c.Responder.SMTPPassword = "u", "" },
+		"api.clickhouse_password_file":       func(c *Config) { c.API.ClickHousePasswordFile = "" },
+		"responder.clickhouse_password_file": func(c *Config) { c.Responder.ClickHousePasswordFile = "" },
+		"kafka.sasl.password_file":           func(c *Config) { c.Kafka.SASL = KafkaSASL{} },
 	}
 	refusedAs := map[string]string{"clickhouse.password_file": "clickhouse.password", "kafka.sasl.password_file": "kafka.sasl.mechanism"}
 	for key := range flatten(Default()) {

@@ -298,6 +298,18 @@ type Responder struct {
 	MaxAttempts int           `mapstructure:"max_attempts"`
 	RetryBase   time.Duration `mapstructure:"retry_base"`
 	RetryMax    time.Duration `mapstructure:"retry_max"`
+	// ClickHouseUsername is the account the responder reads the archive with, to rank the
+	// upstream sources in the search step (docs/sources.md): the api's read-only one
+	// (riverwatch_api) serves; empty: the shared clickhouse section's account
+	// (development; production mode refuses it, as it does the api's).
+	ClickHouseUsername string `mapstructure:"clickhouse_username"`
+	// ClickHousePasswordFile holds that account's password (only the first line is used);
+	// required with ClickHouseUsername. Relative to the configuration file's directory.
+	ClickHousePasswordFile string `mapstructure:"clickhouse_password_file"`
+	// SourcesTimeout bounds the ranking of one batch of events, so that a slow archive
+	// never holds a step back longer: past it the step says the ranking is unavailable and
+	// names the api route. 0 ranks nothing. Default 3 s.
+	SourcesTimeout time.Duration `mapstructure:"sources_timeout"`
 }
 
 // Validate refuses the assessor's plumbing values it cannot run with.
@@ -321,6 +333,7 @@ func defaultResponder() Responder {
 		TickInterval: time.Second, MaxEventAge: 24 * time.Hour, Retain: 7 * 24 * time.Hour,
 		DeliveryTimeout: 10 * time.Second, Workers: 4,
 		MaxAttempts: 8, RetryBase: 2 * time.Second, RetryMax: 5 * time.Minute,
+		SourcesTimeout: 3 * time.Second,
 	}
 }
 
@@ -341,6 +354,10 @@ func (r Responder) Validate() error {
 	v.positive("responder.retry_max", r.RetryMax)
 	if r.RetryMax < r.RetryBase {
 		v.add("responder.retry_max", "%v must be ≥ responder.retry_base (%v)", r.RetryMax, r.RetryBase)
+	}
+	v.notNegative("responder.sources_timeout", r.SourcesTimeout)
+	if r.ClickHouseUsername != "" {
+		v.nonEmpty("responder.clickhouse_password_file", r.ClickHousePasswordFile)
 	}
 	if r.DashboardURL != "" {
 		if u, err := url.Parse(r.DashboardURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

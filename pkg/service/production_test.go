@@ -41,11 +41,14 @@ func productionEnv(t *testing.T) map[string]string {
 		"RIVERWATCH_GATEWAY_METRICS_LISTEN":       "127.0.0.1:9181",
 		"RIVERWATCH_API_CLICKHOUSE_USERNAME":      "riverwatch_api",
 		"RIVERWATCH_API_CLICKHOUSE_PASSWORD_FILE": writeFile(t, "ch-api-password", "api-secret\n"),
-		"RIVERWATCH_KAFKA_COMMANDS_KEY_FILE":      writeFile(t, "commands.key", "b3f1c0a9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1\n"),
-		"RIVERWATCH_KAFKA_TLS_ENABLED":            "true", // the system's roots verify the brokers
-		"RIVERWATCH_KAFKA_SASL_MECHANISM":         "SCRAM-SHA-512",
-		"RIVERWATCH_KAFKA_SASL_USERNAME":          "riverwatch",
-		"RIVERWATCH_KAFKA_SASL_PASSWORD_FILE":     writeFile(t, "kafka-password", "kafka-secret\n"),
+		// The responder's source ranking reads with the same read-only account.
+		"RIVERWATCH_RESPONDER_CLICKHOUSE_USERNAME":      "riverwatch_api",
+		"RIVERWATCH_RESPONDER_CLICKHOUSE_PASSWORD_FILE": writeFile(t, "ch-responder-password", "api-secret\n"),
+		"RIVERWATCH_KAFKA_COMMANDS_KEY_FILE":            writeFile(t, "commands.key", "b3f1c0a9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1\n"),
+		"RIVERWATCH_KAFKA_TLS_ENABLED":                  "true", // the system's roots verify the brokers
+		"RIVERWATCH_KAFKA_SASL_MECHANISM":               "SCRAM-SHA-512",
+		"RIVERWATCH_KAFKA_SASL_USERNAME":                "riverwatch",
+		"RIVERWATCH_KAFKA_SASL_PASSWORD_FILE":           writeFile(t, "kafka-password", "kafka-secret\n"),
 		"RIVERWATCH_AUTH_TOKENS_FILE": writeFile(t, "tokens.yaml",
 			"- {token: '"+auth.Digest("a-real-token")+"', name: duty, role: admin, jurisdictions: ['*']}\n"),
 		"RIVERWATCH_SITES_FILE": writeFile(t, "sites.yaml", `timezone: Asia/Shanghai
@@ -110,6 +113,9 @@ func TestProductionRefusesEachDevelopmentDefaultNamingTheKey(t *testing.T) {
 		{"the api reading with the archiver's ClickHouse account", "api",
 			map[string]string{"RIVERWATCH_API_CLICKHOUSE_USERNAME": ""},
 			[]string{"config key api.clickhouse_username ", "read-only user"}},
+		{"the responder ranking sources with the archiver's ClickHouse account", "responder",
+			map[string]string{"RIVERWATCH_RESPONDER_CLICKHOUSE_USERNAME": ""},
+			[]string{"config key responder.clickhouse_username ", "read-only user"}},
 		{"Kafka without a SASL user", "archiver",
 			map[string]string{"RIVERWATCH_KAFKA_SASL_MECHANISM": "", "RIVERWATCH_KAFKA_SASL_USERNAME": "", "RIVERWATCH_KAFKA_SASL_PASSWORD_FILE": ""},
 			[]string{"config key kafka.sasl.mechanism ", "kafka.unauthenticated"}},

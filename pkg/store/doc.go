@@ -103,7 +103,11 @@
 //	    id, type, site, river, parameter, value, limit_value, target_class, class, multiple,
 //	    severity, reason, observed_at, observed_ms, emitted_at, reading_id,
 //	    reading_received_at (Nullable), origin_site, origin_event_id, arrival_at
-//	    (Nullable), predicted_value, distance_km, version (emitted_at in ms)
+//	    (Nullable), predicted_value, distance_km, version (emitted_at in ms), and since
+//	    migration 11 a verdict's message.Verification: verification_outcome ('' for other
+//	    events and verdicts stored before), verification_threshold, rise_at, peak_at,
+//	    fall_at (Nullable, seconds), rise_error_s, peak_time_error_s, peak_error,
+//	    duration_error_s
 //	incidents      ReplacingMergeTree(version) ORDER BY id — the latest snapshot wins
 //	    id, version, title, status, level, colour, playbook, river, site, sites,
 //	    parameters, jurisdictions, event_ids (Array(String)), drill (UInt8), steps (JSON

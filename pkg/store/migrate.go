@@ -72,6 +72,17 @@ func Migrations() []Migration {
 			AddColumns: func(Schema) []ColumnAdd {
 				return []ColumnAdd{{Table: stationCommandsTable, Column: "pol_id"}, {Table: stationCommandsTable, Column: "info_id"}, {Table: stationCommandsTable, Column: "report"}}
 			}},
+		{Version: 11, Name: "events: the verification of a prediction (outcome, threshold, rise/peak/fall, and its errors)",
+			Up: func(Schema) []string { return nil },
+			AddColumns: func(Schema) []ColumnAdd {
+				// Verdicts stored before read without a verification (outcome ''): the
+				// skill report times them as it did, from arrival_at.
+				var out []ColumnAdd
+				for _, c := range eventColumnsV11 {
+					out = append(out, ColumnAdd{Table: eventsTable, Column: c})
+				}
+				return out
+			}},
 	}
 }
 

@@ -24,11 +24,14 @@ func TestMigrationNineAddsTheNonDetectColumnsToAnArchiveOfEight(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := NewSchema(cfg, v)
-	// Migration 10's station_commands columns too: an archive of 8 lacks them, and the
-	// upgrade runs both.
+	// Migration 10's station_commands columns and 11's events columns too: an archive of
+	// 8 lacks them, and the upgrade runs all three.
 	added := map[string]bool{"below_dl": true, "pol_id": true, "info_id": true, "report": true}
 	for _, c := range rollupColumnsV9 {
 		added[c.name] = true
+	}
+	for _, c := range eventColumnsV11 {
+		added[c] = true
 	}
 	old := func(t tableSpec) tableSpec {
 		t.columns = slices.DeleteFunc(slices.Clone(t.columns), func(c column) bool { return added[c.name] })
@@ -45,7 +48,7 @@ func TestMigrationNineAddsTheNonDetectColumnsToAnArchiveOfEight(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	upgraded := []tableSpec{readingsTable, fiveMinTable, hourlyTable, dailyTable, stationCommandsTable}
+	upgraded := []tableSpec{readingsTable, fiveMinTable, hourlyTable, dailyTable, stationCommandsTable, eventsTable}
 	for _, tb := range upgraded {
 		for _, q := range s.createTable(old(tb)) {
 			if err := conn.Exec(ctx, q); err != nil {
@@ -67,8 +70,8 @@ func TestMigrationNineAddsTheNonDetectColumnsToAnArchiveOfEight(t *testing.T) {
 	if err != nil {
 		t.Fatalf("migrate from 8: %v", err)
 	}
-	if len(ran) != 2 || ran[0].Version != 9 || ran[1].Version != 10 {
-		t.Fatalf("migrate from 8 ran %v, want migrations 9 and 10", ran)
+	if len(ran) != 3 || ran[0].Version != 9 || ran[1].Version != 10 || ran[2].Version != 11 {
+		t.Fatalf("migrate from 8 ran %v, want migrations 9, 10 and 11", ran)
 	}
 	for _, tb := range upgraded {
 		var names []string

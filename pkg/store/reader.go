@@ -246,7 +246,9 @@ func (r *Reader) scanSeries(ctx context.Context, q SeriesQuery, param func(param
 
 const eventColumns = `id, type, site, river, parameter, value, limit_value, target_class, class, multiple,
     severity, reason, observed_at, observed_ms, emitted_at, reading_id, reading_received_at,
-    origin_site, origin_event_id, arrival_at, predicted_value, distance_km`
+    origin_site, origin_event_id, arrival_at, predicted_value, distance_km,
+    verification_outcome, verification_threshold, rise_at, peak_at, fall_at,
+    rise_error_s, peak_time_error_s, peak_error, duration_error_s`
 
 func scanEvents(rows driver.Rows) ([]message.Event, error) {
 	var out []message.Event
@@ -256,11 +258,28 @@ func scanEvents(rows driver.Rows) ([]message.Event, error) {
 			obs      time.Time
 			ms       uint16
 			rra, arr *time.Time
+			v        message.Verification
+			vr, vp   *time.Time
+			vf       *time.Time
 		)
 		if err := rows.Scan(&e.ID, &e.Type, &e.Site, &e.River, &e.Parameter, &e.Value, &e.Limit, &e.TargetClass,
 			&e.Class, &e.Multiple, &e.Severity, &e.Reason, &obs, &ms, &e.EmittedAt, &e.ReadingID, &rra,
-			&e.OriginSite, &e.OriginEventID, &arr, &e.PredictedValue, &e.DistanceKm); err != nil {
+			&e.OriginSite, &e.OriginEventID, &arr, &e.PredictedValue, &e.DistanceKm,
+			&v.Outcome, &v.Threshold, &vr, &vp, &vf, &v.RiseErrorS, &v.PeakTimeErrorS, &v.PeakError, &v.DurationErrorS); err != nil {
 			return nil, err
+		}
+		if v.Outcome != "" {
+			// Its times to the second, as the columns keep them; the peak is the value.
+			v.Peak = e.Value
+			for _, p := range []struct {
+				dst *time.Time
+				src *time.Time
+			}{{&v.RiseAt, vr}, {&v.PeakAt, vp}, {&v.FallAt, vf}} {
+				if p.src != nil {
+					*p.dst = p.src.UTC()
+				}
+			}
+			e.Verification = v
 		}
 		e.ObservedAt = withMs(obs, ms)
 		e.EmittedAt = e.EmittedAt.UTC()

@@ -244,6 +244,11 @@ type eventRows struct {
 	observedMs                                                            []uint16
 	readingReceivedAt, arrivalAt                                          []*time.Time
 	version                                                               []uint64
+	// The verification (migration 11).
+	vOutcome                         []string
+	vThreshold, riseErr, peakTimeErr []float64
+	peakErr, durationErr             []float64
+	riseAt, peakAt, fallAt           []*time.Time
 }
 
 func (r *eventRows) add(x *message.Event) {
@@ -272,6 +277,16 @@ func (r *eventRows) add(x *message.Event) {
 	r.distance = append(r.distance, x.DistanceKm)
 	// The latest emission of an event id wins.
 	r.version = append(r.version, uint64(max(x.EmittedAt.UnixMilli(), 0)))
+	v := &x.Verification
+	r.vOutcome = append(r.vOutcome, v.Outcome)
+	r.vThreshold = append(r.vThreshold, v.Threshold)
+	r.riseAt = append(r.riseAt, optTime(v.RiseAt))
+	r.peakAt = append(r.peakAt, optTime(v.PeakAt))
+	r.fallAt = append(r.fallAt, optTime(v.FallAt))
+	r.riseErr = append(r.riseErr, v.RiseErrorS)
+	r.peakTimeErr = append(r.peakTimeErr, v.PeakTimeErrorS)
+	r.peakErr = append(r.peakErr, v.PeakError)
+	r.durationErr = append(r.durationErr, v.DurationErrorS)
 }
 
 func (r *eventRows) block() block {
@@ -284,6 +299,10 @@ func (r *eventRows) block() block {
 		{"reading_received_at", r.readingReceivedAt}, {"origin_site", r.originSite},
 		{"origin_event_id", r.originEventID}, {"arrival_at", r.arrivalAt},
 		{"predicted_value", r.predicted}, {"distance_km", r.distance}, {"version", r.version},
+		{"verification_outcome", r.vOutcome}, {"verification_threshold", r.vThreshold},
+		{"rise_at", r.riseAt}, {"peak_at", r.peakAt}, {"fall_at", r.fallAt},
+		{"rise_error_s", r.riseErr}, {"peak_time_error_s", r.peakTimeErr},
+		{"peak_error", r.peakErr}, {"duration_error_s", r.durationErr},
 	}}
 }
 

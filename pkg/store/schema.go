@@ -332,6 +332,17 @@ var (
 			{"predicted_value", typ(tFloat)},
 			{"distance_km", typ(tFloat)},
 			{"version", typ(tU64)},
+			// Migration 11: what a prediction.verified / .refuted found (message.Verification),
+			// so that the skill report reads its errors.
+			{"verification_outcome", lowCard},
+			{"verification_threshold", typ(tFloat)},
+			{"rise_at", typ(tNullTime)},
+			{"peak_at", typ(tNullTime)},
+			{"fall_at", typ(tNullTime)},
+			{"rise_error_s", typ(tFloat)},
+			{"peak_time_error_s", typ(tFloat)},
+			{"peak_error", typ(tFloat)},
+			{"duration_error_s", typ(tFloat)},
 		},
 		version:     "version",
 		partitionBy: "toYYYYMM(observed_at)",
@@ -451,6 +462,10 @@ var (
 )
 
 // tables lists every table the archive creates, in creation order.
+// eventColumnsV11 are the columns migration 11 adds to events.
+var eventColumnsV11 = []string{"verification_outcome", "verification_threshold", "rise_at", "peak_at", "fall_at",
+	"rise_error_s", "peak_time_error_s", "peak_error", "duration_error_s"}
+
 var tables = []tableSpec{readingsTable, rejectedTable, eventsTable, incidentsTable, incidentLogTable, notificationsTable, hourlyTable, dailyTable, fiveMinTable, silencesTable}
 
 // createTable returns the DDL that creates t: one statement on a single server; in cluster

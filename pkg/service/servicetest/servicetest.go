@@ -25,7 +25,7 @@ func productionRefusals(name string) []string {
 	case "assessor":
 		return []string{"assessor.listen"}
 	case "responder":
-		return []string{"responder.webhook_secret"}
+		return []string{"responder.webhook_secret", "responder.clickhouse_username"}
 	case "archiver":
 		return []string{"clickhouse.password"}
 	case "api":

@@ -43,6 +43,18 @@ type ReachSkill struct {
 	// plume came later than announced.
 	MeanTimingErrorMin    *float64 `json:"mean_timing_error_min"`
 	MeanAbsTimingErrorMin *float64 `json:"mean_abs_timing_error_min"`
+	// Measured counts the timed verdicts that carry the verification's own errors
+	// (message.Verification, stored since migration 11; docs/plume.md "Verification"); the
+	// means below are over them, null when none. Rise: the rise against the window's
+	// expected leading edge, mean and mean absolute, minutes to one decimal; peak time and
+	// peak height (mg/L, three decimals) over those whose peak was seen; duration (time
+	// above the threshold against trailing − leading) over those whose fall was seen.
+	Measured             int      `json:"measured"`
+	MeanRiseErrorMin     *float64 `json:"mean_rise_error_min"`
+	MeanAbsRiseErrorMin  *float64 `json:"mean_abs_rise_error_min"`
+	MeanPeakTimeErrorMin *float64 `json:"mean_peak_time_error_min"`
+	MeanPeakError        *float64 `json:"mean_peak_error"`
+	MeanDurationErrorMin *float64 `json:"mean_duration_error_min"`
 }
 
 // skillPage is how many verdicts one store call reads; skillMaxVerdicts bounds a period
@@ -112,6 +124,8 @@ func reachSkill(verdicts []message.Event) []ReachSkill {
 		skill       ReachSkill
 		sum, sumAbs float64
 		timed       int
+		// the verification's errors
+		rise, riseAbs, peakT, peak, dur skillMean
 	}
 	seen := map[string]bool{}
 	byReach := map[key]*acc{}
@@ -137,6 +151,18 @@ func reachSkill(verdicts []message.Event) []ReachSkill {
 			a.sum += d
 			a.sumAbs += math.Abs(d)
 			a.timed++
+			if v := e.Verification; !v.IsZero() {
+				a.skill.Measured++
+				a.rise.add(v.RiseErrorS / 60)
+				a.riseAbs.add(math.Abs(v.RiseErrorS) / 60)
+				if !v.PeakAt.IsZero() {
+					a.peakT.add(v.PeakTimeErrorS / 60)
+					a.peak.add(v.PeakError)
+				}
+				if !v.FallAt.IsZero() {
+					a.dur.add(v.DurationErrorS / 60)
+				}
+			}
 		}
 	}
 	out := make([]ReachSkill, 0, len(byReach))
@@ -149,10 +175,29 @@ func reachSkill(verdicts []message.Event) []ReachSkill {
 			abs := math.Round(a.sumAbs/float64(n)*10) / 10
 			rs.MeanTimingErrorMin, rs.MeanAbsTimingErrorMin = &mean, &abs
 		}
+		rs.MeanRiseErrorMin, rs.MeanAbsRiseErrorMin = a.rise.of(10), a.riseAbs.of(10)
+		rs.MeanPeakTimeErrorMin, rs.MeanPeakError, rs.MeanDurationErrorMin = a.peakT.of(10), a.peak.of(1000), a.dur.of(10)
 		out = append(out, rs)
 	}
 	slices.SortFunc(out, func(a, b ReachSkill) int {
 		return cmp.Or(cmp.Compare(a.FromSite, b.FromSite), cmp.Compare(a.ToSite, b.ToSite))
 	})
 	return out
+}
+
+// skillMean accumulates a mean.
+type skillMean struct {
+	sum float64
+	n   int
+}
+
+func (m *skillMean) add(x float64) { m.sum += x; m.n++ }
+
+// of is the mean rounded to 1/scale, nil without values.
+func (m skillMean) of(scale float64) *float64 {
+	if m.n == 0 {
+		return nil
+	}
+	v := math.Round(m.sum/float64(m.n)*scale) / scale
+	return &v
 }

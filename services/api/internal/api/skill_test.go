@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/store/storetest"
+	"github.com/riverwatch/riverwatch/services/api/internal/api"
 )
 
 // verdict is a prediction.verified or prediction.refuted of a reach: the plume rose at
@@ -187,5 +189,75 @@ func TestAPIShowsMultiplesRoundedAsTheMethodPrintsThem(t *testing.T) {
 		if strings.Contains(string(res.body), "0.6000000000000001") {
 			t.Errorf("%s answers an unrounded multiple: %s", path, truncate(res.body))
 		}
+	}
+}
+
+// measuredVerdicts are STH-S2 → STH-D2's verdicts with the verification's errors
+// (docs/plume.md, "Skill per reach", the second example): rise +20, −5 and +60 min; the
+// peak seen in the first two (−10 and +15 min, +0.2 and −0.05 mg/L), the fall in the first
+// (+30 min); a refutation that never rose, and a verdict from before migration 11 (timed,
+// no errors).
+func measuredVerdicts() []message.Event {
+	day := time.Date(2026, 6, 10, 0, 0, 0, 0, time.UTC)
+	h := func(n int) time.Time { return day.Add(time.Duration(n) * time.Hour) }
+	with := func(ev message.Event, v message.Verification) message.Event {
+		v.Threshold, v.Peak = 0.65, ev.Value
+		v.RiseAt = ev.ObservedAt
+		ev.Verification = v
+		return ev
+	}
+	return []message.Event{
+		with(verdict(message.EventPredictionVerified, "STH-S2", "STH-D2", h(2), 30*time.Minute, 0.9), message.Verification{Outcome: "verified",
+			RiseErrorS: 1200, PeakAt: h(4), PeakTimeErrorS: -600, PeakError: 0.2, FallAt: h(6), DurationErrorS: 1800}),
+		with(verdict(message.EventPredictionVerified, "STH-S2", "STH-D2", h(5), -20*time.Minute, 1.1), message.Verification{Outcome: "verified",
+			RiseErrorS: -300, PeakAt: h(6), PeakTimeErrorS: 900, PeakError: -0.05}),
+		with(verdict(message.EventPredictionRefuted, "STH-S2", "STH-D2", h(26), 90*time.Minute, 0.8), message.Verification{Outcome: "refuted",
+			RiseErrorS: 3600}),
+		with(verdict(message.EventPredictionRefuted, "STH-S2", "STH-D2", h(50), 4*time.Hour, 0), message.Verification{Outcome: "refuted"}),
+		verdict(message.EventPredictionVerified, "STH-S2", "STH-D2", h(60), 10*time.Minute, 1.0),
+	}
+}
+
+func TestPredictionSkillReportsTheVerificationsErrorsPerReach(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  func(t *testing.T) *env
+	}{
+		{"in memory", func(t *testing.T) *env {
+			e := newEnv(t)
+			e.store.AddEvents(measuredVerdicts()...)
+			return e
+		}},
+		{"on ClickHouse", func(t *testing.T) *env {
+			a := storetest.NewArchive(t)
+			a.Events(t, measuredVerdicts()...)
+			return newEnv(t, func(o *api.Options) { o.Store = a.Reader })
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := tc.env(t)
+			res := e.do(t, "GET", "/api/v1/predictions/skill", viewerChangji, nil)
+			if res.status != http.StatusOK {
+				t.Fatalf("status %d: %s", res.status, res.body)
+			}
+			var got struct {
+				Reaches []map[string]any `json:"reaches"`
+			}
+			res.decode(t, &got)
+			if len(got.Reaches) != 1 {
+				t.Fatalf("reaches %v, want STH-S2 → STH-D2's", got.Reaches)
+			}
+			r := got.Reaches[0]
+			// Hand-computed: timed 4 (all but the one that never rose), measured 3; rise
+			// (20 − 5 + 60)/3 = 25, |·| (20 + 5 + 60)/3 = 28.3; peak time (−10 + 15)/2 = 2.5,
+			// peak (0.2 − 0.05)/2 = 0.075; duration 30.
+			want := map[string]any{"checked": 5.0, "timed": 4.0, "measured": 3.0, "mean_rise_error_min": 25.0, "mean_abs_rise_error_min": 28.3,
+				"mean_peak_time_error_min": 2.5, "mean_peak_error": 0.075, "mean_duration_error_min": 30.0}
+			for k, w := range want {
+				if r[k] != w {
+					t.Errorf("%s = %v, want %v (reach %v)", k, r[k], w, r)
+				}
+			}
+		})
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/message"
+	"github.com/riverwatch/riverwatch/pkg/network"
 	"github.com/riverwatch/riverwatch/pkg/sourcerank"
+	"github.com/riverwatch/riverwatch/pkg/store"
 )
 
 // SourcesReport is the upstream source ranking of an incident (溯源, GET
@@ -42,9 +44,6 @@ type SourceCandidate struct {
 	ObservedLagS *int64 `json:"observed_lag_s"`
 }
 
-// sourcesMaxRows bounds the raw readings read for one site of a ranking.
-const sourcesMaxRows = 200000
-
 // sourcesLookback is how long before the incident's opening its exceedance may have been
 // observed: the responder opens an incident when it processes the event, which for data
 // sent late (a backfill, a replay, the accelerated demo) is hours after the water did it.
@@ -72,26 +71,8 @@ func (s *Server) handleSources(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep.Onset = at.UTC()
-	wins, err := sourcerank.Windows(s.net, inc.Site, at, sourcerank.Options{})
-	if err != nil {
-		s.storeFail(w, r, "sources of "+inc.ID, err)
-		return
-	}
-	rd := sourcerank.Readings{}
-	for _, win := range wins {
-		site, ok := s.net.Site(win.Site)
-		if !ok || !p.Sees(site.Jurisdiction) {
-			continue
-		}
-		series, err := s.store.Series(r.Context(), SeriesQuery{Site: win.Site, From: win.From, To: win.To,
-			Resolution: ResolutionRaw, MaxRows: sourcesMaxRows, Location: s.net.Location})
-		if err != nil {
-			s.storeFail(w, r, "readings of "+win.Site, err)
-			return
-		}
-		rd[win.Site] = samples(series)
-	}
-	rk, err := sourcerank.Rank(s.net, sourcerank.Query{Site: inc.Site, At: at, Parameters: inc.Parameters, Readings: rd}, sourcerank.Options{})
+	rk, err := store.RankSources(r.Context(), s.store, s.net, store.SourcesQuery{Site: inc.Site, At: at, Parameters: inc.Parameters,
+		Sees: func(site *network.Site) bool { return p.Sees(site.Jurisdiction) }})
 	if err != nil {
 		s.storeFail(w, r, "sources of "+inc.ID, err)
 		return
@@ -135,23 +116,6 @@ func (s *Server) exceedanceAt(r *http.Request, inc message.Incident) (time.Time,
 		return inc.OpenedAt, nil
 	}
 	return at, nil
-}
-
-// samples keeps a series' valid readings (normal flag) for the ranking.
-func samples(series []Series) map[string][]sourcerank.Sample {
-	out := map[string][]sourcerank.Sample{}
-	for _, se := range series {
-		var xs []sourcerank.Sample
-		for _, pt := range se.Points {
-			if pt.Flag == "" || pt.Flag == message.FlagNormal {
-				xs = append(xs, sourcerank.Sample{T: pt.T, Value: pt.Value})
-			}
-		}
-		if len(xs) > 0 {
-			out[se.Parameter] = xs
-		}
-	}
-	return out
 }
 
 func secondsOf(d time.Duration) int64 { return int64(d.Round(time.Second) / time.Second) }

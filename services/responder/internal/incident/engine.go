@@ -145,6 +145,8 @@ type Fact struct {
 	Prediction message.Prediction `json:"prediction,omitzero"`
 	At         time.Time          `json:"at"`
 	Playbook   string             `json:"playbook,omitempty"` // the playbook this event matched
+	// Sources is the upstream ranking of an exceedance, for {sources} (nil: not ranked).
+	Sources *Sources `json:"sources,omitempty"`
 }
 
 // StepState is the engine's bookkeeping of one step.
@@ -223,6 +225,8 @@ type Engine struct {
 	incidents map[string]*State
 	byEvent   map[string]string
 	silences  map[string]*SilenceState
+	// sources is the ranking of the event HandleEventWithSources is handling.
+	sources *Sources
 }
 
 // New returns an empty engine.

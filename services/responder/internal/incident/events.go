@@ -304,6 +304,7 @@ func (e *Engine) addEvent(t *tx, st *State, ev message.Event, site *network.Site
 	inc.EventIDs = append(inc.EventIDs, ev.ID)
 	st.Facts = append(st.Facts, e.factFor(ev, site, pb))
 	f := &st.Facts[len(st.Facts)-1]
+	f.Sources = e.sources // HandleEventWithSources: the ranking of this event
 	if !slices.Contains(inc.Sites, site.ID) {
 		inc.Sites = append(inc.Sites, site.ID)
 	}

@@ -55,6 +55,7 @@ func (e *Engine) vars(st *State, f *Fact, tg *playbook.Target, deadline, now tim
 		site, _ := e.net.Site(f.Site)
 		v["exceedance"] = exceedanceText(site, f.Parameter, f.Limit, f.Multiple, v["unit"])
 	}
+	v["sources"] = sourcesText(f, st.Incident.ID)
 	v["reason"] = f.Reason
 	if v["reason"] == "" {
 		switch f.Type {

@@ -701,6 +701,7 @@ var Placeholders = []string{
 	"step_action", "reason", "origin_site_name", "window", "repeat", "acked_at", "acked_by", "exceedance",
 	"steps_done", "steps_total",
 	"interception", // where to stop the plume before the intake (docs/plume.md)
+	"sources",      // the upstream ranking of the search step (docs/sources.md)
 }
 
 var placeholderRE = regexp.MustCompile(`\{([a-z_]+)\}`)

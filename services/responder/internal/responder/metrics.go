@@ -16,6 +16,8 @@ type metrics struct {
 	persistErrors prometheus.Counter
 	silences      *prometheus.GaugeVec
 	inhibited     prometheus.Counter
+	// sourceRankings counts the upstream rankings of search steps, by outcome.
+	sourceRankings *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -51,9 +53,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		inhibited: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "riverwatch_responder_notifications_inhibited_total", Help: "Notifications held by a silence or an inhibition (recorded as inhibited).",
 		}),
+		sourceRankings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riverwatch_responder_source_rankings_total", Help: "Upstream source rankings for search steps, by outcome (ok, none: no candidate with evidence, timeout: past responder.sources_timeout, error).",
+		}, []string{"outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.commands, m.notifications, m.deliveryTime, m.incidents, m.queued, m.invalid, m.persistErrors, m.silences, m.inhibited)
+		reg.MustRegister(m.events, m.commands, m.notifications, m.deliveryTime, m.incidents, m.queued, m.invalid, m.persistErrors, m.silences, m.inhibited, m.sourceRankings)
 	}
 	return m
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/riverwatch/riverwatch/pkg/network"
 	"github.com/riverwatch/riverwatch/pkg/notify"
 	"github.com/riverwatch/riverwatch/pkg/ops"
+	"github.com/riverwatch/riverwatch/pkg/store"
 	"github.com/riverwatch/riverwatch/pkg/stream"
 	"github.com/riverwatch/riverwatch/services/responder/internal/incident"
 	"github.com/riverwatch/riverwatch/services/responder/internal/playbook"
@@ -41,6 +42,9 @@ type Deps struct {
 	Registry prometheus.Registerer
 	Clock    incident.Clock // nil: the wall clock
 	Sender   Sender         // nil: notify.Channels, signing with the contacts' secrets (notify.WithSecrets)
+	// Archive is what the search step's source ranking reads; nil: ClickHouse, as the
+	// configuration says (responder.clickhouse_*), opened at the first ranking.
+	Archive store.SeriesReader
 }
 
 // Responder wires the incident engine to Kafka and to the notification channels.
@@ -54,6 +58,7 @@ type Responder struct {
 	books  *playbook.Set
 	key    message.CommandKey // commands apply only with its signature (the api's)
 	sender Sender
+	ranker *ranker // the upstream sources of the search step (sources.go)
 	m      *metrics
 	km     *stream.Metrics // of its consumers and writers
 
@@ -196,6 +201,7 @@ func New(cfg *config.Config, d Deps) (*Responder, error) {
 		stations: stream.NewWriter(stream.WriterConfig{Cluster: kc, Topic: cfg.Kafka.Topics.StationCommands, BatchTimeout: cfg.Kafka.BatchTimeout, Label: "station_commands"}, km),
 		wake:     make(chan struct{}, 1),
 		slots:    make(chan struct{}, rc.Workers),
+		ranker:   &ranker{cfg: cfg, net: net, log: log, src: d.Archive},
 	}
 	return r, nil
 }
@@ -209,6 +215,7 @@ func (r *Responder) Run(ctx context.Context, ready func(bool)) error {
 	defer r.state.Close()
 	defer r.rejected.Close()
 	defer r.stations.Close()
+	defer r.ranker.close()
 	k := r.cfg.Kafka
 	if err := stream.EnsureTopics(ctx, r.kafka,
 		stream.TopicSpec{Name: r.rc.StateTopic, Partitions: k.Partitions, Compacted: true},
@@ -456,10 +463,28 @@ func (r *Responder) handleEvents(ctx context.Context, batch []kafka.Message) err
 	if refused > 0 {
 		r.m.events.WithLabelValues(incident.OutcomeInvalid).Add(float64(refused))
 	}
+	// The upstream ranking of a new section exceedance reads the archive: outside the
+	// lock, so that deliveries and the clock go on meanwhile, and bounded.
+	r.mu.Lock()
+	want := make([]bool, len(evs))
+	for i, ev := range evs {
+		want[i] = r.eng != nil && r.eng.WantsSources(ev)
+	}
+	r.mu.Unlock()
+	ranked := r.rankSources(ctx, evs, want)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i, ev := range evs {
-		outcome, ch, err := r.eng.HandleEvent(ev)
+		var (
+			outcome string
+			ch      incident.Changes
+			err     error
+		)
+		if src, ok := ranked[i]; ok {
+			outcome, ch, err = r.eng.HandleEventWithSources(ev, *src)
+		} else {
+			outcome, ch, err = r.eng.HandleEvent(ev)
+		}
 		r.m.events.WithLabelValues(outcome).Inc()
 		if err != nil {
 			r.log.Warn("invalid event skipped", "event", ev.ID, "err", err)
