@@ -51,6 +51,10 @@ type Input struct {
 	VelocityFactor float64
 	// Legs is the way from the origin to the site, upstream first.
 	Legs []Leg
+	// DispersionScale multiplies the spread's variance σ² — every leg's D, and the square
+	// of the Jobson spread of a leg without one — as a tracer drill re-tuned the reach
+	// (docs/plume.md, "Re-tuning"). 0 means 1.
+	DispersionScale float64
 }
 
 // Window is the predicted passage of the plume at a site. Times are durations after the
@@ -99,9 +103,17 @@ func Compute(in Input) (Window, error) {
 	if f < 1 {
 		f = 1
 	}
+	if !(in.DispersionScale >= 0) || math.IsInf(in.DispersionScale, 0) {
+		return Window{}, fmt.Errorf("plume: dispersion scale %g", in.DispersionScale)
+	}
+	ds := 1.0
+	if in.DispersionScale > 0 {
+		ds = math.Sqrt(in.DispersionScale)
+	}
 	t, sigma := travel(in.Legs, 1)
 	tFast, sigmaFast := travel(in.Legs, f)
 	tSlow, sigmaSlow := travel(in.Legs, 1/f)
+	sigma, sigmaFast, sigmaSlow = sigma*ds, sigmaFast*ds, sigmaSlow*ds
 	tau := in.Duration.Seconds()
 
 	w := Window{

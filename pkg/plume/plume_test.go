@@ -98,6 +98,18 @@ func TestComputeMatchesTheWorkedExample(t *testing.T) {
 			check: 6.36694,
 		},
 		{
+			// A tracer drill tuned the reach's dispersion to 2.25 × D: σ = 1200 × √2.25 =
+			// 1800 s; erf(3600/(2√2·1800)) = erf(0.707107) = 0.682689. Earliest: σ at 1.5 m/s
+			// 653 × 1.5 = 980 s, min(24000 − 1960, 21360) = 21360 s; latest: σ at 0.667 m/s
+			// √4 860 000 × 1.5 = 3306.82 s, 54000 + 3600 + 6613.64 = 64213.64 s.
+			name: "36 km, dispersion scale 2.25",
+			in:   Input{Concentration: 10, Duration: hour, VelocityFactor: 1.5, DispersionScale: 2.25, Legs: []Leg{leg(36, 20, 5)}},
+			want: Window{Travel: 36000 * time.Second, Spread: 1800 * time.Second, Leading: 32400 * time.Second,
+				Peak: 37800 * time.Second, Trailing: 43200 * time.Second, Earliest: 21360 * time.Second,
+				Latest: 64213640 * time.Millisecond, Dilution: 1, Decay: 1, Attenuation: 0.682689},
+			check: 6.82689,
+		},
+		{
 			// A release still going on: the plateau (no attenuation), reached at T + 2σ =
 			// 38400 s; when it falls back is not known.
 			name: "36 km, a lasting release",
@@ -153,6 +165,7 @@ func TestComputeRefusesWhatItCannotSolve(t *testing.T) {
 		{"negative dispersion", Input{Concentration: 1, Legs: []Leg{{LengthM: 1000, VelocityMPS: 1, DispersionM2S: -1}}}},
 		{"NaN concentration", Input{Concentration: math.NaN(), Legs: []Leg{{LengthM: 1000, VelocityMPS: 1}}}},
 		{"negative decay", Input{Concentration: 1, DecayPerHour: -1, Legs: []Leg{{LengthM: 1000, VelocityMPS: 1}}}},
+		{"negative dispersion scale", Input{Concentration: 1, DispersionScale: -1, Legs: []Leg{{LengthM: 1000, VelocityMPS: 1}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

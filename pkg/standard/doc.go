@@ -121,5 +121,6 @@
 // chlorophyll (chlorophyll a, mg/L), transparency (m), water_level (m),
 // velocity (m/s), color (色度, dilution factor 倍), animal_oil (动植物油),
 // phosphate (磷酸盐 as P), anilines (苯胺类), nitrobenzenes (硝基苯类), cr
-// (total chromium), ag (total silver), gross_alpha and gross_beta (Bq/L).
+// (total chromium), ag (total silver), gross_alpha and gross_beta (Bq/L), and
+// tracer (a tracer drill's rhodamine WT, mg/L; docs/plume.md "Tracer drills").
 package standard

@@ -264,6 +264,9 @@ var params = [...]paramDef{
 	other("ag", "总银", "total silver", unitMass, tox|hm),
 	other("gross_alpha", "总α放射性", "gross alpha activity", unitRadioactivity, tox),
 	other("gross_beta", "总β放射性", "gross beta activity", unitRadioactivity, tox),
+	// A conservative tracer (rhodamine WT) released by a tracer drill to measure a
+	// reach's travel and spread: never judged, it only tunes the plume model.
+	other("tracer", "示踪剂(罗丹明WT)", "tracer (rhodamine WT)", unitMass, 0),
 }
 
 // numParams is the number of known parameters (the table less the unknown row).

@@ -263,6 +263,8 @@ func lookup(code string) paramID {
 		return 128
 	case "gross_beta":
 		return 129
+	case "tracer":
+		return 130
 	}
 	return 0
 }

@@ -59,7 +59,7 @@ func TestDescribeAndOrder(t *testing.T) {
 		t.Errorf("Describe(nope) = %q, %q", zh, en)
 	}
 	codes := standard.Codes()
-	if len(codes) != 24+5+80+20 {
+	if len(codes) != 24+5+80+21 {
 		t.Errorf("%d codes", len(codes))
 	}
 	for i, c := range codes {
