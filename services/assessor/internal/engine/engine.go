@@ -263,6 +263,9 @@ func (e *Engine) inOrder(out []message.Event, s *series, r message.Reading, obs 
 		return out
 	}
 	s.quality &^= qImplausible
+	if param == tracerParam {
+		return e.tracerReading(out, s, r, obs) // a drill's tracer: never judged (tracer.go)
+	}
 
 	// 3. Flat line: a stuck sensor repeats its last value exactly. Values at or below the
 	// Class I limit are exempt: heavy metals and other traces sit at the detection limit

@@ -26,6 +26,7 @@ type Metrics struct {
 	open        prometheus.Gauge
 	predictions prometheus.Gauge
 	reachScale  *prometheus.GaugeVec
+	reachDisp   *prometheus.GaugeVec
 	byOutcome   map[string]prometheus.Counter
 	byType      map[string]prometheus.Counter
 }
@@ -84,6 +85,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		reachScale: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "riverwatch_assessor_reach_velocity_scale_ratio",
 			Help: "The factor a reach's (origin site → predicted site) velocities are multiplied by, re-tuned from its verified arrivals (docs/plume.md, Re-tuning); 1 is the configured velocity. One series per reach once tuned.",
+		}, []string{"origin", "site"}),
+		reachDisp: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "riverwatch_assessor_reach_dispersion_scale_ratio",
+			Help: "The factor a reach's (origin site → predicted site) spread variance — its dispersion coefficients, or Jobson's spread squared — is multiplied by, re-tuned from tracer drills' breakthroughs (docs/plume.md, Re-tuning); 1 is the configured or Jobson value. One series per reach once a tracer tuned it.",
 		}, []string{"origin", "site"}),
 		byOutcome: map[string]prometheus.Counter{},
 		byType:    map[string]prometheus.Counter{},

@@ -29,6 +29,7 @@ type prediction struct {
 	threshold float64
 	seen      plume.Passage
 	judged    bool
+	tr        *tracerFit // a tracer drill's window, nil for a pollutant's (tracer.go)
 }
 
 // flowParam is the parameter code of a discharge flow reading (m³/s once canonical).

@@ -69,6 +69,8 @@ type PredictionState struct {
 	Threshold float64            `json:"threshold,omitempty"`
 	Seen      plume.Passage      `json:"seen,omitzero"`
 	Judged    bool               `json:"judged,omitempty"`
+	// Tracer: a tracer drill's window and its breakthrough so far (tracer.go).
+	Tracer *TracerState `json:"tracer,omitempty"`
 }
 
 // StationState is the exported state of a station.
@@ -215,6 +217,7 @@ func (e *Engine) Reset() {
 	e.m.open.Set(0)
 	e.m.predictions.Set(0)
 	e.m.reachScale.Reset()
+	e.m.reachDisp.Reset()
 }
 
 // Import restores one record. own says whether this engine now owns the record's
@@ -338,7 +341,7 @@ func (e *Engine) exportPrediction(p prediction) PredictionState {
 	return PredictionState{
 		Site: e.sites[p.site].site.ID, Travel: p.travel, Arrival: p.arrival, First: p.first,
 		Origin: p.origin, Value: p.value, Excess: p.excess, ClearAt: p.clearAt,
-		Window: p.win, Threshold: p.threshold, Seen: p.seen, Judged: p.judged,
+		Window: p.win, Threshold: p.threshold, Seen: p.seen, Judged: p.judged, Tracer: p.tr.export(),
 	}
 }
 
@@ -351,6 +354,6 @@ func (e *Engine) restorePrediction(p PredictionState) (prediction, bool) {
 	return prediction{
 		site: di, travel: p.Travel, arrival: p.Arrival, first: p.First, origin: p.Origin,
 		value: p.Value, excess: p.Excess, clearAt: p.ClearAt,
-		win: p.Window, threshold: p.Threshold, seen: p.Seen, judged: p.Judged,
+		win: p.Window, threshold: p.Threshold, seen: p.Seen, judged: p.Judged, tr: p.Tracer.restore(),
 	}, true
 }

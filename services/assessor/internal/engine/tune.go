@@ -32,12 +32,14 @@ const tuneHighAfter = 3
 // reachKey names a reach: the origin's and the predicted site's indexes.
 type reachKey [2]uint16
 
-// tune is a reach's velocity calibration.
+// tune is a reach's velocity and dispersion calibration.
 type tune struct {
-	scale     float64 // multiplies every leg's velocity; 1 untuned
-	verified  int     // verified arrivals it was fitted from
-	partition int32   // the Kafka partition of the origin's readings: its writer's
-	dirty     bool
+	scale      float64 // multiplies every leg's velocity; 1 untuned
+	verified   int     // verified arrivals it was fitted from
+	dispersion float64 // multiplies the spread's variance; 1 untuned (tracer.go)
+	tracers    int     // tracer breakthroughs it was fitted from
+	partition  int32   // the Kafka partition of the origin's readings: its writer's
+	dirty      bool
 }
 
 // ReachState is the exported calibration of one reach.
@@ -47,6 +49,10 @@ type ReachState struct {
 	VelocityScale float64 `json:"velocity_scale"`
 	Verified      int     `json:"verified"`
 	Partition     int32   `json:"p"`
+	// DispersionScale and Tracers: the spread's calibration from tracer drills (absent
+	// in records written before it, and until a tracer tuned the reach: 1, none).
+	DispersionScale float64 `json:"dispersion_scale,omitempty"`
+	Tracers         int     `json:"tracers,omitempty"`
 }
 
 func reachRecordKey(origin, site string) string { return "r|" + origin + "|" + site }
@@ -57,6 +63,24 @@ func (e *Engine) velocityScale(origin, site uint16) (float64, int) {
 		return t.scale, t.verified
 	}
 	return 1, 0
+}
+
+// dispersionScale returns a reach's dispersion scale, 1 when untuned.
+func (e *Engine) dispersionScale(origin, site uint16) float64 {
+	if t := e.tunes[reachKey{origin, site}]; t != nil && t.dispersion > 0 {
+		return t.dispersion
+	}
+	return 1
+}
+
+// tuneOf returns a reach's calibration, creating it untuned.
+func (e *Engine) tuneOf(k reachKey) *tune {
+	t := e.tunes[k]
+	if t == nil {
+		t = &tune{scale: 1, dispersion: 1}
+		e.tunes[k] = t
+	}
+	return t
 }
 
 // retune fits a reach's scale to one verified arrival of p, a prediction of origin series
@@ -76,11 +100,7 @@ func (e *Engine) retune(s *series, p *prediction, v plume.Verdict) {
 		return
 	}
 	k := reachKey{s.key.site(), p.site}
-	t := e.tunes[k]
-	if t == nil {
-		t = &tune{scale: 1}
-		e.tunes[k] = t
-	}
+	t := e.tuneOf(k)
 	// The window was computed with the scale in force then, which is the scale now (one
 	// writer per reach, in order): predicted travel × scale is the travel at scale 1.
 	ratio := float64(p.travel) / float64(observed.Milliseconds()) // > 1: the plume came sooner than predicted
@@ -128,6 +148,7 @@ func (e *Engine) drainTunes(out []Record) []Record {
 		origin, site := e.sites[k[0]].site.ID, e.sites[k[1]].site.ID
 		out = append(out, Record{Key: reachRecordKey(origin, site), Reach: &ReachState{
 			Origin: origin, Site: site, VelocityScale: t.scale, Verified: t.verified, Partition: t.partition,
+			DispersionScale: t.dispersion, Tracers: t.tracers,
 		}})
 	}
 	e.dirtyTune = e.dirtyTune[:0]
@@ -148,9 +169,22 @@ func (e *Engine) importTune(r *ReachState) error {
 	if !(r.VelocityScale > 0) || math.IsInf(r.VelocityScale, 0) {
 		return fmt.Errorf("restore reach %s→%s: velocity scale %g", r.Origin, r.Site, r.VelocityScale)
 	}
+	d := r.DispersionScale
+	switch {
+	case d == 0:
+		d = 1 // written before tracer drills tuned the spread, or none did yet
+	case !(d > 0) || math.IsInf(d, 0):
+		return fmt.Errorf("restore reach %s→%s: dispersion scale %g", r.Origin, r.Site, d)
+	}
 	f := e.reachFactor(di, oi)
-	t := &tune{scale: math.Min(f, math.Max(1/f, r.VelocityScale)), verified: r.Verified, partition: r.Partition}
+	t := &tune{
+		scale: math.Min(f, math.Max(1/f, r.VelocityScale)), verified: r.Verified, partition: r.Partition,
+		dispersion: math.Min(dispersionBound, math.Max(1/dispersionBound, d)), tracers: r.Tracers,
+	}
 	e.tunes[reachKey{oi, di}] = t
 	e.m.reachScale.WithLabelValues(r.Origin, r.Site).Set(t.scale)
+	if t.tracers > 0 {
+		e.m.reachDisp.WithLabelValues(r.Origin, r.Site).Set(t.dispersion)
+	}
 	return nil
 }

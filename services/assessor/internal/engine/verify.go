@@ -29,7 +29,7 @@ func (e *Engine) rebuildWatch() {
 			continue
 		}
 		for _, p := range append(s.preds[:len(s.preds):len(s.preds)], s.verifying...) {
-			if p.win.IsZero() || p.judged {
+			if !p.watching() {
 				continue
 			}
 			d := keyOf(p.site, s.key.param())
@@ -57,16 +57,29 @@ func (e *Engine) observe(out []message.Event, d *series, obs int64, value float6
 		}
 		for i := range len(o.preds) + len(o.verifying) {
 			p := o.at(i)
-			if p.site != d.key.site() || p.judged || p.win.IsZero() {
+			if p.site != d.key.site() || !p.watching() {
 				continue
 			}
 			c := e.check(p, obs)
-			p.seen.Observe(p.win, plume.Sample{At: time.UnixMilli(obs).UTC(), Value: value}, c)
 			e.markDirty(o)
+			if p.tr != nil && !p.tr.fitted {
+				p.tr.add(p, c.Slack, obs, value)
+			}
+			p.seen.Observe(p.win, plume.Sample{At: time.UnixMilli(obs).UTC(), Value: value}, c)
+			if p.judged { // a verified tracer window, until its breakthrough has passed
+				if p.tr.over(p, c.Slack, obs, value) {
+					e.tuneDispersion(o, p)
+					judged = true
+				}
+				continue
+			}
 			if v := p.seen.Judge(p.win, c); v.Outcome == plume.OutcomeVerified || v.Outcome == plume.OutcomeRefuted {
 				out = append(out, e.verdict(o, p, v, c, obs))
 				p.judged, judged = true, true
 				e.retune(o, p, v)
+				if p.tr != nil && v.Outcome != plume.OutcomeVerified {
+					p.tr.fitted = true // a refuted breakthrough fits nothing
+				}
 			}
 		}
 	}
@@ -89,6 +102,9 @@ func (e *Engine) judgeLate(out []message.Event, s *series, p *prediction) []mess
 	case plume.OutcomeNoData:
 		p.judged, e.watchDirty = true, true
 		e.markDirty(s)
+		if p.tr != nil {
+			p.tr.fitted = true
+		}
 	}
 	return out
 }
@@ -114,6 +130,10 @@ func (e *Engine) verdict(s *series, p *prediction, v plume.Verdict, c plume.Chec
 	dinfo := &e.sites[p.site]
 	param := e.params[s.key.param()]
 	e.m.event(typ)
+	reason := v.Reason
+	if p.tr != nil {
+		reason = "【演练】tracer drill: " + reason // a drill's pulse, never a pollutant
+	}
 	observed := at
 	if !v.RiseAt.IsZero() {
 		observed = v.RiseAt.UnixMilli()
@@ -126,7 +146,7 @@ func (e *Engine) verdict(s *series, p *prediction, v plume.Verdict, c plume.Chec
 		Parameter:      param,
 		Value:          v.Peak,
 		TargetClass:    dinfo.targetName,
-		Reason:         v.Reason,
+		Reason:         reason,
 		ObservedAt:     time.UnixMilli(observed).UTC(),
 		EmittedAt:      e.clock().UTC(),
 		OriginSite:     origin.site.ID,
@@ -167,9 +187,14 @@ func (e *Engine) tickVerifying(out []message.Event, s *series) []message.Event {
 	}
 	kept := s.verifying[:0]
 	for i := range s.verifying {
-		out = e.judgeLate(out, s, &s.verifying[i])
-		if !s.verifying[i].judged {
-			kept = append(kept, s.verifying[i])
+		p := &s.verifying[i]
+		out = e.judgeLate(out, s, p)
+		if p.judged && p.tr != nil && !p.tr.fitted && e.streamTime > bandEnd(p, e.check(p, e.streamTime).Slack).UnixMilli() {
+			e.tuneDispersion(s, p) // the band passed before a tail was seen
+			e.watchDirty = true
+		}
+		if p.watching() {
+			kept = append(kept, *p)
 		}
 	}
 	if len(kept) != len(s.verifying) {

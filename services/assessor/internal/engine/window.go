@@ -17,6 +17,7 @@ const flowMaxAge = 6 * time.Hour
 // plumeWindow is the plume model's answer for one prediction.
 type plumeWindow struct {
 	travel     int64 // advective travel time, ms: the front at half height
+	spread     int64 // σ, ms, with the reach's dispersion scale
 	pred       message.Prediction
 	background float64 // the downstream site's latest value the model mixed with
 }
@@ -40,6 +41,20 @@ func threshold(w plumeWindow, limit float64) float64 {
 // At a drinking-water source the prediction also recommends the emergency space where the
 // plume can be intercepted (plume.Intercept).
 func (e *Engine) window(s *series, origin *siteInfo, rc network.Reach, di uint16, c0, qOut float64, obs int64, r message.Reading) (plumeWindow, bool) {
+	start := s.openedAt
+	if start <= 0 || start > obs {
+		start = obs
+	}
+	interval := time.Hour
+	if st := origin.site.Station; st != nil && st.IntervalS > 0 {
+		interval = time.Duration(st.IntervalS) * time.Second
+	}
+	return e.windowOf(s, origin, rc, di, c0, qOut, start, time.Duration(obs-start)*time.Millisecond+interval, obs, r)
+}
+
+// windowOf runs the plume model for a release that began at start (Unix ms) and lasts
+// duration: window's, or a tracer drill's known pulse (tracer.go).
+func (e *Engine) windowOf(s *series, origin *siteInfo, rc network.Reach, di uint16, c0, qOut float64, start int64, duration time.Duration, obs int64, r message.Reading) (plumeWindow, bool) {
 	legs, confidence := plume.Route(e.net, rc.Path, func(river string, km float64) (float64, float64, bool) {
 		return e.liveFlow(river, km, obs)
 	})
@@ -51,14 +66,6 @@ func (e *Engine) window(s *series, origin *siteInfo, rc network.Reach, di uint16
 	if verified >= tuneHighAfter {
 		confidence = plume.ConfidenceHigh
 	}
-	start := s.openedAt
-	if start <= 0 || start > obs {
-		start = obs
-	}
-	interval := time.Hour
-	if st := origin.site.Station; st != nil && st.IntervalS > 0 {
-		interval = time.Duration(st.IntervalS) * time.Second
-	}
 	bg, _, _ := e.latest(di, s.key.param())
 	factor := 1.0
 	for _, sp := range rc.Path {
@@ -69,10 +76,12 @@ func (e *Engine) window(s *series, origin *siteInfo, rc network.Reach, di uint16
 	in := plume.Input{
 		Concentration:  c0,
 		Background:     bg,
-		Duration:       time.Duration(obs-start)*time.Millisecond + interval,
+		Duration:       duration,
 		DecayPerHour:   e.opts.DecayPerHour[r.Parameter],
 		VelocityFactor: factor,
 		Legs:           legs,
+		// 1 until a tracer drill re-tuned the reach's spread (tune.go)
+		DispersionScale: e.dispersionScale(s.key.site(), di),
 	}
 	w, err := plume.Compute(in)
 	if err != nil {
@@ -98,12 +107,12 @@ func (e *Engine) window(s *series, origin *siteInfo, rc network.Reach, di uint16
 	if w.Travel > 0 {
 		p.VelocityMPS = rc.DistanceKm * 1000 / w.Travel.Seconds()
 	}
-	if rc.Site.Kind == network.KindDrinkingSource {
+	if rc.Site.Kind == network.KindDrinkingSource && r.Parameter != tracerParam {
 		// Where the plume can still be stopped before the intake, as of this reading
 		// (observed time, like every judgement of the engine), on the same legs.
 		p.Interception, p.InterceptionNoneReason = plume.Intercept(plume.SpacesOnPath(e.net, rc.Path), in, t0, time.UnixMilli(obs))
 	}
-	return plumeWindow{travel: w.Travel.Milliseconds(), pred: p, background: bg}, true
+	return plumeWindow{travel: w.Travel.Milliseconds(), spread: w.Spread.Milliseconds(), pred: p, background: bg}, true
 }
 
 // liveFlow returns the discharge of the nearest section or source on river at or above
