@@ -5,7 +5,7 @@
 // that tells an incident's story as it crosses the pipeline.
 //
 //	Scenario (configs/scenarios/*.yaml) ─► World = Model (signals) + timeline (spill, stuck,
-//	   drift, silent, drill) ─► Fleet: one station per site ─► DataLogger ─HJ 212─► gateway
+//	   drift, silent, drill, tracer) ─► Fleet: one station per site ─► DataLogger ─HJ 212─► gateway
 //	Narrator ◄─ Follow ◄─ riverwatch.readings, .events, .incidents   (simulator narrate)
 //	Sink ◄─ responder's webhooks, WeCom and DingTalk robots            (simulator sink)
 //	Load: N stations × M parameters at a rate, over HJ 212 or straight to Kafka

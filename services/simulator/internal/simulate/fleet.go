@@ -225,6 +225,8 @@ func describe(h Happening, net *network.Network) string {
 	}
 	p := paramName(h.Parameter)
 	switch h.Kind {
+	case KindTracer:
+		return fmt.Sprintf("示踪 tracer drill at %s: %s %s %s released for %v", site, p, num(h.Concentration), unitOf(h.Parameter), h.Duration)
 	case KindSpill:
 		return fmt.Sprintf("泄漏 spill begins at %s: %s %s %s in the effluent for %v", site, p, num(h.Concentration), unitOf(h.Parameter), h.Duration)
 	case KindStuck:

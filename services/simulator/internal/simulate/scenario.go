@@ -29,6 +29,11 @@ const (
 	KindSilent = "silent"
 	// KindDrill: an operator starts a drill incident at Site for Parameter.
 	KindDrill = "drill"
+	// KindTracer: a tracer drill releases Concentration of the tracer (in the river, mixed,
+	// at Site: a section or source) for Duration; the pulse travels downstream like a
+	// spill, conservative and diluted where the flow grows. The assessor re-tunes the
+	// reach's velocity and dispersion from its breakthrough (docs/plume.md).
+	KindTracer = "tracer"
 )
 
 // Story steps the narrator can wait for, in the order a full incident tells them.
@@ -169,7 +174,10 @@ func (sc *Scenario) defaults() {
 	}
 	for i := range sc.Timeline {
 		h := &sc.Timeline[i]
-		if h.Kind == KindSpill {
+		if h.Kind == KindTracer && h.Parameter == "" {
+			h.Parameter = "tracer"
+		}
+		if h.Kind == KindSpill || h.Kind == KindTracer {
 			if h.Rise == 0 {
 				h.Rise = 10 * time.Minute
 			}
@@ -224,13 +232,13 @@ func (sc *Scenario) validate(net *network.Network) error {
 			bad("%s: at %v must lie within the span %v", f, h.At, sc.Span)
 		}
 		switch h.Kind {
-		case KindSpill, KindStuck, KindDrift, KindSilent:
+		case KindSpill, KindStuck, KindDrift, KindSilent, KindTracer:
 			if h.Duration <= 0 {
 				bad("%s: duration must be > 0", f)
 			}
 		case KindDrill:
 		default:
-			bad("%s: unknown kind (want spill, stuck, drift, silent or drill)", f)
+			bad("%s: unknown kind (want spill, stuck, drift, silent, drill or tracer)", f)
 			continue
 		}
 		site := siteOK(f+" site", h.Site, h.Kind != KindDrill)
@@ -250,6 +258,19 @@ func (sc *Scenario) validate(net *network.Network) error {
 			}
 			if h.DecayPerDay < 0 || h.DispersionM2S < 0 || h.Rise < 0 {
 				bad("%s: rise, dispersion_m2s and decay_per_day must not be negative", f)
+			}
+		case KindTracer:
+			if site != nil && site.Kind == network.KindOutfall {
+				bad("%s: site %s is an outfall; a tracer is released into the river at a section or source", f, h.Site)
+			}
+			if h.Parameter != "tracer" {
+				bad("%s: parameter %q: a tracer drill releases the tracer", f, h.Parameter)
+			}
+			if h.Concentration <= 0 {
+				bad("%s: concentration must be > 0", f)
+			}
+			if h.DispersionM2S < 0 || h.Rise < 0 {
+				bad("%s: rise and dispersion_m2s must not be negative", f)
 			}
 		case KindDrift:
 			if h.PerHour == 0 {

@@ -28,7 +28,7 @@ func TestRepositoryScenariosLoad(t *testing.T) {
 			t.Errorf("%s: span %v, acceleration %v, steps %v", f, sc.Span, sc.Acceleration, sc.Story.Steps)
 		}
 	}
-	for _, k := range []string{KindSpill, KindStuck, KindDrift, KindSilent, KindDrill} {
+	for _, k := range []string{KindSpill, KindStuck, KindDrift, KindSilent, KindDrill, KindTracer} {
 		if !kinds[k] {
 			t.Errorf("no repository scenario has a %s", k)
 		}
@@ -46,6 +46,9 @@ func TestScenarioErrorsNameTheField(t *testing.T) {
 		{"unknown site", base + "  - {kind: stuck, at: 1m, site: NOPE, parameter: nh3n, duration: 1h}\n", `unknown site "NOPE"`},
 		{"spill at a section", base + "  - {kind: spill, at: 1m, site: STH-S2, parameter: nh3n, duration: 1h, concentration: 30}\n", "spills happen at outfalls"},
 		{"spill without concentration", base + "  - {kind: spill, at: 1m, site: STH-O1, parameter: nh3n, duration: 1h}\n", "concentration must be > 0"},
+		{"tracer at an outfall", base + "  - {kind: tracer, at: 1m, site: STH-O1, duration: 30m, concentration: 0.05}\n", "a tracer is released into the river"},
+		{"tracer of a pollutant", base + "  - {kind: tracer, at: 1m, site: STH-S2, parameter: nh3n, duration: 30m, concentration: 0.05}\n", "a tracer drill releases the tracer"},
+		{"tracer without concentration", base + "  - {kind: tracer, at: 1m, site: STH-S2, duration: 30m}\n", "concentration must be > 0"},
 		{"unknown parameter", base + "  - {kind: stuck, at: 1m, site: STH-S1, parameter: unobtainium, duration: 1h}\n", `unknown parameter "unobtainium"`},
 		{"unknown kind", base + "  - {kind: flood, at: 1m, site: STH-S1}\n", "unknown kind"},
 		{"no duration", base + "  - {kind: silent, at: 1m, site: STH-S1}\n", "duration must be > 0"},

@@ -27,6 +27,33 @@ type spillEffect struct {
 	plume   *Plume
 	// riverFlowM3S is the mean flow the spill mixes into; the season scales it.
 	riverFlowM3S float64
+	// dilution, for a tracer: the share of its concentration left at the site (the
+	// release's river flow over the site's); 0 for a spill.
+	dilution float64
+}
+
+// addTracer lays a tracer drill's pulse over the release site and every site downstream.
+func (w *World) addTracer(h Happening) {
+	origin, ok := w.net.Site(h.Site)
+	if !ok {
+		return
+	}
+	w.effects[origin.ID] = append(w.effects[origin.ID], spillEffect{h: h, outfall: origin, dilution: 1})
+	river, _ := w.net.River(origin.River)
+	for _, rc := range w.net.Downstream(origin.ID) {
+		velocity := river.VelocityMPS
+		if rc.Travel > 0 {
+			velocity = rc.DistanceKm * 1000 / rc.Travel.Seconds()
+		}
+		dilution := 1.0
+		if rc.DilutionFlowM3S > river.FlowM3S && river.FlowM3S > 0 {
+			dilution = river.FlowM3S / rc.DilutionFlowM3S
+		}
+		w.effects[rc.Site.ID] = append(w.effects[rc.Site.ID], spillEffect{
+			h: h, outfall: origin, dilution: dilution,
+			plume: &Plume{DistanceM: rc.DistanceKm * 1000, VelocityMPS: velocity, DispersionM2S: h.DispersionM2S, Duration: h.Duration},
+		})
+	}
 }
 
 // NewWorld lays the scenario over the model; start is the simulated time at which the
@@ -34,6 +61,9 @@ type spillEffect struct {
 func NewWorld(net *network.Network, model *Model, sc *Scenario, start time.Time) *World {
 	w := &World{net: net, model: model, sc: sc, start: start, effects: map[string][]spillEffect{}}
 	for _, h := range sc.Timeline {
+		if h.Kind == KindTracer {
+			w.addTracer(h)
+		}
 		if h.Kind != KindSpill {
 			continue
 		}
@@ -103,6 +133,16 @@ func (w *World) truth(site *network.Site, param string, t time.Time) float64 {
 			continue
 		}
 		begin := w.start.Add(e.h.At)
+		if e.h.Kind == KindTracer {
+			// Rhodamine WT is absent from the river: the tracer is all the drill's.
+			switch {
+			case e.plume == nil:
+				v += e.h.Concentration * ramp(t, begin, begin.Add(e.h.Duration), e.h.Rise)
+			case t.After(begin):
+				v += e.h.Concentration * e.dilution * e.plume.Fraction(t.Sub(begin))
+			}
+			continue
+		}
 		if e.plume == nil {
 			// The effluent's concentration wavers like any other (an exactly constant value
 			// would look like a stuck analyser).

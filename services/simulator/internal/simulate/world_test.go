@@ -1,6 +1,7 @@
 package simulate
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -140,5 +141,49 @@ func TestSilentStationsAreSilentOnlyDuringTheirOutage(t *testing.T) {
 				t.Error("another station went silent too")
 			}
 		})
+	}
+}
+
+// TestATracerDrillsPulseTravelsDownstream: configs/scenarios/tracer-drill.yaml releases
+// 0.05 mg/L for 30 min at STH-S2; at STH-D2, 12 km down at 0.8 m/s with D = 10 m²/s, the
+// front is 15 000 s after the release and the frozen-cloud peak 0.05 × erf(1800/(2√2·685))
+// = 0.0406 mg/L around T + τ/2 = 15 900 s (the World's exact solution within 5 %); nothing
+// before 3 h; STH-S3, 40 km down, sees a lower, later peak; no other parameter changes.
+func TestATracerDrillsPulseTravelsDownstream(t *testing.T) {
+	net := repoNetwork(t)
+	sc := repoScenario(t, net, "tracer-drill")
+	start := time.Date(2026, time.April, 15, 6, 0, 0, 0, net.Location)
+	w := NewWorld(net, NewModel(net, sc.Seed), sc, start)
+	release := start.Add(sc.Timeline[0].At)
+	s2, d2, s3 := mustSite(t, net, "STH-S2"), mustSite(t, net, "STH-D2"), mustSite(t, net, "STH-S3")
+	if v := w.Value(s2, "tracer", release.Add(15*time.Minute)); v != 0.05 {
+		t.Errorf("STH-S2 during the release: %g mg/L, want 0.05", v)
+	}
+	if v := w.Value(s2, "tracer", release.Add(-time.Minute)); v != 0 {
+		t.Errorf("STH-S2 before the release: %g mg/L, want 0", v)
+	}
+	peak := func(site string) (float64, time.Duration) {
+		var best float64
+		var at time.Duration
+		for d := time.Duration(0); d < 15*time.Hour; d += time.Minute {
+			if v := w.Value(mustSite(t, net, site), "tracer", release.Add(d)); v > best {
+				best, at = v, d
+			}
+		}
+		return best, at
+	}
+	p, at := peak("STH-D2")
+	if math.Abs(p-0.0406) > 0.05*0.0406 || (at-15900*time.Second).Abs() > 10*time.Minute {
+		t.Errorf("STH-D2 peak %.4f mg/L at %v, want ≈ 0.0406 at ≈ 4h25m", p, at)
+	}
+	if v := w.Value(d2, "tracer", release.Add(3*time.Hour)); v > 1e-6 {
+		t.Errorf("STH-D2 3 h after the release: %g mg/L, want nothing yet", v)
+	}
+	if p3, at3 := peak("STH-S3"); p3 >= p || at3 <= at {
+		t.Errorf("STH-S3 peak %.4f at %v, want lower and later than STH-D2's %.4f at %v", p3, at3, p, at)
+	}
+	quiet := NewWorld(net, NewModel(net, sc.Seed), &Scenario{Name: "none"}, start)
+	if a, b := w.Value(s3, "nh3n", release.Add(14*time.Hour)), quiet.Value(s3, "nh3n", release.Add(14*time.Hour)); a != b {
+		t.Errorf("the tracer changed nh3n at STH-S3: %g, want %g", a, b)
 	}
 }
