@@ -10,6 +10,7 @@ import (
 
 	"github.com/riverwatch/riverwatch/pkg/message"
 	"github.com/riverwatch/riverwatch/pkg/stream"
+	"github.com/riverwatch/riverwatch/pkg/testinfra"
 	"github.com/riverwatch/riverwatch/services/assessor/internal/engine"
 )
 
@@ -120,5 +121,70 @@ func TestPredictionsAreVerifiedAndRefutedOnTheRealBroker(t *testing.T) {
 	}
 	if _, ok := state.Values["r|TTH-S2|TTH-S3"]; ok {
 		t.Error("the refuted reach TTH-S2 → TTH-S3 was re-tuned")
+	}
+}
+
+// A tracer drill on the real network (docs/plume.md, "Tracer drills"): 0.05 mg/L of
+// tracer at STH-S2 from the 1 h reading to the 2 h one (τ = 1 h). STH-D2 is 12 km down at
+// 0.8 m/s without a D: T = 15 000 s, Jobson's σ = 825 s, peak 0.05 × erf(3600/(2√2·825)) =
+// 0.0485, threshold 0.0243. STH-D2 reads 0.01, 0.04, 0.04, 0.01, 0 at 5–9 h (4–8 h after
+// the release): the rise at 6 h is verified, marked a drill; the velocity re-tunes from
+// (6 h − 30 min) − (1 h − 30 min) = 18 000 s: (15 000/18 000)^½ = 0.912871; the 9 h reading
+// ends the passage: mean 5.5 h, variance 30.9 − 30.25 = 0.65 h² = 8 424 000 s², less
+// 3600²/12: σ_obs² = 7 344 000 s², d = (7 344 000/825²)^½ = 10.790083^½ = 3.284826, read
+// back from the state topic. Nothing else is said: the tracer is never judged.
+func TestATracerDrillRetunesTheReachsDispersionOnTheRealBroker(t *testing.T) {
+	cfg := testConfig(t)
+	run := newRun(t, cfg)
+	p := run.start()
+	run.publish(
+		step{"STH-S2", "tracer", 0, 0, "", ""},
+		step{"STH-D2", "tracer", 0, 0, "", ""},
+		step{"STH-S2", "tracer", 0.05, h, "", ""},
+		step{"STH-S2", "tracer", 0, 2 * h, "", ""},
+	)
+	// The release's windows are announced to no one: wait until its readings are applied.
+	testinfra.Eventually(t, 30*time.Second, "the release applied", func() bool {
+		return p.metric(`riverwatch_assessor_readings_total{outcome="not_applicable"}`) >= 4
+	})
+	run.publish(
+		step{"STH-D2", "tracer", 0.01, 5 * h, "", ""},
+		step{"STH-D2", "tracer", 0.04, 6 * h, "", ""},
+		step{"STH-D2", "tracer", 0.04, 7 * h, "", ""},
+		step{"STH-D2", "tracer", 0.01, 8 * h, "", ""},
+		step{"STH-D2", "tracer", 0, 9 * h, "", ""},
+	)
+	run.waitFor("the tracer's verdict", func(evs []message.Event) bool { return countOf(evs, message.EventPredictionVerified) >= 1 })
+	testinfra.Eventually(t, 30*time.Second, "the dispersion re-tuned", func() bool {
+		return p.metric(`riverwatch_assessor_reach_dispersion_scale_ratio{origin="STH-S2",site="STH-D2"}`) > 0
+	})
+	run.stop(syscall.SIGTERM)
+
+	run.mu.Lock()
+	evs := uniq(run.events)
+	run.mu.Unlock()
+	v, ok := find(evs, message.EventPredictionVerified, "STH-D2")
+	if !ok || v.ID != message.EventID(message.EventPredictionVerified, "STH-D2", "tracer", base.Add(2*h), "STH-S2") ||
+		!strings.HasPrefix(v.Reason, "【演练】") || v.Verification.Peak != 0.04 {
+		t.Errorf("verified: %+v", v)
+	}
+	if len(evs) != 1 {
+		t.Errorf("%d events, want the verdict alone: %+v", len(evs), evs)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	state, err := stream.ReadCompacted(ctx, stream.ReaderConfig{Cluster: stream.Plain(cfg.Kafka.Brokers...)}, cfg.Assessor.StateTopic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, ok := state.Values["r|STH-S2|STH-D2"]
+	if !ok {
+		t.Fatalf("no re-tuned reach STH-S2 → STH-D2 in %s", cfg.Assessor.StateTopic)
+	}
+	got, err := engine.DecodeRecord([]byte("r|STH-S2|STH-D2"), rec)
+	if err != nil || got.Reach == nil || math.Abs(got.Reach.DispersionScale-3.284826) > 1e-6 || got.Reach.Tracers != 1 ||
+		math.Abs(got.Reach.VelocityScale-0.912871) > 1e-6 || got.Reach.Verified != 1 {
+		t.Errorf("reach state %+v (%v), want dispersion 3.284826 from 1 tracer, velocity 0.912871 from 1 arrival", got.Reach, err)
 	}
 }
