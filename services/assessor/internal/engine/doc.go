@@ -17,6 +17,10 @@
 //     identical values above the Class I level) raise quality.suspect and are not
 //     judged. A jump (more than JumpFactor × the recent median or Class III limit away
 //     from the median) raises quality.suspect but is still judged: a spill is a jump too.
+//     A tracer drill's tracer (parameter "tracer") leaves after the plausibility check:
+//     never judged, flat at 0 for weeks without being suspect, its pulse is
+//     predicted downstream, verified and re-tunes the reach's velocity and dispersion
+//     (tracer.go, docs/plume.md "Tracer drills").
 //  3. Judgement against the site's target (standard.Judge): Class III (or the section's
 //     target class) for sections, Class II plus Tables 2 and 3 for drinking-water
 //     sources, the permit for outfalls.
