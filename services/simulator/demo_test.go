@@ -319,6 +319,27 @@ func TestDemoSpillStoryEndToEnd(t *testing.T) {
 	if final.Status != message.IncidentResolved && final.Status != message.IncidentClosed || len(final.Acknowledgements) == 0 || final.Acknowledgements[0].ExpiredAt == nil {
 		t.Errorf("the incident ends %s, acknowledgements %+v", final.Status, final.Acknowledgements)
 	}
+	// The search steps rank the upstream sources (溯源, docs/sources.md): the plant's outfall,
+	// whose rise came at the lag of its 4 km, first.
+	ranked := ""
+	for _, st := range final.Steps {
+		if i := strings.Index(st.Action, "溯源排序"); i >= 0 {
+			ranked = st.Action[i:]
+			t.Logf("step %s ranks: %s", st.ID, ranked)
+			break
+		}
+	}
+	if first, _, _ := strings.Cut(ranked, "; 2. "); !strings.Contains(first, "1. ") || !strings.Contains(first, "STH-O1") {
+		t.Errorf("no step ranks STH-O1 first among the upstream sources: %q", ranked)
+	}
+	// The intake's window was checked against what it saw as the plume passed.
+	if v, ok := n.Seen(message.EventPredictionVerified, "STH-D2"); ok {
+		t.Logf("the intake's prediction verified: %+v", v.Verification)
+	} else if r, ok := n.Seen(message.EventPredictionRefuted, "STH-D2"); ok {
+		t.Errorf("the intake's prediction was refuted: %+v", r.Verification)
+	} else {
+		t.Error("the intake's prediction was neither verified nor refuted as the plume passed")
+	}
 	for _, site := range []string{"STH-S2", "STH-D2"} {
 		if !slices.Contains(final.Sites, site) {
 			t.Errorf("the joint response's sites %v lack %s", final.Sites, site)

@@ -17,20 +17,22 @@ import (
 
 // stepTitles are the narrated names of the steps, Chinese and English.
 var stepTitles = map[string][2]string{
-	StepReading:     {"读数", "Reading"},
-	StepExceedance:  {"超标", "Exceedance"},
-	StepPrediction:  {"预测", "Prediction"},
-	StepQuality:     {"数据存疑", "Data suspect"},
-	StepOffline:     {"站点离线", "Station offline"},
-	StepOnline:      {"站点恢复", "Station online"},
-	StepIncident:    {"启动事件", "Incident"},
-	StepNotified:    {"通知", "Notified"},
-	StepAcknowledge: {"确认", "Acknowledged"},
-	StepRecovery:    {"水质恢复", "Recovery"},
-	StepResolved:    {"事件解除", "Resolved"},
-	StepEndOfAlert:  {"解除预警", "End of Alert"},
-	NoteInhibited:   {"抑制", "Inhibited"},
-	NoteVerdict:     {"研判", "Verdict"},
+	StepReading:      {"读数", "Reading"},
+	StepExceedance:   {"超标", "Exceedance"},
+	StepPrediction:   {"预测", "Prediction"},
+	StepQuality:      {"数据存疑", "Data suspect"},
+	StepOffline:      {"站点离线", "Station offline"},
+	StepOnline:       {"站点恢复", "Station online"},
+	StepIncident:     {"启动事件", "Incident"},
+	StepNotified:     {"通知", "Notified"},
+	StepAcknowledge:  {"确认", "Acknowledged"},
+	StepRecovery:     {"水质恢复", "Recovery"},
+	StepResolved:     {"事件解除", "Resolved"},
+	StepEndOfAlert:   {"解除预警", "End of Alert"},
+	NoteInhibited:    {"抑制", "Inhibited"},
+	NoteVerdict:      {"研判", "Verdict"},
+	NoteVerification: {"验证", "Verification"},
+	NoteSources:      {"溯源", "Sources"},
 }
 
 // Beat is one narrated step of the story, with the times it happened.
@@ -243,6 +245,12 @@ func (n *Narrator) Event(e message.Event) {
 		b.Line = fmt.Sprintf("%s: %s prediction withdrawn — %s", site, paramName(e.Parameter), e.Reason)
 		n.aside(e.ID, b)
 		return
+	case message.EventPredictionVerified, message.EventPredictionRefuted:
+		b.Step = NoteVerification
+		b.Line = fmt.Sprintf("%s: %s %s (from %s)%s", site, paramName(e.Parameter), strings.TrimPrefix(e.Type, "prediction."),
+			e.OriginSite, verificationText(e.Verification, n.simText))
+		n.aside(e.ID, b)
+		return
 	case message.EventQualitySuspect:
 		b.Step = StepQuality
 		b.Line = fmt.Sprintf("%s: %s %s — %s", site, paramName(e.Parameter), num(e.Value), e.Reason)
@@ -326,6 +334,12 @@ func (n *Narrator) incident(inc message.Incident) {
 		return
 	}
 	n.last = inc
+	for _, st := range inc.Steps {
+		if i := strings.Index(st.Action, rankingMark); i >= 0 {
+			n.aside("sources:"+inc.ID+":"+st.ID, Beat{Step: NoteSources, Sim: n.simNow, IncidentID: inc.ID, Site: inc.Site,
+				Line: fmt.Sprintf("%s step %s (%s/%s): %s", inc.ID, st.ID, st.Jurisdiction, st.Role, shorten(st.Action[i:], 220))})
+		}
+	}
 	if inc.AckedAt != nil && !n.has(StepAcknowledge) {
 		n.beat(Beat{Step: StepAcknowledge, Sim: n.simNow, IncidentID: inc.ID, At: *inc.AckedAt,
 			Line: fmt.Sprintf("%s acknowledged at %s (status %s)", inc.ID, inc.AckedAt.In(n.loc).Format("15:04:05"), inc.Status)})
@@ -363,6 +377,20 @@ func (n *Narrator) judged(inc message.Incident) {
 		n.aside("verdict:"+inc.ID+":"+v.Kind, Beat{Step: NoteVerdict, Sim: n.simNow, IncidentID: inc.ID, Site: inc.Site,
 			Line: fmt.Sprintf("%s %q — %s (confidence %.1f)%s", inc.ID, inc.Title, v.Kind, v.Confidence, shorten(why, 160))})
 	}
+}
+
+// rankingMark starts the upstream ranking in the repository's step texts (the {sources}
+// of configs/playbooks.yaml, docs/sources.md): a deployment's own wording goes untold.
+const rankingMark = "溯源排序"
+
+// verificationText says when the plume rose and peaked at the site against the window:
+// the errors are observed − predicted.
+func verificationText(v message.Verification, at func(time.Time) string) string {
+	if v.RiseAt.IsZero() {
+		return ": no rise above " + num(v.Threshold) + " within the band"
+	}
+	return fmt.Sprintf(": rose %s (%+.0f min against the expected leading edge), peak %s at %s (%+.0f min)",
+		at(v.RiseAt), v.RiseErrorS/60, num(v.Peak), at(v.PeakAt), v.PeakTimeErrorS/60)
 }
 
 // Held returns the incidents seen inhibited or judged by the responder, latest version

@@ -59,6 +59,11 @@ const (
 	NoteInhibited = "inhibited"
 	// NoteVerdict: the responder's verdict from the river's topology.
 	NoteVerdict = "verdict"
+	// NoteVerification: a prediction's window checked against what its site saw
+	// (prediction.verified or prediction.refuted).
+	NoteVerification = "verification"
+	// NoteSources: the upstream source ranking (溯源) an incident's step carries.
+	NoteSources = "sources"
 )
 
 // stepOrder is the canonical order of the steps; a scenario's story lists a subset.
