@@ -132,7 +132,7 @@ func (e *Env) topics() config.Topics {
 	return config.Topics{
 		Readings: e.Topic("readings"), Rejected: e.Topic("rejected"), Events: e.Topic("events"),
 		Incidents: e.Topic("incidents"), Commands: e.Topic("commands"), Corrections: e.Topic("corrections"),
-		StationCommands: e.Topic("station-commands"),
+		StationCommands: e.Topic("station-commands"), RawFrames: e.Topic("raw-frames"),
 	}
 }
 
@@ -152,6 +152,7 @@ func (e *Env) serviceEnv() []string {
 		"RIVERWATCH_KAFKA_TOPICS_INCIDENTS="+t.Incidents,
 		"RIVERWATCH_KAFKA_TOPICS_COMMANDS="+t.Commands,
 		"RIVERWATCH_KAFKA_TOPICS_CORRECTIONS="+t.Corrections,
+		"RIVERWATCH_KAFKA_TOPICS_RAW_FRAMES="+t.RawFrames,
 		"RIVERWATCH_ASSESSOR_STATE_TOPIC="+e.Topic("assessor-state"),
 		"RIVERWATCH_RESPONDER_STATE_TOPIC="+e.Topic("responder-state"),
 		"RIVERWATCH_ARCHIVER_ROLLUP_TOPIC="+e.Topic("archiver-rollups"),

@@ -72,6 +72,7 @@ for t in readings rejected events incidents commands corrections; do
   export "RIVERWATCH_KAFKA_TOPICS_${t^^}=$prefix.$t"
 done
 export RIVERWATCH_KAFKA_TOPICS_STATION_COMMANDS="$prefix.station-commands"
+export RIVERWATCH_KAFKA_TOPICS_RAW_FRAMES="$prefix.raw-frames"
 export RIVERWATCH_RESPONDER_STATE_TOPIC="$prefix.responder-state"
 export RIVERWATCH_ARCHIVER_ROLLUP_TOPIC="$prefix.archiver-rollups"
 export RIVERWATCH_CLICKHOUSE_ADDR="$RW_HOST:$CLICKHOUSE_TCP_PORT"
@@ -97,9 +98,9 @@ eval "$("$RW_LOCAL_DIR/evidence-key.sh")"
 rw_log "database $db, topics $prefix.*, api on $RW_HOST:$port"
 RIVERWATCH_KAFKA_BROKERS="$RW_HOST:$KAFKA_PORT" "$work/archiver" migrate >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log" >&2; rw_die "migrate failed"; }
 # The responder creates the topics it uses; the archiver also reads these, and the api
-# writes station commands (the gateway, which creates that topic, does not run here).
+# writes station commands (the gateway, which creates that topic and raw-frames, does not run here).
 topics_made=1
-for t in readings rejected corrections station-commands; do
+for t in readings rejected corrections station-commands raw-frames; do
   RW_KAFKA_QUICK_JVM=1 timeout 60 "$RW_LOCAL_DIR/kafka.sh" tool org.apache.kafka.tools.TopicCommand \
     --bootstrap-server "$RW_HOST:$KAFKA_PORT" --create --if-not-exists --topic "$prefix.$t" \
     --partitions 1 --replication-factor 1 >/dev/null &

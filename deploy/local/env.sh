@@ -39,7 +39,7 @@ CLICKHOUSE_HTTP_PORT="${CLICKHOUSE_HTTP_PORT:-8123}"
 # The contract topics (shared/DESIGN.md, "The contract").
 # shellcheck disable=SC2034 # used by kafka.sh
 RW_TOPICS=(riverwatch.readings riverwatch.rejected riverwatch.events riverwatch.incidents riverwatch.commands riverwatch.corrections
-  riverwatch.station-commands)
+  riverwatch.station-commands riverwatch.raw-frames)
 
 export RIVERWATCH_STATE_DIR="$STATE_DIR" RIVERWATCH_CACHE_DIR="$CACHE_DIR"
 # The principals of the secured listener: one SCRAM user per service (docs/security.md,

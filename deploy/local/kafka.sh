@@ -379,14 +379,14 @@ make_users() {
 acl_rules() {
   local p=$1
   cat <<EOF
-gateway literal topic Write,Describe,Create $p.readings $p.rejected
+gateway literal topic Write,Describe,Create $p.readings $p.rejected $p.raw-frames
 gateway literal topic Read,Write,Describe,Create $p.station-commands
 gateway prefixed group Read,Describe $p.gateway.
 assessor literal topic Read,Describe,Write,Create $p.assessor-state
 assessor literal topic Read,Describe,Create $p.readings
 assessor literal topic Write,Describe,Create $p.events $p.rejected
 assessor prefixed group Read,Describe $p.assessor
-archiver literal topic Read,Describe $p.readings $p.rejected $p.events $p.incidents $p.corrections $p.station-commands
+archiver literal topic Read,Describe $p.readings $p.rejected $p.events $p.incidents $p.corrections $p.station-commands $p.raw-frames
 archiver literal topic Read,Describe,Write,Create $p.archiver-rollups
 archiver prefixed group Read,Describe $p-archiver-
 responder literal topic Read,Describe,Write,Create $p.responder-state

@@ -116,11 +116,14 @@ type Topics struct {
 	// StationCommands carries host commands to stations and the gateways' records of them
 	// (api, responder → gateway → archiver).
 	StationCommands string `mapstructure:"station_commands"`
+	// RawFrames carries the raw HJ 212 frames the gateway accepted, PW masked
+	// (gateway → archiver → raw_frames).
+	RawFrames string `mapstructure:"raw_frames"`
 }
 
 // All returns every topic name.
 func (t Topics) All() []string {
-	return []string{t.Readings, t.Rejected, t.Events, t.Incidents, t.Commands, t.Corrections, t.StationCommands}
+	return []string{t.Readings, t.Rejected, t.Events, t.Incidents, t.Commands, t.Corrections, t.StationCommands, t.RawFrames}
 }
 
 // Validate refuses what no producer or consumer can work with.
@@ -142,6 +145,7 @@ func (k Kafka) Validate() error {
 	v.nonEmpty("kafka.topics.commands", k.Topics.Commands)
 	v.nonEmpty("kafka.topics.corrections", k.Topics.Corrections)
 	v.nonEmpty("kafka.topics.station_commands", k.Topics.StationCommands)
+	v.nonEmpty("kafka.topics.raw_frames", k.Topics.RawFrames)
 	k.TLS.validate(&v, "kafka.tls")
 	k.SASL.validate(&v)
 	return v.err()
@@ -248,7 +252,7 @@ func Default() Config {
 			Topics: Topics{
 				Readings: message.TopicReadings, Rejected: message.TopicRejected, Events: message.TopicEvents,
 				Incidents: message.TopicIncidents, Commands: message.TopicCommands, Corrections: message.TopicCorrections,
-				StationCommands: message.TopicStationCommands,
+				StationCommands: message.TopicStationCommands, RawFrames: message.TopicRawFrames,
 			},
 		},
 		ClickHouse: ClickHouse{

@@ -407,6 +407,10 @@ type Archiver struct {
 	// them forever). Rollups are kept forever. Applied at start with ALTER … MODIFY TTL when
 	// it differs from the table's.
 	RetentionDays int `mapstructure:"retention_days"`
+	// RawFramesRetentionDays is how long the accepted HJ 212 frames are kept in raw_frames
+	// (0: forever): by TTL where the server has it, else by dropping the monthly partitions
+	// wholly older than that, hourly (a month may so outlive it by up to a month).
+	RawFramesRetentionDays int `mapstructure:"raw_frames_retention_days"`
 	// RollupTimezone is the time zone of the daily rollup's calendar day (compliance reports
 	// use local days).
 	RollupTimezone string `mapstructure:"rollup_timezone"`
@@ -419,7 +423,7 @@ func defaultArchiver() Archiver {
 	return Archiver{
 		Listen: "127.0.0.1:8084", MaxRows: 200000, MaxBytes: 64 << 20, MaxDelay: 200 * time.Millisecond,
 		RecordsMaxDelay: 200 * time.Millisecond, RollupTopic: "riverwatch.archiver-rollups", RollupDelay: 2 * time.Second,
-		RetryMax: 10 * time.Second, RollupTimezone: "Asia/Shanghai", ConnectTimeout: 2 * time.Minute,
+		RetryMax: 10 * time.Second, RawFramesRetentionDays: 400, RollupTimezone: "Asia/Shanghai", ConnectTimeout: 2 * time.Minute,
 	}
 }
 
@@ -437,6 +441,7 @@ func (a Archiver) Validate() error {
 	}
 	v.positive("archiver.retry_max", a.RetryMax)
 	v.notNegative("archiver.retention_days", a.RetentionDays)
+	v.notNegative("archiver.raw_frames_retention_days", a.RawFramesRetentionDays)
 	v.nonEmpty("archiver.rollup_timezone", a.RollupTimezone)
 	if a.RollupTimezone != "" {
 		if _, err := time.LoadLocation(a.RollupTimezone); err != nil {

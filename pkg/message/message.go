@@ -25,7 +25,7 @@ const (
 
 // Topics lists every topic of the contract, in pipeline order.
 var Topics = []string{TopicReadings, TopicRejected, TopicEvents, TopicIncidents, TopicCommands, TopicCorrections,
-	TopicStationCommands}
+	TopicStationCommands, TopicRawFrames}
 
 // Source says how a reading reached riverwatch.
 const (

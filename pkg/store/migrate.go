@@ -83,6 +83,7 @@ func Migrations() []Migration {
 				}
 				return out
 			}},
+		{Version: 12, Name: "raw_frames: the accepted HJ 212 frames, PW masked, for evidence bundles", Up: create(rawFramesTable)},
 	}
 }
 
@@ -235,8 +236,10 @@ func recordMigration(ctx context.Context, conn Conn, s Schema, m Migration) erro
 	return nil
 }
 
-// applyRetention sets the readings' TTL to RetentionDays when the server has TTL and the
-// table's differs. It is not a migration because it follows configuration, not code.
+// applyRetention sets the TTL of readings (RetentionDays) and of raw_frames
+// (RawFramesRetentionDays) when the server has TTL and a table's differs. It is not a
+// migration because it follows configuration, not code. Without TTL, raw_frames is kept
+// to its retention by DropExpiredRawFrames (the archiver runs it hourly).
 func applyRetention(ctx context.Context, conn Conn, s Schema, log *slog.Logger) error {
 	if !s.Features.TTL {
 		if s.RetentionDays > 0 {
@@ -245,23 +248,29 @@ func applyRetention(ctx context.Context, conn Conn, s Schema, log *slog.Logger) 
 		}
 		return nil
 	}
-	table := s.Table(s.local(readingsTable))
-	var create string
-	if err := conn.QueryRow(ctx, "SHOW CREATE TABLE "+table).Scan(&create); err != nil {
-		return fmt.Errorf("retention: show create table %s: %w", table, err)
-	}
-	stmt := retentionStatement(create, table+s.onCluster(), readingsTable.ttlColumn, s.RetentionDays)
-	switch {
-	case stmt == "" && s.RetentionDays == 0 && currentTTLDays(create) > 0:
-		// REMOVE TTL only exists on recent servers; leaving data longer than asked is the
-		// safe side, so say so instead of guessing the syntax.
-		log.Warn("retention_days is 0 but readings has a TTL; remove it with ALTER TABLE … REMOVE TTL",
-			"table", table, "ttl_days", currentTTLDays(create))
-	case stmt != "":
-		if err := conn.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("retention: %w", err)
+	for _, r := range []struct {
+		t    tableSpec
+		days int
+		key  string
+	}{{readingsTable, s.RetentionDays, "retention_days"}, {rawFramesTable, s.RawFramesRetentionDays, "raw_frames_retention_days"}} {
+		table := s.Table(s.local(r.t))
+		var create string
+		if err := conn.QueryRow(ctx, "SHOW CREATE TABLE "+table).Scan(&create); err != nil {
+			return fmt.Errorf("retention: show create table %s: %w", table, err)
 		}
-		log.Info("retention set", "table", table, "days", s.RetentionDays)
+		stmt := retentionStatement(create, table+s.onCluster(), r.t.ttlColumn, r.days)
+		switch {
+		case stmt == "" && r.days == 0 && currentTTLDays(create) > 0:
+			// REMOVE TTL only exists on recent servers; leaving data longer than asked is the
+			// safe side, so say so instead of guessing the syntax.
+			log.Warn(r.key+" is 0 but the table has a TTL; remove it with ALTER TABLE … REMOVE TTL",
+				"table", table, "ttl_days", currentTTLDays(create))
+		case stmt != "":
+			if err := conn.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("retention: %w", err)
+			}
+			log.Info("retention set", "table", table, "days", r.days)
+		}
 	}
 	return nil
 }

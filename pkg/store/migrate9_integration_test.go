@@ -70,8 +70,9 @@ func TestMigrationNineAddsTheNonDetectColumnsToAnArchiveOfEight(t *testing.T) {
 	if err != nil {
 		t.Fatalf("migrate from 8: %v", err)
 	}
-	if len(ran) != 3 || ran[0].Version != 9 || ran[1].Version != 10 || ran[2].Version != 11 {
-		t.Fatalf("migrate from 8 ran %v, want migrations 9, 10 and 11", ran)
+	// 9 and 10, then the later migrations (which do not concern this test).
+	if len(ran) != len(Migrations())-8 || ran[0].Version != 9 || ran[1].Version != 10 {
+		t.Fatalf("migrate from 8 ran %v, want migrations 9, 10 and those after", ran)
 	}
 	for _, tb := range upgraded {
 		var names []string

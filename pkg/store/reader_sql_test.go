@@ -61,6 +61,7 @@ func TestReaderSQLMatchesGoldenFiles(t *testing.T) {
 		{"rollups_through", r.rollupsThroughSQL()},
 		{"station_commands", r.stationCommandsSQL(StationCommandQuery{Site: "STH-S2", From: from, To: to, Limit: 101})},
 		{"station_commands_of_incident", r.stationCommandsSQL(StationCommandQuery{Incident: "inc-sth-s2-nh3n", From: from, To: to, Limit: 101})},
+		{"raw_frames", r.rawFramesSQL(RawFrameQuery{Site: "STH-S2", From: from, To: to, Limit: 500001})},
 		{"corrections", r.correctionsSQL(CorrectionQuery{Site: "STH-S2", From: from, To: to, Limit: 101, Offset: 100})},
 		{"monthly_corrections", r.monthlyCorrectionsSQL(MeansQuery{Sites: []string{"STH-S2", "TTH-S1"},
 			From: time.Date(2026, 1, 1, 0, 0, 0, 0, shanghai), To: time.Date(2026, 4, 1, 0, 0, 0, 0, shanghai), Location: shanghai})},

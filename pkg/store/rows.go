@@ -29,11 +29,13 @@ const (
 	KindCorrections Kind = "corrections"
 	// KindStationCommands: message.StationCommand (requests and outcomes) → station_commands.
 	KindStationCommands Kind = "station_commands"
+	// KindRawFrames: message.RawFrame (accepted HJ 212 frames, PW masked) → raw_frames.
+	KindRawFrames Kind = "raw_frames"
 )
 
 // Kinds returns the archived topic kinds in pipeline order.
 func Kinds() []Kind {
-	return []Kind{KindReadings, KindRejected, KindEvents, KindIncidents, KindCorrections, KindStationCommands}
+	return []Kind{KindReadings, KindRejected, KindEvents, KindIncidents, KindCorrections, KindStationCommands, KindRawFrames}
 }
 
 // Topic returns the topic of a kind in a configuration.
@@ -51,6 +53,8 @@ func (k Kind) Topic(t config.Topics) string {
 		return t.Corrections
 	case KindStationCommands:
 		return t.StationCommands
+	case KindRawFrames:
+		return t.RawFrames
 	}
 	return ""
 }
@@ -63,7 +67,7 @@ func ParseKind(t config.Topics, s string) (Kind, string, error) {
 			return k, k.Topic(t), nil
 		}
 	}
-	return "", "", fmt.Errorf("unknown topic %q: want one of readings, rejected, events, incidents, corrections, station_commands or their topic names", s)
+	return "", "", fmt.Errorf("unknown topic %q: want one of readings, rejected, events, incidents, corrections, station_commands, raw_frames or their topic names", s)
 }
 
 // ReasonDecode is the rejection reason of a message the archiver could not decode or that
@@ -233,6 +237,40 @@ func (r *rejectedRows) block() block {
 		{"id", r.id}, {"reason", r.reason}, {"detail", r.detail}, {"station", r.station},
 		{"site", r.site}, {"parameter", r.parameter}, {"source", r.source}, {"remote", r.remote},
 		{"raw", r.raw}, {"received_at", r.receivedAt}, {"received_ms", r.receivedMs},
+	}}
+}
+
+type rawFrameRows struct {
+	id, site, mn, qn, cn, remote, raw []string
+	dataTime, receivedAt              []time.Time
+	receivedMs                        []uint16
+	readingIDs                        [][]string
+}
+
+func (r *rawFrameRows) add(x *message.RawFrame) {
+	at, ms := split(x.ReceivedAt)
+	r.id = append(r.id, x.ID)
+	r.site = append(r.site, x.Site)
+	r.mn = append(r.mn, x.MN)
+	r.qn = append(r.qn, x.QN)
+	r.cn = append(r.cn, x.CN)
+	r.dataTime = append(r.dataTime, sec(x.DataTime))
+	r.receivedAt = append(r.receivedAt, at)
+	r.receivedMs = append(r.receivedMs, ms)
+	r.remote = append(r.remote, x.Remote)
+	r.raw = append(r.raw, message.TruncateRaw(x.Raw))
+	ids := x.ReadingIDs
+	if ids == nil {
+		ids = []string{}
+	}
+	r.readingIDs = append(r.readingIDs, ids)
+}
+
+func (r *rawFrameRows) block() block {
+	return block{table: TableRawFrames, rows: len(r.id), cols: []blockCol{
+		{"id", r.id}, {"site", r.site}, {"mn", r.mn}, {"qn", r.qn}, {"cn", r.cn}, {"data_time", r.dataTime},
+		{"received_at", r.receivedAt}, {"received_ms", r.receivedMs}, {"remote", r.remote}, {"raw", r.raw},
+		{"reading_ids", r.readingIDs},
 	}}
 }
 
@@ -474,6 +512,7 @@ type batchRows struct {
 	corrections   correctionRows
 	silences      silenceRows
 	stationCmds   stationCommandRows
+	rawFrames     rawFrameRows
 	touched       touchedSet
 	failures      []decodeFailure
 	intern        message.Interner // the batch's distinct sites, units, flags …
@@ -483,7 +522,7 @@ type batchRows struct {
 // follow read them).
 func (b *batchRows) blocks() []block {
 	var out []block
-	for _, bl := range []block{b.readings.block(), b.events.block(), b.incidents.block(), b.logs.block(), b.notifications.block(), b.corrections.block(), b.silences.block(), b.stationCmds.block(), b.rejected.block()} {
+	for _, bl := range []block{b.readings.block(), b.events.block(), b.incidents.block(), b.logs.block(), b.notifications.block(), b.corrections.block(), b.silences.block(), b.stationCmds.block(), b.rawFrames.block(), b.rejected.block()} {
 		if bl.rows > 0 {
 			out = append(out, bl)
 		}
@@ -534,6 +573,21 @@ func (b *batchRows) add(kind Kind, m kafka.Message) error {
 			r.ID = message.RejectionID(r.Source, r.Reason, r.ReceivedAt, r.Raw)
 		}
 		b.rejected.add(&r)
+	case KindRawFrames:
+		var f message.RawFrame
+		if err := json.Unmarshal(m.Value, &f); err != nil {
+			return fmt.Errorf("raw frame: %w", err)
+		}
+		if f.Site == "" || f.MN == "" || f.Raw == "" {
+			return errors.New("raw frame: site, mn and raw are required")
+		}
+		if !inRange(f.DataTime) {
+			return fmt.Errorf("raw frame: data_time %s outside 1970–2105", f.DataTime.Format(time.RFC3339))
+		}
+		if f.ID == "" {
+			f.ID = message.RawFrameID(f.MN, f.QN, f.CN, f.DataTime)
+		}
+		b.rawFrames.add(&f)
 	case KindEvents:
 		var e message.Event
 		if err := json.Unmarshal(m.Value, &e); err != nil {

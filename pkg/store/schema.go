@@ -32,6 +32,9 @@ const (
 	// TableSilences holds the latest snapshot of every silence (pkg/silence), written from
 	// riverwatch.incidents (message.UpdateSilence).
 	TableSilences = "silences"
+	// TableRawFrames holds the accepted HJ 212 frames (message.RawFrame), PW masked, for
+	// archiver.raw_frames_retention_days, written from riverwatch.raw-frames.
+	TableRawFrames = "raw_frames"
 )
 
 // DedupWindow is how many recent insert blocks a table remembers for insert deduplication
@@ -89,6 +92,8 @@ type Schema struct {
 	Cluster string
 	// RetentionDays of raw readings, where TTL exists (0: forever).
 	RetentionDays int
+	// RawFramesRetentionDays is the TTL of raw_frames in days (0: none).
+	RawFramesRetentionDays int
 }
 
 // Table returns the quoted, database-qualified name of a table: what queries use.
@@ -255,6 +260,28 @@ var (
 		orderBy: "id",
 		shardBy: "sipHash64(id)",
 		raw:     true,
+	}
+	rawFramesTable = tableSpec{
+		name: TableRawFrames,
+		columns: []column{
+			{"id", typ(tString)},
+			{"site", lowCard},
+			{"mn", typ(tString)},
+			{"qn", typ(tString)},
+			{"cn", lowCard},
+			{"data_time", typ(tTime)},
+			{"received_at", typ(tTime)},
+			{"received_ms", typ(tMs)},
+			{"remote", typ(tString)},
+			{"raw", typ(tString)},
+			{"reading_ids", typ(tStrings)},
+		},
+		// Monthly partitions: the retention drops whole months where the server has no TTL.
+		partitionBy: "toYYYYMM(data_time)",
+		orderBy:     "(site, data_time, id)",
+		shardBy:     "sipHash64(site)",
+		ttlColumn:   "data_time",
+		raw:         true,
 	}
 	readingsTable = tableSpec{
 		name: TableReadings,
@@ -461,12 +488,12 @@ var (
 	}
 )
 
-// tables lists every table the archive creates, in creation order.
 // eventColumnsV11 are the columns migration 11 adds to events.
 var eventColumnsV11 = []string{"verification_outcome", "verification_threshold", "rise_at", "peak_at", "fall_at",
 	"rise_error_s", "peak_time_error_s", "peak_error", "duration_error_s"}
 
-var tables = []tableSpec{readingsTable, rejectedTable, eventsTable, incidentsTable, incidentLogTable, notificationsTable, hourlyTable, dailyTable, fiveMinTable, silencesTable}
+// tables lists every table the archive creates, in creation order.
+var tables = []tableSpec{readingsTable, rawFramesTable, rejectedTable, eventsTable, incidentsTable, incidentLogTable, notificationsTable, hourlyTable, dailyTable, fiveMinTable, silencesTable}
 
 // createTable returns the DDL that creates t: one statement on a single server; in cluster
 // mode the replicated local table and the Distributed table over it.
@@ -532,10 +559,14 @@ func (s Schema) engine(t tableSpec) string {
 
 // ttl returns the table's TTL clause, or "" where the server has no TTL or none is wanted.
 func (s Schema) ttl(t tableSpec) string {
-	if !s.Features.TTL || s.RetentionDays <= 0 || t.ttlColumn == "" {
+	days := s.RetentionDays
+	if t.name == TableRawFrames {
+		days = s.RawFramesRetentionDays
+	}
+	if !s.Features.TTL || days <= 0 || t.ttlColumn == "" {
 		return ""
 	}
-	return ttlExpr(t.ttlColumn, s.RetentionDays)
+	return ttlExpr(t.ttlColumn, days)
 }
 
 func ttlExpr(col string, days int) string {
@@ -612,9 +643,10 @@ func rollupTable(name string, bucket column, extra []column, partitionBy string)
 // NewSchema returns the schema a configuration asks for on a server of version v.
 func NewSchema(cfg *config.Config, v chstore.Version) Schema {
 	return Schema{
-		Database:      cfg.ClickHouse.Database,
-		Features:      FeaturesFor(v),
-		Cluster:       cfg.ClickHouse.Cluster,
-		RetentionDays: cfg.Archiver.RetentionDays,
+		Database:               cfg.ClickHouse.Database,
+		Features:               FeaturesFor(v),
+		Cluster:                cfg.ClickHouse.Cluster,
+		RetentionDays:          cfg.Archiver.RetentionDays,
+		RawFramesRetentionDays: cfg.Archiver.RawFramesRetentionDays,
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riverwatch/riverwatch/pkg/chstore"
 )
@@ -144,7 +145,8 @@ func TestMigrationsAreNumberedInOrder(t *testing.T) {
 	s := schemaFor(t, "18.16", "", 0)
 	created := map[string]bool{}
 	for i, m := range ms {
-		if m.Version != i+1 {
+		// Strictly increasing: numbers are assigned per branch (12 may be merged before 11).
+		if i > 0 && m.Version <= ms[i-1].Version || i == 0 && m.Version != 1 {
 			t.Errorf("migration %d has version %d", i, m.Version)
 		}
 		for _, q := range m.Up(s) {
@@ -193,5 +195,24 @@ func TestInsertQueryNamesColumns(t *testing.T) {
 	got := s.insertQuery(TableIncidentLog, []string{"id", "at"})
 	if got != "INSERT INTO `riverwatch`.`incident_log` (`id`, `at`)" {
 		t.Errorf("insert query = %q", got)
+	}
+}
+
+func TestExpiredRawFramePartitionsAreTheMonthsWhollyPastTheRetention(t *testing.T) {
+	now := time.Date(2026, 12, 4, 18, 0, 0, 0, time.UTC)
+	parts := []string{"202509", "202510", "202511", "202512", "202601", "202612", "tuple()"}
+	for _, tc := range []struct {
+		days int
+		want []string
+	}{
+		{400, []string{"202509"}},                     // cutoff 2025-10-30: October 2025 is not wholly past
+		{365, []string{"202509", "202510", "202511"}}, // cutoff 2025-12-04: November ended before it
+		{30, []string{"202509", "202510", "202511", "202512", "202601"}},
+		{0, nil},
+	} {
+		got := ExpiredRawFramePartitions(parts, now, tc.days)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%d days: %v, want %v", tc.days, got, tc.want)
+		}
 	}
 }

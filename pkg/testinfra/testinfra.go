@@ -88,7 +88,7 @@ func Config(t testing.TB) *config.Config {
 	c.Kafka.Topics = config.Topics{
 		Readings: name + ".readings", Rejected: name + ".rejected", Events: name + ".events",
 		Incidents: name + ".incidents", Commands: name + ".commands", Corrections: name + ".corrections",
-		StationCommands: name + ".station-commands",
+		StationCommands: name + ".station-commands", RawFrames: name + ".raw-frames",
 	}
 	c.Assessor.StateTopic = name + ".assessor-state"
 	c.Responder.StateTopic = name + ".responder-state"
@@ -217,6 +217,7 @@ func Env(c *config.Config) []string {
 		"RIVERWATCH_KAFKA_TOPICS_COMMANDS="+c.Kafka.Topics.Commands,
 		"RIVERWATCH_KAFKA_TOPICS_CORRECTIONS="+c.Kafka.Topics.Corrections,
 		"RIVERWATCH_KAFKA_TOPICS_STATION_COMMANDS="+c.Kafka.Topics.StationCommands,
+		"RIVERWATCH_KAFKA_TOPICS_RAW_FRAMES="+c.Kafka.Topics.RawFrames,
 		"RIVERWATCH_ASSESSOR_STATE_TOPIC="+c.Assessor.StateTopic,
 		"RIVERWATCH_RESPONDER_STATE_TOPIC="+c.Responder.StateTopic,
 		"RIVERWATCH_ARCHIVER_ROLLUP_TOPIC="+c.Archiver.RollupTopic,

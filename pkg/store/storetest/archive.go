@@ -143,6 +143,12 @@ func (a *Archive) StationCommands(t testing.TB, cs ...message.StationCommand) {
 	Write(t, a, store.KindStationCommands, func(c message.StationCommand) string { return c.Site }, cs...)
 }
 
+// RawFrames implements Seeder: one batch of accepted HJ 212 frames through the Writer.
+func (a *Archive) RawFrames(t testing.TB, fs ...message.RawFrame) {
+	t.Helper()
+	Write(t, a, store.KindRawFrames, func(f message.RawFrame) string { return f.Site }, fs...)
+}
+
 var _ Seeder = (*Archive)(nil)
 
 // UpdateIncidentID returns the incident an update concerns: the responder's message key.

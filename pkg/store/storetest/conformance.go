@@ -34,6 +34,7 @@ type Reader interface {
 	MonthlyCorrections(ctx context.Context, q store.MeansQuery) ([]store.CorrectionCount, error)
 	Silences(ctx context.Context, q store.SilenceQuery) ([]silence.Silence, error)
 	Silence(ctx context.Context, id string) (silence.Silence, error)
+	RawFrames(ctx context.Context, q store.RawFrameQuery) ([]message.RawFrame, error)
 }
 
 // Seeder stores records the way the pipeline delivers them: each call is one batch, as
@@ -45,6 +46,7 @@ type Seeder interface {
 	IncidentUpdates(t testing.TB, us ...message.IncidentUpdate)
 	Corrections(t testing.TB, cs ...message.Correction)
 	StationCommands(t testing.TB, cs ...message.StationCommand)
+	RawFrames(t testing.TB, fs ...message.RawFrame)
 }
 
 // Run runs the conformance suite: every behaviour of the read model the api relies on,
@@ -62,6 +64,7 @@ func Run(t *testing.T, newStore func(t *testing.T) (Reader, Seeder)) {
 		{"SilencesLatestSnapshotWins", silencesLatestSnapshot},
 		{"StationCommandsAndTheirOutcomesInOrder", stationCommandsAndOutcomes},
 		{"NonDetectsAtHalfTheLimitAndAutomaticStatsApart", nonDetectsAndAutomatic},
+		{"RawFramesOfASiteOncePerFrameOldestFirst", rawFramesOfASite},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r, s := newStore(t)
@@ -583,5 +586,30 @@ func incidentsLogsAndCommands(t *testing.T, r Reader, s Seeder) {
 	}
 	if notes, err := r.Notifications(ctx, "b"); err != nil || len(notes) != 0 {
 		t.Errorf("notifications of b: %+v %v", notes, err)
+	}
+}
+
+// rawFramesOfASite: a site's frames in [From, To) by DataTime, oldest first, a frame
+// delivered twice (a replay) answered once, with its reading ids and receipt to the ms.
+func rawFramesOfASite(t *testing.T, r Reader, s Seeder) {
+	base := time.Date(2026, 6, 15, 1, 0, 0, 0, time.UTC)
+	mk := func(site, qn string, at time.Time) message.RawFrame {
+		return message.RawFrame{ID: message.RawFrameID("mn-"+site, qn, "2061", at), Site: site, MN: "mn-" + site, QN: qn, CN: "2061",
+			DataTime: at, ReceivedAt: at.Add(1500 * time.Millisecond), Remote: "10.0.0.1:1", Raw: "QN=" + qn + ";PW=***;CP=&&&&",
+			ReadingIDs: []string{"r-" + qn, "s-" + qn}}
+	}
+	a, b, c := mk("STH-S2", "1", base), mk("STH-S2", "2", base.Add(time.Hour)), mk("STH-S2", "3", base.Add(2*time.Hour))
+	other := mk("STH-S1", "4", base.Add(time.Hour))
+	s.RawFrames(t, b, a, other)
+	s.RawFrames(t, b, c) // b again
+	got, err := r.RawFrames(context.Background(), store.RawFrameQuery{Site: "STH-S2", From: base, To: base.Add(2 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !reflect.DeepEqual(got[0], a) || !reflect.DeepEqual(got[1], b) {
+		t.Errorf("raw frames %+v, want %+v and %+v", got, a, b)
+	}
+	if got, _ := r.RawFrames(context.Background(), store.RawFrameQuery{Site: "STH-S2", From: base, To: base.Add(3 * time.Hour), Limit: 1}); len(got) != 1 || got[0].ID != a.ID {
+		t.Errorf("limit 1: %+v", got)
 	}
 }

@@ -86,17 +86,20 @@ type Options struct {
 
 // Server serves the REST API and the dashboard.
 type Server struct {
-	opt     Options
-	net     *network.Network
-	tokens  *auth.Tokens
-	store   Store
-	cmd     Commander
-	log     *slog.Logger
-	metrics *metrics
-	hub     *Hub
-	now     func() time.Time
-	routes  []Route
-	limits  *limiter
+	opt Options
+	// rolesOnce reads the role names of the contacts file once, for the reports.
+	rolesOnce sync.Once
+	roles     map[string]string
+	net       *network.Network
+	tokens    *auth.Tokens
+	store     Store
+	cmd       Commander
+	log       *slog.Logger
+	metrics   *metrics
+	hub       *Hub
+	now       func() time.Time
+	routes    []Route
+	limits    *limiter
 	// closing ends the event streams when the service stops (Close), so that the HTTP
 	// server's graceful shutdown does not wait for dashboards that never hang up.
 	closing   chan struct{}
@@ -233,6 +236,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	handle("GET", "/api/v1/incidents/{id}", "incident", auth.RoleViewer, s.handleIncident)
 	handle("GET", "/api/v1/incidents/{id}/evidence", "evidence", auth.RoleResponder, s.handleEvidence)
 	handle("GET", "/api/v1/incidents/{id}/sources", "sources", auth.RoleViewer, s.handleSources)
+	handle("GET", "/api/v1/incidents/{id}/report", "incident_report", auth.RoleViewer, s.handleReport)
 	handle("POST", "/api/v1/incidents/{id}/ack", "ack", auth.RoleResponder, s.handleAck)
 	handle("POST", "/api/v1/incidents/{id}/resolve", "resolve", auth.RoleResponder, s.handleResolve)
 	handle("POST", "/api/v1/incidents/{id}/receipt", "receipt", auth.RoleResponder, s.handleReceipt)

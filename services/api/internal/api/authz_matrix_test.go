@@ -118,6 +118,8 @@ func request(t *testing.T, rt api.Route, o objects) (path string, body any, obje
 		}, "silence"
 	case "POST /api/v1/sites/{id}/commands":
 		body = map[string]any{"command": "retain_sample", "reason": "matrix"}
+	case "GET /api/v1/incidents/{id}/report":
+		path += "?kind=follow_up&format=text"
 	}
 	return path, body, object
 }

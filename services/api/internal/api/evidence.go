@@ -48,8 +48,8 @@ type ConfigSource struct {
 // evidenceEventsPage is the page size of the events a bundle collects; maxOffset bounds them.
 const evidenceEventsPage = 1000
 
-// noRawFrames is the bundle's note on HJ 212 frames (docs/evidence.md).
-const noRawFrames = "raw HJ 212 frames: riverwatch does not retain accepted frames (only refused input, in the rejected table, cut at 2048 bytes); the readings are as the gateway decoded and the archiver stored them"
+// rawFramesNote is the bundle's note on HJ 212 frames (docs/evidence.md).
+const rawFramesNote = "raw HJ 212 frames: raw_frames/<site>.json holds the accepted frames of each site over the span (PW masked, cut at 2048 bytes), each with the ids of the readings made of it (an event's reading_id names its reading); readings uploaded over HTTP have no frame, and frames older than archiver.raw_frames_retention_days are gone"
 
 func (s *Server) handleEvidence(w http.ResponseWriter, r *http.Request) {
 	inc, ok := s.incidentFor(w, r)
@@ -261,7 +261,39 @@ func (s *Server) buildEvidence(r *http.Request, p *auth.Principal, inc message.I
 			break
 		}
 	}
-	m.Notes = append(m.Notes, noRawFrames)
+	// The raw frames behind those readings: the accepted frames of each site over the span.
+	frameOf := map[string]bool{} // reading ids that have their frame in the bundle
+	for _, id := range sites {
+		frames, err := s.store.RawFrames(ctx, RawFrameQuery{Site: id, From: span.From, To: span.To, Limit: s.opt.ExportMaxRows + 1})
+		if err != nil {
+			return bundle{}, err
+		}
+		if len(frames) > s.opt.ExportMaxRows {
+			frames = frames[:s.opt.ExportMaxRows]
+			m.Notes = append(m.Notes, fmt.Sprintf("raw_frames/%s.json is cut at %d frames (api.export_max_rows)", id, s.opt.ExportMaxRows))
+		}
+		if frames == nil {
+			frames = []message.RawFrame{}
+		}
+		for _, f := range frames {
+			for _, rid := range f.ReadingIDs {
+				frameOf[rid] = true
+			}
+		}
+		if err := addJSON("raw_frames/"+id+".json", frames); err != nil {
+			return bundle{}, err
+		}
+	}
+	var frameless []string
+	for _, e := range incidentEvents {
+		if e.ReadingID != "" && !frameOf[e.ReadingID] {
+			frameless = append(frameless, e.ID)
+		}
+	}
+	if len(frameless) > 0 {
+		m.Notes = append(m.Notes, fmt.Sprintf("events whose reading has no raw frame in this bundle (uploaded over HTTP, or past the frames' retention): %s", strings.Join(frameless, ", ")))
+	}
+	m.Notes = append(m.Notes, rawFramesNote)
 
 	// The configuration in force.
 	ev := s.opt.Evidence

@@ -106,6 +106,16 @@ func seedEvidenceIncident(e *env) (message.Incident, []message.Event) {
 		mk(message.EventExceedanceOpened, opened.Add(-10*time.Minute), 2.4),
 		mk(message.EventExceedanceUpdated, opened.Add(time.Hour), 2.7),
 	}
+	// The opening event's reading came in an HJ 212 frame the gateway kept; the update's
+	// did not (an HTTP upload, say): the notes must name it.
+	evs[0].ReadingID = message.ReadingID("STH-S2", "nh3n", message.IntervalHour, evs[0].ObservedAt)
+	evs[1].ReadingID = message.ReadingID("STH-S2", "nh3n", message.IntervalHour, evs[1].ObservedAt)
+	e.store.AddRawFrames(message.RawFrame{
+		ID: message.RawFrameID("65230100000002", "20260615092000001", "2061", evs[0].ObservedAt), Site: "STH-S2", MN: "65230100000002",
+		QN: "20260615092000001", CN: "2061", DataTime: evs[0].ObservedAt, ReceivedAt: evs[0].ObservedAt.Add(3 * time.Second),
+		Raw:        "QN=20260615092000001;ST=21;CN=2061;PW=***;MN=65230100000002;Flag=5;CP=&&w21003-Avg=2.4,w21003-Flag=N&&",
+		ReadingIDs: []string{evs[0].ReadingID},
+	})
 	old := mk(message.EventExceedanceOpened, opened.Add(-48*time.Hour), 1.5)
 	e.store.AddEvents(append(slices.Clone(evs), old)...)
 	resolved := opened.Add(3 * time.Hour)
@@ -154,7 +164,7 @@ func TestEvidenceBundleHoldsTheIncidentsRecordAndVerifies(t *testing.T) {
 	for _, f := range m.Files {
 		names = append(names, f.Name)
 	}
-	want := []string{"incident.json", "log.json", "notifications.json", "station_commands.json", "events.json", "site_events.json", "readings/STH-S2.csv", "config/sites.yaml", "config/playbooks.yaml"}
+	want := []string{"incident.json", "log.json", "notifications.json", "station_commands.json", "events.json", "site_events.json", "readings/STH-S2.csv", "raw_frames/STH-S2.json", "config/sites.yaml", "config/playbooks.yaml"}
 	if !slices.Equal(names, want) {
 		t.Errorf("members %v, want %v", names, want)
 	}
@@ -228,7 +238,12 @@ func TestEvidenceBundleHoldsTheIncidentsRecordAndVerifies(t *testing.T) {
 	if c, ok := keys["contacts_file"]; !ok || c.Member != "" {
 		t.Errorf("contacts_file: %+v, want its hash only", c)
 	}
-	for _, mark := range []string{"not retain accepted frames", "ev-never-stored", "STH-S3"} {
+	var frames []message.RawFrame
+	if err := json.Unmarshal(files["raw_frames/STH-S2.json"], &frames); err != nil || len(frames) != 1 ||
+		!slices.Equal(frames[0].ReadingIDs, []string{evs[0].ReadingID}) || !strings.Contains(frames[0].Raw, "w21003-Avg=2.4") {
+		t.Errorf("raw_frames/STH-S2.json: %v %s", err, files["raw_frames/STH-S2.json"])
+	}
+	for _, mark := range []string{"raw_frames/<site>.json", "events whose reading has no raw frame in this bundle", evs[1].ID, "ev-never-stored", "STH-S3"} {
 		if !strings.Contains(strings.Join(m.Notes, "\n"), mark) {
 			t.Errorf("notes lack %q: %v", mark, m.Notes)
 		}
@@ -252,6 +267,17 @@ func TestEvidenceBundleHoldsTheIncidentsRecordAndVerifies(t *testing.T) {
 	rep, err = evidence.VerifyBytes(tampered, pub)
 	if err != nil || rep.OK() || len(rep.Problems) != 1 || rep.Problems[0].File != "readings/STH-S2.csv" || !rep.SignatureOK {
 		t.Errorf("a changed reading: %v %+v", err, rep.Problems)
+	}
+	// One byte of a raw frame changed: refused, naming its file.
+	tampered = rezip(t, body, func(name string, data []byte) []byte {
+		if name == "raw_frames/STH-S2.json" {
+			data = bytes.Replace(data, []byte("w21003-Avg=2.4"), []byte("w21003-Avg=1.4"), 1)
+		}
+		return data
+	})
+	rep, err = evidence.VerifyBytes(tampered, pub)
+	if err != nil || rep.OK() || len(rep.Problems) != 1 || rep.Problems[0].File != "raw_frames/STH-S2.json" || !rep.SignatureOK {
+		t.Errorf("a changed raw frame: %v %+v", err, rep.Problems)
 	}
 	// The manifest changed: its signature is refused.
 	tampered = rezip(t, body, func(name string, data []byte) []byte {

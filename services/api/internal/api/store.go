@@ -48,6 +48,8 @@ type (
 	CorrectionCount = store.CorrectionCount
 	// SilenceQuery selects silences.
 	SilenceQuery = store.SilenceQuery
+	// RawFrameQuery selects the accepted HJ 212 frames of a site.
+	RawFrameQuery = store.RawFrameQuery
 )
 
 // Store is everything the API reads. The ClickHouse implementation is store.Reader; handler
@@ -100,6 +102,9 @@ type Store interface {
 	Silences(ctx context.Context, q SilenceQuery) ([]silence.Silence, error)
 	// Silence returns the latest snapshot of one silence, or ErrNotFound.
 	Silence(ctx context.Context, id string) (silence.Silence, error)
+	// RawFrames returns the accepted HJ 212 frames (PW masked) of a site with DataTime in
+	// [From, To), oldest first.
+	RawFrames(ctx context.Context, q RawFrameQuery) ([]message.RawFrame, error)
 }
 
 var _ Store = (*store.Reader)(nil)

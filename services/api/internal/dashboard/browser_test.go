@@ -837,3 +837,37 @@ func TestReportsPageLinksEachMonthToItsPrintableMonthlyReport(t *testing.T) {
 		t.Errorf("chart counts %d sites, counter %q, months table %q: they must agree", bars, meeting, met)
 	}
 }
+
+// TestTheIncidentCardDownloadsTheEEBReports (#21): an open incident's card offers the
+// follow-up report (续报) and not yet the final one; its button fetches the text report with
+// the token, and the answer is the report.
+func TestTheIncidentCardDownloadsTheEEBReports(t *testing.T) {
+	h := newHarness(t)
+	h.signIn("dev-viewer-changji", "zh")
+	card := fmt.Sprintf(`article[data-incident=%q]`, h.fix.OpenIncident)
+	h.do(
+		chromedp.Navigate(h.srv.URL+"/#/incidents"),
+		chromedp.WaitVisible(card+` [data-testid="report-follow_up"]`),
+	)
+	if n := get(h, chromedp.Evaluate[int](`document.querySelectorAll('`+card+` [data-testid="report-final"]').length`)); n != 0 {
+		t.Errorf("an open incident offers the final report (%d buttons)", n)
+	}
+	// Record what the button fetches: the path, the status and the text's first line; the
+	// download itself (the anchor's click) is not saved anywhere.
+	get(h, chromedp.Evaluate[bool](`HTMLAnchorElement.prototype.click = function () { if (!this.download) HTMLElement.prototype.click.call(this); };
+		window.__reports = []; const f = window.fetch; window.fetch = async (p, o) => {
+		const r = await f(p, o); if (String(p).includes('/report?')) r.clone().text().then((t) => window.__reports.push([String(p), String(r.status), t.split('\n')[0]])); return r; };
+		true`))
+	h.do(chromedp.Click(card + ` [data-testid="report-follow_up"]`))
+	var got [][]string
+	for range 50 {
+		if got = get(h, chromedp.Evaluate[[][]string](`window.__reports`)); len(got) > 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	want := []string{"/api/v1/incidents/" + h.fix.OpenIncident + "/report?kind=follow_up&format=text", "200", "突发水污染事件续报"}
+	if len(got) != 1 || !slices.Equal(got[0], want) {
+		t.Errorf("the follow-up button fetched %q, want %q", got, want)
+	}
+}

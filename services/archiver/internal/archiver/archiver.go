@@ -88,6 +88,7 @@ func (a *Archiver) Run(ctx context.Context) error {
 		a.log.Info("rebuilding rollups from the dirty buckets", "topic", rt, "delay", a.cfg.Archiver.RollupDelay, "group", RollupGroupID(a.cfg.Kafka.GroupPrefix))
 		g.Go(func(ctx context.Context) error { return rc.Run(ctx, a.rebuildMarked) })
 	}
+	g.Go(a.rawFramesRetention)
 	for _, k := range store.Kinds() {
 		topic := k.Topic(a.cfg.Kafka.Topics)
 		if topic == "" {
@@ -117,6 +118,28 @@ func (a *Archiver) Run(ctx context.Context) error {
 		})
 	}
 	return g.Run(ctx)
+}
+
+// rawFramesRetentionEvery is how often the archiver drops the expired months of
+// raw_frames on a server without TTL.
+const rawFramesRetentionEvery = time.Hour
+
+// rawFramesRetention keeps raw_frames to archiver.raw_frames_retention_days where the server
+// has no TTL: at start and then hourly it drops the months wholly past it. A failure is
+// logged and tried again at the next tick: keeping frames longer is the safe side.
+func (a *Archiver) rawFramesRetention(ctx context.Context) error {
+	t := time.NewTicker(rawFramesRetentionEvery)
+	defer t.Stop()
+	for {
+		if _, err := a.w.DropExpiredRawFrames(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			a.log.Warn("raw frames retention", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 // Archive is a connected and migrated archive: what every archiver command starts from.

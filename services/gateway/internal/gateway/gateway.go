@@ -34,9 +34,12 @@ type Parts struct {
 	Tokens   *auth.Tokens     // HTTP bearer tokens
 	Readings Publisher        // riverwatch.readings
 	Rejected Publisher        // riverwatch.rejected
-	Log      *slog.Logger
-	Registry prometheus.Registerer // metrics; nil: not registered anywhere
-	Clock    func() time.Time      // nil: time.Now
+	// RawFrames is riverwatch.raw-frames: every accepted HJ 212 data frame, PW masked, for
+	// evidence bundles; nil keeps none (unit tests that do not look at them).
+	RawFrames Publisher
+	Log       *slog.Logger
+	Registry  prometheus.Registerer // metrics; nil: not registered anywhere
+	Clock     func() time.Time      // nil: time.Now
 }
 
 // Gateway receives readings over HJ 212 and HTTP and publishes them. Build it with
@@ -47,6 +50,7 @@ type Gateway struct {
 	tokens     *auth.Tokens
 	readings   Publisher
 	rejected   Publisher
+	rawFrames  Publisher // nil: frames not kept
 	log        *slog.Logger
 	clock      func() time.Time
 	m          *metrics
@@ -97,7 +101,7 @@ func NewGateway(d Parts, cfg config.Gateway) (*Gateway, error) {
 		return nil, err
 	}
 	return &Gateway{
-		cfg: cfg, net: d.Network, tokens: d.Tokens, readings: d.Readings, rejected: d.Rejected,
+		cfg: cfg, net: d.Network, tokens: d.Tokens, readings: d.Readings, rejected: d.Rejected, rawFrames: d.RawFrames,
 		log: d.Log, clock: d.Clock, m: m, seen: newSeenCache(cfg.DedupEntries, cfg.DedupEntriesPerStation, cfg.DedupWindow),
 		guard: newAuthGuard(guardLimits{maxFailures: cfg.AuthMaxFailures, window: cfg.AuthFailureWindow, lockout: cfg.AuthLockout,
 			backoff: cfg.AuthBackoff, backoffMax: cfg.AuthBackoffMax}),
@@ -201,7 +205,9 @@ func (g *Gateway) waitRecords() {
 type outbox struct {
 	readings   []kafka.Message
 	rejections []kafka.Message
-	replies    [][]byte // encoded HJ 212 frames, in order
+	rawFrames  []kafka.Message // accepted HJ 212 data frames (addRawFrame)
+	readingIDs []string        // the ids of readings, in order
+	replies    [][]byte        // encoded HJ 212 frames, in order
 	replyCNs   []string
 	after      []func() // marks in the dedup window
 	err        error    // a rejection that could not be encoded: publish fails with it
@@ -218,6 +224,7 @@ type outbox struct {
 
 func (o *outbox) reset() {
 	o.readings, o.rejections, o.replies, o.replyCNs = o.readings[:0], o.rejections[:0], o.replies[:0], o.replyCNs[:0]
+	o.rawFrames, o.readingIDs = o.rawFrames[:0], o.readingIDs[:0]
 	o.after, o.keys, o.arena, o.err = o.after[:0], o.keys[:0], nil, nil
 	o.framesAccepted, o.frames, o.backfill = 0, 0, 0
 	clear(o.framesRefused)
@@ -235,6 +242,7 @@ func (o *outbox) addReading(r *message.Reading) {
 	o.arena = message.AppendReadingJSON(o.arena, r)
 	v := o.arena[start:len(o.arena):len(o.arena)]
 	o.readings = append(o.readings, kafka.Message{Key: []byte(r.Site), Value: v})
+	o.readingIDs = append(o.readingIDs, r.ID)
 	if o.readingsAccepted == nil {
 		o.readingsAccepted = map[string]int{}
 	}
@@ -242,6 +250,19 @@ func (o *outbox) addReading(r *message.Reading) {
 	if r.Backfill {
 		o.backfill++
 	}
+}
+
+// addRawFrame records an accepted frame with the ids of the readings made of it. Its
+// station password is masked here, like a rejection's: a PW is never stored.
+func (o *outbox) addRawFrame(f *message.RawFrame) {
+	f.Raw = message.TruncateRaw(hj212.MaskPassword(f.Raw))
+	f.ID = message.RawFrameID(f.MN, f.QN, f.CN, f.DataTime)
+	v, err := json.Marshal(f)
+	if err != nil {
+		o.err = errors.Join(o.err, fmt.Errorf("encode raw frame %s: %w", f.ID, err))
+		return
+	}
+	o.rawFrames = append(o.rawFrames, kafka.Message{Key: []byte(f.Site), Value: v})
 }
 
 // addRejection records a refusal. frame says whether it refuses a whole frame (or HTTP
@@ -288,8 +309,12 @@ func (g *Gateway) publish(ctx context.Context, o *outbox) error {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.PublishTimeout)
 	defer cancel()
-	var rejErr error
+	var rejErr, frameErr error
 	var wg sync.WaitGroup
+	if len(o.rawFrames) > 0 && g.rawFrames != nil {
+		// Beside the readings: a station is acknowledged only once its frame is kept too.
+		wg.Go(func() { frameErr = g.publishTo(ctx, g.rawFrames, "raw_frames", o.rawFrames) })
+	}
 	if len(o.rejections) > 0 {
 		if len(o.readings) == 0 {
 			rejErr = g.publishTo(ctx, g.rejected, "rejected", o.rejections)
@@ -299,7 +324,7 @@ func (g *Gateway) publish(ctx context.Context, o *outbox) error {
 	}
 	readErr := g.publishTo(ctx, g.readings, "readings", o.readings)
 	wg.Wait()
-	return errors.Join(readErr, rejErr)
+	return errors.Join(readErr, rejErr, frameErr)
 }
 
 // publishTo publishes to one topic. The writers time the call and count its failures

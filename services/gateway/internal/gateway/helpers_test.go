@@ -148,6 +148,22 @@ func (f *fakePublisher) rejections(t *testing.T) []message.Rejection {
 	return out
 }
 
+func (f *fakePublisher) rawFrames(t *testing.T) []message.RawFrame {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]message.RawFrame, len(f.msgs))
+	for i, m := range f.msgs {
+		if err := json.Unmarshal(m.Value, &out[i]); err != nil {
+			t.Fatalf("raw frame message %d: %v", i, err)
+		}
+		if string(m.Key) != out[i].Site {
+			t.Fatalf("raw frame %s keyed %q, want the site id", out[i].ID, m.Key)
+		}
+	}
+	return out
+}
+
 func reasons(rs []message.Rejection) []string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
@@ -163,6 +179,7 @@ type harness struct {
 	gw       *Gateway
 	readings *fakePublisher
 	rejected *fakePublisher
+	frames   *fakePublisher // riverwatch.raw-frames
 	reg      *prometheus.Registry
 	net      *network.Network
 	addr     string
@@ -187,9 +204,9 @@ func newHarnessSites(t testing.TB, sites string, tweak func(*config.Gateway)) *h
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	h := &harness{readings: &fakePublisher{}, rejected: &fakePublisher{}, reg: prometheus.NewRegistry(), net: nw}
+	h := &harness{readings: &fakePublisher{}, rejected: &fakePublisher{}, frames: &fakePublisher{}, reg: prometheus.NewRegistry(), net: nw}
 	h.gw, err = NewGateway(Parts{
-		Network: nw, Tokens: testTokens, Readings: h.readings, Rejected: h.rejected,
+		Network: nw, Tokens: testTokens, Readings: h.readings, Rejected: h.rejected, RawFrames: h.frames,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: h.reg,
 		Clock: func() time.Time { return testNow },
 	}, cfg)

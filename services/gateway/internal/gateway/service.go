@@ -83,8 +83,9 @@ func New(cfg *config.Config, d Deps) (*Service, error) {
 		readings = append(readings, writer(cfg.Kafka.Topics.Readings, "readings", cfg.Gateway.PublishBatchSize))
 	}
 	rejected := writer(cfg.Kafka.Topics.Rejected, "rejected", cfg.Kafka.BatchSize)
+	rawFrames := writer(cfg.Kafka.Topics.RawFrames, "raw_frames", cfg.Gateway.PublishBatchSize)
 	s.gw, err = NewGateway(Parts{
-		Network: nw, Tokens: tokens, Readings: readings, Rejected: rejected, Log: d.Log, Registry: d.Registry,
+		Network: nw, Tokens: tokens, Readings: readings, Rejected: rejected, RawFrames: rawFrames, Log: d.Log, Registry: d.Registry,
 	}, cfg.Gateway)
 	if err != nil {
 		s.close()
@@ -120,6 +121,7 @@ func (s *Service) Run(ctx context.Context, ready func(bool)) error {
 	if err := stream.EnsureTopics(topicCtx, s.kafka,
 		stream.TopicSpec{Name: s.cfg.Kafka.Topics.Readings, Partitions: s.cfg.Kafka.Partitions},
 		stream.TopicSpec{Name: s.cfg.Kafka.Topics.Rejected, Partitions: s.cfg.Kafka.Partitions},
+		stream.TopicSpec{Name: s.cfg.Kafka.Topics.RawFrames, Partitions: s.cfg.Kafka.Partitions},
 		stream.TopicSpec{Name: s.cfg.Kafka.Topics.StationCommands, Partitions: s.cfg.Kafka.Partitions}); err != nil {
 		s.log.Warn("could not ensure topics; continuing", "err", err)
 	}

@@ -410,8 +410,16 @@ func (s *session) data(up *hj212.Upload, now time.Time) {
 	interval := intervalOfCN[p.CN]
 	var params [64]string
 	seen := params[:0]
+	first := len(s.out.readingIDs)
 	for i := range d.Items {
 		s.item(&p, up.Pollutants[i], site, &d.Items[i], interval, d.DataTime, raw, now, &seen)
+	}
+	if ids := s.out.readingIDs[first:]; len(ids) > 0 && s.g.rawFrames != nil {
+		// A frame none of whose items became a reading is in rejected already, raw.
+		s.out.addRawFrame(&message.RawFrame{
+			Site: site.ID, MN: p.MN, QN: p.QN, CN: p.CN, DataTime: d.DataTime.UTC(), ReceivedAt: now,
+			Remote: s.remote, Raw: raw, ReadingIDs: slices.Clone(ids),
+		})
 	}
 	s.out.framesAccepted++
 	s.ack(p)

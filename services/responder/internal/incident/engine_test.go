@@ -377,6 +377,27 @@ func TestRecoveryResolvesSendsEndOfAlertToEveryoneThenCloses(t *testing.T) {
 	if inc, _ := e.Get(id); inc.Status != message.IncidentClosed || inc.ClosedAt == nil {
 		t.Fatalf("status %s 24 h after resolution", inc.Status)
 	}
+	// At closing, the report of the result (处理结果报告) goes to the eeb role of every
+	// jurisdiction concerned, written by pkg/incidentreport from the incident record.
+	closed, _ := e.Get(id)
+	final := byKind(deliverAll(e), KindFinalReport)
+	var eebs []string
+	for _, d := range final {
+		eebs = append(eebs, d.Jurisdiction+"/"+d.Role)
+		if d.Role != "eeb" || d.Subject != "【处理结果报告】支流甲市断面氨氮超标" || !strings.HasPrefix(d.Body, "突发水污染事件处理结果报告\n报送：eeb名\n") ||
+			!strings.Contains(d.Body, "六、处理结果") || !strings.Contains(d.Body, "状态：已关闭") || !strings.Contains(d.Body, "排查") {
+			t.Errorf("final report to %s/%s: %q\n%s", d.Jurisdiction, d.Role, d.Subject, d.Body)
+		}
+	}
+	slices.Sort(eebs)
+	var want []string
+	for _, j := range closed.Jurisdictions {
+		want = append(want, j+"/eeb")
+	}
+	slices.Sort(want)
+	if !slices.Equal(eebs, want) {
+		t.Errorf("final report to %v, want the eeb of every jurisdiction %v", eebs, want)
+	}
 	// A closed incident takes no more events: the same exceedance opens a new one.
 	mustEvent(t, e, exceed("ev3", "T2", "nh3n", 2, 1.0, clk.t), OutcomeOpened)
 	clk.Advance(48 * time.Hour)
@@ -746,8 +767,10 @@ func TestAnIncidentWhoseSitesLeftTheNetworkIsClosedNotEscalated(t *testing.T) {
 		t.Errorf("resolved and closed with %q, want the missing site named", reasons)
 	}
 	eoa, _ := e.StartDeliveries(100)
-	if len(eoa) == 0 || slices.ContainsFunc(eoa, func(d Delivery) bool { return d.Kind != KindEndOfAlert }) {
-		t.Errorf("after closing, %d deliveries, want only End of Alert to those told", len(eoa))
+	// End of Alert to those told, and the report of the result to the eeb role.
+	if len(byKind(eoa, KindEndOfAlert)) == 0 || len(byKind(eoa, KindFinalReport)) == 0 ||
+		slices.ContainsFunc(eoa, func(d Delivery) bool { return d.Kind != KindEndOfAlert && d.Kind != KindFinalReport }) {
+		t.Errorf("after closing, %d deliveries, want only End of Alert to those told and the final report", len(eoa))
 	}
 	// Nothing escalates later.
 	clk.Advance(48 * time.Hour)

@@ -517,8 +517,11 @@ func (e *Engine) enqueue(t *tx, st *State, r recipient, stepID, kind, body, seq 
 		next = st.Incident.OpenedAt.Add(w)
 	}
 	subject := e.subject(st)
-	if kind == KindEndOfAlert {
+	if kind == KindEndOfAlert || kind == KindFinalReport {
 		subject = "【解除预警】" + st.Incident.Title
+		if kind == KindFinalReport {
+			subject = "【处理结果报告】" + st.Incident.Title
+		}
 		if st.Incident.Drill {
 			subject = drillPrefix + subject
 		}

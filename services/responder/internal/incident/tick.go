@@ -31,6 +31,7 @@ func (e *Engine) Tick() Changes {
 				now := t.now
 				inc.Status, inc.ClosedAt = message.IncidentClosed, &now
 				t.log(st, "closed", actorResponder, reason, "")
+				e.finalReport(t, st)
 				continue
 			}
 			if len(inc.SilencedBy) == 0 && len(inc.InhibitedBy) == 0 {
@@ -52,6 +53,7 @@ func (e *Engine) Tick() Changes {
 				inc.Status = message.IncidentClosed
 				inc.ClosedAt = &now
 				t.log(st, "closed", actorResponder, "quiet since resolution", "")
+				e.finalReport(t, st)
 			}
 		case message.IncidentClosed:
 			if e.cfg.Retain > 0 && inc.ClosedAt != nil && !t.now.Before(inc.ClosedAt.Add(e.cfg.Retain)) && !inFlight(st) {

@@ -44,6 +44,7 @@ type MemStore struct {
 	notifications  []message.Notification
 	notificationAt map[notificationKey]int
 	silences       map[string]silence.Silence
+	rawFrames      map[string]message.RawFrame // by id
 	// Fail, when set, is returned by every read: for error-path tests.
 	Fail error
 	// Through, when set, is what RollupsThrough answers: rollups rebuilt apart from the

@@ -33,6 +33,7 @@ func (s memSeeder) Corrections(_ testing.TB, cs ...message.Correction) { s.m.Add
 func (s memSeeder) StationCommands(_ testing.TB, cs ...message.StationCommand) {
 	s.m.AddStationCommands(cs...)
 }
+func (s memSeeder) RawFrames(_ testing.TB, fs ...message.RawFrame) { s.m.AddRawFrames(fs...) }
 
 // TestMemStoreConformance holds MemStore to the read model's suite, which the ClickHouse
 // Reader passes too (pkg/store, with RIVERWATCH_INTEGRATION=1): handler tests on MemStore

@@ -27,6 +27,7 @@ const I18N = {
     'inc.jur': '涉及属地', 'inc.site': '起始点位', 'inc.acked': '确认', 'inc.ack': '确认接警', 'inc.resolve': '解除事件', 'inc.resolve.confirm': '确定解除该事件？将向所有已通知的单位发送解除通知。',
     'inc.receipt': '确认收到', 'inc.done': '完成', 'inc.log': '处置记录', 'inc.notifications': '通知记录', 'inc.stationCommands': '站点指令', 'inc.sources': '溯源：上游污染源排序', 'src.none': '无可排序的上游点位', 'src.score': '得分', 'src.lag': '滞后（实际/预计）', 'src.evidence': '依据', 'scmd.raise_frequency': '加密监测', 'scmd.restore_frequency': '恢复监测频次', 'scmd.retain_sample': '超标留样', 'scmd.sync_clock': '校时', 'scmd.read_clock': '读取时间', 'scmd.query_info': '提取现场机信息', 'scmd.rotate_key': '更新密钥',
     'inc.drill': '发起演练', 'inc.drill.site': '演练点位', 'inc.drill.param': '指标', 'inc.drillTag': '演练',
+    'inc.report.follow_up': '下载续报', 'inc.report.final': '下载处理结果报告', // GET …/report (#21)
     'step.relation': '关系', 'step.jur': '属地', 'step.owner': '责任单位', 'step.action': '措施', 'step.deadline': '时限',
     'inc.back': '全部事件',
     // Role names of configs/contacts.yaml (its roles:), which steps carry as ids.
@@ -98,6 +99,7 @@ const I18N = {
     'inc.jur': 'Jurisdictions', 'inc.site': 'Origin', 'inc.acked': 'Acknowledged', 'inc.ack': 'Acknowledge', 'inc.resolve': 'Resolve', 'inc.resolve.confirm': 'Resolve this incident? Everyone notified will be sent the End of Alert.',
     'inc.receipt': 'Confirm receipt', 'inc.done': 'Done', 'inc.log': 'Audit trail', 'inc.notifications': 'Notifications', 'inc.stationCommands': 'Station commands', 'inc.sources': 'Upstream sources, by evidence', 'src.none': 'No upstream site to rank', 'src.score': 'Score', 'src.lag': 'Lag (seen / expected)', 'src.evidence': 'Evidence', 'scmd.raise_frequency': 'Raise frequency', 'scmd.restore_frequency': 'Restore frequency', 'scmd.retain_sample': 'Retain a sample', 'scmd.sync_clock': 'Set the clock', 'scmd.read_clock': 'Read the clock', 'scmd.query_info': 'Field-machine information', 'scmd.rotate_key': 'Rotate the SM4 key',
     'inc.drill': 'Start drill', 'inc.drill.site': 'Drill site', 'inc.drill.param': 'Parameter', 'inc.drillTag': 'drill',
+    'inc.report.follow_up': 'Follow-up', 'inc.report.final': 'Final report', // GET …/report (#21)
     'step.relation': 'Relation', 'step.jur': 'Jurisdiction', 'step.owner': 'Owner', 'step.action': 'Action', 'step.deadline': 'Deadline',
     'inc.back': 'All incidents',
     'role.river_chief_office': 'River chief office', 'role.eeb': 'Ecology and environment bureau', 'role.emergency': 'Emergency management bureau',
@@ -526,6 +528,7 @@ async function renderIncidents(only) {
   view().querySelectorAll('article[data-incident]').forEach((a) => { if (opened.has(a.dataset.incident)) a.querySelector('details').open = true; });
   view().querySelectorAll('[data-filter]').forEach((b) => b.addEventListener('click', () => { state.incFilter = b.dataset.filter; route(); }));
   view().querySelectorAll('[data-action]').forEach((b) => b.addEventListener('click', () => act(b)));
+  view().querySelectorAll('[data-report]').forEach((b) => b.addEventListener('click', () => download(`/api/v1/incidents/${encodeURIComponent(b.dataset.incident)}/report?kind=${b.dataset.report}&format=text`, `report-${b.dataset.incident}-${b.dataset.report}.txt`)));
   view().querySelectorAll('details[data-sources]').forEach((d) => d.addEventListener('toggle', () => { if (d.open && !d.dataset.loaded) loadSources(d, names); }));
   $('#drill')?.addEventListener('click', (e) => command(e.target, '/api/v1/drills', { site: $('#drill-site').value, parameter: $('#drill-param').value }));
 }
@@ -561,6 +564,9 @@ function incidentCard(d, names, juris) {
   const owns = inc.site in names;
   if (inc.status === 'open' && can('acknowledge') && owns) buttons.push(`<button type="button" class="btn" data-action="ack" data-incident="${esc(inc.id)}" data-testid="ack">${esc(t('inc.ack'))}</button>`);
   if (active && can('resolve') && owns) buttons.push(`<button type="button" class="btn danger" data-action="resolve" data-incident="${esc(inc.id)}">${esc(t('inc.resolve'))}</button>`);
+  // The eeb's reports as text (pkg/incidentreport): 续报 any time, 处理结果报告 once it has ended;
+  // a row of their own, so that a phone's action row keeps its width.
+  const reports = (active ? ['follow_up'] : ['follow_up', 'final']).map((k) => `<button type="button" class="btn secondary" data-report="${esc(k)}" data-incident="${esc(inc.id)}" data-testid="report-${esc(k)}">${esc(t('inc.report.' + k))}</button>`);
   // The acknowledgement in force, else the last one (it expired on resolve or re-open).
   const ack = inc.acked_at ? { at: inc.acked_at, by: inc.acked_by } : (inc.acknowledgements || []).slice(-1)[0];
   return `<article class="card incident ${esc(inc.status)}" data-incident="${esc(inc.id)}" data-status="${esc(inc.status)}">
@@ -573,6 +579,7 @@ function incidentCard(d, names, juris) {
     ${inc.verdict ? `<p class="verdict" data-testid="verdict" data-kind="${esc(inc.verdict.kind)}"><strong>${esc(t('inc.verdict'))}: ${esc(t('vk.' + inc.verdict.kind))}</strong> (${esc(t('inc.confidence'))} ${esc(Math.round(inc.verdict.confidence * 100))}%, ${esc(fmtTime(inc.verdict.at))})<br>${(inc.verdict.evidence || []).map(esc).join('<br>')}</p>` : ''}
     ${steps ? `<table class="steps"><thead><tr><th>${esc(t('step.relation'))}</th><th>${esc(t('step.jur'))}</th><th>${esc(t('step.owner'))}</th><th>${esc(t('step.action'))}</th><th>${esc(t('step.deadline'))}</th><th>${esc(t('step.receipt'))}</th><th>${esc(t('step.done'))}</th></tr></thead><tbody>${steps}</tbody></table>` : ''}
     <div class="actions">${buttons.join('')}</div>
+    <div class="actions">${reports.join('')}</div>
     ${stationCommandsTable(d.station_commands || [], names)}
     <details><summary>${esc(t('inc.log'))} (${d.log.length}) · ${esc(t('inc.notifications'))} (${d.notifications.length})</summary>
       <table>${d.log.map((l) => `<tr><td>${esc(fmtTime(l.at))}</td><td>${esc(l.actor)}</td><td>${esc(l.action)}</td><td>${esc(l.detail)}</td></tr>`).join('')}</table>
