@@ -3,9 +3,14 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -117,4 +122,21 @@ func TestIntegrationAFrameSentToTheGatewayIsInRawFramesAndInTheEvidenceBundle(t 
 	if strings.Contains(strings.Join(rep.Manifest.Notes, "\n"), "no raw frame") {
 		t.Errorf("the notes say the event has no frame: %v", rep.Manifest.Notes)
 	}
+	keepBundle(t, inc.ID, body, envAPI.server.EvidenceKey())
+}
+
+// keepBundle leaves a bundle and the public key that verifies it in artifacts/evidence/, as
+// the browser tests leave their screenshots, for `api verify-evidence` by hand.
+func keepBundle(t *testing.T, id string, body []byte, pub ed25519.PublicKey) {
+	t.Helper()
+	dir := filepath.Join(testinfra.ModuleRoot(t), "artifacts", "evidence")
+	zipPath, keyPath := filepath.Join(dir, id+".zip"), filepath.Join(dir, id+".pub")
+	err := os.MkdirAll(dir, 0o755)
+	if err == nil {
+		err = errors.Join(os.WriteFile(zipPath, body, 0o644), os.WriteFile(keyPath, []byte(hex.EncodeToString(pub)), 0o644))
+	}
+	if err != nil {
+		t.Fatalf("keeping the bundle: %v", err)
+	}
+	t.Logf("bundle: %s (verify: bin/api verify-evidence -pub %s %s)", zipPath, keyPath, zipPath)
 }
