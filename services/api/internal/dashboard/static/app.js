@@ -47,7 +47,7 @@ const I18N = {
     'mon.csv': '下载月报CSV', 'mon.month': '月份', 'mon.scope': '范围', 'mon.running': '本月尚未结束，数据截至生成时', 'mon.generated': '生成于',
     'mon.rated': '参评点位', 'mon.meeting': '达标点位', 'mon.share': '达标率', 'mon.improved': '好转', 'mon.worse': '变差',
     'mon.incidents': '突发事件', 'mon.drills': '应急演练', 'mon.openEnd': '月末未解除', 'mon.classes': '水质类别构成', 'mon.sites': '断面（点位）水质',
-    'mon.prev': '上月', 'mon.change': '变化', 'ch.better': '好转', 'ch.worse': '变差', 'ch.same': '持平', 'mon.incList': '本月突发事件',
+    'mon.prev': '上月', 'mon.change': '变化', 'ch.better': '好转', 'ch.worse': '变差', 'ch.same': '持平', 'mon.incList': '本月突发事件', 'mon.incTitle': '事件',
     'mon.drillList': '本月应急演练', 'mon.none': '无', 'mon.level': '级别', 'mon.opened': '发生时间', 'mon.status': '状态', 'mon.met': '按时完成率',
     'mon.compliance': '达标（达标/参评）',
     'method.mean_concentration': '平均浓度法', 'method.class_share': '断面类别比例法',
@@ -120,7 +120,7 @@ const I18N = {
     'mon.rated': 'Sites rated', 'mon.meeting': 'Meeting target', 'mon.share': 'Share meeting', 'mon.improved': 'Better', 'mon.worse': 'Worse',
     'mon.incidents': 'Incidents', 'mon.drills': 'Drills', 'mon.openEnd': 'Open at month end', 'mon.classes': 'Sites by class', 'mon.sites': 'Sections and sources',
     'mon.prev': 'Month before', 'mon.change': 'Change', 'ch.better': 'better', 'ch.worse': 'worse', 'ch.same': 'same', 'mon.incList': 'Incidents of the month',
-    'mon.drillList': 'Drills of the month', 'mon.none': 'none', 'mon.level': 'Level', 'mon.opened': 'Opened', 'mon.status': 'Status', 'mon.met': 'Deadlines met',
+    'mon.drillList': 'Drills of the month', 'mon.incTitle': 'Incident', 'mon.none': 'none', 'mon.level': 'Level', 'mon.opened': 'Opened', 'mon.status': 'Status', 'mon.met': 'Deadlines met',
     'mon.compliance': 'Meeting (met/rated)',
     'method.mean_concentration': 'mean concentration', 'method.class_share': 'class share',
     'drill.year': 'Emergency drills of the year', 'drill.list': 'Drill scores (each step)', 'drill.jur': 'Jurisdiction', 'drill.drills': 'Drills',
@@ -819,7 +819,7 @@ async function renderMonthly(arg) {
       <tbody>${rep.rivers.map((r) => `<tr><td>${esc(r.name)}</td><td>${esc(t('method.' + r.method))}</td><td>${r.class ? badge(r.class) : ''} ${esc(descriptor(r.descriptor))}</td>
         <td class="num">${r.rated ? pct(r.share_iii_or_better) : '-'}</td><td>${esc(r.main_pollutants)}</td></tr>`).join('')}</tbody></table></div>
     <div class="card"><h2 class="flush">${esc(t('mon.incList'))}</h2>
-      ${incRows ? `<table data-testid="monthly-incidents-list"><thead><tr><th>${esc(t('mon.opened'))}</th><th>${esc(t('drill.title'))}</th><th>${esc(t('mon.level'))}</th><th>${esc(t('mon.status'))}</th></tr></thead><tbody>${incRows}</tbody></table>` : `<p class="muted">${esc(t('mon.none'))}</p>`}</div>
+      ${incRows ? `<table data-testid="monthly-incidents-list"><thead><tr><th>${esc(t('mon.opened'))}</th><th>${esc(t('mon.incTitle'))}</th><th>${esc(t('mon.level'))}</th><th>${esc(t('mon.status'))}</th></tr></thead><tbody>${incRows}</tbody></table>` : `<p class="muted">${esc(t('mon.none'))}</p>`}</div>
     <div class="card"><h2 class="flush">${esc(t('mon.drillList'))}</h2>
       ${drillRows ? `<table data-testid="monthly-drills"><thead><tr><th>${esc(t('mon.opened'))}</th><th>${esc(t('drill.title'))}</th><th class="num">${esc(t('mon.met'))}</th><th>${esc(t('mon.status'))}</th></tr></thead><tbody>${drillRows}</tbody></table>` : `<p class="muted">${esc(t('mon.none'))}</p>`}</div>
     </article>`;
