@@ -436,32 +436,53 @@ func TestReportsPageShowsTheDrillScores(t *testing.T) {
 
 func TestReportsPageShowsThePredictionSkillOfEachReach(t *testing.T) {
 	h := newHarness(t)
-	// The worked example of docs/plume.md ("Skill per reach") on STH-S2 → STH-D2, observed
+	// The worked examples of docs/plume.md ("Skill per reach") on STH-S2 → STH-D2, observed
 	// just now (this year's report): rises 30 min late and 20 min early (verified), 90 min
-	// late (refuted), and one refutation that never rose.
+	// late (refuted), and one refutation that never rose. The three that rose carry the
+	// verification's errors against the window: rise +20, −5 and +60 min; the peak seen in
+	// the first two (−10 and +15 min, +0.2 and −0.05 mg/L), the fall in the first (+30 min).
+	// And on STH-S1 → STH-S2 one verification 10 min late stored without them (measured 0).
 	now := time.Now().UTC().Truncate(time.Second)
-	add := func(typ string, n int, late time.Duration, value float64) {
+	add := func(typ, origin, site string, n int, late time.Duration, value float64, v message.Verification) {
 		observed := now.Add(-time.Duration(n) * time.Minute)
 		arrival := observed.Add(-late)
 		h.store.AddEvents(message.Event{
-			ID: message.EventID(typ, "STH-D2", "nh3n", arrival, "STH-S2"), Type: typ, Site: "STH-D2", Parameter: "nh3n",
-			Value: value, ObservedAt: observed, EmittedAt: observed, OriginSite: "STH-S2", ArrivalAt: arrival,
+			ID: message.EventID(typ, site, "nh3n", arrival, origin), Type: typ, Site: site, Parameter: "nh3n",
+			Value: value, ObservedAt: observed, EmittedAt: observed, OriginSite: origin, ArrivalAt: arrival, Verification: v,
 		})
 	}
-	add(message.EventPredictionVerified, 1, 30*time.Minute, 0.9)
-	add(message.EventPredictionVerified, 2, -20*time.Minute, 1.1)
-	add(message.EventPredictionRefuted, 3, 90*time.Minute, 0.8)
-	add(message.EventPredictionRefuted, 4, time.Hour, 0)
+	// mins is m minutes in seconds; seen a peak's or a fall's time (only whether it was seen counts).
+	mins := func(m float64) float64 { return m * 60 }
+	seen := now.Add(-time.Hour)
+	add(message.EventPredictionVerified, "STH-S2", "STH-D2", 1, 30*time.Minute, 0.9, message.Verification{Outcome: "verified", Threshold: 0.5,
+		RiseErrorS: mins(20), PeakAt: seen, Peak: 0.9, PeakTimeErrorS: mins(-10), PeakError: 0.2, FallAt: seen, DurationErrorS: mins(30)})
+	add(message.EventPredictionVerified, "STH-S2", "STH-D2", 2, -20*time.Minute, 1.1, message.Verification{Outcome: "verified", Threshold: 0.5,
+		RiseErrorS: mins(-5), PeakAt: seen, Peak: 1.1, PeakTimeErrorS: mins(15), PeakError: -0.05})
+	add(message.EventPredictionRefuted, "STH-S2", "STH-D2", 3, 90*time.Minute, 0.8, message.Verification{Outcome: "refuted", Threshold: 0.5, RiseErrorS: mins(60)})
+	add(message.EventPredictionRefuted, "STH-S2", "STH-D2", 4, time.Hour, 0, message.Verification{})
+	add(message.EventPredictionVerified, "STH-S1", "STH-S2", 5, 10*time.Minute, 1.0, message.Verification{})
 	h.signIn("dev-viewer-changji", "zh")
 	h.do(
 		chromedp.Navigate(h.srv.URL+"/#/reports"),
 		chromedp.WaitVisible(`body[data-ready="reports"] [data-testid="skill"]`),
 	)
+	head := get(h, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="skill"] thead th')].map(th => th.textContent.trim())`))
 	rows := get(h, chromedp.Evaluate[[][]string](`[...document.querySelectorAll('[data-testid="skill-reach"]')].map(tr => [...tr.cells].map(td => td.textContent.trim()))`))
 	h.shot("reports-skill")
-	from, _ := h.net.Site("STH-S2")
-	to, _ := h.net.Site("STH-D2")
-	want := [][]string{{from.Name + " → " + to.Name, "4", "2", "2", "50%", "+33.3", "46.7"}}
+	name := func(id string) string { s, _ := h.net.Site(id); return s.Name }
+	wantHead := []string{"河段（起点 → 预测点位）", "检验", "应验", "未应验", "命中率", "平均时间误差（分钟）", "平均绝对误差（分钟）",
+		"起涨误差（分钟）", "起涨绝对误差（分钟）", "峰现时间误差（分钟）", "峰值误差（mg/L）", "历时误差（分钟）"}
+	if !slices.Equal(head, wantHead) {
+		t.Errorf("skill table columns %q, want %q", head, wantHead)
+	}
+	// By from-site. STH-S2 → STH-D2: timing (30 − 20 + 90)/3 = +33.3, absolute 46.7; rise
+	// (20 − 5 + 60)/3 = +25.0, absolute (20 + 5 + 60)/3 = 28.3; peak time (−10 + 15)/2 =
+	// +2.5, peak (0.2 − 0.05)/2 = +0.075; duration +30.0 (one fall seen). STH-S1 → STH-S2:
+	// +10.0 and 10.0, nothing measured.
+	want := [][]string{
+		{name("STH-S1") + " → " + name("STH-S2"), "1", "1", "0", "100%", "+10.0", "10.0", "-", "-", "-", "-", "-"},
+		{name("STH-S2") + " → " + name("STH-D2"), "4", "2", "2", "50%", "+33.3", "46.7", "+25.0", "28.3", "+2.5", "+0.075", "+30.0"},
+	}
 	if fmt.Sprint(rows) != fmt.Sprint(want) {
 		t.Errorf("skill table %q, want %q", rows, want)
 	}

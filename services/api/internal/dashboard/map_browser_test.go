@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,40 +16,6 @@ import (
 
 // Browser tests of the river map (#/map) and of the predicted windows on the site chart
 // (docs/dashboard.md, "The river map").
-
-// mapSpace is an emergency space as /api/v1/rivers gives it (emergency_spaces).
-const mapSpace = `{"id": "sth-sluice", "name": "三屯河节制闸", "kind": "sluice", "km": 76, "capacity_m3": 200000,
-	"operated_by": {"jurisdiction": "changji", "role": "water_plant"}}`
-
-// serveSpaces makes the browser see, for every page loaded after it, an emergency space on
-// the Santun river in /api/v1/rivers at km 76 (between STH-S2 at 70 and STH-D2 at 82) when
-// the API gives none there, and an interception at the first Santun space (that one, or
-// the API's first) in each prediction of /api/v1/incidents that has none, to be acted on
-// by actBy: the map must draw what the API gives, whether or not the configuration carries
-// spaces and the assessor recommends one. (The overview, where signing in lands, reads the
-// rivers before any page reads the incidents.)
-func (h *harness) serveSpaces(actBy time.Time) {
-	script := `(() => { const f = window.fetch; let first = 'sth-sluice';
-	const edit = (path, body) => {
-		if (path.startsWith('/api/v1/rivers')) for (const r of body.items) if (r.id === 'santun') {
-			if (!(r.emergency_spaces || []).length) r.emergency_spaces = [` + mapSpace + `];
-			first = r.emergency_spaces[0].id;
-		}
-		if (path.startsWith('/api/v1/incidents')) for (const inc of body.items || []) for (const p of inc.predictions || [])
-			if (!p.interception) p.interception = { space: first, name: first, kind: 'sluice', km: 76, river: 'santun', act_by: '` + actBy.Format(time.RFC3339) + `' };
-	};
-	window.fetch = async (...a) => {
-		const res = await f(...a), path = String(a[0]);
-		if (!res.ok || !(path.startsWith('/api/v1/rivers') || path.startsWith('/api/v1/incidents'))) return res;
-		const body = await res.json();
-		edit(path, body);
-		return new Response(JSON.stringify(body), { status: res.status, headers: res.headers });
-	}; })()`
-	h.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		var res struct{}
-		return t.Call(ctx, "Page.addScriptToEvaluateOnNewDocument", map[string]any{"source": script}, &res)
-	}))
-}
 
 // withPrediction gives the open incident (STH-S2 → STH-D2, 12 km) a plume window.
 func (h *harness) withPrediction(p message.Prediction) {
@@ -102,42 +69,81 @@ type mapDiamond struct {
 	Y    float64 `json:"y"`
 }
 
+// santunSpace returns the emergency space id of the Santun river in configs/sites.yaml, failing
+// the test when it is not there at km: the test's hand-computed numbers assume it.
+func (h *harness) santunSpace(id string, km float64) network.EmergencySpace {
+	h.t.Helper()
+	if r, ok := h.net.River("santun"); ok {
+		for _, sp := range r.EmergencySpaces {
+			if sp.ID == id && sp.Km == km {
+				return sp
+			}
+		}
+	}
+	h.t.Fatalf("configs/sites.yaml has no emergency space %s at km %g on the Santun river", id, km)
+	return network.EmergencySpace{}
+}
+
 // TestTheMapDrawsTheSitesSpacesAndThePlumeOfTheTokensJurisdictions: every site the token
-// sees, coloured by class, outfalls as squares, sources ringed; the emergency space on its
-// river between the sites around its km; and the plume of the open prediction at a fixed
-// time between the km the linear edges give, in both languages.
+// sees, coloured by class, outfalls as squares, sources ringed; every emergency space of
+// /api/v1/rivers on its river between the sites around its km; the plume of the open
+// prediction at a fixed time between the km the linear edges give, and the space its
+// interception recommends ringed — the first on the way that the band's front has not
+// reached — with the time left, in both languages.
 func TestTheMapDrawsTheSitesSpacesAndThePlumeOfTheTokensJurisdictions(t *testing.T) {
 	t0 := time.Date(2026, 7, 1, 8, 0, 0, 0, time.UTC)
-	// At t0 + 1.5 h on the 12 km from STH-S2 (km 70) to STH-D2 (km 82): the leading edge
-	// (at the site after 3 h) has gone 12·1.5/3 = 6 km, the trailing (6 h) 3 km, the band's
-	// front (earliest, 2 h) 9 km, its back (latest, 8 h) 2.25 km.
-	at := t0.Add(90 * time.Minute)
+	// The window at STH-D2 (km 82) of a release at STH-S2 (km 70), 12 km: earliest +3 h,
+	// leading +4 h (0.83 m/s, about the Santun's configured 0.8), trailing +6 h, latest +9 h.
+	// The Santun's spaces on the way are STH-G1 (km 74, 4 km down) and STH-P1 (km 78, 8 km
+	// down); STH-K1 (km 22) is above the origin. An edge due at the site at tₑ is 12·t/tₑ km
+	// down at t (docs/dashboard.md, "Where a plume is"); the band's front (earliest) reaches
+	// a space d km down at 3·d/12 h, and the assessor's rule (pkg/plume.Intercept) names
+	// the first space on the way the front has not reached, so:
+	//   - at +45 min the front is 12·0.75/3 = 3 km down (km 73), the band's back (latest)
+	//     12·0.75/9 = 1 km (km 71), the leading edge 12·0.75/4 = 2.25 km (km 72.25), the
+	//     trailing 12·0.75/6 = 1.5 km (km 71.5): neither space is reached; STH-G1 is
+	//     recommended, the front there at 3·4/12 = 1 h, 15 min after the time drawn;
+	//   - at +1.5 h the front is 6 km down (km 76), the back 2 km (km 72), the leading edge
+	//     4.5 km (km 74.5), the trailing 3 km (km 73): the plume's core covers STH-G1 and
+	//     STH-P1 is recommended, the front there at 3·8/12 = 2 h, 30 min after.
+	// Each case's prediction carries the interception the assessor gives when it (re)issues
+	// the prediction at the time drawn.
 	tests := []struct {
 		name, token, lang, nav string
+		after                  time.Duration // the time drawn after t0
+		clock                  string        // the time drawn in Changji's time (Asia/Shanghai)
 		plume                  []mapSeg
-		spaces                 bool // the token sees enough of the Santun river to draw its spaces
+		space                  string  // the space the interception recommends
+		spaceKm                float64 // its km
+		spaces                 bool    // the token sees the plume and enough of the Santun river to draw its spaces
+		left                   string  // the space's time left at the time drawn
 		shot                   string
 	}{
-		{"admin, Chinese", "dev-admin-token", "zh", "河流地图",
-			[]mapSeg{{"plume-band", "72.25", "79.00"}, {"plume-core", "73.00", "76.00"}}, true, "map"},
-		{"changji viewer, English", "dev-viewer-changji", "en", "Map",
-			[]mapSeg{{"plume-band", "72.25", "79.00"}, {"plume-core", "73.00", "76.00"}}, true, "map-en"},
+		{"admin, Chinese", "dev-admin-token", "zh", "河流地图", 90 * time.Minute, "17:30",
+			[]mapSeg{{"plume-band", "72.00", "76.00"}, {"plume-core", "73.00", "74.50"}}, "STH-P1", 78, true, "剩余 30 min", "map"},
+		{"changji viewer, English", "dev-viewer-changji", "en", "Map", 45 * time.Minute, "16:45",
+			[]mapSeg{{"plume-band", "71.00", "73.00"}, {"plume-core", "71.50", "72.25"}}, "STH-G1", 74, true, "left 15 min", "map-en"},
 		// xpcc6 sees STH-S3 alone: no river course to draw, and not the plume to STH-D2.
-		{"xpcc6 viewer, Chinese", "dev-viewer-xpcc6", "zh", "河流地图", nil, false, ""},
+		{"xpcc6 viewer, Chinese", "dev-viewer-xpcc6", "zh", "河流地图", 90 * time.Minute, "17:30", nil, "STH-P1", 78, false, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
-			h.withPrediction(window(t0, 2, 3, 4, 6, 8))
-			h.serveSpaces(t0.Add(150 * time.Minute)) // an hour after the time shown
+			at := t0.Add(tt.after)
+			p := window(t0, 3, 4, 5, 6, 9)
+			sp := h.santunSpace(tt.space, tt.spaceKm)
+			actBy := t0.Add(time.Duration(3 * (sp.Km - 70) / 12 * float64(time.Hour))) // 3 h for the 12 km, at a constant speed
+			p.Interception = message.Interception{Space: sp.ID, Name: sp.Name, Kind: sp.Kind, Km: sp.Km, River: "santun",
+				ToIntakeKm: 82 - sp.Km, ActBy: actBy, TimeLeftS: int64(actBy.Sub(at) / time.Second),
+				Jurisdiction: sp.OperatedBy.Jurisdiction, Role: sp.OperatedBy.Role}
+			h.withPrediction(p)
 			h.signIn(tt.token, tt.lang)
 			h.do(
 				chromedp.Click(`nav a[data-nav="map"]`),
 				chromedp.WaitVisible(`body[data-ready="map"] [data-testid="rivermap"]`),
 				chromedp.Navigate(h.srv.URL+"/#/map/"+at.Format(time.RFC3339)),
 			)
-			// 09:30 UTC is 17:30 in Changji's time (Asia/Shanghai), as the page writes it.
-			get(h, chromedp.Poll[bool](`document.querySelector('[data-testid="map-at"]')?.textContent.includes('17:30')`, chromedp.WithPollingTimeout(10*time.Second)))
+			get(h, chromedp.Poll[bool](`document.querySelector('[data-testid="map-at"]')?.textContent.includes('`+tt.clock+`')`, chromedp.WithPollingTimeout(10*time.Second)))
 			sites := get(h, chromedp.Evaluate[[]mapSite](`[...document.querySelectorAll('.rivermap g.site')].map(g => { const d = g.querySelector('.dot');
 				return { site: g.dataset.site, kind: g.dataset.kind, class: g.dataset.class || '', fill: (d.getAttribute('fill') || '').toLowerCase(),
 					shape: d.tagName, ring: !!g.querySelector('.src'),
@@ -149,6 +155,7 @@ func TestTheMapDrawsTheSitesSpacesAndThePlumeOfTheTokensJurisdictions(t *testing
 				.then(r => r.json()).then(b => b.items.flatMap(r => (r.emergency_spaces || []).map(s => ({ id: s.id, river: r.id, kind: s.kind, km: s.km }))))`, chromedp.EvalAwaitPromise))
 			recommended := get(h, chromedp.Evaluate[[]string](`[...document.querySelectorAll('.rivermap g.space[data-recommended="1"]')].map(g => g.dataset.space)`))
 			left := get(h, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="intercept-left"]')].map(e => e.textContent)`))
+			intercept := get(h, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="intercept"]')].map(e => e.textContent)`))
 			nav := get(h, chromedp.Text(`nav a[data-nav="map"]`))
 			external := get(h, chromedp.Evaluate[[]string](`performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith(location.origin))`))
 			if tt.shot != "" {
@@ -237,19 +244,33 @@ func TestTheMapDrawsTheSitesSpacesAndThePlumeOfTheTokensJurisdictions(t *testing
 					t.Errorf("space %s (km %g) at (%.1f, %.1f), want (%.1f, %.1f): %.2f of the way from %s to %s", sp.ID, sp.Km, d.X, d.Y, wx, wy, f, up.ID, down.ID)
 				}
 			}
-			// The interception's space is ringed, and the plume's row says the time left.
+			// The interception's space is ringed: the first space the API gives on the way
+			// from STH-S2 (km 70) to STH-D2 (km 82) below the band's front as drawn, so the
+			// picture and the recommendation agree. The plume's row names it at its km and
+			// says the time left.
 			if tt.spaces {
-				first := ""
-				for _, sp := range apiSpaces {
-					if sp.River == "santun" && first == "" {
-						first = sp.ID
+				front, ahead, aheadKm := math.Inf(1), "", math.Inf(1)
+				for _, seg := range plume {
+					if seg.Class == "plume-band" {
+						front, _ = strconv.ParseFloat(seg.To, 64)
 					}
 				}
-				if len(recommended) != 1 || recommended[0] != first {
-					t.Errorf("recommended spaces %q, want the interception's %s", recommended, first)
+				for _, sp := range apiSpaces {
+					if sp.River == "santun" && sp.Km > front && sp.Km < 82 && sp.Km < aheadKm {
+						ahead, aheadKm = sp.ID, sp.Km
+					}
 				}
-				if want := map[string]string{"zh": "剩余 1 h 0 min", "en": "left 1 h 0 min"}[tt.lang]; len(left) != 1 || left[0] != want {
-					t.Errorf("interception time left %q, want %q", left, want)
+				if ahead != p.Interception.Space {
+					t.Fatalf("the first space the API gives below the drawn front (km %g) is %q, not the fixture's %s: the fixture no longer matches the picture", front, ahead, p.Interception.Space)
+				}
+				if len(recommended) != 1 || recommended[0] != ahead {
+					t.Errorf("recommended spaces %q, want the interception's %s", recommended, ahead)
+				}
+				if kmText := fmt.Sprintf("%.1f", aheadKm); len(intercept) != 1 || !strings.Contains(intercept[0], p.Interception.Name) || !strings.Contains(intercept[0], kmText) {
+					t.Errorf("interception cell %q, want it to name %s at km %s", intercept, p.Interception.Name, kmText)
+				}
+				if len(left) != 1 || left[0] != tt.left {
+					t.Errorf("interception time left %q, want %q", left, tt.left)
 				}
 			} else if len(recommended)+len(left) != 0 {
 				t.Errorf("a token that sees no plume is shown an interception: %q %q", recommended, left)

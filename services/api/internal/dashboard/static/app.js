@@ -60,6 +60,9 @@ const I18N = {
     'trend.improved': '提升', 'trend.worse': '下降', 'trend.unchanged': '持平', 'trend.no_data': '无可比数据',
     'rep.skill': '污染团预测检验（分河段）', 'skill.reach': '河段（起点 → 预测点位）', 'skill.checked': '检验', 'skill.verified': '应验', 'skill.refuted': '未应验',
     'skill.hit': '命中率', 'skill.mean': '平均时间误差（分钟）', 'skill.abs': '平均绝对误差（分钟）', 'skill.none': '该时段无预测检验',
+    // The verification's own errors (GET /api/v1/predictions/skill: measured, mean_*_error*).
+    'skill.rise': '起涨误差（分钟）', 'skill.riseAbs': '起涨绝对误差（分钟）', 'skill.peakTime': '峰现时间误差（分钟）', 'skill.peak': '峰值误差（mg/L）',
+    'skill.duration': '历时误差（分钟）', 'skill.note': '时间误差为实测起涨减预计到达；起涨、峰现时间、峰值、历时误差为实测减预测窗口（预计前锋、峰值、前锋至回落）的平均值，仅计带验证误差的检验，无则为“-”。负值偏早（偏低），正值偏晚（偏高）。',
     'ev.exceedance.opened': '超标', 'ev.exceedance.updated': '超标更新', 'ev.exceedance.cleared': '超标解除',
     'ev.prediction.issued': '污染预测', 'ev.prediction.cleared': '预测解除', 'ev.quality.suspect': '数据存疑',
     'ev.station.offline': '站点离线', 'ev.station.online': '站点恢复',
@@ -132,6 +135,8 @@ const I18N = {
     'trend.improved': 'improved', 'trend.worse': 'worse', 'trend.unchanged': 'unchanged', 'trend.no_data': 'no comparison',
     'rep.skill': 'Plume predictions checked, per reach', 'skill.reach': 'Reach (origin → predicted site)', 'skill.checked': 'Checked', 'skill.verified': 'Verified', 'skill.refuted': 'Refuted',
     'skill.hit': 'Hit rate', 'skill.mean': 'Mean timing error (min)', 'skill.abs': 'Mean absolute error (min)', 'skill.none': 'No predictions checked in this period',
+    'skill.rise': 'Rise error (min)', 'skill.riseAbs': 'Abs. rise error (min)', 'skill.peakTime': 'Peak-time error (min)', 'skill.peak': 'Peak error (mg/L)',
+    'skill.duration': 'Duration error (min)', 'skill.note': 'Timing error: observed rise − announced arrival. Rise, peak-time, peak and duration errors: mean of observed − the window (expected leading edge, peak, leading to trailing), over the checks that carry the verification\'s errors; "-" when none. Negative: early (low); positive: late (high).',
     'ev.exceedance.opened': 'exceedance', 'ev.exceedance.updated': 'exceedance update', 'ev.exceedance.cleared': 'exceedance cleared',
     'ev.prediction.issued': 'prediction', 'ev.prediction.cleared': 'prediction cleared', 'ev.quality.suspect': 'suspect data',
     'ev.station.offline': 'station offline', 'ev.station.online': 'station online',
@@ -991,14 +996,21 @@ function drillSection(year, list) {
 // skillCard is the per-reach skill of the plume predictions (GET /api/v1/predictions/skill).
 function skillCard(skill) {
   // A signed error says early (−) or late (+); the absolute one has no sign.
-  const min = (v, signed) => (v === null || v === undefined ? '-' : (signed && v > 0 ? '+' : '') + Number(v).toFixed(1));
+  const min = (v, signed, digits = 1) => (v === null || v === undefined ? '-' : (signed && v > 0 ? '+' : '') + Number(v).toFixed(digits));
+  // The verification's errors, over the `measured` checks: "-" when there are none (checks
+  // stored before the API carried them), or none saw the peak (fall).
+  const measured = (r, v, signed, digits) => (r.measured > 0 ? min(v, signed, digits) : '-');
   const rows = skill.reaches.map((r) => `<tr data-testid="skill-reach"><td>${esc(r.from_site_name || r.from_site)} → ${esc(r.to_site_name || r.to_site)}</td>
     <td class="num">${r.checked}</td><td class="num">${r.verified}</td><td class="num">${r.refuted}</td><td class="num">${(r.hit_rate * 100).toFixed(0)}%</td>
-    <td class="num">${esc(min(r.mean_timing_error_min, true))}</td><td class="num">${esc(min(r.mean_abs_timing_error_min, false))}</td></tr>`).join('');
+    <td class="num">${esc(min(r.mean_timing_error_min, true))}</td><td class="num">${esc(min(r.mean_abs_timing_error_min, false))}</td>
+    <td class="num">${esc(measured(r, r.mean_rise_error_min, true))}</td><td class="num">${esc(measured(r, r.mean_abs_rise_error_min, false))}</td>
+    <td class="num">${esc(measured(r, r.mean_peak_time_error_min, true))}</td><td class="num">${esc(measured(r, r.mean_peak_error, true, 3))}</td>
+    <td class="num">${esc(measured(r, r.mean_duration_error_min, true))}</td></tr>`).join('');
+  const cols = ['skill.checked', 'skill.verified', 'skill.refuted', 'skill.hit', 'skill.mean', 'skill.abs', 'skill.rise', 'skill.riseAbs', 'skill.peakTime', 'skill.peak', 'skill.duration'];
   return `<div class="card"><h2 class="flush">${esc(t('rep.skill'))}</h2>
-    <table data-testid="skill"><thead><tr><th>${esc(t('skill.reach'))}</th><th class="num">${esc(t('skill.checked'))}</th><th class="num">${esc(t('skill.verified'))}</th>
-      <th class="num">${esc(t('skill.refuted'))}</th><th class="num">${esc(t('skill.hit'))}</th><th class="num">${esc(t('skill.mean'))}</th><th class="num">${esc(t('skill.abs'))}</th></tr></thead>
-    <tbody>${rows || `<tr><td colspan="7" class="muted">${esc(t('skill.none'))}</td></tr>`}</tbody></table></div>`;
+    <div class="scroll-x"><table data-testid="skill"><thead><tr><th>${esc(t('skill.reach'))}</th>${cols.map((k) => `<th class="num">${esc(t(k))}</th>`).join('')}</tr></thead>
+    <tbody>${rows || `<tr><td colspan="${cols.length + 1}" class="muted">${esc(t('skill.none'))}</td></tr>`}</tbody></table></div>
+    ${rows ? `<p class="muted" data-testid="skill-note">${esc(t('skill.note'))}</p>` : ''}</div>`;
 }
 
 // ---- river map (#/map) --------------------------------------------------------------------
