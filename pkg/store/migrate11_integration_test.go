@@ -49,8 +49,9 @@ func TestMigrationElevenKeepsTheVerificationOfAVerdict(t *testing.T) {
 		t.Fatal(err)
 	}
 	ran, err := Migrate(ctx, conn, s, quiet())
-	if err != nil || len(ran) != 1 || ran[0].Version != 11 {
-		t.Fatalf("migrate from 10 ran %v, %v; want migration 11", ran, err)
+	// 11, then the later migrations (which do not concern this test).
+	if err != nil || len(ran) != len(ms)-10 || ran[0].Version != 11 {
+		t.Fatalf("migrate from 10 ran %v, %v; want migration 11 and those after", ran, err)
 	}
 	rise := time.Unix(1772413200, 0).UTC()
 	after := message.Event{
