@@ -2,8 +2,6 @@ package responder_test
 
 import (
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -43,30 +41,7 @@ type drillScore struct {
 // acknowledgement from the opening, the step's receipt and done from its assignment, the
 // step met, the others pending.
 func TestIntegrationADrillOnTheRealBrokerIsScoredFromItsActualTimes(t *testing.T) {
-	cfg := testinfra.Config(t)
-	bins := map[string]string{}
-	for _, name := range []string{"responder", "archiver", "api"} {
-		bins[name] = testinfra.BuildService(t, name)
-	}
-	rcv := serveReceiver(t, cfg, -1)
-	listen := map[string]string{"responder": testinfra.FreeAddr(t), "archiver": testinfra.FreeAddr(t), "api": testinfra.FreeAddr(t)}
-	env := append(testinfra.Env(cfg),
-		"RIVERWATCH_RESPONDER_LISTEN="+listen["responder"], "RIVERWATCH_ARCHIVER_LISTEN="+listen["archiver"],
-		"RIVERWATCH_API_LISTEN="+listen["api"], "RIVERWATCH_API_COMMAND_TIMEOUT=30s",
-		"RIVERWATCH_RESPONDER_WEBHOOK_SECRET="+webhookSecret, "RIVERWATCH_RESPONDER_TICK_INTERVAL=50ms")
-	dir := t.TempDir()
-	defer func() {
-		if t.Failed() {
-			for name := range bins {
-				b, err := os.ReadFile(filepath.Join(dir, name+".log"))
-				t.Logf("%s log (%v, tail):\n%s", name, err, b[max(0, len(b)-3000):])
-			}
-		}
-	}()
-	for _, name := range []string{"archiver", "responder", "api"} { // the archiver migrates first
-		start(t, bins[name], env, listen[name], filepath.Join(dir, name+".log"))
-	}
-	base := "http://" + listen["api"] + "/api/v1"
+	_, rcv, base := throughTheAPI(t)
 	const desk = "dev-responder-changji" // 昌吉市应急值班: STH-S2 is changji's
 
 	const admin = "dev-admin-token" // a drill is started by an admin (pkg/authz)

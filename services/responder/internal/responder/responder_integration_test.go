@@ -700,36 +700,44 @@ func apiCall(t *testing.T, method, url, token string, body, out any) int {
 	return resp.StatusCode
 }
 
-// TestSilenceEndToEndThroughTheAPI runs the api, the responder and the archiver binaries on
-// the real broker and ClickHouse: an admin creates a silence through the REST API; an
-// exceedance at the silenced site opens an incident that the api shows silenced_by it, with
-// inhibited notifications and nothing delivered; the admin expires the silence through the
-// API, and the held notifications are delivered and recorded as sent.
-func TestSilenceEndToEndThroughTheAPI(t *testing.T) {
-	cfg := testinfra.Config(t)
+// throughTheAPI starts the archiver, the responder and the api binaries on the real broker
+// and ClickHouse, with a webhook receiver for the responder's notifications, and returns the
+// api's base URL. Their logs' tails are printed when the test fails.
+func throughTheAPI(t *testing.T) (cfg *config.Config, rcv *receiver, base string) {
+	t.Helper()
+	cfg = testinfra.Config(t)
 	bins := map[string]string{}
 	for _, name := range []string{"responder", "archiver", "api"} {
 		bins[name] = testinfra.BuildService(t, name)
 	}
-	rcv := serveReceiver(t, cfg, -1)
+	rcv = serveReceiver(t, cfg, -1)
 	listen := map[string]string{"responder": testinfra.FreeAddr(t), "archiver": testinfra.FreeAddr(t), "api": testinfra.FreeAddr(t)}
 	env := append(testinfra.Env(cfg),
 		"RIVERWATCH_RESPONDER_LISTEN="+listen["responder"], "RIVERWATCH_ARCHIVER_LISTEN="+listen["archiver"],
 		"RIVERWATCH_API_LISTEN="+listen["api"], "RIVERWATCH_API_COMMAND_TIMEOUT=30s",
 		"RIVERWATCH_RESPONDER_WEBHOOK_SECRET="+webhookSecret, "RIVERWATCH_RESPONDER_TICK_INTERVAL=50ms")
 	dir := t.TempDir()
-	defer func() {
+	t.Cleanup(func() {
 		if t.Failed() {
 			for name := range bins {
 				b, err := os.ReadFile(filepath.Join(dir, name+".log"))
 				t.Logf("%s log (%v, tail):\n%s", name, err, b[max(0, len(b)-3000):])
 			}
 		}
-	}()
+	})
 	for _, name := range []string{"archiver", "responder", "api"} { // the archiver migrates first
 		start(t, bins[name], env, listen[name], filepath.Join(dir, name+".log"))
 	}
-	base := "http://" + listen["api"] + "/api/v1"
+	return cfg, rcv, "http://" + listen["api"] + "/api/v1"
+}
+
+// TestSilenceEndToEndThroughTheAPI runs the api, the responder and the archiver binaries on
+// the real broker and ClickHouse: an admin creates a silence through the REST API; an
+// exceedance at the silenced site opens an incident that the api shows silenced_by it, with
+// inhibited notifications and nothing delivered; the admin expires the silence through the
+// API, and the held notifications are delivered and recorded as sent.
+func TestSilenceEndToEndThroughTheAPI(t *testing.T) {
+	cfg, rcv, base := throughTheAPI(t)
 	const admin = "dev-admin-token"
 
 	now := time.Now().UTC()
