@@ -63,7 +63,7 @@ type Data struct {
 // an unknown suffix, a value that is not a plain decimal, an unknown data flag — only marks
 // that item (Item.Err), so that the good items of the upload still count.
 func ParseData(cp string, v Version, loc *time.Location) (Data, error) {
-	var buf [32]Field
+	var buf [64]Field // on the stack: an 8-item period frame has 33 fields (Avg, Min, Max, Flag)
 	fields, err := AppendCP(buf[:0], cp)
 	if err != nil {
 		return Data{}, err

@@ -238,13 +238,25 @@ func (s *session) refuse(reason, detail, raw string, p *hj212.Packet, site *netw
 	}
 }
 
+// asRefusal is errors.As(err, *hj212.RefusalError), in a function of its own: its target
+// then goes to the heap only when there is an error, not for every frame handled.
+func asRefusal(err error) *hj212.RefusalError {
+	if err == nil {
+		return nil
+	}
+	var re *hj212.RefusalError
+	if errors.As(err, &re) {
+		return re
+	}
+	return nil
+}
+
 // handle processes one result of the decoder.
 func (s *session) handle(f hj212.Frame, err error, now time.Time) {
 	s.out.frames++
 	up, err := s.rx.Decode(f, err, now)
 	s.dev = up.Deviations
-	var re *hj212.RefusalError
-	if errors.As(err, &re) {
+	if re := asRefusal(err); re != nil {
 		s.dev = f.Deviations
 		site := s.site // known from StageAuth on (auth_pw names the site)
 		if re.Stage < hj212.StageAuth {
