@@ -63,7 +63,7 @@ type Data struct {
 // an unknown suffix, a value that is not a plain decimal, an unknown data flag — only marks
 // that item (Item.Err), so that the good items of the upload still count.
 func ParseData(cp string, v Version, loc *time.Location) (Data, error) {
-	var buf [32]Field
+	var buf [64]Field // on the stack: an 8-item period frame has 33 fields (Avg, Min, Max, Flag)
 	fields, err := AppendCP(buf[:0], cp)
 	if err != nil {
 		return Data{}, err
@@ -84,7 +84,7 @@ func dataFromFields(cp string, fields []Field, v Version, loc *time.Location) (D
 		return d, errorf(ReasonBadCP, "DataTime: "+err.(*Error).Detail)
 	}
 	d.DataTime = t
-	groups := splitGroups(cp)
+	groups := groupCursor{cp: cp, rest: cp}
 	nGroups := fields[len(fields)-1].Group
 	d.Items = make([]Item, 0, nGroups)
 	var seen map[string]struct{} // codes, once there are too many to compare pairwise
@@ -119,9 +119,7 @@ func dataFromFields(cp string, fields []Field, v Version, loc *time.Location) (D
 			}
 		}
 		it := Item{Code: code}
-		if g < len(groups) {
-			it.Raw = groups[g]
-		}
+		it.Raw = groups.group(g)
 		if !validCode(code) {
 			it.Err = errorf(ReasonBadItem, "item code "+quote(code)+" is not 1–8 letters or digits")
 		}
@@ -137,9 +135,23 @@ func dataFromFields(cp string, fields []Field, v Version, loc *time.Location) (D
 	return d, nil
 }
 
-// splitGroups returns the ';'-separated groups of a CP (already validated by AppendCP).
-func splitGroups(cp string) []string {
-	return strings.Split(cp, ";")
+// groupCursor walks the ';'-separated groups of a CP (already validated by AppendCP) in
+// order, as strings.Split(cp, ";")[g] would give them, without making the slice of all.
+type groupCursor struct {
+	cp, rest string
+	next     int // the index of the group rest starts with
+}
+
+// group returns group g ("" beyond the last).
+func (c *groupCursor) group(g int) string {
+	if g < c.next { // not in order: start again
+		c.rest, c.next = c.cp, 0
+	}
+	for ; c.next < g; c.next++ {
+		_, c.rest, _ = strings.Cut(c.rest, ";")
+	}
+	s, _, _ := strings.Cut(c.rest, ";")
+	return s
 }
 
 // validCode reports whether s can be an item code (w21003, a01001): 1–8 ASCII letters

@@ -310,7 +310,7 @@ func EncodeFor(p Packet, dev Deviation) ([]byte, error) {
 	if dev&DevModbusCRC != 0 {
 		crc = CRC16Modbus
 	}
-	return appendEncode(make([]byte, 0, 64+len(p.CP)), p, crc)
+	return appendEncode(make([]byte, 0, frameOverhead+len(p.CP)), p, crc)
 }
 
 func appendEncode(dst []byte, p Packet, crc func([]byte) uint16) ([]byte, error) {
@@ -329,9 +329,13 @@ func appendEncode(dst []byte, p Packet, crc func([]byte) uint16) ([]byte, error)
 	return append(dst, '\r', '\n'), nil
 }
 
+// frameOverhead is room for a frame's header, fields other than CP and trailer: a
+// 9014 answer with MN, PW and a 2017 QN is about 100 bytes, which 64 did not hold.
+const frameOverhead = 128
+
 // Encode validates the packet and returns its frame, ready to write to the connection.
 func Encode(p Packet) ([]byte, error) {
-	return AppendEncode(make([]byte, 0, 64+len(p.CP)), p)
+	return AppendEncode(make([]byte, 0, frameOverhead+len(p.CP)), p)
 }
 
 // Response9014 returns the data response (CN 9014) to a data upload: same QN, PW and MN,

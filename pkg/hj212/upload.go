@@ -104,7 +104,7 @@ func (r *Receiver) Decode(f Frame, ferr error, now time.Time) (Upload, error) {
 	if r.Profile != nil {
 		prof = r.Profile(MNOf(f.Data))
 	}
-	p, used, err := parsePacket(string(f.Data), prof.Allow)
+	p, used, err := parsePacket(dataString(f, raw), prof.Allow)
 	if err != nil {
 		return Upload{}, refusal(StagePacket, err, raw, nil)
 	}
@@ -145,13 +145,15 @@ func (r *Receiver) Decode(f Frame, ferr error, now time.Time) (Upload, error) {
 		return up, nil
 	}
 	if !WaterST(p.ST) {
-		return up, &RefusalError{Stage: StageData, Reason: ReasonSystemCode, Final: true, Raw: raw, Packet: &up.Packet,
+		pk := up.Packet // not &up.Packet: that would put up on the heap for every frame
+		return up, &RefusalError{Stage: StageData, Reason: ReasonSystemCode, Final: true, Raw: raw, Packet: &pk,
 			Detail: DescribeST(p.ST) + " is not a water system code (21, 32, …); data of station " + p.MN + " refused"}
 	}
 	v := p.Version()
 	d, err := ParseData(p.CP, v, r.Location)
 	if err != nil {
-		return up, refusal(StageData, err, raw, &up.Packet)
+		pk := up.Packet
+		return up, refusal(StageData, err, raw, &pk)
 	}
 	up.Data = &d
 	up.Pollutants = make([]Pollutant, len(d.Items))
@@ -161,6 +163,16 @@ func (r *Receiver) Decode(f Frame, ferr error, now time.Time) (Upload, error) {
 		}
 	}
 	return up, nil
+}
+
+// dataString is f.Data as a string: a slice of raw when Data lies in Raw (a plaintext
+// frame; the Decoder's), which saves a copy of the segment per frame, else a copy of its
+// own (a decrypted one). The bytes are the same either way.
+func dataString(f Frame, raw string) string {
+	if n := len(f.Data); n > 0 && len(f.Raw) >= headerLen+n && &f.Raw[headerLen] == &f.Data[0] {
+		return raw[headerLen : headerLen+n]
+	}
+	return string(f.Data)
 }
 
 // checkEdition refuses what the packet's edition does not have: RF (back-fill) before

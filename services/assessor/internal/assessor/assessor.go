@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -495,14 +496,34 @@ func (a *Assessor) publishEvents(ctx context.Context, events []message.Event) ([
 			a.m.eventLatency.Observe(now.Sub(ev.ReadingReceivedAt).Seconds())
 		}
 	}
-	recs := a.engine.DrainState()
+	return encodeState(a.engine.DrainState())
+}
+
+// encodeState encodes the engine's changed state as state topic messages, each with its
+// readings partition's header. The batch's headers share one array, and a partition's
+// header value is made once (kafka-go only reads them): a record costs no allocation
+// for its header.
+func encodeState(recs []engine.Record) ([]kafka.Message, error) {
 	state := make([]kafka.Message, 0, len(recs))
-	for _, rec := range recs {
+	headers := make([]kafka.Header, len(recs))
+	type partitionValue struct {
+		p int32
+		v []byte
+	}
+	var values []partitionValue // one per partition seen: few
+	for i, rec := range recs {
 		k, v, err := engine.EncodeRecord(rec)
 		if err != nil {
 			return nil, err
 		}
-		state = append(state, kafka.Message{Key: k, Value: v, Headers: []kafka.Header{readingsPartitionHeader(rec.Partition())}})
+		p := rec.Partition()
+		h := slices.IndexFunc(values, func(pv partitionValue) bool { return pv.p == p })
+		if h < 0 {
+			values = append(values, partitionValue{p: p, v: readingsPartitionHeader(p).Value})
+			h = len(values) - 1
+		}
+		headers[i] = kafka.Header{Key: headerReadingsPartition, Value: values[h].v}
+		state = append(state, kafka.Message{Key: k, Value: v, Headers: headers[i : i+1 : i+1]})
 	}
 	return state, nil
 }

@@ -42,6 +42,24 @@ func BenchmarkJudge(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	readings := judgeReadings()
+	b.ReportAllocs()
+	b.ResetTimer()
+	day := 24 * time.Hour
+	for i := 0; i < b.N; i++ {
+		r := readings[i%len(readings)]
+		// Each pass over the day moves a day on, so readings stay in order.
+		shift := time.Duration(i/len(readings)) * day
+		r.ObservedAt = r.ObservedAt.Add(shift)
+		r.ReceivedAt = r.ObservedAt
+		e.ApplyAt(r, NoPosition)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "readings/s")
+}
+
+// judgeReadings is a day of BenchmarkJudge's readings: 200 sites × 5 parameters, hourly.
+func judgeReadings() []message.Reading {
 	params := []string{"cod", "nh3n", "tp", "do", "ph"}
 	base := map[string]float64{"cod": 12, "nh3n": 0.4, "tp": 0.08, "do": 7, "ph": 7.6}
 	const nSeries = 200 * 5
@@ -62,19 +80,38 @@ func BenchmarkJudge(b *testing.B) {
 			}
 		}
 	}
+	return readings
+}
+
+// BenchmarkJudgeAndDrainState measures what the assessor does per reading besides
+// decoding it: judge it, then, per batch of 500, drain the changed state and encode
+// each record (engine.EncodeRecord), as publishEvents does. Allocations are per reading.
+func BenchmarkJudgeAndDrainState(b *testing.B) {
+	net := syntheticNetwork(b, 200)
+	clk := &fakeClock{t: t0}
+	e, err := New(net, withDefaults(Options{}), clk.Now, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	readings := judgeReadings()
+	const batch = 500
 	b.ReportAllocs()
 	b.ResetTimer()
 	day := 24 * time.Hour
 	for i := 0; i < b.N; i++ {
 		r := readings[i%len(readings)]
-		// Each pass over the day moves a day on, so readings stay in order.
 		shift := time.Duration(i/len(readings)) * day
 		r.ObservedAt = r.ObservedAt.Add(shift)
 		r.ReceivedAt = r.ObservedAt
-		e.ApplyAt(r, NoPosition)
+		e.ApplyAt(r, Position{Partition: 0, Offset: int64(i)})
+		if i%batch == batch-1 || i == b.N-1 {
+			for _, rec := range e.DrainState() {
+				if _, _, err := EncodeRecord(rec); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
 	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "readings/s")
 }
 
 // BenchmarkSeriesMemory measures the heap held per series with 100,000 series (2,000

@@ -66,7 +66,8 @@ type Engine struct {
 	stations []station // by site index
 	dirty    []seriesKey
 	dirtySt  []uint16
-	nOpen    int // open exceedances, for the gauge
+	keyBuf   []byte // DrainState's scratch for the series records' keys
+	nOpen    int    // open exceedances, for the gauge
 	// watch maps a downstream series to the origin series whose predictions target it;
 	// rebuilt (verify.go) when watchDirty says predictions were added or removed.
 	watch      map[seriesKey][]seriesKey

@@ -100,8 +100,10 @@ func (r Record) Partition() int32 {
 
 // EncodeRecord returns a record's Kafka key and value.
 func EncodeRecord(r Record) (key, value []byte, err error) {
-	if value, ok := appendRecordJSON(make([]byte, 0, recordSize(&r)), &r); ok {
-		return []byte(r.Key), value, nil
+	// The key and the value share one buffer: one allocation per record, not two.
+	buf := append(make([]byte, 0, len(r.Key)+recordSize(&r)), r.Key...)
+	if value, ok := appendRecordJSON(buf[len(buf):], &r); ok {
+		return buf[:len(r.Key):len(r.Key)], value, nil
 	}
 	value, err = json.Marshal(r)
 	if err != nil {
@@ -139,14 +141,33 @@ func (e *Engine) DrainState() []Record {
 		return nil
 	}
 	out := make([]Record, 0, len(e.dirty)+len(e.dirtySt)+len(e.dirtyTune))
+	// Every changed series costs a record: their states, rings and keys are carved from
+	// one allocation each rather than three per series.
+	ringN := 0
+	e.keyBuf = e.keyBuf[:0]
+	for _, k := range e.dirty {
+		if s := e.series[k]; s != nil {
+			ringN += int(s.ringN)
+			e.keyBuf = append(e.keyBuf, "s|"...)
+			e.keyBuf = append(append(append(e.keyBuf, e.sites[k.site()].site.ID...), '|'), e.params[k.param()]...)
+		}
+	}
+	keys := string(e.keyBuf)
+	states := make([]SeriesState, 0, len(e.dirty))
+	rings := make([]float32, 0, ringN)
 	for _, k := range e.dirty {
 		s := e.series[k]
 		if s == nil {
 			continue
 		}
 		s.dirty = false
-		st := e.exportSeries(s)
-		out = append(out, Record{Key: seriesRecordKey(st.Site, st.Parameter), Series: &st})
+		var st SeriesState
+		st, rings = e.exportSeries(s, rings)
+		states = append(states, st)
+		n := len(st.Site) + len(st.Parameter) + 3 // seriesRecordKey(st.Site, st.Parameter)
+		key := keys[:n]
+		keys = keys[n:]
+		out = append(out, Record{Key: key, Series: &states[len(states)-1]})
 	}
 	for _, i := range e.dirtySt {
 		st := &e.stations[i]
@@ -177,7 +198,8 @@ func (e *Engine) ExportAll() []Record {
 	return e.DrainState()
 }
 
-func (e *Engine) exportSeries(s *series) SeriesState {
+// exportSeries returns s's state, its ring carved from rings (which it returns, shortened).
+func (e *Engine) exportSeries(s *series, rings []float32) (SeriesState, []float32) {
 	st := SeriesState{
 		Site: e.sites[s.key.site()].site.ID, Parameter: e.params[s.key.param()],
 		Partition: s.partition, Offset: s.offset, Newest: s.newest, LastRtd: s.lastRtd, LastMin: s.lastMin, LastGood: s.lastGood,
@@ -187,7 +209,10 @@ func (e *Engine) exportSeries(s *series) SeriesState {
 		Reported: s.reported, LastClass: s.lastClass, Late: s.late,
 	}
 	if s.ringN > 0 {
-		st.Ring = make([]float32, s.ringN)
+		if cap(rings)-len(rings) < int(s.ringN) {
+			rings = make([]float32, 0, s.ringN)
+		}
+		st.Ring, rings = rings[len(rings):len(rings)+int(s.ringN):len(rings)+int(s.ringN)], rings[:len(rings)+int(s.ringN)]
 		for i := 0; i < int(s.ringN); i++ {
 			st.Ring[i] = s.ring[(int(s.ringPos)-int(s.ringN)+i+2*ringSize)%ringSize]
 		}
@@ -198,7 +223,7 @@ func (e *Engine) exportSeries(s *series) SeriesState {
 	for _, p := range s.verifying {
 		st.Verifying = append(st.Verifying, e.exportPrediction(p))
 	}
-	return st
+	return st, rings
 }
 
 // Reset forgets every series, station and reach calibration, before a restore.

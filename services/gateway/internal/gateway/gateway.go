@@ -209,11 +209,11 @@ type outbox struct {
 	readingIDs []string        // the ids of readings, in order
 	replies    [][]byte        // encoded HJ 212 frames, in order
 	replyCNs   []string
-	after      []func() // marks in the dedup window
-	err        error    // a rejection that could not be encoded: publish fails with it
-	keys       []string // dedup keys of this batch, so a frame sent twice in one batch counts once
-	frames     int      // frames handled in this batch
-	arena      []byte   // message values of this batch (see addReading)
+	marks      []seenMark // marks in the dedup window
+	err        error      // a rejection that could not be encoded: publish fails with it
+	keys       []string   // dedup keys of this batch, so a frame sent twice in one batch counts once
+	frames     int        // frames handled in this batch
+	arena      []byte     // message values of this batch (see addReading)
 
 	framesAccepted   int
 	backfill         int // readings marked back-fill (HJ 212-2025 RF=1)
@@ -225,7 +225,7 @@ type outbox struct {
 func (o *outbox) reset() {
 	o.readings, o.rejections, o.replies, o.replyCNs = o.readings[:0], o.rejections[:0], o.replies[:0], o.replyCNs[:0]
 	o.rawFrames, o.readingIDs = o.rawFrames[:0], o.readingIDs[:0]
-	o.after, o.keys, o.arena, o.err = o.after[:0], o.keys[:0], nil, nil
+	o.marks, o.keys, o.arena, o.err = o.marks[:0], o.keys[:0], nil, nil
 	o.framesAccepted, o.frames, o.backfill = 0, 0, 0
 	clear(o.framesRefused)
 	clear(o.readingsAccepted)
@@ -238,10 +238,13 @@ func (o *outbox) addReading(r *message.Reading) {
 	if cap(o.arena)-len(o.arena) < 512 {
 		o.arena = make([]byte, 0, min(max(4<<10, 2*cap(o.arena)), 64<<10))
 	}
+	// The key (the site) goes to the arena too: no allocation of its own.
 	start := len(o.arena)
+	o.arena = append(o.arena, r.Site...)
+	mid := len(o.arena)
 	o.arena = message.AppendReadingJSON(o.arena, r)
-	v := o.arena[start:len(o.arena):len(o.arena)]
-	o.readings = append(o.readings, kafka.Message{Key: []byte(r.Site), Value: v})
+	k, v := o.arena[start:mid:mid], o.arena[mid:len(o.arena):len(o.arena)]
+	o.readings = append(o.readings, kafka.Message{Key: k, Value: v})
 	o.readingIDs = append(o.readingIDs, r.ID)
 	if o.readingsAccepted == nil {
 		o.readingsAccepted = map[string]int{}
@@ -300,6 +303,13 @@ func (o *outbox) addRejection(rj *message.Rejection, frame bool) {
 	o.readingsRefused[[2]string{rj.Source, rj.Reason}]++
 }
 
+// seenMark is a frame to remember in the dedup window (seenCache.Add) once its batch is
+// published.
+type seenMark struct {
+	mn, key string
+	at      time.Time
+}
+
 // publish sends the outbox's messages, rejections and readings in parallel, and returns
 // once Kafka acknowledged all of them, or the first error. It does not stop when ctx is
 // cancelled (a stopping gateway finishes what it started), only after PublishTimeout.
@@ -342,8 +352,8 @@ func (g *Gateway) publishTo(ctx context.Context, p Publisher, topic string, msgs
 
 // commit applies what becomes true once the outbox is published: dedup marks and counts.
 func (g *Gateway) commit(o *outbox) {
-	for _, f := range o.after {
-		f()
+	for _, m := range o.marks {
+		g.seen.Add(m.mn, m.key, m.at)
 	}
 	g.m.framesAccepted.Add(float64(o.framesAccepted))
 	g.m.backfill.Add(float64(o.backfill))

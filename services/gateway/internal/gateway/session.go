@@ -37,6 +37,13 @@ type session struct {
 	wbuf   []byte
 	wmu    sync.Mutex // serialises writes: batch answers and host commands
 
+	// Per-frame scratch of data (reused, so a reading costs no allocation for them): the
+	// parameters given so far, the reading ids of the frame's items, and the min and max
+	// of the item being validated (its reading is encoded before the next item's).
+	params []string
+	idbuf  []byte
+	minMax [2]float64
+
 	// Host commands (commands.go), guarded by cmdMu: another goroutine sends them.
 	cmdMu    sync.Mutex
 	tracker  hj212.Tracker
@@ -231,13 +238,25 @@ func (s *session) refuse(reason, detail, raw string, p *hj212.Packet, site *netw
 	}
 }
 
+// asRefusal is errors.As(err, *hj212.RefusalError), in a function of its own: its target
+// then goes to the heap only when there is an error, not for every frame handled.
+func asRefusal(err error) *hj212.RefusalError {
+	if err == nil {
+		return nil
+	}
+	var re *hj212.RefusalError
+	if errors.As(err, &re) {
+		return re
+	}
+	return nil
+}
+
 // handle processes one result of the decoder.
 func (s *session) handle(f hj212.Frame, err error, now time.Time) {
 	s.out.frames++
 	up, err := s.rx.Decode(f, err, now)
 	s.dev = up.Deviations
-	var re *hj212.RefusalError
-	if errors.As(err, &re) {
+	if re := asRefusal(err); re != nil {
 		s.dev = f.Deviations
 		site := s.site // known from StageAuth on (auth_pw names the site)
 		if re.Stage < hj212.StageAuth {
@@ -408,17 +427,27 @@ func (s *session) data(up *hj212.Upload, now time.Time) {
 		return
 	}
 	interval := intervalOfCN[p.CN]
-	var params [64]string
-	seen := params[:0]
 	first := len(s.out.readingIDs)
+	// The items' reading ids, made as one string: slicing it allocates nothing.
+	s.idbuf = s.idbuf[:0]
 	for i := range d.Items {
-		s.item(&p, up.Pollutants[i], site, &d.Items[i], interval, d.DataTime, raw, now, &seen)
+		if up.Pollutants[i].Param != "" {
+			s.idbuf = message.AppendReadingID(s.idbuf, site.ID, up.Pollutants[i].Param, interval, d.DataTime)
+		} else {
+			s.idbuf = append(s.idbuf, make([]byte, message.ReadingIDLen)...) // no reading: never used
+		}
 	}
-	if ids := s.out.readingIDs[first:]; len(ids) > 0 && s.g.rawFrames != nil {
+	ids := string(s.idbuf)
+	s.params = s.params[:0]
+	for i := range d.Items {
+		id := ids[i*message.ReadingIDLen : (i+1)*message.ReadingIDLen]
+		s.item(&p, up.Pollutants[i], site, &d.Items[i], interval, d.DataTime, raw, now, id)
+	}
+	if frameIDs := s.out.readingIDs[first:]; len(frameIDs) > 0 && s.g.rawFrames != nil {
 		// A frame none of whose items became a reading is in rejected already, raw.
 		s.out.addRawFrame(&message.RawFrame{
 			Site: site.ID, MN: p.MN, QN: p.QN, CN: p.CN, DataTime: d.DataTime.UTC(), ReceivedAt: now,
-			Remote: s.remote, Raw: raw, ReadingIDs: slices.Clone(ids),
+			Remote: s.remote, Raw: raw, ReadingIDs: slices.Clone(frameIDs),
 		})
 	}
 	s.out.framesAccepted++
@@ -429,12 +458,12 @@ func (s *session) data(up *hj212.Upload, now time.Time) {
 // remember marks a frame as stored once the batch is published.
 func (s *session) remember(mn, key string, now time.Time) {
 	s.out.keys = append(s.out.keys, key)
-	s.out.after = append(s.out.after, func() { s.g.seen.Add(mn, key, now) })
+	s.out.marks = append(s.out.marks, seenMark{mn: mn, key: key, at: now})
 }
 
 // item turns one item of a data upload into a reading, or a rejection.
 func (s *session) item(p *hj212.Packet, pol hj212.Pollutant, site *network.Site, it *hj212.Item, interval string,
-	at time.Time, raw string, now time.Time, seen *[]string) {
+	at time.Time, raw string, now time.Time, id string) {
 	refuse := func(param, reason, detail string) {
 		s.out.addRejection(&message.Rejection{
 			Reason: reason, Detail: detail, Station: p.MN, Site: site.ID, Parameter: param,
@@ -451,7 +480,7 @@ func (s *session) item(p *hj212.Packet, pol hj212.Pollutant, site *network.Site,
 	}
 	// The standard's examples always flag; an item without -Flag means normal.
 	c := candidate{site: site, station: p.MN, param: pol.Param, unit: pol.Unit, flag: message.NormalizeFlag(it.Flag), interval: interval,
-		observedAt: at, source: message.SourceHJ212, belowDL: it.BelowDL}
+		observedAt: at, source: message.SourceHJ212, belowDL: it.BelowDL, id: id, scratch: true}
 	if interval == message.IntervalRealtime {
 		if !it.Rtd.Set {
 			refuse(pol.Param, ReasonMissingValue, it.Code+" has no -Rtd in real-time data (CN 2011)")
@@ -463,15 +492,23 @@ func (s *session) item(p *hj212.Packet, pol hj212.Pollutant, site *network.Site,
 			refuse(pol.Param, ReasonMissingValue, it.Code+" has no -Avg in period data (CN "+p.CN+")")
 			return
 		}
-		c.value, c.min, c.max = it.Avg.V, it.Min.Ptr(), it.Max.Ptr()
+		c.value = it.Avg.V
+		if it.Min.Set {
+			s.minMax[0] = it.Min.V
+			c.min = &s.minMax[0]
+		}
+		if it.Max.Set {
+			s.minMax[1] = it.Max.V
+			c.max = &s.minMax[1]
+		}
 	}
-	for _, q := range *seen {
+	for _, q := range s.params {
 		if q == pol.Param {
 			refuse(pol.Param, ReasonDuplicate, "parameter "+pol.Param+" already given by another item of this frame ("+it.Code+")")
 			return
 		}
 	}
-	*seen = append(*seen, pol.Param)
+	s.params = append(s.params, pol.Param)
 	r, rf := validate(&c, now)
 	if rf != nil {
 		refuse(pol.Param, rf.reason, it.Code+": "+rf.detail)

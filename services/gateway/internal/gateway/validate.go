@@ -65,6 +65,12 @@ type candidate struct {
 	source     string
 	// belowDL: a non-detect, value being the detection limit ("0.01L", below_dl).
 	belowDL bool
+	// id: the reading's id when the caller made it already (message.ReadingID of site,
+	// param, interval, observedAt), else "".
+	id string
+	// scratch: min and max point to the caller's scratch, which validate may overwrite
+	// with the converted values (HJ 212 items), rather than to values it must keep.
+	scratch bool
 }
 
 // refusal says why something was refused.
@@ -120,8 +126,12 @@ func validate(c *candidate, now time.Time) (message.Reading, *refusal) {
 		// A non-detect's value is the method's detection limit: a positive concentration.
 		return message.Reading{}, &refusal{ReasonBadValue, c.param + ": below the detection limit, but the limit " + fmtF(value) + " is not positive"}
 	}
+	id := c.id
+	if id == "" {
+		id = message.ReadingID(c.site.ID, c.param, c.interval, c.observedAt)
+	}
 	r := message.Reading{
-		ID:         message.ReadingID(c.site.ID, c.param, c.interval, c.observedAt),
+		ID:         id,
 		Site:       c.site.ID,
 		Station:    c.station,
 		Parameter:  c.param,
@@ -142,7 +152,7 @@ func validate(c *candidate, now time.Time) (message.Reading, *refusal) {
 		if v > value {
 			return message.Reading{}, &refusal{ReasonInconsistent, c.param + ": min " + fmtF(v) + " > value " + fmtF(value)}
 		}
-		r.Min = sameOrNew(c.min, v)
+		r.Min = c.keep(c.min, v)
 	}
 	if c.max != nil {
 		v, rf := conv("max", *c.max)
@@ -152,9 +162,19 @@ func validate(c *candidate, now time.Time) (message.Reading, *refusal) {
 		if v < value {
 			return message.Reading{}, &refusal{ReasonInconsistent, c.param + ": max " + fmtF(v) + " < value " + fmtF(value)}
 		}
-		r.Max = sameOrNew(c.max, v)
+		r.Max = c.keep(c.max, v)
 	}
 	return r, nil
+}
+
+// keep is a pointer to v, the converted value of *p: p itself when it is the caller's
+// scratch, else sameOrNew.
+func (c *candidate) keep(p *float64, v float64) *float64 {
+	if c.scratch {
+		*p = v
+		return p
+	}
+	return sameOrNew(p, v)
 }
 
 // sameOrNew is p when it holds v already (the candidate's own copy, unconverted: no
