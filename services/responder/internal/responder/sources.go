@@ -86,11 +86,19 @@ func (k *ranker) rank(ctx context.Context, ev message.Event) incident.Sources {
 		err = rerr
 	}
 	outcome := incident.SourcesError
-	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil || pastDeadline(ctx) {
 		outcome = incident.SourcesTimeout
 	}
 	k.log.Warn("upstream source ranking unavailable; the search step points to the api", "event", ev.ID, "site", ev.Site, "outcome", outcome, "err", err)
 	return incident.Sources{Outcome: outcome}
+}
+
+// pastDeadline reports whether ctx's deadline has come. The ClickHouse driver turns the
+// deadline into the connection's read deadline, whose "i/o timeout" can come back a moment
+// before ctx itself says it is done.
+func pastDeadline(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // rankSources ranks the events of a batch that want it (incident.Engine.WantsSources),
