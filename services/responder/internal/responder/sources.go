@@ -102,8 +102,9 @@ func pastDeadline(ctx context.Context) bool {
 }
 
 // rankSources ranks the events of a batch that want it (incident.Engine.WantsSources),
-// all within one responder.sources_timeout, so a slow archive holds the batch back no
-// longer. An event past the bound is not ranked: its step says so.
+// concurrently and all within one responder.sources_timeout: the batch, and with it the
+// first page of every incident it opens, waits for the slowest ranking at most that long.
+// An event past the bound is not ranked: its step says so and names the api route.
 func (r *Responder) rankSources(ctx context.Context, evs []message.Event, want []bool) map[int]*incident.Sources {
 	out := map[int]*incident.Sources{}
 	if r.rc.SourcesTimeout <= 0 {
@@ -112,13 +113,22 @@ func (r *Responder) rankSources(ctx context.Context, evs []message.Event, want [
 	rctx, cancel := context.WithTimeout(ctx, r.rc.SourcesTimeout)
 	defer cancel()
 	start := time.Now()
+	ranked := make([]*incident.Sources, len(evs))
+	var wg sync.WaitGroup
 	for i, ev := range evs {
-		if !want[i] {
-			continue
+		if want[i] {
+			wg.Go(func() {
+				s := r.ranker.rank(rctx, ev)
+				ranked[i] = &s
+			})
 		}
-		s := r.ranker.rank(rctx, ev)
-		r.m.sourceRankings.WithLabelValues(s.Outcome).Inc()
-		out[i] = &s
+	}
+	wg.Wait()
+	for i, s := range ranked {
+		if s != nil {
+			r.m.sourceRankings.WithLabelValues(s.Outcome).Inc()
+			out[i] = s
+		}
 	}
 	if len(out) > 0 {
 		r.log.Debug("upstream sources ranked", "events", len(out), "took", time.Since(start))
