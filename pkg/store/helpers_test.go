@@ -31,7 +31,9 @@ type env struct {
 	m      *Metrics
 }
 
-func newEnv(t testing.TB) *env {
+// unmigrated connects to the test's ClickHouse and returns the schema of the test's own
+// database, nothing created yet: the migration tests build an older archive in it.
+func unmigrated(t testing.TB) (*config.Config, driver.Conn, Schema) {
 	t.Helper()
 	cfg := testinfra.Config(t)
 	conn := testinfra.ClickHouse(t, cfg)
@@ -41,7 +43,14 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewSchema(cfg, v)
+	return cfg, conn, NewSchema(cfg, v)
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	cfg, conn, s := unmigrated(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
 	if _, err := Migrate(ctx, conn, s, quiet()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}

@@ -7,9 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/riverwatch/riverwatch/pkg/chstore"
 	"github.com/riverwatch/riverwatch/pkg/message"
-	"github.com/riverwatch/riverwatch/pkg/testinfra"
 )
 
 // TestMigrationElevenKeepsTheVerificationOfAVerdict upgrades an archive of 10 (events
@@ -17,15 +15,9 @@ import (
 // verdict stored before reads without a verification, and a verdict written afterwards
 // reads back with its outcome, threshold, rise, peak and fall (to the second) and errors.
 func TestMigrationElevenKeepsTheVerificationOfAVerdict(t *testing.T) {
-	cfg := testinfra.Config(t)
-	conn := testinfra.ClickHouse(t, cfg)
+	_, conn, s := unmigrated(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	v, err := chstore.ServerVersion(ctx, conn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := NewSchema(cfg, v)
 	old := eventsTable
 	old.columns = slices.DeleteFunc(slices.Clone(old.columns), func(c column) bool { return slices.Contains(eventColumnsV11, c.name) })
 	for _, q := range append([]string{s.createDatabase()}, s.createTable(migrationsTable)...) {

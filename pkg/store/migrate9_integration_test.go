@@ -5,9 +5,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/riverwatch/riverwatch/pkg/chstore"
-	"github.com/riverwatch/riverwatch/pkg/testinfra"
 )
 
 // TestMigrationNineAddsTheNonDetectColumnsToAnArchiveOfEight upgrades an archive made by
@@ -15,15 +12,9 @@ import (
 // added to readings, the three rollups and station_commands, the rows stored before keep
 // their values and read below_dl 0 (detected), and a second run changes nothing.
 func TestMigrationNineAddsTheNonDetectColumnsToAnArchiveOfEight(t *testing.T) {
-	cfg := testinfra.Config(t)
-	conn := testinfra.ClickHouse(t, cfg)
+	_, conn, s := unmigrated(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	v, err := chstore.ServerVersion(ctx, conn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := NewSchema(cfg, v)
 	// Migration 10's station_commands columns and 11's events columns too: an archive of
 	// 8 lacks them, and the upgrade runs all three.
 	added := map[string]bool{"below_dl": true, "pol_id": true, "info_id": true, "report": true}
