@@ -121,6 +121,7 @@ func fastReading(data []byte, in Interner, r *Reading) bool {
 type jsonScanner struct {
 	data []byte
 	i    int
+	buf  []byte // unescaped strings (escapedString)
 }
 
 func (p *jsonScanner) skipSpace() {

@@ -175,7 +175,8 @@
 // TSV, and the whole per-batch path with the rollup rebuild; BenchmarkDecodeReadings the
 // CPU cost before the insert. Readings are decoded without reflection in the common case
 // (message.DecodeReadingInterned, formerly this package's fastjson.go), which made
-// decoding about four times faster than encoding/json. BenchmarkRollupFullHour measures
+// decoding about four times faster than encoding/json; raw HJ 212 frames likewise
+// (message.DecodeRawFrameInterned, BenchmarkDecodeRawFrame in pkg/message). BenchmarkRollupFullHour measures
 // the rebuild of a batch landing in an hour that already holds 4 million readings,
 // against the pre-migration-4 rebuild of the whole hour from readings. On 18.16 the cost
 // of `readings FINAL` follows the granules (8192 rows) a range touches more than the rows

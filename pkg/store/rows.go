@@ -575,7 +575,7 @@ func (b *batchRows) add(kind Kind, m kafka.Message) error {
 		b.rejected.add(&r)
 	case KindRawFrames:
 		var f message.RawFrame
-		if err := json.Unmarshal(m.Value, &f); err != nil {
+		if err := message.DecodeRawFrameInterned(m.Value, b.intern, &f); err != nil {
 			return fmt.Errorf("raw frame: %w", err)
 		}
 		if f.Site == "" || f.MN == "" || f.Raw == "" {
