@@ -229,3 +229,40 @@ func TestNarratorTakesTheAcknowledgementFromTheAuditTrail(t *testing.T) {
 		t.Errorf("prediction.cleared not told:\n%s", out.String())
 	}
 }
+
+func TestNarratorTellsVerificationsAndTheRankingAStepCarries(t *testing.T) {
+	net := repoNetwork(t)
+	sc := repoScenario(t, net, "spill")
+	t0 := time.Date(2026, 11, 28, 18, 0, 0, 0, time.UTC)
+	ranked := "请排查本辖区入河排污口。溯源排序（按证据，先查前者）：1. 昌吉市污水处理厂入河排污口 STH-O1 0.88（氨氮在本断面上升前约1.2小时上升）"
+	cases := []struct {
+		name string
+		feed func(n *Narrator)
+		want string
+	}{
+		{"a verified window says when the plume rose and peaked against it", func(n *Narrator) {
+			n.Event(message.Event{ID: "v", Type: message.EventPredictionVerified, Site: "STH-D2", OriginSite: "STH-O1", Parameter: "nh3n",
+				Verification: message.Verification{Outcome: "verified", Threshold: 1.16, RiseAt: t0, PeakAt: t0.Add(10 * time.Minute),
+					Peak: 1.26, RiseErrorS: 1380, PeakTimeErrorS: -2580}})
+		}, "验证 Verification: STH-D2 第二水厂水源地取水口: 氨氮 ammonia nitrogen verified (from STH-O1): rose 11-29 02:00 (+23 min against the expected leading edge), peak 1.26 at 11-29 02:10 (-43 min)"},
+		{"a refuted window without a rise says none came", func(n *Narrator) {
+			n.Event(message.Event{ID: "r", Type: message.EventPredictionRefuted, Site: "TTH-S3", OriginSite: "TTH-S2", Parameter: "nh3n",
+				Verification: message.Verification{Outcome: "refuted", Threshold: 1.29}})
+		}, "refuted (from TTH-S2): no rise above 1.29 within the band"},
+		{"a step that ranks the upstream sources is told from its ranking on", func(n *Narrator) {
+			n.Update(message.IncidentUpdate{Kind: message.UpdateIncident, Incident: &message.Incident{ID: "inc-1", Version: 1,
+				Status: message.IncidentOpen, Site: "STH-S2", Sites: []string{"STH-S2"}, OpenedAt: t0,
+				Steps: []message.Step{{ID: "s.initial_report.changji", Jurisdiction: "changji", Role: "eeb", Action: ranked}}}})
+		}, "溯源 Sources: inc-1 step s.initial_report.changji (changji/eeb): 溯源排序（按证据，先查前者）：1. 昌吉市污水处理厂入河排污口 STH-O1 0.88"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out bytes.Buffer
+			n := NewNarrator(sc.Story, net, &out)
+			c.feed(n)
+			if !strings.Contains(out.String(), c.want) {
+				t.Errorf("narration lacks %q:\n%s", c.want, out.String())
+			}
+		})
+	}
+}
