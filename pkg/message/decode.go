@@ -52,18 +52,8 @@ func DecodeReadingInterned(data []byte, in Interner, r *Reading) error {
 // garbage and the caller decodes again with encoding/json.
 func fastReading(data []byte, in Interner, r *Reading) bool {
 	p := jsonScanner{data: data}
-	if !p.consume('{') {
-		return false
-	}
-	if p.consume('}') {
-		return p.end()
-	}
-	for {
-		key, ok := p.plainString()
-		if !ok || !p.consume(':') {
-			return false
-		}
-		p.skipSpace()
+	return p.object(func(key []byte) bool {
+		ok := true // a null the case skips leaves the field as it was, as encoding/json does
 		switch string(key) {
 		case "id":
 			ok = p.stringField(&r.ID, nil)
@@ -107,7 +97,27 @@ func fastReading(data []byte, in Interner, r *Reading) bool {
 		default:
 			return false // unknown, or a key encoding/json would match case-insensitively
 		}
-		if !ok {
+		return ok
+	})
+}
+
+// object reads one whole JSON object to the end of the data, handing each key to field,
+// which reads the value after it and reports whether it could; any key it refuses, or a
+// syntax it does not take, makes object false.
+func (p *jsonScanner) object(field func(key []byte) bool) bool {
+	if !p.consume('{') {
+		return false
+	}
+	if p.consume('}') {
+		return p.end()
+	}
+	for {
+		key, ok := p.plainString()
+		if !ok || !p.consume(':') {
+			return false
+		}
+		p.skipSpace()
+		if !field(key) {
 			return false
 		}
 		if p.consume(',') {

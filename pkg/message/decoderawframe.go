@@ -36,18 +36,8 @@ func DecodeRawFrameInterned(data []byte, in Interner, f *RawFrame) error {
 // garbage and the caller decodes again with encoding/json.
 func fastRawFrame(data []byte, in Interner, f *RawFrame) bool {
 	p := jsonScanner{data: data}
-	if !p.consume('{') {
-		return false
-	}
-	if p.consume('}') {
-		return p.end()
-	}
-	for {
-		key, ok := p.plainString()
-		if !ok || !p.consume(':') {
-			return false
-		}
-		p.skipSpace()
+	return p.object(func(key []byte) bool {
+		ok := true // a null the case skips leaves the field as it was, as encoding/json does
 		switch string(key) {
 		case "id":
 			ok = p.escapedStringField(&f.ID, nil)
@@ -72,14 +62,8 @@ func fastRawFrame(data []byte, in Interner, f *RawFrame) bool {
 		default:
 			return false // unknown, or a key encoding/json would match case-insensitively
 		}
-		if !ok {
-			return false
-		}
-		if p.consume(',') {
-			continue
-		}
-		return p.consume('}') && p.end()
-	}
+		return ok
+	})
 }
 
 // stringArray reads null (nil, as encoding/json sets it) or an array of strings. An empty
