@@ -232,9 +232,26 @@ func Env(c *config.Config) []string {
 	)
 }
 
-// FreeAddr returns a free 127.0.0.1 TCP address.
+// FreeAddr returns a free 127.0.0.1 TCP address for a service under test to listen on.
+//
+// The port is below the kernel's ephemeral range (32768–60999 on Linux). A port the kernel
+// hands out for :0 comes from that range, which every outgoing connection draws its local
+// port from too: between FreeAddr closing it and the service binding it, a Kafka or
+// ClickHouse client of a test running in parallel could take it ("bind: address already
+// in use"). Below the range only listeners take ports, and the one found free is checked
+// by binding it.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
+	const lo, n = 10000, 10000 // 10000–19999: no fixed port of the local stack or cluster
+	// Spread over the range, apart from the other test processes' calls (seq: the names').
+	start := int((seq.Add(1)*7919 + int64(os.Getpid())*104729) % n)
+	for i := range n {
+		addr := fmt.Sprintf("127.0.0.1:%d", lo+(start+i)%n)
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			ln.Close()
+			return addr
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("free port: %v", err)
