@@ -308,8 +308,8 @@ type Responder struct {
 	ClickHousePasswordFile string `mapstructure:"clickhouse_password_file"`
 	// SourcesTimeout bounds the rankings of one batch of events, which run at once: the
 	// batch's first pages wait for them no longer. Past it the step says the ranking is
-	// unavailable and names the api route. 0 ranks nothing. Default 250 ms: an idle archive
-	// answers in tens of milliseconds, and a page must not wait on a loaded one.
+	// unavailable and names the api route. 0 ranks nothing. Default 250 ms: the demo's ranking
+	// comes within it, and a page must not wait on a loaded archive.
 	SourcesTimeout time.Duration `mapstructure:"sources_timeout"`
 }
 

@@ -147,21 +147,26 @@ func sampleReadings(n int, base time.Time) []Reading {
 
 func BenchmarkDecodeReading(b *testing.B) {
 	data, _ := json.Marshal(sampleReadings(1, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))[0])
-	b.Run("DecodeReadingInterned", func(b *testing.B) {
+	benchDecoders(b, data, "Reading", DecodeReadingInterned)
+}
+
+// benchDecoders times a hand decoder of T, interned and not, against encoding/json on data.
+func benchDecoders[T any](b *testing.B, data []byte, name string, decode func([]byte, Interner, *T) error) {
+	b.Run("Decode"+name+"Interned", func(b *testing.B) {
 		b.ReportAllocs()
 		in := Interner{}
-		var r Reading
+		var v T
 		for b.Loop() {
-			if err := DecodeReadingInterned(data, in, &r); err != nil {
+			if err := decode(data, in, &v); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-	b.Run("DecodeReading", func(b *testing.B) {
+	b.Run("Decode"+name, func(b *testing.B) {
 		b.ReportAllocs()
-		var r Reading
+		var v T
 		for b.Loop() {
-			if err := DecodeReading(data, &r); err != nil {
+			if err := decode(data, nil, &v); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -169,8 +174,8 @@ func BenchmarkDecodeReading(b *testing.B) {
 	b.Run("encoding/json", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			var r Reading
-			if err := json.Unmarshal(data, &r); err != nil {
+			var v T
+			if err := json.Unmarshal(data, &v); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -219,34 +219,7 @@ func sampleRawFrame() RawFrame {
 
 func BenchmarkDecodeRawFrame(b *testing.B) {
 	data, _ := json.Marshal(sampleRawFrame())
-	b.Run("DecodeRawFrameInterned", func(b *testing.B) {
-		b.ReportAllocs()
-		in := Interner{}
-		var f RawFrame
-		for b.Loop() {
-			if err := DecodeRawFrameInterned(data, in, &f); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("DecodeRawFrame", func(b *testing.B) {
-		b.ReportAllocs()
-		var f RawFrame
-		for b.Loop() {
-			if err := DecodeRawFrame(data, &f); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("encoding/json", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			var f RawFrame
-			if err := json.Unmarshal(data, &f); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	benchDecoders(b, data, "RawFrame", DecodeRawFrameInterned)
 }
 
 func FuzzDecodeRawFrameMatchesEncodingJSON(f *testing.F) {

@@ -36,23 +36,9 @@ func syntheticNetwork(tb testing.TB, n int) *network.Network {
 // sites × 5 parameters, hourly values that wander inside Class II–III, one series in a
 // hundred with an exceedance that opens, updates and clears.
 func BenchmarkJudge(b *testing.B) {
-	net := syntheticNetwork(b, 200)
-	clk := &fakeClock{t: t0}
-	e, err := New(net, withDefaults(Options{}), clk.Now, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	readings := judgeReadings()
-	b.ReportAllocs()
-	b.ResetTimer()
-	day := 24 * time.Hour
+	e, next := judgeBench(b)
 	for i := 0; i < b.N; i++ {
-		r := readings[i%len(readings)]
-		// Each pass over the day moves a day on, so readings stay in order.
-		shift := time.Duration(i/len(readings)) * day
-		r.ObservedAt = r.ObservedAt.Add(shift)
-		r.ReceivedAt = r.ObservedAt
-		e.ApplyAt(r, NoPosition)
+		e.ApplyAt(next(i), NoPosition)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "readings/s")
@@ -83,27 +69,35 @@ func judgeReadings() []message.Reading {
 	return readings
 }
 
-// BenchmarkJudgeAndDrainState measures what the assessor does per reading besides
-// decoding it: judge it, then, per batch of 500, drain the changed state and encode
-// each record (engine.EncodeRecord), as publishEvents does. Allocations are per reading.
-func BenchmarkJudgeAndDrainState(b *testing.B) {
-	net := syntheticNetwork(b, 200)
+// judgeBench is the judge benchmarks' engine (200 sites) and their i-th reading: the day of
+// judgeReadings again and again, each pass a day on so that readings stay in order. The
+// timer starts when it returns.
+func judgeBench(b *testing.B) (*Engine, func(i int) message.Reading) {
+	b.Helper()
 	clk := &fakeClock{t: t0}
-	e, err := New(net, withDefaults(Options{}), clk.Now, nil)
+	e, err := New(syntheticNetwork(b, 200), withDefaults(Options{}), clk.Now, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	readings := judgeReadings()
-	const batch = 500
 	b.ReportAllocs()
 	b.ResetTimer()
-	day := 24 * time.Hour
-	for i := 0; i < b.N; i++ {
+	return e, func(i int) message.Reading {
 		r := readings[i%len(readings)]
-		shift := time.Duration(i/len(readings)) * day
-		r.ObservedAt = r.ObservedAt.Add(shift)
+		r.ObservedAt = r.ObservedAt.Add(time.Duration(i/len(readings)) * 24 * time.Hour)
 		r.ReceivedAt = r.ObservedAt
-		e.ApplyAt(r, Position{Partition: 0, Offset: int64(i)})
+		return r
+	}
+}
+
+// BenchmarkJudgeAndDrainState measures what the assessor does per reading besides
+// decoding it: judge it, then, per batch of 500, drain the changed state and encode
+// each record (engine.EncodeRecord), as publishEvents does. Allocations are per reading.
+func BenchmarkJudgeAndDrainState(b *testing.B) {
+	e, next := judgeBench(b)
+	const batch = 500
+	for i := 0; i < b.N; i++ {
+		e.ApplyAt(next(i), Position{Partition: 0, Offset: int64(i)})
 		if i%batch == batch-1 || i == b.N-1 {
 			for _, rec := range e.DrainState() {
 				if _, _, err := EncodeRecord(rec); err != nil {
