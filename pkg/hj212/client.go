@@ -89,11 +89,28 @@ func (c *Client) encode(pkts []Packet) error {
 func (c *Client) SendRaw(ctx context.Context, b []byte) error {
 	dl, _ := ctx.Deadline()
 	c.conn.SetWriteDeadline(dl)
-	defer context.AfterFunc(ctx, func() { c.conn.SetWriteDeadline(time.Unix(1, 0)) })()
+	defer unblockOnDone(ctx, c.conn.SetWriteDeadline)()
 	if _, err := c.conn.Write(b); err != nil {
 		return fmt.Errorf("hj212 write: %w", err)
 	}
 	return nil
+}
+
+// unblockOnDone sets a deadline in the past through set when ctx ends, so that a blocked
+// read or write returns. The func it returns stops that and, when it has already begun,
+// waits for it to finish: an expired call's poke must not land after the next call has set
+// its own deadline (a resend right after an ErrNoAck read "i/o timeout" at once).
+func unblockOnDone(ctx context.Context, set func(time.Time) error) (stop func()) {
+	fired := make(chan struct{})
+	cancel := context.AfterFunc(ctx, func() {
+		set(time.Unix(1, 0))
+		close(fired)
+	})
+	return func() {
+		if !cancel() {
+			<-fired
+		}
+	}
 }
 
 // Receive returns the next packet from the host. A frame the host sent broken comes back
@@ -101,8 +118,7 @@ func (c *Client) SendRaw(ctx context.Context, b []byte) error {
 func (c *Client) Receive(ctx context.Context) (Packet, error) {
 	dl, _ := ctx.Deadline()
 	c.conn.SetReadDeadline(dl)
-	stop := context.AfterFunc(ctx, func() { c.conn.SetReadDeadline(time.Unix(1, 0)) })
-	defer stop()
+	defer unblockOnDone(ctx, c.conn.SetReadDeadline)()
 	f, err := c.dec.Next()
 	if err != nil {
 		if ctx.Err() != nil {
